@@ -1,0 +1,183 @@
+#include "lib/audit/audit_log.h"
+
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Statement.h>
+#include <sodium.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace dsar::audit {
+namespace {
+
+const std::string& GenesisHash() {
+  static const std::string* const genesis = new std::string(64, '0');
+  return *genesis;
+}
+
+// Length-prefixed so that no two different events encode the same bytes.
+void AppendField(std::string& out, absl::string_view field) {
+  absl::StrAppend(&out, field.size(), ":", field, ";");
+}
+
+constexpr char kSelectColumns[] =
+    "SELECT seq, tenant_id, time_us, principal, role, method, resource, outcome, "
+    "request_id, prev_hash, hash FROM audit_events ";
+
+AuditEvent RowToEvent(SQLite::Statement& row) {
+  AuditEvent e;
+  e.seq = row.getColumn(0).getInt64();
+  e.tenant = row.getColumn(1).getString();
+  e.time = absl::FromUnixMicros(row.getColumn(2).getInt64());
+  e.principal = row.getColumn(3).getString();
+  e.role = row.getColumn(4).getString();
+  e.method = row.getColumn(5).getString();
+  e.resource = row.getColumn(6).getString();
+  e.outcome = row.getColumn(7).getString();
+  e.request_id = row.getColumn(8).getString();
+  e.prev_hash = row.getColumn(9).getString();
+  e.hash = row.getColumn(10).getString();
+  return e;
+}
+
+}  // namespace
+
+std::string ComputeHash(const AuditEvent& e) {
+  std::string canonical;
+  AppendField(canonical, absl::StrCat(e.seq));
+  AppendField(canonical, e.tenant);
+  AppendField(canonical, absl::StrCat(absl::ToUnixMicros(e.time)));
+  AppendField(canonical, e.principal);
+  AppendField(canonical, e.role);
+  AppendField(canonical, e.method);
+  AppendField(canonical, e.resource);
+  AppendField(canonical, e.outcome);
+  AppendField(canonical, e.request_id);
+  AppendField(canonical, e.prev_hash);
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(canonical.data()),
+                     canonical.size());
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+}
+
+absl::Status Append(store::WriteTxn& txn, const RequestContext& ctx,
+                    absl::string_view resource, absl::string_view outcome, absl::Time now) {
+  AuditEvent e;
+  e.prev_hash = GenesisHash();
+  SQLite::Statement& head = txn.Prepare("SELECT seq, hash FROM audit_head WHERE id = 1");
+  if (head.executeStep()) {
+    e.seq = head.getColumn(0).getInt64() + 1;
+    e.prev_hash = head.getColumn(1).getString();
+  } else {
+    e.seq = 1;
+  }
+  head.reset();
+  e.tenant = ctx.tenant;
+  e.time = now;
+  e.principal = ctx.principal;
+  e.role = RoleName(ctx.role);
+  e.method = ctx.method;
+  e.resource = std::string(resource);
+  e.outcome = std::string(outcome);
+  e.request_id = ctx.request_id;
+  e.hash = ComputeHash(e);
+
+  SQLite::Statement& insert = txn.Prepare(
+      "INSERT INTO audit_events (seq, tenant_id, time_us, principal, role, method, resource, "
+      "outcome, request_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  insert.bind(1, static_cast<int64_t>(e.seq));
+  insert.bind(2, e.tenant);
+  insert.bind(3, static_cast<int64_t>(absl::ToUnixMicros(e.time)));
+  insert.bind(4, e.principal);
+  insert.bind(5, e.role);
+  insert.bind(6, e.method);
+  insert.bind(7, e.resource);
+  insert.bind(8, e.outcome);
+  insert.bind(9, e.request_id);
+  insert.bind(10, e.prev_hash);
+  insert.bind(11, e.hash);
+  insert.exec();
+
+  SQLite::Statement& update = txn.Prepare(
+      "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
+      "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash");
+  update.bind(1, static_cast<int64_t>(e.seq));
+  update.bind(2, e.hash);
+  update.exec();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<AuditEvent>> List(store::Store& store, const ListOptions& options) {
+  if (options.tenant.empty()) return absl::InvalidArgumentError("tenant is required");
+  if (options.page_size < 1 || options.page_size > 1000) {
+    return absl::InvalidArgumentError("page_size must be between 1 and 1000");
+  }
+  std::vector<AuditEvent> events;
+  absl::Status status = store.Read([&](store::ReadTxn& txn) {
+    SQLite::Statement& q = txn.Prepare(absl::StrCat(
+        kSelectColumns, "WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?"));
+    q.bind(1, options.tenant);
+    q.bind(2, static_cast<int64_t>(options.after_seq));
+    q.bind(3, options.page_size);
+    while (q.executeStep()) events.push_back(RowToEvent(q));
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return events;
+}
+
+absl::StatusOr<VerifyResult> Verify(store::Store& store) {
+  VerifyResult result;
+  absl::Status status = store.Read([&](store::ReadTxn& txn) {
+    auto fail = [&](int64_t seq, std::string reason) {
+      result.ok = false;
+      result.first_bad_seq = seq;
+      result.reason = std::move(reason);
+    };
+    SQLite::Statement& q = txn.Prepare(absl::StrCat(kSelectColumns, "ORDER BY seq"));
+    int64_t expected_seq = 1;
+    std::string expected_prev = GenesisHash();
+    while (q.executeStep()) {
+      AuditEvent e = RowToEvent(q);
+      ++result.rows_checked;
+      if (e.seq != expected_seq) {
+        fail(expected_seq, absl::StrCat("row ", expected_seq, " is missing (next row is ",
+                                        e.seq, ")"));
+        break;
+      }
+      if (e.prev_hash != expected_prev) {
+        fail(e.seq, "prev_hash does not match the previous row's hash");
+        break;
+      }
+      if (ComputeHash(e) != e.hash) {
+        fail(e.seq, "content does not match its hash (row altered or moved)");
+        break;
+      }
+      expected_prev = e.hash;
+      ++expected_seq;
+    }
+    q.reset();
+    if (!result.ok) return absl::OkStatus();
+    int64_t last_seq = expected_seq - 1;
+    SQLite::Statement& head = txn.Prepare("SELECT seq, hash FROM audit_head WHERE id = 1");
+    int64_t head_seq = 0;
+    std::string head_hash = GenesisHash();
+    if (head.executeStep()) {
+      head_seq = head.getColumn(0).getInt64();
+      head_hash = head.getColumn(1).getString();
+    }
+    head.reset();
+    if (head_seq != last_seq || head_hash != expected_prev) {
+      fail(last_seq + 1, absl::StrCat("chain ends at row ", last_seq, " but its head says row ",
+                                      head_seq, " (rows deleted from the end)"));
+      return absl::OkStatus();
+    }
+    result.head_hash = expected_prev;
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+}  // namespace dsar::audit

@@ -1,0 +1,74 @@
+// AuditLog: append-only, hash-chained record of who did what.
+//
+// Every mutating call and every read of personal data appends one event in the
+// same write transaction as the change itself, so an event exists exactly when
+// the change does. Events hold ids, method names and outcomes, never personal
+// data. Each row carries the SHA-256 of the previous row (prev_hash) and of its
+// own content including its sequence number (hash); the head (last seq and
+// hash) is kept in a one-row table updated in the same transaction. Verify
+// recomputes the chain and names the first row that was altered, deleted or
+// reordered. The chain is global across tenants; listing filters by tenant.
+//
+// Thread-safety: Append runs on the store's writer thread (inside a WriteFn);
+// List and Verify use read connections and may run from any thread.
+#ifndef DSAR_LIB_AUDIT_AUDIT_LOG_H_
+#define DSAR_LIB_AUDIT_AUDIT_LOG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "lib/core/request_context.h"
+#include "lib/store/store.h"
+
+namespace dsar::audit {
+
+struct AuditEvent {
+  int64_t seq = 0;
+  std::string tenant;
+  absl::Time time;
+  std::string principal;
+  std::string role;
+  std::string method;
+  std::string resource;    // resource name, e.g. "consents/rcpt_x"; no personal data
+  std::string outcome;     // "OK" or a canonical code name, e.g. "INVALID_ARGUMENT"
+  std::string request_id;
+  std::string prev_hash;   // hex
+  std::string hash;        // hex
+};
+
+struct VerifyResult {
+  bool ok = true;
+  int64_t rows_checked = 0;
+  int64_t first_bad_seq = 0;  // 0 when ok
+  std::string reason;         // why that row fails; empty when ok
+  std::string head_hash;      // hash of the last row, for anchoring elsewhere
+};
+
+struct ListOptions {
+  std::string tenant;      // required: events of this tenant only
+  int64_t after_seq = 0;   // page cursor: events with seq > after_seq
+  int page_size = 100;     // 1..1000
+};
+
+// Appends an event inside the caller's write transaction. The event's seq and
+// hashes are computed here. `outcome` is "OK" or a canonical code name.
+absl::Status Append(store::WriteTxn& txn, const RequestContext& ctx,
+                    absl::string_view resource, absl::string_view outcome, absl::Time now);
+
+// Events of one tenant in seq order.
+absl::StatusOr<std::vector<AuditEvent>> List(store::Store& store, const ListOptions& options);
+
+// Walks the whole chain in one read snapshot.
+absl::StatusOr<VerifyResult> Verify(store::Store& store);
+
+// The hash a row must carry; exposed for tests.
+std::string ComputeHash(const AuditEvent& event);
+
+}  // namespace dsar::audit
+
+#endif  // DSAR_LIB_AUDIT_AUDIT_LOG_H_

@@ -1,0 +1,41 @@
+// Idempotent mutations: (tenant, request_id) -> the first response.
+//
+// Every mutating RPC carries a client request_id. RunIdempotent, called inside
+// the request's write transaction, returns the stored response when the same
+// tenant already used that request_id for the same method and request, and
+// otherwise runs the mutation and stores its response in the same transaction,
+// so the change and its answer commit (or roll back) together, and a retry after
+// a crash or restart sees exactly one effect. Only successful responses are
+// stored: a failed mutation changed nothing, so a retry re-evaluates it.
+#ifndef DSAR_LIB_STORE_IDEMPOTENCY_H_
+#define DSAR_LIB_STORE_IDEMPOTENCY_H_
+
+#include <string>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "lib/core/request_context.h"
+#include "lib/store/txn.h"
+
+namespace dsar::store {
+
+// Checks that a request_id is present and well formed (1-128 printable ASCII
+// characters). INVALID_ARGUMENT naming field "request_id" otherwise.
+absl::Status ValidateRequestId(absl::string_view request_id);
+
+// `fingerprint` identifies the request's content (e.g. a hash of its
+// serialized fields). Errors: INVALID_ARGUMENT (field "request_id") when the id
+// was already used by this tenant for another method or different content;
+// whatever `mutate` returns.
+absl::StatusOr<std::string> RunIdempotent(
+    WriteTxn& txn, const RequestContext& ctx, absl::string_view fingerprint, absl::Time now,
+    absl::FunctionRef<absl::StatusOr<std::string>(WriteTxn&)> mutate);
+
+// SHA-256 of `bytes`, as raw bytes; a convenient fingerprint.
+std::string Fingerprint(absl::string_view bytes);
+
+}  // namespace dsar::store
+
+#endif  // DSAR_LIB_STORE_IDEMPOTENCY_H_

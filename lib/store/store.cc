@@ -1,0 +1,371 @@
+#include "lib/store/store.h"
+
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
+
+#include <deque>
+#include <filesystem>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "lib/core/log.h"
+#include "lib/core/status_macros.h"
+
+namespace dsar::store {
+
+absl::Status SqliteError(int error_code, absl::string_view what) {
+  std::string message = absl::StrCat("storage error: ", what);
+  switch (error_code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(message);
+    case SQLITE_FULL:
+      return absl::ResourceExhaustedError(message);
+    case SQLITE_CONSTRAINT:
+      return absl::AbortedError(message);
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_IOERR:
+      return absl::UnavailableError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+namespace {
+
+// Runs `fn`, turning SQLite (and any other) exceptions into a status.
+template <typename Fn>
+absl::Status Guard(absl::string_view what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const SQLite::Exception& e) {
+    return SqliteError(e.getExtendedErrorCode(), absl::StrCat(what, ": ", e.what()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(what, ": ", e.what()));
+  }
+}
+
+struct PendingWrite {
+  WriteFn fn;
+  WriteDone done;
+  absl::Status status;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const StoreOptions& options) : options_(options) {}
+  ~SqliteStore() override { Close(); }
+
+  absl::Status Init() {
+    RETURN_IF_ERROR(Guard("open", [&] { return OpenWriter(); }));
+    RETURN_IF_ERROR(Guard("migrate", [&] { return Migrate(); }));
+    RETURN_IF_ERROR(Guard("open readers", [&] { return OpenReaders(); }));
+    writer_thread_ = std::thread([this] { WriterLoop(); });
+    return absl::OkStatus();
+  }
+
+  void Write(WriteFn fn, WriteDone done) override {
+    {
+      absl::ReleasableMutexLock lock(&queue_mu_);
+      if (closing_) {
+        lock.Release();
+        done(absl::UnavailableError("store is closed"));
+        return;
+      }
+      if (static_cast<int>(queue_.size()) >= options_.max_queue_depth) {
+        lock.Release();
+        done(absl::ResourceExhaustedError("write queue is full; retry later"));
+        return;
+      }
+      queue_.push_back(PendingWrite{std::move(fn), std::move(done), absl::OkStatus()});
+    }
+  }
+
+  absl::Status WriteAndWait(WriteFn fn) override {
+    absl::Notification finished;
+    absl::Status result;
+    Write(std::move(fn), [&](absl::Status s) {
+      result = std::move(s);
+      finished.Notify();
+    });
+    finished.WaitForNotification();
+    return result;
+  }
+
+  absl::Status Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) override {
+    Connection* conn = AcquireReader();
+    if (conn == nullptr) return absl::UnavailableError("store is closed");
+    absl::Status status = Guard("read", [&]() -> absl::Status {
+      conn->Exec("BEGIN");
+      ReadTxn txn(*conn);
+      absl::Status s = Guard("read", [&] { return fn(txn); });
+      conn->ResetStatements();
+      conn->Exec("COMMIT");
+      return s;
+    });
+    conn->ResetStatements();
+    if (!status.ok()) {
+      // Leave the connection usable: end any transaction the error left open.
+      Guard("read rollback", [&] {
+        if (sqlite3_get_autocommit(conn->db().getHandle()) == 0) {
+          conn->Exec("ROLLBACK");
+        }
+        return absl::OkStatus();
+      }).IgnoreError();
+    }
+    ReleaseReader(conn);
+    return status;
+  }
+
+  void Close() override {
+    {
+      absl::ReleasableMutexLock lock(&queue_mu_);
+      if (closing_) {
+        lock.Release();
+        if (writer_thread_.joinable()) writer_thread_.join();
+        return;
+      }
+      closing_ = true;
+    }
+    if (writer_thread_.joinable()) writer_thread_.join();
+    {
+      absl::MutexLock lock(&readers_mu_);
+      // Wait for readers in use to come back, then close them.
+      readers_mu_.Await(absl::Condition(
+          +[](SqliteStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->readers_mu_) {
+            return static_cast<int>(s->free_readers_.size()) == s->reader_count_;
+          },
+          this));
+      free_readers_.clear();
+      readers_.clear();
+      readers_closed_ = true;
+    }
+    writer_.reset();
+  }
+
+  int schema_version() const override { return schema_version_; }
+
+  WriterStats writer_stats() const override {
+    absl::MutexLock lock(&stats_mu_);
+    return stats_;
+  }
+
+ private:
+  absl::Status OpenWriter() {
+    std::filesystem::path path(options_.path);
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    auto db = std::make_unique<SQLite::Database>(
+        options_.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX,
+        static_cast<int>(absl::ToInt64Milliseconds(options_.busy_timeout)));
+    db->exec("PRAGMA journal_mode=WAL");
+    db->exec("PRAGMA synchronous=FULL");
+    db->exec("PRAGMA foreign_keys=ON");
+    writer_ = std::make_unique<Connection>(std::move(db));
+    return absl::OkStatus();
+  }
+
+  absl::Status Migrate() {
+    const std::vector<Migration>& migrations =
+        options_.migrations != nullptr ? *options_.migrations : DsarMigrations();
+    int known = 0;
+    for (const auto& m : migrations) {
+      if (m.version != known + 1) {
+        return absl::InternalError(absl::StrCat("migrations are not numbered 1..n at ", m.version));
+      }
+      known = m.version;
+    }
+    SQLite::Database& db = writer_->db();
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+          "name TEXT NOT NULL, applied_at_us INTEGER NOT NULL)");
+      int current = db.execAndGet("PRAGMA user_version").getInt();
+      if (current > known) {
+        db.exec("ROLLBACK");
+        return absl::FailedPreconditionError(absl::StrCat(
+            options_.path, ": database schema version ", current,
+            " is newer than this dsard supports (", known, "); upgrade dsard"));
+      }
+      for (const auto& m : migrations) {
+        if (m.version <= current) continue;
+        db.exec(m.sql);
+        SQLite::Statement record(db, "INSERT INTO schema_migrations VALUES (?, ?, ?)");
+        record.bind(1, m.version);
+        record.bind(2, m.name);
+        record.bind(3, static_cast<int64_t>(absl::ToUnixMicros(absl::Now())));
+        record.exec();
+        log::Info("migration_applied", {{"version", m.version}, {"name", m.name}});
+      }
+      db.exec(absl::StrCat("PRAGMA user_version = ", known));
+      db.exec("COMMIT");
+    } catch (...) {
+      try {
+        db.exec("ROLLBACK");
+      } catch (...) {
+      }
+      throw;
+    }
+    schema_version_ = known;
+    return absl::OkStatus();
+  }
+
+  absl::Status OpenReaders() {
+    absl::MutexLock lock(&readers_mu_);
+    for (int i = 0; i < options_.read_pool_size; ++i) {
+      auto db = std::make_unique<SQLite::Database>(
+          options_.path, SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX,
+          static_cast<int>(absl::ToInt64Milliseconds(options_.busy_timeout)));
+      readers_.push_back(std::make_unique<Connection>(std::move(db)));
+      free_readers_.push_back(readers_.back().get());
+    }
+    reader_count_ = options_.read_pool_size;
+    return absl::OkStatus();
+  }
+
+  Connection* AcquireReader() {
+    absl::MutexLock lock(&readers_mu_);
+    readers_mu_.Await(absl::Condition(
+        +[](SqliteStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->readers_mu_) {
+          return s->readers_closed_ || !s->free_readers_.empty();
+        },
+        this));
+    if (readers_closed_) return nullptr;
+    Connection* conn = free_readers_.back();
+    free_readers_.pop_back();
+    return conn;
+  }
+
+  void ReleaseReader(Connection* conn) {
+    absl::MutexLock lock(&readers_mu_);
+    free_readers_.push_back(conn);
+  }
+
+  // Takes the next group of queued writes; empty when closing and drained.
+  std::vector<PendingWrite> NextGroup() {
+    absl::MutexLock lock(&queue_mu_);
+    queue_mu_.Await(absl::Condition(
+        +[](SqliteStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->queue_mu_) {
+          return s->closing_ || !s->queue_.empty();
+        },
+        this));
+    std::vector<PendingWrite> group;
+    size_t n = std::min<size_t>(queue_.size(), options_.max_group_size);
+    group.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      group.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    return group;
+  }
+
+  void WriterLoop() {
+    for (;;) {
+      std::vector<PendingWrite> group = NextGroup();
+      if (group.empty()) return;  // closing and nothing left
+      CommitGroup(group);
+    }
+  }
+
+  void CommitGroup(std::vector<PendingWrite>& group) {
+    Connection& conn = *writer_;
+    absl::Status begin = Guard("begin", [&] {
+      conn.Exec("BEGIN IMMEDIATE");
+      return absl::OkStatus();
+    });
+    int64_t ok_count = 0;
+    if (begin.ok()) {
+      // Set when a savepoint itself could not be opened, rolled back or
+      // released: the transaction's state is unknown, so nothing commits.
+      absl::Status broken;
+      for (auto& w : group) {
+        if (!broken.ok()) {
+          w.status = broken;
+          continue;
+        }
+        bool savepoint_closed = false;
+        absl::Status outer = Guard("savepoint", [&]() -> absl::Status {
+          conn.Exec("SAVEPOINT w");
+          WriteTxn txn(conn);
+          absl::Status s = Guard("write", [&] { return w.fn(txn); });
+          conn.ResetStatements();
+          if (!s.ok()) conn.Exec("ROLLBACK TO w");
+          conn.Exec("RELEASE w");
+          savepoint_closed = true;
+          return s;
+        });
+        if (!savepoint_closed) broken = absl::UnavailableError("storage error; retry");
+        w.status = outer;
+        if (w.status.ok()) ++ok_count;
+        w.fn = nullptr;  // release captures before the commit
+      }
+      absl::Status commit = broken.ok() ? Guard("commit", [&] {
+        conn.Exec("COMMIT");
+        return absl::OkStatus();
+      })
+                                        : broken;
+      if (!commit.ok()) {
+        log::Error("writer_commit_failed", {{"code", absl::StatusCodeToString(commit.code())}});
+        Guard("rollback", [&] {
+          if (sqlite3_get_autocommit(conn.db().getHandle()) == 0) conn.Exec("ROLLBACK");
+          return absl::OkStatus();
+        }).IgnoreError();
+        for (auto& w : group) {
+          if (w.status.ok()) w.status = commit;
+        }
+        ok_count = 0;
+      }
+    } else {
+      log::Error("writer_begin_failed", {{"code", absl::StatusCodeToString(begin.code())}});
+      for (auto& w : group) w.status = begin;
+    }
+    {
+      absl::MutexLock lock(&stats_mu_);
+      stats_.writes_committed += ok_count;
+      stats_.writes_failed += static_cast<int64_t>(group.size()) - ok_count;
+      if (ok_count > 0) ++stats_.groups_committed;
+      stats_.largest_group = std::max<int64_t>(stats_.largest_group, group.size());
+    }
+    for (auto& w : group) w.done(std::move(w.status));
+  }
+
+  const StoreOptions options_;
+  std::unique_ptr<Connection> writer_;  // used by the writer thread only (and Init)
+  std::thread writer_thread_;
+  int schema_version_ = 0;
+
+  absl::Mutex queue_mu_;
+  std::deque<PendingWrite> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool closing_ ABSL_GUARDED_BY(queue_mu_) = false;
+
+  absl::Mutex readers_mu_;
+  std::vector<std::unique_ptr<Connection>> readers_ ABSL_GUARDED_BY(readers_mu_);
+  std::vector<Connection*> free_readers_ ABSL_GUARDED_BY(readers_mu_);
+  int reader_count_ ABSL_GUARDED_BY(readers_mu_) = 0;
+  bool readers_closed_ ABSL_GUARDED_BY(readers_mu_) = false;
+
+  mutable absl::Mutex stats_mu_;
+  WriterStats stats_ ABSL_GUARDED_BY(stats_mu_);
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("store path is empty");
+  if (options.read_pool_size < 1 || options.max_group_size < 1 || options.max_queue_depth < 1) {
+    return absl::InvalidArgumentError("store options must be positive");
+  }
+  auto store = std::make_unique<SqliteStore>(options);
+  absl::Status status = store->Init();
+  if (!status.ok()) return status;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace dsar::store

@@ -1,0 +1,90 @@
+// Store: durable SQLite storage with one group-committing writer and a pool of
+// read-only connections.
+//
+// Writes are functions queued to a single writer thread that owns the only
+// write connection. The writer takes up to `max_group_size` queued writes,
+// opens one transaction, runs each write inside its own SAVEPOINT (a failing
+// write is rolled back alone and gets its own error), commits once with
+// synchronous=FULL (fsync), and only then calls each write's completion. So a
+// write is acknowledged only when it is durable, and one fsync is shared by the
+// whole group. Reads run on pooled read-only connections inside a snapshot and
+// see every acknowledged write (WAL mode).
+//
+// Thread-safe. Completions run on the writer thread: keep them short and never
+// block in them (e.g. finish a gRPC reactor, set a promise).
+#ifndef DSAR_LIB_STORE_STORE_H_
+#define DSAR_LIB_STORE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "lib/store/migrations.h"
+#include "lib/store/txn.h"
+
+namespace dsar::store {
+
+struct StoreOptions {
+  std::string path;                 // SQLite file; parent directory is created
+  int read_pool_size = 4;           // read-only connections
+  int max_group_size = 512;         // writes per transaction
+  int max_queue_depth = 100000;     // beyond this, Write answers RESOURCE_EXHAUSTED
+  absl::Duration busy_timeout = absl::Seconds(5);
+  // Migrations to apply; defaults to DsarMigrations() when null.
+  const std::vector<Migration>* migrations = nullptr;
+};
+
+// Counters for metrics and benchmarks.
+struct WriterStats {
+  int64_t writes_committed = 0;
+  int64_t writes_failed = 0;
+  int64_t groups_committed = 0;
+  int64_t largest_group = 0;
+};
+
+using WriteFn = absl::AnyInvocable<absl::Status(WriteTxn&)>;
+using WriteDone = absl::AnyInvocable<void(absl::Status)>;
+
+class Store {
+ public:
+  // Opens (creating if needed) the database, sets WAL, synchronous=FULL,
+  // foreign keys and busy timeout, applies pending migrations, starts the
+  // writer. Errors: FAILED_PRECONDITION when the file's schema is newer than
+  // this binary; UNAVAILABLE/INTERNAL when SQLite cannot open it.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+
+  virtual ~Store() = default;
+
+  // Queues `fn`; `done` receives fn's own error, or OK once the group holding
+  // it is committed and fsync'd, or the commit's error. RESOURCE_EXHAUSTED
+  // (queue full) and UNAVAILABLE (store closed) are delivered on the calling
+  // thread before Write returns.
+  virtual void Write(WriteFn fn, WriteDone done) = 0;
+
+  // Write() and wait for the outcome.
+  virtual absl::Status WriteAndWait(WriteFn fn) = 0;
+
+  // Runs `fn` on a read-only connection inside one snapshot.
+  virtual absl::Status Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) = 0;
+
+  // Stops accepting writes, commits everything queued, stops the writer and
+  // closes all connections. Idempotent; also done by the destructor.
+  virtual void Close() = 0;
+
+  // PRAGMA user_version after migrations.
+  virtual int schema_version() const = 0;
+  virtual WriterStats writer_stats() const = 0;
+};
+
+// Maps a caught SQLite error code (primary or extended) to a canonical status.
+absl::Status SqliteError(int error_code, absl::string_view what);
+
+}  // namespace dsar::store
+
+#endif  // DSAR_LIB_STORE_STORE_H_

@@ -1,0 +1,62 @@
+#include "services/dsard.h"
+
+#include "absl/strings/str_cat.h"
+#include "lib/core/clock.h"
+#include "lib/core/log.h"
+#include "lib/store/store.h"
+#include "services/grpc_server.h"
+
+namespace dsar {
+
+absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfig& config,
+                                                    Clock* clock) {
+  if (clock == nullptr) clock = SystemClock::Default();
+  std::unique_ptr<Dsard> d(new Dsard());
+  d->config_ = config;
+
+  store::StoreOptions store_options;
+  store_options.path = config.database_path();
+  store_options.read_pool_size = config.read_pool_size();
+  store_options.max_group_size = config.writer().max_group_size();
+  store_options.max_queue_depth = config.writer().max_queue_depth();
+  auto store = store::Store::Open(store_options);
+  if (!store.ok()) return store.status();
+  d->store_ = std::move(*store);
+  log::Info("store_opened", {{"schema_version", d->store_->schema_version()}});
+
+  GrpcServerOptions server_options;
+  server_options.listen_address = config.listen_address();
+  server_options.max_message_bytes = config.max_message_bytes();
+  if (config.insecure_loopback()) {
+    log::Warn("insecure_loopback_mode",
+              {{"detail", "serving plaintext without authentication on a loopback address; "
+                          "for demos and tests only"}});
+  }
+  auto server = GrpcServer::Start(server_options, {});
+  if (!server.ok()) return server.status();
+  d->server_ = std::move(*server);
+  log::Info("server_listening", {{"address", d->server_->address()},
+                                 {"port", d->server_->port()}});
+  return d;
+}
+
+Dsard::~Dsard() { Shutdown(); }
+
+int Dsard::port() const { return server_ ? server_->port() : 0; }
+
+void Dsard::Shutdown() {
+  if (server_) {
+    log::Info("shutdown_started", {{"grace_ms", config_.shutdown_grace_ms()}});
+    server_->Shutdown(absl::Milliseconds(config_.shutdown_grace_ms()));
+    server_.reset();
+  }
+  if (store_) {
+    store_->Close();
+    auto stats = store_->writer_stats();
+    log::Info("store_closed", {{"writes_committed", stats.writes_committed},
+                               {"groups_committed", stats.groups_committed}});
+    store_.reset();
+  }
+}
+
+}  // namespace dsar

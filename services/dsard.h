@@ -1,0 +1,46 @@
+// Dsard: the daemon's wiring, apart from process concerns.
+//
+// Opens the store, builds every service and the gRPC server from a validated
+// config, and shuts them down in the right order. main() adds flags, logging
+// and signals; integration tests start a Dsard in-process on port 0.
+#ifndef DSAR_SERVICES_DSARD_H_
+#define DSAR_SERVICES_DSARD_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "dsar/config/v1/config.pb.h"
+
+namespace dsar {
+
+class Clock;
+class GrpcServer;
+namespace store {
+class Store;
+}
+
+class Dsard {
+ public:
+  // `clock` must outlive the daemon; null means the system clock.
+  static absl::StatusOr<std::unique_ptr<Dsard>> Start(const config::v1::DsardConfig& config,
+                                                      Clock* clock = nullptr);
+  ~Dsard();
+
+  int port() const;
+  store::Store& store() { return *store_; }
+
+  // Stops accepting calls, lets in-flight calls finish within the configured
+  // grace (then cancels them), flushes the writer and closes the database.
+  // Idempotent.
+  void Shutdown();
+
+ private:
+  Dsard() = default;
+  config::v1::DsardConfig config_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<GrpcServer> server_;
+};
+
+}  // namespace dsar
+
+#endif  // DSAR_SERVICES_DSARD_H_

@@ -1,0 +1,88 @@
+// dsard: the dsar daemon. Parses flags, loads the config, starts the server and
+// waits for SIGTERM/SIGINT, then shuts down gracefully and exits 0.
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "lib/core/config.h"
+#include "lib/core/log.h"
+#include "services/dsard.h"
+
+#ifndef DSAR_VERSION
+#define DSAR_VERSION "0.0.0-dev"
+#endif
+
+namespace {
+
+// Writes the port to `path` atomically (temp file + rename).
+bool WritePortFile(const std::string& path, int port) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return false;
+    out << port << "\n";
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dsard - GDPR privacy-request, consent, breach and deadline service"};
+  std::string config_path;
+  bool show_version = false;
+  app.add_option("--config", config_path, "Text-format DsardConfig file");
+  app.add_flag("--version", show_version, "Print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+  if (show_version) {
+    std::cout << "dsard " << DSAR_VERSION << "\n";
+    return 0;
+  }
+  if (config_path.empty()) {
+    std::cerr << "dsard: --config is required\n";
+    return 2;
+  }
+  auto config = dsar::LoadDsardConfig(config_path);
+  if (!config.ok()) {
+    std::cerr << "dsard: invalid configuration:\n" << config.status().message() << "\n";
+    return 2;
+  }
+  if (auto s = dsar::log::Init(config->log_level()); !s.ok()) {
+    std::cerr << "dsard: " << s.message() << "\n";
+    return 2;
+  }
+
+  // Block the stop signals in every thread; this thread waits for them below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  dsar::log::Info("starting", {{"version", DSAR_VERSION}});
+  auto daemon = dsar::Dsard::Start(*config);
+  if (!daemon.ok()) {
+    dsar::log::Error("start_failed", {{"code", absl::StatusCodeToString(daemon.status().code())},
+                                      {"detail", std::string(daemon.status().message())}});
+    return 1;
+  }
+  if (!config->port_file().empty() && !WritePortFile(config->port_file(), (*daemon)->port())) {
+    dsar::log::Error("port_file_failed", {{"path", config->port_file()}});
+    return 1;
+  }
+  dsar::log::Info("ready", {{"port", (*daemon)->port()}});
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  dsar::log::Info("signal_received", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  (*daemon)->Shutdown();
+  daemon->reset();
+  dsar::log::Info("stopped");
+  return 0;
+}

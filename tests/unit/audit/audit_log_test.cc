@@ -1,0 +1,167 @@
+#include "lib/audit/audit_log.h"
+
+#include <SQLiteCpp/Database.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "lib/core/clock.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_store.h"
+
+namespace dsar::audit {
+namespace {
+
+using ::dsar::testing::IsOk;
+using ::testing::HasSubstr;
+
+constexpr int kEvents = 10;
+
+class AuditLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Open();
+    for (int i = 1; i <= kEvents; ++i) {
+      RequestContext ctx;
+      ctx.tenant = i % 2 ? "tenant-a" : "tenant-b";
+      ctx.principal = "svc-test";
+      ctx.role = Role::kService;
+      ctx.method = "/dsar.v1.ConsentService/RecordConsent";
+      ctx.request_id = absl::StrCat("req-", i);
+      clock_.Advance(absl::Seconds(1));
+      ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
+        return Append(txn, ctx, absl::StrCat("consents/c", i), "OK", clock_.Now());
+      }),
+                  IsOk());
+    }
+  }
+
+  void Open() {
+    auto store = ::dsar::testing::OpenKvStore(dir_.File("audit.db"));
+    ASSERT_THAT(store, IsOk());
+    store_ = std::move(*store);
+  }
+
+  // Closes the store, runs `sql` directly on the file, reopens, verifies.
+  VerifyResult TamperAndVerify(const std::string& sql) {
+    store_.reset();
+    {
+      SQLite::Database db(dir_.File("audit.db"), SQLite::OPEN_READWRITE);
+      db.exec(sql);
+    }
+    Open();
+    auto result = Verify(*store_);
+    EXPECT_THAT(result, IsOk());
+    return result.ok() ? *result : VerifyResult{};
+  }
+
+  ::dsar::testing::TempDir dir_;
+  FakeClock clock_;
+  std::unique_ptr<store::Store> store_;
+};
+
+TEST_F(AuditLogTest, IntactChainVerifies) {
+  auto result = Verify(*store_);
+  ASSERT_THAT(result, IsOk());
+  EXPECT_TRUE(result->ok) << result->reason;
+  EXPECT_EQ(result->rows_checked, kEvents);
+  EXPECT_EQ(result->head_hash.size(), 64u);
+}
+
+TEST_F(AuditLogTest, ListReturnsOnlyTheTenantsEventsInOrderWithPaging) {
+  auto page = List(*store_, {"tenant-a", 0, 3});
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->size(), 3u);
+  EXPECT_EQ((*page)[0].seq, 1);
+  EXPECT_EQ((*page)[1].seq, 3);
+  EXPECT_EQ((*page)[2].resource, "consents/c5");
+  auto next = List(*store_, {"tenant-a", (*page)[2].seq, 3});
+  ASSERT_THAT(next, IsOk());
+  ASSERT_EQ(next->size(), 2u);
+  for (const auto& e : *next) EXPECT_EQ(e.tenant, "tenant-a");
+  EXPECT_EQ((*next)[1].seq, 9);
+}
+
+TEST_F(AuditLogTest, EveryRowIsChainedToThePrevious) {
+  auto events = List(*store_, {"tenant-a", 0, 100});
+  ASSERT_THAT(events, IsOk());
+  EXPECT_EQ((*events)[0].prev_hash, std::string(64, '0'));
+  for (const auto& e : *events) EXPECT_EQ(ComputeHash(e), e.hash);
+}
+
+TEST_F(AuditLogTest, AlteringTheFirstRowFailsAtThatRow) {
+  auto result =
+      TamperAndVerify("UPDATE audit_events SET outcome = 'PERMISSION_DENIED' WHERE seq = 1");
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.first_bad_seq, 1);
+}
+
+TEST_F(AuditLogTest, AlteringAMiddleRowFailsAtThatRow) {
+  auto result = TamperAndVerify("UPDATE audit_events SET principal = 'intruder' WHERE seq = 5");
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.first_bad_seq, 5);
+}
+
+TEST_F(AuditLogTest, AlteringTheLastRowFailsAtThatRow) {
+  auto result = TamperAndVerify(
+      absl::StrCat("UPDATE audit_events SET time_us = time_us + 1 WHERE seq = ", kEvents));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.first_bad_seq, kEvents);
+}
+
+TEST_F(AuditLogTest, RehashingAnAlteredRowFailsAtTheNextRow) {
+  // An intruder who recomputes row 4's hash still breaks row 5's link.
+  store_.reset();
+  {
+    SQLite::Database db(dir_.File("audit.db"), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE audit_events SET resource = 'consents/other' WHERE seq = 4");
+  }
+  Open();
+  auto events = List(*store_, {"tenant-b", 0, 100});
+  ASSERT_THAT(events, IsOk());
+  AuditEvent row4 = (*events)[1];
+  ASSERT_EQ(row4.seq, 4);
+  std::string new_hash = ComputeHash(row4);
+  auto result = TamperAndVerify(
+      absl::StrCat("UPDATE audit_events SET hash = '", new_hash, "' WHERE seq = 4"));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.first_bad_seq, 5);
+}
+
+TEST_F(AuditLogTest, DeletingAMiddleRowFailsAtThatRow) {
+  auto result = TamperAndVerify("DELETE FROM audit_events WHERE seq = 6");
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.first_bad_seq, 6);
+  EXPECT_THAT(result.reason, HasSubstr("missing"));
+}
+
+TEST_F(AuditLogTest, DeletingTheFirstRowFailsAtThatRow) {
+  auto result = TamperAndVerify("DELETE FROM audit_events WHERE seq = 1");
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.first_bad_seq, 1);
+}
+
+TEST_F(AuditLogTest, DeletingTheLastRowFailsAtThatRow) {
+  auto result = TamperAndVerify(absl::StrCat("DELETE FROM audit_events WHERE seq = ", kEvents));
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.first_bad_seq, kEvents);
+}
+
+TEST_F(AuditLogTest, ReorderingTwoRowsFailsAtTheFirstOfThem) {
+  // Swap the content of rows 3 and 7, keeping their sequence numbers.
+  auto result = TamperAndVerify(R"sql(
+    CREATE TEMP TABLE saved AS SELECT * FROM audit_events WHERE seq IN (3, 7);
+    UPDATE audit_events SET
+      (tenant_id, time_us, principal, role, method, resource, outcome, request_id,
+       prev_hash, hash) =
+      (SELECT tenant_id, time_us, principal, role, method, resource, outcome, request_id,
+              prev_hash, hash FROM saved WHERE saved.seq = 10 - audit_events.seq)
+    WHERE seq IN (3, 7);
+  )sql");
+  EXPECT_FALSE(result.ok);
+  EXPECT_EQ(result.first_bad_seq, 3);
+}
+
+}  // namespace
+}  // namespace dsar::audit

@@ -1,0 +1,118 @@
+#include "lib/store/idempotency.h"
+
+#include <SQLiteCpp/Statement.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "lib/core/errors.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_store.h"
+
+namespace dsar::store {
+namespace {
+
+using ::dsar::testing::IsOk;
+using ::dsar::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::Field;
+
+class IdempotencyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = ::dsar::testing::OpenKvStore(dir_.File("idem.db"));
+    ASSERT_THAT(store, IsOk());
+    store_ = std::move(*store);
+  }
+
+  // Inserts the next key and answers its number, once per request id.
+  absl::StatusOr<std::string> CreateThing(const RequestContext& ctx, const std::string& body) {
+    absl::StatusOr<std::string> out;
+    absl::Status s = store_->WriteAndWait([&](WriteTxn& txn) -> absl::Status {
+      out = RunIdempotent(txn, ctx, Fingerprint(body), absl::UnixEpoch(),
+                          [&](WriteTxn& t) -> absl::StatusOr<std::string> {
+                            ++mutations_;
+                            if (body == "invalid") return absl::InvalidArgumentError("no");
+                            SQLite::Statement& insert =
+                                t.Prepare("INSERT INTO kv (k, v) VALUES (?, ?)");
+                            insert.bind(1, static_cast<int64_t>(mutations_));
+                            insert.bind(2, body);
+                            insert.exec();
+                            return "thing-" + std::to_string(mutations_);
+                          });
+      return out.status();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  RequestContext Ctx(std::string tenant, std::string request_id) {
+    RequestContext ctx;
+    ctx.tenant = std::move(tenant);
+    ctx.principal = "svc-test";
+    ctx.request_id = std::move(request_id);
+    ctx.method = "/dsar.v1.Test/Create";
+    return ctx;
+  }
+
+  ::dsar::testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+  int mutations_ = 0;
+};
+
+TEST_F(IdempotencyTest, RetryWithSameRequestIdReturnsFirstResponseAndWritesNothing) {
+  auto first = CreateThing(Ctx("t1", "req-1"), "body");
+  auto second = CreateThing(Ctx("t1", "req-1"), "body");
+  ASSERT_THAT(first, IsOk());
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(*first, *second);
+  EXPECT_EQ(mutations_, 1);
+}
+
+TEST_F(IdempotencyTest, RetryAfterReopenStillReturnsFirstResponse) {
+  auto first = CreateThing(Ctx("t1", "req-1"), "body");
+  ASSERT_THAT(first, IsOk());
+  store_.reset();
+  SetUp();
+  auto again = CreateThing(Ctx("t1", "req-1"), "body");
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(*again, *first);
+  EXPECT_EQ(mutations_, 1);
+}
+
+TEST_F(IdempotencyTest, SameIdWithDifferentContentIsRejectedNamingRequestId) {
+  ASSERT_THAT(CreateThing(Ctx("t1", "req-1"), "body"), IsOk());
+  auto other = CreateThing(Ctx("t1", "req-1"), "other body");
+  EXPECT_THAT(other, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(FieldViolationsOf(other.status()),
+              ElementsAre(Field(&FieldViolation::field, "request_id")));
+}
+
+TEST_F(IdempotencyTest, TenantsHaveSeparateRequestIdSpaces) {
+  ASSERT_THAT(CreateThing(Ctx("t1", "req-1"), "body"), IsOk());
+  ASSERT_THAT(CreateThing(Ctx("t2", "req-1"), "body"), IsOk());
+  EXPECT_EQ(mutations_, 2);
+}
+
+TEST_F(IdempotencyTest, FailedMutationIsNotStoredSoRetryReevaluates) {
+  EXPECT_THAT(CreateThing(Ctx("t1", "req-1"), "invalid"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(CreateThing(Ctx("t1", "req-1"), "invalid"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(mutations_, 2);
+}
+
+TEST_F(IdempotencyTest, MissingOrMalformedRequestIdIsInvalidArgument) {
+  for (const char* bad : {"", "has space", "tab\tid"}) {
+    auto result = CreateThing(Ctx("t1", bad), "body");
+    EXPECT_THAT(result, StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
+    EXPECT_THAT(FieldViolationsOf(result.status()),
+                ElementsAre(Field(&FieldViolation::field, "request_id")));
+  }
+  EXPECT_THAT(CreateThing(Ctx("t1", std::string(129, 'a')), "body"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(mutations_, 0);
+}
+
+}  // namespace
+}  // namespace dsar::store

@@ -1,0 +1,245 @@
+#include "lib/store/store.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/temp_dir.h"
+#include "tests/testing/test_store.h"
+
+namespace dsar::store {
+namespace {
+
+using ::dsar::testing::InsertKv;
+using ::dsar::testing::IsOk;
+using ::dsar::testing::OpenKvStore;
+using ::dsar::testing::StatusIs;
+using ::testing::HasSubstr;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  std::string DbPath() const { return dir_.File("dsar.db"); }
+
+  int64_t CountKv(Store& store) {
+    int64_t count = -1;
+    EXPECT_THAT(store.Read([&](ReadTxn& txn) {
+      count = txn.db().execAndGet("SELECT count(*) FROM kv").getInt64();
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return count;
+  }
+
+  bool HasKey(Store& store, int64_t k) {
+    bool found = false;
+    EXPECT_THAT(store.Read([&](ReadTxn& txn) {
+      SQLite::Statement& q = txn.Prepare("SELECT 1 FROM kv WHERE k = ?");
+      q.bind(1, static_cast<int64_t>(k));
+      found = q.executeStep();
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return found;
+  }
+
+  // Queues a write that holds the writer thread until `release` is notified,
+  // and waits until the writer is inside it.
+  void BlockWriter(Store& store, absl::Notification& release, absl::Notification& done) {
+    absl::Notification entered;
+    store.Write(
+        [&](WriteTxn&) {
+          entered.Notify();
+          release.WaitForNotification();
+          return absl::OkStatus();
+        },
+        [&](absl::Status) { done.Notify(); });
+    entered.WaitForNotification();
+  }
+
+  ::dsar::testing::TempDir dir_;
+};
+
+TEST_F(StoreTest, ConcurrentWritesFromSixtyFourThreadsAreAllPresentAfterReopen) {
+  constexpr int kThreads = 64;
+  constexpr int kWritesPerThread = 1000;
+  {
+    auto store = OpenKvStore(DbPath());
+    ASSERT_THAT(store, IsOk());
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kWritesPerThread; ++i) {
+          if (!(*store)->WriteAndWait(InsertKv(int64_t{t} * kWritesPerThread + i)).ok()) {
+            ++failures;
+          }
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(failures.load(), 0);
+    WriterStats stats = (*store)->writer_stats();
+    EXPECT_EQ(stats.writes_committed, kThreads * kWritesPerThread);
+    // Grouping happened: far fewer commits than writes.
+    EXPECT_LT(stats.groups_committed, stats.writes_committed / 2);
+  }
+  auto reopened = OpenKvStore(DbPath());
+  ASSERT_THAT(reopened, IsOk());
+  EXPECT_EQ(CountKv(**reopened), kThreads * kWritesPerThread);
+  int64_t distinct_sum = -1;
+  ASSERT_THAT((*reopened)->Read([&](ReadTxn& txn) {
+    distinct_sum = txn.db().execAndGet("SELECT sum(k) FROM kv").getInt64();
+    return absl::OkStatus();
+  }),
+              IsOk());
+  const int64_t n = int64_t{kThreads} * kWritesPerThread;
+  EXPECT_EQ(distinct_sum, n * (n - 1) / 2);
+}
+
+TEST_F(StoreTest, FailingWriteInsideAGroupRollsBackAloneAndNeighboursCommit) {
+  auto store = OpenKvStore(DbPath());
+  ASSERT_THAT(store, IsOk());
+  absl::Notification release, blocker_done;
+  BlockWriter(**store, release, blocker_done);
+  const int64_t groups_before = (*store)->writer_stats().groups_committed;
+
+  absl::Status a, b, c;
+  absl::Notification a_done, b_done, c_done;
+  (*store)->Write(InsertKv(1), [&](absl::Status s) { a = s; a_done.Notify(); });
+  (*store)->Write(
+      [](WriteTxn& txn) {
+        // Half-writes, then fails: its insert must not survive.
+        SQLite::Statement& insert = txn.Prepare("INSERT INTO kv (k, v) VALUES (?, ?)");
+        insert.bind(1, int64_t{2});
+        insert.bind(2, "partial");
+        insert.exec();
+        return absl::InvalidArgumentError("bad request");
+      },
+      [&](absl::Status s) { b = s; b_done.Notify(); });
+  // A constraint violation (duplicate key 1) thrown by SQLite inside the write.
+  (*store)->Write(InsertKv(1, "duplicate"), [&](absl::Status s) { c = s; c_done.Notify(); });
+  absl::Status d;
+  absl::Notification d_done;
+  (*store)->Write(InsertKv(4), [&](absl::Status s) { d = s; d_done.Notify(); });
+  release.Notify();
+  for (auto* n : {&blocker_done, &a_done, &b_done, &c_done, &d_done}) n->WaitForNotification();
+
+  EXPECT_THAT(a, IsOk());
+  EXPECT_THAT(b, StatusIs(absl::StatusCode::kInvalidArgument, "bad request"));
+  EXPECT_THAT(c, StatusIs(absl::StatusCode::kAborted, HasSubstr("UNIQUE")));
+  EXPECT_THAT(d, IsOk());
+  EXPECT_TRUE(HasKey(**store, 1));
+  EXPECT_FALSE(HasKey(**store, 2));
+  EXPECT_TRUE(HasKey(**store, 4));
+  EXPECT_EQ(CountKv(**store), 2);
+  // The blocker's group plus exactly one group holding all four writes.
+  EXPECT_EQ((*store)->writer_stats().groups_committed, groups_before + 2);
+}
+
+TEST_F(StoreTest, ReadSeesEveryAcknowledgedWrite) {
+  auto store = OpenKvStore(DbPath());
+  ASSERT_THAT(store, IsOk());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_THAT((*store)->WriteAndWait(InsertKv(i)), IsOk());
+    EXPECT_TRUE(HasKey(**store, i)) << i;
+  }
+}
+
+TEST_F(StoreTest, FullQueueAnswersResourceExhaustedWithoutWriting) {
+  auto store = OpenKvStore(DbPath(), /*max_group_size=*/512, /*max_queue_depth=*/1);
+  ASSERT_THAT(store, IsOk());
+  absl::Notification release, blocker_done;
+  BlockWriter(**store, release, blocker_done);
+  absl::Notification queued_done;
+  (*store)->Write(InsertKv(1), [&](absl::Status) { queued_done.Notify(); });
+  absl::Status rejected;
+  (*store)->Write(InsertKv(2), [&](absl::Status s) { rejected = s; });
+  EXPECT_THAT(rejected, StatusIs(absl::StatusCode::kResourceExhausted));
+  release.Notify();
+  blocker_done.WaitForNotification();
+  queued_done.WaitForNotification();
+  EXPECT_TRUE(HasKey(**store, 1));
+  EXPECT_FALSE(HasKey(**store, 2));
+}
+
+TEST_F(StoreTest, CloseCommitsQueuedWritesAndLaterWritesAreUnavailable) {
+  auto store = OpenKvStore(DbPath());
+  ASSERT_THAT(store, IsOk());
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 100; ++i) {
+    (*store)->Write(InsertKv(i), [&](absl::Status s) { ok += s.ok(); });
+  }
+  (*store)->Close();
+  EXPECT_EQ(ok.load(), 100);
+  EXPECT_THAT((*store)->WriteAndWait(InsertKv(1000)), StatusIs(absl::StatusCode::kUnavailable));
+  store->reset();
+  auto reopened = OpenKvStore(DbPath());
+  ASSERT_THAT(reopened, IsOk());
+  EXPECT_EQ(CountKv(**reopened), 100);
+}
+
+TEST_F(StoreTest, DatabaseIsInWalModeWithFullSync) {
+  auto store = OpenKvStore(DbPath());
+  ASSERT_THAT(store, IsOk());
+  ASSERT_THAT((*store)->WriteAndWait([](WriteTxn& txn) {
+    EXPECT_EQ(txn.db().execAndGet("PRAGMA journal_mode").getString(), "wal");
+    EXPECT_EQ(txn.db().execAndGet("PRAGMA synchronous").getInt(), 2);  // FULL
+    EXPECT_EQ(txn.db().execAndGet("PRAGMA foreign_keys").getInt(), 1);
+    return absl::OkStatus();
+  }),
+              IsOk());
+}
+
+class MigrationTest : public StoreTest {};
+
+TEST_F(MigrationTest, ReopeningAppliesNothingTwice) {
+  int version = 0;
+  {
+    auto store = OpenKvStore(DbPath());
+    ASSERT_THAT(store, IsOk());
+    version = (*store)->schema_version();
+    EXPECT_EQ(version, static_cast<int>(::dsar::testing::MigrationsWithKv().size()));
+  }
+  for (int i = 0; i < 3; ++i) {
+    auto store = OpenKvStore(DbPath());
+    ASSERT_THAT(store, IsOk());
+    EXPECT_EQ((*store)->schema_version(), version);
+  }
+  SQLite::Database db(DbPath(), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("SELECT count(*) FROM schema_migrations").getInt(), version);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), version);
+}
+
+TEST_F(MigrationTest, NewerDatabaseThanBinaryIsRefusedClearly) {
+  { ASSERT_THAT(OpenKvStore(DbPath()), IsOk()); }
+  {
+    SQLite::Database db(DbPath(), SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA user_version = 999");
+  }
+  EXPECT_THAT(OpenKvStore(DbPath()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("newer")));
+}
+
+TEST_F(MigrationTest, FailingMigrationLeavesTheDatabaseUntouched) {
+  std::vector<Migration> broken = {
+      {1, "ok", "CREATE TABLE first (x INTEGER)"},
+      {2, "broken", "CREATE TABLE second (x INTEGER"},  // syntax error
+  };
+  StoreOptions options;
+  options.path = DbPath();
+  options.migrations = &broken;
+  EXPECT_THAT(Store::Open(options), StatusIs(absl::StatusCode::kInternal));
+  SQLite::Database db(DbPath(), SQLite::OPEN_READONLY);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 0);
+  EXPECT_FALSE(db.tableExists("first"));
+}
+
+}  // namespace
+}  // namespace dsar::store
