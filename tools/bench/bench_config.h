@@ -1,0 +1,64 @@
+// Settings shared by every dsar-bench benchmark (command-line flags), and a
+// process-wide failure flag: a benchmark that saw errors or no successes
+// marks the run failed, so dsar-bench exits non-zero after reporting.
+#ifndef DSAR_TOOLS_BENCH_BENCH_CONFIG_H_
+#define DSAR_TOOLS_BENCH_BENCH_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "tools/bench/load_generator.h"
+#include "tools/bench/store_load.h"
+
+namespace dsar::bench {
+
+struct BenchConfig {
+  // gRPC client settings, the same for every RPC benchmark in a run.
+  int connections = 16;
+  int outstanding = 32;  // calls in flight per connection
+  int payload_bytes = 32;
+  absl::Duration warmup = absl::Milliseconds(500);
+  absl::Duration duration = absl::Seconds(3);
+  int64_t max_requests = 0;  // per RPC run; 0: bounded by duration only
+  // Store submitters.
+  int submitters = 64;
+  absl::Duration store_warmup = absl::Milliseconds(500);
+  absl::Duration store_duration = absl::Seconds(3);
+  int64_t max_writes = 0;  // per store run; 0: bounded by duration only
+  std::string store_dir;  // parent of the temporary database directories
+  bool smoke = false;     // tiny bounded configuration for ctest
+
+  LoadOptions Load() const {
+    LoadOptions o;
+    o.connections = connections;
+    o.outstanding_per_connection = outstanding;
+    o.warmup = warmup;
+    o.duration = duration;
+    o.max_requests = max_requests;
+    return o;
+  }
+  StoreLoadOptions StoreLoad() const {
+    StoreLoadOptions o;
+    o.submitters = submitters;
+    o.warmup = store_warmup;
+    o.duration = store_duration;
+    o.max_writes = max_writes;
+    return o;
+  }
+};
+
+const BenchConfig& Config();
+void SetConfig(const BenchConfig& config);
+
+// Records that benchmark `name` failed (`why` is printed to stderr).
+void MarkFailed(const std::string& name, const std::string& why);
+bool AnyFailed();
+
+// Registration hooks, called from main after the flags are parsed.
+void RegisterEchoBenchmarks();
+void RegisterStoreBenchmarks();
+
+}  // namespace dsar::bench
+
+#endif  // DSAR_TOOLS_BENCH_BENCH_CONFIG_H_

@@ -1,0 +1,136 @@
+// dsar-bench: throughput and latency figures for docs/benchmarks.md.
+//
+//   dsar-bench [Google Benchmark flags] [--connections=16 --outstanding=32
+//              --duration_ms=3000 --warmup_ms=500 --submitters=64
+//              --store_duration_ms=3000 --store_dir=/tmp --max_requests=0
+//              --max_writes=0] [--smoke]
+//
+// Every benchmark runs once (bounded by its duration) against servers and
+// databases it starts itself on 127.0.0.1 / under a temporary directory.
+// Figures are Google Benchmark counters: items_per_second (QPS or writes/s),
+// p50_us / p90_us / p99_us, errors. Exit status 1 when any benchmark saw
+// errors or no successes. tools/bench/run tabulates the JSON output.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "lib/core/log.h"
+#include "tools/bench/bench_config.h"
+
+namespace dsar::bench {
+namespace {
+
+BenchConfig& MutableConfig() {
+  static BenchConfig* config = new BenchConfig;
+  return *config;
+}
+
+std::mutex failed_mu;
+bool failed = false;
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+const BenchConfig& Config() { return MutableConfig(); }
+void SetConfig(const BenchConfig& config) { MutableConfig() = config; }
+
+void MarkFailed(const std::string& name, const std::string& why) {
+  std::lock_guard<std::mutex> lock(failed_mu);
+  failed = true;
+  std::cerr << "dsar-bench: " << name << " failed: " << why << "\n";
+}
+
+bool AnyFailed() {
+  std::lock_guard<std::mutex> lock(failed_mu);
+  return failed;
+}
+
+}  // namespace dsar::bench
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);  // removes the --benchmark_* flags it knows
+
+  dsar::bench::BenchConfig config;
+  const char* tmp = std::getenv("TMPDIR");
+  config.store_dir = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+  int64_t duration_ms = 3000, warmup_ms = 500, store_duration_ms = 3000, store_warmup_ms = 500;
+  CLI::App app{"dsar-bench: dsar throughput and latency benchmarks"};
+  app.add_option("--connections", config.connections, "gRPC connections (channels)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--outstanding", config.outstanding, "calls in flight per connection")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--payload_bytes", config.payload_bytes, "echo payload size")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--duration_ms", duration_ms, "measured window per RPC benchmark")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--warmup_ms", warmup_ms, "warm-up per RPC benchmark")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max_requests", config.max_requests,
+                 "stop an RPC run after this many measured calls (0: duration only)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--submitters", config.submitters, "concurrent store submitters")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--store_duration_ms", store_duration_ms, "measured window per store benchmark")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--store_warmup_ms", store_warmup_ms, "warm-up per store benchmark")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max_writes", config.max_writes,
+                 "stop a store run after this many measured writes (0: duration only)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--store_dir", config.store_dir,
+                 "directory for the temporary SQLite databases (default $TMPDIR or /tmp)");
+  app.add_flag("--smoke", config.smoke,
+               "tiny bounded configuration for tests: 2x4 calls, 8 submitters, a few hundred "
+               "calls / writes per run (10 s cap)");
+  CLI11_PARSE(app, argc, argv);
+
+  config.duration = absl::Milliseconds(duration_ms);
+  config.warmup = absl::Milliseconds(warmup_ms);
+  config.store_duration = absl::Milliseconds(store_duration_ms);
+  config.store_warmup = absl::Milliseconds(store_warmup_ms);
+  if (config.smoke) {
+    // Bounded by count, so a slow disk or a busy machine makes it slower,
+    // not failed; the duration is only a cap.
+    config.connections = 2;
+    config.outstanding = 4;
+    config.warmup = absl::Milliseconds(20);
+    config.duration = absl::Seconds(10);
+    config.max_requests = 200;
+    config.submitters = 8;
+    config.store_warmup = absl::Milliseconds(20);
+    config.store_duration = absl::Seconds(10);
+    config.max_writes = 16;
+  }
+  dsar::bench::SetConfig(config);
+  dsar::log::Init("warn").IgnoreError();  // no migration chatter between results
+
+  benchmark::AddCustomContext("dsar_nproc", std::to_string(std::thread::hardware_concurrency()));
+  benchmark::AddCustomContext("dsar_cpu_model", dsar::bench::CpuModel());
+  benchmark::AddCustomContext("dsar_connections", std::to_string(config.connections));
+  benchmark::AddCustomContext("dsar_outstanding", std::to_string(config.outstanding));
+  benchmark::AddCustomContext("dsar_submitters", std::to_string(config.submitters));
+  benchmark::AddCustomContext("dsar_store_dir", config.store_dir);
+
+  dsar::bench::RegisterEchoBenchmarks();
+  dsar::bench::RegisterStoreBenchmarks();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return dsar::bench::AnyFailed() ? 1 : 0;
+}
