@@ -1,9 +1,14 @@
 #include "services/dsard.h"
 
 #include "absl/strings/str_cat.h"
+#include "lib/consent/consent_ledger.h"
+#include "lib/consent/purpose_catalog.h"
+#include "lib/consent/subject_keyer.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/store/store.h"
+#include "services/call_gate.h"
+#include "services/consent_service.h"
 #include "services/grpc_server.h"
 
 namespace dsar {
@@ -32,7 +37,21 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
               {{"detail", "serving plaintext without authentication on a loopback address; "
                           "for demos and tests only"}});
   }
-  auto server = GrpcServer::Start(server_options, {});
+  d->call_gate_ = std::make_unique<CallGate>(config);
+  std::vector<grpc::Service*> services;
+  if (config.tenants_size() > 0) {
+    auto keyer = consent::SubjectKeyer::FromKeyFile(config.subject_key_file());
+    if (!keyer.ok()) return keyer.status();
+    d->subject_keyer_ = std::move(*keyer);
+    d->purpose_catalog_ = std::make_unique<consent::PurposeCatalog>(config);
+    d->consent_ledger_ = std::make_unique<consent::ConsentLedger>(
+        d->store_.get(), clock, d->subject_keyer_.get(), d->purpose_catalog_.get(),
+        /*follow_up=*/nullptr);
+    d->consent_service_ = std::make_unique<ConsentServiceImpl>(
+        d->call_gate_.get(), d->consent_ledger_.get(), d->purpose_catalog_.get());
+    services.push_back(d->consent_service_.get());
+  }
+  auto server = GrpcServer::Start(server_options, services);
   if (!server.ok()) return server.status();
   d->server_ = std::move(*server);
   log::Info("server_listening", {{"address", d->server_->address()},

@@ -13,8 +13,15 @@
 
 namespace dsar {
 
+class CallGate;
 class Clock;
+class ConsentServiceImpl;
 class GrpcServer;
+namespace consent {
+class ConsentLedger;
+class PurposeCatalog;
+class SubjectKeyer;
+}  // namespace consent
 namespace store {
 class Store;
 }
@@ -38,6 +45,13 @@ class Dsard {
   Dsard() = default;
   config::v1::DsardConfig config_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<CallGate> call_gate_;
+  // Consent ledger and its service; absent when no tenants are configured.
+  std::unique_ptr<consent::SubjectKeyer> subject_keyer_;
+  std::unique_ptr<consent::PurposeCatalog> purpose_catalog_;
+  std::unique_ptr<consent::ConsentLedger> consent_ledger_;
+  std::unique_ptr<ConsentServiceImpl> consent_service_;
+  // Last: the server stops (and drains calls into the members above) first.
   std::unique_ptr<GrpcServer> server_;
 };
 

@@ -1,6 +1,7 @@
 #include "lib/core/config.h"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -41,6 +42,7 @@ class CollectingErrors : public google::protobuf::io::ErrorCollector {
 struct Where {
   const TextFormat::ParseInfoTree* tree;
   const google::protobuf::Descriptor* type;
+  int element_line = 0;  // line where the message itself starts, if nested
 };
 
 // Semantic checks; each error names the field and the line where it was set.
@@ -53,8 +55,9 @@ class Validator {
     const auto* field = where.type->FindFieldByName(std::string(field_name));
     int line = 0;
     if (where.tree != nullptr && field != nullptr) {
-      line = where.tree->GetLocation(field, -1).line + 1;
+      line = where.tree->GetLocation(field, field->is_repeated() ? 0 : -1).line + 1;
     }
+    if (line <= 0) line = where.element_line;  // an unset field: point at its message
     errors_.push_back(line > 0 ? absl::StrCat(file_, ":", line, ": ", path, ": ", reason)
                                : absl::StrCat(file_, ": ", path, ": ", reason));
   }
@@ -64,6 +67,93 @@ class Validator {
   std::string file_;
   std::vector<std::string> errors_;
 };
+
+// Where the index-th element of repeated message field `name` of `parent` was set.
+Where Element(Where parent, absl::string_view name, int index,
+              const google::protobuf::Descriptor* type) {
+  const auto* field = parent.type->FindFieldByName(std::string(name));
+  if (parent.tree == nullptr) return {nullptr, type, 0};
+  return {parent.tree->GetTreeForNested(field, index), type,
+          parent.tree->GetLocation(field, index).line + 1};
+}
+
+bool IsIdentifier(absl::string_view s, absl::string_view extra) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char ch : s) {
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              extra.find(ch) != absl::string_view::npos;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void ValidateTenants(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Validator& v) {
+  const Where root{&tree, DsardConfig::descriptor()};
+  std::set<std::string> ids;
+  for (int i = 0; i < c.tenants_size(); ++i) {
+    const auto& t = c.tenants(i);
+    Where where = Element(root, "tenants", i, dsar::config::v1::TenantConfig::descriptor());
+    std::string path = absl::StrCat("tenants[", i, "]");
+    if (!IsIdentifier(t.id(), "-")) {
+      v.Fail(where, "id", path + ".id", "1-64 characters of a-z, 0-9 and '-'");
+    } else if (!ids.insert(t.id()).second) {
+      v.Fail(where, "id", path + ".id", "duplicate tenant id");
+    }
+    std::set<std::string> purposes;
+    for (int j = 0; j < t.purposes_size(); ++j) {
+      const auto& p = t.purposes(j);
+      Where pw = Element(where, "purposes", j, dsar::config::v1::PurposeConfig::descriptor());
+      std::string ppath = absl::StrCat(path, ".purposes[", j, "]");
+      if (!IsIdentifier(p.name(), "_-.")) {
+        v.Fail(pw, "name", ppath + ".name", "1-64 characters of a-z, 0-9, '_', '-' and '.'");
+      } else if (!purposes.insert(p.name()).second) {
+        v.Fail(pw, "name", ppath + ".name", "duplicate purpose in this tenant");
+      }
+      if (p.current_notice_version().empty()) {
+        v.Fail(pw, "current_notice_version", ppath + ".current_notice_version", "required");
+      }
+    }
+  }
+  if (c.tenants_size() > 0 && c.subject_key_file().empty()) {
+    v.Fail(root, "subject_key_file", "subject_key_file", "required when tenants are configured");
+  }
+}
+
+void ValidatePrincipals(const DsardConfig& c, const TextFormat::ParseInfoTree& tree,
+                        Validator& v) {
+  const Where root{&tree, DsardConfig::descriptor()};
+  std::set<std::string> tenants;
+  for (const auto& t : c.tenants()) tenants.insert(t.id());
+  std::set<std::string> names, hashes;
+  static const char* const kRoles[] = {"service", "dpo", "connector", "auditor", "admin"};
+  for (int i = 0; i < c.principals_size(); ++i) {
+    const auto& p = c.principals(i);
+    Where where = Element(root, "principals", i, dsar::config::v1::PrincipalConfig::descriptor());
+    std::string path = absl::StrCat("principals[", i, "]");
+    if (!IsIdentifier(p.name(), "-_.")) {
+      v.Fail(where, "name", path + ".name", "1-64 characters of a-z, 0-9, '-', '_' and '.'");
+    } else if (!names.insert(p.name()).second) {
+      v.Fail(where, "name", path + ".name", "duplicate principal name");
+    }
+    bool role_ok = false;
+    for (const char* r : kRoles) role_ok |= p.role() == r;
+    if (!role_ok) {
+      v.Fail(where, "role", path + ".role",
+             "must be service, dpo, connector, auditor or admin");
+    }
+    if (tenants.count(p.tenant()) == 0) {
+      v.Fail(where, "tenant", path + ".tenant", "must name a tenant under tenants");
+    }
+    bool hex = p.token_sha256().size() == 64;
+    for (char ch : p.token_sha256()) hex &= (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
+    if (!hex) {
+      v.Fail(where, "token_sha256", path + ".token_sha256",
+             "64 lower-case hex characters (SHA-256 of the token)");
+    } else if (!hashes.insert(p.token_sha256()).second) {
+      v.Fail(where, "token_sha256", path + ".token_sha256", "token shared by two principals");
+    }
+  }
+}
 
 void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Validator& v) {
   const Where root{&tree, DsardConfig::descriptor()};
@@ -111,6 +201,8 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
   if (!level_ok) {
     v.Fail(root, "log_level", "log_level", "must be trace, debug, info, warn or error");
   }
+  ValidateTenants(c, tree, v);
+  ValidatePrincipals(c, tree, v);
 }
 
 void ApplyDefaults(DsardConfig& c) {

@@ -71,6 +71,28 @@ TEST(ConfigTest, PlaintextIsRefusedOffLoopbackAndWithoutTheInsecureFlag) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("port")));
 }
 
+TEST(ConfigTest, TenantsAndPrincipalsAreValidatedWithLines) {
+  auto config = ParseDsardConfig(std::string(kGood) + R"(tenants {
+  id: "Acme Travel"
+  purposes { name: "booking" }
+}
+principals {
+  name: "svc-booking"
+  role: "superuser"
+  tenant: "nobody"
+  token_sha256: "abc"
+}
+)", "t.textproto");
+  EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument,
+                               AllOf(HasSubstr("t.textproto:6: tenants[0].id"),
+                                     HasSubstr("t.textproto:7: tenants[0].purposes[0]"
+                                               ".current_notice_version"),
+                                     HasSubstr("subject_key_file: required"),
+                                     HasSubstr("t.textproto:11: principals[0].role"),
+                                     HasSubstr("t.textproto:12: principals[0].tenant"),
+                                     HasSubstr("t.textproto:13: principals[0].token_sha256"))));
+}
+
 TEST(ConfigTest, MissingFileIsNotFoundNamingThePath) {
   EXPECT_THAT(LoadDsardConfig("/nonexistent/dsard.textproto"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/dsard.textproto")));

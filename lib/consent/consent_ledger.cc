@@ -1,0 +1,561 @@
+#include "lib/consent/consent_ledger.h"
+
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <memory>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "lib/audit/audit_log.h"
+#include "lib/consent/language_tag.h"
+#include "lib/consent/purpose_catalog.h"
+#include "lib/consent/subject_keyer.h"
+#include "lib/core/errors.h"
+#include "lib/core/ids.h"
+#include "lib/core/status_macros.h"
+#include "lib/store/idempotency.h"
+
+namespace dsar::consent {
+namespace {
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+constexpr size_t kMaxSubjectIdLength = 256;
+constexpr size_t kMaxChannelLength = 64;
+constexpr size_t kMaxReasonLength = 512;
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
+
+std::string ResourceName(absl::string_view receipt_id) {
+  return absl::StrCat("consents/", receipt_id);
+}
+
+void CheckSubjectId(FieldErrors& errors, absl::string_view subject_id) {
+  if (subject_id.empty()) {
+    errors.Add("subject_id", "required");
+  } else if (subject_id.size() > kMaxSubjectIdLength) {
+    errors.Add("subject_id", absl::StrCat("at most ", kMaxSubjectIdLength, " bytes"));
+  }
+}
+
+void CheckChannel(FieldErrors& errors, absl::string_view channel) {
+  if (channel.empty()) {
+    errors.Add("channel", "required, e.g. \"web-booking\"");
+  } else if (channel.size() > kMaxChannelLength) {
+    errors.Add("channel", absl::StrCat("at most ", kMaxChannelLength, " characters"));
+  }
+}
+
+// Checks tenant and purpose; adds a field violation when the purpose is unknown.
+const Purpose* CheckPurpose(FieldErrors& errors, const PurposeCatalog& catalog,
+                            absl::string_view tenant, absl::string_view purpose) {
+  if (purpose.empty()) {
+    errors.Add("purpose", "required");
+    return nullptr;
+  }
+  const Purpose* p = catalog.FindPurpose(tenant, purpose);
+  if (p == nullptr) errors.Add("purpose", "not a purpose configured for this tenant");
+  return p;
+}
+
+std::string RequestFingerprint(std::initializer_list<absl::string_view> parts) {
+  std::string joined;
+  for (absl::string_view p : parts) absl::StrAppend(&joined, p.size(), ":", p, ";");
+  return store::Fingerprint(joined);
+}
+
+// Fills a receipt from a receipt's events, read in seq order.
+template <typename Txn>
+absl::StatusOr<ConsentReceipt> LoadReceipt(Txn& txn, absl::string_view tenant,
+                                           absl::string_view receipt_id) {
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT action, subject_key, purpose, notice_version, language, lawful_basis, channel, "
+      "actor, occurred_at_us, recorded_at_us FROM consent_events "
+      "WHERE tenant_id = ? AND receipt_id = ? ORDER BY seq");
+  q.bind(1, std::string(tenant));
+  q.bind(2, std::string(receipt_id));
+  ConsentReceipt r;
+  bool found = false;
+  while (q.executeStep()) {
+    auto action = static_cast<ConsentAction>(q.getColumn(0).getInt());
+    if (action == ConsentAction::kGiven) {
+      found = true;
+      r.receipt_id = std::string(receipt_id);
+      r.tenant = std::string(tenant);
+      r.subject_pseudonym = PseudonymFromKey(q.getColumn(1).getString());
+      r.purpose = q.getColumn(2).getString();
+      r.notice_version = q.getColumn(3).getString();
+      r.language = q.getColumn(4).getString();
+      r.lawful_basis = static_cast<LawfulBasis>(q.getColumn(5).getInt());
+      r.channel = q.getColumn(6).getString();
+      r.actor = q.getColumn(7).getString();
+      r.given_at = FromMicros(q.getColumn(8).getInt64());
+      r.recorded_at = FromMicros(q.getColumn(9).getInt64());
+    } else if (action == ConsentAction::kWithdrawn && !r.withdrawn_at.has_value()) {
+      r.withdrawn_at = FromMicros(q.getColumn(8).getInt64());
+      r.withdrawal_channel = q.getColumn(6).getString();
+    }
+  }
+  if (!found) return absl::NotFoundError(absl::StrCat("receipt ", receipt_id, " not found"));
+  return r;
+}
+
+void InsertEvent(store::WriteTxn& txn, absl::string_view tenant, absl::string_view subject_key,
+                 const ConsentEvent& e) {
+  SQLite::Statement& insert = txn.Prepare(
+      "INSERT INTO consent_events (tenant_id, event_id, receipt_id, subject_key, purpose, "
+      "action, notice_version, language, lawful_basis, channel, actor, reason, occurred_at_us, "
+      "recorded_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  insert.bind(1, std::string(tenant));
+  insert.bind(2, e.event_id);
+  insert.bind(3, e.receipt_id);
+  insert.bind(4, subject_key.data(), static_cast<int>(subject_key.size()));
+  insert.bind(5, e.purpose);
+  insert.bind(6, static_cast<int>(e.action));
+  insert.bind(7, e.notice_version);
+  insert.bind(8, e.language);
+  insert.bind(9, static_cast<int>(e.lawful_basis));
+  insert.bind(10, e.channel);
+  insert.bind(11, e.actor);
+  insert.bind(12, e.reason);
+  insert.bind(13, static_cast<int64_t>(Micros(e.occurred_at)));
+  insert.bind(14, static_cast<int64_t>(Micros(e.recorded_at)));
+  insert.exec();
+}
+
+void UpsertState(store::WriteTxn& txn, absl::string_view tenant, absl::string_view subject_key,
+                 absl::string_view purpose, ConsentState state, absl::string_view receipt_id,
+                 absl::string_view notice_version, absl::Time changed_at) {
+  SQLite::Statement& upsert = txn.Prepare(
+      "INSERT INTO consent_state (tenant_id, subject_key, purpose, state, receipt_id, "
+      "notice_version, changed_at_us) VALUES (?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (tenant_id, subject_key, purpose) DO UPDATE SET state = excluded.state, "
+      "receipt_id = excluded.receipt_id, notice_version = excluded.notice_version, "
+      "changed_at_us = excluded.changed_at_us");
+  upsert.bind(1, std::string(tenant));
+  upsert.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
+  upsert.bind(3, std::string(purpose));
+  upsert.bind(4, static_cast<int>(state));
+  upsert.bind(5, std::string(receipt_id));
+  upsert.bind(6, std::string(notice_version));
+  upsert.bind(7, static_cast<int64_t>(Micros(changed_at)));
+  upsert.exec();
+}
+
+// Page tokens: base64url("<seq>:<filter fingerprint hex prefix>"). The filter
+// fingerprint binds a token to the subject and purpose it was issued for.
+std::string FilterTag(absl::string_view subject_key, absl::string_view purpose) {
+  return absl::BytesToHexString(
+             RequestFingerprint({subject_key, purpose}))
+      .substr(0, 16);
+}
+
+std::string EncodePageToken(int64_t seq, absl::string_view tag) {
+  return absl::WebSafeBase64Escape(absl::StrCat(seq, ":", tag));
+}
+
+absl::StatusOr<int64_t> DecodePageToken(absl::string_view token, absl::string_view tag) {
+  std::string raw;
+  int64_t seq = 0;
+  if (absl::WebSafeBase64Unescape(token, &raw)) {
+    std::vector<std::string> parts = absl::StrSplit(raw, ':');
+    if (parts.size() == 2 && parts[1] == tag && absl::SimpleAtoi(parts[0], &seq) && seq > 0) {
+      return seq;
+    }
+  }
+  return InvalidField("page_token", "not a token issued for this subject and purpose");
+}
+
+}  // namespace
+
+const char* LawfulBasisName(LawfulBasis basis) {
+  switch (basis) {
+    case LawfulBasis::kConsent: return "consent";
+    case LawfulBasis::kExplicitConsent: return "explicit_consent";
+    case LawfulBasis::kContract: return "contract";
+    case LawfulBasis::kLegalObligation: return "legal_obligation";
+    case LawfulBasis::kVitalInterests: return "vital_interests";
+    case LawfulBasis::kPublicTask: return "public_task";
+    case LawfulBasis::kLegitimateInterests: return "legitimate_interests";
+    case LawfulBasis::kUnspecified: break;
+  }
+  return "unspecified";
+}
+
+ConsentLedger::ConsentLedger(store::Store* store, Clock* clock, const SubjectKeyer* keyer,
+                             const PurposeCatalog* catalog, WithdrawalFollowUp* follow_up)
+    : store_(store), clock_(clock), keyer_(keyer), catalog_(catalog), follow_up_(follow_up) {}
+
+absl::Status ConsentLedger::ValidateRecord(const RequestContext& ctx,
+                                           const RecordConsentInput& in, absl::Time now) const {
+  FieldErrors errors;
+  if (absl::Status id = store::ValidateRequestId(ctx.request_id); !id.ok()) {
+    for (auto& v : FieldViolationsOf(id)) errors.Add(v.field, v.description);
+  }
+  CheckSubjectId(errors, in.subject_id);
+  const Purpose* purpose = CheckPurpose(errors, *catalog_, ctx.tenant, in.purpose);
+  bool outdated_notice = false;
+  if (in.notice_version.empty()) {
+    errors.Add("notice_version", "required");
+  } else if (purpose != nullptr && in.notice_version != purpose->current_notice_version) {
+    bool known = false;
+    for (const auto& v : purpose->previous_notice_versions) known |= (v == in.notice_version);
+    if (known) {
+      outdated_notice = true;
+    } else {
+      errors.Add("notice_version", "not a notice version of this purpose");
+    }
+  }
+  if (in.language.empty()) {
+    errors.Add("language", "required (BCP 47 tag, e.g. \"sv-SE\")");
+  } else if (!IsWellFormedLanguageTag(in.language)) {
+    errors.Add("language", "not a well-formed BCP 47 language tag");
+  }
+  if (in.lawful_basis == LawfulBasis::kUnspecified ||
+      static_cast<int>(in.lawful_basis) < 0 ||
+      static_cast<int>(in.lawful_basis) > static_cast<int>(LawfulBasis::kLegitimateInterests)) {
+    errors.Add("lawful_basis", "required: one of the LAWFUL_BASIS_ values");
+  }
+  CheckChannel(errors, in.channel);
+  if (in.given_at.has_value() && *in.given_at > now + absl::Minutes(5)) {
+    errors.Add("give_time", "may not lie in the future");
+  }
+  RETURN_IF_ERROR(errors.ToStatus("invalid consent"));
+  if (outdated_notice) {
+    return FailedPreconditionWithViolations(
+        "notice version is outdated",
+        {{"NOTICE_VERSION", absl::StrCat("purposes/", in.purpose),
+          absl::StrCat("consent must be given against the current notice version ",
+                       purpose->current_notice_version)}});
+  }
+  return absl::OkStatus();
+}
+
+void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input,
+                           ReceiptDone done) {
+  const absl::Time now = clock_->Now();
+  if (absl::Status valid = ValidateRecord(ctx, input, now); !valid.ok()) {
+    done(valid);
+    return;
+  }
+  struct Op {
+    RequestContext ctx;
+    RecordConsentInput input;
+    std::string subject_key;
+    absl::Time now;
+    ConsentReceipt receipt;
+  };
+  auto op = std::make_shared<Op>();
+  op->ctx = ctx;
+  op->subject_key = keyer_->Key(ctx.tenant, input.subject_id);
+  op->input = std::move(input);
+  op->input.subject_id.clear();  // not needed past this point
+  op->now = now;
+  store_->Write(
+      [op](store::WriteTxn& txn) -> absl::Status {
+        const RecordConsentInput& in = op->input;
+        const std::string fingerprint = RequestFingerprint(
+            {op->subject_key, in.purpose, in.notice_version, in.language,
+             LawfulBasisName(in.lawful_basis), in.channel,
+             in.given_at ? absl::StrCat(Micros(*in.given_at)) : ""});
+        const std::string new_receipt_id = NewId("rcpt");
+        ASSIGN_OR_RETURN(
+            std::string receipt_id,
+            store::RunIdempotent(
+                txn, op->ctx, fingerprint, op->now,
+                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
+                  ConsentEvent e;
+                  e.event_id = NewId("cev");
+                  e.receipt_id = new_receipt_id;
+                  e.purpose = in.purpose;
+                  e.action = ConsentAction::kGiven;
+                  e.notice_version = in.notice_version;
+                  e.language = in.language;
+                  e.lawful_basis = in.lawful_basis;
+                  e.channel = in.channel;
+                  e.actor = op->ctx.principal;
+                  e.occurred_at = in.given_at.value_or(op->now);
+                  e.recorded_at = op->now;
+                  InsertEvent(t, op->ctx.tenant, op->subject_key, e);
+                  UpsertState(t, op->ctx.tenant, op->subject_key, in.purpose,
+                              ConsentState::kGranted, new_receipt_id, in.notice_version,
+                              op->now);
+                  RETURN_IF_ERROR(
+                      audit::Append(t, op->ctx, ResourceName(new_receipt_id), "OK", op->now));
+                  return new_receipt_id;
+                }));
+        if (receipt_id == new_receipt_id) {
+          ConsentReceipt& r = op->receipt;
+          r.receipt_id = receipt_id;
+          r.tenant = op->ctx.tenant;
+          r.subject_pseudonym = PseudonymFromKey(op->subject_key);
+          r.purpose = in.purpose;
+          r.notice_version = in.notice_version;
+          r.language = in.language;
+          r.lawful_basis = in.lawful_basis;
+          r.channel = in.channel;
+          r.actor = op->ctx.principal;
+          r.given_at = in.given_at.value_or(op->now);
+          r.recorded_at = op->now;
+          return absl::OkStatus();
+        }
+        ASSIGN_OR_RETURN(op->receipt, LoadReceipt(txn, op->ctx.tenant, receipt_id));
+        return absl::OkStatus();
+      },
+      [op, done = std::move(done)](absl::Status status) mutable {
+        if (!status.ok()) {
+          done(status);
+        } else {
+          done(std::move(op->receipt));
+        }
+      });
+}
+
+void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput input,
+                             ReceiptDone done) {
+  FieldErrors errors;
+  if (absl::Status id = store::ValidateRequestId(ctx.request_id); !id.ok()) {
+    for (auto& v : FieldViolationsOf(id)) errors.Add(v.field, v.description);
+  }
+  CheckSubjectId(errors, input.subject_id);
+  CheckPurpose(errors, *catalog_, ctx.tenant, input.purpose);
+  CheckChannel(errors, input.channel);
+  if (input.reason.size() > kMaxReasonLength) {
+    errors.Add("reason", absl::StrCat("at most ", kMaxReasonLength, " characters"));
+  }
+  if (!errors.empty()) {
+    done(errors.ToStatus("invalid withdrawal"));
+    return;
+  }
+  struct Op {
+    RequestContext ctx;
+    WithdrawConsentInput input;
+    std::string subject_key;
+    absl::Time now;
+    ConsentReceipt receipt;
+  };
+  auto op = std::make_shared<Op>();
+  op->ctx = ctx;
+  op->subject_key = keyer_->Key(ctx.tenant, input.subject_id);
+  op->input = std::move(input);
+  op->now = clock_->Now();
+  WithdrawalFollowUp* follow_up = follow_up_;
+  store_->Write(
+      [op, follow_up](store::WriteTxn& txn) -> absl::Status {
+        const WithdrawConsentInput& in = op->input;
+        const std::string fingerprint =
+            RequestFingerprint({op->subject_key, in.purpose, in.channel, in.reason});
+        ASSIGN_OR_RETURN(
+            std::string receipt_id,
+            store::RunIdempotent(
+                txn, op->ctx, fingerprint, op->now,
+                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
+                  SQLite::Statement& current = t.Prepare(
+                      "SELECT state, receipt_id, notice_version FROM consent_state "
+                      "WHERE tenant_id = ? AND subject_key = ? AND purpose = ?");
+                  current.bind(1, op->ctx.tenant);
+                  current.bind(2, op->subject_key.data(),
+                               static_cast<int>(op->subject_key.size()));
+                  current.bind(3, in.purpose);
+                  if (!current.executeStep()) {
+                    return absl::NotFoundError(
+                        "no consent recorded for this subject and purpose");
+                  }
+                  auto state = static_cast<ConsentState>(current.getColumn(0).getInt());
+                  std::string receipt_id = current.getColumn(1).getString();
+                  std::string notice_version = current.getColumn(2).getString();
+                  current.reset();
+                  if (state == ConsentState::kWithdrawn) return receipt_id;  // no-op
+
+                  ASSIGN_OR_RETURN(ConsentReceipt given,
+                                   LoadReceipt(t, op->ctx.tenant, receipt_id));
+                  ConsentEvent e;
+                  e.event_id = NewId("cev");
+                  e.receipt_id = receipt_id;
+                  e.purpose = in.purpose;
+                  e.action = ConsentAction::kWithdrawn;
+                  e.notice_version = notice_version;
+                  e.language = given.language;
+                  e.lawful_basis = given.lawful_basis;
+                  e.channel = in.channel;
+                  e.actor = op->ctx.principal;
+                  e.reason = in.reason;
+                  e.occurred_at = op->now;
+                  e.recorded_at = op->now;
+                  InsertEvent(t, op->ctx.tenant, op->subject_key, e);
+                  UpsertState(t, op->ctx.tenant, op->subject_key, in.purpose,
+                              ConsentState::kWithdrawn, receipt_id, notice_version, op->now);
+                  given.withdrawn_at = op->now;
+                  given.withdrawal_channel = in.channel;
+                  if (follow_up != nullptr) {
+                    RETURN_IF_ERROR(
+                        follow_up->OnWithdrawn(t, op->ctx, given, in.subject_id, op->now));
+                  }
+                  RETURN_IF_ERROR(
+                      audit::Append(t, op->ctx, ResourceName(receipt_id), "OK", op->now));
+                  return receipt_id;
+                }));
+        ASSIGN_OR_RETURN(op->receipt, LoadReceipt(txn, op->ctx.tenant, receipt_id));
+        return absl::OkStatus();
+      },
+      [op, done = std::move(done)](absl::Status status) mutable {
+        op->input.subject_id.clear();
+        if (!status.ok()) {
+          done(status);
+        } else {
+          done(std::move(op->receipt));
+        }
+      });
+}
+
+absl::StatusOr<ConsentCheck> ConsentLedger::Check(const RequestContext& ctx,
+                                                  absl::string_view subject_id,
+                                                  absl::string_view purpose) {
+  FieldErrors errors;
+  CheckSubjectId(errors, subject_id);
+  const Purpose* p = CheckPurpose(errors, *catalog_, ctx.tenant, purpose);
+  RETURN_IF_ERROR(errors.ToStatus("invalid consent check"));
+  const std::string subject_key = keyer_->Key(ctx.tenant, subject_id);
+  ConsentCheck check;
+  check.current_notice_version = p->current_notice_version;
+  RETURN_IF_ERROR(store_->Read([&](store::ReadTxn& txn) {
+    SQLite::Statement& q = txn.Prepare(
+        "SELECT state, receipt_id, notice_version, changed_at_us FROM consent_state "
+        "WHERE tenant_id = ? AND subject_key = ? AND purpose = ?");
+    q.bind(1, ctx.tenant);
+    q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
+    q.bind(3, std::string(purpose));
+    if (q.executeStep()) {
+      check.state = static_cast<ConsentState>(q.getColumn(0).getInt());
+      check.receipt_id = q.getColumn(1).getString();
+      check.notice_version = q.getColumn(2).getString();
+      check.changed_at = FromMicros(q.getColumn(3).getInt64());
+    }
+    return absl::OkStatus();
+  }));
+  check.reconsent_required = check.state == ConsentState::kGranted &&
+                             check.notice_version != check.current_notice_version;
+  return check;
+}
+
+void ConsentLedger::ListEvents(const RequestContext& ctx, ListEventsInput input,
+                               PageDone done) {
+  FieldErrors errors;
+  CheckSubjectId(errors, input.subject_id);
+  if (!input.purpose.empty()) CheckPurpose(errors, *catalog_, ctx.tenant, input.purpose);
+  if (input.page_size < 0 || input.page_size > kMaxPageSize) {
+    errors.Add("page_size", absl::StrCat("must be between 0 and ", kMaxPageSize));
+  }
+  const std::string subject_key = keyer_->Key(ctx.tenant, input.subject_id);
+  const std::string tag = FilterTag(subject_key, input.purpose);
+  int64_t before_seq = INT64_MAX;
+  if (!input.page_token.empty()) {
+    auto seq = DecodePageToken(input.page_token, tag);
+    if (!seq.ok()) {
+      errors.Add("page_token", "not a token issued for this subject and purpose");
+    } else {
+      before_seq = *seq;
+    }
+  }
+  if (!errors.empty()) {
+    done(errors.ToStatus("invalid list request"));
+    return;
+  }
+  const int page_size = input.page_size == 0 ? kDefaultPageSize : input.page_size;
+  auto page = std::make_shared<EventPage>();
+  absl::Status read = store_->Read([&](store::ReadTxn& txn) {
+    SQLite::Statement& q = txn.Prepare(
+        "SELECT seq, event_id, receipt_id, purpose, action, notice_version, language, "
+        "lawful_basis, channel, actor, reason, occurred_at_us, recorded_at_us "
+        "FROM consent_events WHERE tenant_id = ?1 AND subject_key = ?2 AND seq < ?3 "
+        "AND (?4 = '' OR purpose = ?4) ORDER BY seq DESC LIMIT ?5");
+    q.bind(1, ctx.tenant);
+    q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
+    q.bind(3, static_cast<int64_t>(before_seq));
+    q.bind(4, input.purpose);
+    q.bind(5, page_size + 1);
+    while (q.executeStep()) {
+      if (static_cast<int>(page->events.size()) == page_size) {
+        page->next_page_token = EncodePageToken(page->events.back().seq, tag);
+        break;
+      }
+      ConsentEvent e;
+      e.seq = q.getColumn(0).getInt64();
+      e.event_id = q.getColumn(1).getString();
+      e.receipt_id = q.getColumn(2).getString();
+      e.purpose = q.getColumn(3).getString();
+      e.action = static_cast<ConsentAction>(q.getColumn(4).getInt());
+      e.notice_version = q.getColumn(5).getString();
+      e.language = q.getColumn(6).getString();
+      e.lawful_basis = static_cast<LawfulBasis>(q.getColumn(7).getInt());
+      e.channel = q.getColumn(8).getString();
+      e.actor = q.getColumn(9).getString();
+      e.reason = q.getColumn(10).getString();
+      e.occurred_at = FromMicros(q.getColumn(11).getInt64());
+      e.recorded_at = FromMicros(q.getColumn(12).getInt64());
+      page->events.push_back(std::move(e));
+    }
+    return absl::OkStatus();
+  });
+  if (!read.ok()) {
+    done(read);
+    return;
+  }
+  // A read of personal data: audited (durably) before the answer goes out.
+  RequestContext audit_ctx = ctx;
+  const absl::Time now = clock_->Now();
+  std::string resource =
+      absl::StrCat("consent-subjects/", PseudonymFromKey(subject_key), "/events");
+  store_->Write(
+      [audit_ctx, resource, now](store::WriteTxn& txn) {
+        return audit::Append(txn, audit_ctx, resource, "OK", now);
+      },
+      [page, done = std::move(done)](absl::Status status) mutable {
+        if (!status.ok()) {
+          done(status);
+        } else {
+          done(std::move(*page));
+        }
+      });
+}
+
+void ConsentLedger::GetReceipt(const RequestContext& ctx, std::string receipt_id,
+                               ReceiptDone done) {
+  if (receipt_id.empty() || receipt_id.size() > 64) {
+    done(InvalidField("receipt_id", "required, at most 64 characters"));
+    return;
+  }
+  absl::StatusOr<ConsentReceipt> receipt;
+  absl::Status read = store_->Read([&](store::ReadTxn& txn) {
+    receipt = LoadReceipt(txn, ctx.tenant, receipt_id);
+    return absl::OkStatus();
+  });
+  if (!read.ok()) {
+    done(read);
+    return;
+  }
+  if (!receipt.ok()) {
+    done(receipt.status());
+    return;
+  }
+  RequestContext audit_ctx = ctx;
+  const absl::Time now = clock_->Now();
+  auto result = std::make_shared<ConsentReceipt>(std::move(*receipt));
+  store_->Write(
+      [audit_ctx, resource = ResourceName(receipt_id), now](store::WriteTxn& txn) {
+        return audit::Append(txn, audit_ctx, resource, "OK", now);
+      },
+      [result, done = std::move(done)](absl::Status status) mutable {
+        if (!status.ok()) {
+          done(status);
+        } else {
+          done(std::move(*result));
+        }
+      });
+}
+
+}  // namespace dsar::consent

@@ -1,0 +1,166 @@
+// ConsentLedger: records, withdraws, checks and proves consent.
+//
+// Events are append-only (consent_events); consent_state holds the current
+// state per (tenant, subject, purpose) and answers Check with one indexed
+// lookup. A withdrawal updates the state, appends its event, runs the
+// WithdrawalFollowUp (propagation tasks and a 72-hour deadline) and writes an
+// audit event, all in one write transaction: it takes effect when it commits,
+// and the caller is answered only after that commit is durable. Mutations are
+// idempotent by (tenant, request_id). Subject ids are never stored: only
+// SubjectKeyer's HMAC.
+//
+// Thread-safe. Record/Withdraw/ListEvents/GetReceipt answer through callbacks
+// (run on the store's writer thread, or inline on a validation error); Check is
+// a synchronous read.
+#ifndef DSAR_LIB_CONSENT_CONSENT_LEDGER_H_
+#define DSAR_LIB_CONSENT_CONSENT_LEDGER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "lib/core/clock.h"
+#include "lib/core/request_context.h"
+#include "lib/store/store.h"
+
+namespace dsar::consent {
+
+class PurposeCatalog;
+class SubjectKeyer;
+
+// Values match dsar.v1.LawfulBasis.
+enum class LawfulBasis {
+  kUnspecified = 0,
+  kConsent = 1,
+  kExplicitConsent = 2,
+  kContract = 3,
+  kLegalObligation = 4,
+  kVitalInterests = 5,
+  kPublicTask = 6,
+  kLegitimateInterests = 7,
+};
+const char* LawfulBasisName(LawfulBasis basis);  // "consent", "contract", ...
+
+enum class ConsentAction { kGiven = 1, kWithdrawn = 2 };
+enum class ConsentState { kNone = 0, kGranted = 1, kWithdrawn = 2 };
+
+struct RecordConsentInput {
+  std::string subject_id;
+  std::string purpose;
+  std::string notice_version;
+  std::string language;
+  LawfulBasis lawful_basis = LawfulBasis::kUnspecified;
+  std::string channel;
+  std::optional<absl::Time> given_at;  // defaults to now
+};
+
+struct WithdrawConsentInput {
+  std::string subject_id;
+  std::string purpose;
+  std::string channel;
+  std::string reason;
+};
+
+struct ConsentReceipt {
+  std::string receipt_id;
+  std::string tenant;
+  std::string subject_pseudonym;
+  std::string purpose;
+  std::string notice_version;
+  std::string language;
+  LawfulBasis lawful_basis = LawfulBasis::kUnspecified;
+  std::string channel;
+  std::string actor;
+  absl::Time given_at;
+  absl::Time recorded_at;
+  std::optional<absl::Time> withdrawn_at;
+  std::string withdrawal_channel;
+};
+
+struct ConsentEvent {
+  int64_t seq = 0;
+  std::string event_id;
+  std::string receipt_id;
+  std::string purpose;
+  ConsentAction action = ConsentAction::kGiven;
+  std::string notice_version;
+  std::string language;
+  LawfulBasis lawful_basis = LawfulBasis::kUnspecified;
+  std::string channel;
+  std::string actor;
+  std::string reason;
+  absl::Time occurred_at;
+  absl::Time recorded_at;
+};
+
+struct ConsentCheck {
+  ConsentState state = ConsentState::kNone;
+  std::string receipt_id;
+  std::string notice_version;
+  std::string current_notice_version;
+  bool reconsent_required = false;
+  absl::Time changed_at;
+};
+
+struct ListEventsInput {
+  std::string subject_id;
+  std::string purpose;  // empty: all purposes
+  int page_size = 0;    // 0: default 100
+  std::string page_token;
+};
+
+struct EventPage {
+  std::vector<ConsentEvent> events;
+  std::string next_page_token;
+};
+
+// What else must happen, in the same transaction, when consent is withdrawn:
+// a propagation task per connector declaring the purpose and a 72-hour
+// propagation deadline. Implemented by the wiring with the connector outbox and
+// the deadline engine. `subject_id` is given in clear because connectors need
+// it; implementations must not log it.
+class WithdrawalFollowUp {
+ public:
+  virtual ~WithdrawalFollowUp() = default;
+  virtual absl::Status OnWithdrawn(store::WriteTxn& txn, const RequestContext& ctx,
+                                   const ConsentReceipt& receipt,
+                                   absl::string_view subject_id, absl::Time now) = 0;
+};
+
+class ConsentLedger {
+ public:
+  using ReceiptDone = absl::AnyInvocable<void(absl::StatusOr<ConsentReceipt>)>;
+  using PageDone = absl::AnyInvocable<void(absl::StatusOr<EventPage>)>;
+
+  // Pointers are not owned and must outlive the ledger; `follow_up` may be null.
+  ConsentLedger(store::Store* store, Clock* clock, const SubjectKeyer* keyer,
+                const PurposeCatalog* catalog, WithdrawalFollowUp* follow_up);
+
+  void Record(const RequestContext& ctx, RecordConsentInput input, ReceiptDone done);
+  void Withdraw(const RequestContext& ctx, WithdrawConsentInput input, ReceiptDone done);
+  // INVALID_ARGUMENT for a missing subject_id or unknown purpose.
+  absl::StatusOr<ConsentCheck> Check(const RequestContext& ctx, absl::string_view subject_id,
+                                     absl::string_view purpose);
+  // Reads of personal data: each writes an audit event before answering.
+  void ListEvents(const RequestContext& ctx, ListEventsInput input, PageDone done);
+  void GetReceipt(const RequestContext& ctx, std::string receipt_id, ReceiptDone done);
+
+ private:
+  absl::Status ValidateRecord(const RequestContext& ctx, const RecordConsentInput& in,
+                              absl::Time now) const;
+
+  store::Store* const store_;
+  Clock* const clock_;
+  const SubjectKeyer* const keyer_;
+  const PurposeCatalog* const catalog_;
+  WithdrawalFollowUp* const follow_up_;
+};
+
+}  // namespace dsar::consent
+
+#endif  // DSAR_LIB_CONSENT_CONSENT_LEDGER_H_

@@ -1,0 +1,194 @@
+#include "services/consent_service.h"
+
+#include "lib/consent/consent_ledger.h"
+#include "lib/consent/kantara_receipt.h"
+#include "lib/consent/purpose_catalog.h"
+#include "services/call_gate.h"
+#include "services/grpc_status.h"
+#include "services/proto_time.h"
+
+namespace dsar {
+namespace {
+
+using consent::ConsentReceipt;
+
+constexpr char kRecord[] = "/dsar.v1.ConsentService/RecordConsent";
+constexpr char kWithdraw[] = "/dsar.v1.ConsentService/WithdrawConsent";
+constexpr char kCheck[] = "/dsar.v1.ConsentService/CheckConsent";
+constexpr char kList[] = "/dsar.v1.ConsentService/ListConsentEvents";
+constexpr char kGet[] = "/dsar.v1.ConsentService/GetConsentReceipt";
+
+v1::ConsentState ToProto(consent::ConsentState s) {
+  switch (s) {
+    case consent::ConsentState::kGranted: return v1::CONSENT_STATE_GRANTED;
+    case consent::ConsentState::kWithdrawn: return v1::CONSENT_STATE_WITHDRAWN;
+    case consent::ConsentState::kNone: return v1::CONSENT_STATE_NONE;
+  }
+  return v1::CONSENT_STATE_UNSPECIFIED;
+}
+
+void ToProto(const ConsentReceipt& r, v1::ConsentReceipt* out) {
+  out->set_receipt_id(r.receipt_id);
+  out->set_tenant(r.tenant);
+  out->set_subject_pseudonym(r.subject_pseudonym);
+  out->set_purpose(r.purpose);
+  out->set_notice_version(r.notice_version);
+  out->set_language(r.language);
+  out->set_lawful_basis(static_cast<v1::LawfulBasis>(r.lawful_basis));
+  out->set_channel(r.channel);
+  out->set_actor(r.actor);
+  SetTimestamp(r.given_at, out->mutable_give_time());
+  SetTimestamp(r.recorded_at, out->mutable_record_time());
+  if (r.withdrawn_at) SetTimestamp(*r.withdrawn_at, out->mutable_withdraw_time());
+  out->set_state(r.withdrawn_at ? v1::CONSENT_STATE_WITHDRAWN : v1::CONSENT_STATE_GRANTED);
+  out->set_withdrawal_channel(r.withdrawal_channel);
+}
+
+// Admits the call or finishes the reactor with the refusal; returns false then.
+bool Admit(const CallGate& gate, grpc::CallbackServerContext* context,
+           grpc::ServerUnaryReactor* reactor, const char* method, absl::string_view request_id,
+           RequestContext* ctx) {
+  auto admitted = gate.Admit(*context, method, request_id);
+  if (!admitted.ok()) {
+    reactor->Finish(ToGrpcStatus(admitted.status()));
+    return false;
+  }
+  *ctx = std::move(*admitted);
+  return true;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
+    grpc::CallbackServerContext* context, const v1::RecordConsentRequest* request,
+    v1::RecordConsentResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  RequestContext ctx;
+  if (!Admit(*gate_, context, reactor, kRecord, request->request_id(), &ctx)) return reactor;
+  consent::RecordConsentInput in;
+  in.subject_id = request->subject_id();
+  in.purpose = request->purpose();
+  in.notice_version = request->notice_version();
+  in.language = request->language();
+  in.lawful_basis = static_cast<consent::LawfulBasis>(request->lawful_basis());
+  in.channel = request->channel();
+  if (request->has_give_time()) in.given_at = FromTimestamp(request->give_time());
+  ledger_->Record(ctx, std::move(in),
+                  [reactor, response](absl::StatusOr<ConsentReceipt> receipt) {
+                    if (!receipt.ok()) {
+                      reactor->Finish(ToGrpcStatus(receipt.status()));
+                      return;
+                    }
+                    ToProto(*receipt, response->mutable_receipt());
+                    reactor->Finish(grpc::Status::OK);
+                  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ConsentServiceImpl::WithdrawConsent(
+    grpc::CallbackServerContext* context, const v1::WithdrawConsentRequest* request,
+    v1::WithdrawConsentResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  RequestContext ctx;
+  if (!Admit(*gate_, context, reactor, kWithdraw, request->request_id(), &ctx)) return reactor;
+  consent::WithdrawConsentInput in;
+  in.subject_id = request->subject_id();
+  in.purpose = request->purpose();
+  in.channel = request->channel();
+  in.reason = request->reason();
+  ledger_->Withdraw(ctx, std::move(in),
+                    [reactor, response](absl::StatusOr<ConsentReceipt> receipt) {
+                      if (!receipt.ok()) {
+                        reactor->Finish(ToGrpcStatus(receipt.status()));
+                        return;
+                      }
+                      ToProto(*receipt, response->mutable_receipt());
+                      reactor->Finish(grpc::Status::OK);
+                    });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ConsentServiceImpl::CheckConsent(
+    grpc::CallbackServerContext* context, const v1::CheckConsentRequest* request,
+    v1::CheckConsentResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  RequestContext ctx;
+  if (!Admit(*gate_, context, reactor, kCheck, "", &ctx)) return reactor;
+  auto check = ledger_->Check(ctx, request->subject_id(), request->purpose());
+  if (!check.ok()) {
+    reactor->Finish(ToGrpcStatus(check.status()));
+    return reactor;
+  }
+  response->set_state(ToProto(check->state));
+  response->set_receipt_id(check->receipt_id);
+  response->set_notice_version(check->notice_version);
+  response->set_current_notice_version(check->current_notice_version);
+  response->set_reconsent_required(check->reconsent_required);
+  if (check->state != consent::ConsentState::kNone) {
+    SetTimestamp(check->changed_at, response->mutable_change_time());
+  }
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ConsentServiceImpl::ListConsentEvents(
+    grpc::CallbackServerContext* context, const v1::ListConsentEventsRequest* request,
+    v1::ListConsentEventsResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  RequestContext ctx;
+  if (!Admit(*gate_, context, reactor, kList, "", &ctx)) return reactor;
+  consent::ListEventsInput in;
+  in.subject_id = request->subject_id();
+  in.purpose = request->purpose();
+  in.page_size = request->page_size();
+  in.page_token = request->page_token();
+  ledger_->ListEvents(ctx, std::move(in),
+                      [reactor, response](absl::StatusOr<consent::EventPage> page) {
+                        if (!page.ok()) {
+                          reactor->Finish(ToGrpcStatus(page.status()));
+                          return;
+                        }
+                        for (const auto& e : page->events) {
+                          auto* out = response->add_events();
+                          out->set_event_id(e.event_id);
+                          out->set_receipt_id(e.receipt_id);
+                          out->set_purpose(e.purpose);
+                          out->set_action(static_cast<v1::ConsentAction>(e.action));
+                          out->set_notice_version(e.notice_version);
+                          out->set_language(e.language);
+                          out->set_lawful_basis(static_cast<v1::LawfulBasis>(e.lawful_basis));
+                          out->set_channel(e.channel);
+                          out->set_actor(e.actor);
+                          out->set_reason(e.reason);
+                          SetTimestamp(e.occurred_at, out->mutable_occur_time());
+                          SetTimestamp(e.recorded_at, out->mutable_record_time());
+                        }
+                        response->set_next_page_token(page->next_page_token);
+                        reactor->Finish(grpc::Status::OK);
+                      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsentReceipt(
+    grpc::CallbackServerContext* context, const v1::GetConsentReceiptRequest* request,
+    v1::GetConsentReceiptResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  RequestContext ctx;
+  if (!Admit(*gate_, context, reactor, kGet, "", &ctx)) return reactor;
+  const consent::PurposeCatalog* catalog = catalog_;
+  ledger_->GetReceipt(ctx, request->receipt_id(),
+                      [reactor, response, catalog](absl::StatusOr<ConsentReceipt> receipt) {
+                        if (!receipt.ok()) {
+                          reactor->Finish(ToGrpcStatus(receipt.status()));
+                          return;
+                        }
+                        ToProto(*receipt, response->mutable_receipt());
+                        response->set_kantara_json(consent::KantaraReceiptJson(
+                            *receipt, catalog->FindTenant(receipt->tenant),
+                            catalog->FindPurpose(receipt->tenant, receipt->purpose)));
+                        reactor->Finish(grpc::Status::OK);
+                      });
+  return reactor;
+}
+
+}  // namespace dsar
