@@ -67,6 +67,7 @@ class SqliteStore final : public Store {
     RETURN_IF_ERROR(Guard("open", [&] { return OpenWriter(); }));
     RETURN_IF_ERROR(Guard("migrate", [&] { return Migrate(); }));
     RETURN_IF_ERROR(Guard("open readers", [&] { return OpenReaders(); }));
+    completer_thread_ = std::thread([this] { CompleterLoop(); });
     writer_thread_ = std::thread([this] { WriterLoop(); });
     return absl::OkStatus();
   }
@@ -130,11 +131,14 @@ class SqliteStore final : public Store {
       if (closing_) {
         lock.Release();
         if (writer_thread_.joinable()) writer_thread_.join();
+        if (completer_thread_.joinable()) completer_thread_.join();
         return;
       }
       closing_ = true;
     }
+    // The writer drains the queue, then the completer answers every write.
     if (writer_thread_.joinable()) writer_thread_.join();
+    if (completer_thread_.joinable()) completer_thread_.join();
     {
       absl::MutexLock lock(&readers_mu_);
       // Wait for readers in use to come back, then close them.
@@ -248,7 +252,8 @@ class SqliteStore final : public Store {
     free_readers_.push_back(conn);
   }
 
-  // Takes the next group of queued writes; empty when closing and drained.
+  // Takes the next group of queued writes in one lock acquisition; empty when
+  // closing and drained.
   std::vector<PendingWrite> NextGroup() {
     absl::MutexLock lock(&queue_mu_);
     queue_mu_.Await(absl::Condition(
@@ -269,8 +274,35 @@ class SqliteStore final : public Store {
   void WriterLoop() {
     for (;;) {
       std::vector<PendingWrite> group = NextGroup();
-      if (group.empty()) return;  // closing and nothing left
+      if (group.empty()) break;  // closing and nothing left
       CommitGroup(group);
+      absl::MutexLock lock(&completions_mu_);
+      completions_.push_back(std::move(group));
+    }
+    absl::MutexLock lock(&completions_mu_);
+    writer_done_ = true;
+  }
+
+  // Answers committed (or failed) groups in commit order. On its own thread
+  // so that waking callers (or finishing gRPC calls) overlaps with the
+  // writer running and fsyncing the next group instead of delaying it.
+  void CompleterLoop() {
+    std::deque<std::vector<PendingWrite>> batch;
+    for (;;) {
+      {
+        absl::MutexLock lock(&completions_mu_);
+        completions_mu_.Await(absl::Condition(
+            +[](SqliteStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->completions_mu_) {
+              return s->writer_done_ || !s->completions_.empty();
+            },
+            this));
+        if (completions_.empty()) return;  // writer finished and all answered
+        batch.swap(completions_);
+      }
+      for (auto& group : batch) {
+        for (auto& w : group) w.done(std::move(w.status));
+      }
+      batch.clear();
     }
   }
 
@@ -333,17 +365,22 @@ class SqliteStore final : public Store {
       if (ok_count > 0) ++stats_.groups_committed;
       stats_.largest_group = std::max<int64_t>(stats_.largest_group, group.size());
     }
-    for (auto& w : group) w.done(std::move(w.status));
   }
 
   const StoreOptions options_;
   std::unique_ptr<Connection> writer_;  // used by the writer thread only (and Init)
   std::thread writer_thread_;
+  std::thread completer_thread_;
   int schema_version_ = 0;
 
   absl::Mutex queue_mu_;
   std::deque<PendingWrite> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool closing_ ABSL_GUARDED_BY(queue_mu_) = false;
+
+  // Groups whose outcome is known (committed, or failed), oldest first.
+  absl::Mutex completions_mu_;
+  std::deque<std::vector<PendingWrite>> completions_ ABSL_GUARDED_BY(completions_mu_);
+  bool writer_done_ ABSL_GUARDED_BY(completions_mu_) = false;
 
   absl::Mutex readers_mu_;
   std::vector<std::unique_ptr<Connection>> readers_ ABSL_GUARDED_BY(readers_mu_);

@@ -10,8 +10,10 @@
 // whole group. Reads run on pooled read-only connections inside a snapshot and
 // see every acknowledged write (WAL mode).
 //
-// Thread-safe. Completions run on the writer thread: keep them short and never
-// block in them (e.g. finish a gRPC reactor, set a promise).
+// Thread-safe. Completions run, in commit order, on the store's completion
+// thread (a second thread, so answering one group overlaps with the writer
+// committing the next): keep them short and never block in them (e.g. finish
+// a gRPC reactor, set a promise); never call Close() from one.
 #ifndef DSAR_LIB_STORE_STORE_H_
 #define DSAR_LIB_STORE_STORE_H_
 
