@@ -78,9 +78,20 @@ TEST_F(DsardProcessTest, ServesHealthWritesPortFileAndLogsJson) {
   int port_in_file = 0;
   std::ifstream(dir_.File("port")) >> port_in_file;
   EXPECT_EQ(port_in_file, port);
-  auto health = ::dsar::testing::CheckHealth(::dsar::testing::LoopbackChannel(port));
+  auto channel = ::dsar::testing::LoopbackChannel(port);
+  auto health = ::dsar::testing::CheckHealth(channel);
   ASSERT_THAT(health, IsOk());
   EXPECT_EQ(*health, grpc::health::v1::HealthCheckResponse::SERVING);
+  // Reflection clients (buf curl, grpcurl) can describe every served service.
+  auto services = ::dsar::testing::ListServicesByReflection(channel);
+  ASSERT_THAT(services, IsOk());
+  EXPECT_THAT(*services, Contains("grpc.health.v1.Health"));
+  for (const auto& service : *services) {
+    if (service.rfind("grpc.reflection.", 0) == 0) continue;
+    auto described = ::dsar::testing::ReflectionDescribes(channel, service);
+    ASSERT_THAT(described, IsOk());
+    EXPECT_TRUE(*described) << service << " cannot be described by reflection";
+  }
   dsard.Signal(SIGTERM);
   EXPECT_EQ(dsard.Wait(), 0);
   // Every log line is one JSON object with ts, level and event.

@@ -46,6 +46,12 @@ TEST_F(ServerTest, ReflectionListsTheServices) {
   ASSERT_THAT(services, IsOk());
   EXPECT_THAT(*services, Contains("grpc.health.v1.Health"));
   EXPECT_THAT(*services, Contains("grpc.reflection.v1alpha.ServerReflection"));
+  for (const auto& service : *services) {
+    if (service.rfind("grpc.reflection.", 0) == 0) continue;  // describes itself elsewhere
+    auto described = ::dsar::testing::ReflectionDescribes(channel_, service);
+    ASSERT_THAT(described, IsOk());
+    EXPECT_TRUE(*described) << service << " cannot be described by reflection";
+  }
 }
 
 TEST_F(ServerTest, ShutdownTurnsHealthNotServingForWatchersAndEndsTheirStreams) {

@@ -40,9 +40,10 @@ inline absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> Chec
   return response.status();
 }
 
-// Asks server reflection for the list of services.
-inline absl::StatusOr<std::vector<std::string>> ListServicesByReflection(
-    const std::shared_ptr<grpc::Channel>& channel) {
+// Sends one ServerReflectionRequest (already serialized) and returns the
+// serialized ServerReflectionResponse.
+inline absl::StatusOr<std::string> ReflectionCall(const std::shared_ptr<grpc::Channel>& channel,
+                                                  const std::string& request_bytes) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -56,9 +57,7 @@ inline absl::StatusOr<std::vector<std::string>> ListServicesByReflection(
   };
   call->StartCall(reinterpret_cast<void*>(1));
   if (!step(reinterpret_cast<void*>(1))) return absl::UnavailableError("start failed");
-  // ServerReflectionRequest{list_services (field 7) = ""}.
-  const char request_bytes[] = {0x3a, 0x00};
-  grpc::Slice slice(request_bytes, sizeof request_bytes);
+  grpc::Slice slice(request_bytes.data(), request_bytes.size());
   grpc::ByteBuffer request(&slice, 1);
   call->Write(request, reinterpret_cast<void*>(2));
   if (!step(reinterpret_cast<void*>(2))) return absl::UnavailableError("write failed");
@@ -74,10 +73,35 @@ inline absl::StatusOr<std::vector<std::string>> ListServicesByReflection(
   (void)response.Dump(&slices);
   std::string bytes;
   for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes;
+}
+
+// A length-delimited field `number` holding `value`, as protobuf wire bytes.
+inline std::string WireString(int number, const std::string& value) {
+  std::string out;
+  auto varint = [&out](uint64_t v) {
+    while (v >= 0x80) {
+      out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+  };
+  varint((static_cast<uint64_t>(number) << 3) | 2);
+  varint(value.size());
+  out += value;
+  return out;
+}
+
+// Asks server reflection for the list of services.
+inline absl::StatusOr<std::vector<std::string>> ListServicesByReflection(
+    const std::shared_ptr<grpc::Channel>& channel) {
+  // ServerReflectionRequest{list_services (field 7) = ""}.
+  auto bytes = ReflectionCall(channel, WireString(7, ""));
+  if (!bytes.ok()) return bytes.status();
   // ServerReflectionResponse.list_services_response (6) -> ListServiceResponse
   // .service (1, repeated) -> ServiceResponse.name (1).
   google::protobuf::UnknownFieldSet top;
-  if (!top.ParseFromString(bytes)) return absl::InternalError("bad reflection response");
+  if (!top.ParseFromString(*bytes)) return absl::InternalError("bad reflection response");
   std::vector<std::string> names;
   for (int i = 0; i < top.field_count(); ++i) {
     if (top.field(i).number() != 6) continue;
@@ -92,6 +116,21 @@ inline absl::StatusOr<std::vector<std::string>> ListServicesByReflection(
     }
   }
   return names;
+}
+
+// True when reflection can send the file that defines `symbol` (what clients
+// such as buf curl and grpcurl need to call a service).
+inline absl::StatusOr<bool> ReflectionDescribes(const std::shared_ptr<grpc::Channel>& channel,
+                                                const std::string& symbol) {
+  // ServerReflectionRequest{file_containing_symbol (field 4)}.
+  auto bytes = ReflectionCall(channel, WireString(4, symbol));
+  if (!bytes.ok()) return bytes.status();
+  google::protobuf::UnknownFieldSet top;
+  if (!top.ParseFromString(*bytes)) return absl::InternalError("bad reflection response");
+  for (int i = 0; i < top.field_count(); ++i) {
+    if (top.field(i).number() == 4) return true;   // file_descriptor_response
+  }
+  return false;  // error_response (7)
 }
 
 }  // namespace dsar::testing
