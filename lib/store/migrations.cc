@@ -92,6 +92,80 @@ const std::vector<Migration>& DsarMigrations() {
         CREATE INDEX outbox_tasks_runnable ON outbox_tasks (state, next_attempt_us);
         CREATE INDEX outbox_tasks_by_resource ON outbox_tasks (tenant_id, resource);
       )sql"},
+      {4, "deadlines", R"sql(
+        -- Every obligation with a clock (lib/deadline). due_at_us moves with
+        -- extensions (due_version + 1, alert levels re-armed) and pauses.
+        -- next_fire_at_us is when the next alert level (next_offset_us
+        -- relative to due) fires; NULL when closed, paused or none is left.
+        CREATE TABLE deadlines (
+          tenant_id         TEXT NOT NULL,
+          deadline_id       TEXT NOT NULL,
+          kind              TEXT NOT NULL,
+          resource          TEXT NOT NULL,
+          state             TEXT NOT NULL,  -- open | completed | cancelled
+          started_at_us     INTEGER NOT NULL,
+          initial_due_at_us INTEGER NOT NULL,
+          due_at_us         INTEGER NOT NULL,
+          due_version       INTEGER NOT NULL,
+          paused_at_us      INTEGER,
+          paused_total_us   INTEGER NOT NULL,
+          extension_count   INTEGER NOT NULL,
+          extension_reason  TEXT NOT NULL,
+          levels_fired      INTEGER NOT NULL,
+          next_offset_us    INTEGER,
+          next_fire_at_us   INTEGER,
+          closed_at_us      INTEGER,
+          created_at_us     INTEGER NOT NULL,
+          updated_at_us     INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, deadline_id)
+        ) WITHOUT ROWID;
+        CREATE UNIQUE INDEX deadlines_one_open_per_key
+          ON deadlines (tenant_id, kind, resource) WHERE state = 'open';
+        CREATE INDEX deadlines_by_resource
+          ON deadlines (tenant_id, resource, kind, created_at_us);
+        CREATE INDEX deadlines_by_due ON deadlines (tenant_id, state, due_at_us, deadline_id);
+        CREATE INDEX deadlines_by_close
+          ON deadlines (tenant_id, closed_at_us) WHERE closed_at_us IS NOT NULL;
+        -- The scheduler's index: only deadlines with a pending alert level.
+        CREATE INDEX deadlines_next_fire ON deadlines (next_fire_at_us, tenant_id, deadline_id)
+          WHERE next_fire_at_us IS NOT NULL;
+        -- Alert outbox: one row per fired level, written in the same
+        -- transaction that advances the deadline, so a level fires exactly
+        -- once. seq orders alerts for WatchAlerts resumption (never reused).
+        CREATE TABLE deadline_alerts (
+          seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+          tenant_id          TEXT NOT NULL,
+          alert_id           TEXT NOT NULL UNIQUE,
+          deadline_id        TEXT NOT NULL,
+          kind               TEXT NOT NULL,
+          resource           TEXT NOT NULL,
+          due_version        INTEGER NOT NULL,
+          offset_us          INTEGER NOT NULL,  -- level: <0 warning, 0 due, >0 overdue
+          due_at_us          INTEGER NOT NULL,
+          fire_at_us         INTEGER NOT NULL,  -- when the level was due to fire
+          fired_at_us        INTEGER NOT NULL,  -- when it fired (later after downtime)
+          payload            TEXT NOT NULL,     -- JSON body sent to sinks
+          acknowledged_at_us INTEGER,
+          acknowledged_by    TEXT NOT NULL DEFAULT '',
+          UNIQUE (tenant_id, deadline_id, due_version, offset_us)
+        );
+        CREATE INDEX deadline_alerts_by_tenant ON deadline_alerts (tenant_id, seq);
+        -- Delivery of each alert to each configured sink (log, webhooks);
+        -- retried with backoff, survives restarts.
+        CREATE TABLE deadline_alert_deliveries (
+          alert_seq       INTEGER NOT NULL,
+          sink            TEXT NOT NULL,
+          tenant_id       TEXT NOT NULL,
+          state           TEXT NOT NULL,  -- pending | delivered | failed
+          attempts        INTEGER NOT NULL DEFAULT 0,
+          next_attempt_us INTEGER NOT NULL,
+          last_error      TEXT NOT NULL DEFAULT '',
+          delivered_at_us INTEGER,
+          PRIMARY KEY (alert_seq, sink)
+        ) WITHOUT ROWID;
+        CREATE INDEX deadline_alert_deliveries_pending
+          ON deadline_alert_deliveries (sink, next_attempt_us, alert_seq) WHERE state = 'pending';
+      )sql"},
   };
   return *migrations;
 }

@@ -1,0 +1,49 @@
+// AlertSink: somewhere a fired alert is delivered (log, webhook).
+//
+// Deliveries come from the dispatcher's outbox (AlertDispatcher), at least once
+// per alert and sink; the alert id lets a receiver drop repeats. A sink is
+// called by one dispatcher thread at a time.
+#ifndef DSAR_LIB_DEADLINE_ALERT_SINK_H_
+#define DSAR_LIB_DEADLINE_ALERT_SINK_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace dsar::deadline {
+
+struct AlertDelivery {
+  int64_t seq = 0;
+  std::string alert_id;
+  std::string tenant;
+  std::string deadline_id;
+  std::string kind;
+  int64_t offset_seconds = 0;  // level relative to due
+  std::string payload;         // JSON body
+  int attempt = 1;             // 1 for the first try
+};
+
+class AlertSink {
+ public:
+  virtual ~AlertSink() = default;
+  // Stable name, stored with each pending delivery ("log", "webhook:oncall").
+  virtual const std::string& name() const = 0;
+  // OK when delivered. INVALID_ARGUMENT when the receiver rejected this alert
+  // for good (it is not retried); any other error is retried with backoff.
+  virtual absl::Status Deliver(const AlertDelivery& delivery) = 0;
+};
+
+// Writes each alert as one structured log line ("deadline_alert").
+class LogSink final : public AlertSink {
+ public:
+  const std::string& name() const override { return name_; }
+  absl::Status Deliver(const AlertDelivery& delivery) override;
+
+ private:
+  const std::string name_ = "log";
+};
+
+}  // namespace dsar::deadline
+
+#endif  // DSAR_LIB_DEADLINE_ALERT_SINK_H_

@@ -1,0 +1,80 @@
+// Alerts: the outbox of fired deadline levels, read by WatchAlerts and the
+// delivery sinks, and acknowledged by people.
+//
+// An alert row is written by FireIfDue in the same transaction that advances
+// its deadline to the next level, together with one pending delivery per
+// configured sink, so each level fires exactly once and every sink hears of it
+// at least once, across crashes and restarts. `seq` increases with every alert
+// (commits are serialised by the store's single writer), so a reader that has
+// seen seq N and asks for seq > N misses nothing. Thread-safe (each call has
+// its own transaction).
+#ifndef DSAR_LIB_DEADLINE_ALERTS_H_
+#define DSAR_LIB_DEADLINE_ALERTS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "lib/core/request_context.h"
+#include "lib/deadline/levels.h"
+#include "lib/store/txn.h"
+
+namespace dsar::deadline {
+
+struct Alert {
+  int64_t seq = 0;
+  std::string alert_id;  // "alrt_..."; receivers dedupe on it
+  std::string tenant;
+  std::string deadline_id;
+  std::string kind;
+  std::string resource;
+  int due_version = 1;
+  absl::Duration offset;  // level, relative to the due time
+  absl::Time due_at;
+  absl::Time fire_at;     // when the level was due to fire
+  absl::Time fired_at;    // when it fired
+  std::string payload;    // JSON sent to sinks
+  std::optional<absl::Time> acknowledged_at;
+  std::string acknowledged_by;
+
+  AlertLevel level() const { return LevelOf(offset); }
+  std::string name() const { return "alerts/" + alert_id; }
+};
+
+// Alerts of `tenant` with seq > after_seq, in seq order, at most `limit`.
+absl::StatusOr<std::vector<Alert>> ListAlertsAfter(store::ReadTxn& txn, absl::string_view tenant,
+                                                   int64_t after_seq, int limit);
+
+// NOT_FOUND when absent or another tenant's.
+absl::StatusOr<Alert> GetAlert(store::ReadTxn& txn, absl::string_view tenant,
+                               absl::string_view alert_id);
+
+// Marks the alert acknowledged by ctx.principal at `now` (the first
+// acknowledgement wins; acknowledging again changes nothing). Idempotent on
+// ctx.request_id and audited, in the caller's transaction. Errors:
+// INVALID_ARGUMENT ("request_id", "name"); NOT_FOUND.
+absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const RequestContext& ctx,
+                                       absl::string_view alert_id, absl::Time now);
+
+// What FireIfDue did with one deadline.
+struct FireResult {
+  std::optional<Alert> fired;                 // set when a level fired
+  std::optional<absl::Time> next_alert_at;    // the deadline's next level, if any
+};
+
+// Inside the scheduler's write transaction: when the deadline is open and its
+// next level is due at `now`, fires it (alert row + one pending delivery per
+// sink at `now`), advances the deadline to the following level, and returns
+// the alert. Otherwise changes nothing. SQLite errors propagate (the Store
+// turns them into a status).
+FireResult FireIfDue(store::WriteTxn& txn, const AlertLevels& levels, absl::string_view tenant,
+                     absl::string_view deadline_id, absl::Time now,
+                     const std::vector<std::string>& sinks);
+
+}  // namespace dsar::deadline
+
+#endif  // DSAR_LIB_DEADLINE_ALERTS_H_

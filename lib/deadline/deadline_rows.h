@@ -1,0 +1,47 @@
+// Internal to lib/deadline: reading and writing rows of the deadlines table.
+// Not thread-safe (a transaction belongs to one call).
+#ifndef DSAR_LIB_DEADLINE_DEADLINE_ROWS_H_
+#define DSAR_LIB_DEADLINE_DEADLINE_ROWS_H_
+
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "lib/deadline/deadlines.h"
+
+namespace dsar::deadline::internal {
+
+inline int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
+inline absl::Time FromUs(int64_t us) { return absl::FromUnixMicros(us); }
+inline int64_t DurUs(absl::Duration d) { return absl::ToInt64Microseconds(d); }
+
+// Columns in the order ReadDeadline expects.
+inline constexpr char kDeadlineColumns[] =
+    "tenant_id, deadline_id, kind, resource, state, started_at_us, initial_due_at_us, "
+    "due_at_us, due_version, paused_at_us, paused_total_us, extension_count, "
+    "extension_reason, levels_fired, next_offset_us, next_fire_at_us, closed_at_us, "
+    "created_at_us, updated_at_us";
+
+DeadlineState ParseState(const std::string& s);
+
+// Reads the current row of `stmt`, selected with kDeadlineColumns first.
+Deadline ReadDeadline(SQLite::Statement& stmt);
+
+// Updates every mutable column of `d` (located by tenant and id).
+void UpdateDeadline(store::WriteTxn& txn, const Deadline& d);
+
+// The row by id, or nullopt.
+template <typename Txn>
+std::optional<Deadline> LoadById(Txn& txn, absl::string_view tenant, absl::string_view id);
+
+// The open deadline of the key, or else its latest; nullopt when none.
+template <typename Txn>
+std::optional<Deadline> LoadByKey(Txn& txn, const DeadlineKey& key);
+
+}  // namespace dsar::deadline::internal
+
+#endif  // DSAR_LIB_DEADLINE_DEADLINE_ROWS_H_

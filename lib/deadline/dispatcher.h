@@ -1,0 +1,97 @@
+// AlertDispatcher: delivers fired alerts to their sinks from the stored outbox.
+//
+// Each fired alert has one pending row per sink in deadline_alert_deliveries,
+// written in the firing transaction. The dispatcher reads due rows, calls the
+// sink, and records the outcome: delivered; failed for good (the receiver
+// rejected the alert, or max_attempts was reached); or retried after an
+// exponential backoff with jitter. Because the outcome is recorded only after
+// the sink answered, a crash in between delivers the alert again after
+// restart (at least once, same alert id). A sink that fails is left alone
+// until its backoff has passed, so a receiver that is down is not hammered.
+//
+// RunOnce() delivers everything due at clock.Now() on the calling thread (for
+// tests with FakeClock); Start() runs one thread per sink, woken by
+// OnAlertsFired (the scheduler's listener) or Poke(). Thread-safe.
+#ifndef DSAR_LIB_DEADLINE_DISPATCHER_H_
+#define DSAR_LIB_DEADLINE_DISPATCHER_H_
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "lib/core/clock.h"
+#include "lib/deadline/alert_sink.h"
+#include "lib/deadline/scheduler.h"
+#include "lib/store/store.h"
+
+namespace dsar::deadline {
+
+struct DispatcherOptions {
+  int batch = 100;  // deliveries read per pass
+  absl::Duration initial_backoff = absl::Seconds(1);
+  absl::Duration max_backoff = absl::Minutes(5);
+  int max_attempts = 0;  // 0: retry until delivered
+  absl::Duration idle_check = absl::Minutes(1);
+};
+
+struct DispatcherStats {
+  int64_t delivered = 0;
+  int64_t retried = 0;
+  int64_t failed = 0;  // rejected or out of attempts
+};
+
+class AlertDispatcher final : public AlertListener {
+ public:
+  AlertDispatcher(store::Store& store, Clock& clock,
+                  std::vector<std::unique_ptr<AlertSink>> sinks, DispatcherOptions options);
+  ~AlertDispatcher() override;
+  AlertDispatcher(const AlertDispatcher&) = delete;
+  AlertDispatcher& operator=(const AlertDispatcher&) = delete;
+
+  // Names to pass in SchedulerOptions::sinks.
+  std::vector<std::string> sink_names() const;
+
+  // Delivers every pending delivery due at clock.Now(), sink by sink; returns
+  // how many deliveries were attempted.
+  absl::StatusOr<int> RunOnce();
+
+  void Start();
+  void Stop();  // idempotent
+  void Poke();
+  void OnAlertsFired(int64_t last_seq) override { Poke(); }
+  DispatcherStats stats() const;
+
+ private:
+  struct Worker {
+    std::unique_ptr<AlertSink> sink;
+    absl::Time blocked_until = absl::InfinitePast();  // used by one thread at a time
+    bool poked = false;                               // guarded by mu_
+    std::thread thread;
+  };
+
+  // One pass over `w`'s due deliveries (at most options_.batch). Sets
+  // *more when a full batch was read and the sink is not blocked.
+  absl::StatusOr<int> RunSinkPass(Worker& w, bool* more);
+  absl::StatusOr<int> RunSink(Worker& w);
+  absl::Time NextAttempt(const Worker& w);
+  void Loop(Worker& w);
+  absl::Duration Backoff(int attempt) const;
+
+  store::Store& store_;
+  Clock& clock_;
+  const DispatcherOptions options_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  mutable absl::Mutex mu_;
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  DispatcherStats stats_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace dsar::deadline
+
+#endif  // DSAR_LIB_DEADLINE_DISPATCHER_H_

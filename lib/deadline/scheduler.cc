@@ -1,0 +1,305 @@
+#include "lib/deadline/scheduler.h"
+
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <queue>
+
+#include "lib/core/log.h"
+#include "lib/core/status_macros.h"
+#include "lib/deadline/alerts.h"
+
+namespace dsar::deadline {
+namespace {
+
+int64_t Us(absl::Time t) {
+  if (t == absl::InfiniteFuture()) return std::numeric_limits<int64_t>::max();
+  if (t == absl::InfinitePast()) return std::numeric_limits<int64_t>::min();
+  return absl::ToUnixMicros(t);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(store::Store& store, Clock& clock, Deadlines& deadlines,
+                     SchedulerOptions options)
+    : store_(store),
+      clock_(clock),
+      deadlines_(deadlines),
+      options_(std::move(options)),
+      loaded_until_us_(std::numeric_limits<int64_t>::min()) {
+  deadlines_.set_observer(this);
+}
+
+Scheduler::~Scheduler() {
+  deadlines_.clear_observer(this);
+  // A writer-thread call to OnNextAlert that loaded the observer before it was
+  // cleared has finished once a later write has run.
+  store_.WriteAndWait([](store::WriteTxn&) { return absl::OkStatus(); }).IgnoreError();
+  Stop();
+}
+
+void Scheduler::AddListener(AlertListener* listener) { listeners_.push_back(listener); }
+
+void Scheduler::Insert(Entry e) {
+  // Entries beyond the loaded window (plus one horizon, which the next refill
+  // reads anyway) are left to the refill, so far-future deadlines never crowd
+  // the queue.
+  const int64_t horizon_us = absl::ToInt64Microseconds(options_.horizon);
+  const int64_t window = loaded_until_us_ > std::numeric_limits<int64_t>::max() - horizon_us
+                             ? std::numeric_limits<int64_t>::max()
+                             : loaded_until_us_ + horizon_us;
+  if (e.fire_us > window && !(cursor_.has_value() && !(*cursor_ < e))) return;
+  queue_.insert(std::move(e));
+}
+
+void Scheduler::OnNextAlert(absl::string_view tenant, absl::string_view deadline_id,
+                            absl::Time fire_at) {
+  absl::MutexLock lock(&mu_);
+  Insert(Entry{Us(fire_at), std::string(tenant), std::string(deadline_id)});
+  if (fire_at < wake_at_) poked_ = true;
+}
+
+void Scheduler::Poke() {
+  absl::MutexLock lock(&mu_);
+  poked_ = true;
+}
+
+absl::Time Scheduler::NextQueuedTime() const {
+  absl::MutexLock lock(&mu_);
+  if (queue_.empty()) return absl::InfiniteFuture();
+  return absl::FromUnixMicros(queue_.begin()->fire_us);
+}
+
+SchedulerStats Scheduler::stats() const {
+  absl::MutexLock lock(&mu_);
+  SchedulerStats s = stats_;
+  s.queued = queue_.size();
+  return s;
+}
+
+absl::Status Scheduler::MaybeRefill(absl::Time now) {
+  const int64_t target = Us(now + options_.horizon);
+  std::optional<Entry> cursor;
+  int64_t from = 0;
+  int room = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cursor_.has_value()) {
+      if (static_cast<int>(queue_.size()) >= options_.max_queued / 2) return absl::OkStatus();
+    } else if (loaded_until_us_ >= Us(now + options_.horizon / 2)) {
+      return absl::OkStatus();
+    }
+    room = options_.max_queued - static_cast<int>(queue_.size());
+    if (room <= 0) return absl::OkStatus();
+    cursor = cursor_;
+    from = loaded_until_us_;
+  }
+  std::vector<Entry> rows;
+  RETURN_IF_ERROR(store_.Read([&](store::ReadTxn& txn) -> absl::Status {
+    SQLite::Statement& select =
+        cursor.has_value()
+            ? txn.Prepare(
+                  "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
+                  "WHERE next_fire_at_us IS NOT NULL "
+                  "AND (next_fire_at_us, tenant_id, deadline_id) > (?1, ?2, ?3) "
+                  "AND next_fire_at_us <= ?4 "
+                  "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?5")
+            : txn.Prepare(
+                  "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
+                  "WHERE next_fire_at_us IS NOT NULL AND next_fire_at_us > ?1 "
+                  "AND next_fire_at_us <= ?4 "
+                  "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?5");
+    if (cursor.has_value()) {
+      select.bind(1, cursor->fire_us);
+      select.bind(2, cursor->tenant);
+      select.bind(3, cursor->deadline_id);
+    } else {
+      select.bind(1, from);
+    }
+    select.bind(4, target);
+    select.bind(5, room);
+    rows.reserve(std::min(room, 4096));
+    while (select.executeStep()) {
+      rows.push_back(Entry{select.getColumn(0).getInt64(), select.getColumn(1).getString(),
+                           select.getColumn(2).getString()});
+    }
+    select.reset();
+    return absl::OkStatus();
+  }));
+  absl::MutexLock lock(&mu_);
+  ++stats_.refills;
+  const bool full_page = static_cast<int>(rows.size()) == room;
+  if (full_page) {
+    cursor_ = rows.back();
+    loaded_until_us_ = std::max(loaded_until_us_, rows.back().fire_us - 1);
+  } else {
+    cursor_.reset();
+    loaded_until_us_ = std::max(loaded_until_us_, target);
+  }
+  for (Entry& e : rows) queue_.insert(std::move(e));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Scheduler::Entry>> Scheduler::Sweep(absl::Time now) {
+  std::vector<Entry> rows;
+  RETURN_IF_ERROR(store_.Read([&](store::ReadTxn& txn) -> absl::Status {
+    SQLite::Statement& select = txn.Prepare(
+        "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
+        "WHERE next_fire_at_us IS NOT NULL AND next_fire_at_us <= ?1 "
+        "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?2");
+    select.bind(1, Us(now));
+    select.bind(2, options_.fire_batch);
+    while (select.executeStep()) {
+      rows.push_back(Entry{select.getColumn(0).getInt64(), select.getColumn(1).getString(),
+                           select.getColumn(2).getString()});
+    }
+    select.reset();
+    return absl::OkStatus();
+  }));
+  return rows;
+}
+
+absl::StatusOr<int> Scheduler::FireBatch(std::vector<Entry> batch, int64_t limit_us,
+                                         absl::Time now) {
+  std::vector<Entry> followups;
+  int fired = 0;
+  int stale = 0;
+  int64_t last_seq = 0;
+  const AlertLevels& levels = deadlines_.options().levels;
+  absl::Status status = store_.WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+    // The actual firing time; at or after `now`, which decided what is due.
+    const absl::Time fire_now = std::max(now, clock_.Now());
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> pending(
+        std::greater<Entry>(), std::move(batch));
+    while (!pending.empty()) {
+      Entry e = pending.top();
+      pending.pop();
+      FireResult r = FireIfDue(txn, levels, e.tenant, e.deadline_id, fire_now,
+                               options_.sinks);
+      if (r.fired.has_value()) {
+        ++fired;
+        last_seq = r.fired->seq;
+      } else {
+        ++stale;
+      }
+      if (r.next_alert_at.has_value()) {
+        Entry next{Us(*r.next_alert_at), std::move(e.tenant), std::move(e.deadline_id)};
+        // A later level of the same deadline that is also due (downtime):
+        // fire it in order with the rest of this batch.
+        if (r.fired.has_value() && next.fire_us <= limit_us) {
+          pending.push(std::move(next));
+        } else {
+          followups.push_back(std::move(next));
+        }
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  {
+    absl::MutexLock lock(&mu_);
+    for (Entry& e : followups) Insert(std::move(e));
+    stats_.fired += fired;
+    stats_.stale_skipped += stale;
+  }
+  if (fired > 0) {
+    for (AlertListener* listener : listeners_) listener->OnAlertsFired(last_seq);
+  }
+  return fired;
+}
+
+absl::StatusOr<int> Scheduler::RunDue() {
+  absl::MutexLock run(&run_mu_);
+  const absl::Time now = clock_.Now();
+  const int64_t now_us = Us(now);
+  RETURN_IF_ERROR(MaybeRefill(now));
+  int fired = 0;
+  for (;;) {
+    std::vector<Entry> batch;
+    int64_t limit_us = now_us;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = queue_.begin();
+      while (it != queue_.end() && it->fire_us <= now_us &&
+             static_cast<int>(batch.size()) < options_.fire_batch) {
+        batch.push_back(*it);
+        it = queue_.erase(it);
+      }
+      if (it != queue_.end() && it->fire_us <= now_us) limit_us = it->fire_us;
+    }
+    bool from_sweep = false;
+    if (batch.empty()) {
+      // Due levels the queue does not hold: beyond a max_queued page, or a
+      // notification that raced with a refill.
+      ASSIGN_OR_RETURN(batch, Sweep(now));
+      if (batch.empty()) break;
+      from_sweep = true;
+      if (static_cast<int>(batch.size()) == options_.fire_batch) limit_us = batch.back().fire_us;
+      absl::MutexLock lock(&mu_);
+      stats_.swept += static_cast<int64_t>(batch.size());
+    }
+    ASSIGN_OR_RETURN(int n, FireBatch(std::move(batch), limit_us, now));
+    fired += n;
+    if (from_sweep && n == 0) break;  // nothing was due after all
+    RETURN_IF_ERROR(MaybeRefill(now));
+  }
+  return fired;
+}
+
+void Scheduler::Start() {
+  absl::MutexLock lock(&mu_);
+  if (running_) return;
+  running_ = true;
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Scheduler::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!running_) return;
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  absl::MutexLock lock(&mu_);
+  running_ = false;
+}
+
+void Scheduler::Loop() {
+  absl::Duration backoff = absl::Milliseconds(100);
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+      poked_ = false;
+    }
+    absl::StatusOr<int> fired = RunDue();
+    absl::Duration wait;
+    if (!fired.ok()) {
+      log::Warn("deadline_scheduler_run_failed",
+                {{"code", absl::StatusCodeToString(fired.status().code())},
+                 {"retry_ms", absl::ToInt64Milliseconds(backoff)}});
+      wait = backoff;
+      backoff = std::min(backoff * 2, absl::Seconds(30));
+    } else {
+      backoff = absl::Milliseconds(100);
+      const absl::Time now = clock_.Now();
+      const absl::Time next = std::min(NextQueuedTime(), now + options_.idle_check);
+      wait = std::max(next - now, absl::ZeroDuration());
+    }
+    absl::MutexLock lock(&mu_);
+    wake_at_ = clock_.Now() + wait;
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](Scheduler* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+                               return s->stopping_ || s->poked_;
+                             },
+                             this),
+                         wait);
+    wake_at_ = absl::InfiniteFuture();
+  }
+}
+
+}  // namespace dsar::deadline
