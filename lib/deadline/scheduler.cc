@@ -46,11 +46,12 @@ void Scheduler::AddListener(AlertListener* listener) { listeners_.push_back(list
 void Scheduler::Insert(Entry e) {
   // Entries beyond the loaded window (plus one horizon, which the next refill
   // reads anyway) are left to the refill, so far-future deadlines never crowd
-  // the queue.
+  // the queue. Before the first refill the window starts at now.
   const int64_t horizon_us = absl::ToInt64Microseconds(options_.horizon);
-  const int64_t window = loaded_until_us_ > std::numeric_limits<int64_t>::max() - horizon_us
+  const int64_t base = std::max(loaded_until_us_, Us(clock_.Now()));
+  const int64_t window = base > std::numeric_limits<int64_t>::max() - horizon_us
                              ? std::numeric_limits<int64_t>::max()
-                             : loaded_until_us_ + horizon_us;
+                             : base + horizon_us;
   if (e.fire_us > window && !(cursor_.has_value() && !(*cursor_ < e))) return;
   queue_.insert(std::move(e));
 }
