@@ -1,5 +1,6 @@
 #include "lib/core/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -155,6 +156,91 @@ void ValidatePrincipals(const DsardConfig& c, const TextFormat::ParseInfoTree& t
   }
 }
 
+// Connectors (lib/connector): endpoints, retry/breaker tuning and the Art. 30
+// register fields.
+void ValidateConnectors(const DsardConfig& c, const TextFormat::ParseInfoTree& tree,
+                        Validator& v) {
+  using dsar::config::v1::ConnectorConfig;
+  const Where root{&tree, DsardConfig::descriptor()};
+  std::set<std::string> tenants, names;
+  for (const auto& t : c.tenants()) tenants.insert(t.id());
+  auto range = [&](Where w, const char* name, const std::string& path, int value, int lo,
+                   int hi) {
+    if (value != 0 && (value < lo || value > hi)) {
+      v.Fail(w, name, path + "." + name,
+             absl::StrCat("must be between ", lo, " and ", hi, " (or unset for the default)"));
+    }
+  };
+  for (int i = 0; i < c.connectors_size(); ++i) {
+    const ConnectorConfig& k = c.connectors(i);
+    Where w = Element(root, "connectors", i, ConnectorConfig::descriptor());
+    std::string path = absl::StrCat("connectors[", i, "]");
+    if (!IsIdentifier(k.name(), "-")) {
+      v.Fail(w, "name", path + ".name", "1-64 characters of a-z, 0-9 and '-'");
+    } else if (!names.insert(k.name()).second) {
+      v.Fail(w, "name", path + ".name", "duplicate connector name");
+    }
+    auto colon = k.address().rfind(':');
+    int port = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(k.address().substr(colon + 1), &port) || port < 1 || port > 65535) {
+      v.Fail(w, "address", path + ".address", "must be host:port with a port from 1 to 65535");
+    } else if (!k.has_tls() && !IsLoopbackAddress(k.address())) {
+      v.Fail(w, "address", path + ".address",
+             "plaintext is allowed only to loopback addresses; configure tls");
+    }
+    if (k.has_tls() && k.tls().cert_file().empty() != k.tls().key_file().empty()) {
+      v.Fail(w, "tls", path + ".tls", "cert_file and key_file go together");
+    }
+    if (!k.tenant().empty() && tenants.count(k.tenant()) == 0) {
+      v.Fail(w, "tenant", path + ".tenant", "must name a tenant under tenants");
+    }
+    range(w, "call_timeout_ms", path, k.call_timeout_ms(), 10, 600000);
+    range(w, "export_timeout_ms", path, k.export_timeout_ms(), 10, 86400000);
+    range(w, "max_attempts", path, k.max_attempts(), 1, 1000);
+    range(w, "max_concurrency", path, k.max_concurrency(), 1, 1024);
+    range(w, "initial_backoff_ms", path, k.initial_backoff_ms(), 1, 3600000);
+    range(w, "max_backoff_ms", path, k.max_backoff_ms(), 1, 86400000);
+    if (k.initial_backoff_ms() != 0 && k.max_backoff_ms() != 0 &&
+        k.initial_backoff_ms() > k.max_backoff_ms()) {
+      v.Fail(w, "max_backoff_ms", path + ".max_backoff_ms", "must be >= initial_backoff_ms");
+    }
+    Where bw{w.tree == nullptr ? nullptr
+                               : w.tree->GetTreeForNested(
+                                     ConnectorConfig::descriptor()->FindFieldByName("breaker"), -1),
+             dsar::config::v1::CircuitBreakerConfig::descriptor()};
+    range(bw, "failure_threshold", path + ".breaker", k.breaker().failure_threshold(), 1, 1000);
+    range(bw, "open_ms", path + ".breaker", k.breaker().open_ms(), 1, 86400000);
+    range(bw, "half_open_calls", path + ".breaker", k.breaker().half_open_calls(), 1, 1024);
+    for (const auto& p : k.purposes()) {
+      if (!IsIdentifier(p, "_-.")) {
+        v.Fail(w, "purposes", path + ".purposes", "1-64 characters of a-z, 0-9, '_', '-', '.'");
+      }
+    }
+    for (const auto& kind : k.task_kinds()) {
+      if (kind != "subject.export" && kind != "subject.erase" && kind != "consent.apply") {
+        v.Fail(w, "task_kinds", path + ".task_kinds",
+               "must be subject.export, subject.erase or consent.apply");
+      }
+    }
+    bool country_ok = k.country().empty() || k.country().size() == 2;
+    for (char ch : k.country()) country_ok &= ch >= 'A' && ch <= 'Z';
+    if (!country_ok) {
+      v.Fail(w, "country", path + ".country", "ISO 3166-1 alpha-2 code, e.g. \"SE\"");
+    }
+  }
+  if (c.connectors_size() > 0 && c.outbox().payload_key_file().empty() &&
+      c.subject_key_file().empty()) {
+    v.Fail(root, "connectors", "outbox.payload_key_file",
+           "required (or subject_key_file) when connectors are configured");
+  }
+  const Where ow{tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("outbox"), -1),
+                 dsar::config::v1::OutboxConfig::descriptor()};
+  range(ow, "poll_interval_ms", "outbox", c.outbox().poll_interval_ms(), 1, 3600000);
+  range(ow, "health_interval_ms", "outbox", c.outbox().health_interval_ms(), 10, 3600000);
+  range(ow, "waiting_poll_ms", "outbox", c.outbox().waiting_poll_ms(), 1, 3600000);
+}
+
 void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Validator& v) {
   const Where root{&tree, DsardConfig::descriptor()};
   const Where writer{
@@ -203,6 +289,7 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
   }
   ValidateTenants(c, tree, v);
   ValidatePrincipals(c, tree, v);
+  ValidateConnectors(c, tree, v);
 }
 
 void ApplyDefaults(DsardConfig& c) {
@@ -212,6 +299,22 @@ void ApplyDefaults(DsardConfig& c) {
   if (c.writer().max_group_size() == 0) c.mutable_writer()->set_max_group_size(512);
   if (c.writer().max_queue_depth() == 0) c.mutable_writer()->set_max_queue_depth(100000);
   if (c.log_level().empty()) c.set_log_level("info");
+  for (auto& k : *c.mutable_connectors()) {
+    if (k.call_timeout_ms() == 0) k.set_call_timeout_ms(5000);
+    if (k.export_timeout_ms() == 0) k.set_export_timeout_ms(300000);
+    if (k.max_attempts() == 0) k.set_max_attempts(8);
+    if (k.max_concurrency() == 0) k.set_max_concurrency(4);
+    if (k.initial_backoff_ms() == 0) k.set_initial_backoff_ms(200);
+    if (k.max_backoff_ms() == 0) k.set_max_backoff_ms(std::max(60000, k.initial_backoff_ms()));
+    auto* b = k.mutable_breaker();
+    if (b->failure_threshold() == 0) b->set_failure_threshold(5);
+    if (b->open_ms() == 0) b->set_open_ms(30000);
+    if (b->half_open_calls() == 0) b->set_half_open_calls(1);
+  }
+  auto* o = c.mutable_outbox();
+  if (o->poll_interval_ms() == 0) o->set_poll_interval_ms(1000);
+  if (o->health_interval_ms() == 0) o->set_health_interval_ms(10000);
+  if (o->waiting_poll_ms() == 0) o->set_waiting_poll_ms(2000);
 }
 
 }  // namespace

@@ -166,6 +166,18 @@ const std::vector<Migration>& DsarMigrations() {
         CREATE INDEX deadline_alert_deliveries_pending
           ON deadline_alert_deliveries (sink, next_attempt_us, alert_seq) WHERE state = 'pending';
       )sql"},
+      {5, "connector_outbox", R"sql(
+        -- Connector dispatcher (lib/connector). next_attempt_us is when the
+        -- dispatcher next looks at a task: its retry time (pending, failed,
+        -- waiting), its lease expiry (running, held by lease_owner), or
+        -- 9223372036854775807 (never: done, skipped, dead). result is the
+        -- connector's answer as JSON (counts, kept records, skip reason).
+        ALTER TABLE outbox_tasks ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+        ALTER TABLE outbox_tasks ADD COLUMN result TEXT NOT NULL DEFAULT '';
+        CREATE INDEX outbox_tasks_due ON outbox_tasks (connector, next_attempt_us);
+        CREATE INDEX outbox_tasks_by_tenant
+          ON outbox_tasks (tenant_id, created_at_us, task_id);
+      )sql"},
   };
   return *migrations;
 }

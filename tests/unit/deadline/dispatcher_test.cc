@@ -1,0 +1,195 @@
+// Alert delivery: signed webhooks to a real loopback HTTP receiver, retries
+// with backoff, permanent rejections, and delivery state across restarts.
+#include "lib/deadline/dispatcher.h"
+
+#include <nlohmann/json.hpp>
+
+#include "lib/deadline/scheduler.h"
+#include "lib/deadline/webhook_sink.h"
+#include "tests/unit/deadline/deadline_fixture.h"
+#include "tests/unit/deadline/webhook_receiver.h"
+
+namespace dsar::deadline {
+namespace {
+
+using ::dsar::testing::IsOk;
+using ::dsar::testing::StatusIs;
+using testing::kTenant;
+using testing::WebhookReceiver;
+
+constexpr char kSecret[] = "test-secret-0123456789abcdef";
+
+class DispatcherTest : public testing::DeadlineTest {
+ protected:
+  std::unique_ptr<AlertDispatcher> NewDispatcher(const std::string& secret,
+                                                 DispatcherOptions options = {}) {
+    std::vector<std::unique_ptr<AlertSink>> sinks;
+    sinks.push_back(std::make_unique<LogSink>());
+    auto webhook = WebhookSink::Create({"oncall", receiver_.url(), secret});
+    EXPECT_THAT(webhook, IsOk());
+    if (webhook.ok()) sinks.push_back(std::move(*webhook));
+    return std::make_unique<AlertDispatcher>(*store_, clock_, std::move(sinks), options);
+  }
+
+  // Fires `n` alerts (a "T-4h" each) with deliveries for `sinks`.
+  void FireAlerts(int n, const std::vector<std::string>& sinks) {
+    SchedulerOptions options;
+    options.sinks = sinks;
+    Scheduler scheduler(*store_, clock_, *deadlines_, options);
+    for (int i = 0; i < n; ++i) {
+      ASSERT_THAT(Schedule(absl::StrCat("breaches/br-", i), kBreachControllerNotification,
+                           clock_.Now() - absl::Hours(70)),
+                  IsOk());
+    }
+    auto fired = scheduler.RunDue();
+    ASSERT_THAT(fired, IsOk());
+    ASSERT_EQ(*fired, n);
+  }
+
+  int64_t Deliveries(const std::string& sink, const std::string& state) {
+    return CountRows(absl::StrCat("SELECT COUNT(*) FROM deadline_alert_deliveries WHERE sink = '",
+                                  sink, "' AND state = '", state, "'"));
+  }
+
+  WebhookReceiver receiver_{kSecret};
+};
+
+TEST(WebhookSignatureTest, IsHmacSha256OfTheBodyInHex) {
+  // RFC 4231 test case 2.
+  EXPECT_EQ(WebhookSignature("Jefe", "what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  const std::string body = R"({"alert_id":"alrt_x"})";
+  const std::string sig = WebhookSignature(kSecret, body);
+  EXPECT_TRUE(VerifyWebhookSignature(kSecret, body, sig));
+  EXPECT_FALSE(VerifyWebhookSignature("another-secret-0123456789", body, sig));
+  EXPECT_FALSE(VerifyWebhookSignature(kSecret, R"({"alert_id":"alrt_y"})", sig));
+  EXPECT_FALSE(VerifyWebhookSignature(kSecret, body, ""));
+}
+
+TEST(WebhookSinkTest, RejectsBadUrlsAndShortSecrets) {
+  EXPECT_THAT(WebhookSink::Create({"x", "ftp://127.0.0.1/", kSecret}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(WebhookSink::Create({"x", "http://127.0.0.1/", "short"}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(WebhookSink::Create({"", "http://127.0.0.1/", kSecret}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(DispatcherTest, SignedWebhookReachesALoopbackReceiver) {
+  auto dispatcher = NewDispatcher(kSecret);
+  FireAlerts(1, dispatcher->sink_names());
+  auto n = dispatcher->RunOnce();
+  ASSERT_THAT(n, IsOk());
+  EXPECT_EQ(*n, 2);  // log + webhook
+  const auto hooks = receiver_.hooks();
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_TRUE(hooks[0].signature_valid);
+  EXPECT_EQ(hooks[0].answered, 204);
+  EXPECT_EQ(hooks[0].attempt_header, "1");
+  const std::vector<Alert> alerts = Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(hooks[0].alert_id_header, alerts[0].alert_id);
+  EXPECT_EQ(hooks[0].body, alerts[0].payload);
+  auto body = nlohmann::json::parse(hooks[0].body);
+  EXPECT_EQ(body["alert_id"], alerts[0].alert_id);
+  EXPECT_EQ(body["tenant"], kTenant);
+  EXPECT_EQ(body["kind"], kBreachControllerNotification);
+  EXPECT_EQ(body["level"], "WARNING");
+  EXPECT_EQ(body["level_label"], "T-4h");
+  EXPECT_EQ(Deliveries("webhook:oncall", "delivered"), 1);
+  EXPECT_EQ(Deliveries("log", "delivered"), 1);
+  EXPECT_EQ(dispatcher->stats().delivered, 2);
+}
+
+TEST_F(DispatcherTest, WrongSecretFailsTheReceiversCheckAndStaysPending) {
+  auto dispatcher = NewDispatcher("not-the-receivers-secret-42");
+  FireAlerts(1, dispatcher->sink_names());
+  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  const auto hooks = receiver_.hooks();
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_FALSE(hooks[0].signature_valid);
+  EXPECT_EQ(hooks[0].answered, 401);
+  EXPECT_EQ(Deliveries("webhook:oncall", "pending"), 1);
+  EXPECT_EQ(Deliveries("webhook:oncall", "delivered"), 0);
+  EXPECT_EQ(CountRows("SELECT attempts FROM deadline_alert_deliveries "
+                      "WHERE sink = 'webhook:oncall'"),
+            1);
+  EXPECT_EQ(dispatcher->stats().retried, 1);
+}
+
+TEST_F(DispatcherTest, ReceiverDownIsRetriedWithBackoffAndEachAlertDeliveredOnce) {
+  DispatcherOptions options;
+  options.initial_backoff = absl::Seconds(10);
+  auto dispatcher = NewDispatcher(kSecret, options);
+  FireAlerts(3, dispatcher->sink_names());
+  receiver_.Script({503, 503});
+  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  EXPECT_EQ(receiver_.hooks().size(), 1u);  // the sink backs off after one failure
+  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  EXPECT_EQ(receiver_.hooks().size(), 1u);  // still backing off
+  clock_.Advance(absl::Seconds(13));        // > 10 s * 1.25 jitter
+  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  EXPECT_EQ(receiver_.hooks().size(), 2u);  // the second 503
+  clock_.Advance(absl::Seconds(26));        // > 20 s * 1.25
+  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  const auto hooks = receiver_.hooks();
+  ASSERT_EQ(hooks.size(), 5u);
+  std::set<std::string> delivered;
+  for (const auto& h : hooks) {
+    EXPECT_TRUE(h.signature_valid);
+    if (h.answered == 204) EXPECT_TRUE(delivered.insert(h.alert_id_header).second);
+  }
+  EXPECT_EQ(delivered.size(), 3u);
+  // The first alert was tried twice (attempt 1 got a 503), the second too.
+  std::vector<std::string> attempts_of_first;
+  for (const auto& h : hooks) {
+    if (h.alert_id_header == hooks[0].alert_id_header) attempts_of_first.push_back(h.attempt_header);
+  }
+  EXPECT_THAT(attempts_of_first, ::testing::ElementsAre("1", "2"));
+  EXPECT_EQ(Deliveries("webhook:oncall", "delivered"), 3);
+  EXPECT_EQ(Deliveries("log", "delivered"), 3);
+}
+
+TEST_F(DispatcherTest, AnAlertTheReceiverRejectsIsNotRetried) {
+  auto dispatcher = NewDispatcher(kSecret);
+  FireAlerts(1, dispatcher->sink_names());
+  receiver_.Script({422});
+  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  clock_.Advance(absl::Hours(1));
+  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  EXPECT_EQ(receiver_.hooks().size(), 1u);
+  EXPECT_EQ(Deliveries("webhook:oncall", "failed"), 1);
+  EXPECT_EQ(dispatcher->stats().failed, 1);
+}
+
+TEST_F(DispatcherTest, PendingDeliveriesSurviveARestart) {
+  {
+    auto dispatcher = NewDispatcher(kSecret);
+    FireAlerts(2, dispatcher->sink_names());
+  }
+  ReopenStore();
+  auto dispatcher = NewDispatcher(kSecret);
+  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  EXPECT_EQ(receiver_.hooks().size(), 2u);
+  EXPECT_EQ(Deliveries("webhook:oncall", "delivered"), 2);
+}
+
+TEST_F(DispatcherTest, BackgroundThreadsDeliverWhenTheSchedulerFires) {
+  auto dispatcher = NewDispatcher(kSecret);
+  SchedulerOptions options;
+  options.sinks = dispatcher->sink_names();
+  Scheduler scheduler(*store_, clock_, *deadlines_, options);
+  scheduler.AddListener(dispatcher.get());
+  dispatcher->Start();
+  scheduler.Start();
+  ASSERT_THAT(Schedule("breaches/br-bg", kBreachControllerNotification,
+                       clock_.Now() - absl::Hours(70)),
+              IsOk());
+  ASSERT_TRUE(receiver_.WaitForHooks(1, absl::Seconds(30)));
+  scheduler.Stop();
+  dispatcher->Stop();
+  EXPECT_TRUE(receiver_.hooks()[0].signature_valid);
+}
+
+}  // namespace
+}  // namespace dsar::deadline
