@@ -1,0 +1,138 @@
+#include "lib/connector/circuit_breaker.h"
+
+#include <gtest/gtest.h>
+
+#include "lib/connector/backoff.h"
+
+namespace dsar::connector {
+namespace {
+
+using State = CircuitBreaker::State;
+
+class CircuitBreakerTest : public ::testing::Test {
+ protected:
+  CircuitBreakerTest() : breaker_(Options(), &clock_) {}
+  static CircuitBreaker::Options Options() {
+    CircuitBreaker::Options o;
+    o.failure_threshold = 3;
+    o.open_duration = absl::Seconds(10);
+    o.half_open_calls = 2;
+    return o;
+  }
+  void Fail(int n) {
+    for (int i = 0; i < n; ++i) {
+      auto g = breaker_.Acquire(1);
+      ASSERT_EQ(g.calls, 1);
+      breaker_.RecordFailure(g.probe);
+    }
+  }
+
+  FakeClock clock_;
+  CircuitBreaker breaker_;
+};
+
+TEST_F(CircuitBreakerTest, ClosedGrantsEverythingAsked) {
+  auto g = breaker_.Acquire(7);
+  EXPECT_EQ(g.calls, 7);
+  EXPECT_FALSE(g.probe);
+  EXPECT_EQ(breaker_.state(), State::kClosed);
+}
+
+TEST_F(CircuitBreakerTest, OpensAfterThresholdConsecutiveFailures) {
+  Fail(2);
+  EXPECT_EQ(breaker_.state(), State::kClosed);
+  Fail(1);
+  EXPECT_EQ(breaker_.state(), State::kOpen);
+  EXPECT_EQ(breaker_.Acquire(5).calls, 0);
+  EXPECT_EQ(breaker_.open_until(), clock_.Now() + absl::Seconds(10));
+  EXPECT_EQ(breaker_.times_opened(), 1);
+}
+
+TEST_F(CircuitBreakerTest, SuccessResetsTheFailureCount) {
+  Fail(2);
+  breaker_.RecordSuccess(false);
+  Fail(2);
+  EXPECT_EQ(breaker_.state(), State::kClosed);
+}
+
+TEST_F(CircuitBreakerTest, HalfOpenAfterOpenDurationAllowsOnlyProbeSlots) {
+  Fail(3);
+  clock_.Advance(absl::Seconds(10) - absl::Microseconds(1));
+  EXPECT_EQ(breaker_.Acquire(1).calls, 0);
+  clock_.Advance(absl::Microseconds(1));
+  EXPECT_EQ(breaker_.state(), State::kHalfOpen);
+  auto g = breaker_.Acquire(5);
+  EXPECT_EQ(g.calls, 2);
+  EXPECT_TRUE(g.probe);
+  EXPECT_EQ(breaker_.Acquire(5).calls, 0);  // both probe slots taken
+  breaker_.Cancel(true);                     // one probe never ran
+  EXPECT_EQ(breaker_.Acquire(5).calls, 1);
+}
+
+TEST_F(CircuitBreakerTest, ProbeSuccessCloses) {
+  Fail(3);
+  clock_.Advance(absl::Seconds(10));
+  auto g = breaker_.Acquire(1);
+  breaker_.RecordSuccess(g.probe);
+  EXPECT_EQ(breaker_.state(), State::kClosed);
+  EXPECT_EQ(breaker_.Acquire(4).calls, 4);
+}
+
+TEST_F(CircuitBreakerTest, ProbeFailureReopensForAnotherPeriod) {
+  Fail(3);
+  clock_.Advance(absl::Seconds(10));
+  auto g = breaker_.Acquire(1);
+  breaker_.RecordFailure(g.probe);
+  EXPECT_EQ(breaker_.state(), State::kOpen);
+  EXPECT_EQ(breaker_.open_until(), clock_.Now() + absl::Seconds(10));
+  EXPECT_EQ(breaker_.times_opened(), 2);
+}
+
+TEST_F(CircuitBreakerTest, LateResultsOfCallsStartedWhileClosedDoNotMoveAnOpenBreaker) {
+  auto early = breaker_.Acquire(1);  // started while closed
+  Fail(3);
+  ASSERT_EQ(breaker_.state(), State::kOpen);
+  breaker_.RecordSuccess(early.probe);
+  EXPECT_EQ(breaker_.state(), State::kOpen);
+  clock_.Advance(absl::Seconds(10));
+  auto probe = breaker_.Acquire(1);
+  breaker_.RecordFailure(false);  // another late non-probe failure
+  EXPECT_EQ(breaker_.state(), State::kHalfOpen);
+  breaker_.RecordSuccess(probe.probe);
+  EXPECT_EQ(breaker_.state(), State::kClosed);
+}
+
+TEST(BackoffTest, CeilingDoublesPerRetryUpToTheMax) {
+  BackoffPolicy p{absl::Milliseconds(100), absl::Milliseconds(1000)};
+  EXPECT_EQ(BackoffCeiling(p, 1), absl::Milliseconds(100));
+  EXPECT_EQ(BackoffCeiling(p, 2), absl::Milliseconds(200));
+  EXPECT_EQ(BackoffCeiling(p, 3), absl::Milliseconds(400));
+  EXPECT_EQ(BackoffCeiling(p, 4), absl::Milliseconds(800));
+  EXPECT_EQ(BackoffCeiling(p, 5), absl::Milliseconds(1000));
+  EXPECT_EQ(BackoffCeiling(p, 500), absl::Milliseconds(1000));
+}
+
+TEST(BackoffTest, FullJitterScalesTheCeilingByTheDraw) {
+  BackoffPolicy p{absl::Milliseconds(100), absl::Seconds(60)};
+  EXPECT_EQ(BackoffDelay(p, 3, 0.0), absl::ZeroDuration());
+  EXPECT_EQ(BackoffDelay(p, 3, 0.5), absl::Milliseconds(200));
+  EXPECT_EQ(BackoffDelay(p, 3, 0.25), absl::Milliseconds(100));
+  EXPECT_LT(BackoffDelay(p, 3, 0.999999), absl::Milliseconds(400));
+}
+
+TEST(BackoffTest, DefaultRandomSourceStaysInTheUnitInterval) {
+  DefaultRandomSource random(42);
+  double lo = 1, hi = 0;
+  for (int i = 0; i < 10000; ++i) {
+    double u = random.Uniform();
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    lo = std::min(lo, u);
+    hi = std::max(hi, u);
+  }
+  EXPECT_LT(lo, 0.01);
+  EXPECT_GT(hi, 0.99);
+}
+
+}  // namespace
+}  // namespace dsar::connector
