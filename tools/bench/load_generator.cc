@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <thread>
 #include <vector>
 
@@ -21,6 +22,8 @@ int64_t NowNanos() {
 }
 
 enum Phase : int { kWarmup, kMeasure, kStop };
+// Who continues a closed-loop slot: see Run::IssueClosed.
+enum Handoff : int { kInCall, kReturned, kCompleted };
 constexpr int kStatusCodes = 17;
 
 // State shared by the driver and every in-flight call; callbacks hold it by
@@ -65,12 +68,32 @@ class Run : public std::enable_shared_from_this<Run> {
           ++outstanding_;
         }
         int64_t origin = start + static_cast<int64_t>(issued * interval);
-        Issue(issued % clients_.size(), origin, /*closed=*/false);
+        IssuePaced(issued % clients_.size(), origin);
         ++issued;
       }
       int64_t next = start + static_cast<int64_t>(issued * interval);
       int64_t wait = next - NowNanos();
       if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+    }
+  }
+
+  // Closed loop: continues slots whose call completed inline, until every
+  // slot has stopped.
+  void HelperLoop() {
+    for (;;) {
+      size_t conn;
+      {
+        absl::MutexLock lock(&mu_);
+        mu_.Await(absl::Condition(
+            +[](Run* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
+              return !r->reissue_.empty() || r->outstanding_ == 0;
+            },
+            this));
+        if (reissue_.empty()) return;
+        conn = reissue_.front();
+        reissue_.pop_front();
+      }
+      IssueClosed(conn);
     }
   }
 
@@ -105,6 +128,13 @@ class Run : public std::enable_shared_from_this<Run> {
         timeout);
   }
 
+  // After WaitDrained: hands the CallFns (and with them the stubs and
+  // channels) to the driver thread. The last completion callback may still
+  // hold this Run; if it also held the last grpc::Channel, destroying it on a
+  // gRPC callback thread could join that thread from itself (gRPC 1.51's
+  // callback-alternative CQ) and crash.
+  std::vector<CallFn> TakeClients() { return std::move(clients_); }
+
   LoadResult Result() const {
     LoadResult r;
     r.ok = ok_.load();
@@ -127,26 +157,37 @@ class Run : public std::enable_shared_from_this<Run> {
   }
 
  private:
+  // Starts the next call of a closed-loop slot. A call that completes on
+  // another thread continues its slot from its callback; one that completes
+  // inline (inside the CallFn, e.g. a client-side check failing) is handed to
+  // the helper thread, so a slot never recurses and never runs on the driver.
   void IssueClosed(size_t conn) {
     if (phase_.load(std::memory_order_acquire) == kStop) {
       absl::MutexLock lock(&mu_);
       --outstanding_;
       return;
     }
-    Issue(conn, NowNanos(), /*closed=*/true);
+    auto handoff = std::make_shared<std::atomic<int>>(kInCall);
+    int64_t seq = seq_.fetch_add(1, std::memory_order_relaxed);
+    int64_t origin = NowNanos();
+    std::shared_ptr<Run> self = shared_from_this();
+    clients_[conn](seq, [self, conn, origin, handoff](const grpc::Status& status) {
+      self->Completed(origin, status);
+      if (handoff->exchange(kCompleted) == kReturned) self->IssueClosed(conn);
+    });
+    if (handoff->exchange(kReturned) == kCompleted) {
+      absl::MutexLock lock(&mu_);
+      reissue_.push_back(conn);
+    }
   }
 
-  void Issue(size_t conn, int64_t origin, bool closed) {
+  void IssuePaced(size_t conn, int64_t origin) {
     int64_t seq = seq_.fetch_add(1, std::memory_order_relaxed);
     std::shared_ptr<Run> self = shared_from_this();
-    clients_[conn](seq, [self, conn, origin, closed](const grpc::Status& status) {
+    clients_[conn](seq, [self, origin](const grpc::Status& status) {
       self->Completed(origin, status);
-      if (closed) {
-        self->IssueClosed(conn);
-      } else {
-        absl::MutexLock lock(&self->mu_);
-        --self->outstanding_;
-      }
+      absl::MutexLock lock(&self->mu_);
+      --self->outstanding_;
     });
   }
 
@@ -169,7 +210,8 @@ class Run : public std::enable_shared_from_this<Run> {
   }
 
   const LoadOptions options_;
-  const std::vector<CallFn> clients_;
+  // Read concurrently by in-flight calls; taken by the driver once drained.
+  std::vector<CallFn> clients_;
   std::atomic<int> phase_{kWarmup};
   std::atomic<int64_t> seq_{0};
   std::atomic<int64_t> ok_{0};
@@ -182,6 +224,7 @@ class Run : public std::enable_shared_from_this<Run> {
   absl::Mutex mu_;
   int64_t outstanding_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t cap_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<size_t> reissue_ ABSL_GUARDED_BY(mu_);  // slots whose call completed inline
   bool count_reached_ ABSL_GUARDED_BY(mu_) = false;
 };
 
@@ -237,11 +280,12 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options, const ChannelFact
 
   auto run = std::make_shared<Run>(options, std::move(fns));
   run->set_cap(static_cast<int64_t>(options.connections) * options.outstanding_per_connection);
-  std::thread pacer;
+  std::thread pacer, helper;
   if (options.target_qps > 0) {
     pacer = std::thread([run] { run->PaceLoop(); });
   } else {
     run->StartClosedLoop();
+    helper = std::thread([run] { run->HelperLoop(); });
   }
   absl::SleepFor(options.warmup);
   run->BeginMeasuring();
@@ -249,8 +293,14 @@ absl::StatusOr<LoadResult> RunLoad(const LoadOptions& options, const ChannelFact
   run->Stop();
   if (pacer.joinable()) pacer.join();
   if (!run->WaitDrained(options.drain_timeout)) {
+    // The helper ends when the last call does; leave it to that.
+    if (helper.joinable()) helper.detach();
     return absl::DeadlineExceededError("calls still outstanding after the drain timeout");
   }
+  if (helper.joinable()) helper.join();
+  std::vector<CallFn> drained = run->TakeClients();
+  drained.clear();  // destroys stubs and channels here, on the driver thread
+  conns.clear();
   return run->Result();
 }
 
