@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
 
@@ -241,6 +242,65 @@ void ValidateConnectors(const DsardConfig& c, const TextFormat::ParseInfoTree& t
   range(ow, "waiting_poll_ms", "outbox", c.outbox().waiting_poll_ms(), 1, 3600000);
 }
 
+void ValidateDeadline(const DsardConfig& c, const TextFormat::ParseInfoTree& tree,
+                      Validator& v) {
+  using dsar::config::v1::DeadlineConfig;
+  using dsar::config::v1::WebhookConfig;
+  const DeadlineConfig& d = c.deadline();
+  const Where w{tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("deadline"), -1),
+                DeadlineConfig::descriptor()};
+  absl::TimeZone tz;
+  if (!d.time_zone().empty() && !absl::LoadTimeZone(d.time_zone(), &tz)) {
+    v.Fail(w, "time_zone", "deadline.time_zone",
+           "unknown IANA time zone (is tzdata installed?), e.g. \"Europe/Stockholm\"");
+  }
+  for (int i = 0; i < d.warn_before_size(); ++i) {
+    absl::Duration before;
+    if (!absl::ParseDuration(d.warn_before(i), &before) || before <= absl::ZeroDuration()) {
+      v.Fail(w, "warn_before", absl::StrCat("deadline.warn_before[", i, "]"),
+             "must be a positive duration such as \"24h\" or \"30m\"");
+    }
+  }
+  absl::Duration every;
+  if (!d.overdue_every().empty() &&
+      (!absl::ParseDuration(d.overdue_every(), &every) || every < absl::ZeroDuration())) {
+    v.Fail(w, "overdue_every", "deadline.overdue_every",
+           "must be a duration such as \"24h\" (\"0s\" disables overdue reminders)");
+  }
+  if (d.horizon_seconds() != 0 && (d.horizon_seconds() < 60 || d.horizon_seconds() > 86400)) {
+    v.Fail(w, "horizon_seconds", "deadline.horizon_seconds",
+           "must be between 60 and 86400 (or unset for the default)");
+  }
+  std::set<std::string> names;
+  for (int i = 0; i < d.webhooks_size(); ++i) {
+    const WebhookConfig& h = d.webhooks(i);
+    Where hw = Element(w, "webhooks", i, WebhookConfig::descriptor());
+    const std::string path = absl::StrCat("deadline.webhooks[", i, "]");
+    if (!IsIdentifier(h.name(), "-")) {
+      v.Fail(hw, "name", path + ".name", "1-64 characters of a-z, 0-9 and '-'");
+    } else if (!names.insert(h.name()).second) {
+      v.Fail(hw, "name", path + ".name", "duplicate webhook name");
+    }
+    const bool https = absl::StartsWith(h.url(), "https://");
+    const bool http = absl::StartsWith(h.url(), "http://");
+    std::string host_port = h.url().substr(https ? 8 : (http ? 7 : 0));
+    host_port = host_port.substr(0, host_port.find('/'));
+    if ((!https && !http) || host_port.empty()) {
+      v.Fail(hw, "url", path + ".url", "must be an http(s) URL");
+    } else if (http && !IsLoopbackAddress(host_port)) {
+      v.Fail(hw, "url", path + ".url", "plain http is only allowed to a loopback address");
+    }
+    if (h.secret_file().empty()) v.Fail(hw, "secret_file", path + ".secret_file", "required");
+    if (h.timeout_ms() != 0 && (h.timeout_ms() < 100 || h.timeout_ms() > 120000)) {
+      v.Fail(hw, "timeout_ms", path + ".timeout_ms",
+             "must be between 100 and 120000 (or unset for the default)");
+    }
+    if (h.max_attempts() < 0) {
+      v.Fail(hw, "max_attempts", path + ".max_attempts", "must not be negative");
+    }
+  }
+}
+
 void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Validator& v) {
   const Where root{&tree, DsardConfig::descriptor()};
   const Where writer{
@@ -290,6 +350,7 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
   ValidateTenants(c, tree, v);
   ValidatePrincipals(c, tree, v);
   ValidateConnectors(c, tree, v);
+  ValidateDeadline(c, tree, v);
 }
 
 void ApplyDefaults(DsardConfig& c) {

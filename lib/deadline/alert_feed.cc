@@ -7,6 +7,14 @@ namespace dsar::deadline {
 void AlertFeed::Subscribe(Subscriber* subscriber) {
   absl::MutexLock lock(&mu_);
   subscribers_.push_back(subscriber);
+  if (closed_) subscriber->OnFeedClosed();
+}
+
+void AlertFeed::Close() {
+  absl::MutexLock lock(&mu_);
+  if (closed_) return;
+  closed_ = true;
+  for (Subscriber* s : subscribers_) s->OnFeedClosed();
 }
 
 void AlertFeed::Unsubscribe(Subscriber* subscriber) {

@@ -25,11 +25,17 @@ class AlertFeed final : public AlertListener {
     // Called with the feed's lock held: do not call back into the feed, and
     // keep it short.
     virtual void OnAlertsAvailable(int64_t last_seq) = 0;
+    // The feed is closing (dsard shuts down): end the stream so the client
+    // reconnects elsewhere. Same rules as OnAlertsAvailable.
+    virtual void OnFeedClosed() = 0;
   };
 
+  // After Close(), a new subscriber is told OnFeedClosed at once.
   void Subscribe(Subscriber* subscriber);
   void Unsubscribe(Subscriber* subscriber);
   void OnAlertsFired(int64_t last_seq) override;
+  // Tells every subscriber, present and future, that the feed is closing.
+  void Close();
   int64_t last_seq() const;
   size_t subscriber_count() const;
 
@@ -37,6 +43,7 @@ class AlertFeed final : public AlertListener {
   mutable absl::Mutex mu_;
   std::vector<Subscriber*> subscribers_ ABSL_GUARDED_BY(mu_);
   int64_t last_seq_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace dsar::deadline
