@@ -1,14 +1,21 @@
 #include "services/call_gate.h"
 
+#include <grpcpp/security/auth_context.h>
 #include <grpcpp/server_context.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <initializer_list>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "lib/audit/audit_log.h"
+#include "lib/core/clock.h"
 #include "lib/core/errors.h"
+#include "lib/core/log.h"
+#include "lib/store/store.h"
+#include "services/grpc_status.h"
 
 namespace dsar {
 namespace {
@@ -19,6 +26,12 @@ uint32_t Roles(std::initializer_list<Role> roles) {
   uint32_t bits = 0;
   for (Role r : roles) bits |= Bit(r);
   return bits;
+}
+
+std::string Metadata(const grpc::ServerContextBase& context, const char* key) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(key);
+  return it == metadata.end() ? std::string() : std::string(it->second.data(), it->second.size());
 }
 
 }  // namespace
@@ -32,6 +45,9 @@ Role ParseRole(absl::string_view name) {
   return Role::kUnspecified;
 }
 
+// The access table. Principles: services act for people on the hot paths
+// (consent, filing requests); the DPO runs the privacy programme; auditors
+// read; connectors only report to dsard; admin operates the daemon.
 const MethodPolicy& MethodPolicy::Default() {
   static const MethodPolicy* const policy = [] {
     auto* p = new MethodPolicy();
@@ -42,12 +58,28 @@ const MethodPolicy& MethodPolicy::Default() {
         p->roles_by_method_[absl::StrCat("/dsar.v1.", service, "/", m)] = Roles(roles);
       }
     };
-    // Consent: services record, withdraw and check on behalf of people; the
-    // DPO does the same from the terminal; auditors may read history.
-    add("ConsentService", {"RecordConsent", "WithdrawConsent"}, {R::kService, R::kDpo});
-    add("ConsentService", {"CheckConsent"}, {R::kService, R::kDpo});
+    add("ConsentService", {"RecordConsent", "WithdrawConsent", "CheckConsent"},
+        {R::kService, R::kDpo});
     add("ConsentService", {"ListConsentEvents", "GetConsentReceipt"},
         {R::kService, R::kDpo, R::kAuditor});
+    add("AuditService", {"ListAuditEvents", "VerifyAuditLog"}, {R::kDpo, R::kAuditor});
+    add("DeadlineService", {"ListDeadlines", "GetSlaReport", "WatchAlerts"},
+        {R::kDpo, R::kAuditor, R::kAdmin});
+    add("DeadlineService", {"AcknowledgeAlert"}, {R::kDpo, R::kAdmin});
+    add("ConnectorService", {"ListConnectors", "GetConnectorHealth", "ListTasks"},
+        {R::kDpo, R::kAuditor, R::kAdmin});
+    add("ConnectorService", {"RetryTask"}, {R::kDpo, R::kAdmin});
+    add("PrivacyRequestService",
+        {"CreatePrivacyRequest", "GetPrivacyRequest", "ListPrivacyRequests"},
+        {R::kService, R::kDpo});
+    add("PrivacyRequestService",
+        {"VerifyIdentity", "ExtendPrivacyRequest", "RejectPrivacyRequest",
+         "CancelPrivacyRequest", "DownloadExport"},
+        {R::kDpo});
+    add("BreachService",
+        {"ReportBreach", "UpdateBreach", "RecordNotification", "CloseBreach"}, {R::kDpo});
+    add("BreachService", {"GetBreach", "ListBreaches", "ExportBreachReport"},
+        {R::kDpo, R::kAuditor});
     return p;
   }();
   return *policy;
@@ -70,45 +102,154 @@ std::string CallGate::TokenHash(absl::string_view token) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
-CallGate::CallGate(const config::v1::DsardConfig& config, const MethodPolicy* policy)
-    : policy_(policy) {
+CallGate::CallGate(const config::v1::DsardConfig& config, store::Store* store, Clock* clock,
+                   const MethodPolicy* policy)
+    : policy_(policy),
+      store_(store),
+      clock_(clock != nullptr ? clock : SystemClock::Default()),
+      max_in_flight_(config.limits().max_concurrent_calls() > 0
+                         ? config.limits().max_concurrent_calls()
+                         : 1024),
+      rate_per_second_(config.limits().per_principal_rps()),
+      burst_(std::max(1, config.limits().per_principal_burst())) {
   for (const auto& p : config.principals()) {
-    by_token_hash_[p.token_sha256()] = Principal{p.name(), ParseRole(p.role()), p.tenant()};
+    Principal principal{p.name(), ParseRole(p.role()), p.tenant()};
+    if (!p.token_sha256().empty()) by_token_hash_[p.token_sha256()] = principal;
+    if (!p.client_cert_identity().empty()) by_cert_identity_[p.client_cert_identity()] = principal;
   }
+  for (const auto& t : config.tenants()) tenants_[t.id()] = true;
 }
 
-absl::StatusOr<RequestContext> CallGate::Admit(const grpc::ServerContextBase& context,
-                                               absl::string_view method,
-                                               absl::string_view request_id) const {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find("authorization");
-  if (it == metadata.end()) {
-    return WithErrorInfo(absl::UnauthenticatedError("missing authorization: Bearer <token>"),
-                         "MISSING_CREDENTIALS");
+absl::StatusOr<const CallGate::Principal*> CallGate::Authenticate(
+    const grpc::ServerContextBase& context) const {
+  std::string header = Metadata(context, "authorization");
+  if (!header.empty()) {
+    constexpr absl::string_view kBearer = "Bearer ";
+    if (!absl::StartsWithIgnoreCase(header, kBearer) || header.size() == kBearer.size()) {
+      return WithErrorInfo(absl::UnauthenticatedError("authorization must be Bearer <token>"),
+                           "MALFORMED_CREDENTIALS");
+    }
+    auto it = by_token_hash_.find(TokenHash(absl::string_view(header).substr(kBearer.size())));
+    if (it == by_token_hash_.end()) {
+      return WithErrorInfo(absl::UnauthenticatedError("unknown token"), "INVALID_CREDENTIALS");
+    }
+    return &it->second;
   }
-  absl::string_view header(it->second.data(), it->second.size());
-  constexpr absl::string_view kBearer = "Bearer ";
-  if (!absl::StartsWithIgnoreCase(header, kBearer) || header.size() == kBearer.size()) {
-    return WithErrorInfo(absl::UnauthenticatedError("authorization must be Bearer <token>"),
-                         "MALFORMED_CREDENTIALS");
+  // Mutual TLS: the verified peer identities (SANs, then CN).
+  auto auth = context.auth_context();
+  if (auth != nullptr && auth->IsPeerAuthenticated()) {
+    for (const auto& identity : auth->GetPeerIdentity()) {
+      auto it = by_cert_identity_.find(std::string(identity.data(), identity.size()));
+      if (it != by_cert_identity_.end()) return &it->second;
+    }
+    return WithErrorInfo(absl::UnauthenticatedError("client certificate maps to no principal"),
+                         "UNKNOWN_CERTIFICATE");
   }
-  auto principal = by_token_hash_.find(TokenHash(header.substr(kBearer.size())));
-  if (principal == by_token_hash_.end()) {
-    return WithErrorInfo(absl::UnauthenticatedError("unknown token"), "INVALID_CREDENTIALS");
+  return WithErrorInfo(absl::UnauthenticatedError("missing authorization: Bearer <token>"),
+                       "MISSING_CREDENTIALS");
+}
+
+absl::Status CallGate::TakeToken(const std::string& principal) {
+  if (rate_per_second_ <= 0) return absl::OkStatus();
+  const absl::Time now = clock_->Now();
+  absl::MutexLock lock(&buckets_mu_);
+  auto [it, inserted] = buckets_.try_emplace(principal, Bucket{burst_, now});
+  Bucket& b = it->second;
+  if (!inserted) {
+    b.tokens = std::min(burst_, b.tokens + absl::ToDoubleSeconds(now - b.refilled) *
+                                               rate_per_second_);
+    b.refilled = now;
   }
-  if (!policy_->Allows(method, principal->second.role)) {
-    return WithErrorInfo(
-        absl::PermissionDeniedError(absl::StrCat("role ", RoleName(principal->second.role),
-                                                 " may not call ", method)),
-        "ROLE_NOT_ALLOWED", {{"method", std::string(method)}});
+  if (b.tokens < 1.0) {
+    return WithErrorInfo(absl::ResourceExhaustedError("rate limit exceeded; retry later"),
+                         "RATE_LIMITED", {{"principal", principal}});
   }
+  b.tokens -= 1.0;
+  return absl::OkStatus();
+}
+
+void CallGate::AuditRefusal(const grpc::ServerContextBase& context, const Principal* principal,
+                            absl::string_view method, absl::string_view request_id,
+                            const absl::Status& refusal) {
+  if (store_ == nullptr) return;
   RequestContext ctx;
-  ctx.principal = principal->second.name;
-  ctx.role = principal->second.role;
-  ctx.tenant = principal->second.tenant;
+  ctx.principal = principal ? principal->name : "anonymous";
+  ctx.role = principal ? principal->role : Role::kUnspecified;
+  ctx.tenant = principal && principal->tenant != "*" ? principal->tenant : "-";
   ctx.method = std::string(method);
-  ctx.request_id = std::string(request_id);
-  return ctx;
+  ctx.request_id = std::string(request_id.substr(0, 128));
+  std::string outcome = absl::StatusCodeToString(refusal.code());
+  const absl::Time now = clock_->Now();
+  // Not waited for: the refusal is answered at once. A failure to audit is
+  // logged (without the caller's data).
+  store_->Write(
+      [ctx, outcome, now](store::WriteTxn& txn) {
+        return audit::Append(txn, ctx, "-", outcome, now);
+      },
+      [](absl::Status s) {
+        if (!s.ok()) log::Warn("audit_refusal_failed", {{"code", absl::StatusCodeToString(s.code())}});
+      });
+}
+
+absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& context,
+                                             absl::string_view method,
+                                             absl::string_view request_id) {
+  auto principal = Authenticate(context);
+  if (!principal.ok()) {
+    AuditRefusal(context, nullptr, method, request_id, principal.status());
+    return principal.status();
+  }
+  const Principal& p = **principal;
+  if (!policy_->Allows(method, p.role)) {
+    absl::Status denied = WithErrorInfo(
+        absl::PermissionDeniedError(absl::StrCat("role ", RoleName(p.role), " may not call ",
+                                                 method)),
+        "ROLE_NOT_ALLOWED", {{"method", std::string(method)}});
+    AuditRefusal(context, &p, method, request_id, denied);
+    return denied;
+  }
+  std::string tenant = p.tenant;
+  std::string requested = Metadata(context, "x-dsar-tenant");
+  if (p.tenant == "*") {
+    if (requested.empty() || !tenants_.contains(requested)) {
+      return InvalidField("x-dsar-tenant",
+                          "this principal serves all tenants: name a configured tenant in the "
+                          "x-dsar-tenant header");
+    }
+    tenant = requested;
+  } else if (!requested.empty() && requested != p.tenant) {
+    absl::Status denied = WithErrorInfo(
+        absl::PermissionDeniedError("principal may not act for another tenant"),
+        "TENANT_NOT_ALLOWED");
+    AuditRefusal(context, &p, method, request_id, denied);
+    return denied;
+  }
+  if (absl::Status rate = TakeToken(p.name); !rate.ok()) return rate;
+  if (in_flight_.fetch_add(1) >= max_in_flight_) {
+    in_flight_.fetch_sub(1);
+    return WithErrorInfo(absl::ResourceExhaustedError("server overloaded; retry later"),
+                         "OVERLOADED");
+  }
+  AdmittedCall call;
+  call.slot = std::shared_ptr<void>(nullptr, [this](void*) { in_flight_.fetch_sub(1); });
+  call.ctx.principal = p.name;
+  call.ctx.role = p.role;
+  call.ctx.tenant = std::move(tenant);
+  call.ctx.method = std::string(method);
+  call.ctx.request_id = std::string(request_id);
+  return call;
+}
+
+bool CallGate::AdmitOrFinish(grpc::CallbackServerContext* context,
+                             grpc::ServerUnaryReactor* reactor, absl::string_view method,
+                             absl::string_view request_id, AdmittedCall* call) {
+  auto admitted = Admit(*context, method, request_id);
+  if (!admitted.ok()) {
+    reactor->Finish(ToGrpcStatus(admitted.status()));
+    return false;
+  }
+  *call = std::move(*admitted);
+  return true;
 }
 
 }  // namespace dsar

@@ -1,27 +1,45 @@
-// CallGate: authenticates and authorises every dsar.v1 call.
+// CallGate: authenticates, authorises and admits every dsar.v1 call.
 //
-// A call carries "authorization: Bearer <token>". The token's SHA-256 is looked
-// up among the configured principals (tokens are never stored in clear); the
-// principal's role must be allowed for the method by MethodPolicy. The result
-// is the RequestContext (principal, role, tenant, method, request_id) that
-// domain code receives. Errors: UNAUTHENTICATED (no or unknown token),
-// PERMISSION_DENIED (role not allowed). Thread-safe (immutable).
+// Authentication: "authorization: Bearer <token>", whose SHA-256 is looked up
+// among the configured principals (tokens are never stored in clear), or, with
+// mutual TLS, the client certificate's identity. Authorisation: MethodPolicy,
+// one table of which roles may call which method; a method missing from it is
+// refused (deny by default). The tenant comes from the principal; a principal
+// configured for all tenants ("*") names the tenant per call in the
+// "x-dsar-tenant" header. Admission: a global limit on calls in flight and a
+// per-principal token bucket answer RESOURCE_EXHAUSTED at once rather than
+// queueing without bound. Refused calls (UNAUTHENTICATED, PERMISSION_DENIED)
+// are written to the audit log.
+//
+// Thread-safe.
 #ifndef DSAR_SERVICES_CALL_GATE_H_
 #define DSAR_SERVICES_CALL_GATE_H_
 
+#include <atomic>
+#include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "dsar/config/v1/config.pb.h"
 #include "lib/core/request_context.h"
 
 namespace grpc {
 class ServerContextBase;
-}
+class ServerUnaryReactor;
+class CallbackServerContext;
+}  // namespace grpc
 
 namespace dsar {
+
+class Clock;
+namespace store {
+class Store;
+}
 
 // Which roles may call which method. Every method of every dsar.v1 service
 // must have an entry; a method without one is refused.
@@ -36,15 +54,35 @@ class MethodPolicy {
   absl::flat_hash_map<std::string, uint32_t> roles_by_method_;  // bit per Role
 };
 
+// An admitted call: who, for which tenant, and its place under the concurrency
+// limit, released when the last copy of `slot` is destroyed (keep it alive
+// until the call is answered).
+struct AdmittedCall {
+  RequestContext ctx;
+  std::shared_ptr<void> slot;
+};
+
 class CallGate {
  public:
-  explicit CallGate(const config::v1::DsardConfig& config,
-                    const MethodPolicy* policy = &MethodPolicy::Default());
+  // `store` (for auditing refusals) may be null; `clock` null means the system
+  // clock. Both must outlive the gate.
+  CallGate(const config::v1::DsardConfig& config, store::Store* store, Clock* clock,
+           const MethodPolicy* policy = &MethodPolicy::Default());
 
   // `method` is the full gRPC method name, e.g. "/dsar.v1.ConsentService/CheckConsent".
-  absl::StatusOr<RequestContext> Admit(const grpc::ServerContextBase& context,
-                                       absl::string_view method,
-                                       absl::string_view request_id = "") const;
+  // Errors: UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT (bad
+  // x-dsar-tenant), RESOURCE_EXHAUSTED (overloaded or rate-limited).
+  absl::StatusOr<AdmittedCall> Admit(const grpc::ServerContextBase& context,
+                                     absl::string_view method,
+                                     absl::string_view request_id = "");
+
+  // Admit for unary callback handlers: on refusal finishes `reactor` with the
+  // mapped status and returns false.
+  bool AdmitOrFinish(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                     absl::string_view method, absl::string_view request_id,
+                     AdmittedCall* call);
+
+  int in_flight() const { return in_flight_.load(); }
 
   // Lower-case hex SHA-256 of a token, as stored in the config.
   static std::string TokenHash(absl::string_view token);
@@ -53,10 +91,31 @@ class CallGate {
   struct Principal {
     std::string name;
     Role role;
-    std::string tenant;
+    std::string tenant;  // "*" for all tenants
   };
+  struct Bucket {
+    double tokens;
+    absl::Time refilled;
+  };
+
+  absl::StatusOr<const Principal*> Authenticate(const grpc::ServerContextBase& context) const;
+  absl::Status TakeToken(const std::string& principal);
+  void AuditRefusal(const grpc::ServerContextBase& context, const Principal* principal,
+                    absl::string_view method, absl::string_view request_id,
+                    const absl::Status& refusal);
+
   const MethodPolicy* policy_;
+  store::Store* store_;
+  Clock* clock_;
   absl::flat_hash_map<std::string, Principal> by_token_hash_;
+  absl::flat_hash_map<std::string, Principal> by_cert_identity_;
+  absl::flat_hash_map<std::string, bool> tenants_;
+  const int max_in_flight_;
+  const double rate_per_second_;
+  const double burst_;
+  std::atomic<int> in_flight_{0};
+  absl::Mutex buckets_mu_;
+  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(buckets_mu_);
 };
 
 Role ParseRole(absl::string_view name);

@@ -44,27 +44,14 @@ void ToProto(const ConsentReceipt& r, v1::ConsentReceipt* out) {
   out->set_withdrawal_channel(r.withdrawal_channel);
 }
 
-// Admits the call or finishes the reactor with the refusal; returns false then.
-bool Admit(const CallGate& gate, grpc::CallbackServerContext* context,
-           grpc::ServerUnaryReactor* reactor, const char* method, absl::string_view request_id,
-           RequestContext* ctx) {
-  auto admitted = gate.Admit(*context, method, request_id);
-  if (!admitted.ok()) {
-    reactor->Finish(ToGrpcStatus(admitted.status()));
-    return false;
-  }
-  *ctx = std::move(*admitted);
-  return true;
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     grpc::CallbackServerContext* context, const v1::RecordConsentRequest* request,
     v1::RecordConsentResponse* response) {
   auto* reactor = context->DefaultReactor();
-  RequestContext ctx;
-  if (!Admit(*gate_, context, reactor, kRecord, request->request_id(), &ctx)) return reactor;
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kRecord, request->request_id(), &call)) return reactor;
   consent::RecordConsentInput in;
   in.subject_id = request->subject_id();
   in.purpose = request->purpose();
@@ -73,8 +60,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
   in.lawful_basis = static_cast<consent::LawfulBasis>(request->lawful_basis());
   in.channel = request->channel();
   if (request->has_give_time()) in.given_at = FromTimestamp(request->give_time());
-  ledger_->Record(ctx, std::move(in),
-                  [reactor, response](absl::StatusOr<ConsentReceipt> receipt) {
+  ledger_->Record(call.ctx, std::move(in),
+                  [reactor, response, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) {
                     if (!receipt.ok()) {
                       reactor->Finish(ToGrpcStatus(receipt.status()));
                       return;
@@ -89,15 +76,15 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::WithdrawConsent(
     grpc::CallbackServerContext* context, const v1::WithdrawConsentRequest* request,
     v1::WithdrawConsentResponse* response) {
   auto* reactor = context->DefaultReactor();
-  RequestContext ctx;
-  if (!Admit(*gate_, context, reactor, kWithdraw, request->request_id(), &ctx)) return reactor;
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kWithdraw, request->request_id(), &call)) return reactor;
   consent::WithdrawConsentInput in;
   in.subject_id = request->subject_id();
   in.purpose = request->purpose();
   in.channel = request->channel();
   in.reason = request->reason();
-  ledger_->Withdraw(ctx, std::move(in),
-                    [reactor, response](absl::StatusOr<ConsentReceipt> receipt) {
+  ledger_->Withdraw(call.ctx, std::move(in),
+                    [reactor, response, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) {
                       if (!receipt.ok()) {
                         reactor->Finish(ToGrpcStatus(receipt.status()));
                         return;
@@ -112,9 +99,9 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckConsent(
     grpc::CallbackServerContext* context, const v1::CheckConsentRequest* request,
     v1::CheckConsentResponse* response) {
   auto* reactor = context->DefaultReactor();
-  RequestContext ctx;
-  if (!Admit(*gate_, context, reactor, kCheck, "", &ctx)) return reactor;
-  auto check = ledger_->Check(ctx, request->subject_id(), request->purpose());
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kCheck, "", &call)) return reactor;
+  auto check = ledger_->Check(call.ctx, request->subject_id(), request->purpose());
   if (!check.ok()) {
     reactor->Finish(ToGrpcStatus(check.status()));
     return reactor;
@@ -135,15 +122,15 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::ListConsentEvents(
     grpc::CallbackServerContext* context, const v1::ListConsentEventsRequest* request,
     v1::ListConsentEventsResponse* response) {
   auto* reactor = context->DefaultReactor();
-  RequestContext ctx;
-  if (!Admit(*gate_, context, reactor, kList, "", &ctx)) return reactor;
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
   consent::ListEventsInput in;
   in.subject_id = request->subject_id();
   in.purpose = request->purpose();
   in.page_size = request->page_size();
   in.page_token = request->page_token();
-  ledger_->ListEvents(ctx, std::move(in),
-                      [reactor, response](absl::StatusOr<consent::EventPage> page) {
+  ledger_->ListEvents(call.ctx, std::move(in),
+                      [reactor, response, slot = std::move(call.slot)](absl::StatusOr<consent::EventPage> page) {
                         if (!page.ok()) {
                           reactor->Finish(ToGrpcStatus(page.status()));
                           return;
@@ -173,11 +160,11 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsentReceipt(
     grpc::CallbackServerContext* context, const v1::GetConsentReceiptRequest* request,
     v1::GetConsentReceiptResponse* response) {
   auto* reactor = context->DefaultReactor();
-  RequestContext ctx;
-  if (!Admit(*gate_, context, reactor, kGet, "", &ctx)) return reactor;
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kGet, "", &call)) return reactor;
   const consent::PurposeCatalog* catalog = catalog_;
-  ledger_->GetReceipt(ctx, request->receipt_id(),
-                      [reactor, response, catalog](absl::StatusOr<ConsentReceipt> receipt) {
+  ledger_->GetReceipt(call.ctx, request->receipt_id(),
+                      [reactor, response, catalog, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) {
                         if (!receipt.ok()) {
                           reactor->Finish(ToGrpcStatus(receipt.status()));
                           return;

@@ -18,7 +18,7 @@ class PurposeCatalog;
 
 class ConsentServiceImpl final : public dsar::v1::ConsentService::CallbackService {
  public:
-  ConsentServiceImpl(const CallGate* gate, consent::ConsentLedger* ledger,
+  ConsentServiceImpl(CallGate* gate, consent::ConsentLedger* ledger,
                      const consent::PurposeCatalog* catalog)
       : gate_(gate), ledger_(ledger), catalog_(catalog) {}
 
@@ -39,7 +39,7 @@ class ConsentServiceImpl final : public dsar::v1::ConsentService::CallbackServic
                                               v1::GetConsentReceiptResponse* response) override;
 
  private:
-  const CallGate* gate_;
+  CallGate* gate_;
   consent::ConsentLedger* ledger_;
   const consent::PurposeCatalog* catalog_;
 };

@@ -6,9 +6,13 @@
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
+#include "lib/deadline/engine.h"
 #include "lib/store/store.h"
+#include "services/audit_service.h"
 #include "services/call_gate.h"
+#include "services/connectors.h"
 #include "services/consent_service.h"
+#include "services/deadline_service.h"
 #include "services/grpc_server.h"
 
 namespace dsar {
@@ -28,17 +32,29 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   if (!store.ok()) return store.status();
   d->store_ = std::move(*store);
   log::Info("store_opened", {{"schema_version", d->store_->schema_version()}});
+  // The deadline engine comes first: other modules schedule deadlines through
+  // d->deadline_engine_->deadlines() inside their own transactions.
+  auto deadline_engine =
+      deadline::DeadlineEngine::Create(config.deadline(), d->store_.get(), clock);
+  if (!deadline_engine.ok()) return deadline_engine.status();
+  d->deadline_engine_ = std::move(*deadline_engine);
 
   GrpcServerOptions server_options;
   server_options.listen_address = config.listen_address();
   server_options.max_message_bytes = config.max_message_bytes();
+  if (config.has_tls()) {
+    auto credentials = TlsServerCredentialsFromConfig(config.tls());
+    if (!credentials.ok()) return credentials.status();
+    server_options.credentials = std::move(*credentials);
+  }
   if (config.insecure_loopback()) {
     log::Warn("insecure_loopback_mode",
               {{"detail", "serving plaintext without authentication on a loopback address; "
                           "for demos and tests only"}});
   }
-  d->call_gate_ = std::make_unique<CallGate>(config);
-  std::vector<grpc::Service*> services;
+  d->call_gate_ = std::make_unique<CallGate>(config, d->store_.get(), clock);
+  d->audit_service_ = std::make_unique<AuditServiceImpl>(d->call_gate_.get(), d->store_.get());
+  std::vector<grpc::Service*> services = {d->audit_service_.get()};
   if (config.tenants_size() > 0) {
     auto keyer = consent::SubjectKeyer::FromKeyFile(config.subject_key_file());
     if (!keyer.ok()) return keyer.status();
@@ -51,11 +67,31 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
         d->call_gate_.get(), d->consent_ledger_.get(), d->purpose_catalog_.get());
     services.push_back(d->consent_service_.get());
   }
+  if (config.connectors_size() > 0) {
+    // Admission for ConnectorService through the CallGate (swap for
+    // services/call_context.h once it lands).
+    ConnectorAdmitFn admit = [gate = d->call_gate_.get()](
+                                 grpc::CallbackServerContext* context, absl::string_view method,
+                                 absl::string_view request_id) -> absl::StatusOr<ConnectorCall> {
+      auto admitted = gate->Admit(*context, method, request_id);
+      if (!admitted.ok()) return admitted.status();
+      return ConnectorCall{std::move(admitted->ctx), std::move(admitted->slot)};
+    };
+    auto connectors = ConnectorStack::Start(config, d->store_.get(), clock, std::move(admit));
+    if (!connectors.ok()) return connectors.status();
+    d->connectors_ = std::move(*connectors);
+    services.push_back(d->connectors_->service());
+  }
+  d->deadline_service_ = std::make_unique<DeadlineServiceImpl>(
+      d->call_gate_.get(), d->store_.get(), clock, d->deadline_engine_.get());
+  services.push_back(d->deadline_service_.get());
   auto server = GrpcServer::Start(server_options, services);
   if (!server.ok()) return server.status();
   d->server_ = std::move(*server);
   log::Info("server_listening", {{"address", d->server_->address()},
                                  {"port", d->server_->port()}});
+  // Catches up on alerts that came due while dsard was down, then follows the clock.
+  d->deadline_engine_->Start();
   return d;
 }
 
@@ -66,8 +102,19 @@ int Dsard::port() const { return server_ ? server_->port() : 0; }
 void Dsard::Shutdown() {
   if (server_) {
     log::Info("shutdown_started", {{"grace_ms", config_.shutdown_grace_ms()}});
+    // WatchAlerts streams end now (UNAVAILABLE: reconnect) instead of after the grace.
+    if (deadline_engine_) deadline_engine_->feed().Close();
     server_->Shutdown(absl::Milliseconds(config_.shutdown_grace_ms()));
     server_.reset();
+  }
+  if (connectors_) {
+    connectors_->Stop(absl::Milliseconds(config_.shutdown_grace_ms()));
+    connectors_.reset();
+  }
+  if (deadline_engine_) {
+    deadline_engine_->Stop();
+    deadline_service_.reset();
+    deadline_engine_.reset();
   }
   if (store_) {
     store_->Close();

@@ -13,15 +13,21 @@
 
 namespace dsar {
 
+class AuditServiceImpl;
 class CallGate;
 class Clock;
+class ConnectorStack;
 class ConsentServiceImpl;
+class DeadlineServiceImpl;
 class GrpcServer;
 namespace consent {
 class ConsentLedger;
 class PurposeCatalog;
 class SubjectKeyer;
 }  // namespace consent
+namespace deadline {
+class DeadlineEngine;
+}
 namespace store {
 class Store;
 }
@@ -35,6 +41,10 @@ class Dsard {
 
   int port() const;
   store::Store& store() { return *store_; }
+  // Deadlines, scheduler, alert sinks; always present.
+  deadline::DeadlineEngine* deadline_engine() { return deadline_engine_.get(); }
+  // Null when no connectors are configured.
+  ConnectorStack* connectors() { return connectors_.get(); }
 
   // Stops accepting calls, lets in-flight calls finish within the configured
   // grace (then cancels them), flushes the writer and closes the database.
@@ -46,11 +56,17 @@ class Dsard {
   config::v1::DsardConfig config_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<CallGate> call_gate_;
+  std::unique_ptr<AuditServiceImpl> audit_service_;
   // Consent ledger and its service; absent when no tenants are configured.
   std::unique_ptr<consent::SubjectKeyer> subject_keyer_;
   std::unique_ptr<consent::PurposeCatalog> purpose_catalog_;
   std::unique_ptr<consent::ConsentLedger> consent_ledger_;
   std::unique_ptr<ConsentServiceImpl> consent_service_;
+  // Connector registry, outbox and dispatcher; absent without connectors.
+  std::unique_ptr<ConnectorStack> connectors_;
+  // Deadline engine and its service.
+  std::unique_ptr<deadline::DeadlineEngine> deadline_engine_;
+  std::unique_ptr<DeadlineServiceImpl> deadline_service_;
   // Last: the server stops (and drains calls into the members above) first.
   std::unique_ptr<GrpcServer> server_;
 };

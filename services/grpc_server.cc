@@ -4,10 +4,47 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
+#include "dsar/config/v1/config.pb.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace dsar {
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsServerCredentialsFromConfig(
+    const config::v1::TlsConfig& tls) {
+  for (const std::string& file : {tls.cert_file(), tls.key_file(), tls.client_ca_file()}) {
+    if (!file.empty() && !std::ifstream(file).good()) {
+      return absl::FailedPreconditionError(absl::StrCat(file, ": cannot read TLS file"));
+    }
+  }
+  const int refresh = tls.refresh_interval_seconds() > 0 ? tls.refresh_interval_seconds() : 10;
+  std::shared_ptr<grpc::experimental::CertificateProviderInterface> provider;
+  if (tls.client_ca_file().empty()) {
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        tls.key_file(), tls.cert_file(), refresh);
+  } else {
+    provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        tls.key_file(), tls.cert_file(), tls.client_ca_file(), refresh);
+  }
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!tls.client_ca_file().empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(
+        tls.require_client_cert()
+            ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+            : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
+}
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const GrpcServerOptions& options, const std::vector<grpc::Service*>& services) {

@@ -22,6 +22,17 @@ class ServerCredentials;
 
 namespace dsar {
 
+namespace config::v1 {
+class TlsConfig;
+}
+
+// Server credentials for TLS, or mutual TLS when a client CA is given. The PEM
+// files are watched and re-read when they change (every
+// refresh_interval_seconds), so certificates rotate without a restart.
+// FAILED_PRECONDITION when a file cannot be read.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsServerCredentialsFromConfig(
+    const config::v1::TlsConfig& tls);
+
 struct GrpcServerOptions {
   std::string listen_address = "127.0.0.1:0";
   int max_message_bytes = 4 << 20;

@@ -143,12 +143,19 @@ void ValidatePrincipals(const DsardConfig& c, const TextFormat::ParseInfoTree& t
       v.Fail(where, "role", path + ".role",
              "must be service, dpo, connector, auditor or admin");
     }
-    if (tenants.count(p.tenant()) == 0) {
-      v.Fail(where, "tenant", path + ".tenant", "must name a tenant under tenants");
+    if (p.tenant() == "*") {
+      if (p.role() != "dpo" && p.role() != "auditor" && p.role() != "admin") {
+        v.Fail(where, "tenant", path + ".tenant", "\"*\" (all tenants) is only for dpo, "
+                                                  "auditor and admin principals");
+      }
+    } else if (tenants.count(p.tenant()) == 0) {
+      v.Fail(where, "tenant", path + ".tenant", "must name a tenant under tenants, or \"*\"");
     }
     bool hex = p.token_sha256().size() == 64;
     for (char ch : p.token_sha256()) hex &= (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
-    if (!hex) {
+    if (p.token_sha256().empty() && !p.client_cert_identity().empty()) {
+      // Authenticated by client certificate only.
+    } else if (!hex) {
       v.Fail(where, "token_sha256", path + ".token_sha256",
              "64 lower-case hex characters (SHA-256 of the token)");
     } else if (!hashes.insert(p.token_sha256()).second) {
@@ -316,11 +323,13 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
         port > 65535) {
       v.Fail(root, "listen_address", "listen_address",
              "must be host:port with a port from 0 to 65535");
-    } else if (!c.insecure_loopback()) {
+    } else if (!c.insecure_loopback() && !c.has_tls()) {
       v.Fail(root, "listen_address", "listen_address",
-             "TLS is not configured; set insecure_loopback: true to serve plaintext on a "
-             "loopback address");
-    } else if (!IsLoopbackAddress(c.listen_address())) {
+             "TLS is not configured; configure tls, or set insecure_loopback: true to serve "
+             "plaintext on a loopback address");
+    } else if (c.insecure_loopback() && c.has_tls()) {
+      v.Fail(root, "insecure_loopback", "insecure_loopback", "cannot be combined with tls");
+    } else if (c.insecure_loopback() && !IsLoopbackAddress(c.listen_address())) {
       v.Fail(root, "listen_address", "listen_address",
              "insecure_loopback allows only loopback addresses (127.0.0.0/8, [::1], localhost)");
     }
@@ -349,6 +358,28 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
   }
   ValidateTenants(c, tree, v);
   ValidatePrincipals(c, tree, v);
+  const Where limits{
+      tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("limits"), -1),
+      dsar::config::v1::LimitsConfig::descriptor()};
+  in_range(limits, "max_concurrent_calls", "limits.max_concurrent_calls",
+           c.limits().max_concurrent_calls(), 1, 1000000);
+  in_range(limits, "per_principal_burst", "limits.per_principal_burst",
+           c.limits().per_principal_burst(), 1, 1000000);
+  if (c.limits().per_principal_rps() < 0) {
+    v.Fail(limits, "per_principal_rps", "limits.per_principal_rps", "must not be negative");
+  }
+  if (c.has_tls()) {
+    const Where tls{
+        tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("tls"), -1),
+        dsar::config::v1::TlsConfig::descriptor()};
+    if (c.tls().cert_file().empty()) v.Fail(tls, "cert_file", "tls.cert_file", "required");
+    if (c.tls().key_file().empty()) v.Fail(tls, "key_file", "tls.key_file", "required");
+    if (c.tls().require_client_cert() && c.tls().client_ca_file().empty()) {
+      v.Fail(tls, "client_ca_file", "tls.client_ca_file", "required with require_client_cert");
+    }
+    in_range(tls, "refresh_interval_seconds", "tls.refresh_interval_seconds",
+             c.tls().refresh_interval_seconds(), 1, 86400);
+  }
   ValidateConnectors(c, tree, v);
   ValidateDeadline(c, tree, v);
 }
@@ -360,6 +391,14 @@ void ApplyDefaults(DsardConfig& c) {
   if (c.writer().max_group_size() == 0) c.mutable_writer()->set_max_group_size(512);
   if (c.writer().max_queue_depth() == 0) c.mutable_writer()->set_max_queue_depth(100000);
   if (c.log_level().empty()) c.set_log_level("info");
+  if (c.limits().max_concurrent_calls() == 0) c.mutable_limits()->set_max_concurrent_calls(1024);
+  if (c.limits().per_principal_burst() == 0) {
+    c.mutable_limits()->set_per_principal_burst(
+        std::max(1, static_cast<int>(c.limits().per_principal_rps())));
+  }
+  if (c.has_tls() && c.tls().refresh_interval_seconds() == 0) {
+    c.mutable_tls()->set_refresh_interval_seconds(10);
+  }
   for (auto& k : *c.mutable_connectors()) {
     if (k.call_timeout_ms() == 0) k.set_call_timeout_ms(5000);
     if (k.export_timeout_ms() == 0) k.set_export_timeout_ms(300000);

@@ -25,11 +25,15 @@ inline constexpr char kDpoToken[] = "test-token-dpo";
 inline constexpr char kAuditorToken[] = "test-token-auditor";
 inline constexpr char kConnectorToken[] = "test-token-connector";
 inline constexpr char kOtherTenantToken[] = "test-token-svc-other";
+inline constexpr char kAdminToken[] = "test-token-admin";
+inline constexpr char kAllTenantsDpoToken[] = "test-token-dpo-all";
 
 class TestDsard {
  public:
-  // `extra_config` is appended to the generated text-format config.
-  explicit TestDsard(std::string extra_config = "") : extra_config_(std::move(extra_config)) {
+  // `extra_config` is appended to the generated text-format config. With
+  // `plaintext` false the config must bring its own tls section.
+  explicit TestDsard(std::string extra_config = "", bool plaintext = true)
+      : extra_config_(std::move(extra_config)), plaintext_(plaintext) {
     std::ofstream(dir_.File("subject.key")) << "0123456789abcdef0123456789abcdef-test-only-key";
   }
   ~TestDsard() { Stop(); }
@@ -41,7 +45,8 @@ class TestDsard {
                           tenant, "\" token_sha256: \"", CallGate::TokenHash(token), "\" }\n");
     };
     return absl::StrCat(
-        "listen_address: \"127.0.0.1:0\"\ninsecure_loopback: true\nshutdown_grace_ms: 2000\n",
+        "listen_address: \"127.0.0.1:0\"\nshutdown_grace_ms: 2000\n",
+        plaintext_ ? "insecure_loopback: true\n" : "",
         "database_path: \"", dir_.File("dsar.db"), "\"\n", "subject_key_file: \"",
         dir_.File("subject.key"), "\"\n",
         R"cfg(tenants {
@@ -56,7 +61,9 @@ tenants { id: "other-tenant" purposes { name: "marketing" current_notice_version
         principal("dpo-acme", "dpo", "acme-travel", kDpoToken),
         principal("auditor-acme", "auditor", "acme-travel", kAuditorToken),
         principal("connector-crm", "connector", "acme-travel", kConnectorToken),
-        principal("svc-other", "service", "other-tenant", kOtherTenantToken), extra_config_);
+        principal("svc-other", "service", "other-tenant", kOtherTenantToken),
+        principal("admin-ops", "admin", "acme-travel", kAdminToken),
+        principal("dpo-all", "dpo", "*", kAllTenantsDpoToken), extra_config_);
   }
 
   absl::Status Start() {
@@ -95,6 +102,7 @@ tenants { id: "other-tenant" purposes { name: "marketing" current_notice_version
  private:
   TempDir dir_;
   std::string extra_config_;
+  bool plaintext_;
   FakeClock clock_;
   std::unique_ptr<Dsard> daemon_;
   std::shared_ptr<grpc::Channel> channel_;

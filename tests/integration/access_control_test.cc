@@ -1,0 +1,305 @@
+// Access control through the real gRPC server: the role matrix, tenant
+// isolation, refused calls in the audit log, rate and concurrency limits.
+#include <SQLiteCpp/Database.h>
+#include <gmock/gmock.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "dsar/v1/audit.grpc.pb.h"
+#include "dsar/v1/consent.grpc.pb.h"
+#include "lib/store/store.h"
+#include "services/call_gate.h"
+#include "tests/testing/grpc_probe.h"
+#include "tests/testing/status_matchers.h"
+#include "tests/testing/test_dsard.h"
+
+namespace dsar {
+namespace {
+
+using ::dsar::testing::IsOk;
+using ::dsar::testing::TestDsard;
+
+// One call of `method` with an empty request; returns the status code. An
+// allowed call fails later (validation) or streams; only the gate answers
+// UNAUTHENTICATED or PERMISSION_DENIED.
+grpc::StatusCode CallWithEmptyRequest(const std::shared_ptr<grpc::Channel>& channel,
+                                      const std::string& method, const char* token,
+                                      const std::string& tenant_header) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", std::string("Bearer ") + token);
+  if (!tenant_header.empty()) ctx.AddMetadata("x-dsar-tenant", tenant_header);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  grpc::Slice empty_slice("", 0);
+  grpc::ByteBuffer request(&empty_slice, 1);  // an empty (all-default) message
+  grpc::ByteBuffer response;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  return status.error_code();
+}
+
+class AccessControlTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_THAT(dsard_.Start(), IsOk()); }
+
+  // Every method of every dsar.v1 service the server offers.
+  std::vector<std::string> ServedMethods() {
+    std::vector<std::string> methods;
+    auto services = ::dsar::testing::ListServicesByReflection(dsard_.channel());
+    EXPECT_THAT(services, IsOk());
+    for (const auto& name : *services) {
+      if (name.rfind("dsar.v1.", 0) != 0) continue;
+      const auto* service =
+          google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+      if (service == nullptr) continue;
+      for (int i = 0; i < service->method_count(); ++i) {
+        methods.push_back("/" + name + "/" + service->method(i)->name());
+      }
+    }
+    return methods;
+  }
+
+  int64_t Count(const std::string& sql) {
+    SQLite::Database db(dsard_.DatabasePath(), SQLite::OPEN_READONLY);
+    return db.execAndGet(sql).getInt64();
+  }
+
+  // Waits until every write queued so far (e.g. refusal audits) is committed.
+  void FlushWrites() {
+    ASSERT_THAT(dsard_.daemon().store().WriteAndWait([](store::WriteTxn&) {
+      return absl::OkStatus();
+    }),
+                IsOk());
+  }
+
+  TestDsard dsard_;
+};
+
+TEST_F(AccessControlTest, RoleMatrixMatchesTheTableForOwnAndOtherTenant) {
+  struct Caller {
+    const char* token;
+    Role role;
+    bool all_tenants;
+  };
+  const std::vector<Caller> callers = {
+      {testing::kServiceToken, Role::kService, false},
+      {testing::kDpoToken, Role::kDpo, false},
+      {testing::kAuditorToken, Role::kAuditor, false},
+      {testing::kConnectorToken, Role::kConnector, false},
+      {testing::kAdminToken, Role::kAdmin, false},
+      {testing::kAllTenantsDpoToken, Role::kDpo, true},
+  };
+  const auto methods = ServedMethods();
+  ASSERT_GE(methods.size(), 7u);
+  int unexpected = 0;
+  for (const auto& method : methods) {
+    ASSERT_TRUE(MethodPolicy::Default().HasEntry(method)) << method << " has no table entry";
+    for (const auto& caller : callers) {
+      const bool allowed = MethodPolicy::Default().Allows(method, caller.role);
+      // Own tenant (an all-tenants principal must name one).
+      grpc::StatusCode own = CallWithEmptyRequest(dsard_.channel(), method, caller.token,
+                                                  caller.all_tenants ? "acme-travel" : "");
+      EXPECT_NE(own, grpc::StatusCode::UNAUTHENTICATED) << method;
+      if (allowed != (own != grpc::StatusCode::PERMISSION_DENIED)) {
+        ++unexpected;
+        ADD_FAILURE() << method << " as " << RoleName(caller.role) << ": got code " << own;
+      }
+      // Another tenant: only an all-tenants principal may act for it.
+      grpc::StatusCode other =
+          CallWithEmptyRequest(dsard_.channel(), method, caller.token, "other-tenant");
+      const bool other_allowed = allowed && caller.all_tenants;
+      if (other_allowed != (other != grpc::StatusCode::PERMISSION_DENIED)) {
+        ++unexpected;
+        ADD_FAILURE() << method << " as " << RoleName(caller.role)
+                      << " for another tenant: got code " << other;
+      }
+    }
+  }
+  EXPECT_EQ(unexpected, 0);
+}
+
+TEST_F(AccessControlTest, AllTenantsPrincipalMustNameAConfiguredTenant) {
+  EXPECT_EQ(CallWithEmptyRequest(dsard_.channel(), "/dsar.v1.AuditService/VerifyAuditLog",
+                                 testing::kAllTenantsDpoToken, ""),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(CallWithEmptyRequest(dsard_.channel(), "/dsar.v1.AuditService/VerifyAuditLog",
+                                 testing::kAllTenantsDpoToken, "no-such-tenant"),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(AccessControlTest, RefusedCallsAreAuditedAndChangeNothing) {
+  const int64_t consents_before = Count("SELECT count(*) FROM consent_events");
+  v1::RecordConsentRequest request;
+  request.set_request_id("refused-1");
+  request.set_subject_id("subject-0001");
+  request.set_purpose("booking");
+  auto stub = v1::ConsentService::NewStub(dsard_.channel());
+  v1::RecordConsentResponse response;
+  grpc::ClientContext no_token;
+  EXPECT_EQ(stub->RecordConsent(&no_token, request, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  auto wrong = TestDsard::Context("wrong-token");
+  EXPECT_EQ(stub->RecordConsent(wrong.get(), request, &response).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  auto auditor = TestDsard::Context(testing::kAuditorToken);
+  EXPECT_EQ(stub->RecordConsent(auditor.get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  FlushWrites();
+  EXPECT_EQ(Count("SELECT count(*) FROM consent_events"), consents_before);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_events WHERE outcome = 'UNAUTHENTICATED' AND "
+                  "principal = 'anonymous' AND method LIKE '%RecordConsent'"),
+            2);
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_events WHERE outcome = 'PERMISSION_DENIED' AND "
+                  "principal = 'auditor-acme' AND tenant_id = 'acme-travel'"),
+            1);
+}
+
+TEST_F(AccessControlTest, AuditServiceListsOwnTenantAndVerifiesTheChain) {
+  // Make some audited changes.
+  auto consent = v1::ConsentService::NewStub(dsard_.channel());
+  for (int i = 0; i < 3; ++i) {
+    v1::RecordConsentRequest r;
+    r.set_request_id("audit-" + std::to_string(i));
+    r.set_subject_id("subject-000" + std::to_string(i));
+    r.set_purpose("marketing");
+    r.set_notice_version("v7");
+    r.set_language("en");
+    r.set_lawful_basis(v1::LAWFUL_BASIS_CONSENT);
+    r.set_channel("web");
+    v1::RecordConsentResponse resp;
+    auto ctx = TestDsard::Context();
+    ASSERT_TRUE(consent->RecordConsent(ctx.get(), r, &resp).ok());
+  }
+  auto audit = v1::AuditService::NewStub(dsard_.channel());
+  v1::ListAuditEventsRequest list;
+  list.set_page_size(2);
+  v1::ListAuditEventsResponse page;
+  auto ctx = TestDsard::Context(testing::kAuditorToken);
+  ASSERT_TRUE(audit->ListAuditEvents(ctx.get(), list, &page).ok());
+  ASSERT_EQ(page.events_size(), 2);
+  EXPECT_EQ(page.events(0).tenant(), "acme-travel");
+  EXPECT_EQ(page.events(0).principal(), "svc-booking");
+  list.set_page_token(page.next_page_token());
+  v1::ListAuditEventsResponse page2;
+  auto ctx2 = TestDsard::Context(testing::kAuditorToken);
+  ASSERT_TRUE(audit->ListAuditEvents(ctx2.get(), list, &page2).ok());
+  ASSERT_GE(page2.events_size(), 1);
+  EXPECT_GT(page2.events(0).seq(), page.events(1).seq());
+
+  v1::VerifyAuditLogResponse verify;
+  auto ctx3 = TestDsard::Context(testing::kAuditorToken);
+  ASSERT_TRUE(audit->VerifyAuditLog(ctx3.get(), {}, &verify).ok());
+  EXPECT_TRUE(verify.intact());
+  EXPECT_GE(verify.rows_checked(), 3);
+
+  // Tamper with row 2 in the file: Verify names it.
+  dsard_.Stop();
+  {
+    SQLite::Database db(dsard_.DatabasePath(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE audit_events SET resource = 'consents/forged' WHERE seq = 2");
+  }
+  ASSERT_THAT(dsard_.Start(), IsOk());
+  audit = v1::AuditService::NewStub(dsard_.channel());
+  v1::VerifyAuditLogResponse broken;
+  auto ctx4 = TestDsard::Context(testing::kAuditorToken);
+  ASSERT_TRUE(audit->VerifyAuditLog(ctx4.get(), {}, &broken).ok());
+  EXPECT_FALSE(broken.intact());
+  EXPECT_EQ(broken.first_bad_seq(), 2);
+}
+
+class RateLimitTest : public ::testing::Test {
+ protected:
+  TestDsard dsard_{"limits { per_principal_rps: 2 per_principal_burst: 3 }\n"};
+};
+
+TEST_F(RateLimitTest, PrincipalBeyondItsRateGetsResourceExhaustedUntilTimePasses) {
+  ASSERT_THAT(dsard_.Start(), IsOk());
+  const std::string method = "/dsar.v1.AuditService/VerifyAuditLog";
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(CallWithEmptyRequest(dsard_.channel(), method, testing::kDpoToken, ""),
+              grpc::StatusCode::OK);
+  }
+  EXPECT_EQ(CallWithEmptyRequest(dsard_.channel(), method, testing::kDpoToken, ""),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // Another principal has its own bucket.
+  EXPECT_EQ(CallWithEmptyRequest(dsard_.channel(), method, testing::kAuditorToken, ""),
+            grpc::StatusCode::OK);
+  dsard_.clock().Advance(absl::Seconds(1));
+  EXPECT_EQ(CallWithEmptyRequest(dsard_.channel(), method, testing::kDpoToken, ""),
+            grpc::StatusCode::OK);
+  EXPECT_EQ(CallWithEmptyRequest(dsard_.channel(), method, testing::kDpoToken, ""),
+            grpc::StatusCode::OK);
+  EXPECT_EQ(CallWithEmptyRequest(dsard_.channel(), method, testing::kDpoToken, ""),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+class OverloadTest : public ::testing::Test {
+ protected:
+  static constexpr int kLimit = 8;
+  TestDsard dsard_{"limits { max_concurrent_calls: 8 }\n"};
+};
+
+TEST_F(OverloadTest, ExcessCallsAreShedAtOnceAndAdmittedCallsComplete) {
+  ASSERT_THAT(dsard_.Start(), IsOk());
+  // Hold the writer so that admitted RecordConsent calls stay in flight.
+  absl::Notification release, writer_held;
+  dsard_.daemon().store().Write(
+      [&](store::WriteTxn&) {
+        writer_held.Notify();
+        release.WaitForNotification();
+        return absl::OkStatus();
+      },
+      [](absl::Status) {});
+  writer_held.WaitForNotification();
+
+  constexpr int kCalls = 4 * kLimit;
+  std::atomic<int> shed{0}, ok{0}, other{0};
+  absl::Notification all_shed;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kCalls; ++i) {
+    callers.emplace_back([&, i] {
+      auto stub = v1::ConsentService::NewStub(dsard_.channel());
+      v1::RecordConsentRequest r;
+      r.set_request_id("load-" + std::to_string(i));
+      r.set_subject_id("subject-" + std::to_string(i));
+      r.set_purpose("marketing");
+      r.set_notice_version("v7");
+      r.set_language("en");
+      r.set_lawful_basis(v1::LAWFUL_BASIS_CONSENT);
+      r.set_channel("web");
+      v1::RecordConsentResponse resp;
+      auto ctx = TestDsard::Context();
+      ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      grpc::Status s = stub->RecordConsent(ctx.get(), r, &resp);
+      if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        if (++shed == kCalls - kLimit) all_shed.Notify();
+      } else if (s.ok()) {
+        ++ok;
+      } else {
+        ++other;
+      }
+    });
+  }
+  // The excess is refused while the admitted calls are still held.
+  EXPECT_TRUE(all_shed.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(dsard_.daemon().port() > 0, true);
+  release.Notify();
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(shed.load(), kCalls - kLimit);
+  EXPECT_EQ(ok.load(), kLimit);
+  EXPECT_EQ(other.load(), 0);
+}
+
+}  // namespace
+}  // namespace dsar
