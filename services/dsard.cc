@@ -14,6 +14,8 @@
 #include "services/consent_service.h"
 #include "services/deadline_service.h"
 #include "services/grpc_server.h"
+#include "services/task_router.h"
+#include "services/withdrawal_propagation.h"
 
 namespace dsar {
 
@@ -55,18 +57,10 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->call_gate_ = std::make_unique<CallGate>(config, d->store_.get(), clock);
   d->audit_service_ = std::make_unique<AuditServiceImpl>(d->call_gate_.get(), d->store_.get());
   std::vector<grpc::Service*> services = {d->audit_service_.get()};
-  if (config.tenants_size() > 0) {
-    auto keyer = consent::SubjectKeyer::FromKeyFile(config.subject_key_file());
-    if (!keyer.ok()) return keyer.status();
-    d->subject_keyer_ = std::move(*keyer);
-    d->purpose_catalog_ = std::make_unique<consent::PurposeCatalog>(config);
-    d->consent_ledger_ = std::make_unique<consent::ConsentLedger>(
-        d->store_.get(), clock, d->subject_keyer_.get(), d->purpose_catalog_.get(),
-        /*follow_up=*/nullptr);
-    d->consent_service_ = std::make_unique<ConsentServiceImpl>(
-        d->call_gate_.get(), d->consent_ledger_.get(), d->purpose_catalog_.get());
-    services.push_back(d->consent_service_.get());
-  }
+  d->task_router_ = std::make_unique<TaskRouter>();
+  // Consent withdrawals propagate to the connectors declaring the purpose.
+  d->withdrawal_propagation_ =
+      std::make_unique<WithdrawalPropagation>(&d->deadline_engine_->deadlines());
   if (config.connectors_size() > 0) {
     // Admission for ConnectorService through the CallGate (swap for
     // services/call_context.h once it lands).
@@ -77,10 +71,31 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
       if (!admitted.ok()) return admitted.status();
       return ConnectorCall{std::move(admitted->ctx), std::move(admitted->slot)};
     };
-    auto connectors = ConnectorStack::Start(config, d->store_.get(), clock, std::move(admit));
+    // Task outcomes go to the module whose job each task serves. Routes are
+    // registered before the dispatcher starts; their targets are created
+    // below, before the server accepts calls.
+    d->task_router_->Register("consents/", d->withdrawal_propagation_.get(), nullptr);
+    ConnectorHooks hooks;
+    hooks.results = d->task_router_.get();
+    hooks.dead_letters = d->task_router_.get();
+    auto connectors =
+        ConnectorStack::Start(config, d->store_.get(), clock, std::move(admit), hooks);
     if (!connectors.ok()) return connectors.status();
     d->connectors_ = std::move(*connectors);
     services.push_back(d->connectors_->service());
+  }
+  if (d->connectors_) d->withdrawal_propagation_->set_outbox(&d->connectors_->outbox());
+  if (config.tenants_size() > 0) {
+    auto keyer = consent::SubjectKeyer::FromKeyFile(config.subject_key_file());
+    if (!keyer.ok()) return keyer.status();
+    d->subject_keyer_ = std::move(*keyer);
+    d->purpose_catalog_ = std::make_unique<consent::PurposeCatalog>(config);
+    d->consent_ledger_ = std::make_unique<consent::ConsentLedger>(
+        d->store_.get(), clock, d->subject_keyer_.get(), d->purpose_catalog_.get(),
+        d->withdrawal_propagation_.get());
+    d->consent_service_ = std::make_unique<ConsentServiceImpl>(
+        d->call_gate_.get(), d->consent_ledger_.get(), d->purpose_catalog_.get());
+    services.push_back(d->consent_service_.get());
   }
   d->deadline_service_ = std::make_unique<DeadlineServiceImpl>(
       d->call_gate_.get(), d->store_.get(), clock, d->deadline_engine_.get());

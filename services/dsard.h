@@ -14,6 +14,8 @@
 namespace dsar {
 
 class AuditServiceImpl;
+class TaskRouter;
+class WithdrawalPropagation;
 class CallGate;
 class Clock;
 class ConnectorStack;
@@ -57,6 +59,9 @@ class Dsard {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<CallGate> call_gate_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
+  // Routes connector task outcomes to the module whose job a task serves.
+  std::unique_ptr<TaskRouter> task_router_;
+  std::unique_ptr<WithdrawalPropagation> withdrawal_propagation_;
   // Consent ledger and its service; absent when no tenants are configured.
   std::unique_ptr<consent::SubjectKeyer> subject_keyer_;
   std::unique_ptr<consent::PurposeCatalog> purpose_catalog_;

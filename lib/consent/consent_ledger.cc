@@ -402,13 +402,14 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
         ASSIGN_OR_RETURN(op->receipt, LoadReceipt(txn, op->ctx.tenant, receipt_id));
         return absl::OkStatus();
       },
-      [op, done = std::move(done)](absl::Status status) mutable {
+      [op, follow_up, done = std::move(done)](absl::Status status) mutable {
         op->input.subject_id.clear();
         if (!status.ok()) {
           done(status);
-        } else {
-          done(std::move(op->receipt));
+          return;
         }
+        if (follow_up != nullptr) follow_up->Committed();
+        done(std::move(op->receipt));
       });
 }
 

@@ -130,6 +130,8 @@ class WithdrawalFollowUp {
   virtual absl::Status OnWithdrawn(store::WriteTxn& txn, const RequestContext& ctx,
                                    const ConsentReceipt& receipt,
                                    absl::string_view subject_id, absl::Time now) = 0;
+  // After a withdrawal's transaction committed (e.g. wake the dispatcher).
+  virtual void Committed() {}
 };
 
 class ConsentLedger {

@@ -1,0 +1,62 @@
+#include "services/withdrawal_propagation.h"
+
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Statement.h>
+
+#include "absl/strings/str_cat.h"
+#include "lib/core/status_macros.h"
+#include "lib/deadline/kinds.h"
+
+namespace dsar {
+
+absl::Status WithdrawalPropagation::OnWithdrawn(store::WriteTxn& txn, const RequestContext& ctx,
+                                                const consent::ConsentReceipt& receipt,
+                                                absl::string_view subject_id, absl::Time now) {
+  if (outbox_ == nullptr) return absl::OkStatus();
+  connector::TaskSpec spec;
+  spec.tenant = ctx.tenant;
+  spec.kind = connector::TaskKind::kConsentApply;
+  spec.resource = absl::StrCat("consents/", receipt.receipt_id);
+  spec.subject.push_back({connector::IdentifierType::kCustomerId, std::string(subject_id)});
+  spec.purpose = receipt.purpose;
+  spec.consent_given = false;
+  spec.change_time = receipt.withdrawn_at.value_or(now);
+  ASSIGN_OR_RETURN(std::vector<std::string> task_ids, outbox_->EnqueueFanOut(txn, spec, now));
+  if (task_ids.empty()) return absl::OkStatus();  // no connector declares the purpose
+  deadline::ScheduleRequest deadline;
+  deadline.tenant = ctx.tenant;
+  deadline.kind = deadline::kConsentWithdrawalPropagation;
+  deadline.resource = spec.resource;
+  deadline.start = now;
+  return deadlines_->Schedule(txn, deadline, now).status();
+}
+
+void WithdrawalPropagation::Committed() {
+  if (outbox_ != nullptr) outbox_->Notify();
+}
+
+absl::Status WithdrawalPropagation::OnTaskFinished(store::WriteTxn& txn,
+                                                   const connector::TaskInfo& task,
+                                                   absl::Time now) {
+  if (task.kind != connector::TaskKind::kConsentApply) return absl::OkStatus();
+  // This task is already recorded as finished in `txn`; any other task of the
+  // same withdrawal still open keeps the deadline running.
+  SQLite::Statement& open = txn.Prepare(
+      "SELECT count(*) FROM outbox_tasks WHERE tenant_id = ? AND resource = ? "
+      "AND state NOT IN ('done', 'skipped')");
+  open.bind(1, task.tenant);
+  open.bind(2, task.resource);
+  open.executeStep();
+  const int64_t still_open = open.getColumn(0).getInt64();
+  open.reset();
+  if (still_open > 0) return absl::OkStatus();
+  auto completed = deadlines_->Complete(
+      txn, {task.tenant, deadline::kConsentWithdrawalPropagation, task.resource}, now);
+  // Already completed (e.g. a task re-run after RetryTask) or never scheduled.
+  if (absl::IsNotFound(completed.status()) || absl::IsFailedPrecondition(completed.status())) {
+    return absl::OkStatus();
+  }
+  return completed.status();
+}
+
+}  // namespace dsar
