@@ -4,9 +4,10 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
-#include <nlohmann/json.hpp>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "lib/audit/audit_log.h"
 #include "lib/core/errors.h"
 #include "lib/core/ids.h"
@@ -45,27 +46,83 @@ Alert ReadAlert(SQLite::Statement& s) {
   return a;
 }
 
-std::string Rfc3339(absl::Time t) {
-  return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
+// RFC 3339 UTC with microseconds, e.g. "2026-01-01T00:00:00.000000Z". Hand
+// formatted: this runs once per fired alert inside the firing transaction.
+void AppendRfc3339(std::string& out, absl::Time t) {
+  const absl::CivilSecond cs = absl::ToCivilSecond(t, absl::UTCTimeZone());
+  const int64_t micros =
+      absl::ToInt64Microseconds(t - absl::FromCivil(cs, absl::UTCTimeZone()));
+  char buf[40];
+  const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+                              static_cast<int>(cs.year()), cs.month(), cs.day(), cs.hour(),
+                              cs.minute(), cs.second(), static_cast<int>(micros));
+  out.append(buf, n > 0 ? static_cast<size_t>(n) : 0);
 }
 
-// The webhook body: ids, kind, level and times; never personal data.
+// Appends `s` as a JSON string literal.
+void AppendJsonString(std::string& out, absl::string_view s) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          char esc[8];
+          std::snprintf(esc, sizeof esc, "\\u%04x", c);
+          out.append(esc);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// The webhook body: ids, kind, level and times; never personal data. Keys in
+// a fixed order; the exact bytes are what the signature covers.
 std::string Payload(const Alert& a) {
-  nlohmann::json j = {
-      {"alert_id", a.alert_id},
-      {"tenant", a.tenant},
-      {"deadline", "deadlines/" + a.deadline_id},
-      {"kind", a.kind},
-      {"resource", a.resource},
-      {"level", AlertLevelName(a.level())},
-      {"level_label", LevelLabel(a.offset)},
-      {"offset_seconds", absl::ToInt64Seconds(a.offset)},
-      {"due_version", a.due_version},
-      {"due_time", Rfc3339(a.due_at)},
-      {"fire_time", Rfc3339(a.fire_at)},
-      {"fired_time", Rfc3339(a.fired_at)},
+  std::string out;
+  out.reserve(512);
+  auto key = [&](const char* k) {
+    out.append(out.size() == 1 ? "\"" : ",\"").append(k).append("\":");
   };
-  return j.dump();
+  out.push_back('{');
+  key("alert_id");
+  AppendJsonString(out, a.alert_id);
+  key("tenant");
+  AppendJsonString(out, a.tenant);
+  key("deadline");
+  AppendJsonString(out, absl::StrCat("deadlines/", a.deadline_id));
+  key("kind");
+  AppendJsonString(out, a.kind);
+  key("resource");
+  AppendJsonString(out, a.resource);
+  key("level");
+  AppendJsonString(out, AlertLevelName(a.level()));
+  key("level_label");
+  AppendJsonString(out, LevelLabel(a.offset));
+  key("offset_seconds");
+  absl::StrAppend(&out, absl::ToInt64Seconds(a.offset));
+  key("due_version");
+  absl::StrAppend(&out, a.due_version);
+  key("due_time");
+  out.push_back('"');
+  AppendRfc3339(out, a.due_at);
+  out.push_back('"');
+  key("fire_time");
+  out.push_back('"');
+  AppendRfc3339(out, a.fire_at);
+  out.push_back('"');
+  key("fired_time");
+  out.push_back('"');
+  AppendRfc3339(out, a.fired_at);
+  out.push_back('"');
+  out.push_back('}');
+  return out;
 }
 
 template <typename Txn>

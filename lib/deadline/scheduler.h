@@ -52,7 +52,7 @@ struct SchedulerOptions {
   // Most queue entries loaded from the database at a time.
   int max_queued = 200000;
   // Levels fired per write transaction.
-  int fire_batch = 512;
+  int fire_batch = 1024;
   // Longest the background thread sleeps between checks of the database.
   absl::Duration idle_check = absl::Minutes(1);
   // A pending delivery is written for each of these sinks per alert.

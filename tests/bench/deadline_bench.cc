@@ -88,11 +88,13 @@ int main(int argc, char** argv) {
   std::string dir, dsard_path;
   int pending = 1000000, burst = 100000;
   int lead_seconds = 60;
+  bool no_log_sink = false;
   app.add_option("--dir", dir, "Work directory (database, config)")->required();
   app.add_option("--dsard", dsard_path, "Path of the dsard binary")->required();
   app.add_option("--pending", pending, "Open deadlines whose alerts are days away");
   app.add_option("--burst", burst, "Deadlines whose first alert falls on one instant");
   app.add_option("--lead-seconds", lead_seconds, "Seconds from seeding the burst to its instant");
+  app.add_flag("--no-log-sink", no_log_sink, "Configure dsard without the log alert sink");
   CLI11_PARSE(app, argc, argv);
   std::filesystem::create_directories(dir);
   const std::string db_path = dir + "/dsar.db";
@@ -145,7 +147,8 @@ int main(int argc, char** argv) {
   // 2. Start dsard and time it to "ready".
   const std::string config_path = dir + "/dsard.textproto";
   std::ofstream(config_path) << "listen_address: \"127.0.0.1:0\"\ninsecure_loopback: true\n"
-                             << "database_path: \"" << db_path << "\"\n";
+                             << "database_path: \"" << db_path << "\"\n"
+                             << (no_log_sink ? "deadline { disable_log_sink: true }\n" : "");
   int fds[2];
   if (pipe(fds) != 0) return 1;
   const absl::Time spawn = absl::Now();
@@ -165,9 +168,11 @@ int main(int argc, char** argv) {
   std::atomic<int64_t> log_lines{0};
   std::thread reader([&] {
     FILE* in = fdopen(fds[0], "r");
+    std::ofstream log_file(dir + "/dsard.log");
     char* line = nullptr;
     size_t cap = 0;
     while (getline(&line, &cap, in) > 0) {
+      log_file << line;
       ++log_lines;
       if (!ready.HasBeenNotified() && strstr(line, "\"event\":\"ready\"") != nullptr) {
         ready_at = absl::Now();
@@ -230,7 +235,7 @@ int main(int argc, char** argv) {
       "burst of %d: fired %d, lost %d, doubled %d, unexpected %d\n"
       "lateness (fired_at - due instant): p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
       "all committed and visible %.0f ms after the instant\n"
-      "dsard peak RSS %.1f MiB; dsard log lines %d\n",
+      "dsard peak RSS %.1f MiB; dsard log lines %d (in <dir>/dsard.log)\n",
       burst, fired, std::max<int64_t>(0, burst - fired), doubled, other, pct(50), pct(99),
       pct(100), absl::ToDoubleMilliseconds(all_fired_at - burst_at), rss_peak / 1024.0,
       static_cast<int>(log_lines.load()));

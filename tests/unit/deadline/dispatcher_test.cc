@@ -101,6 +101,22 @@ TEST_F(DispatcherTest, SignedWebhookReachesALoopbackReceiver) {
   EXPECT_EQ(dispatcher->stats().delivered, 2);
 }
 
+TEST_F(DispatcherTest, PayloadIsValidJsonForAnyResourceName) {
+  const std::string odd = "privacyRequests/\"quoted\"\\back\nline\x01\u00e5";
+  ASSERT_THAT(Schedule(odd, kBreachControllerNotification, clock_.Now() - absl::Hours(70)),
+              IsOk());
+  Scheduler scheduler(*store_, clock_, *deadlines_, {});
+  ASSERT_THAT(scheduler.RunDue(), IsOk());
+  const std::vector<Alert> alerts = Alerts();
+  ASSERT_EQ(alerts.size(), 1u);
+  auto body = nlohmann::json::parse(alerts[0].payload);
+  EXPECT_EQ(body["resource"], odd);
+  EXPECT_EQ(body["offset_seconds"], -4 * 3600);
+  EXPECT_EQ(body["due_version"], 1);
+  EXPECT_EQ(body["fired_time"], "2026-01-01T00:00:00.000000Z");
+  EXPECT_EQ(body["due_time"], "2026-01-01T02:00:00.000000Z");
+}
+
 TEST_F(DispatcherTest, WrongSecretFailsTheReceiversCheckAndStaysPending) {
   auto dispatcher = NewDispatcher("not-the-receivers-secret-42");
   FireAlerts(1, dispatcher->sink_names());
