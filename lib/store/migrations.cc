@@ -178,6 +178,76 @@ const std::vector<Migration>& DsarMigrations() {
         CREATE INDEX outbox_tasks_by_tenant
           ON outbox_tasks (tenant_id, created_at_us, task_id);
       )sql"},
+      {6, "breaches", R"sql(
+        -- Breach register (lib/breach). A breach spans tenants: breaches.tenant_id
+        -- is the tenant context it was reported in; breach_tenants holds the
+        -- affected tenants (controllers), their 72-hour clocks and first
+        -- notification times, and is what every tenant's read is scoped by.
+        CREATE TABLE breaches (
+          seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+          tenant_id          TEXT NOT NULL,
+          breach_id          TEXT NOT NULL UNIQUE,
+          state              INTEGER NOT NULL,  -- 1 open, 2 closed
+          processor_reported INTEGER NOT NULL,  -- 1: by a principal of all tenants
+          current_version    INTEGER NOT NULL,
+          title              TEXT NOT NULL,
+          risk               INTEGER NOT NULL,  -- risk assessment of the current version
+          aware_at_us        INTEGER NOT NULL,
+          reported_at_us     INTEGER NOT NULL,
+          reported_by        TEXT NOT NULL,
+          updated_at_us      INTEGER NOT NULL,
+          closed_at_us       INTEGER,
+          closed_by          TEXT NOT NULL DEFAULT '',
+          close_note         TEXT NOT NULL DEFAULT ''
+        );
+        -- Every version of a breach's information (Art. 33(4)); details is
+        -- JSON keyed by dsar.v1.BreachDetails field names.
+        CREATE TABLE breach_versions (
+          tenant_id      TEXT NOT NULL,
+          breach_id      TEXT NOT NULL,
+          version        INTEGER NOT NULL,
+          details        TEXT NOT NULL,
+          changed_fields TEXT NOT NULL,  -- comma-separated field names
+          change_note    TEXT NOT NULL,
+          author         TEXT NOT NULL,
+          recorded_at_us INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, breach_id, version)
+        ) WITHOUT ROWID;
+        CREATE TABLE breach_tenants (
+          tenant_id                 TEXT NOT NULL,
+          breach_id                 TEXT NOT NULL,
+          breach_seq                INTEGER NOT NULL,
+          aware_at_us               INTEGER NOT NULL,
+          due_at_us                 INTEGER NOT NULL,
+          deadline_id               TEXT NOT NULL DEFAULT '',
+          controller_notified_at_us INTEGER,
+          authority_notified_at_us  INTEGER,
+          subjects_notified_at_us   INTEGER,
+          added_at_us               INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, breach_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX breach_tenants_by_seq ON breach_tenants (tenant_id, breach_seq);
+        CREATE INDEX breach_tenants_by_breach ON breach_tenants (breach_id, tenant_id);
+        -- Notifications of controllers, authorities and data subjects;
+        -- tenant_id is the controller each was made for.
+        CREATE TABLE breach_notifications (
+          seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+          tenant_id       TEXT NOT NULL,
+          breach_id       TEXT NOT NULL,
+          notification_id TEXT NOT NULL UNIQUE,
+          recipient       INTEGER NOT NULL,  -- 1 controller, 2 authority, 3 data subjects
+          notified_at_us  INTEGER NOT NULL,
+          channel         TEXT NOT NULL,
+          reference       TEXT NOT NULL,
+          content_version INTEGER NOT NULL,
+          delay_reason    TEXT NOT NULL,
+          late            INTEGER NOT NULL,
+          recorded_by     TEXT NOT NULL,
+          recorded_at_us  INTEGER NOT NULL
+        );
+        CREATE INDEX breach_notifications_by_breach
+          ON breach_notifications (breach_id, tenant_id, seq);
+      )sql"},
   };
   return *migrations;
 }
