@@ -232,6 +232,10 @@ class GrpcConnectorClient final : public ConnectorClient {
 
   void Prepare(grpc::ClientContext& ctx, absl::Duration timeout) const {
     ctx.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    // Wait (within the deadline) for a connection instead of failing at once
+    // while the channel is between reconnect attempts: a backend that just
+    // came back must not burn a task's attempts on stale channel state.
+    ctx.set_wait_for_ready(true);
     if (!token_.empty()) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token_));
   }
 
