@@ -298,6 +298,10 @@ absl::StatusOr<Deadline> Deadlines::Find(store::ReadTxn& txn, const DeadlineKey&
   return FindExisting(txn, key);
 }
 
+absl::StatusOr<Deadline> Deadlines::Find(store::WriteTxn& txn, const DeadlineKey& key) const {
+  return FindExisting(txn, key);
+}
+
 absl::StatusOr<DeadlinePage> Deadlines::List(store::ReadTxn& txn, const ListQuery& query,
                                              absl::Time now) const {
   FieldErrors errors;

@@ -191,6 +191,9 @@ class Deadlines {
   absl::StatusOr<Deadline> Get(store::ReadTxn& txn, absl::string_view tenant,
                                absl::string_view deadline_id) const;
   absl::StatusOr<Deadline> Find(store::ReadTxn& txn, const DeadlineKey& key) const;
+  // The same inside a write transaction (e.g. to compute ExtensionLimit before
+  // Extend).
+  absl::StatusOr<Deadline> Find(store::WriteTxn& txn, const DeadlineKey& key) const;
   // INVALID_ARGUMENT (fields "tenant", "page_size", "page_token").
   absl::StatusOr<DeadlinePage> List(store::ReadTxn& txn, const ListQuery& query,
                                     absl::Time now) const;

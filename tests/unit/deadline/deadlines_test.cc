@@ -134,6 +134,16 @@ TEST_F(DeadlinesTest, ExtendGdprRequestUpToThreeMonthsWithAReason) {
   EXPECT_THAT(Fields(too_far), ElementsAre("new_due"));
   absl::Status earlier = extend(t0 + absl::Hours(1), "complex request").status();
   EXPECT_THAT(Fields(earlier), ElementsAre("new_due"));
+  // Inside the caller's write transaction: find, ask for the limit, extend.
+  absl::StatusOr<absl::Time> asked = absl::UnknownError("not run");
+  ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+    auto current = deadlines_->Find(txn, key);
+    if (!current.ok()) return current.status();
+    asked = deadlines_->ExtensionLimit(*current);
+    return asked.status();
+  }),
+              IsOk());
+  EXPECT_EQ(*asked, limit);
   auto extended = extend(limit, "complex request; subject informed");
   ASSERT_THAT(extended, IsOk());
   EXPECT_EQ(extended->due_at, limit);
