@@ -235,6 +235,7 @@ absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& cont
   call.ctx.principal = p.name;
   call.ctx.role = p.role;
   call.ctx.tenant = std::move(tenant);
+  call.ctx.all_tenants = p.tenant == "*";
   call.ctx.method = std::string(method);
   call.ctx.request_id = std::string(request_id);
   return call;

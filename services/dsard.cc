@@ -1,6 +1,7 @@
 #include "services/dsard.h"
 
 #include "absl/strings/str_cat.h"
+#include "lib/breach/breach_register.h"
 #include "lib/consent/consent_ledger.h"
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
@@ -9,6 +10,7 @@
 #include "lib/deadline/engine.h"
 #include "lib/store/store.h"
 #include "services/audit_service.h"
+#include "services/breach_service.h"
 #include "services/call_gate.h"
 #include "services/connectors.h"
 #include "services/consent_service.h"
@@ -100,6 +102,14 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->deadline_service_ = std::make_unique<DeadlineServiceImpl>(
       d->call_gate_.get(), d->store_.get(), clock, d->deadline_engine_.get());
   services.push_back(d->deadline_service_.get());
+  // Breaches span tenants: the register knows the configured tenant ids.
+  std::vector<std::string> tenant_ids;
+  for (const auto& t : config.tenants()) tenant_ids.push_back(t.id());
+  d->breach_register_ = std::make_unique<breach::BreachRegister>(
+      d->store_.get(), clock, &d->deadline_engine_->deadlines(), std::move(tenant_ids));
+  d->breach_service_ =
+      std::make_unique<BreachServiceImpl>(d->call_gate_.get(), d->breach_register_.get());
+  services.push_back(d->breach_service_.get());
   auto server = GrpcServer::Start(server_options, services);
   if (!server.ok()) return server.status();
   d->server_ = std::move(*server);
@@ -129,6 +139,8 @@ void Dsard::Shutdown() {
   if (deadline_engine_) {
     deadline_engine_->Stop();
     deadline_service_.reset();
+    breach_service_.reset();
+    breach_register_.reset();
     deadline_engine_.reset();
   }
   if (store_) {

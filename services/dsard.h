@@ -14,6 +14,7 @@
 namespace dsar {
 
 class AuditServiceImpl;
+class BreachServiceImpl;
 class TaskRouter;
 class WithdrawalPropagation;
 class CallGate;
@@ -29,6 +30,9 @@ class SubjectKeyer;
 }  // namespace consent
 namespace deadline {
 class DeadlineEngine;
+}
+namespace breach {
+class BreachRegister;
 }
 namespace store {
 class Store;
@@ -72,6 +76,9 @@ class Dsard {
   // Deadline engine and its service.
   std::unique_ptr<deadline::DeadlineEngine> deadline_engine_;
   std::unique_ptr<DeadlineServiceImpl> deadline_service_;
+  // Breach register (schedules deadlines through deadline_engine_) and its service.
+  std::unique_ptr<breach::BreachRegister> breach_register_;
+  std::unique_ptr<BreachServiceImpl> breach_service_;
   // Last: the server stops (and drains calls into the members above) first.
   std::unique_ptr<GrpcServer> server_;
 };

@@ -20,6 +20,10 @@ struct RequestContext {
   std::string tenant;      // tenant (controller) the call acts for
   std::string request_id;  // client idempotency key; empty for reads
   std::string method;      // full gRPC method name, for audit events
+  // The principal serves every tenant (configured with tenant "*") and named
+  // `tenant` for this call; modules whose resources span tenants (breaches)
+  // scope by it instead of `tenant` alone.
+  bool all_tenants = false;
 };
 
 const char* RoleName(Role role);

@@ -1,0 +1,287 @@
+#include "services/breach_service.h"
+
+#include "lib/breach/breach_register.h"
+#include "services/call_gate.h"
+#include "services/grpc_status.h"
+#include "services/proto_time.h"
+
+namespace dsar {
+namespace {
+
+constexpr char kReport[] = "/dsar.v1.BreachService/ReportBreach";
+constexpr char kUpdate[] = "/dsar.v1.BreachService/UpdateBreach";
+constexpr char kNotify[] = "/dsar.v1.BreachService/RecordNotification";
+constexpr char kGet[] = "/dsar.v1.BreachService/GetBreach";
+constexpr char kList[] = "/dsar.v1.BreachService/ListBreaches";
+constexpr char kClose[] = "/dsar.v1.BreachService/CloseBreach";
+constexpr char kExport[] = "/dsar.v1.BreachService/ExportBreachReport";
+
+breach::BreachDetails FromProto(const v1::BreachDetails& p) {
+  breach::BreachDetails d;
+  d.title = p.title();
+  d.nature = p.nature();
+  for (int t : p.types()) d.types.push_back(static_cast<breach::BreachType>(t));
+  if (p.has_occur_time()) d.occurred_at = FromTimestamp(p.occur_time());
+  d.subject_categories.assign(p.subject_categories().begin(), p.subject_categories().end());
+  if (p.has_approx_subject_count()) d.approx_subject_count = p.approx_subject_count();
+  d.record_categories.assign(p.record_categories().begin(), p.record_categories().end());
+  if (p.has_approx_record_count()) d.approx_record_count = p.approx_record_count();
+  d.affected_systems.assign(p.affected_systems().begin(), p.affected_systems().end());
+  d.contact_point = p.contact_point();
+  d.likely_consequences = p.likely_consequences();
+  d.measures_taken = p.measures_taken();
+  d.circumstances = p.circumstances();
+  d.effect = p.effect();
+  d.corrective_actions = p.corrective_actions();
+  d.risk = static_cast<breach::RiskAssessment>(p.risk_assessment());
+  d.risk_rationale = p.risk_rationale();
+  d.subject_decision = static_cast<breach::SubjectDecision>(p.subject_notification_decision());
+  d.subject_decision_reason = p.subject_notification_reason();
+  return d;
+}
+
+void ToProto(const breach::BreachDetails& d, v1::BreachDetails* out) {
+  out->set_title(d.title);
+  out->set_nature(d.nature);
+  for (breach::BreachType t : d.types) out->add_types(static_cast<v1::BreachType>(t));
+  if (d.occurred_at) SetTimestamp(*d.occurred_at, out->mutable_occur_time());
+  for (const auto& c : d.subject_categories) out->add_subject_categories(c);
+  if (d.approx_subject_count) out->set_approx_subject_count(*d.approx_subject_count);
+  for (const auto& c : d.record_categories) out->add_record_categories(c);
+  if (d.approx_record_count) out->set_approx_record_count(*d.approx_record_count);
+  for (const auto& s : d.affected_systems) out->add_affected_systems(s);
+  out->set_contact_point(d.contact_point);
+  out->set_likely_consequences(d.likely_consequences);
+  out->set_measures_taken(d.measures_taken);
+  out->set_circumstances(d.circumstances);
+  out->set_effect(d.effect);
+  out->set_corrective_actions(d.corrective_actions);
+  out->set_risk_assessment(static_cast<v1::RiskAssessment>(d.risk));
+  out->set_risk_rationale(d.risk_rationale);
+  out->set_subject_notification_decision(
+      static_cast<v1::SubjectNotificationDecision>(d.subject_decision));
+  out->set_subject_notification_reason(d.subject_decision_reason);
+}
+
+void ToProto(const breach::Notification& n, v1::BreachNotification* out) {
+  out->set_name(n.name());
+  out->set_tenant(n.tenant);
+  out->set_recipient(static_cast<v1::NotificationRecipient>(n.recipient));
+  SetTimestamp(n.notified_at, out->mutable_notify_time());
+  out->set_channel(n.channel);
+  out->set_reference(n.reference);
+  out->set_content_version(n.content_version);
+  out->set_delay_reason(n.delay_reason);
+  out->set_late(n.late);
+  out->set_recorded_by(n.recorded_by);
+  SetTimestamp(n.recorded_at, out->mutable_record_time());
+}
+
+void ToProto(const breach::Breach& b, v1::Breach* out) {
+  out->set_name(b.name());
+  out->set_state(static_cast<v1::BreachState>(b.state));
+  SetTimestamp(b.aware_at, out->mutable_aware_time());
+  SetTimestamp(b.reported_at, out->mutable_report_time());
+  out->set_reported_by(b.reported_by);
+  out->set_processor_reported(b.processor_reported);
+  out->set_version(b.version);
+  ToProto(b.details, out->mutable_details());
+  SetTimestamp(b.version_recorded_at, out->mutable_update_time());
+  for (const auto& t : b.affected_tenants) {
+    auto* at = out->add_affected_tenants();
+    at->set_tenant(t.tenant);
+    SetTimestamp(t.aware_at, at->mutable_aware_time());
+    SetTimestamp(t.due_at, at->mutable_notification_due_time());
+    if (!t.deadline_id.empty()) at->set_deadline("deadlines/" + t.deadline_id);
+    if (t.controller_notified_at) {
+      SetTimestamp(*t.controller_notified_at, at->mutable_controller_notify_time());
+    }
+    if (t.authority_notified_at) {
+      SetTimestamp(*t.authority_notified_at, at->mutable_authority_notify_time());
+    }
+    if (t.subjects_notified_at) {
+      SetTimestamp(*t.subjects_notified_at, at->mutable_subjects_notify_time());
+    }
+    at->set_notification_overdue(t.overdue);
+  }
+  out->set_notification_overdue(b.notification_overdue);
+  for (const auto& n : b.notifications) ToProto(n, out->add_notifications());
+  for (const auto& v : b.versions) {
+    auto* pv = out->add_versions();
+    pv->set_version(v.version);
+    ToProto(v.details, pv->mutable_details());
+    for (const auto& f : v.changed_fields) pv->add_changed_fields(f);
+    pv->set_change_note(v.change_note);
+    pv->set_author(v.author);
+    SetTimestamp(v.recorded_at, pv->mutable_record_time());
+  }
+  if (b.closed_at) SetTimestamp(*b.closed_at, out->mutable_close_time());
+  out->set_closed_by(b.closed_by);
+  out->set_close_note(b.close_note);
+}
+
+// Finishes `reactor` with the breach written into `out`, or the error.
+template <typename Slot>
+breach::BreachRegister::BreachDone FinishWithBreach(grpc::ServerUnaryReactor* reactor,
+                                                    v1::Breach* out, Slot slot) {
+  return [reactor, out, slot = std::move(slot)](absl::StatusOr<breach::Breach> b) {
+    if (!b.ok()) {
+      reactor->Finish(ToGrpcStatus(b.status()));
+      return;
+    }
+    ToProto(*b, out);
+    reactor->Finish(grpc::Status::OK);
+  };
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* BreachServiceImpl::ReportBreach(grpc::CallbackServerContext* context,
+                                                          const v1::ReportBreachRequest* request,
+                                                          v1::ReportBreachResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kReport, request->request_id(), &call)) {
+    return reactor;
+  }
+  breach::ReportInput in;
+  if (request->has_aware_time()) in.aware_at = FromTimestamp(request->aware_time());
+  in.details = FromProto(request->details());
+  in.affected_tenants.assign(request->affected_tenants().begin(),
+                             request->affected_tenants().end());
+  register_->Report(call.ctx, std::move(in),
+                    FinishWithBreach(reactor, response->mutable_breach(), std::move(call.slot)));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BreachServiceImpl::UpdateBreach(grpc::CallbackServerContext* context,
+                                                          const v1::UpdateBreachRequest* request,
+                                                          v1::UpdateBreachResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kUpdate, request->request_id(), &call)) {
+    return reactor;
+  }
+  breach::UpdateInput in;
+  in.name = request->name();
+  in.details = FromProto(request->details());
+  in.update_mask.assign(request->update_mask().paths().begin(),
+                        request->update_mask().paths().end());
+  in.add_affected_tenants.assign(request->add_affected_tenants().begin(),
+                                 request->add_affected_tenants().end());
+  in.change_note = request->change_note();
+  register_->Update(call.ctx, std::move(in),
+                    FinishWithBreach(reactor, response->mutable_breach(), std::move(call.slot)));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BreachServiceImpl::RecordNotification(
+    grpc::CallbackServerContext* context, const v1::RecordNotificationRequest* request,
+    v1::RecordNotificationResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kNotify, request->request_id(), &call)) {
+    return reactor;
+  }
+  breach::NotificationInput in;
+  in.name = request->name();
+  in.tenant = request->tenant();
+  in.recipient = static_cast<breach::Recipient>(request->recipient());
+  if (request->has_notify_time()) in.notified_at = FromTimestamp(request->notify_time());
+  in.channel = request->channel();
+  in.reference = request->reference();
+  in.content_version = request->content_version();
+  in.delay_reason = request->delay_reason();
+  register_->RecordNotification(
+      call.ctx, std::move(in),
+      [reactor, response, slot = std::move(call.slot)](absl::StatusOr<breach::Notification> n) {
+        if (!n.ok()) {
+          reactor->Finish(ToGrpcStatus(n.status()));
+          return;
+        }
+        ToProto(*n, response->mutable_notification());
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BreachServiceImpl::GetBreach(grpc::CallbackServerContext* context,
+                                                       const v1::GetBreachRequest* request,
+                                                       v1::GetBreachResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kGet, "", &call)) return reactor;
+  register_->Get(call.ctx, request->name(),
+                 FinishWithBreach(reactor, response->mutable_breach(), std::move(call.slot)));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BreachServiceImpl::ListBreaches(grpc::CallbackServerContext* context,
+                                                          const v1::ListBreachesRequest* request,
+                                                          v1::ListBreachesResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
+  breach::ListInput in;
+  in.state = static_cast<breach::BreachState>(request->state());
+  in.tenant = request->tenant();
+  in.overdue_only = request->notification_overdue_only();
+  in.page_size = request->page_size();
+  in.page_token = request->page_token();
+  register_->List(
+      call.ctx, std::move(in),
+      [reactor, response, slot = std::move(call.slot)](absl::StatusOr<breach::BreachPage> page) {
+        if (!page.ok()) {
+          reactor->Finish(ToGrpcStatus(page.status()));
+          return;
+        }
+        for (const auto& b : page->breaches) ToProto(b, response->add_breaches());
+        response->set_next_page_token(page->next_page_token);
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BreachServiceImpl::CloseBreach(grpc::CallbackServerContext* context,
+                                                         const v1::CloseBreachRequest* request,
+                                                         v1::CloseBreachResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kClose, request->request_id(), &call)) {
+    return reactor;
+  }
+  breach::CloseInput in;
+  in.name = request->name();
+  in.close_note = request->close_note();
+  register_->Close(call.ctx, std::move(in),
+                   FinishWithBreach(reactor, response->mutable_breach(), std::move(call.slot)));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* BreachServiceImpl::ExportBreachReport(
+    grpc::CallbackServerContext* context, const v1::ExportBreachReportRequest* request,
+    v1::ExportBreachReportResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  AdmittedCall call;
+  if (!gate_->AdmitOrFinish(context, reactor, kExport, "", &call)) return reactor;
+  breach::ExportInput in;
+  in.name = request->name();
+  in.format = static_cast<breach::ReportFormat>(request->format());
+  in.tenant = request->tenant();
+  register_->Export(
+      call.ctx, std::move(in),
+      [reactor, response,
+       slot = std::move(call.slot)](absl::StatusOr<breach::RenderedReport> report) {
+        if (!report.ok()) {
+          reactor->Finish(ToGrpcStatus(report.status()));
+          return;
+        }
+        response->set_content(std::move(report->content));
+        response->set_media_type(report->media_type);
+        response->set_file_name(report->file_name);
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
+}
+
+}  // namespace dsar
