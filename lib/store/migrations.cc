@@ -248,6 +248,148 @@ const std::vector<Migration>& DsarMigrations() {
         CREATE INDEX breach_notifications_by_breach
           ON breach_notifications (breach_id, tenant_id, seq);
       )sql"},
+      {7, "privacy_requests", R"sql(
+        -- Data-subject requests (lib/requests). Identifier values are never
+        -- stored in clear: sealed_subject holds them encrypted (NULL once the
+        -- request no longer needs them); privacy_request_subjects holds keyed
+        -- HMACs for duplicate detection. export_key is the request's bundle key
+        -- wrapped under the master key (NULL once destroyed).
+        CREATE TABLE privacy_requests (
+          tenant_id              TEXT NOT NULL,
+          request_id             TEXT NOT NULL,
+          type                   INTEGER NOT NULL,
+          state                  INTEGER NOT NULL,
+          stage                  TEXT NOT NULL,
+          needs_work             INTEGER NOT NULL,
+          source                 INTEGER NOT NULL,
+          requester_relation     INTEGER NOT NULL,
+          requester_channel      TEXT NOT NULL,
+          requester_reference    TEXT NOT NULL,
+          identifier_types       TEXT NOT NULL,
+          callback_url           TEXT NOT NULL,
+          creator                TEXT NOT NULL,
+          received_at_us         INTEGER NOT NULL,
+          created_at_us          INTEGER NOT NULL,
+          updated_at_us          INTEGER NOT NULL,
+          closed_at_us           INTEGER,
+          processor_due_at_us    INTEGER NOT NULL,
+          gdpr_due_at_us         INTEGER NOT NULL,
+          clock_paused           INTEGER NOT NULL,
+          paused_total_us        INTEGER NOT NULL,
+          verification_method    INTEGER NOT NULL,
+          verification_note      TEXT NOT NULL,
+          verifier               TEXT NOT NULL,
+          verified_at_us         INTEGER,
+          extension_count        INTEGER NOT NULL,
+          extension_reason       TEXT NOT NULL,
+          subject_informed_at_us INTEGER,
+          rejection_reason       INTEGER NOT NULL,
+          rejection_detail       TEXT NOT NULL,
+          cancel_reason          TEXT NOT NULL,
+          failure_reason         TEXT NOT NULL,
+          duplicate_count        INTEGER NOT NULL,
+          sealed_subject         BLOB,
+          export_key             BLOB,
+          PRIMARY KEY (tenant_id, request_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX privacy_requests_by_created
+          ON privacy_requests (tenant_id, created_at_us, request_id);
+        -- The worker's queue: requests whose next step is dsard's own.
+        CREATE INDEX privacy_requests_needing_work
+          ON privacy_requests (updated_at_us) WHERE needs_work = 1;
+        CREATE TABLE privacy_request_subjects (
+          tenant_id   TEXT NOT NULL,
+          subject_key BLOB NOT NULL,
+          request_id  TEXT NOT NULL,
+          type        INTEGER NOT NULL,
+          open        INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, subject_key, request_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX privacy_request_subjects_by_request
+          ON privacy_request_subjects (tenant_id, request_id);
+        -- Connector tasks of each request and their outcomes (counts, kept
+        -- records with reasons; no personal data): the completion record.
+        CREATE TABLE privacy_request_tasks (
+          tenant_id     TEXT NOT NULL,
+          request_id    TEXT NOT NULL,
+          task_id       TEXT NOT NULL,
+          phase         TEXT NOT NULL,  -- export | erase | verify
+          connector     TEXT NOT NULL,
+          state         TEXT NOT NULL,
+          result        TEXT NOT NULL DEFAULT '',
+          last_error    TEXT NOT NULL DEFAULT '',
+          updated_at_us INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, request_id, task_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE privacy_request_events (
+          seq        INTEGER PRIMARY KEY,
+          tenant_id  TEXT NOT NULL,
+          request_id TEXT NOT NULL,
+          from_state INTEGER NOT NULL,
+          to_state   INTEGER NOT NULL,
+          actor      TEXT NOT NULL,
+          detail     TEXT NOT NULL,
+          at_us      INTEGER NOT NULL
+        );
+        CREATE INDEX privacy_request_events_by_request
+          ON privacy_request_events (tenant_id, request_id, seq);
+        -- Later filings for the same person and type, linked to the open request.
+        CREATE TABLE privacy_request_links (
+          tenant_id           TEXT NOT NULL,
+          request_id          TEXT NOT NULL,
+          link_id             TEXT NOT NULL,
+          requester_relation  INTEGER NOT NULL,
+          requester_channel   TEXT NOT NULL,
+          requester_reference TEXT NOT NULL,
+          callback_url        TEXT NOT NULL,
+          creator             TEXT NOT NULL,
+          created_at_us       INTEGER NOT NULL,
+          PRIMARY KEY (tenant_id, request_id, link_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE privacy_request_exports (
+          tenant_id       TEXT NOT NULL,
+          request_id      TEXT NOT NULL,
+          state           TEXT NOT NULL,  -- available | expired
+          size_bytes      INTEGER NOT NULL,
+          sha256          TEXT NOT NULL,
+          records         INTEGER NOT NULL,
+          created_at_us   INTEGER NOT NULL,
+          expires_at_us   INTEGER NOT NULL,
+          destroyed_at_us INTEGER,
+          PRIMARY KEY (tenant_id, request_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX privacy_request_exports_expiring
+          ON privacy_request_exports (expires_at_us) WHERE state = 'available';
+        -- Each download of an export (ISO/IEC 27701 8.5.3): what, to whom, when.
+        CREATE TABLE privacy_request_disclosures (
+          seq             INTEGER PRIMARY KEY,
+          tenant_id       TEXT NOT NULL,
+          disclosure_id   TEXT NOT NULL UNIQUE,
+          request_id      TEXT NOT NULL,
+          what            TEXT NOT NULL,
+          recipient       INTEGER NOT NULL,
+          recipient_name  TEXT NOT NULL,
+          principal       TEXT NOT NULL,
+          disclosed_at_us INTEGER NOT NULL
+        );
+        CREATE INDEX privacy_request_disclosures_by_request
+          ON privacy_request_disclosures (tenant_id, request_id, seq);
+        -- Status callbacks to controllers, written with each state change.
+        CREATE TABLE privacy_request_callbacks (
+          seq             INTEGER PRIMARY KEY,
+          tenant_id       TEXT NOT NULL,
+          request_id      TEXT NOT NULL,
+          url             TEXT NOT NULL,
+          body            TEXT NOT NULL,
+          state           TEXT NOT NULL,  -- pending | delivered | failed
+          attempts        INTEGER NOT NULL DEFAULT 0,
+          next_attempt_us INTEGER NOT NULL,
+          last_error      TEXT NOT NULL DEFAULT '',
+          delivered_at_us INTEGER
+        );
+        CREATE INDEX privacy_request_callbacks_pending
+          ON privacy_request_callbacks (next_attempt_us, seq) WHERE state = 'pending';
+      )sql"},
   };
   return *migrations;
 }

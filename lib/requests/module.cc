@@ -1,0 +1,51 @@
+#include "lib/requests/module.h"
+
+#include "lib/core/log.h"
+
+namespace dsar::requests {
+
+absl::StatusOr<std::unique_ptr<RequestModule>> RequestModule::Create(
+    const config::v1::DsardConfig& config, ModuleDeps deps) {
+  auto options = RequestOptionsFromConfig(config);
+  if (!options.ok()) return options.status();
+  std::unique_ptr<RequestModule> m(new RequestModule());
+  m->registry_ = std::make_unique<connector::ConnectorRegistry>(
+      connector::ConnectorRegistry::FromConfig(config));
+  // The same secret as the outbox's payloads, so one key file protects every
+  // identifier at rest; the request name as associated data keeps the two
+  // uses apart.
+  const std::string& payload_key = config.outbox().payload_key_file().empty()
+                                       ? config.subject_key_file()
+                                       : config.outbox().payload_key_file();
+  auto sealer = connector::PayloadSealer::FromSecretFile(payload_key);
+  if (!sealer.ok()) return sealer.status();
+  m->sealer_ = std::move(*sealer);
+  auto wrapper = KeyWrapper::FromSecretFile(ExportKeyFile(config));
+  if (!wrapper.ok()) return wrapper.status();
+  m->key_wrapper_ = std::move(*wrapper);
+  RequestEnv& env = m->env_;
+  env.store = deps.store;
+  env.clock = deps.clock;
+  env.deadlines = deps.deadlines;
+  env.keyer = deps.keyer;
+  env.catalog = deps.catalog;
+  env.sealer = m->sealer_.get();
+  env.key_wrapper = m->key_wrapper_.get();
+  env.registry = m->registry_.get();
+  env.options = std::move(*options);
+  m->requests_ = std::make_unique<PrivacyRequests>(&env);
+  m->hooks_ = std::make_unique<TaskHooks>(&env);
+  m->sinks_ = std::make_unique<ExportSinks>(&env);
+  m->worker_ = std::make_unique<RequestWorker>(&env);
+  log::Info("privacy_requests_ready",
+            {{"export_ttl_hours", absl::ToInt64Hours(env.options.export_ttl)},
+             {"pause_clock_until_verified", env.options.pause_clock_until_verified},
+             {"callbacks", !env.options.callback_secret.empty()}});
+  return m;
+}
+
+RequestModule::~RequestModule() {
+  if (worker_) worker_->Stop();
+}
+
+}  // namespace dsar::requests

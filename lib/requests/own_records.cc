@@ -1,0 +1,32 @@
+#include "lib/requests/own_records.h"
+
+#include <SQLiteCpp/Statement.h>
+
+#include "lib/consent/subject_keyer.h"
+
+namespace dsar::requests {
+
+int64_t AnonymiseConsentHistory(store::WriteTxn& txn, const consent::SubjectKeyer& keyer,
+                                absl::string_view tenant,
+                                const std::vector<SubjectIdentifier>& subject) {
+  int64_t changed = 0;
+  SQLite::Statement& events = txn.Prepare(
+      "UPDATE consent_events SET subject_key = randomblob(32) "
+      "WHERE tenant_id = ? AND subject_key = ?");
+  SQLite::Statement& states = txn.Prepare(
+      "UPDATE consent_state SET subject_key = randomblob(32) "
+      "WHERE tenant_id = ? AND subject_key = ?");
+  for (const auto& id : subject) {
+    const std::string key = keyer.Key(tenant, id.value);
+    for (SQLite::Statement* q : {&events, &states}) {
+      q->reset();
+      q->clearBindings();
+      q->bind(1, std::string(tenant));
+      q->bind(2, key.data(), static_cast<int>(key.size()));
+      changed += q->exec();
+    }
+  }
+  return changed;
+}
+
+}  // namespace dsar::requests

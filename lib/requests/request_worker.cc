@@ -1,0 +1,368 @@
+#include "lib/requests/request_worker.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "lib/audit/audit_log.h"
+#include "lib/connector/outbox.h"
+#include "lib/core/clock.h"
+#include "lib/core/log.h"
+#include "lib/core/status_macros.h"
+#include "lib/requests/bundle.h"
+#include "lib/requests/export_crypto.h"
+#include "lib/requests/export_files.h"
+#include "lib/requests/identifiers.h"
+#include "lib/requests/own_records.h"
+#include "lib/requests/request_rows.h"
+#include "lib/requests/transitions.h"
+#include "lib/store/store.h"
+
+namespace dsar::requests {
+namespace {
+
+constexpr int kBatch = 64;
+
+// Errors that retrying the step cannot fix: the request fails instead.
+bool Permanent(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kDataLoss ||
+         s.code() == absl::StatusCode::kFailedPrecondition ||
+         s.code() == absl::StatusCode::kInvalidArgument;
+}
+
+void Wipe(std::vector<SubjectIdentifier>& subject) {
+  for (auto& id : subject) sodium_memzero(id.value.data(), id.value.size());
+  subject.clear();
+}
+
+}  // namespace
+
+RequestWorker::RequestWorker(RequestEnv* env) : env_(env), callbacks_(env) {}
+
+RequestWorker::~RequestWorker() { Stop(); }
+
+void RequestWorker::Start() {
+  SweepExportDir();
+  started_ = true;
+  loop_ = std::thread([this] { Loop(); });
+  callback_loop_ = std::thread([this] { CallbackLoop(); });
+}
+
+void RequestWorker::Stop() {
+  env_->signal.Stop();
+  if (loop_.joinable()) loop_.join();
+  if (callback_loop_.joinable()) callback_loop_.join();
+}
+
+void RequestWorker::Loop() {
+  bool after_commit = false;
+  for (;;) {
+    if (after_commit) {
+      // A hook woke us from inside a transaction: let it commit first.
+      (void)env_->store->WriteAndWait([](store::WriteTxn&) { return absl::OkStatus(); });
+    }
+    while (RunOnce() > 0) {
+    }
+    if (!env_->signal.WaitForWork(env_->options.worker_poll, &after_commit)) return;
+  }
+}
+
+void RequestWorker::CallbackLoop() {
+  for (;;) {
+    absl::Time next = absl::InfiniteFuture();
+    {
+      absl::MutexLock lock(&callbacks_mu_);
+      while (callbacks_.DeliverDue(kBatch, &next) == kBatch) {
+      }
+    }
+    absl::Duration wait = env_->options.worker_poll;
+    if (next != absl::InfiniteFuture()) {
+      wait = std::min(wait, std::max(absl::Milliseconds(1), next - env_->clock->Now()));
+    }
+    if (!env_->signal.WaitForCallbacks(wait)) return;
+  }
+}
+
+int RequestWorker::DeliverCallbacksOnce() {
+  absl::Time next;
+  absl::MutexLock lock(&callbacks_mu_);
+  return callbacks_.DeliverDue(kBatch, &next);
+}
+
+int RequestWorker::RunOnce() {
+  absl::MutexLock lock(&run_mu_);
+  int steps = 0;
+  std::vector<std::pair<std::string, std::string>> ready;
+  absl::Status read = env_->store->Read([&](store::ReadTxn& txn) {
+    ready = rows::ListNeedingWork(txn, kBatch);
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return 0;
+  for (const auto& [tenant, id] : ready) {
+    absl::Status s = Step(tenant, id);
+    if (!s.ok()) {
+      log::Warn("privacy_request_step_failed",
+                {{"request_id", id}, {"tenant", tenant},
+                 {"code", absl::StatusCodeToString(s.code())}});
+      continue;  // retried at the next poll
+    }
+    ++steps;
+  }
+  steps += ExpireDue();
+  steps += Cleanup();
+  return steps;
+}
+
+absl::Status RequestWorker::Step(const std::string& tenant, const std::string& id) {
+  std::optional<PrivacyRequest> r;
+  RETURN_IF_ERROR(env_->store->Read([&](store::ReadTxn& txn) {
+    r = rows::Load(txn, tenant, id);
+    return absl::OkStatus();
+  }));
+  if (!r.has_value()) return absl::OkStatus();
+  absl::Status s;
+  if (r->state == RequestState::kInProgress) {
+    switch (r->stage) {
+      case Stage::kAssembling: s = Assemble(*r); break;
+      case Stage::kErased: s = SendVerification(*r); break;
+      case Stage::kVerified: s = CompleteErasure(*r); break;
+      default: break;
+    }
+    if (s.ok()) return s;
+    if (!Permanent(s)) return s;
+    return Fail(*r, absl::StrCat("dsard could not ", StageName(r->stage) == std::string("assembling")
+                                                         ? "build the export bundle"
+                                                         : "finish the erasure",
+                                 ": ", s.message()));
+  }
+  // Nothing (more) to do: clear the flag.
+  return env_->store->WriteAndWait([&](store::WriteTxn& txn) {
+    std::optional<PrivacyRequest> again = rows::Load(txn, tenant, id);
+    if (again.has_value() && again->needs_work && again->state != RequestState::kInProgress) {
+      again->needs_work = false;
+      rows::Save(txn, *again);
+    }
+    return absl::OkStatus();
+  });
+}
+
+absl::Status RequestWorker::Assemble(const PrivacyRequest& r) {
+  std::vector<SystemProgress> tasks;
+  std::optional<std::string> wrapped;
+  RETURN_IF_ERROR(env_->store->Read([&](store::ReadTxn& txn) {
+    tasks = rows::ListTasks(txn, r.tenant, r.request_id);
+    wrapped = rows::LoadWrappedKey(txn, r.tenant, r.request_id);
+    return absl::OkStatus();
+  }));
+  if (!wrapped.has_value()) return absl::FailedPreconditionError("the export key was destroyed");
+  ASSIGN_OR_RETURN(SecretKey key, env_->key_wrapper->Unwrap(*wrapped, r.request_id));
+  const absl::Time started = env_->clock->Now();
+  ASSIGN_OR_RETURN(BundleResult bundle, AssembleBundle(*env_, r, tasks, key, started));
+  const ExportFiles files(env_->options.export_dir);
+  bool abandoned = false;
+  absl::Time now;
+  absl::Status written = env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+    now = env_->clock->Now();
+    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.request_id);
+    if (!cur.has_value() || cur->state != RequestState::kInProgress ||
+        cur->stage != Stage::kAssembling) {
+      abandoned = true;
+      return absl::OkStatus();
+    }
+    ExportInfo info;
+    info.available = true;
+    info.size_bytes = bundle.size_bytes;
+    info.sha256_hex = bundle.sha256_hex;
+    info.records = bundle.records;
+    info.created_at = now;
+    info.expires_at = now + env_->options.export_ttl;
+    rows::InsertExport(txn, r.tenant, r.request_id, info);
+    rows::DestroySealedSubject(txn, r.tenant, r.request_id);
+    RETURN_IF_ERROR(internal::CloseClocks(txn, *env_, *cur, /*complete=*/true, now));
+    RETURN_IF_ERROR(internal::Transition(
+        txn, *env_, *cur, RequestState::kCompleted, internal::kSystemActor,
+        absl::StrCat("export bundle ready: ", bundle.records, " records from ", bundle.systems,
+                     bundle.systems == 1 ? " system" : " systems"),
+        now));
+    return audit::Append(txn, internal::SystemContext(r.tenant, "CompleteExport"), r.name(), "OK",
+                         now);
+  });
+  if (!written.ok()) return written;
+  if (abandoned) {
+    files.RemoveRequest(r.tenant, r.request_id);
+    return absl::OkStatus();
+  }
+  files.RemoveParts(r.tenant, r.request_id);
+  env_->signal.WakeCallbacks();
+  log::Info("privacy_request_completed",
+            {{"request_id", r.request_id}, {"tenant", r.tenant}, {"type", RequestTypeName(r.type)},
+             {"records", bundle.records}, {"bytes", bundle.size_bytes},
+             {"build_ms", absl::ToInt64Milliseconds(now - started)},
+             {"since_receipt_ms", absl::ToInt64Milliseconds(now - r.received_at)}});
+  return absl::OkStatus();
+}
+
+absl::Status RequestWorker::SendVerification(const PrivacyRequest& r) {
+  int sent = 0;
+  RETURN_IF_ERROR(env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+    const absl::Time now = env_->clock->Now();
+    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.request_id);
+    if (!cur.has_value() || cur->state != RequestState::kInProgress ||
+        cur->stage != Stage::kErased) {
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> subject, internal::OpenSubject(txn, *env_, *cur));
+    auto n = internal::EnqueuePhase(txn, *env_, *cur, connector::TaskKind::kSubjectExport,
+                                    TaskPhase::kVerify, subject, now);
+    Wipe(subject);
+    if (!n.ok()) return n.status();
+    sent = *n;
+    cur->stage = sent == 0 ? Stage::kVerified : Stage::kVerifying;
+    cur->needs_work = sent == 0;
+    cur->updated_at = now;
+    rows::InsertEvent(txn, cur->tenant, cur->request_id,
+                      {cur->state, cur->state, internal::kSystemActor,
+                       absl::StrCat("erasure done; verification export sent to ", sent,
+                                    sent == 1 ? " system" : " systems"),
+                       now});
+    rows::Save(txn, *cur);
+    return absl::OkStatus();
+  }));
+  if (sent > 0) {
+    if (connector::Outbox* outbox = env_->outbox.load()) outbox->Notify();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
+  int64_t deleted = 0, anonymised = 0, kept = 0, consent_rows = 0;
+  bool completed = false;
+  RETURN_IF_ERROR(env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+    const absl::Time now = env_->clock->Now();
+    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.request_id);
+    if (!cur.has_value() || cur->state != RequestState::kInProgress ||
+        cur->stage != Stage::kVerified) {
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> subject, internal::OpenSubject(txn, *env_, *cur));
+    const std::vector<std::string> keys = SubjectKeys(*env_->keyer, r.tenant, subject);
+    consent_rows = AnonymiseConsentHistory(txn, *env_->keyer, r.tenant, subject);
+    Wipe(subject);
+    rows::DeleteSubjectKeys(txn, r.tenant, r.request_id, keys);
+    rows::DestroySealedSubject(txn, r.tenant, r.request_id);
+    int systems = 0;
+    for (const SystemProgress& t : rows::ListTasks(txn, r.tenant, r.request_id)) {
+      if (t.phase != TaskPhase::kErase) continue;
+      ++systems;
+      deleted += t.deleted;
+      anonymised += t.anonymised;
+      kept += static_cast<int64_t>(t.kept.size());
+    }
+    RETURN_IF_ERROR(internal::CloseClocks(txn, *env_, *cur, /*complete=*/true, now));
+    RETURN_IF_ERROR(internal::Transition(
+        txn, *env_, *cur, RequestState::kCompleted, internal::kSystemActor,
+        absl::StrCat("erased in ", systems, systems == 1 ? " system: " : " systems: ", deleted,
+                     " deleted, ", anonymised, " anonymised, ", kept,
+                     " kept with a reason; verified; ", consent_rows,
+                     " consent records anonymised in dsard"),
+        now));
+    completed = true;
+    return audit::Append(txn, internal::SystemContext(r.tenant, "CompleteErasure"), r.name(),
+                         "OK", now);
+  }));
+  if (completed) {
+    env_->signal.WakeCallbacks();
+    log::Info("privacy_request_completed",
+              {{"request_id", r.request_id}, {"tenant", r.tenant}, {"type", "ERASURE"},
+               {"deleted", deleted}, {"anonymised", anonymised}, {"kept", kept},
+               {"since_receipt_ms", absl::ToInt64Milliseconds(env_->clock->Now() - r.received_at)}});
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequestWorker::Fail(const PrivacyRequest& r, const std::string& reason) {
+  log::Error("privacy_request_failed", {{"request_id", r.request_id}, {"tenant", r.tenant}});
+  RETURN_IF_ERROR(env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+    const absl::Time now = env_->clock->Now();
+    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.request_id);
+    if (!cur.has_value() || cur->state != RequestState::kInProgress) return absl::OkStatus();
+    cur->failure_reason = reason.substr(0, 500);
+    cur->needs_work = false;
+    RETURN_IF_ERROR(internal::Transition(txn, *env_, *cur, RequestState::kFailed,
+                                         internal::kSystemActor, cur->failure_reason, now));
+    return audit::Append(txn, internal::SystemContext(r.tenant, "Fail"), r.name(),
+                         "FAILED_PRECONDITION", now);
+  }));
+  env_->signal.WakeCallbacks();
+  return absl::OkStatus();
+}
+
+int RequestWorker::ExpireDue() {
+  const absl::Time now = env_->clock->Now();
+  std::vector<std::pair<std::string, std::string>> expired;
+  if (!env_->store
+           ->Read([&](store::ReadTxn& txn) {
+             expired = rows::ListExpired(txn, now, kBatch);
+             return absl::OkStatus();
+           })
+           .ok()) {
+    return 0;
+  }
+  const ExportFiles files(env_->options.export_dir);
+  int n = 0;
+  for (const auto& [tenant, id] : expired) {
+    absl::Status s = env_->store->WriteAndWait([&](store::WriteTxn& txn) {
+      rows::MarkExportExpired(txn, tenant, id, now);
+      rows::DestroyWrappedKey(txn, tenant, id);
+      return audit::Append(txn, internal::SystemContext(tenant, "ExpireExport"),
+                           absl::StrCat(RequestName(id), "/export"), "OK", now);
+    });
+    if (!s.ok()) continue;
+    files.RemoveRequest(tenant, id);
+    log::Info("privacy_request_export_expired", {{"request_id", id}, {"tenant", tenant}});
+    ++n;
+  }
+  return n;
+}
+
+int RequestWorker::Cleanup() {
+  const ExportFiles files(env_->options.export_dir);
+  int n = 0;
+  for (const auto& [tenant, id] : env_->cleanup.Take()) {
+    std::optional<PrivacyRequest> r;
+    std::optional<ExportInfo> info;
+    if (!env_->store
+             ->Read([&](store::ReadTxn& txn) {
+               r = rows::Load(txn, tenant, id);
+               info = rows::LoadExport(txn, tenant, id);
+               return absl::OkStatus();
+             })
+             .ok()) {
+      env_->cleanup.Add(tenant, id);
+      continue;
+    }
+    if (r.has_value() && (IsOpen(r->state) || (info.has_value() && info->available))) continue;
+    files.RemoveRequest(tenant, id);
+    ++n;
+  }
+  return n;
+}
+
+int RequestWorker::SweepExportDir() {
+  namespace fs = std::filesystem;
+  const ExportFiles files(env_->options.export_dir);
+  std::error_code ec;
+  fs::create_directories(files.root(), ec);
+  fs::permissions(files.root(), fs::perms::owner_all, fs::perm_options::replace, ec);
+  int n = 0;
+  for (const auto& tenant_dir : fs::directory_iterator(files.root(), ec)) {
+    if (!tenant_dir.is_directory()) continue;
+    for (const auto& request_dir : fs::directory_iterator(tenant_dir.path(), ec)) {
+      env_->cleanup.Add(tenant_dir.path().filename().string(),
+                        request_dir.path().filename().string());
+      ++n;
+    }
+  }
+  return n;
+}
+
+}  // namespace dsar::requests
