@@ -16,6 +16,7 @@
 #include "services/consent_service.h"
 #include "services/deadline_service.h"
 #include "services/grpc_server.h"
+#include "services/privacy_request_stack.h"
 #include "services/task_router.h"
 #include "services/withdrawal_propagation.h"
 
@@ -63,6 +64,16 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   // Consent withdrawals propagate to the connectors declaring the purpose.
   d->withdrawal_propagation_ =
       std::make_unique<WithdrawalPropagation>(&d->deadline_engine_->deadlines());
+  // Data-subject requests: created before the connector stack, whose
+  // dispatcher reports their tasks' outcomes and streams their exports.
+  if (config.tenants_size() > 0) {
+    auto privacy_requests = PrivacyRequestStack::Create(
+        config, d->store_.get(), clock, &d->deadline_engine_->deadlines(), d->call_gate_.get());
+    if (!privacy_requests.ok()) return privacy_requests.status();
+    d->privacy_requests_ = std::move(*privacy_requests);
+    d->task_router_->Register("privacy_requests/", &d->privacy_requests_->hooks(),
+                              &d->privacy_requests_->hooks());
+  }
   if (config.connectors_size() > 0) {
     // Admission for ConnectorService through the CallGate (swap for
     // services/call_context.h once it lands).
@@ -80,6 +91,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     ConnectorHooks hooks;
     hooks.results = d->task_router_.get();
     hooks.dead_letters = d->task_router_.get();
+    if (d->privacy_requests_) hooks.exports = &d->privacy_requests_->sinks();
     auto connectors =
         ConnectorStack::Start(config, d->store_.get(), clock, std::move(admit), hooks);
     if (!connectors.ok()) return connectors.status();
@@ -87,6 +99,10 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     services.push_back(d->connectors_->service());
   }
   if (d->connectors_) d->withdrawal_propagation_->set_outbox(&d->connectors_->outbox());
+  if (d->privacy_requests_) {
+    if (d->connectors_) d->privacy_requests_->AttachOutbox(&d->connectors_->outbox());
+    services.push_back(d->privacy_requests_->service());
+  }
   if (config.tenants_size() > 0) {
     auto keyer = consent::SubjectKeyer::FromKeyFile(config.subject_key_file());
     if (!keyer.ok()) return keyer.status();
@@ -117,6 +133,8 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
                                  {"port", d->server_->port()}});
   // Catches up on alerts that came due while dsard was down, then follows the clock.
   d->deadline_engine_->Start();
+  // Builds bundles, finishes erasures, expires exports, sends status callbacks.
+  if (d->privacy_requests_) d->privacy_requests_->Start();
   return d;
 }
 
@@ -135,6 +153,11 @@ void Dsard::Shutdown() {
   if (connectors_) {
     connectors_->Stop(absl::Milliseconds(config_.shutdown_grace_ms()));
     connectors_.reset();
+  }
+  // After the dispatcher: no more task outcomes or exports arrive.
+  if (privacy_requests_) {
+    privacy_requests_->Stop();
+    privacy_requests_.reset();
   }
   if (deadline_engine_) {
     deadline_engine_->Stop();

@@ -16,6 +16,7 @@ namespace dsar {
 class AuditServiceImpl;
 class BreachServiceImpl;
 class TaskRouter;
+class PrivacyRequestStack;
 class WithdrawalPropagation;
 class CallGate;
 class Clock;
@@ -51,6 +52,8 @@ class Dsard {
   deadline::DeadlineEngine* deadline_engine() { return deadline_engine_.get(); }
   // Null when no connectors are configured.
   ConnectorStack* connectors() { return connectors_.get(); }
+  // Data-subject requests; null when no tenants are configured.
+  PrivacyRequestStack* privacy_requests() { return privacy_requests_.get(); }
 
   // Stops accepting calls, lets in-flight calls finish within the configured
   // grace (then cancels them), flushes the writer and closes the database.
@@ -66,6 +69,8 @@ class Dsard {
   // Routes connector task outcomes to the module whose job a task serves.
   std::unique_ptr<TaskRouter> task_router_;
   std::unique_ptr<WithdrawalPropagation> withdrawal_propagation_;
+  // Data-subject requests: the connector stack's dispatcher reports to them.
+  std::unique_ptr<PrivacyRequestStack> privacy_requests_;
   // Consent ledger and its service; absent when no tenants are configured.
   std::unique_ptr<consent::SubjectKeyer> subject_keyer_;
   std::unique_ptr<consent::PurposeCatalog> purpose_catalog_;
