@@ -13,6 +13,7 @@
 
 #include "dsar/v1/breach.grpc.pb.h"
 #include "dsar/v1/deadline.grpc.pb.h"
+#include "lib/breach/breach.h"
 #include "lib/core/errors.h"
 #include "lib/deadline/engine.h"
 #include "lib/deadline/kinds.h"
@@ -908,6 +909,16 @@ TEST_F(BreachServiceTest, MarkdownReportEscapesCallerText) {
   EXPECT_THAT(exported.content(), HasSubstr("## Open items"));
   EXPECT_THAT(exported.content(), HasSubstr("details.corrective\\_actions"));
   EXPECT_EQ(exported.file_name(), "breach-" + reported.breach().name().substr(9) + ".md");
+}
+
+// Update masks and changed_fields use the proto's field names: the domain's
+// list must follow dsar.v1.BreachDetails exactly.
+TEST(BreachDetailFieldsTest, MatchTheProtoFieldNamesInOrder) {
+  std::vector<std::string> proto_fields;
+  for (int i = 0; i < v1::BreachDetails::descriptor()->field_count(); ++i) {
+    proto_fields.push_back(v1::BreachDetails::descriptor()->field(i)->name());
+  }
+  EXPECT_EQ(breach::DetailFieldNames(), proto_fields);
 }
 
 }  // namespace
