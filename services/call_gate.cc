@@ -80,6 +80,7 @@ const MethodPolicy& MethodPolicy::Default() {
         {"ReportBreach", "UpdateBreach", "RecordNotification", "CloseBreach"}, {R::kDpo});
     add("BreachService", {"GetBreach", "ListBreaches", "ExportBreachReport"},
         {R::kDpo, R::kAuditor});
+    add("AdminService", {"CreateBackup", "ListBackups"}, {R::kAdmin});
     return p;
   }();
   return *policy;
@@ -92,6 +93,13 @@ bool MethodPolicy::Allows(absl::string_view method, Role role) const {
 
 bool MethodPolicy::HasEntry(absl::string_view method) const {
   return roles_by_method_.contains(method);
+}
+
+std::vector<std::string> MethodPolicy::Methods() const {
+  std::vector<std::string> out;
+  for (const auto& [method, roles] : roles_by_method_) out.push_back(method);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::string CallGate::TokenHash(absl::string_view token) {

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -49,6 +50,8 @@ class MethodPolicy {
   static const MethodPolicy& Default();
   bool Allows(absl::string_view method, Role role) const;
   bool HasEntry(absl::string_view method) const;
+  // Every method in the table, sorted (e.g. the metrics' method list).
+  std::vector<std::string> Methods() const;
 
  private:
   absl::flat_hash_map<std::string, uint32_t> roles_by_method_;  // bit per Role

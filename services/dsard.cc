@@ -16,6 +16,7 @@
 #include "services/consent_service.h"
 #include "services/deadline_service.h"
 #include "services/grpc_server.h"
+#include "services/ops.h"
 #include "services/privacy_request_stack.h"
 #include "services/task_router.h"
 #include "services/withdrawal_propagation.h"
@@ -60,6 +61,11 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->call_gate_ = std::make_unique<CallGate>(config, d->store_.get(), clock);
   d->audit_service_ = std::make_unique<AuditServiceImpl>(d->call_gate_.get(), d->store_.get());
   std::vector<grpc::Service*> services = {d->audit_service_.get()};
+  auto ops = OpsStack::Create(config, d->store_.get(), d->call_gate_.get(), clock);
+  if (!ops.ok()) return ops.status();
+  d->ops_ = std::move(*ops);
+  services.push_back(d->ops_->admin_service());
+  server_options.interceptors.push_back(d->ops_->interceptor());
   d->task_router_ = std::make_unique<TaskRouter>();
   // Consent withdrawals propagate to the connectors declaring the purpose.
   d->withdrawal_propagation_ =
@@ -131,6 +137,8 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->server_ = std::move(*server);
   log::Info("server_listening", {{"address", d->server_->address()},
                                  {"port", d->server_->port()}});
+  // Backups and the admin (metrics) endpoint.
+  if (absl::Status s = d->ops_->Start(); !s.ok()) return s;
   // Catches up on alerts that came due while dsard was down, then follows the clock.
   d->deadline_engine_->Start();
   // Builds bundles, finishes erasures, expires exports, sends status callbacks.
@@ -150,6 +158,8 @@ void Dsard::Shutdown() {
     server_->Shutdown(absl::Milliseconds(config_.shutdown_grace_ms()));
     server_.reset();
   }
+  // The admin endpoint and backups read the store: stop them before it closes.
+  if (ops_) ops_->Stop();
   if (connectors_) {
     connectors_->Stop(absl::Milliseconds(config_.shutdown_grace_ms()));
     connectors_.reset();

@@ -14,6 +14,7 @@
 namespace dsar {
 
 class AuditServiceImpl;
+class OpsStack;
 class BreachServiceImpl;
 class TaskRouter;
 class PrivacyRequestStack;
@@ -52,6 +53,8 @@ class Dsard {
   deadline::DeadlineEngine* deadline_engine() { return deadline_engine_.get(); }
   // Null when no connectors are configured.
   ConnectorStack* connectors() { return connectors_.get(); }
+  // Metrics, admin endpoint, backups; always present.
+  OpsStack* ops() { return ops_.get(); }
   // Data-subject requests; null when no tenants are configured.
   PrivacyRequestStack* privacy_requests() { return privacy_requests_.get(); }
 
@@ -84,6 +87,8 @@ class Dsard {
   // Breach register (schedules deadlines through deadline_engine_) and its service.
   std::unique_ptr<breach::BreachRegister> breach_register_;
   std::unique_ptr<BreachServiceImpl> breach_service_;
+  // Request metrics (an interceptor of server_), admin endpoint, backups.
+  std::unique_ptr<OpsStack> ops_;
   // Last: the server stops (and drains calls into the members above) first.
   std::unique_ptr<GrpcServer> server_;
 };

@@ -308,6 +308,38 @@ void ValidateDeadline(const DsardConfig& c, const TextFormat::ParseInfoTree& tre
   }
 }
 
+// Admin endpoint and backups (lib/ops, services/ops.h).
+void ValidateOps(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Validator& v) {
+  const Where root{&tree, DsardConfig::descriptor()};
+  if (!c.admin_listen_address().empty()) {
+    auto colon = c.admin_listen_address().rfind(':');
+    int port = -1;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(c.admin_listen_address().substr(colon + 1), &port) || port < 0 ||
+        port > 65535) {
+      v.Fail(root, "admin_listen_address", "admin_listen_address",
+             "must be host:port with a port from 0 to 65535");
+    } else if (!c.admin_allow_non_loopback() && !IsLoopbackAddress(c.admin_listen_address())) {
+      v.Fail(root, "admin_listen_address", "admin_listen_address",
+             "must be a loopback address (127.0.0.0/8, [::1], localhost) unless "
+             "admin_allow_non_loopback is set");
+    } else if (c.admin_listen_address() == c.listen_address() && port != 0) {
+      v.Fail(root, "admin_listen_address", "admin_listen_address",
+             "must differ from listen_address");
+    }
+  }
+  const Where backup{
+      tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("backup"), -1),
+      dsar::config::v1::BackupConfig::descriptor()};
+  if (c.backup().interval_minutes() < 0 || c.backup().interval_minutes() > 525600) {
+    v.Fail(backup, "interval_minutes", "backup.interval_minutes",
+           "must be between 0 (only on request) and 525600");
+  }
+  if (c.backup().keep() < 0 || c.backup().keep() > 100000) {
+    v.Fail(backup, "keep", "backup.keep", "must be between 1 and 100000 (or unset for 7)");
+  }
+}
+
 void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Validator& v) {
   const Where root{&tree, DsardConfig::descriptor()};
   const Where writer{
@@ -382,6 +414,7 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
   }
   ValidateConnectors(c, tree, v);
   ValidateDeadline(c, tree, v);
+  ValidateOps(c, tree, v);
 }
 
 void ApplyDefaults(DsardConfig& c) {
@@ -411,6 +444,7 @@ void ApplyDefaults(DsardConfig& c) {
     if (b->open_ms() == 0) b->set_open_ms(30000);
     if (b->half_open_calls() == 0) b->set_half_open_calls(1);
   }
+  if (c.backup().keep() == 0) c.mutable_backup()->set_keep(7);
   auto* o = c.mutable_outbox();
   if (o->poll_interval_ms() == 0) o->set_poll_interval_ms(1000);
   if (o->health_interval_ms() == 0) o->set_health_interval_ms(10000);

@@ -6,6 +6,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <thread>
@@ -308,6 +309,7 @@ class SqliteStore final : public Store {
 
   void CommitGroup(std::vector<PendingWrite>& group) {
     Connection& conn = *writer_;
+    const absl::Time started = absl::Now();  // for the commit-latency histogram only
     absl::Status begin = Guard("begin", [&] {
       conn.Exec("BEGIN IMMEDIATE");
       return absl::OkStatus();
@@ -364,6 +366,15 @@ class SqliteStore final : public Store {
       stats_.writes_failed += static_cast<int64_t>(group.size()) - ok_count;
       if (ok_count > 0) ++stats_.groups_committed;
       stats_.largest_group = std::max<int64_t>(stats_.largest_group, group.size());
+      const double size = static_cast<double>(group.size());
+      const double seconds = absl::ToDoubleSeconds(absl::Now() - started);
+      const auto& sizes = WriterStats::kGroupSizeBounds;
+      const auto& times = WriterStats::kCommitSecondsBounds;
+      ++stats_.group_size_counts[std::lower_bound(sizes.begin(), sizes.end(), size) - sizes.begin()];
+      stats_.group_size_sum += static_cast<int64_t>(group.size());
+      ++stats_.commit_seconds_counts[std::lower_bound(times.begin(), times.end(), seconds) -
+                                     times.begin()];
+      stats_.commit_seconds_sum += seconds;
     }
   }
 

@@ -17,6 +17,7 @@
 #ifndef DSAR_LIB_STORE_STORE_H_
 #define DSAR_LIB_STORE_STORE_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -48,6 +49,18 @@ struct WriterStats {
   int64_t writes_failed = 0;
   int64_t groups_committed = 0;
   int64_t largest_group = 0;
+  // Histograms over every group run (committed or not), for metrics: entry i
+  // counts groups whose size is <= kGroupSizeBounds[i] (and above the bound
+  // before); the last entry counts larger ones. Likewise for the time from
+  // BEGIN to the end of COMMIT (fsync included), in seconds.
+  static constexpr std::array<double, 11> kGroupSizeBounds = {1,  2,   4,   8,   16,  32,
+                                                              64, 128, 256, 512, 1024};
+  std::array<int64_t, 12> group_size_counts{};
+  int64_t group_size_sum = 0;
+  static constexpr std::array<double, 12> kCommitSecondsBounds = {
+      0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 5};
+  std::array<int64_t, 13> commit_seconds_counts{};
+  double commit_seconds_sum = 0;
 };
 
 using WriteFn = absl::AnyInvocable<absl::Status(WriteTxn&)>;
