@@ -37,8 +37,11 @@ int main(int argc, char** argv) {
   CLI::App app{"dsard - GDPR privacy-request, consent, breach and deadline service"};
   std::string config_path;
   bool show_version = false;
+  bool check_only = false;
   app.add_option("--config", config_path, "Text-format DsardConfig file");
   app.add_flag("--version", show_version, "Print the version and exit");
+  app.add_flag("--check", check_only,
+               "Validate the config file and exit (0 valid, 2 invalid); starts nothing");
   CLI11_PARSE(app, argc, argv);
   if (show_version) {
     std::cout << "dsard " << DSAR_VERSION << "\n";
@@ -52,6 +55,10 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     std::cerr << "dsard: invalid configuration:\n" << config.status().message() << "\n";
     return 2;
+  }
+  if (check_only) {
+    std::cout << config_path << ": valid\n";
+    return 0;
   }
   if (auto s = dsar::log::Init(config->log_level()); !s.ok()) {
     std::cerr << "dsard: " << s.message() << "\n";
