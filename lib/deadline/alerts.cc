@@ -10,7 +10,6 @@
 #include "absl/time/civil_time.h"
 #include "lib/audit/audit_log.h"
 #include "lib/core/errors.h"
-#include "lib/core/ids.h"
 #include "lib/core/status_macros.h"
 #include "lib/deadline/deadline_rows.h"
 #include "lib/store/idempotency.h"
@@ -203,7 +202,7 @@ FireResult FireIfDue(store::WriteTxn& txn, const AlertLevels& levels, absl::stri
     return result;
   }
   Alert a;
-  a.alert_id = NewId("alrt");
+  a.alert_id = internal::TimeOrderedId("alrt", now);
   a.tenant = d->tenant;
   a.deadline_id = d->deadline_id;
   a.kind = d->kind;

@@ -1,5 +1,10 @@
 #include "lib/deadline/deadline_rows.h"
 
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstdlib>
+
 #include "absl/strings/str_cat.h"
 
 namespace dsar::deadline::internal {
@@ -20,6 +25,28 @@ void BindOpt(SQLite::Statement& stmt, int index, const std::optional<T>& v) {
 }
 
 }  // namespace
+
+std::string TimeOrderedId(absl::string_view prefix, absl::Time now) {
+  static const bool initialised = [] {
+    if (sodium_init() < 0) std::abort();  // no entropy source: nothing safe to do
+    return true;
+  }();
+  (void)initialised;
+  static constexpr char kAlphabet[] = "234567abcdefghijklmnopqrstuvwxyz";  // ASCII order
+  std::string out(prefix);
+  out.reserve(prefix.size() + 27);
+  out.push_back('_');
+  const uint64_t micros = static_cast<uint64_t>(std::max<int64_t>(0, Us(now)));
+  for (int shift = 50; shift >= 0; shift -= 5) out.push_back(kAlphabet[(micros >> shift) & 31]);
+  uint8_t random[10];  // 80 bits, 75 used
+  randombytes_buf(random, sizeof random);
+  uint64_t hi = 0;
+  for (int i = 0; i < 8; ++i) hi = (hi << 8) | random[i];
+  for (int i = 0; i < 12; ++i) out.push_back(kAlphabet[(hi >> (59 - 5 * i)) & 31]);
+  const uint32_t lo = (uint32_t{random[8]} << 8) | random[9];
+  for (int i = 0; i < 3; ++i) out.push_back(kAlphabet[(lo >> (11 - 5 * i)) & 31]);
+  return out;
+}
 
 DeadlineState ParseState(const std::string& s) {
   if (s == "completed") return DeadlineState::kCompleted;
@@ -92,7 +119,10 @@ template <typename Txn>
 std::optional<Deadline> LoadByKey(Txn& txn, const DeadlineKey& key) {
   SQLite::Statement& select = txn.Prepare(absl::StrCat(
       "SELECT ", kDeadlineColumns,
-      " FROM deadlines WHERE tenant_id = ? AND resource = ? AND kind = ? "
+      // Without the hint SQLite (no statistics) walks the tenant's whole
+      // primary key to avoid sorting; a key has only a handful of rows.
+      " FROM deadlines INDEXED BY deadlines_by_resource "
+      "WHERE tenant_id = ? AND resource = ? AND kind = ? "
       "ORDER BY state = 'open' DESC, created_at_us DESC, deadline_id DESC LIMIT 1"));
   select.bind(1, key.tenant);
   select.bind(2, key.resource);

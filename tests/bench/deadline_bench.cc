@@ -89,12 +89,15 @@ int main(int argc, char** argv) {
   int pending = 1000000, burst = 100000;
   int lead_seconds = 60;
   bool no_log_sink = false;
+  int seed_cache_mib = 0;
   app.add_option("--dir", dir, "Work directory (database, config)")->required();
   app.add_option("--dsard", dsard_path, "Path of the dsard binary")->required();
   app.add_option("--pending", pending, "Open deadlines whose alerts are days away");
   app.add_option("--burst", burst, "Deadlines whose first alert falls on one instant");
   app.add_option("--lead-seconds", lead_seconds, "Seconds from seeding the burst to its instant");
   app.add_flag("--no-log-sink", no_log_sink, "Configure dsard without the log alert sink");
+  app.add_option("--seed-cache-mib", seed_cache_mib,
+                 "SQLite page cache of the seeding connection (0: SQLite's default 2 MiB)");
   CLI11_PARSE(app, argc, argv);
   std::filesystem::create_directories(dir);
   const std::string db_path = dir + "/dsar.db";
@@ -113,6 +116,14 @@ int main(int argc, char** argv) {
       return 1;
     }
     auto deadlines = Deadlines::Create({});
+    if (seed_cache_mib > 0) {
+      // Only this tool's seeding connection; dsard runs with the store's settings.
+      auto s = (*store)->WriteAndWait([&](dsar::store::WriteTxn& txn) {
+        txn.Exec(absl::StrCat("PRAGMA cache_size = -", seed_cache_mib * 1024));
+        return absl::OkStatus();
+      });
+      if (!s.ok()) std::cerr << "cache_size: " << s << "\n";
+    }
     const absl::Time t0 = absl::Now();
     Seed(**store, **deadlines, pending, 2000, [&](int i) {
       const absl::Time due =
