@@ -16,6 +16,7 @@
 #include "lib/deadline/kinds.h"
 #include "lib/store/store.h"
 #include "services/connectors.h"
+#include "tests/testing/dsarctl_runner.h"
 #include "tests/testing/run_command.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_dsard.h"
@@ -50,31 +51,16 @@ class DsarctlTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_THAT(dsard_.Start(), IsOk());
     server_ = absl::StrCat("127.0.0.1:", dsard_.daemon().port());
+    runner_.set_server(server_);
   }
 
-  // dsarctl with `args` after the connection flags; environment holds only
-  // PATH and an empty config home (no user config file leaks in).
+  // dsarctl with `args` after the connection flags (see DsarctlRunner).
   CommandResult Ctl(std::vector<std::string> args, const char* token = ::dsar::testing::kDpoToken,
                     const std::string& stdin_text = "") {
-    std::vector<std::string> argv = {DSARCTL_PATH, "--server", server_, "--plaintext"};
-    if (token != nullptr) {
-      argv.push_back("--token");
-      argv.push_back(token);
-    }
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, BaseEnv(), stdin_text);
+    return runner_.Run(args, token, stdin_text);
   }
-
-  std::vector<std::string> BaseEnv() const {
-    return {"PATH=/usr/bin:/bin", absl::StrCat("XDG_CONFIG_HOME=", config_home_.path()),
-            absl::StrCat("HOME=", config_home_.path())};
-  }
-
-  static json Json(const CommandResult& r) {
-    json j = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
-    EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.out << r.err;
-    return j;
-  }
+  std::vector<std::string> BaseEnv() const { return runner_.Env(); }
+  static json Json(const CommandResult& r) { return ::dsar::testing::DsarctlRunner::Json(r); }
 
   // Records marketing consent for `subject` and returns the receipt id.
   std::string Record(const std::string& subject) {
@@ -105,9 +91,10 @@ class DsarctlTest : public ::testing::Test {
     dispatcher.WaitIdle();
   }
 
-  ::dsar::testing::TempDir config_home_;
   TestDsard dsard_{kExtraConfig};
   std::string server_;
+  ::dsar::testing::DsarctlRunner runner_;
+  const ::dsar::testing::TempDir& config_home_ = runner_.home();
 };
 
 TEST_F(DsarctlTest, ConsentCommandsPrintTablesAndJson) {
@@ -212,7 +199,8 @@ TEST_F(DsarctlTest, UsageErrorsExitTwo) {
   for (std::vector<std::string> args :
        {std::vector<std::string>{"--help"}, {"consent", "--help"}, {"consent", "record", "--help"},
         {"deadlines", "watch", "--help"}, {"connectors", "retry", "--help"},
-        {"audit", "list", "--help"}, {"backup", "create", "--help"}, {"health", "--help"}}) {
+        {"audit", "list", "--help"}, {"backup", "create", "--help"}, {"health", "--help"},
+        {"requests", "download", "--help"}, {"breaches", "report", "--help"}}) {
     auto help = Ctl(args);
     EXPECT_EQ(help.exit_code, 0) << args[0];
     EXPECT_THAT(help.out, HasSubstr("Usage:"));

@@ -14,7 +14,9 @@
 
 namespace dsar::dsarctl {
 
+void AddRequestCommands(CLI::App& app, Cli& cli);    // PrivacyRequestService
 void AddConsentCommands(CLI::App& app, Cli& cli);    // ConsentService
+void AddBreachCommands(CLI::App& app, Cli& cli);     // BreachService
 void AddDeadlineCommands(CLI::App& app, Cli& cli);   // DeadlineService
 void AddConnectorCommands(CLI::App& app, Cli& cli);  // ConnectorService
 void AddAuditCommands(CLI::App& app, Cli& cli);      // AuditService

@@ -27,7 +27,7 @@ void AllowGlobalOptionsEverywhere(CLI::App* app, bool root = true) {
 int main(int argc, char** argv) {
   using namespace dsar::dsarctl;
   CLI::App app{
-      "dsarctl - operate dsar: consent, deadlines, connectors, audit, backups.\n"
+      "dsarctl - operate dsar: requests, consent, breaches, deadlines, connectors, audit, backups.\n"
       "Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 invalid argument or failed "
       "precondition,\n5 unauthenticated or permission denied, 6 unavailable (retry), 7 check "
       "failed.",
@@ -35,7 +35,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "dsarctl " DSAR_VERSION);
   app.require_subcommand(1);
   Cli cli(app);
+  AddRequestCommands(app, cli);
   AddConsentCommands(app, cli);
+  AddBreachCommands(app, cli);
   AddDeadlineCommands(app, cli);
   AddConnectorCommands(app, cli);
   AddAuditCommands(app, cli);
