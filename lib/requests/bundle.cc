@@ -114,7 +114,8 @@ absl::Status SyncDir(const std::string& dir) {
 
 absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const PrivacyRequest& r,
                                             const std::vector<SystemProgress>& tasks,
-                                            const SecretKey& key, absl::Time now) {
+                                            const SecretKey& key, absl::Time now,
+                                            std::string* lost_task) {
   const ExportFiles files(env.options.export_dir);
   const std::string dir = files.RequestDir(r.tenant, r.request_id);
   std::error_code ec;
@@ -162,7 +163,12 @@ absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const Privacy
     std::vector<ManifestEntry> manifest;
     const std::string parts = files.PartsDir(r.tenant, r.request_id, t->task_id);
     if (done) {
-      ASSIGN_OR_RETURN(manifest, ReadManifest(parts));
+      auto read = ReadManifest(parts);
+      if (!read.ok()) {
+        if (lost_task != nullptr) *lost_task = t->task_id;
+        return read.status();
+      }
+      manifest = std::move(*read);
     }
     int64_t system_records = 0;
     for (const auto& m : manifest) system_records += m.records;
@@ -191,14 +197,19 @@ absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const Privacy
       first_category = false;
       auto reader = EncryptedReader::Open(parts + "/" + m.file, key);
       if (!reader.ok()) {
+        if (lost_task != nullptr) *lost_task = t->task_id;
         return reader.status().code() == absl::StatusCode::kNotFound
                    ? absl::DataLossError("an export part is missing")
                    : reader.status();
       }
       std::string chunk;
       for (;;) {
-        ASSIGN_OR_RETURN(bool more, (*reader)->Next(&chunk));
-        if (!more) break;
+        auto more = (*reader)->Next(&chunk);
+        if (!more.ok()) {
+          if (lost_task != nullptr) *lost_task = t->task_id;
+          return more.status();
+        }
+        if (!*more) break;
         RETURN_IF_ERROR(out.Emit(chunk));
       }
       sodium_memzero(chunk.data(), chunk.size());

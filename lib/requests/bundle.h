@@ -39,11 +39,13 @@ struct BundleResult {
 };
 
 // Builds the bundle of `r` from the parts of its export tasks (`tasks`,
-// phase export, each done or skipped). DATA_LOSS when a part is missing or
-// altered; INTERNAL for I/O errors.
+// phase export, each done or skipped). DATA_LOSS when a part is missing,
+// torn or altered (the task it belongs to is stored in `*lost_task`, when
+// given); INTERNAL for I/O errors.
 absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const PrivacyRequest& r,
                                             const std::vector<SystemProgress>& tasks,
-                                            const SecretKey& key, absl::Time now);
+                                            const SecretKey& key, absl::Time now,
+                                            std::string* lost_task = nullptr);
 
 }  // namespace dsar::requests
 

@@ -28,15 +28,6 @@ std::string Quote(absl::string_view s) {
                                              nlohmann::json::error_handler_t::replace);
 }
 
-absl::Status SyncPath(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot open ", path, " to sync"));
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return absl::InternalError(absl::StrCat("cannot fsync ", path));
-  return absl::OkStatus();
-}
-
 // Counts records and keeps nothing.
 class DiscardSink final : public connector::ExportSink {
  public:
@@ -86,9 +77,12 @@ class PartSink final : public connector::ExportSink {
   }
 
   absl::Status Close() override {
+    // No fsync here: parts are intermediate. A part lost or torn by a crash
+    // is detected when the bundle is built (authenticated encryption, final
+    // tag, manifest) and that connector's export is sent again.
     nlohmann::json manifest = {{"categories", nlohmann::json::array()}};
     for (auto& p : parts_) {
-      if (absl::Status s = p.writer->Finish(/*sync=*/true); !s.ok()) return s;
+      if (absl::Status s = p.writer->Finish(/*sync=*/false); !s.ok()) return s;
       manifest["categories"].push_back(
           {{"category", p.category}, {"file", p.file}, {"records", p.records}});
     }
@@ -98,20 +92,14 @@ class PartSink final : public connector::ExportSink {
       if (f == nullptr) return absl::InternalError("cannot write export manifest");
       const std::string text =
           manifest.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() &&
-                std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+      bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
       ok &= std::fclose(f) == 0;
       if (!ok) return absl::InternalError("cannot write export manifest");
     }
-    if (absl::Status s = SyncPath(tmp_dir_); !s.ok()) return s;
     std::error_code ec;
     std::filesystem::remove_all(final_dir_, ec);  // an earlier attempt's parts
     std::filesystem::rename(tmp_dir_, final_dir_, ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot move export parts: ", ec.message()));
-    if (absl::Status s = SyncPath(std::filesystem::path(final_dir_).parent_path().string());
-        !s.ok()) {
-      return s;
-    }
     closed_ = true;
     return absl::OkStatus();
   }

@@ -411,6 +411,26 @@ std::vector<SystemProgress> ListTasks(Txn& txn, absl::string_view tenant, absl::
   return out;
 }
 
+int SupersedeTask(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
+                  absl::string_view task_id, absl::string_view connector) {
+  SQLite::Statement& u = txn.Prepare(
+      "UPDATE privacy_request_tasks SET phase = 'superseded' WHERE tenant_id = ? AND "
+      "request_id = ? AND task_id = ?");
+  u.bind(1, std::string(tenant));
+  u.bind(2, std::string(id));
+  u.bind(3, std::string(task_id));
+  u.exec();
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT count(*) FROM privacy_request_tasks WHERE tenant_id = ? AND request_id = ? AND "
+      "connector = ? AND phase = 'superseded'");
+  q.bind(1, std::string(tenant));
+  q.bind(2, std::string(id));
+  q.bind(3, std::string(connector));
+  const int n = q.executeStep() ? q.getColumn(0).getInt() : 0;
+  q.reset();
+  return n;
+}
+
 void InsertEvent(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
                  const StateChange& c) {
   SQLite::Statement& q = txn.Prepare(

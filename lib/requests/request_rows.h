@@ -65,6 +65,10 @@ void UpdateTask(store::WriteTxn& txn, absl::string_view tenant, absl::string_vie
                 const SystemProgress& task, absl::Time now);
 template <typename Txn>
 std::vector<SystemProgress> ListTasks(Txn& txn, absl::string_view tenant, absl::string_view id);
+// Marks a task replaced by a new one (its export part was lost); returns how
+// many of the connector's tasks of this request were replaced so far.
+int SupersedeTask(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
+                  absl::string_view task_id, absl::string_view connector);
 
 // History.
 void InsertEvent(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,

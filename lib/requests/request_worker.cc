@@ -21,6 +21,7 @@ namespace dsar::requests {
 namespace {
 
 constexpr int kBatch = 64;
+constexpr int kStepThreads = 8;
 
 // Errors that retrying the step cannot fix: the request fails instead.
 bool Permanent(const absl::Status& s) {
@@ -36,7 +37,8 @@ void Wipe(std::vector<SubjectIdentifier>& subject) {
 
 }  // namespace
 
-RequestWorker::RequestWorker(RequestEnv* env) : env_(env), callbacks_(env) {}
+RequestWorker::RequestWorker(RequestEnv* env)
+    : env_(env), pool_(kStepThreads), callbacks_(env) {}
 
 RequestWorker::~RequestWorker() { Stop(); }
 
@@ -51,6 +53,9 @@ void RequestWorker::Stop() {
   env_->signal.Stop();
   if (loop_.joinable()) loop_.join();
   if (callback_loop_.joinable()) callback_loop_.join();
+  absl::MutexLock lock(&run_mu_);
+  stopped_ = true;
+  pool_.Stop();
 }
 
 void RequestWorker::Loop() {
@@ -90,22 +95,32 @@ int RequestWorker::DeliverCallbacksOnce() {
 
 int RequestWorker::RunOnce() {
   absl::MutexLock lock(&run_mu_);
-  int steps = 0;
+  if (stopped_) return 0;
   std::vector<std::pair<std::string, std::string>> ready;
   absl::Status read = env_->store->Read([&](store::ReadTxn& txn) {
     ready = rows::ListNeedingWork(txn, kBatch);
     return absl::OkStatus();
   });
   if (!read.ok()) return 0;
+  absl::Mutex mu;
+  int pending = static_cast<int>(ready.size());
+  int steps = 0;
   for (const auto& [tenant, id] : ready) {
-    absl::Status s = Step(tenant, id);
-    if (!s.ok()) {
-      log::Warn("privacy_request_step_failed",
-                {{"request_id", id}, {"tenant", tenant},
-                 {"code", absl::StatusCodeToString(s.code())}});
-      continue;  // retried at the next poll
-    }
-    ++steps;
+    pool_.Submit([this, &mu, &pending, &steps, tenant = tenant, id = id] {
+      absl::Status s = Step(tenant, id);
+      if (!s.ok()) {
+        log::Warn("privacy_request_step_failed",
+                  {{"request_id", id}, {"tenant", tenant},
+                   {"code", absl::StatusCodeToString(s.code())}});  // retried at the next poll
+      }
+      absl::MutexLock done(&mu);
+      if (s.ok()) ++steps;
+      --pending;
+    });
+  }
+  {
+    absl::MutexLock done(&mu);
+    mu.Await(absl::Condition(+[](int* n) { return *n == 0; }, &pending));
   }
   steps += ExpireDue();
   steps += Cleanup();
@@ -156,7 +171,15 @@ absl::Status RequestWorker::Assemble(const PrivacyRequest& r) {
   if (!wrapped.has_value()) return absl::FailedPreconditionError("the export key was destroyed");
   ASSIGN_OR_RETURN(SecretKey key, env_->key_wrapper->Unwrap(*wrapped, r.request_id));
   const absl::Time started = env_->clock->Now();
-  ASSIGN_OR_RETURN(BundleResult bundle, AssembleBundle(*env_, r, tasks, key, started));
+  std::string lost_task;
+  absl::StatusOr<BundleResult> built = AssembleBundle(*env_, r, tasks, key, started, &lost_task);
+  if (!built.ok()) {
+    if (built.status().code() == absl::StatusCode::kDataLoss && !lost_task.empty()) {
+      return Reexport(r, lost_task);
+    }
+    return built.status();
+  }
+  const BundleResult& bundle = *built;
   const ExportFiles files(env_->options.export_dir);
   bool abandoned = false;
   absl::Time now;
@@ -198,6 +221,47 @@ absl::Status RequestWorker::Assemble(const PrivacyRequest& r) {
              {"records", bundle.records}, {"bytes", bundle.size_bytes},
              {"build_ms", absl::ToInt64Milliseconds(now - started)},
              {"since_receipt_ms", absl::ToInt64Milliseconds(now - r.received_at)}});
+  return absl::OkStatus();
+}
+
+absl::Status RequestWorker::Reexport(const PrivacyRequest& r, const std::string& task_id) {
+  constexpr int kMaxReexports = 3;
+  bool sent = false;
+  RETURN_IF_ERROR(env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+    const absl::Time now = env_->clock->Now();
+    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.request_id);
+    std::optional<SystemProgress> lost = rows::LoadTask(txn, r.tenant, r.request_id, task_id);
+    if (!cur.has_value() || !lost.has_value() || cur->state != RequestState::kInProgress ||
+        cur->stage != Stage::kAssembling) {
+      return absl::OkStatus();
+    }
+    if (rows::SupersedeTask(txn, r.tenant, r.request_id, task_id, lost->connector) >
+        kMaxReexports) {
+      return absl::DataLossError(absl::StrCat("the export of ", lost->connector,
+                                              " was lost ", kMaxReexports, " times"));
+    }
+    ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> subject,
+                     internal::OpenSubject(txn, *env_, *cur));
+    auto n = internal::EnqueuePhase(txn, *env_, *cur, connector::TaskKind::kSubjectExport,
+                                    TaskPhase::kExport, subject, now, lost->connector);
+    Wipe(subject);
+    if (!n.ok()) return n.status();
+    cur->stage = *n == 0 ? Stage::kAssembling : Stage::kCollecting;
+    cur->needs_work = *n == 0;
+    cur->updated_at = now;
+    rows::InsertEvent(txn, cur->tenant, cur->request_id,
+                      {cur->state, cur->state, internal::kSystemActor,
+                       absl::StrCat("export part of ", lost->connector,
+                                    " was lost or damaged; export sent again"),
+                       now});
+    rows::Save(txn, *cur);
+    sent = *n > 0;
+    return absl::OkStatus();
+  }));
+  log::Warn("privacy_request_export_resent", {{"request_id", r.request_id}, {"tenant", r.tenant}});
+  if (sent) {
+    if (connector::Outbox* outbox = env_->outbox.load()) outbox->Notify();
+  }
   return absl::OkStatus();
 }
 
@@ -307,21 +371,24 @@ int RequestWorker::ExpireDue() {
            .ok()) {
     return 0;
   }
-  const ExportFiles files(env_->options.export_dir);
-  int n = 0;
-  for (const auto& [tenant, id] : expired) {
-    absl::Status s = env_->store->WriteAndWait([&](store::WriteTxn& txn) {
+  if (expired.empty()) return 0;
+  // One transaction for the batch: keys destroyed first, files after.
+  absl::Status s = env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+    for (const auto& [tenant, id] : expired) {
       rows::MarkExportExpired(txn, tenant, id, now);
       rows::DestroyWrappedKey(txn, tenant, id);
-      return audit::Append(txn, internal::SystemContext(tenant, "ExpireExport"),
-                           absl::StrCat(RequestName(id), "/export"), "OK", now);
-    });
-    if (!s.ok()) continue;
+      RETURN_IF_ERROR(audit::Append(txn, internal::SystemContext(tenant, "ExpireExport"),
+                                    absl::StrCat(RequestName(id), "/export"), "OK", now));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return 0;
+  const ExportFiles files(env_->options.export_dir);
+  for (const auto& [tenant, id] : expired) {
     files.RemoveRequest(tenant, id);
     log::Info("privacy_request_export_expired", {{"request_id", id}, {"tenant", tenant}});
-    ++n;
   }
-  return n;
+  return static_cast<int>(expired.size());
 }
 
 int RequestWorker::Cleanup() {

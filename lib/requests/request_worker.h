@@ -15,6 +15,8 @@
 // step repeated after a crash or run twice does nothing the second time. The
 // worker is woken by the hooks and the API (RequestEnv::signal) and also polls
 // (options.worker_poll), which after a restart picks up whatever was left.
+// The steps of one pass run on a small pool, so bundles are built in
+// parallel and their completions commit in shared groups.
 // Time comes from the injected Clock; tests call RunOnce() and
 // DeliverCallbacksOnce() instead of starting the threads.
 //
@@ -22,12 +24,14 @@
 #ifndef DSAR_LIB_REQUESTS_REQUEST_WORKER_H_
 #define DSAR_LIB_REQUESTS_REQUEST_WORKER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "lib/connector/worker_pool.h"
 #include "lib/requests/callbacks.h"
 #include "lib/requests/request.h"
 #include "lib/requests/request_env.h"
@@ -61,6 +65,9 @@ class RequestWorker {
   absl::Status Step(const std::string& tenant, const std::string& id);
   absl::Status Assemble(const PrivacyRequest& r);
   absl::Status SendVerification(const PrivacyRequest& r);
+  // A part of `task_id` was lost or torn: that connector's export is sent
+  // again (at most kMaxReexports times per connector, then DATA_LOSS).
+  absl::Status Reexport(const PrivacyRequest& r, const std::string& task_id);
   absl::Status CompleteErasure(const PrivacyRequest& r);
   absl::Status Fail(const PrivacyRequest& r, const std::string& reason);
   int ExpireDue();
@@ -68,6 +75,10 @@ class RequestWorker {
 
   RequestEnv* const env_;
   absl::Mutex run_mu_;  // one pass at a time (the loop, or a test's RunOnce)
+  // Steps of one pass run in parallel (bundle I/O overlaps, and their
+  // transactions share group commits).
+  connector::WorkerPool pool_;
+  std::atomic<bool> stopped_{false};
   absl::Mutex callbacks_mu_;
   CallbackSender callbacks_ ABSL_GUARDED_BY(callbacks_mu_);
   std::thread loop_;

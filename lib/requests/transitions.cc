@@ -173,7 +173,8 @@ absl::StatusOr<std::vector<SubjectIdentifier>> OpenSubject(store::WriteTxn& txn,
 
 absl::StatusOr<int> EnqueuePhase(store::WriteTxn& txn, RequestEnv& env, const PrivacyRequest& r,
                                  connector::TaskKind kind, TaskPhase phase,
-                                 const std::vector<SubjectIdentifier>& subject, absl::Time now) {
+                                 const std::vector<SubjectIdentifier>& subject, absl::Time now,
+                                 absl::string_view only_connector) {
   connector::Outbox* outbox = env.outbox.load();
   if (outbox == nullptr || env.registry == nullptr) return 0;
   connector::TaskSpec spec;
@@ -183,6 +184,7 @@ absl::StatusOr<int> EnqueuePhase(store::WriteTxn& txn, RequestEnv& env, const Pr
   for (const auto& id : subject) spec.subject.push_back({id.type, id.value});
   int n = 0;
   for (const connector::ConnectorInfo* c : env.registry->Targets(r.tenant, kind, "")) {
+    if (!only_connector.empty() && c->name != only_connector) continue;
     spec.connector = c->name;
     ASSIGN_OR_RETURN(std::string task_id, outbox->EnqueueTask(txn, spec, now));
     rows::InsertTask(txn, r.tenant, r.request_id, task_id, phase, c->name, now);

@@ -49,10 +49,12 @@ absl::Status CloseClocks(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& 
 absl::Status StartWork(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r,
                        absl::string_view actor, absl::Time now);
 
-// Enqueues one task of `kind` per target connector for `r`; returns how many.
+// Enqueues one task of `kind` per target connector for `r` (or only for
+// `only_connector` when not empty); returns how many.
 absl::StatusOr<int> EnqueuePhase(store::WriteTxn& txn, RequestEnv& env, const PrivacyRequest& r,
                                  connector::TaskKind kind, TaskPhase phase,
-                                 const std::vector<SubjectIdentifier>& subject, absl::Time now);
+                                 const std::vector<SubjectIdentifier>& subject, absl::Time now,
+                                 absl::string_view only_connector = "");
 
 // The identifiers sealed in the request's row. FAILED_PRECONDITION when they
 // were already destroyed; DATA_LOSS when they do not open.

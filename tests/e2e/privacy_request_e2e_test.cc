@@ -292,7 +292,8 @@ TEST_F(PrivacyRequestE2eTest, AccessExportHoldsExactlyThePersonsRecordsFromBothB
   EXPECT_EQ(ids["booking"], booking);
   EXPECT_EQ(ids["crm"], crm);
   for (int other = 1; other <= 60; ++other) {
-    if (other != 7) EXPECT_EQ(data.find(Email(other)), std::string::npos) << other;
+    if (other == 7) continue;
+    EXPECT_EQ(data.find(Email(other)), std::string::npos) << other;
   }
 }
 

@@ -12,7 +12,9 @@
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/config.h"
 #include "lib/core/errors.h"
+#include "lib/requests/bundle.h"
 #include "lib/requests/export_crypto.h"
+#include "lib/requests/export_files.h"
 #include "lib/requests/export_sinks.h"
 #include "lib/requests/identifiers.h"
 #include "lib/requests/options.h"
@@ -228,6 +230,92 @@ TEST(RecordJsonTest, EmbedsJsonObjectsAndQuotesAnythingElse) {
   EXPECT_EQ(parsed["data"], R"({"unterminated": )");
   r.json = std::string("\xff\xfe not utf-8");
   EXPECT_TRUE(nlohmann::json::accept(RecordJson(r)));
+}
+
+class BundleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    env_.options.export_dir = dir_.File("exports");
+    r_.tenant = "acme-travel";
+    r_.request_id = "pr_bundle";
+    r_.type = RequestType::kAccess;
+    r_.received_at = absl::FromUnixSeconds(1767225600);
+    SystemProgress t;
+    t.connector = "booking";
+    t.phase = TaskPhase::kExport;
+    t.task_id = "task_a";
+    t.state = connector::TaskState::kDone;
+    tasks_.push_back(t);
+    const ExportFiles files(env_.options.export_dir);
+    parts_ = files.PartsDir(r_.tenant, r_.request_id, "task_a");
+    std::filesystem::create_directories(parts_);
+    auto w = EncryptedWriter::Create(parts_ + "/0.part", key_);
+    ASSERT_THAT(w, IsOk());
+    ASSERT_THAT((*w)->Append(R"({"record_id":"bookings/1","data":{"a":1}},)"
+                             R"({"record_id":"bookings/2","data":{"a":2}})"),
+                IsOk());
+    ASSERT_THAT((*w)->Finish(false), IsOk());
+    std::ofstream(parts_ + "/manifest.json")
+        << R"({"categories":[{"category":"booking","file":"0.part","records":2}]})";
+  }
+  absl::StatusOr<BundleResult> Build(std::string* lost) {
+    return AssembleBundle(env_, r_, tasks_, key_, absl::FromUnixSeconds(1767229200), lost);
+  }
+  ::dsar::testing::TempDir dir_;
+  RequestEnv env_;
+  PrivacyRequest r_;
+  std::vector<SystemProgress> tasks_;
+  SecretKey key_ = SecretKey::Generate();
+  std::string parts_;
+};
+
+TEST_F(BundleTest, GroupsRecordsBySystemAndCategoryAndDigestsThePlaintext) {
+  std::string lost;
+  auto built = Build(&lost);
+  ASSERT_THAT(built, IsOk());
+  EXPECT_EQ(built->records, 2);
+  EXPECT_EQ(built->systems, 1);
+  const ExportFiles files(env_.options.export_dir);
+  auto reader = EncryptedReader::Open(files.BundlePath(r_.tenant, r_.request_id), key_);
+  ASSERT_THAT(reader, IsOk());
+  std::string all, chunk;
+  while (*(*reader)->Next(&chunk)) all += chunk;
+  Sha256 sha;
+  sha.Update(all);
+  EXPECT_EQ(built->sha256_hex, sha.HexDigest());
+  EXPECT_EQ(built->size_bytes, static_cast<int64_t>(all.size()));
+  auto json = nlohmann::json::parse(all);
+  EXPECT_EQ(json["systems"][0]["system"], "booking");
+  EXPECT_EQ(json["systems"][0]["categories"][0]["category"], "booking");
+  EXPECT_EQ(json["systems"][0]["categories"][0]["records"][1]["data"]["a"], 2);
+  EXPECT_EQ(json["record_count"], 2);
+  EXPECT_EQ(json["systems"][0]["information"]["retention"],
+            "not stated in the register; ask the controller");
+}
+
+TEST_F(BundleTest, ALostOrTornPartIsDataLossNamingItsTask) {
+  {
+    std::string raw;
+    {
+      std::ifstream in(parts_ + "/0.part", std::ios::binary);
+      std::stringstream s;
+      s << in.rdbuf();
+      raw = s.str();
+    }
+    std::ofstream(parts_ + "/0.part", std::ios::binary | std::ios::trunc)
+        << raw.substr(0, raw.size() - 5);
+  }
+  std::string lost;
+  EXPECT_THAT(Build(&lost), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(lost, "task_a");
+  std::filesystem::remove(parts_ + "/manifest.json");
+  lost.clear();
+  EXPECT_THAT(Build(&lost), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(lost, "task_a");
+  // No bundle (not even a partial one) is left behind.
+  const ExportFiles files(env_.options.export_dir);
+  EXPECT_FALSE(std::filesystem::exists(files.BundlePath(r_.tenant, r_.request_id)));
+  EXPECT_FALSE(std::filesystem::exists(files.BundlePath(r_.tenant, r_.request_id) + ".tmp"));
 }
 
 TEST(RequestOptionsTest, DefaultsAndValidation) {
