@@ -398,6 +398,20 @@ void Dispatcher::Record(Runtime* rt, TaskInfo info, Outcome outcome) {
     return absl::OkStatus();
   };
   auto done = [this, rt, info, failed, call_status](absl::Status written) {
+    // Counters and slots first: whoever reads the log line below sees
+    // health and in-flight counts that already include this call.
+    CallEnded(rt, failed, call_status);
+    {
+      absl::MutexLock lock(&mu_);
+      --rt->in_flight;
+      rt->health.in_flight = rt->in_flight;
+      --in_flight_;
+      if (info.next_attempt != absl::InfiniteFuture() && written.ok()) {
+        next_due_ = std::min(next_due_, info.next_attempt);
+      }
+      wake_ = true;
+      cv_.SignalAll();
+    }
     if (!written.ok()) {
       log::Warn("connector_task_write_failed",
                 {{"task_id", info.task_id}, {"code", absl::StatusCodeToString(written.code())}});
@@ -425,18 +439,6 @@ void Dispatcher::Record(Runtime* rt, TaskInfo info, Outcome outcome) {
                      {"anonymised", info.result.anonymised},
                      {"replayed", info.result.replayed}});
       }
-    }
-    CallEnded(rt, failed, call_status);
-    {
-      absl::MutexLock lock(&mu_);
-      --rt->in_flight;
-      rt->health.in_flight = rt->in_flight;
-      --in_flight_;
-      if (info.next_attempt != absl::InfiniteFuture() && written.ok()) {
-        next_due_ = std::min(next_due_, info.next_attempt);
-      }
-      wake_ = true;
-      cv_.SignalAll();
     }
   };
   deps_.store->Write(std::move(write), std::move(done));
