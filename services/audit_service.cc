@@ -56,6 +56,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditEvents(
   if (static_cast<int>(events->size()) == options.page_size) {
     response->set_next_page_token(absl::StrCat(events->back().seq));
   }
+  call.slot.reset();  // free the call's place before answering
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
@@ -79,6 +80,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAuditLog(
   response->set_first_bad_seq(result->first_bad_seq);
   response->set_reason(result->reason);
   response->set_head_hash(result->head_hash);
+  call.slot.reset();  // free the call's place before answering
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

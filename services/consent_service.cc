@@ -61,7 +61,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
   in.channel = request->channel();
   if (request->has_give_time()) in.given_at = FromTimestamp(request->give_time());
   ledger_->Record(call.ctx, std::move(in),
-                  [reactor, response, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) {
+                  [reactor, response, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) mutable {
+                    slot.reset();  // the call is done: free its place before answering
                     if (!receipt.ok()) {
                       reactor->Finish(ToGrpcStatus(receipt.status()));
                       return;
@@ -84,7 +85,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::WithdrawConsent(
   in.channel = request->channel();
   in.reason = request->reason();
   ledger_->Withdraw(call.ctx, std::move(in),
-                    [reactor, response, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) {
+                    [reactor, response, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) mutable {
+                    slot.reset();  // the call is done: free its place before answering
                       if (!receipt.ok()) {
                         reactor->Finish(ToGrpcStatus(receipt.status()));
                         return;
@@ -102,6 +104,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckConsent(
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kCheck, "", &call)) return reactor;
   auto check = ledger_->Check(call.ctx, request->subject_id(), request->purpose());
+  call.slot.reset();  // the work is done: free the call's place before answering
   if (!check.ok()) {
     reactor->Finish(ToGrpcStatus(check.status()));
     return reactor;
@@ -130,7 +133,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::ListConsentEvents(
   in.page_size = request->page_size();
   in.page_token = request->page_token();
   ledger_->ListEvents(call.ctx, std::move(in),
-                      [reactor, response, slot = std::move(call.slot)](absl::StatusOr<consent::EventPage> page) {
+                      [reactor, response, slot = std::move(call.slot)](absl::StatusOr<consent::EventPage> page) mutable {
+                        slot.reset();  // free the call's place before answering
                         if (!page.ok()) {
                           reactor->Finish(ToGrpcStatus(page.status()));
                           return;
@@ -164,7 +168,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsentReceipt(
   if (!gate_->AdmitOrFinish(context, reactor, kGet, "", &call)) return reactor;
   const consent::PurposeCatalog* catalog = catalog_;
   ledger_->GetReceipt(call.ctx, request->receipt_id(),
-                      [reactor, response, catalog, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) {
+                      [reactor, response, catalog, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) mutable {
+                    slot.reset();  // the call is done: free its place before answering
                         if (!receipt.ok()) {
                           reactor->Finish(ToGrpcStatus(receipt.status()));
                           return;

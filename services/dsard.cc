@@ -9,6 +9,7 @@
 #include "lib/core/log.h"
 #include "lib/deadline/engine.h"
 #include "lib/store/store.h"
+#include "services/audit_anchor.h"
 #include "services/audit_service.h"
 #include "services/breach_service.h"
 #include "services/call_gate.h"
@@ -16,8 +17,8 @@
 #include "services/consent_service.h"
 #include "services/deadline_service.h"
 #include "services/grpc_server.h"
-#include "services/ops.h"
 #include "services/privacy_request_stack.h"
+#include "services/ops.h"
 #include "services/task_router.h"
 #include "services/withdrawal_propagation.h"
 
@@ -143,6 +144,9 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->deadline_engine_->Start();
   // Builds bundles, finishes erasures, expires exports, sends status callbacks.
   if (d->privacy_requests_) d->privacy_requests_->Start();
+  d->audit_anchor_ = std::make_unique<AuditAnchor>(
+      d->store_.get(), absl::Seconds(config.audit_anchor_interval_seconds()));
+  d->audit_anchor_->Start();
   return d;
 }
 
@@ -176,6 +180,8 @@ void Dsard::Shutdown() {
     breach_register_.reset();
     deadline_engine_.reset();
   }
+  // Last anchor: the head after every call and task has finished.
+  if (audit_anchor_) audit_anchor_->Stop();
   if (store_) {
     store_->Close();
     auto stats = store_->writer_stats();

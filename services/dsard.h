@@ -13,6 +13,7 @@
 
 namespace dsar {
 
+class AuditAnchor;
 class AuditServiceImpl;
 class OpsStack;
 class BreachServiceImpl;
@@ -49,14 +50,15 @@ class Dsard {
 
   int port() const;
   store::Store& store() { return *store_; }
+  CallGate& call_gate() { return *call_gate_; }
   // Deadlines, scheduler, alert sinks; always present.
   deadline::DeadlineEngine* deadline_engine() { return deadline_engine_.get(); }
   // Null when no connectors are configured.
   ConnectorStack* connectors() { return connectors_.get(); }
-  // Metrics, admin endpoint, backups; always present.
-  OpsStack* ops() { return ops_.get(); }
   // Data-subject requests; null when no tenants are configured.
   PrivacyRequestStack* privacy_requests() { return privacy_requests_.get(); }
+  // Metrics, admin endpoint, backups; always present.
+  OpsStack* ops() { return ops_.get(); }
 
   // Stops accepting calls, lets in-flight calls finish within the configured
   // grace (then cancels them), flushes the writer and closes the database.
@@ -69,6 +71,7 @@ class Dsard {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<CallGate> call_gate_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
+  std::unique_ptr<AuditAnchor> audit_anchor_;
   // Routes connector task outcomes to the module whose job a task serves.
   std::unique_ptr<TaskRouter> task_router_;
   std::unique_ptr<WithdrawalPropagation> withdrawal_propagation_;

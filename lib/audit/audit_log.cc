@@ -127,6 +127,21 @@ absl::StatusOr<std::vector<AuditEvent>> List(store::Store& store, const ListOpti
   return events;
 }
 
+absl::StatusOr<Head> ReadHead(store::Store& store) {
+  Head head;
+  head.hash = GenesisHash();
+  absl::Status status = store.Read([&](store::ReadTxn& txn) {
+    SQLite::Statement& q = txn.Prepare("SELECT seq, hash FROM audit_head WHERE id = 1");
+    if (q.executeStep()) {
+      head.seq = q.getColumn(0).getInt64();
+      head.hash = q.getColumn(1).getString();
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return head;
+}
+
 absl::StatusOr<VerifyResult> Verify(store::Store& store) {
   VerifyResult result;
   absl::Status status = store.Read([&](store::ReadTxn& txn) {

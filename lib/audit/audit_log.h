@@ -63,6 +63,14 @@ absl::Status Append(store::WriteTxn& txn, const RequestContext& ctx,
 // Events of one tenant in seq order.
 absl::StatusOr<std::vector<AuditEvent>> List(store::Store& store, const ListOptions& options);
 
+// The chain's head: last sequence number and its hash (0 and 64 zeros when
+// empty), for anchoring outside the database.
+struct Head {
+  int64_t seq = 0;
+  std::string hash;
+};
+absl::StatusOr<Head> ReadHead(store::Store& store);
+
 // Walks the whole chain in one read snapshot.
 absl::StatusOr<VerifyResult> Verify(store::Store& store);
 

@@ -105,6 +105,14 @@ TEST_F(DsardProcessTest, ServesHealthWritesPortFileAndLogsJson) {
     ++parsed;
   }
   EXPECT_GE(parsed, 4);
+  // The audit head is anchored in the log at start and at shutdown.
+  size_t anchors = 0;
+  for (size_t pos = 0; (pos = dsard.output().find("\"event\":\"audit_anchor\"", pos)) !=
+                       std::string::npos;
+       ++pos) {
+    ++anchors;
+  }
+  EXPECT_EQ(anchors, 2u);
 }
 
 TEST_F(DsardProcessTest, SigtermDuringInFlightCallsEndsThemAndExitsZero) {

@@ -14,6 +14,7 @@
 
 #include "dsar/v1/consent.grpc.pb.h"
 #include "lib/core/errors.h"
+#include "lib/store/store.h"
 #include "services/call_gate.h"
 #include "services/grpc_status.h"
 #include "tests/testing/grpc_probe.h"
@@ -150,6 +151,17 @@ TEST_F(ConsentServiceTest, RecordCheckWithdrawCheck) {
   auto none = Check("subject-0002", "booking");
   ASSERT_THAT(none, IsOk());
   EXPECT_EQ(none->state(), v1::CONSENT_STATE_NONE);
+}
+
+TEST_F(ConsentServiceTest, AnsweredCallsGiveBackTheirAdmissionSlots) {
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_THAT(Record(ValidRecord("subject-" + std::to_string(i % 3))), IsOk());
+    if (i % 4 == 0) ASSERT_THAT(Withdraw("subject-" + std::to_string(i % 3), "booking"), IsOk());
+    ASSERT_THAT(Check("subject-0001", "booking"), IsOk());
+    EXPECT_THAT(Record(ValidRecord("")), StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  ASSERT_THAT(List("subject-1", 5), IsOk());
+  EXPECT_EQ(dsard_.daemon().call_gate().in_flight(), 0);
 }
 
 TEST_F(ConsentServiceTest, WithdrawingTwiceIsANoOpAndUnknownConsentIsNotFound) {
@@ -444,7 +456,16 @@ TEST_F(ConsentServiceTest, CallsNeedAValidTokenAndAnAllowedRole) {
   auto auditor = TestDsard::Context(testing::kAuditorToken);
   EXPECT_EQ(stub_->RecordConsent(auditor.get(), ValidRecord(), &response).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(RowCounts(), before);
+  // Refusals are audited asynchronously; once a later write has committed,
+  // they are in. Nothing else changed.
+  ASSERT_THAT(dsard_.daemon().store().WriteAndWait([](store::WriteTxn&) {
+    return absl::OkStatus();
+  }),
+              IsOk());
+  auto after = RowCounts();
+  EXPECT_EQ(after["audit_events"], before.at("audit_events") + 4);
+  after["audit_events"] = before.at("audit_events");
+  EXPECT_EQ(after, before);
 }
 
 TEST_F(ConsentServiceTest, EveryServedDsarMethodHasAnAccessRule) {
