@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,6 +80,22 @@ int64_t ProcStatusKb(pid_t pid, const std::string& key) {
     if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1);
   }
   return -1;
+}
+
+// User + system CPU seconds used so far by `pid` (all threads).
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::atoll(f.c_str());
+    if (i == 15) stime = std::atoll(f.c_str());
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
 }
 
 }  // namespace
@@ -204,6 +221,8 @@ int main(int argc, char** argv) {
                                absl::ToDoubleMilliseconds(ready_at - spawn), rss_ready / 1024.0);
 
   // 3. Wait for the burst to fire (polls a read-only connection).
+  while (absl::Now() < burst_at - absl::Milliseconds(200)) usleep(50000);
+  const double cpu_before = CpuSeconds(pid);
   SQLite::Database db(db_path, SQLite::OPEN_READONLY);
   db.exec("PRAGMA busy_timeout = 5000");
   const int64_t burst_us = absl::ToUnixMicros(burst_at);
@@ -220,6 +239,7 @@ int main(int argc, char** argv) {
     }
     usleep(20000);  // a benchmark poll, not a test synchronisation
   }
+  const double cpu_burst = CpuSeconds(pid) - cpu_before;
   const int64_t rss_peak = ProcStatusKb(pid, "VmHWM");
   std::vector<int64_t> lateness;
   {
@@ -246,9 +266,10 @@ int main(int argc, char** argv) {
       "burst of %d: fired %d, lost %d, doubled %d, unexpected %d\n"
       "lateness (fired_at - due instant): p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
       "all committed and visible %.0f ms after the instant\n"
+      "dsard CPU time from the instant until all were visible: %.2f s\n"
       "dsard peak RSS %.1f MiB; dsard log lines %d (in <dir>/dsard.log)\n",
       burst, fired, std::max<int64_t>(0, burst - fired), doubled, other, pct(50), pct(99),
-      pct(100), absl::ToDoubleMilliseconds(all_fired_at - burst_at), rss_peak / 1024.0,
+      pct(100), absl::ToDoubleMilliseconds(all_fired_at - burst_at), cpu_burst, rss_peak / 1024.0,
       static_cast<int>(log_lines.load()));
   kill(pid, SIGTERM);
   int status = 0;
