@@ -166,9 +166,11 @@ void Dsard::Shutdown() {
   if (ops_) ops_->Stop();
   if (connectors_) {
     connectors_->Stop(absl::Milliseconds(config_.shutdown_grace_ms()));
+    // The request worker enqueues into the outbox: stop it before the
+    // outbox goes (the dispatcher, stopped above, no longer calls its hooks).
+    if (privacy_requests_) privacy_requests_->Stop();
     connectors_.reset();
   }
-  // After the dispatcher: no more task outcomes or exports arrive.
   if (privacy_requests_) {
     privacy_requests_->Stop();
     privacy_requests_.reset();

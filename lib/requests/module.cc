@@ -1,5 +1,6 @@
 #include "lib/requests/module.h"
 
+#include "lib/connector/grpc_connector_client.h"
 #include "lib/core/log.h"
 
 namespace dsar::requests {
@@ -37,6 +38,20 @@ absl::StatusOr<std::unique_ptr<RequestModule>> RequestModule::Create(
   m->hooks_ = std::make_unique<TaskHooks>(&env);
   m->sinks_ = std::make_unique<ExportSinks>(&env);
   m->worker_ = std::make_unique<RequestWorker>(&env);
+  if (env.options.retention_scan_interval > absl::ZeroDuration()) {
+    // Its own connections: listing relationships never waits behind tasks.
+    absl::flat_hash_map<std::string, connector::ConnectorClient*> clients;
+    for (const auto& c : m->registry_->connectors()) {
+      auto client = connector::NewGrpcConnectorClient(c.endpoint);
+      if (!client.ok()) return client.status();
+      clients[c.name] = client->get();
+      m->retention_clients_.push_back(std::move(*client));
+    }
+    std::vector<std::string> tenants;
+    for (const auto& t : config.tenants()) tenants.push_back(t.id());
+    m->retention_ = std::make_unique<RetentionJob>(&env, m->requests_.get(), std::move(clients),
+                                                   std::move(tenants));
+  }
   log::Info("privacy_requests_ready",
             {{"export_ttl_hours", absl::ToInt64Hours(env.options.export_ttl)},
              {"pause_clock_until_verified", env.options.pause_clock_until_verified},
@@ -45,6 +60,7 @@ absl::StatusOr<std::unique_ptr<RequestModule>> RequestModule::Create(
 }
 
 RequestModule::~RequestModule() {
+  if (retention_) retention_->Stop();
   if (worker_) worker_->Stop();
 }
 

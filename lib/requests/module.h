@@ -22,6 +22,7 @@
 #include "lib/requests/privacy_requests.h"
 #include "lib/requests/request_env.h"
 #include "lib/requests/request_worker.h"
+#include "lib/requests/retention.h"
 #include "lib/requests/task_hooks.h"
 
 namespace dsar::requests {
@@ -45,13 +46,21 @@ class RequestModule {
   // The outbox to fan work out to; null (no connectors) leaves requests
   // without systems to ask. Before Start().
   void AttachOutbox(connector::Outbox* outbox) { env_.outbox.store(outbox); }
-  void Start() { worker_->Start(); }
-  void Stop() { worker_->Stop(); }
+  void Start() {
+    worker_->Start();
+    if (retention_) retention_->Start();
+  }
+  void Stop() {
+    if (retention_) retention_->Stop();
+    worker_->Stop();
+  }
 
   PrivacyRequests& requests() { return *requests_; }
   TaskHooks& hooks() { return *hooks_; }
   ExportSinks& sinks() { return *sinks_; }
   RequestWorker& worker() { return *worker_; }
+  // Null unless requests.retention_scan_interval_seconds is set.
+  RetentionJob* retention() { return retention_.get(); }
   const RequestOptions& options() const { return env_.options; }
 
  private:
@@ -64,6 +73,8 @@ class RequestModule {
   std::unique_ptr<TaskHooks> hooks_;
   std::unique_ptr<ExportSinks> sinks_;
   std::unique_ptr<RequestWorker> worker_;
+  std::vector<std::unique_ptr<connector::ConnectorClient>> retention_clients_;
+  std::unique_ptr<RetentionJob> retention_;
 };
 
 }  // namespace dsar::requests

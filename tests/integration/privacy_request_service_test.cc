@@ -784,6 +784,48 @@ TEST_F(PrivacyRequestTest, ADeadLetteredTaskFailsTheRequestAndRetryingItComplete
                                   v1::PRIVACY_REQUEST_STATE_COMPLETED));
 }
 
+TEST_F(PrivacyRequestTest, RetentionFilesOneErasurePerPersonWhoseRelationshipEndedLongAgo) {
+  // Each system knows when its own relationship with a person ended.
+  const absl::Time cutoff = absl::FromUnixSeconds(1767225600) - absl::Hours(24 * 365);
+  auto ended = [&](const std::string& db, const std::string& table) {
+    SQLite::Database d(dir_.File(db), SQLite::OPEN_READONLY);
+    SQLite::Statement q(d, absl::StrCat("SELECT email FROM ", table,
+                                        " WHERE ended_at_us > 0 AND ended_at_us < ",
+                                        absl::ToUnixMicros(cutoff)));
+    std::set<std::string> out;
+    while (q.executeStep()) out.insert(q.getColumn(0).getString());
+    return out;
+  };
+  std::set<std::string> people = ended("booking.db", "people");
+  for (const auto& e : ended("crm.db", "contacts")) people.insert(e);
+  ASSERT_FALSE(people.empty());
+
+  StartDsard("", "retention_scan_interval_seconds: 86400 relationship_retention_days: 365");
+  auto* retention = module().retention();
+  ASSERT_NE(retention, nullptr);
+  // The scan started with dsard may have run first (and erased some people
+  // already); filings are idempotent by person, so after this scan each
+  // person is filed exactly once either way.
+  auto scan = retention->RunOnce();
+  EXPECT_EQ(scan.failed, 0);
+  EXPECT_EQ(retention->RunOnce().failed, 0);
+  v1::ListPrivacyRequestsRequest list;
+  list.set_type(v1::PRIVACY_REQUEST_TYPE_ERASURE);
+  v1::ListPrivacyRequestsResponse page;
+  auto ctx = TestDsard::Context(testing::kDpoToken);
+  ASSERT_TRUE(stub_->ListPrivacyRequests(ctx.get(), list, &page).ok());
+  ASSERT_EQ(page.privacy_requests_size(), static_cast<int>(people.size()));
+  for (const auto& r : page.privacy_requests()) {
+    EXPECT_EQ(r.source(), v1::PRIVACY_REQUEST_SOURCE_RETENTION);
+    EXPECT_EQ(r.requester().relation(), v1::REQUESTER_RELATION_CONTROLLER);
+    EXPECT_NE(r.state(), v1::PRIVACY_REQUEST_STATE_RECEIVED);  // no identity to verify
+  }
+  // (Connectors without a tenant serve every tenant, so other-tenant's scan
+  // files its own requests.)
+  EXPECT_EQ(DsardCount("SELECT count(*) FROM privacy_requests WHERE tenant_id = 'acme-travel'"),
+            static_cast<int64_t>(people.size()));
+}
+
 TEST_F(PrivacyRequestTest, RolesAreEnforced) {
   StartDsard();
   auto created = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ACCESS, 52));
