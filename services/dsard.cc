@@ -15,6 +15,7 @@
 #include "services/call_gate.h"
 #include "services/connectors.h"
 #include "services/consent_service.h"
+#include "services/dead_letter_alerts.h"
 #include "services/deadline_service.h"
 #include "services/grpc_server.h"
 #include "services/privacy_request_stack.h"
@@ -68,6 +69,11 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   services.push_back(d->ops_->admin_service());
   server_options.interceptors.push_back(d->ops_->interceptor());
   d->task_router_ = std::make_unique<TaskRouter>();
+  // Dead-lettered tasks raise an alert; it closes when the task finishes.
+  d->dead_letter_alerts_ =
+      std::make_unique<DeadLetterAlerts>(&d->deadline_engine_->deadlines());
+  d->task_router_->RegisterForAllDeadLetters(d->dead_letter_alerts_.get());
+  d->task_router_->RegisterForAllResults(d->dead_letter_alerts_.get());
   // Consent withdrawals propagate to the connectors declaring the purpose.
   d->withdrawal_propagation_ =
       std::make_unique<WithdrawalPropagation>(&d->deadline_engine_->deadlines());

@@ -17,6 +17,7 @@ class AuditAnchor;
 class AuditServiceImpl;
 class OpsStack;
 class BreachServiceImpl;
+class DeadLetterAlerts;
 class TaskRouter;
 class PrivacyRequestStack;
 class WithdrawalPropagation;
@@ -74,6 +75,7 @@ class Dsard {
   std::unique_ptr<AuditAnchor> audit_anchor_;
   // Routes connector task outcomes to the module whose job a task serves.
   std::unique_ptr<TaskRouter> task_router_;
+  std::unique_ptr<DeadLetterAlerts> dead_letter_alerts_;
   std::unique_ptr<WithdrawalPropagation> withdrawal_propagation_;
   // Data-subject requests: the connector stack's dispatcher reports to them.
   std::unique_ptr<PrivacyRequestStack> privacy_requests_;

@@ -14,6 +14,10 @@ void TaskRouter::RegisterForAllDeadLetters(connector::DeadLetterHook* hook) {
   all_dead_letters_.push_back(hook);
 }
 
+void TaskRouter::RegisterForAllResults(connector::TaskResultHook* hook) {
+  all_results_.push_back(hook);
+}
+
 const TaskRouter::Route* TaskRouter::Find(const std::string& resource) const {
   for (const Route& r : routes_) {
     if (absl::StartsWith(resource, r.prefix)) return &r;
@@ -23,6 +27,7 @@ const TaskRouter::Route* TaskRouter::Find(const std::string& resource) const {
 
 absl::Status TaskRouter::OnTaskFinished(store::WriteTxn& txn, const connector::TaskInfo& task,
                                         absl::Time now) {
+  for (auto* hook : all_results_) RETURN_IF_ERROR(hook->OnTaskFinished(txn, task, now));
   const Route* route = Find(task.resource);
   if (route == nullptr || route->results == nullptr) return absl::OkStatus();
   return route->results->OnTaskFinished(txn, task, now);

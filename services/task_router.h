@@ -22,6 +22,8 @@ class TaskRouter final : public connector::TaskResultHook, public connector::Dea
   void Register(std::string prefix, connector::TaskResultHook* results,
                 connector::DeadLetterHook* dead_letters);
   void RegisterForAllDeadLetters(connector::DeadLetterHook* hook);
+  // Every finished task also goes to `hook` (before its route's hook).
+  void RegisterForAllResults(connector::TaskResultHook* hook);
 
   absl::Status OnTaskFinished(store::WriteTxn& txn, const connector::TaskInfo& task,
                               absl::Time now) override;
@@ -38,6 +40,7 @@ class TaskRouter final : public connector::TaskResultHook, public connector::Dea
 
   std::vector<Route> routes_;
   std::vector<connector::DeadLetterHook*> all_dead_letters_;
+  std::vector<connector::TaskResultHook*> all_results_;
 };
 
 }  // namespace dsar

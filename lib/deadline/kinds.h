@@ -21,6 +21,10 @@ inline constexpr char kBreachControllerNotification[] = "breach.controller_notif
 // A consent withdrawal reaches every connector declaring the purpose within
 // 72 hours. Not extendable.
 inline constexpr char kConsentWithdrawalPropagation[] = "consent.withdrawal_propagation";
+// A connector task was dead-lettered: due at once (its "due" alert fires when
+// the task dies), then overdue reminders until the task is retried and
+// finishes. Resource "connector_tasks/<task_id>".
+inline constexpr char kConnectorTaskDead[] = "connector.task_dead";
 
 }  // namespace dsar::deadline
 

@@ -343,10 +343,25 @@ TEST_F(ConnectorE2eTest, BackendDownPastTheBudgetDeadLettersAndRetryTaskFinishes
   auto tasks = ListTasks();
   std::string crm_task = tasks[ids[0]].connector() == "crm" ? ids[0] : ids[1];
   std::string booking_task = crm_task == ids[0] ? ids[1] : ids[0];
-  // The dead-letter alert (a structured log line until the deadline engine's
-  // hook is wired) names the task.
-  auto dead = AwaitTasks(*dsard_, {crm_task}, "connector_task_dead_lettered");
-  ASSERT_EQ(dead.size(), 1u) << dsard_->output();
+  // The task is dead-lettered and the deadline engine raises an alert for it
+  // (a connector.task_dead deadline due at once); the two log lines may come
+  // in either order.
+  std::map<std::string, nlohmann::json> dead;
+  bool alerted = false;
+  while (dead.empty() || !alerted) {
+    auto line = dsard_->ReadLine();
+    ASSERT_TRUE(line.has_value()) << dsard_->output();
+    auto obj = nlohmann::json::parse(*line, nullptr, false);
+    if (!obj.is_object()) continue;
+    if (obj.value("event", "") == "connector_task_dead_lettered" &&
+        obj.value("task_id", "") == crm_task) {
+      dead[crm_task] = obj;
+    }
+    if (obj.value("event", "") == "deadline_alert" &&
+        obj.value("kind", "") == "connector.task_dead" && obj.value("level", "") == "DUE") {
+      alerted = true;
+    }
+  }
   EXPECT_EQ(dead[crm_task].value("attempts", 0), 3);
   // Refused connections wait for readiness within the call deadline.
   EXPECT_EQ(dead[crm_task].value("code", ""), "DEADLINE_EXCEEDED");
@@ -370,6 +385,12 @@ TEST_F(ConnectorE2eTest, BackendDownPastTheBudgetDeadLettersAndRetryTaskFinishes
   ASSERT_EQ(done.size(), 1u) << dsard_->output();
   EXPECT_EQ(ListTasks()[crm_task].state(), v1::CONNECTOR_TASK_STATE_DONE);
   EXPECT_EQ(Query("crm", "SELECT count(*) FROM contacts WHERE customer_id = 'cust-0003'"), 0);
+  // The finished task closed its dead-letter alert's deadline.
+  EXPECT_EQ(Query("dsar", absl::StrCat("SELECT count(*) FROM deadlines WHERE resource = "
+                                       "'connector_tasks/", crm_task,
+                                       "' AND kind = 'connector.task_dead' AND state = "
+                                       "'completed'")),
+            1);
 
   // Same request_id: the first answer again. A new one on a done task: refused.
   v1::RetryTaskResponse again;

@@ -1,0 +1,34 @@
+#include "services/dead_letter_alerts.h"
+
+#include "absl/strings/str_cat.h"
+#include "lib/deadline/kinds.h"
+
+namespace dsar {
+
+absl::Status DeadLetterAlerts::OnDeadLettered(store::WriteTxn& txn,
+                                              const connector::TaskInfo& task, absl::Time now) {
+  deadline::ScheduleRequest request;
+  request.tenant = task.tenant;
+  request.kind = deadline::kConnectorTaskDead;
+  request.resource = absl::StrCat("connector_tasks/", task.task_id);
+  request.start = now;
+  auto scheduled = deadlines_->Schedule(txn, request, now);
+  // Still open from an earlier death of the same task: its alerts go on.
+  if (absl::IsAlreadyExists(scheduled.status())) return absl::OkStatus();
+  return scheduled.status();
+}
+
+absl::Status DeadLetterAlerts::OnTaskFinished(store::WriteTxn& txn,
+                                              const connector::TaskInfo& task, absl::Time now) {
+  auto completed = deadlines_->Complete(
+      txn,
+      {task.tenant, deadline::kConnectorTaskDead, absl::StrCat("connector_tasks/", task.task_id)},
+      now);
+  // The usual case: the task never died.
+  if (absl::IsNotFound(completed.status()) || absl::IsFailedPrecondition(completed.status())) {
+    return absl::OkStatus();
+  }
+  return completed.status();
+}
+
+}  // namespace dsar
