@@ -72,7 +72,8 @@ void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
     auto* e = out->mutable_extension();
     e->set_count(r.extension_count);
     e->set_reason(r.extension_reason);
-    if (r.subject_informed_at) SetTimestamp(*r.subject_informed_at, e->mutable_subject_notify_time());
+    if (r.subject_informed_at)
+      SetTimestamp(*r.subject_informed_at, e->mutable_subject_notify_time());
   }
   if (r.rejection_reason != requests::RejectionReason::kUnspecified) {
     out->mutable_rejection()->set_reason(static_cast<v1::RejectionReason>(r.rejection_reason));
@@ -241,17 +242,17 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CreatePrivacyRequest(
   in.callback_url = request->status_callback_url();
   if (request->has_receive_time()) in.received_at = FromTimestamp(request->receive_time());
   if (request->has_verification()) in.verification = FromProto(request->verification());
-  requests_->Create(call.ctx, std::move(in),
-                    [reactor, response, slot = std::move(call.slot)](
-                        absl::StatusOr<requests::Created> created) {
-                      if (!created.ok()) {
-                        reactor->Finish(ToGrpcStatus(created.status()));
-                        return;
-                      }
-                      ToProto(created->request, response->mutable_privacy_request());
-                      response->set_duplicate(created->duplicate);
-                      reactor->Finish(grpc::Status::OK);
-                    });
+  requests_->Create(
+      call.ctx, std::move(in),
+      [reactor, response, slot = std::move(call.slot)](absl::StatusOr<requests::Created> created) {
+        if (!created.ok()) {
+          reactor->Finish(ToGrpcStatus(created.status()));
+          return;
+        }
+        ToProto(created->request, response->mutable_privacy_request());
+        response->set_duplicate(created->duplicate);
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 

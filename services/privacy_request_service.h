@@ -30,9 +30,9 @@ class PrivacyRequestServiceImpl final : public dsar::v1::PrivacyRequestService::
   grpc::ServerUnaryReactor* GetPrivacyRequest(grpc::CallbackServerContext* context,
                                               const v1::GetPrivacyRequestRequest* request,
                                               v1::GetPrivacyRequestResponse* response) override;
-  grpc::ServerUnaryReactor* ListPrivacyRequests(
-      grpc::CallbackServerContext* context, const v1::ListPrivacyRequestsRequest* request,
-      v1::ListPrivacyRequestsResponse* response) override;
+  grpc::ServerUnaryReactor* ListPrivacyRequests(grpc::CallbackServerContext* context,
+                                                const v1::ListPrivacyRequestsRequest* request,
+                                                v1::ListPrivacyRequestsResponse* response) override;
   grpc::ServerUnaryReactor* VerifyIdentity(grpc::CallbackServerContext* context,
                                            const v1::VerifyIdentityRequest* request,
                                            v1::VerifyIdentityResponse* response) override;

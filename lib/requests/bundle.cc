@@ -80,9 +80,8 @@ json Information(const RequestEnv& env, const connector::ConnectorInfo* info,
     information["purposes"] = info->purposes;
     information["categories"] = info->categories;
     if (!info->processor.empty()) {
-      recipients.push_back({{"name", info->processor},
-                            {"role", "processor"},
-                            {"country", info->country}});
+      recipients.push_back(
+          {{"name", info->processor}, {"role", "processor"}, {"country", info->country}});
     }
     for (const auto& sp : info->sub_processors) {
       recipients.push_back({{"name", sp.name},
@@ -123,8 +122,7 @@ absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const Privacy
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   const std::string final_path = files.BundlePath(r.tenant, r.request_id);
   const std::string tmp_path = final_path + ".tmp";
-  ASSIGN_OR_RETURN(std::unique_ptr<EncryptedWriter> writer,
-                   EncryptedWriter::Create(tmp_path, key));
+  ASSIGN_OR_RETURN(std::unique_ptr<EncryptedWriter> writer, EncryptedWriter::Create(tmp_path, key));
   Sha256 sha;
   Out out(writer.get(), &sha);
   BundleResult result;
@@ -142,10 +140,10 @@ absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const Privacy
   }
   RETURN_IF_ERROR(out.Emit(absl::StrCat(
       "{\"format\":\"dsar-export/1\",\"generated_time\":", Dump(Rfc3339(now)),
-      ",\"request\":", Dump(request), ",\"controller\":", Dump(controller),
-      ",\"rights\":", Dump("You may ask for rectification or erasure of this data, or "
-                           "restriction of or objection to its processing, and you may lodge "
-                           "a complaint with a supervisory authority (GDPR Art. 15(1)(e)-(f))."),
+      ",\"request\":", Dump(request), ",\"controller\":", Dump(controller), ",\"rights\":",
+      Dump("You may ask for rectification or erasure of this data, or "
+           "restriction of or objection to its processing, and you may lodge "
+           "a complaint with a supervisory authority (GDPR Art. 15(1)(e)-(f))."),
       ",\"systems\":[")));
 
   std::vector<const SystemProgress*> sorted;
@@ -172,17 +170,18 @@ absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const Privacy
     }
     int64_t system_records = 0;
     for (const auto& m : manifest) system_records += m.records;
-    json head = {{"system", t->connector},
-                 {"display_name", info != nullptr && !info->display_name.empty()
-                                      ? info->display_name
-                                      : t->connector},
-                 {"status", done ? "complete" : "skipped"},
-                 {"information", Information(env, info, t->connector)},
-                 {"record_count", system_records}};
+    json head = {
+        {"system", t->connector},
+        {"display_name",
+         info != nullptr && !info->display_name.empty() ? info->display_name : t->connector},
+        {"status", done ? "complete" : "skipped"},
+        {"information", Information(env, info, t->connector)},
+        {"record_count", system_records}};
     if (!done) head["skip_reason"] = t->skip_reason;
     std::string head_text = Dump(head);
     head_text.pop_back();  // reopen the object for "categories"
-    RETURN_IF_ERROR(out.Emit(absl::StrCat(first_system ? "" : ",", head_text, ",\"categories\":[")));
+    RETURN_IF_ERROR(
+        out.Emit(absl::StrCat(first_system ? "" : ",", head_text, ",\"categories\":[")));
     first_system = false;
     bool first_category = true;
     for (const auto& m : manifest) {
@@ -193,7 +192,8 @@ absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const Privacy
       }
       std::string cat_text = Dump(cat);
       cat_text.pop_back();
-      RETURN_IF_ERROR(out.Emit(absl::StrCat(first_category ? "" : ",", cat_text, ",\"records\":[")));
+      RETURN_IF_ERROR(
+          out.Emit(absl::StrCat(first_category ? "" : ",", cat_text, ",\"records\":[")));
       first_category = false;
       auto reader = EncryptedReader::Open(parts + "/" + m.file, key);
       if (!reader.ok()) {

@@ -81,8 +81,7 @@ absl::StatusOr<long> CallbackSender::Post(const std::string& url, const std::str
   CURL* curl = static_cast<CURL*>(curl_);
   if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
   curl_easy_reset(curl);
-  const std::string signature =
-      deadline::WebhookSignature(env_->options.callback_secret, body);
+  const std::string signature = deadline::WebhookSignature(env_->options.callback_secret, body);
   struct curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
   headers = curl_slist_append(headers, absl::StrCat("X-Dsar-Callback-Id: ", callback_id).c_str());
@@ -177,8 +176,11 @@ int CallbackSender::DeliverDue(int limit, absl::Time* next) {
     if (state == "pending" && written.ok()) *next = std::min(*next, retry_at);
     const log::Level level = state == "delivered" ? log::Level::kInfo : log::Level::kWarn;
     log::Write(level, "privacy_request_callback",
-               {{"request_id", d.request_id}, {"tenant", d.tenant}, {"state", state},
-                {"attempt", attempt}, {"error", error}});
+               {{"request_id", d.request_id},
+                {"tenant", d.tenant},
+                {"state", state},
+                {"attempt", attempt},
+                {"error", error}});
   }
   return static_cast<int>(due.size());
 }

@@ -157,10 +157,9 @@ absl::Status EncryptedWriter::WriteFrame(bool final) {
       reinterpret_cast<const unsigned char*>(buffer_.data()), buffer_.size(), nullptr, 0,
       final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
   const uint32_t n = static_cast<uint32_t>(len);
-  const unsigned char prefix[4] = {static_cast<unsigned char>(n >> 24),
-                                   static_cast<unsigned char>(n >> 16),
-                                   static_cast<unsigned char>(n >> 8),
-                                   static_cast<unsigned char>(n)};
+  const unsigned char prefix[4] = {
+      static_cast<unsigned char>(n >> 24), static_cast<unsigned char>(n >> 16),
+      static_cast<unsigned char>(n >> 8), static_cast<unsigned char>(n)};
   sodium_memzero(buffer_.data(), buffer_.size());
   buffer_.clear();
   if (std::fwrite(prefix, 1, 4, file_) != 4 || std::fwrite(cipher_.data(), 1, len, file_) != len) {

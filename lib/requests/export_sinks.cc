@@ -24,8 +24,8 @@ namespace {
 constexpr absl::string_view kPrefix = "privacy_requests/";
 
 std::string Quote(absl::string_view s) {
-  return nlohmann::json(std::string(s)).dump(-1, ' ', false,
-                                             nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Counts records and keeps nothing.
@@ -60,11 +60,11 @@ class PartSink final : public connector::ExportSink {
       if (parts_.size() >= 1000) {
         return absl::FailedPreconditionError("export has more than 1000 categories");
       }
-      auto writer = EncryptedWriter::Create(
-          absl::StrCat(tmp_dir_, "/", parts_.size(), ".part"), key_);
+      auto writer =
+          EncryptedWriter::Create(absl::StrCat(tmp_dir_, "/", parts_.size(), ".part"), key_);
       if (!writer.ok()) return writer.status();
-      parts_.push_back({record.category, absl::StrCat(parts_.size(), ".part"), 0,
-                        std::move(*writer)});
+      parts_.push_back(
+          {record.category, absl::StrCat(parts_.size(), ".part"), 0, std::move(*writer)});
       part = &parts_.back();
     }
     std::string json = RecordJson(record);
@@ -145,9 +145,9 @@ class VerificationSink final : public connector::ExportSink {
 std::string RecordJson(const connector::ExportedRecord& record) {
   std::string out = absl::StrCat("{\"record_id\":", Quote(record.record_id));
   if (record.create_time != absl::InfinitePast()) {
-    absl::StrAppend(&out, ",\"create_time\":",
-                    Quote(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", record.create_time,
-                                           absl::UTCTimeZone())));
+    absl::StrAppend(
+        &out, ",\"create_time\":",
+        Quote(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", record.create_time, absl::UTCTimeZone())));
   }
   absl::StrAppend(&out, ",\"data\":");
   if (!record.json.empty() && nlohmann::json::accept(record.json)) {
@@ -190,8 +190,7 @@ absl::StatusOr<std::unique_ptr<connector::ExportSink>> ExportSinks::Open(
   }
   if (row->phase != TaskPhase::kExport) return std::make_unique<DiscardSink>();
   if (!wrapped.has_value()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(r->name(), ": the export key was destroyed"));
+    return absl::FailedPreconditionError(absl::StrCat(r->name(), ": the export key was destroyed"));
   }
   auto key = env_->key_wrapper->Unwrap(*wrapped, id);
   if (!key.ok()) return key.status();

@@ -7,9 +7,10 @@
 // (categories and counts) and moves them into place, so a retried export
 // replaces a previous attempt. Parts are not fsynced: they are intermediate,
 // and a part lost or torn by a crash is detected when the bundle is built
-// (authenticated encryption with a final tag) and re-exported. For an erasure's verification export nothing is kept:
-// any record the erasure did not report as kept (e.g. under legal hold) ends
-// the export with FAILED_PRECONDITION, which dead-letters the task and fails
+// (authenticated encryption with a final tag) and re-exported. For an
+// erasure's verification export nothing is kept: any record the erasure did
+// not report as kept (e.g. under legal hold) ends the export with
+// FAILED_PRECONDITION, which dead-letters the task and fails
 // the request. Tasks of other modules, or of closed requests, are counted and
 // dropped.
 //

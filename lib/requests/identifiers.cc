@@ -98,8 +98,7 @@ void NormaliseIdentifiers(std::vector<SubjectIdentifier>& ids, FieldErrors& erro
   }
 }
 
-std::vector<std::string> SubjectKeys(const consent::SubjectKeyer& keyer,
-                                     absl::string_view tenant,
+std::vector<std::string> SubjectKeys(const consent::SubjectKeyer& keyer, absl::string_view tenant,
                                      const std::vector<SubjectIdentifier>& ids) {
   std::vector<std::string> keys;
   keys.reserve(ids.size());

@@ -29,8 +29,7 @@ void NormaliseIdentifiers(std::vector<SubjectIdentifier>& ids, FieldErrors& erro
 const char* IdentifierTypeName(connector::IdentifierType type);
 
 // 32-byte keys, one per identifier, in order.
-std::vector<std::string> SubjectKeys(const consent::SubjectKeyer& keyer,
-                                     absl::string_view tenant,
+std::vector<std::string> SubjectKeys(const consent::SubjectKeyer& keyer, absl::string_view tenant,
                                      const std::vector<SubjectIdentifier>& ids);
 
 }  // namespace dsar::requests

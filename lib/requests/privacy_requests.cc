@@ -45,7 +45,9 @@ std::string TimeText(const std::optional<absl::Time>& t) {
   return t.has_value() ? absl::StrCat(absl::ToUnixMicros(*t)) : "";
 }
 
-std::string Rfc3339(absl::Time t) { return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone()); }
+std::string Rfc3339(absl::Time t) {
+  return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
+}
 
 bool Printable(absl::string_view s) {
   for (char c : s) {
@@ -60,8 +62,8 @@ void CheckRequestId(FieldErrors& errors, const RequestContext& ctx) {
   }
 }
 
-void CheckText(FieldErrors& errors, absl::string_view field, absl::string_view value,
-               size_t max, bool required) {
+void CheckText(FieldErrors& errors, absl::string_view field, absl::string_view value, size_t max,
+               bool required) {
   if (value.empty()) {
     if (required) errors.Add(std::string(field), "required");
   } else if (value.size() > max) {
@@ -240,11 +242,11 @@ void PrivacyRequests::Create(const RequestContext& ctx, CreateInput in, CreateDo
   }
   std::string keys_text;
   for (const auto& k : op->keys) absl::StrAppend(&keys_text, k);
-  op->fingerprint = Fingerprint(
-      {absl::StrCat(type), keys_text, absl::StrCat(relation), in.requester.channel,
-       in.requester.reference, in.callback_url, TimeText(in.received_at),
-       in.verification ? absl::StrCat(static_cast<int>(in.verification->method)) : "",
-       in.verification ? in.verification->note : ""});
+  op->fingerprint =
+      Fingerprint({absl::StrCat(type), keys_text, absl::StrCat(relation), in.requester.channel,
+                   in.requester.reference, in.callback_url, TimeText(in.received_at),
+                   in.verification ? absl::StrCat(static_cast<int>(in.verification->method)) : "",
+                   in.verification ? in.verification->note : ""});
   for (auto& id : in.identifiers) std::fill(id.value.begin(), id.value.end(), '\0');
   in.identifiers.clear();
   op->in = std::move(in);
@@ -267,10 +269,10 @@ void PrivacyRequests::Create(const RequestContext& ctx, CreateInput in, CreateDo
                                      in.callback_url, ctx.principal, now);
                     ++r.duplicate_count;
                     r.updated_at = now;
-                    rows::InsertEvent(t, ctx.tenant, r.request_id,
-                                      {r.state, r.state, ctx.principal,
-                                       absl::StrCat("duplicate filing linked (", link_id, ")"),
-                                       now});
+                    rows::InsertEvent(
+                        t, ctx.tenant, r.request_id,
+                        {r.state, r.state, ctx.principal,
+                         absl::StrCat("duplicate filing linked (", link_id, ")"), now});
                     rows::Save(t, r);
                     if (!in.callback_url.empty() && in.callback_url != r.callback_url) {
                       EnqueueCallbacks(t, ctx.tenant, r.request_id, {in.callback_url},
@@ -294,16 +296,14 @@ void PrivacyRequests::Create(const RequestContext& ctx, CreateInput in, CreateDo
                   RETURN_IF_ERROR(internal::ScheduleClocks(t, *env, r, now));
                   rows::Insert(t, r, op->sealed, op->wrapped_key);
                   rows::InsertSubjectKeys(t, ctx.tenant, r.request_id, r.type, op->keys);
-                  rows::InsertEvent(t, ctx.tenant, r.request_id,
-                                    {RequestState::kUnspecified, RequestState::kReceived,
-                                     ctx.principal,
-                                     in.source == RequestSource::kRetention
-                                         ? "filed by the retention rule"
-                                         : absl::StrCat("filed", in.requester.channel.empty()
-                                                                     ? ""
-                                                                     : " via ",
-                                                        in.requester.channel),
-                                     now});
+                  rows::InsertEvent(
+                      t, ctx.tenant, r.request_id,
+                      {RequestState::kUnspecified, RequestState::kReceived, ctx.principal,
+                       in.source == RequestSource::kRetention
+                           ? "filed by the retention rule"
+                           : absl::StrCat("filed", in.requester.channel.empty() ? "" : " via ",
+                                          in.requester.channel),
+                       now});
                   if (!r.callback_url.empty()) {
                     EnqueueCallbacks(t, ctx.tenant, r.request_id, {r.callback_url},
                                      internal::CallbackBody(r, now), now);
@@ -312,11 +312,11 @@ void PrivacyRequests::Create(const RequestContext& ctx, CreateInput in, CreateDo
                     r.verification = *in.verification;
                     r.verification->verifier = ctx.principal;
                     r.verification->verified_at = now;
-                    RETURN_IF_ERROR(internal::Transition(
-                        t, *env, r, RequestState::kVerified, ctx.principal,
-                        absl::StrCat("identity verified at filing (",
-                                     MethodName(r.verification->method), ")"),
-                        now));
+                    RETURN_IF_ERROR(
+                        internal::Transition(t, *env, r, RequestState::kVerified, ctx.principal,
+                                             absl::StrCat("identity verified at filing (",
+                                                          MethodName(r.verification->method), ")"),
+                                             now));
                     RETURN_IF_ERROR(internal::StartWork(t, *env, r, ctx.principal, now));
                   } else if (env->options.pause_clock_until_verified) {
                     RETURN_IF_ERROR(internal::PauseClocks(t, *env, r, now));
@@ -352,8 +352,7 @@ absl::StatusOr<PrivacyRequest> PrivacyRequests::Get(const RequestContext& ctx,
   return out;
 }
 
-absl::StatusOr<RequestPage> PrivacyRequests::List(const RequestContext& ctx,
-                                                  const ListInput& in) {
+absl::StatusOr<RequestPage> PrivacyRequests::List(const RequestContext& ctx, const ListInput& in) {
   FieldErrors errors;
   if (in.page_size < 0 || in.page_size > kMaxPageSize) {
     errors.Add("page_size", absl::StrCat("must be between 0 and ", kMaxPageSize));
@@ -362,10 +361,10 @@ absl::StatusOr<RequestPage> PrivacyRequests::List(const RequestContext& ctx,
   const int type = static_cast<int>(in.type);
   if (state < 0 || state > 7) errors.Add("state", "unknown state");
   if (type < 0 || type > 3) errors.Add("type", "unknown type");
-  const std::string tag = absl::BytesToHexString(Fingerprint(
-                                                     {absl::StrCat(state), absl::StrCat(type),
-                                                      TimeText(in.due_before)}))
-                              .substr(0, 12);
+  const std::string tag =
+      absl::BytesToHexString(
+          Fingerprint({absl::StrCat(state), absl::StrCat(type), TimeText(in.due_before)}))
+          .substr(0, 12);
   rows::ListFilter f;
   f.tenant = ctx.tenant;
   f.state = in.state;
@@ -391,8 +390,8 @@ absl::StatusOr<RequestPage> PrivacyRequests::List(const RequestContext& ctx,
   return page;
 }
 
-void PrivacyRequests::Verify(const RequestContext& ctx, std::string request_id,
-                             Verification v, RequestDone done) {
+void PrivacyRequests::Verify(const RequestContext& ctx, std::string request_id, Verification v,
+                             RequestDone done) {
   FieldErrors errors;
   CheckRequestId(errors, ctx);
   CheckVerification(errors, "verification", v);
@@ -410,8 +409,7 @@ void PrivacyRequests::Verify(const RequestContext& ctx, std::string request_id,
         ASSIGN_OR_RETURN(
             std::string id,
             store::RunIdempotent(
-                txn, ctx, fingerprint, now,
-                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
+                txn, ctx, fingerprint, now, [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ASSIGN_OR_RETURN(PrivacyRequest r, LoadOrNotFound(t, ctx.tenant, request_id));
                   RETURN_IF_ERROR(CheckTransition(r.name(), r.state, RequestState::kVerified,
                                                   "VerifyIdentity"));
@@ -463,8 +461,7 @@ void PrivacyRequests::Extend(const RequestContext& ctx, ExtendInput in, RequestD
         ASSIGN_OR_RETURN(
             std::string id,
             store::RunIdempotent(
-                txn, ctx, fingerprint, now,
-                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
+                txn, ctx, fingerprint, now, [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ASSIGN_OR_RETURN(PrivacyRequest r, LoadOrNotFound(t, ctx.tenant, in.request_id));
                   if (!IsOpen(r.state)) {
                     return FailedPreconditionWithViolations(
@@ -489,9 +486,9 @@ void PrivacyRequests::Extend(const RequestContext& ctx, ExtendInput in, RequestD
                   if (!gdpr.ok()) return RenameDueField(gdpr.status(), "gdpr_due_time");
                   r.gdpr_due_at = gdpr->due_at;
                   if (in.processor_due.has_value()) {
-                    auto processor = env->deadlines->Extend(
-                        t, {r.tenant, deadline::kRequestProcessor, r.name()}, *in.processor_due,
-                        in.reason, now);
+                    auto processor =
+                        env->deadlines->Extend(t, {r.tenant, deadline::kRequestProcessor, r.name()},
+                                               *in.processor_due, in.reason, now);
                     if (!processor.ok()) {
                       return RenameDueField(processor.status(), "processor_due_time");
                     }
@@ -501,12 +498,11 @@ void PrivacyRequests::Extend(const RequestContext& ctx, ExtendInput in, RequestD
                   r.extension_reason = in.reason;
                   r.subject_informed_at = in.subject_informed_at;
                   r.updated_at = now;
-                  rows::InsertEvent(
-                      t, r.tenant, r.request_id,
-                      {r.state, r.state, ctx.principal,
-                       absl::StrCat("deadline extended to ", Rfc3339(r.gdpr_due_at), ": ",
-                                    in.reason),
-                       now});
+                  rows::InsertEvent(t, r.tenant, r.request_id,
+                                    {r.state, r.state, ctx.principal,
+                                     absl::StrCat("deadline extended to ", Rfc3339(r.gdpr_due_at),
+                                                  ": ", in.reason),
+                                     now});
                   rows::Save(t, r);
                   const auto urls = rows::CallbackUrls(t, r.tenant, r.request_id, r.callback_url);
                   if (!urls.empty()) {
@@ -550,8 +546,7 @@ void PrivacyRequests::Reject(const RequestContext& ctx, std::string request_id,
         ASSIGN_OR_RETURN(
             std::string id,
             store::RunIdempotent(
-                txn, ctx, fingerprint, now,
-                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
+                txn, ctx, fingerprint, now, [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ASSIGN_OR_RETURN(PrivacyRequest r, LoadOrNotFound(t, ctx.tenant, request_id));
                   RETURN_IF_ERROR(CheckTransition(r.name(), r.state, RequestState::kRejected,
                                                   "RejectPrivacyRequest"));
@@ -561,9 +556,9 @@ void PrivacyRequests::Reject(const RequestContext& ctx, std::string request_id,
                   RETURN_IF_ERROR(internal::CloseClocks(t, *env, r, /*complete=*/true, now));
                   rows::DestroySealedSubject(t, r.tenant, r.request_id);
                   rows::DestroyWrappedKey(t, r.tenant, r.request_id);
-                  RETURN_IF_ERROR(internal::Transition(
-                      t, *env, r, RequestState::kRejected, ctx.principal,
-                      absl::StrCat("rejected: ", RejectionName(reason)), now));
+                  RETURN_IF_ERROR(
+                      internal::Transition(t, *env, r, RequestState::kRejected, ctx.principal,
+                                           absl::StrCat("rejected: ", RejectionName(reason)), now));
                   RETURN_IF_ERROR(audit::Append(t, ctx, r.name(), "OK", now));
                   return r.request_id;
                 }));
@@ -580,8 +575,8 @@ void PrivacyRequests::Reject(const RequestContext& ctx, std::string request_id,
       });
 }
 
-void PrivacyRequests::Cancel(const RequestContext& ctx, std::string request_id,
-                             std::string reason, RequestDone done) {
+void PrivacyRequests::Cancel(const RequestContext& ctx, std::string request_id, std::string reason,
+                             RequestDone done) {
   FieldErrors errors;
   CheckRequestId(errors, ctx);
   CheckText(errors, "reason", reason, kMaxReason, true);
@@ -599,8 +594,7 @@ void PrivacyRequests::Cancel(const RequestContext& ctx, std::string request_id,
         ASSIGN_OR_RETURN(
             std::string id,
             store::RunIdempotent(
-                txn, ctx, fingerprint, now,
-                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
+                txn, ctx, fingerprint, now, [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ASSIGN_OR_RETURN(PrivacyRequest r, LoadOrNotFound(t, ctx.tenant, request_id));
                   if (r.type == RequestType::kErasure && r.state == RequestState::kInProgress) {
                     return FailedPreconditionWithViolations(
@@ -668,9 +662,10 @@ void PrivacyRequests::Download(const RequestContext& ctx, DownloadInput in, Down
   }
   const PrivacyRequest& r = *request;
   if (r.type == RequestType::kErasure) {
-    done(FailedPreconditionWithViolations(
-        "an erasure has no export", {{"TYPE", r.name(), "only ACCESS and PORTABILITY requests "
-                                                        "have an export bundle"}}));
+    done(FailedPreconditionWithViolations("an erasure has no export",
+                                          {{"TYPE", r.name(),
+                                            "only ACCESS and PORTABILITY requests "
+                                            "have an export bundle"}}));
     return;
   }
   if (r.state != RequestState::kCompleted) {
@@ -703,8 +698,7 @@ void PrivacyRequests::Download(const RequestContext& ctx, DownloadInput in, Down
           });
       return;
     }
-    done(absl::NotFoundError(
-        absl::StrCat(r.name(), ": the export expired and was destroyed")));
+    done(absl::NotFoundError(absl::StrCat(r.name(), ": the export expired and was destroyed")));
     return;
   }
   auto key = env_->key_wrapper->Unwrap(*wrapped, r.request_id);

@@ -43,8 +43,8 @@ struct CreateInput {
   std::vector<SubjectIdentifier> identifiers;
   Requester requester;
   std::string callback_url;
-  std::optional<absl::Time> received_at;      // default now
-  std::optional<Verification> verification;   // set: already verified, starts at once
+  std::optional<absl::Time> received_at;     // default now
+  std::optional<Verification> verification;  // set: already verified, starts at once
 };
 
 struct Created {
@@ -86,7 +86,8 @@ class ExportDownload {
  public:
   ExportDownload(std::unique_ptr<EncryptedReader> reader, ExportInfo info,
                  std::string disclosure_id)
-      : reader_(std::move(reader)), info_(std::move(info)),
+      : reader_(std::move(reader)),
+        info_(std::move(info)),
         disclosure_id_(std::move(disclosure_id)) {}
   // Next chunk into `*chunk` (at most 64 KiB); false at the end. DATA_LOSS
   // when the file was altered or its digest differs from the recorded one.

@@ -80,19 +80,14 @@ bool IsOpen(RequestState state) {
 bool TransitionAllowed(RequestState from, RequestState to) {
   using S = RequestState;
   switch (from) {
-    case S::kReceived:
-      return to == S::kVerified || to == S::kRejected || to == S::kCancelled;
-    case S::kVerified:
-      return to == S::kInProgress || to == S::kRejected || to == S::kCancelled;
-    case S::kInProgress:
-      return to == S::kCompleted || to == S::kFailed || to == S::kCancelled;
-    case S::kFailed:
-      return to == S::kInProgress || to == S::kCancelled;
+    case S::kReceived: return to == S::kVerified || to == S::kRejected || to == S::kCancelled;
+    case S::kVerified: return to == S::kInProgress || to == S::kRejected || to == S::kCancelled;
+    case S::kInProgress: return to == S::kCompleted || to == S::kFailed || to == S::kCancelled;
+    case S::kFailed: return to == S::kInProgress || to == S::kCancelled;
     case S::kCompleted:
     case S::kRejected:
     case S::kCancelled:
-    case S::kUnspecified:
-      return false;
+    case S::kUnspecified: return false;
   }
   return false;
 }
@@ -103,8 +98,8 @@ absl::Status CheckTransition(absl::string_view request_name, RequestState from, 
   std::string needs;
   for (RequestState s : {RequestState::kReceived, RequestState::kVerified,
                          RequestState::kInProgress, RequestState::kFailed}) {
-    if (TransitionAllowed(s, to)) absl::StrAppend(&needs, needs.empty() ? "" : " or ",
-                                                  RequestStateName(s));
+    if (TransitionAllowed(s, to))
+      absl::StrAppend(&needs, needs.empty() ? "" : " or ", RequestStateName(s));
   }
   return FailedPreconditionWithViolations(
       absl::StrCat("request is ", RequestStateName(from), "; ", action, " is not allowed"),

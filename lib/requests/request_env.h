@@ -115,7 +115,7 @@ struct RequestEnv {
   const connector::ConnectorRegistry* registry = nullptr;
   const consent::PurposeCatalog* catalog = nullptr;  // controller details; may be null
   RequestOptions options;
-  std::atomic<connector::Outbox*> outbox{nullptr};   // null until attached / without connectors
+  std::atomic<connector::Outbox*> outbox{nullptr};  // null until attached / without connectors
   WorkSignal signal;
   CleanupQueue cleanup;
 };

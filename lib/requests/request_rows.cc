@@ -175,9 +175,9 @@ void Insert(store::WriteTxn& txn, const PrivacyRequest& r, absl::string_view sea
   q.bind(i++, r.verification ? static_cast<int>(r.verification->method) : 0);
   q.bind(i++, r.verification ? r.verification->note : std::string());
   q.bind(i++, r.verification ? r.verification->verifier : std::string());
-  BindOptionalTime(q, i++,
-                   r.verification ? std::optional<absl::Time>(r.verification->verified_at)
-                                  : std::nullopt);
+  BindOptionalTime(
+      q, i++,
+      r.verification ? std::optional<absl::Time>(r.verification->verified_at) : std::nullopt);
   q.bind(i++, r.extension_count);
   q.bind(i++, r.extension_reason);
   BindOptionalTime(q, i++, r.subject_informed_at);
@@ -229,9 +229,9 @@ void Save(store::WriteTxn& txn, const PrivacyRequest& r) {
   q.bind(i++, r.verification ? static_cast<int>(r.verification->method) : 0);
   q.bind(i++, r.verification ? r.verification->note : std::string());
   q.bind(i++, r.verification ? r.verification->verifier : std::string());
-  BindOptionalTime(q, i++,
-                   r.verification ? std::optional<absl::Time>(r.verification->verified_at)
-                                  : std::nullopt);
+  BindOptionalTime(
+      q, i++,
+      r.verification ? std::optional<absl::Time>(r.verification->verified_at) : std::nullopt);
   q.bind(i++, r.extension_count);
   q.bind(i++, r.extension_reason);
   BindOptionalTime(q, i++, r.subject_informed_at);
@@ -261,8 +261,8 @@ std::optional<std::string> LoadSealedSubject(Txn& txn, absl::string_view tenant,
 template <typename Txn>
 std::optional<std::string> LoadWrappedKey(Txn& txn, absl::string_view tenant,
                                           absl::string_view id) {
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT export_key FROM privacy_requests WHERE tenant_id = ? AND request_id = ?");
+  SQLite::Statement& q =
+      txn.Prepare("SELECT export_key FROM privacy_requests WHERE tenant_id = ? AND request_id = ?");
   q.bind(1, std::string(tenant));
   q.bind(2, std::string(id));
   std::optional<std::string> out;
@@ -336,8 +336,8 @@ void CloseSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::stri
 int DeleteSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
                       const std::vector<std::string>& keys) {
   int deleted = 0;
-  SQLite::Statement& own = txn.Prepare(
-      "DELETE FROM privacy_request_subjects WHERE tenant_id = ? AND request_id = ?");
+  SQLite::Statement& own =
+      txn.Prepare("DELETE FROM privacy_request_subjects WHERE tenant_id = ? AND request_id = ?");
   own.bind(1, std::string(tenant));
   own.bind(2, std::string(id));
   deleted += own.exec();
@@ -456,9 +456,8 @@ std::vector<StateChange> ListEvents(Txn& txn, absl::string_view tenant, absl::st
   std::vector<StateChange> out;
   while (q.executeStep()) {
     out.push_back({static_cast<RequestState>(q.getColumn(0).getInt()),
-                   static_cast<RequestState>(q.getColumn(1).getInt()),
-                   q.getColumn(2).getString(), q.getColumn(3).getString(),
-                   FromUs(q.getColumn(4).getInt64())});
+                   static_cast<RequestState>(q.getColumn(1).getInt()), q.getColumn(2).getString(),
+                   q.getColumn(3).getString(), FromUs(q.getColumn(4).getInt64())});
   }
   q.reset();
   return out;
@@ -547,8 +546,7 @@ void MarkExportExpired(store::WriteTxn& txn, absl::string_view tenant, absl::str
 }
 
 template <typename Txn>
-std::vector<std::pair<std::string, std::string>> ListExpired(Txn& txn, absl::Time now,
-                                                             int limit) {
+std::vector<std::pair<std::string, std::string>> ListExpired(Txn& txn, absl::Time now, int limit) {
   SQLite::Statement& q = txn.Prepare(
       "SELECT tenant_id, request_id FROM privacy_request_exports WHERE state = 'available' AND "
       "expires_at_us <= ? ORDER BY expires_at_us LIMIT ?");
@@ -647,22 +645,21 @@ std::vector<PrivacyRequest> List(Txn& txn, const ListFilter& f) {
   return out;
 }
 
-#define DSAR_INSTANTIATE_READS(Txn)                                                           \
-  template std::optional<PrivacyRequest> Load(Txn&, absl::string_view, absl::string_view);   \
-  template std::optional<std::string> LoadSealedSubject(Txn&, absl::string_view,              \
-                                                        absl::string_view);                   \
-  template std::optional<std::string> LoadWrappedKey(Txn&, absl::string_view,                 \
-                                                     absl::string_view);                      \
-  template std::optional<SystemProgress> LoadTask(Txn&, absl::string_view, absl::string_view, \
-                                                  absl::string_view);                         \
-  template std::vector<SystemProgress> ListTasks(Txn&, absl::string_view, absl::string_view); \
-  template std::vector<StateChange> ListEvents(Txn&, absl::string_view, absl::string_view);   \
-  template std::optional<ExportInfo> LoadExport(Txn&, absl::string_view, absl::string_view);  \
-  template std::vector<std::pair<std::string, std::string>> ListExpired(Txn&, absl::Time, int); \
-  template std::vector<Disclosure> ListDisclosures(Txn&, absl::string_view, absl::string_view, \
-                                                   int);                                      \
-  template int CountDisclosures(Txn&, absl::string_view, absl::string_view);                 \
-  template std::vector<std::pair<std::string, std::string>> ListNeedingWork(Txn&, int);       \
+#define DSAR_INSTANTIATE_READS(Txn)                                                               \
+  template std::optional<PrivacyRequest> Load(Txn&, absl::string_view, absl::string_view);        \
+  template std::optional<std::string> LoadSealedSubject(Txn&, absl::string_view,                  \
+                                                        absl::string_view);                       \
+  template std::optional<std::string> LoadWrappedKey(Txn&, absl::string_view, absl::string_view); \
+  template std::optional<SystemProgress> LoadTask(Txn&, absl::string_view, absl::string_view,     \
+                                                  absl::string_view);                             \
+  template std::vector<SystemProgress> ListTasks(Txn&, absl::string_view, absl::string_view);     \
+  template std::vector<StateChange> ListEvents(Txn&, absl::string_view, absl::string_view);       \
+  template std::optional<ExportInfo> LoadExport(Txn&, absl::string_view, absl::string_view);      \
+  template std::vector<std::pair<std::string, std::string>> ListExpired(Txn&, absl::Time, int);   \
+  template std::vector<Disclosure> ListDisclosures(Txn&, absl::string_view, absl::string_view,    \
+                                                   int);                                          \
+  template int CountDisclosures(Txn&, absl::string_view, absl::string_view);                      \
+  template std::vector<std::pair<std::string, std::string>> ListNeedingWork(Txn&, int);           \
   template std::vector<PrivacyRequest> List(Txn&, const ListFilter&);
 
 DSAR_INSTANTIATE_READS(store::ReadTxn)

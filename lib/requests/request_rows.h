@@ -37,8 +37,7 @@ template <typename Txn>
 std::optional<std::string> LoadSealedSubject(Txn& txn, absl::string_view tenant,
                                              absl::string_view id);
 template <typename Txn>
-std::optional<std::string> LoadWrappedKey(Txn& txn, absl::string_view tenant,
-                                          absl::string_view id);
+std::optional<std::string> LoadWrappedKey(Txn& txn, absl::string_view tenant, absl::string_view id);
 void DestroySealedSubject(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id);
 void DestroyWrappedKey(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id);
 
@@ -93,8 +92,7 @@ void MarkExportExpired(store::WriteTxn& txn, absl::string_view tenant, absl::str
                        absl::Time now);
 // (tenant, request id) of available exports expiring at or before `now`.
 template <typename Txn>
-std::vector<std::pair<std::string, std::string>> ListExpired(Txn& txn, absl::Time now,
-                                                             int limit);
+std::vector<std::pair<std::string, std::string>> ListExpired(Txn& txn, absl::Time now, int limit);
 
 // Disclosures (downloads).
 void InsertDisclosure(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,

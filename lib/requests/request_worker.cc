@@ -37,8 +37,7 @@ void Wipe(std::vector<SubjectIdentifier>& subject) {
 
 }  // namespace
 
-RequestWorker::RequestWorker(RequestEnv* env)
-    : env_(env), pool_(kStepThreads), callbacks_(env) {}
+RequestWorker::RequestWorker(RequestEnv* env) : env_(env), pool_(kStepThreads), callbacks_(env) {}
 
 RequestWorker::~RequestWorker() { Stop(); }
 
@@ -110,7 +109,8 @@ int RequestWorker::RunOnce() {
       absl::Status s = Step(tenant, id);
       if (!s.ok()) {
         log::Warn("privacy_request_step_failed",
-                  {{"request_id", id}, {"tenant", tenant},
+                  {{"request_id", id},
+                   {"tenant", tenant},
                    {"code", absl::StatusCodeToString(s.code())}});  // retried at the next poll
       }
       absl::MutexLock done(&mu);
@@ -120,7 +120,8 @@ int RequestWorker::RunOnce() {
   }
   {
     absl::MutexLock done(&mu);
-    mu.Await(absl::Condition(+[](int* n) { return *n == 0; }, &pending));
+    mu.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &pending));
   }
   steps += ExpireDue();
   steps += Cleanup();
@@ -144,9 +145,10 @@ absl::Status RequestWorker::Step(const std::string& tenant, const std::string& i
     }
     if (s.ok()) return s;
     if (!Permanent(s)) return s;
-    return Fail(*r, absl::StrCat("dsard could not ", StageName(r->stage) == std::string("assembling")
-                                                         ? "build the export bundle"
-                                                         : "finish the erasure",
+    return Fail(*r, absl::StrCat("dsard could not ",
+                                 StageName(r->stage) == std::string("assembling")
+                                     ? "build the export bundle"
+                                     : "finish the erasure",
                                  ": ", s.message()));
   }
   // Nothing (more) to do: clear the flag.
@@ -217,8 +219,11 @@ absl::Status RequestWorker::Assemble(const PrivacyRequest& r) {
   files.RemoveParts(r.tenant, r.request_id);
   env_->signal.WakeCallbacks();
   log::Info("privacy_request_completed",
-            {{"request_id", r.request_id}, {"tenant", r.tenant}, {"type", RequestTypeName(r.type)},
-             {"records", bundle.records}, {"bytes", bundle.size_bytes},
+            {{"request_id", r.request_id},
+             {"tenant", r.tenant},
+             {"type", RequestTypeName(r.type)},
+             {"records", bundle.records},
+             {"bytes", bundle.size_bytes},
              {"build_ms", absl::ToInt64Milliseconds(now - started)},
              {"since_receipt_ms", absl::ToInt64Milliseconds(now - r.received_at)}});
   return absl::OkStatus();
@@ -237,8 +242,8 @@ absl::Status RequestWorker::Reexport(const PrivacyRequest& r, const std::string&
     }
     if (rows::SupersedeTask(txn, r.tenant, r.request_id, task_id, lost->connector) >
         kMaxReexports) {
-      return absl::DataLossError(absl::StrCat("the export of ", lost->connector,
-                                              " was lost ", kMaxReexports, " times"));
+      return absl::DataLossError(
+          absl::StrCat("the export of ", lost->connector, " was lost ", kMaxReexports, " times"));
     }
     ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> subject,
                      internal::OpenSubject(txn, *env_, *cur));
@@ -274,7 +279,8 @@ absl::Status RequestWorker::SendVerification(const PrivacyRequest& r) {
         cur->stage != Stage::kErased) {
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> subject, internal::OpenSubject(txn, *env_, *cur));
+    ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> subject,
+                     internal::OpenSubject(txn, *env_, *cur));
     auto n = internal::EnqueuePhase(txn, *env_, *cur, connector::TaskKind::kSubjectExport,
                                     TaskPhase::kVerify, subject, now);
     Wipe(subject);
@@ -307,7 +313,8 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
         cur->stage != Stage::kVerified) {
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> subject, internal::OpenSubject(txn, *env_, *cur));
+    ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> subject,
+                     internal::OpenSubject(txn, *env_, *cur));
     const std::vector<std::string> keys = SubjectKeys(*env_->keyer, r.tenant, subject);
     consent_rows = AnonymiseConsentHistory(txn, *env_->keyer, r.tenant, subject);
     Wipe(subject);
@@ -330,15 +337,20 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
                      " consent records anonymised in dsard"),
         now));
     completed = true;
-    return audit::Append(txn, internal::SystemContext(r.tenant, "CompleteErasure"), r.name(),
-                         "OK", now);
+    return audit::Append(txn, internal::SystemContext(r.tenant, "CompleteErasure"), r.name(), "OK",
+                         now);
   }));
   if (completed) {
     env_->signal.WakeCallbacks();
-    log::Info("privacy_request_completed",
-              {{"request_id", r.request_id}, {"tenant", r.tenant}, {"type", "ERASURE"},
-               {"deleted", deleted}, {"anonymised", anonymised}, {"kept", kept},
-               {"since_receipt_ms", absl::ToInt64Milliseconds(env_->clock->Now() - r.received_at)}});
+    log::Info(
+        "privacy_request_completed",
+        {{"request_id", r.request_id},
+         {"tenant", r.tenant},
+         {"type", "ERASURE"},
+         {"deleted", deleted},
+         {"anonymised", anonymised},
+         {"kept", kept},
+         {"since_receipt_ms", absl::ToInt64Milliseconds(env_->clock->Now() - r.received_at)}});
   }
   return absl::OkStatus();
 }

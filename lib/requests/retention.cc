@@ -43,8 +43,10 @@ void RetentionJob::Stop() {
 void RetentionJob::Loop() {
   for (;;) {
     ScanResult r = RunOnce();
-    log::Info("retention_scan", {{"listed", r.listed}, {"filed", r.filed},
-                                 {"duplicates", r.duplicates}, {"failed", r.failed}});
+    log::Info("retention_scan", {{"listed", r.listed},
+                                 {"filed", r.filed},
+                                 {"duplicates", r.duplicates},
+                                 {"failed", r.failed}});
     absl::MutexLock lock(&mu_);
     absl::Time until = absl::Now() + env_->options.retention_scan_interval;
     while (!stopping_ && !cv_.WaitWithDeadline(&mu_, until)) {
@@ -73,7 +75,8 @@ RetentionJob::ScanResult RetentionJob::RunOnce() {
         if (!listed.ok()) {
           ++result.failed;
           log::Warn("retention_list_failed",
-                    {{"connector", c->name}, {"tenant", tenant},
+                    {{"connector", c->name},
+                     {"tenant", tenant},
                      {"code", absl::StatusCodeToString(listed.status().code())}});
           break;
         }
@@ -120,7 +123,8 @@ RetentionJob::ScanResult RetentionJob::RunOnce() {
           if (!created.ok()) {
             ++result.failed;
             log::Warn("retention_filing_failed",
-                      {{"connector", c->name}, {"tenant", tenant},
+                      {{"connector", c->name},
+                       {"tenant", tenant},
                        {"code", absl::StatusCodeToString(created.status().code())}});
           } else if (created->duplicate) {
             ++result.duplicates;

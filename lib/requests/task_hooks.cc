@@ -66,10 +66,9 @@ absl::Status TaskHooks::OnTaskFinished(store::WriteTxn& txn, const connector::Ta
   if (!all_finished) return absl::OkStatus();
 
   if (r->state == RequestState::kFailed) {
-    RETURN_IF_ERROR(internal::Transition(txn, *env_, *r, RequestState::kInProgress,
-                                         internal::kSystemActor,
-                                         "the failed connector task was retried and finished",
-                                         now));
+    RETURN_IF_ERROR(
+        internal::Transition(txn, *env_, *r, RequestState::kInProgress, internal::kSystemActor,
+                             "the failed connector task was retried and finished", now));
   }
   switch (row->phase) {
     case TaskPhase::kExport:
@@ -95,8 +94,7 @@ absl::Status TaskHooks::OnTaskFinished(store::WriteTxn& txn, const connector::Ta
       r->stage = Stage::kVerified;
       r->needs_work = true;
       break;
-    case TaskPhase::kUnspecified:
-      return absl::OkStatus();
+    case TaskPhase::kUnspecified: return absl::OkStatus();
   }
   r->updated_at = now;
   rows::Save(txn, *r);
@@ -117,11 +115,10 @@ absl::Status TaskHooks::OnDeadLettered(store::WriteTxn& txn, const connector::Ta
   if (r->state != RequestState::kInProgress || r->stage != StageOf(row->phase)) {
     return absl::OkStatus();  // closed, already failed, or a stale phase
   }
-  r->failure_reason =
-      absl::StrCat("connector ", row->connector, ": ", TaskPhaseName(row->phase), " task ",
-                   task.task_id, " dead-lettered after ", task.attempts,
-                   task.attempts == 1 ? " attempt" : " attempts",
-                   task.last_error.empty() ? "" : absl::StrCat(" (", task.last_error, ")"));
+  r->failure_reason = absl::StrCat(
+      "connector ", row->connector, ": ", TaskPhaseName(row->phase), " task ", task.task_id,
+      " dead-lettered after ", task.attempts, task.attempts == 1 ? " attempt" : " attempts",
+      task.last_error.empty() ? "" : absl::StrCat(" (", task.last_error, ")"));
   RETURN_IF_ERROR(internal::Transition(txn, *env_, *r, RequestState::kFailed,
                                        internal::kSystemActor, r->failure_reason, now));
   env_->signal.WakeCallbacks();

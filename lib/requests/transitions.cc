@@ -73,9 +73,8 @@ std::string CallbackBody(const PrivacyRequest& r, absl::Time now) {
   return body.dump();
 }
 
-absl::Status Transition(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r,
-                        RequestState to, absl::string_view actor, std::string detail,
-                        absl::Time now) {
+absl::Status Transition(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r, RequestState to,
+                        absl::string_view actor, std::string detail, absl::Time now) {
   RETURN_IF_ERROR(CheckTransition(r.name(), r.state, to, RequestStateName(to)));
   StateChange change{r.state, to, std::string(actor), std::move(detail), now};
   r.state = to;
@@ -89,8 +88,8 @@ absl::Status Transition(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r
   }
   rows::InsertEvent(txn, r.tenant, r.request_id, change);
   rows::Save(txn, r);
-  const std::vector<std::string> urls = rows::CallbackUrls(txn, r.tenant, r.request_id,
-                                                           r.callback_url);
+  const std::vector<std::string> urls =
+      rows::CallbackUrls(txn, r.tenant, r.request_id, r.callback_url);
   if (!urls.empty()) {
     EnqueueCallbacks(txn, r.tenant, r.request_id, urls, CallbackBody(r, now), now);
   }
@@ -111,8 +110,7 @@ absl::Status ScheduleClocks(store::WriteTxn& txn, RequestEnv& env, PrivacyReques
   return absl::OkStatus();
 }
 
-absl::Status PauseClocks(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r,
-                         absl::Time now) {
+absl::Status PauseClocks(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r, absl::Time now) {
   for (const char* kind : {deadline::kRequestProcessor, deadline::kRequestGdpr}) {
     ASSIGN_OR_RETURN(deadline::Deadline d, env.deadlines->Pause(txn, Key(r, kind), now));
     (kind == deadline::kRequestGdpr ? r.gdpr_due_at : r.processor_due_at) = d.due_at;

@@ -28,18 +28,15 @@ RequestContext SystemContext(absl::string_view tenant, absl::string_view step);
 // Moves `r` to `to`: checks the state machine (FAILED_PRECONDITION), records
 // the history row, closes the subject keys when the request closes, enqueues
 // status callbacks and saves the row.
-absl::Status Transition(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r,
-                        RequestState to, absl::string_view actor, std::string detail,
-                        absl::Time now);
+absl::Status Transition(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r, RequestState to,
+                        absl::string_view actor, std::string detail, absl::Time now);
 
 // The two clocks: request.processor (72 hours) and request.gdpr (one month),
 // started at r.received_at; due times are copied into `r`.
 absl::Status ScheduleClocks(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r,
                             absl::Time now);
-absl::Status PauseClocks(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r,
-                         absl::Time now);
-absl::Status ResumeClocks(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r,
-                          absl::Time now);
+absl::Status PauseClocks(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r, absl::Time now);
+absl::Status ResumeClocks(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r, absl::Time now);
 // Completes (the obligation was met) or cancels both clocks.
 absl::Status CloseClocks(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r, bool complete,
                          absl::Time now);

@@ -120,8 +120,11 @@ class PrivacyRequestE2eTest : public ::testing::Test {
   }
 
   int StartBackend(const std::string& kind, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {REFBACKEND_PATH, "--kind=" + kind, "--listen=127.0.0.1:0",
-                                     "--db=" + dir_.File(kind + ".db"), "--seed=7",
+    std::vector<std::string> argv = {REFBACKEND_PATH,
+                                     "--kind=" + kind,
+                                     "--listen=127.0.0.1:0",
+                                     "--db=" + dir_.File(kind + ".db"),
+                                     "--seed=7",
                                      "--people=60"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto& proc = backends_[kind];
@@ -138,8 +141,8 @@ class PrivacyRequestE2eTest : public ::testing::Test {
     auto connector = [&](const std::string& name) {
       return absl::StrCat("connectors { name: \"", name, "\" address: \"127.0.0.1:", ports_[name],
                           "\" display_name: \"Reference ", name, "\" purposes: \"", name,
-                          "\" categories: \"identity\" country: \"SE\" processor: \"Example ",
-                          name, " AB (synthetic)\" max_attempts: 20 initial_backoff_ms: 10 ",
+                          "\" categories: \"identity\" country: \"SE\" processor: \"Example ", name,
+                          " AB (synthetic)\" max_attempts: 20 initial_backoff_ms: 10 ",
                           "max_backoff_ms: 200 call_timeout_ms: 5000 }\n");
     };
     std::ofstream(dir_.File("dsard.textproto")) << absl::StrCat(
@@ -160,8 +163,8 @@ class PrivacyRequestE2eTest : public ::testing::Test {
         std::vector<std::string>{DSARD_PATH, "--config", dir_.File("dsard.textproto")});
     int port = dsard_->WaitReady();
     if (port <= 0) return false;
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
     stub_ = v1::PrivacyRequestService::NewStub(channel_);
     return true;
   }
@@ -217,22 +220,22 @@ class PrivacyRequestE2eTest : public ::testing::Test {
 
   // What each backend holds about person `i`, as record ids.
   std::set<std::string> BookingIds(int i) {
-    const std::string person = absl::StrCat(
-        "(SELECT id FROM people WHERE email = '", Email(i), "')");
-    return Ids("booking.db",
-               absl::StrCat("SELECT 'people/' || id FROM people WHERE id = ", person,
-                            " UNION SELECT 'bookings/' || id FROM bookings WHERE person_id = ",
-                            person, " UNION SELECT 'payments/' || id FROM payments WHERE person_id = ",
-                            person, " UNION SELECT 'consents/' || id FROM consents WHERE person_id = ",
-                            person));
+    const std::string person =
+        absl::StrCat("(SELECT id FROM people WHERE email = '", Email(i), "')");
+    return Ids(
+        "booking.db",
+        absl::StrCat("SELECT 'people/' || id FROM people WHERE id = ", person,
+                     " UNION SELECT 'bookings/' || id FROM bookings WHERE person_id = ", person,
+                     " UNION SELECT 'payments/' || id FROM payments WHERE person_id = ", person,
+                     " UNION SELECT 'consents/' || id FROM consents WHERE person_id = ", person));
   }
   std::set<std::string> CrmIds(int i) {
-    const std::string contact = absl::StrCat(
-        "(SELECT id FROM contacts WHERE email = '", Email(i), "')");
+    const std::string contact =
+        absl::StrCat("(SELECT id FROM contacts WHERE email = '", Email(i), "')");
     std::string sql = absl::StrCat("SELECT 'contacts/' || id FROM contacts WHERE id = ", contact);
     for (const char* t : {"notes", "emails", "documents", "consents"}) {
-      absl::StrAppend(&sql, " UNION SELECT '", t, "/' || id FROM ", t, " WHERE contact_id = ",
-                      contact);
+      absl::StrAppend(&sql, " UNION SELECT '", t, "/' || id FROM ", t,
+                      " WHERE contact_id = ", contact);
     }
     return Ids("crm.db", sql);
   }
@@ -305,7 +308,8 @@ TEST_F(PrivacyRequestE2eTest, ErasureLeavesNoIdentifyingRowAndKeepsStatisticsAno
   const int64_t bookings = Count("booking.db", "SELECT count(*) FROM bookings");
   const int64_t person_bookings = Count(
       "booking.db", absl::StrCat("SELECT count(*) FROM bookings WHERE person_id = (SELECT id FROM "
-                                 "people WHERE email = '", Email(9), "')"));
+                                 "people WHERE email = '",
+                                 Email(9), "')"));
   ASSERT_GT(person_bookings, 0);
   const int64_t contacts = Count("crm.db", "SELECT count(*) FROM contacts");
 
@@ -324,8 +328,8 @@ TEST_F(PrivacyRequestE2eTest, ErasureLeavesNoIdentifyingRowAndKeepsStatisticsAno
   EXPECT_EQ(Count("booking.db", absl::StrCat("SELECT count(*) FROM people WHERE email = '", e,
                                              "' OR customer_id = '", c, "' OR phone = '", p, "'")),
             0);
-  EXPECT_EQ(Count("booking.db", absl::StrCat("SELECT count(*) FROM payments WHERE payer_email = '",
-                                             e, "'")),
+  EXPECT_EQ(Count("booking.db",
+                  absl::StrCat("SELECT count(*) FROM payments WHERE payer_email = '", e, "'")),
             0);
   EXPECT_EQ(Count("booking.db", "SELECT count(*) FROM bookings WHERE guest_name = 'Person 0009'"),
             0);
@@ -361,19 +365,17 @@ TEST_F(PrivacyRequestE2eTest, SigkillMidRequestResumesAndCompletesAfterRestart) 
   ASSERT_TRUE(StartDsard());
   std::vector<std::string> names;
   for (int person = 20; person < 26; ++person) {
-    names.push_back(File(person % 2 ? v1::PRIVACY_REQUEST_TYPE_ERASURE
-                                    : v1::PRIVACY_REQUEST_TYPE_ACCESS,
-                         person));
+    names.push_back(File(
+        person % 2 ? v1::PRIVACY_REQUEST_TYPE_ERASURE : v1::PRIVACY_REQUEST_TYPE_ACCESS, person));
   }
   // Kill dsard as soon as the first connector task finished: the rest are
   // in flight or queued.
-  ASSERT_TRUE(dsard_->WaitForLine({"\"event\":\"connector_task_finished\""}))
-      << dsard_->Output();
+  ASSERT_TRUE(dsard_->WaitForLine({"\"event\":\"connector_task_finished\""})) << dsard_->Output();
   dsard_->Signal(SIGKILL);
   EXPECT_EQ(dsard_->Reap(), 128 + SIGKILL);
   int completed_before = 0;
-  for (const auto& n : names) completed_before += callbacks_.WaitForState(n, "COMPLETED",
-                                                                         absl::ZeroDuration());
+  for (const auto& n : names)
+    completed_before += callbacks_.WaitForState(n, "COMPLETED", absl::ZeroDuration());
   EXPECT_LT(completed_before, static_cast<int>(names.size()));
 
   ASSERT_TRUE(StartDsard());

@@ -78,13 +78,12 @@ class PrivacyRequestTest : public ::testing::Test {
 
   // Starts dsard with both backends as connectors; `connector_tuning` goes
   // into each connector, `requests` into the requests section.
-  void StartDsard(const std::string& connector_tuning = "",
-                  const std::string& requests = "") {
+  void StartDsard(const std::string& connector_tuning = "", const std::string& requests = "") {
     auto connector = [&](const std::string& name, int port, const std::string& display,
                          const std::string& categories) {
       return absl::StrCat(
-          "connectors { name: \"", name, "\" address: \"127.0.0.1:", port,
-          "\" display_name: \"", display, "\" purposes: \"", name == "booking" ? "booking" : "customer_service",
+          "connectors { name: \"", name, "\" address: \"127.0.0.1:", port, "\" display_name: \"",
+          display, "\" purposes: \"", name == "booking" ? "booking" : "customer_service",
           "\" purposes: \"marketing\" ", categories, " country: \"SE\" processor: \"Example ", name,
           " AB (synthetic)\" sub_processors { name: \"Example Hosting AB (synthetic)\" country: "
           "\"SE\" service: \"hosting\" } ",
@@ -230,7 +229,8 @@ class PrivacyRequestTest : public ::testing::Test {
     EXPECT_THAT(created, IsOk());
     if (!created.ok()) return {};
     const std::string name = created->privacy_request().name();
-    EXPECT_TRUE(callbacks_.WaitForState(name, "COMPLETED")) << ::testing::PrintToString(callbacks_.States(name));
+    EXPECT_TRUE(callbacks_.WaitForState(name, "COMPLETED"))
+        << ::testing::PrintToString(callbacks_.States(name));
     auto r = Get(name);
     EXPECT_THAT(r, IsOk());
     return r.ok() ? *r : v1::PrivacyRequest();
@@ -260,7 +260,7 @@ class PrivacyRequestTest : public ::testing::Test {
 };
 
 TEST_F(PrivacyRequestTest, AccessExportHoldsBothSystemsRecordsOfThePersonAndNobodyElses) {
-  StartDsard();
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
   const std::set<std::string> booking_ids = booking_.RecordIds(Email(7));
   const std::set<std::string> crm_ids = crm_.RecordIds(Email(7));
   ASSERT_FALSE(booking_ids.empty());
@@ -271,16 +271,16 @@ TEST_F(PrivacyRequestTest, AccessExportHoldsBothSystemsRecordsOfThePersonAndNobo
   const v1::PrivacyRequest& filed = created->privacy_request();
   EXPECT_FALSE(created->duplicate());
   EXPECT_EQ(filed.state(), v1::PRIVACY_REQUEST_STATE_RECEIVED);
-  EXPECT_THAT(filed.identifier_types(),
-              ElementsAre(v1::SUBJECT_IDENTIFIER_TYPE_EMAIL, v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID));
+  EXPECT_THAT(filed.identifier_types(), ElementsAre(v1::SUBJECT_IDENTIFIER_TYPE_EMAIL,
+                                                    v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID));
   const absl::Time received = FromTimestamp(filed.receive_time());
   EXPECT_EQ(FromTimestamp(filed.due_time()), received + absl::Hours(72));
-  EXPECT_EQ(FromTimestamp(filed.gdpr_due_time()), absl::FromCivil(absl::CivilDay(2026, 2, 2),
-                                                                 absl::UTCTimeZone()));
+  EXPECT_EQ(FromTimestamp(filed.gdpr_due_time()),
+            absl::FromCivil(absl::CivilDay(2026, 2, 2), absl::UTCTimeZone()));
   const std::string name = filed.name();
   const std::string resource_filter = absl::StrCat("resource = '", name, "'");
-  EXPECT_EQ(DsardCount("SELECT count(*) FROM deadlines WHERE state = 'open' AND " + resource_filter),
-            2);
+  EXPECT_EQ(
+      DsardCount("SELECT count(*) FROM deadlines WHERE state = 'open' AND " + resource_filter), 2);
 
   auto verified = Verify(name);
   ASSERT_THAT(verified, IsOk());
@@ -369,7 +369,7 @@ TEST_F(PrivacyRequestTest, AccessExportHoldsBothSystemsRecordsOfThePersonAndNobo
 }
 
 TEST_F(PrivacyRequestTest, ExpiredExportIsNotFoundAndItsKeyAndFileAreDestroyed) {
-  StartDsard();
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
   v1::PrivacyRequest downloaded_once = CreateAndComplete(v1::PRIVACY_REQUEST_TYPE_PORTABILITY, 11);
   v1::PrivacyRequest never_downloaded = CreateAndComplete(v1::PRIVACY_REQUEST_TYPE_ACCESS, 12);
   ASSERT_THAT(Download(downloaded_once.name()).status, IsOk());
@@ -394,7 +394,7 @@ TEST_F(PrivacyRequestTest, ExpiredExportIsNotFoundAndItsKeyAndFileAreDestroyed) 
 }
 
 TEST_F(PrivacyRequestTest, ErasureDeletesEverywhereKeepsStatisticsAnonymisedAndLeavesNoIdentifier) {
-  StartDsard();
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
   // The person gave marketing consent through dsard's ledger.
   auto consent_stub = v1::ConsentService::NewStub(dsard_->channel());
   v1::RecordConsentRequest consent;
@@ -411,8 +411,7 @@ TEST_F(PrivacyRequestTest, ErasureDeletesEverywhereKeepsStatisticsAnonymisedAndL
   const char* kAnonymousRows =
       "SELECT (SELECT count(*) FROM bookings WHERE person_id IS NULL) + "
       "(SELECT count(*) FROM payments WHERE person_id IS NULL)";
-  const int64_t bookings_before =
-      Count(dir_.File("booking.db"), "SELECT count(*) FROM bookings");
+  const int64_t bookings_before = Count(dir_.File("booking.db"), "SELECT count(*) FROM bookings");
   const int64_t anonymous_before = Count(dir_.File("booking.db"), kAnonymousRows);
 
   v1::PrivacyRequest r = CreateAndComplete(v1::PRIVACY_REQUEST_TYPE_ERASURE, 9);
@@ -436,8 +435,8 @@ TEST_F(PrivacyRequestTest, ErasureDeletesEverywhereKeepsStatisticsAnonymisedAndL
   EXPECT_EQ(Count(booking_db, "SELECT count(*) FROM people WHERE email = '" + Email(9) +
                                   "' OR customer_id = '" + CustomerId(9) + "'"),
             0);
-  EXPECT_EQ(Count(booking_db, "SELECT count(*) FROM payments WHERE payer_email = '" + Email(9) + "'"),
-            0);
+  EXPECT_EQ(
+      Count(booking_db, "SELECT count(*) FROM payments WHERE payer_email = '" + Email(9) + "'"), 0);
   EXPECT_EQ(Count(crm_db, "SELECT count(*) FROM contacts WHERE email = '" + Email(9) + "'"), 0);
   EXPECT_EQ(Count(crm_db, "SELECT count(*) FROM emails WHERE address = '" + Email(9) + "'"), 0);
   EXPECT_EQ(Count(booking_db, "SELECT count(*) FROM bookings"), bookings_before);
@@ -468,7 +467,7 @@ TEST_F(PrivacyRequestTest, ErasureDeletesEverywhereKeepsStatisticsAnonymisedAndL
 }
 
 TEST_F(PrivacyRequestTest, ErasureOfAPersonUnderLegalHoldReportsKeptRecordsWithTheirReason) {
-  StartDsard();
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
   v1::PrivacyRequest r = CreateAndComplete(v1::PRIVACY_REQUEST_TYPE_ERASURE, 50);
   EXPECT_EQ(r.state(), v1::PRIVACY_REQUEST_STATE_COMPLETED);
   int64_t kept = 0;
@@ -487,7 +486,7 @@ TEST_F(PrivacyRequestTest, ErasureOfAPersonUnderLegalHoldReportsKeptRecordsWithT
 }
 
 TEST_F(PrivacyRequestTest, IllegalTransitionsAreFailedPreconditionAndChangeNothing) {
-  StartDsard();
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
   v1::PrivacyRequest done = CreateAndComplete(v1::PRIVACY_REQUEST_TYPE_ACCESS, 21);
   const std::string name = done.name();
   auto verify = Verify(name);
@@ -525,7 +524,7 @@ TEST_F(PrivacyRequestTest, IllegalTransitionsAreFailedPreconditionAndChangeNothi
 }
 
 TEST_F(PrivacyRequestTest, InvalidInputGetsPreciseErrorsAndWritesNothing) {
-  StartDsard();
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
   auto bad_type = NewRequest(v1::PRIVACY_REQUEST_TYPE_UNSPECIFIED, 1);
   EXPECT_THAT(FieldsOf(Create(bad_type).status()), ElementsAre("type"));
   auto no_identity = NewRequest(v1::PRIVACY_REQUEST_TYPE_ACCESS, 1);
@@ -576,7 +575,7 @@ TEST_F(PrivacyRequestTest, InvalidInputGetsPreciseErrorsAndWritesNothing) {
 }
 
 TEST_F(PrivacyRequestTest, RetriesAndDuplicateFilingsMakeOneRequest) {
-  StartDsard();
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
   auto first = NewRequest(v1::PRIVACY_REQUEST_TYPE_ACCESS, 31);
   auto a = Create(first);
   auto again = Create(first);  // the same request_id: the first answer
@@ -623,7 +622,7 @@ TEST_F(PrivacyRequestTest, RetriesAndDuplicateFilingsMakeOneRequest) {
 }
 
 TEST_F(PrivacyRequestTest, ClocksPauseWhileIdentityIsPendingWhenConfigured) {
-  StartDsard("", "pause_clock_until_verified: true");
+  ASSERT_NO_FATAL_FAILURE(StartDsard("", "pause_clock_until_verified: true"));
   auto created = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ACCESS, 41));
   ASSERT_THAT(created, IsOk());
   EXPECT_TRUE(created->privacy_request().clock_paused());
@@ -637,7 +636,7 @@ TEST_F(PrivacyRequestTest, ClocksPauseWhileIdentityIsPendingWhenConfigured) {
 }
 
 TEST_F(PrivacyRequestTest, ExtensionMovesTheGdprClockWithinThreeMonthsAndRecordsTheReason) {
-  StartDsard();
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
   auto created = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ERASURE, 42));
   ASSERT_THAT(created, IsOk());
   const std::string name = created->privacy_request().name();
@@ -663,7 +662,7 @@ TEST_F(PrivacyRequestTest, ExtensionMovesTheGdprClockWithinThreeMonthsAndRecords
 }
 
 TEST_F(PrivacyRequestTest, RejectionMeetsAndCancellationCancelsTheClocks) {
-  StartDsard();
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
   auto rejected = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ACCESS, 43));
   auto cancelled = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ERASURE, 44));
   ASSERT_THAT(rejected, IsOk());
@@ -676,10 +675,12 @@ TEST_F(PrivacyRequestTest, RejectionMeetsAndCancellationCancelsTheClocks) {
   ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->state(), v1::PRIVACY_REQUEST_STATE_CANCELLED);
   EXPECT_EQ(DsardCount(absl::StrCat("SELECT count(*) FROM deadlines WHERE state = 'completed' "
-                                    "AND resource = '", r->name(), "'")),
+                                    "AND resource = '",
+                                    r->name(), "'")),
             2);
   EXPECT_EQ(DsardCount(absl::StrCat("SELECT count(*) FROM deadlines WHERE state = 'cancelled' "
-                                    "AND resource = '", c->name(), "'")),
+                                    "AND resource = '",
+                                    c->name(), "'")),
             2);
   EXPECT_EQ(DsardCount("SELECT count(*) FROM privacy_requests WHERE sealed_subject IS NOT NULL"),
             0);
@@ -696,7 +697,7 @@ TEST_F(PrivacyRequestTest, RejectionMeetsAndCancellationCancelsTheClocks) {
 }
 
 TEST_F(PrivacyRequestTest, ListPagesNewestFirstWithFilters) {
-  StartDsard();
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
   std::vector<std::string> names;
   for (int i = 0; i < 5; ++i) {
     dsard_->clock().Advance(absl::Seconds(1));
@@ -737,7 +738,8 @@ TEST_F(PrivacyRequestTest, ListPagesNewestFirstWithFilters) {
 TEST_F(PrivacyRequestTest, ADeadLetteredTaskFailsTheRequestAndRetryingItCompletesIt) {
   const int booking_port = booking_.port();
   booking_.Stop();
-  StartDsard("max_attempts: 1 call_timeout_ms: 1000 export_timeout_ms: 1000");
+  ASSERT_NO_FATAL_FAILURE(
+      StartDsard("max_attempts: 1 call_timeout_ms: 1000 export_timeout_ms: 1000"));
   auto created = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ACCESS, 51, /*verified=*/true));
   ASSERT_THAT(created, IsOk());
   const std::string name = created->privacy_request().name();
@@ -776,12 +778,11 @@ TEST_F(PrivacyRequestTest, ADeadLetteredTaskFailsTheRequestAndRetryingItComplete
   EXPECT_GT(done->export_bundle().record_count(), 0);
   std::vector<v1::PrivacyRequestState> states;
   for (const auto& h : done->history()) states.push_back(h.to_state());
-  EXPECT_THAT(states, ElementsAre(v1::PRIVACY_REQUEST_STATE_RECEIVED,
-                                  v1::PRIVACY_REQUEST_STATE_VERIFIED,
-                                  v1::PRIVACY_REQUEST_STATE_IN_PROGRESS,
-                                  v1::PRIVACY_REQUEST_STATE_FAILED,
-                                  v1::PRIVACY_REQUEST_STATE_IN_PROGRESS,
-                                  v1::PRIVACY_REQUEST_STATE_COMPLETED));
+  EXPECT_THAT(
+      states,
+      ElementsAre(v1::PRIVACY_REQUEST_STATE_RECEIVED, v1::PRIVACY_REQUEST_STATE_VERIFIED,
+                  v1::PRIVACY_REQUEST_STATE_IN_PROGRESS, v1::PRIVACY_REQUEST_STATE_FAILED,
+                  v1::PRIVACY_REQUEST_STATE_IN_PROGRESS, v1::PRIVACY_REQUEST_STATE_COMPLETED));
 }
 
 TEST_F(PrivacyRequestTest, RetentionFilesOneErasurePerPersonWhoseRelationshipEndedLongAgo) {
@@ -789,9 +790,9 @@ TEST_F(PrivacyRequestTest, RetentionFilesOneErasurePerPersonWhoseRelationshipEnd
   const absl::Time cutoff = absl::FromUnixSeconds(1767225600) - absl::Hours(24 * 365);
   auto ended = [&](const std::string& db, const std::string& table) {
     SQLite::Database d(dir_.File(db), SQLite::OPEN_READONLY);
-    SQLite::Statement q(d, absl::StrCat("SELECT email FROM ", table,
-                                        " WHERE ended_at_us > 0 AND ended_at_us < ",
-                                        absl::ToUnixMicros(cutoff)));
+    SQLite::Statement q(
+        d, absl::StrCat("SELECT email FROM ", table, " WHERE ended_at_us > 0 AND ended_at_us < ",
+                        absl::ToUnixMicros(cutoff)));
     std::set<std::string> out;
     while (q.executeStep()) out.insert(q.getColumn(0).getString());
     return out;
@@ -800,7 +801,8 @@ TEST_F(PrivacyRequestTest, RetentionFilesOneErasurePerPersonWhoseRelationshipEnd
   for (const auto& e : ended("crm.db", "contacts")) people.insert(e);
   ASSERT_FALSE(people.empty());
 
-  StartDsard("", "retention_scan_interval_seconds: 86400 relationship_retention_days: 365");
+  ASSERT_NO_FATAL_FAILURE(
+      StartDsard("", "retention_scan_interval_seconds: 86400 relationship_retention_days: 365"));
   auto* retention = module().retention();
   ASSERT_NE(retention, nullptr);
   // The scan started with dsard may have run first (and erased some people
@@ -827,7 +829,7 @@ TEST_F(PrivacyRequestTest, RetentionFilesOneErasurePerPersonWhoseRelationshipEnd
 }
 
 TEST_F(PrivacyRequestTest, RolesAreEnforced) {
-  StartDsard();
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
   auto created = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ACCESS, 52));
   ASSERT_THAT(created, IsOk());
   v1::VerifyIdentityRequest request;

@@ -38,8 +38,8 @@ class InProcessRefBackend {
     backend_ = std::move(*backend);
     queue_ = std::make_unique<refbackend::WorkQueue>(4);
     faults_ = std::make_unique<refbackend::FaultInjector>(refbackend::FaultOptions{});
-    service_ = std::make_unique<refbackend::ConnectorServer>(backend_.get(), queue_.get(),
-                                                             faults_.get());
+    service_ =
+        std::make_unique<refbackend::ConnectorServer>(backend_.get(), queue_.get(), faults_.get());
     grpc::ServerBuilder builder;
     builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials(),
                              &port_);

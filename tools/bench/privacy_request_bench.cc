@@ -92,9 +92,7 @@ class Child {
     });
   }
   ~Child() { Stop(SIGTERM); }
-  int AwaitReady() {
-    return ready_.WaitForNotificationWithTimeout(absl::Seconds(300)) ? port_ : 0;
-  }
+  int AwaitReady() { return ready_.WaitForNotificationWithTimeout(absl::Seconds(300)) ? port_ : 0; }
   // Waits until `n` completions were logged; false after `timeout`.
   bool AwaitCompletions(size_t n, absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
@@ -163,16 +161,14 @@ struct Setup {
 int StartBackendInfo(const Setup& s, const std::string& kind, int people,
                      std::unique_ptr<Child>* out, const std::string& db) {
   *out = std::make_unique<Child>(
-      std::vector<std::string>{s.refbackend, "--kind=" + kind, "--listen=127.0.0.1:0",
-                               "--db=" + db, "--seed=7", absl::StrCat("--people=", people),
-                               "--threads=16"},
+      std::vector<std::string>{s.refbackend, "--kind=" + kind, "--listen=127.0.0.1:0", "--db=" + db,
+                               "--seed=7", absl::StrCat("--people=", people), "--threads=16"},
       db + ".log");
   return (*out)->AwaitReady();
 }
 
 std::string WriteDsardConfig(const Setup& s, const std::string& dir, int booking, int crm,
-                             const std::string& token_hash_svc,
-                             const std::string& token_hash_dpo) {
+                             const std::string& token_hash_svc, const std::string& token_hash_dpo) {
   std::ofstream(dir + "/subject.key") << "bench-subject-key-0123456789abcdef0123456789";
   std::string text = absl::StrCat(
       "listen_address: \"127.0.0.1:0\"\ninsecure_loopback: true\nshutdown_grace_ms: 2000\n",
@@ -183,16 +179,15 @@ std::string WriteDsardConfig(const Setup& s, const std::string& dir, int booking
       "principals { name: \"svc\" role: \"service\" tenant: \"acme-travel\" token_sha256: \"",
       token_hash_svc, "\" }\n",
       "principals { name: \"dpo\" role: \"dpo\" tenant: \"acme-travel\" token_sha256: \"",
-      token_hash_dpo, "\" }\n",
-      "limits { max_concurrent_calls: 4096 }\n",
+      token_hash_dpo, "\" }\n", "limits { max_concurrent_calls: 4096 }\n",
       "deadline { disable_log_sink: true }\n");
-  for (auto [name, port] : {std::pair<const char*, int>{"booking", booking},
-                            std::pair<const char*, int>{"crm", crm}}) {
-    absl::StrAppend(&text, absl::StrFormat(
-                               "connectors { name: \"%s\" address: \"127.0.0.1:%d\" "
-                               "max_concurrency: %d max_attempts: 8 call_timeout_ms: 10000 "
-                               "export_timeout_ms: 600000 initial_backoff_ms: 50 }\n",
-                               name, port, s.concurrency));
+  for (auto [name, port] :
+       {std::pair<const char*, int>{"booking", booking}, std::pair<const char*, int>{"crm", crm}}) {
+    absl::StrAppend(&text,
+                    absl::StrFormat("connectors { name: \"%s\" address: \"127.0.0.1:%d\" "
+                                    "max_concurrency: %d max_attempts: 8 call_timeout_ms: 10000 "
+                                    "export_timeout_ms: 600000 initial_backoff_ms: 50 }\n",
+                                    name, port, s.concurrency));
   }
   absl::StrAppend(&text,
                   "outbox { poll_interval_ms: 200 health_interval_ms: 60000 }\n"
@@ -243,8 +238,8 @@ int Throughput(const Setup& s, int requests, const std::string& svc_hash,
     return 1;
   }
   const int64_t rss_ready = ProcStatusKb(dsard.pid(), "VmRSS");
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   auto stub = dsar::v1::PrivacyRequestService::NewStub(channel);
 
   struct Call {
@@ -264,17 +259,16 @@ int Throughput(const Setup& s, int requests, const std::string& svc_hash,
     c.ctx = Context(kServiceToken);
     c.request = AccessRequest(1 + (i % s.people));
     c.sent = absl::Now();
-    stub->async()->CreatePrivacyRequest(c.ctx.get(), &c.request, &c.response,
-                                        [&c, &mu, &answered](grpc::Status status) {
-                                          c.took = absl::Now() - c.sent;
-                                          c.ok = status.ok();
-                                          if (!status.ok()) {
-                                            std::cerr << "create: " << status.error_message()
-                                                      << "\n";
-                                          }
-                                          absl::MutexLock lock(&mu);
-                                          ++answered;
-                                        });
+    stub->async()->CreatePrivacyRequest(
+        c.ctx.get(), &c.request, &c.response, [&c, &mu, &answered](grpc::Status status) {
+          c.took = absl::Now() - c.sent;
+          c.ok = status.ok();
+          if (!status.ok()) {
+            std::cerr << "create: " << status.error_message() << "\n";
+          }
+          absl::MutexLock lock(&mu);
+          ++answered;
+        });
   }
   {
     absl::MutexLock lock(&mu);
@@ -300,11 +294,10 @@ int Throughput(const Setup& s, int requests, const std::string& svc_hash,
       "%zu completed in %.2f s = %.1f requests/s; receipt->completion p50 %lld ms, p99 %lld ms, "
       "max %lld ms; dsard RSS at ready %.1f MiB, peak %.1f MiB%s\n",
       requests, s.people, s.concurrency, filed, absl::ToDoubleSeconds(all_filed - t0),
-      Percentile(create_us, 0.5) / 1000.0, Percentile(create_us, 0.99) / 1000.0, ms.size(),
-      seconds, ms.size() / seconds, static_cast<long long>(Percentile(ms, 0.5)),
-      static_cast<long long>(Percentile(ms, 0.99)),
-      static_cast<long long>(Percentile(ms, 1.0)), rss_ready / 1024.0, hwm / 1024.0,
-      finished ? "" : " (TIMED OUT)");
+      Percentile(create_us, 0.5) / 1000.0, Percentile(create_us, 0.99) / 1000.0, ms.size(), seconds,
+      ms.size() / seconds, static_cast<long long>(Percentile(ms, 0.5)),
+      static_cast<long long>(Percentile(ms, 0.99)), static_cast<long long>(Percentile(ms, 1.0)),
+      rss_ready / 1024.0, hwm / 1024.0, finished ? "" : " (TIMED OUT)");
   return finished ? 0 : 1;
 }
 
@@ -342,8 +335,8 @@ int HeavyExport(const Setup& s, int records, const std::string& svc_hash,
   const int port = dsard.AwaitReady();
   if (port == 0) return 1;
   const int64_t rss_ready = ProcStatusKb(dsard.pid(), "VmRSS");
-  auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                     grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   auto stub = dsar::v1::PrivacyRequestService::NewStub(channel);
   const absl::Time t0 = absl::Now();
   dsar::v1::CreatePrivacyRequestResponse created;

@@ -32,12 +32,12 @@ using ::testing::HasSubstr;
 using S = RequestState;
 
 TEST(StateMachineTest, AllowsExactlyTheDocumentedTransitions) {
-  const std::vector<S> all = {S::kReceived, S::kVerified, S::kInProgress, S::kCompleted,
+  const std::vector<S> all = {S::kReceived, S::kVerified,  S::kInProgress, S::kCompleted,
                               S::kRejected, S::kCancelled, S::kFailed};
   std::set<std::pair<S, S>> allowed = {
-      {S::kReceived, S::kVerified},   {S::kReceived, S::kRejected},
-      {S::kReceived, S::kCancelled},  {S::kVerified, S::kInProgress},
-      {S::kVerified, S::kRejected},   {S::kVerified, S::kCancelled},
+      {S::kReceived, S::kVerified},    {S::kReceived, S::kRejected},
+      {S::kReceived, S::kCancelled},   {S::kVerified, S::kInProgress},
+      {S::kVerified, S::kRejected},    {S::kVerified, S::kCancelled},
       {S::kInProgress, S::kCompleted}, {S::kInProgress, S::kFailed},
       {S::kInProgress, S::kCancelled}, {S::kFailed, S::kInProgress},
       {S::kFailed, S::kCancelled}};
@@ -52,8 +52,8 @@ TEST(StateMachineTest, AllowsExactlyTheDocumentedTransitions) {
 }
 
 TEST(StateMachineTest, AnIllegalTransitionNamesTheRequestAndWhatItNeeds) {
-  absl::Status s = CheckTransition("privacy_requests/pr_x", S::kCompleted, S::kVerified,
-                                   "VerifyIdentity");
+  absl::Status s =
+      CheckTransition("privacy_requests/pr_x", S::kCompleted, S::kVerified, "VerifyIdentity");
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
   auto v = PreconditionViolationsOf(s);
   ASSERT_THAT(v, ::testing::SizeIs(1));
@@ -333,8 +333,7 @@ TEST(RequestOptionsTest, DefaultsAndValidation) {
   EXPECT_THAT(RequestOptionsFromConfig(*config), StatusIs(absl::StatusCode::kInvalidArgument));
   config->mutable_requests()->set_export_ttl_hours(0);
   config->mutable_requests()->set_callback_secret_file("/nonexistent/secret");
-  EXPECT_THAT(RequestOptionsFromConfig(*config),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(RequestOptionsFromConfig(*config), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 }  // namespace
