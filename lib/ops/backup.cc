@@ -352,7 +352,12 @@ absl::StatusOr<BackupInfo> BackupManager::Run(const Job& job) {
   if (status.ok()) status = FsyncPath(dir, true);
   Audit(job, absl::StrCat("backups/", *name), status);
   if (!status.ok()) {
-    fs::remove(tmp_path, ec);
+    // No half-made backup is left: not the copy, nor a sidecar without it.
+    for (const std::string& p : {tmp_path, final_path, final_path + ".sha256",
+                                 final_path + ".json", final_path + ".sha256.tmp",
+                                 final_path + ".json.tmp"}) {
+      fs::remove(p, ec);
+    }
     log::Error("backup_failed", {{"name", *name},
                                  {"code", absl::StatusCodeToString(status.code())},
                                  {"detail", std::string(status.message())}});

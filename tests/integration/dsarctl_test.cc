@@ -418,5 +418,56 @@ TEST_F(DsarctlTest, SettingsComeFromFlagsThenEnvironmentThenConfigFile) {
   EXPECT_THAT(bad.err, HasSubstr(":5: unknown key"));
 }
 
+
+// TLS options against a TLS-only dsard with a throw-away PKI.
+class DsarctlTlsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(std::system(absl::StrCat(MAKE_TEST_CERTS, " ", certs_.path()).c_str()), 0);
+    dsard_ = std::make_unique<TestDsard>(
+        absl::StrCat("tls { cert_file: \"", certs_.File("server.pem"), "\" key_file: \"",
+                     certs_.File("server.key"), "\" client_ca_file: \"", certs_.File("ca.pem"),
+                     "\" }\n",
+                     "principals { name: \"svc-booking-mtls\" role: \"auditor\" tenant: "
+                     "\"acme-travel\" client_cert_identity: \"svc-booking.mtls.invalid\" }\n"),
+        /*plaintext=*/false);
+    ASSERT_THAT(dsard_->Start(), IsOk());
+    server_ = absl::StrCat("localhost:", dsard_->daemon().port());
+  }
+  CommandResult Ctl(std::vector<std::string> flags) {
+    std::vector<std::string> argv = {DSARCTL_PATH, "--server", server_};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.insert(argv.end(), {"audit", "verify", "--timeout", "5s"});
+    return RunCommand(argv, runner_.Env());
+  }
+
+  ::dsar::testing::TempDir certs_;
+  std::unique_ptr<TestDsard> dsard_;
+  std::string server_;
+  ::dsar::testing::DsarctlRunner runner_;
+};
+
+TEST_F(DsarctlTlsTest, CaCertificateAndClientCertificateOptions) {
+  // Verified against the CA, with a token.
+  auto ok = Ctl({"--ca", certs_.File("ca.pem"), "--token", ::dsar::testing::kAuditorToken});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  // Mutual TLS: the client certificate alone authenticates its principal.
+  auto mtls = Ctl({"--ca", certs_.File("ca.pem"), "--cert", certs_.File("client.pem"), "--key",
+                   certs_.File("client.key")});
+  EXPECT_EQ(mtls.exit_code, 0) << mtls.err;
+  // System roots do not know the test CA; plaintext meets a TLS server.
+  EXPECT_EQ(Ctl({"--token", ::dsar::testing::kAuditorToken}).exit_code, 6);
+  EXPECT_EQ(Ctl({"--plaintext", "--token", ::dsar::testing::kAuditorToken}).exit_code, 6);
+  // The name the certificate carries can be given apart from the address.
+  server_ = absl::StrCat("127.0.0.1:", dsard_->daemon().port());
+  EXPECT_EQ(Ctl({"--ca", certs_.File("ca.pem"), "--server-name", "localhost", "--token",
+                 ::dsar::testing::kAuditorToken})
+                .exit_code,
+            0);
+  // Unreadable files and a certificate without its key are usage errors.
+  EXPECT_EQ(Ctl({"--ca", certs_.File("missing.pem")}).exit_code, 2);
+  EXPECT_EQ(Ctl({"--ca", certs_.File("ca.pem"), "--cert", certs_.File("client.pem")}).exit_code, 2);
+}
+
 }  // namespace
 }  // namespace dsar
