@@ -785,9 +785,7 @@ TEST_F(PrivacyRequestTest, ADeadLetteredTaskFailsTheRequestAndRetryingItComplete
                   v1::PRIVACY_REQUEST_STATE_IN_PROGRESS, v1::PRIVACY_REQUEST_STATE_COMPLETED));
 }
 
-// DISABLED at the stop: segfaults on main (retention job, in progress when the
-// session ended); re-enable once fixed. See the closing note.
-TEST_F(PrivacyRequestTest, DISABLED_RetentionFilesOneErasurePerPersonWhoseRelationshipEndedLongAgo) {
+TEST_F(PrivacyRequestTest, RetentionFilesOneErasurePerPersonWhoseRelationshipEndedLongAgo) {
   // Each system knows when its own relationship with a person ended.
   const absl::Time cutoff = absl::FromUnixSeconds(1767225600) - absl::Hours(24 * 365);
   auto ended = [&](const std::string& db, const std::string& table) {
