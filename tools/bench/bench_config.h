@@ -28,6 +28,13 @@ struct BenchConfig {
   int64_t max_writes = 0;  // per store run; 0: bounded by duration only
   std::string store_dir;  // parent of the temporary database directories
   bool smoke = false;     // tiny bounded configuration for ctest
+  // Data-subject request benchmarks: real dsard and refbackend processes.
+  std::string dsard_path;       // default: the dsard built with dsar-bench
+  std::string refbackend_path;  // default: the refbackend built with dsar-bench
+  int request_people = 10000;   // synthetic people in each backend
+  int requests = 1000;          // ACCESS requests sent at once
+  int heavy_records = 100000;   // records of the one person in large_export
+  int connector_concurrency = 16;
 
   LoadOptions Load() const {
     LoadOptions o;
@@ -58,6 +65,7 @@ bool AnyFailed();
 // Registration hooks, called from main after the flags are parsed.
 void RegisterEchoBenchmarks();
 void RegisterStoreBenchmarks();
+void RegisterPrivacyRequestBenchmarks();
 
 }  // namespace dsar::bench
 

@@ -3,7 +3,8 @@
 //   dsar-bench [Google Benchmark flags] [--connections=16 --outstanding=32
 //              --duration_ms=3000 --warmup_ms=500 --submitters=64
 //              --store_duration_ms=3000 --store_dir=/tmp --max_requests=0
-//              --max_writes=0] [--smoke]
+//              --max_writes=0 --requests=1000 --request_people=10000
+//              --heavy_records=100000 --dsard=PATH --refbackend=PATH] [--smoke]
 //
 // Every benchmark runs once (bounded by its duration) against servers and
 // databases it starts itself on 127.0.0.1 / under a temporary directory.
@@ -96,6 +97,23 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--store_dir", config.store_dir,
                  "directory for the temporary SQLite databases (default $TMPDIR or /tmp)");
+  config.dsard_path = DSAR_BENCH_DSARD;
+  config.refbackend_path = DSAR_BENCH_REFBACKEND;
+  app.add_option("--dsard", config.dsard_path, "dsard binary for the requests/ benchmarks");
+  app.add_option("--refbackend", config.refbackend_path,
+                 "refbackend binary for the requests/ benchmarks");
+  app.add_option("--request_people", config.request_people,
+                 "synthetic people in each refbackend (requests/access_concurrent)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--requests", config.requests,
+                 "ACCESS requests sent at once (requests/access_concurrent)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--heavy_records", config.heavy_records,
+                 "records of the one person exported (requests/large_export)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--connector_concurrency", config.connector_concurrency,
+                 "dsard's max_concurrency per connector (requests/ benchmarks)")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--smoke", config.smoke,
                "tiny bounded configuration for tests: 2x4 calls, 8 submitters, a few hundred "
                "calls / writes per run (10 s cap)");
@@ -117,6 +135,9 @@ int main(int argc, char** argv) {
     config.store_warmup = absl::Milliseconds(20);
     config.store_duration = absl::Seconds(10);
     config.max_writes = 16;
+    config.request_people = 40;
+    config.requests = 20;
+    config.heavy_records = 500;
   }
   dsar::bench::SetConfig(config);
   dsar::log::Init("warn").IgnoreError();  // no migration chatter between results
@@ -130,6 +151,7 @@ int main(int argc, char** argv) {
 
   dsar::bench::RegisterEchoBenchmarks();
   dsar::bench::RegisterStoreBenchmarks();
+  dsar::bench::RegisterPrivacyRequestBenchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return dsar::bench::AnyFailed() ? 1 : 0;

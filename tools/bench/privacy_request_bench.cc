@@ -1,99 +1,71 @@
-// privacy_request_bench: data-subject requests end to end against real
-// processes (dsard and two refbackends on loopback), for docs/benchmarks.md.
+// Data-subject requests end to end against real processes: dsard and two
+// refbackends (booking, CRM) started by the benchmark on 127.0.0.1:0 under a
+// scratch directory, the binaries built with dsar-bench (--dsard,
+// --refbackend override them).
 //
-//   1. Throughput: two refbackends holding --people synthetic people each;
-//      --requests ACCESS requests (verified at filing) sent to dsard at once
-//      (all in flight concurrently); each fans out to both backends, the
-//      records are streamed into encrypted parts and assembled into a bundle.
-//      Reports requests completed per second (first send to last completion)
-//      and the time from receipt to completion per request (p50/p99/max, as
-//      dsard logs it in "privacy_request_completed"), and dsard's peak RSS.
-//   2. One large export: one person given --heavy-records booking rows; one
-//      ACCESS request, then the bundle is downloaded. Reports the time to
-//      completion, the download rate, and dsard's RSS growth over its
-//      resident size at ready (VmHWM - VmRSS at ready).
-// Not a test: run by hand. Synthetic people only; loopback only.
+//   requests/access_concurrent  --request_people synthetic people in each
+//       backend; --requests ACCESS requests (verified at filing) sent at once,
+//       all in flight together; each fans out to both backends, streams the
+//       person's records into encrypted parts and assembles a bundle. Rate:
+//       requests completed per second from the first send to the last
+//       completion (the iteration time); p50/p99: receipt to completion per
+//       request, as dsard logs it in "privacy_request_completed".
+//   requests/large_export  one person given --heavy_records extra booking
+//       rows; one ACCESS request, then the bundle is downloaded. Time: filing
+//       to completion; counters: dsard's RSS growth over its size at ready
+//       (VmHWM - VmRSS), records and MiB downloaded, download rate.
+//
+// There is no echo ratio: completion is asynchronous work, not an RPC.
+// Synthetic people only; loopback only; every wait is bounded.
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
-#include <sodium.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
-#include <atomic>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "dsar/v1/privacy_request.grpc.pb.h"
+#include "lib/store/idempotency.h"
+#include "tests/testing/child_process.h"
+#include "tools/bench/bench_config.h"
+#include "tools/bench/latency_histogram.h"
+#include "tools/bench/report.h"
+#include "tools/bench/scratch_dir.h"
 
+namespace dsar::bench {
 namespace {
 
 constexpr char kServiceToken[] = "bench-token-svc";
 constexpr char kDpoToken[] = "bench-token-dpo";
+constexpr absl::Duration kStartTimeout = absl::Minutes(5);
+constexpr absl::Duration kCompletionTimeout = absl::Minutes(15);
 
-// A child process whose output goes to a log file; a reader thread finds the
-// "ready" line and counts "privacy_request_completed" lines.
-class Child {
+// A real process whose output a reader thread follows: it finds the "ready"
+// line (with the listening port) and collects "privacy_request_completed".
+class WatchedProcess {
  public:
-  Child(const std::vector<std::string>& argv, const std::string& log_path) {
-    int fds[2];
-    if (pipe(fds) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(fds[1], STDOUT_FILENO);
-      dup2(fds[1], STDERR_FILENO);
-      close(fds[0]);
-      close(fds[1]);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    reader_ = std::thread([this, fd = fds[0], log_path] {
-      FILE* in = fdopen(fd, "r");
-      std::ofstream log(log_path);
-      char* line = nullptr;
-      size_t cap = 0;
-      while (getline(&line, &cap, in) > 0) {
-        log << line;
-        if (!ready_.HasBeenNotified() && strstr(line, "\"event\":\"ready\"") != nullptr) {
-          auto obj = nlohmann::json::parse(line, nullptr, false);
-          port_ = obj.is_object() ? obj.value("port", 0) : 0;
-          ready_.Notify();
-        }
-        if (strstr(line, "\"event\":\"privacy_request_completed\"") != nullptr) {
-          auto obj = nlohmann::json::parse(line, nullptr, false);
-          absl::MutexLock lock(&mu_);
-          completed_ms_.push_back(obj.is_object() ? obj.value("since_receipt_ms", int64_t{-1})
-                                                  : -1);
-          last_completion_ = absl::Now();
-        }
-      }
-      free(line);
-      fclose(in);
-      if (!ready_.HasBeenNotified()) ready_.Notify();
-    });
+  explicit WatchedProcess(const std::vector<std::string>& argv) : child_(argv) {
+    reader_ = std::thread([this] { Follow(); });
   }
-  ~Child() { Stop(SIGTERM); }
-  int AwaitReady() { return ready_.WaitForNotificationWithTimeout(absl::Seconds(300)) ? port_ : 0; }
-  // Waits until `n` completions were logged; false after `timeout`.
+  ~WatchedProcess() { Stop(); }
+
+  // The port from the "ready" line; 0 when the process ended or timed out.
+  int AwaitReady() { return ready_.WaitForNotificationWithTimeout(kStartTimeout) ? port_ : 0; }
+  // False when fewer than `n` completions were logged within `timeout`.
   bool AwaitCompletions(size_t n, absl::Duration timeout) {
     absl::MutexLock lock(&mu_);
     auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return completed_ms_.size() >= n; };
@@ -107,20 +79,38 @@ class Child {
     absl::MutexLock lock(&mu_);
     return last_completion_;
   }
-  pid_t pid() const { return pid_; }
-  void Stop(int sig) {
-    if (pid_ <= 0) return;
-    kill(pid_, sig);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    if (reader_.joinable()) reader_.join();
+  pid_t pid() const { return child_.pid(); }
+  // SIGTERM, then reaps the process once its output has ended.
+  void Stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    child_.Signal(SIGTERM);
+    reader_.join();
+    child_.Wait();
   }
 
  private:
-  pid_t pid_ = -1;
+  void Follow() {
+    while (auto line = child_.ReadLine()) {
+      if (!ready_.HasBeenNotified() && line->find("\"event\":\"ready\"") != std::string::npos) {
+        auto obj = nlohmann::json::parse(*line, nullptr, false);
+        port_ = obj.is_object() ? obj.value("port", 0) : 0;
+        ready_.Notify();
+      } else if (line->find("\"event\":\"privacy_request_completed\"") != std::string::npos) {
+        auto obj = nlohmann::json::parse(*line, nullptr, false);
+        absl::MutexLock lock(&mu_);
+        completed_ms_.push_back(obj.is_object() ? obj.value("since_receipt_ms", int64_t{-1}) : -1);
+        last_completion_ = absl::Now();
+      }
+    }
+    if (!ready_.HasBeenNotified()) ready_.Notify();
+  }
+
+  testing::ChildProcess child_;
   std::thread reader_;
+  bool stopped_ = false;
   absl::Notification ready_;
-  int port_ = 0;
+  int port_ = 0;  // written before ready_ is notified
   absl::Mutex mu_;
   std::vector<int64_t> completed_ms_ ABSL_GUARDED_BY(mu_);
   absl::Time last_completion_ ABSL_GUARDED_BY(mu_);
@@ -136,39 +126,19 @@ int64_t ProcStatusKb(pid_t pid, const std::string& key) {
 }
 
 // Lower-case hex SHA-256, as dsard's config stores bearer tokens.
-std::string Sha256Hex(const std::string& s) {
-  unsigned char out[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(s.data()), s.size());
-  char hex[crypto_hash_sha256_BYTES * 2 + 1];
-  sodium_bin2hex(hex, sizeof hex, out, sizeof out);
-  return hex;
+std::string TokenHash(const std::string& token) {
+  return absl::BytesToHexString(store::Fingerprint(token));
 }
 
-int64_t Percentile(std::vector<int64_t> v, double p) {
-  if (v.empty()) return -1;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
+std::unique_ptr<WatchedProcess> StartBackend(const std::string& kind, int people,
+                                             const std::string& db) {
+  return std::make_unique<WatchedProcess>(std::vector<std::string>{
+      Config().refbackend_path, "--kind=" + kind, "--listen=127.0.0.1:0", "--db=" + db, "--seed=7",
+      absl::StrCat("--people=", people), "--threads=16"});
 }
 
-struct Setup {
-  std::string dir, dsard, refbackend;
-  int people = 10000;
-  int concurrency = 16;
-};
-
-// Starts a refbackend (info level: its "ready" line carries the port).
-int StartBackendInfo(const Setup& s, const std::string& kind, int people,
-                     std::unique_ptr<Child>* out, const std::string& db) {
-  *out = std::make_unique<Child>(
-      std::vector<std::string>{s.refbackend, "--kind=" + kind, "--listen=127.0.0.1:0", "--db=" + db,
-                               "--seed=7", absl::StrCat("--people=", people), "--threads=16"},
-      db + ".log");
-  return (*out)->AwaitReady();
-}
-
-std::string WriteDsardConfig(const Setup& s, const std::string& dir, int booking, int crm,
-                             const std::string& token_hash_svc, const std::string& token_hash_dpo) {
+// dsard's configuration for two backends, written to `dir`/dsard.textproto.
+std::string WriteDsardConfig(const std::string& dir, int booking_port, int crm_port) {
   std::ofstream(dir + "/subject.key") << "bench-subject-key-0123456789abcdef0123456789";
   std::string text = absl::StrCat(
       "listen_address: \"127.0.0.1:0\"\ninsecure_loopback: true\nshutdown_grace_ms: 2000\n",
@@ -177,17 +147,17 @@ std::string WriteDsardConfig(const Setup& s, const std::string& dir, int booking
       "tenants { id: \"acme-travel\" controller_name: \"Acme Travel AB (synthetic)\" "
       "purposes { name: \"marketing\" current_notice_version: \"v1\" } }\n",
       "principals { name: \"svc\" role: \"service\" tenant: \"acme-travel\" token_sha256: \"",
-      token_hash_svc, "\" }\n",
+      TokenHash(kServiceToken), "\" }\n",
       "principals { name: \"dpo\" role: \"dpo\" tenant: \"acme-travel\" token_sha256: \"",
-      token_hash_dpo, "\" }\n", "limits { max_concurrent_calls: 4096 }\n",
+      TokenHash(kDpoToken), "\" }\n", "limits { max_concurrent_calls: 4096 }\n",
       "deadline { disable_log_sink: true }\n");
-  for (auto [name, port] :
-       {std::pair<const char*, int>{"booking", booking}, std::pair<const char*, int>{"crm", crm}}) {
+  for (auto [name, port] : {std::pair<const char*, int>{"booking", booking_port},
+                            std::pair<const char*, int>{"crm", crm_port}}) {
     absl::StrAppend(&text,
                     absl::StrFormat("connectors { name: \"%s\" address: \"127.0.0.1:%d\" "
                                     "max_concurrency: %d max_attempts: 8 call_timeout_ms: 10000 "
                                     "export_timeout_ms: 600000 initial_backoff_ms: 50 }\n",
-                                    name, port, s.concurrency));
+                                    name, port, Config().connector_concurrency));
   }
   absl::StrAppend(&text,
                   "outbox { poll_interval_ms: 200 health_interval_ms: 60000 }\n"
@@ -204,114 +174,111 @@ std::unique_ptr<grpc::ClientContext> Context(const char* token) {
   return ctx;
 }
 
-dsar::v1::CreatePrivacyRequestRequest AccessRequest(int person) {
-  dsar::v1::CreatePrivacyRequestRequest r;
+// An ACCESS request for synthetic person `person` of the refbackends' seed.
+v1::CreatePrivacyRequestRequest AccessRequest(int person) {
+  v1::CreatePrivacyRequestRequest r;
   r.set_request_id(absl::StrFormat("bench-%06d", person));
-  r.set_type(dsar::v1::PRIVACY_REQUEST_TYPE_ACCESS);
+  r.set_type(v1::PRIVACY_REQUEST_TYPE_ACCESS);
   auto* email = r.add_identifiers();
-  email->set_type(dsar::v1::SUBJECT_IDENTIFIER_TYPE_EMAIL);
+  email->set_type(v1::SUBJECT_IDENTIFIER_TYPE_EMAIL);
   email->set_value(absl::StrFormat("person-%04d@example.invalid", person));
   auto* customer = r.add_identifiers();
-  customer->set_type(dsar::v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID);
+  customer->set_type(v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID);
   customer->set_value(absl::StrFormat("cust-%04d", person));
-  r.mutable_verification()->set_method(dsar::v1::VERIFICATION_METHOD_AUTHENTICATED_SESSION);
+  r.mutable_verification()->set_method(v1::VERIFICATION_METHOD_AUTHENTICATED_SESSION);
   return r;
 }
 
-int Throughput(const Setup& s, int requests, const std::string& svc_hash,
-               const std::string& dpo_hash) {
-  const std::string dir = s.dir + "/throughput";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  std::unique_ptr<Child> booking, crm;
-  const int booking_port = StartBackendInfo(s, "booking", s.people, &booking, dir + "/booking.db");
-  const int crm_port = StartBackendInfo(s, "crm", s.people, &crm, dir + "/crm.db");
-  if (booking_port == 0 || crm_port == 0) {
-    std::cerr << "refbackends did not start\n";
-    return 1;
+// Two refbackends and a dsard wired to them, all stopped at destruction
+// (dsard first).
+struct RequestStack {
+  std::unique_ptr<WatchedProcess> booking, crm, dsard;
+  std::unique_ptr<v1::PrivacyRequestService::Stub> stub;
+
+  ~RequestStack() { dsard.reset(); }
+
+  // Starts dsard against backends already started; false when one failed.
+  absl::Status StartDsard(const std::string& dir) {
+    const int booking_port = booking->AwaitReady();
+    const int crm_port = crm->AwaitReady();
+    if (booking_port == 0 || crm_port == 0) return absl::UnavailableError("refbackend not ready");
+    dsard = std::make_unique<WatchedProcess>(std::vector<std::string>{
+        Config().dsard_path, "--config", WriteDsardConfig(dir, booking_port, crm_port)});
+    const int port = dsard->AwaitReady();
+    if (port == 0) return absl::UnavailableError("dsard not ready");
+    stub = v1::PrivacyRequestService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    return absl::OkStatus();
   }
-  const std::string config = WriteDsardConfig(s, dir, booking_port, crm_port, svc_hash, dpo_hash);
-  Child dsard({s.dsard, "--config", config}, dir + "/dsard.log");
-  const int port = dsard.AwaitReady();
-  if (port == 0) {
-    std::cerr << "dsard did not start\n";
-    return 1;
-  }
-  const int64_t rss_ready = ProcStatusKb(dsard.pid(), "VmRSS");
-  auto channel =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
-  auto stub = dsar::v1::PrivacyRequestService::NewStub(channel);
+};
+
+void SetMiB(benchmark::State& state, const char* name, int64_t kb) {
+  state.counters[name] = static_cast<double>(kb) / 1024.0;
+}
+
+void BM_AccessRequestsConcurrent(benchmark::State& state) {
+  const BenchConfig& config = Config();
+  ScratchDir dir(config.store_dir);
+  if (dir.path().empty()) return Fail(state, absl::UnavailableError("no scratch directory"));
+  RequestStack stack;
+  stack.booking = StartBackend("booking", config.request_people, dir.path() + "/booking.db");
+  stack.crm = StartBackend("crm", config.request_people, dir.path() + "/crm.db");
+  if (absl::Status s = stack.StartDsard(dir.path()); !s.ok()) return Fail(state, s);
+  const int64_t rss_ready = ProcStatusKb(stack.dsard->pid(), "VmRSS");
 
   struct Call {
     std::unique_ptr<grpc::ClientContext> ctx;
-    dsar::v1::CreatePrivacyRequestRequest request;
-    dsar::v1::CreatePrivacyRequestResponse response;
-    absl::Time sent;
-    absl::Duration took;
+    v1::CreatePrivacyRequestRequest request;
+    v1::CreatePrivacyRequestResponse response;
     bool ok = false;
   };
-  std::vector<Call> calls(requests);
-  absl::Mutex mu;
-  int answered = 0;
-  const absl::Time t0 = absl::Now();
-  for (int i = 0; i < requests; ++i) {
-    Call& c = calls[i];
-    c.ctx = Context(kServiceToken);
-    c.request = AccessRequest(1 + (i % s.people));
-    c.sent = absl::Now();
-    stub->async()->CreatePrivacyRequest(
-        c.ctx.get(), &c.request, &c.response, [&c, &mu, &answered](grpc::Status status) {
-          c.took = absl::Now() - c.sent;
-          c.ok = status.ok();
-          if (!status.ok()) {
-            std::cerr << "create: " << status.error_message() << "\n";
-          }
-          absl::MutexLock lock(&mu);
-          ++answered;
-        });
+  for (auto _ : state) {
+    std::vector<Call> calls(config.requests);
+    absl::Mutex mu;
+    int answered = 0;
+    const absl::Time t0 = absl::Now();
+    for (int i = 0; i < config.requests; ++i) {
+      Call& c = calls[i];
+      c.ctx = Context(kServiceToken);
+      c.request = AccessRequest(1 + (i % config.request_people));
+      stack.stub->async()->CreatePrivacyRequest(c.ctx.get(), &c.request, &c.response,
+                                                [&c, &mu, &answered](grpc::Status status) {
+                                                  c.ok = status.ok();
+                                                  absl::MutexLock lock(&mu);
+                                                  ++answered;
+                                                });
+    }
+    {
+      absl::MutexLock lock(&mu);
+      auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return answered == config.requests; };
+      mu.Await(absl::Condition(&all));
+    }
+    const int filed = static_cast<int>(std::count_if(
+        calls.begin(), calls.end(), [](const Call& c) { return c.ok; }));
+    if (!stack.dsard->AwaitCompletions(filed, kCompletionTimeout)) {
+      return Fail(state, absl::DeadlineExceededError("requests did not complete in time"));
+    }
+    const double seconds = absl::ToDoubleSeconds(stack.dsard->last_completion() - t0);
+    state.SetIterationTime(seconds);
+    LatencyHistogram completion;
+    for (int64_t ms : stack.dsard->completed_ms()) completion.Record(absl::Milliseconds(ms));
+    state.SetItemsProcessed(filed);
+    state.counters["ok"] = filed;
+    state.counters["errors"] = config.requests - filed;
+    state.counters["p50_us"] = absl::ToDoubleMicroseconds(completion.Percentile(0.50));
+    state.counters["p99_us"] = absl::ToDoubleMicroseconds(completion.Percentile(0.99));
+    SetMiB(state, "rss_ready_mib", rss_ready);
+    SetMiB(state, "rss_peak_mib", ProcStatusKb(stack.dsard->pid(), "VmHWM"));
+    state.SetLabel(absl::StrFormat("%d requests at once, 2 backends x %d people, "
+                                   "p50/p99 = receipt to completion",
+                                   config.requests, config.request_people));
+    if (filed < config.requests) MarkFailed(CurrentBenchmarkName(), "some filings failed");
   }
-  {
-    absl::MutexLock lock(&mu);
-    auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return answered == requests; };
-    mu.Await(absl::Condition(&all));
-  }
-  const absl::Time all_filed = absl::Now();
-  int filed = 0;
-  std::vector<int64_t> create_us;
-  for (const auto& c : calls) {
-    filed += c.ok;
-    create_us.push_back(absl::ToInt64Microseconds(c.took));
-  }
-  const bool finished = dsard.AwaitCompletions(filed, absl::Minutes(15));
-  const absl::Time last = dsard.last_completion();
-  const int64_t hwm = ProcStatusKb(dsard.pid(), "VmHWM");
-  std::vector<int64_t> ms = dsard.completed_ms();
-  dsard.Stop(SIGTERM);
-  const double seconds = absl::ToDoubleSeconds(last - t0);
-  std::cout << absl::StrFormat(
-      "throughput: %d ACCESS requests sent at once over 2 refbackends x %d people "
-      "(connector max_concurrency %d): %d filed in %.2f s (create p50 %.1f ms, p99 %.1f ms); "
-      "%zu completed in %.2f s = %.1f requests/s; receipt->completion p50 %lld ms, p99 %lld ms, "
-      "max %lld ms; dsard RSS at ready %.1f MiB, peak %.1f MiB%s\n",
-      requests, s.people, s.concurrency, filed, absl::ToDoubleSeconds(all_filed - t0),
-      Percentile(create_us, 0.5) / 1000.0, Percentile(create_us, 0.99) / 1000.0, ms.size(), seconds,
-      ms.size() / seconds, static_cast<long long>(Percentile(ms, 0.5)),
-      static_cast<long long>(Percentile(ms, 0.99)), static_cast<long long>(Percentile(ms, 1.0)),
-      rss_ready / 1024.0, hwm / 1024.0, finished ? "" : " (TIMED OUT)");
-  return finished ? 0 : 1;
 }
 
-int HeavyExport(const Setup& s, int records, const std::string& svc_hash,
-                const std::string& dpo_hash) {
-  const std::string dir = s.dir + "/heavy";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  std::unique_ptr<Child> booking, crm;
-  const std::string booking_db = dir + "/booking.db";
-  if (StartBackendInfo(s, "booking", 100, &booking, booking_db) == 0) return 1;
-  booking->Stop(SIGTERM);
-  {
-    // Person 1 gets `records` more bookings (synthetic content).
+// Gives person 1 of a stopped booking backend `records` more bookings.
+absl::Status AddBookings(const std::string& booking_db, int records) {
+  try {
     SQLite::Database db(booking_db, SQLite::OPEN_READWRITE);
     SQLite::Transaction txn(db);
     SQLite::Statement insert(db,
@@ -326,83 +293,76 @@ int HeavyExport(const Setup& s, int records, const std::string& svc_hash,
       insert.exec();
     }
     txn.commit();
+  } catch (const SQLite::Exception& e) {
+    return absl::InternalError(e.what());
   }
-  const int booking_port = StartBackendInfo(s, "booking", 100, &booking, booking_db);
-  const int crm_port = StartBackendInfo(s, "crm", 100, &crm, dir + "/crm.db");
-  if (booking_port == 0 || crm_port == 0) return 1;
-  const std::string config = WriteDsardConfig(s, dir, booking_port, crm_port, svc_hash, dpo_hash);
-  Child dsard({s.dsard, "--config", config}, dir + "/dsard.log");
-  const int port = dsard.AwaitReady();
-  if (port == 0) return 1;
-  const int64_t rss_ready = ProcStatusKb(dsard.pid(), "VmRSS");
-  auto channel =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
-  auto stub = dsar::v1::PrivacyRequestService::NewStub(channel);
-  const absl::Time t0 = absl::Now();
-  dsar::v1::CreatePrivacyRequestResponse created;
-  auto ctx = Context(kServiceToken);
-  grpc::Status status = stub->CreatePrivacyRequest(ctx.get(), AccessRequest(1), &created);
-  if (!status.ok()) {
-    std::cerr << "create: " << status.error_message() << "\n";
-    return 1;
+  return absl::OkStatus();
+}
+
+void BM_LargeExport(benchmark::State& state) {
+  const BenchConfig& config = Config();
+  ScratchDir dir(config.store_dir);
+  if (dir.path().empty()) return Fail(state, absl::UnavailableError("no scratch directory"));
+  const std::string booking_db = dir.path() + "/booking.db";
+  {
+    auto seed = StartBackend("booking", 100, booking_db);  // creates and seeds the schema
+    if (seed->AwaitReady() == 0) return Fail(state, absl::UnavailableError("refbackend"));
   }
-  if (!dsard.AwaitCompletions(1, absl::Minutes(15))) {
-    std::cerr << "export did not complete\n";
-    return 1;
+  if (absl::Status s = AddBookings(booking_db, config.heavy_records); !s.ok()) {
+    return Fail(state, s);
   }
-  const absl::Time completed = dsard.last_completion();
-  const int64_t hwm_after_build = ProcStatusKb(dsard.pid(), "VmHWM");
-  dsar::v1::DownloadExportRequest download;
-  download.set_name(created.privacy_request().name());
-  download.set_recipient(dsar::v1::DISCLOSURE_RECIPIENT_DATA_SUBJECT);
-  auto dctx = Context(kDpoToken);
-  const absl::Time d0 = absl::Now();
-  auto reader = stub->DownloadExport(dctx.get(), download);
-  dsar::v1::DownloadExportResponse message;
-  int64_t bytes = 0, total_records = 0;
-  while (reader->Read(&message)) {
-    if (message.has_digest()) {
-      total_records = message.digest().record_count();
-    } else {
-      bytes += static_cast<int64_t>(message.chunk().size());
+  RequestStack stack;
+  stack.booking = StartBackend("booking", 100, booking_db);
+  stack.crm = StartBackend("crm", 100, dir.path() + "/crm.db");
+  if (absl::Status s = stack.StartDsard(dir.path()); !s.ok()) return Fail(state, s);
+  const int64_t rss_ready = ProcStatusKb(stack.dsard->pid(), "VmRSS");
+  for (auto _ : state) {
+    const absl::Time t0 = absl::Now();
+    v1::CreatePrivacyRequestResponse created;
+    auto ctx = Context(kServiceToken);
+    grpc::Status status = stack.stub->CreatePrivacyRequest(ctx.get(), AccessRequest(1), &created);
+    if (!status.ok()) return Fail(state, absl::UnknownError(status.error_message()));
+    if (!stack.dsard->AwaitCompletions(1, kCompletionTimeout)) {
+      return Fail(state, absl::DeadlineExceededError("export did not complete in time"));
+    }
+    state.SetIterationTime(absl::ToDoubleSeconds(stack.dsard->last_completion() - t0));
+    v1::DownloadExportRequest download;
+    download.set_name(created.privacy_request().name());
+    download.set_recipient(v1::DISCLOSURE_RECIPIENT_DATA_SUBJECT);
+    auto dctx = Context(kDpoToken);
+    const absl::Time d0 = absl::Now();
+    auto reader = stack.stub->DownloadExport(dctx.get(), download);
+    v1::DownloadExportResponse message;
+    int64_t bytes = 0, records = 0;
+    while (reader->Read(&message)) {
+      if (message.has_digest()) {
+        records = message.digest().record_count();
+      } else {
+        bytes += static_cast<int64_t>(message.chunk().size());
+      }
+    }
+    status = reader->Finish();
+    if (!status.ok()) return Fail(state, absl::UnknownError(status.error_message()));
+    const double download_s = absl::ToDoubleSeconds(absl::Now() - d0);
+    const int64_t hwm = ProcStatusKb(stack.dsard->pid(), "VmHWM");
+    state.counters["records"] = static_cast<double>(records);
+    state.counters["bundle_mib"] = static_cast<double>(bytes) / 1048576.0;
+    state.counters["download_mib_per_s"] = static_cast<double>(bytes) / 1048576.0 / download_s;
+    SetMiB(state, "rss_ready_mib", rss_ready);
+    SetMiB(state, "rss_growth_mib", hwm - rss_ready);
+    state.SetLabel(absl::StrFormat("%d records of one person; RSS growth %.1f MiB (limit 64)",
+                                   config.heavy_records, (hwm - rss_ready) / 1024.0));
+    if (records < config.heavy_records) {
+      MarkFailed(CurrentBenchmarkName(), "the bundle lacks records");
     }
   }
-  status = reader->Finish();
-  const absl::Duration download_took = absl::Now() - d0;
-  const int64_t hwm = ProcStatusKb(dsard.pid(), "VmHWM");
-  dsard.Stop(SIGTERM);
-  std::cout << absl::StrFormat(
-      "heavy export: one person with %d extra booking rows: %lld records, %.1f MiB JSON; "
-      "completed %.2f s after filing; download %.2f s (%.1f MiB/s)%s; dsard RSS at ready "
-      "%.1f MiB, peak after build %.1f MiB, peak after download %.1f MiB: growth %.1f MiB\n",
-      records, static_cast<long long>(total_records), bytes / 1048576.0,
-      absl::ToDoubleSeconds(completed - t0), absl::ToDoubleSeconds(download_took),
-      bytes / 1048576.0 / absl::ToDoubleSeconds(download_took),
-      status.ok() ? "" : " (DOWNLOAD FAILED)", rss_ready / 1024.0, hwm_after_build / 1024.0,
-      hwm / 1024.0, (hwm - rss_ready) / 1024.0);
-  return status.ok() ? 0 : 1;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  CLI::App app{"privacy_request_bench"};
-  Setup s;
-  int requests = 1000, heavy_records = 100000;
-  std::string only;
-  app.add_option("--dir", s.dir, "Work directory (replaced)")->required();
-  app.add_option("--dsard", s.dsard, "Path of the dsard binary")->required();
-  app.add_option("--refbackend", s.refbackend, "Path of the refbackend binary")->required();
-  app.add_option("--people", s.people, "Synthetic people per backend (phase 1)");
-  app.add_option("--requests", requests, "Concurrent ACCESS requests (phase 1)");
-  app.add_option("--concurrency", s.concurrency, "Connector max_concurrency");
-  app.add_option("--heavy-records", heavy_records, "Extra records of one person (phase 2)");
-  app.add_option("--only", only, "throughput or heavy");
-  CLI11_PARSE(app, argc, argv);
-  if (sodium_init() < 0) return 1;
-  const std::string svc = Sha256Hex(kServiceToken), dpo = Sha256Hex(kDpoToken);
-  int rc = 0;
-  if (only.empty() || only == "throughput") rc |= Throughput(s, requests, svc, dpo);
-  if (only.empty() || only == "heavy") rc |= HeavyExport(s, heavy_records, svc, dpo);
-  return rc;
+void RegisterPrivacyRequestBenchmarks() {
+  RegisterOnce("requests/access_concurrent", BM_AccessRequestsConcurrent);
+  RegisterOnce("requests/large_export", BM_LargeExport);
 }
+
+}  // namespace dsar::bench

@@ -21,6 +21,7 @@
 #include "tools/bench/bench_config.h"
 #include "tools/bench/latency_histogram.h"
 #include "tools/bench/report.h"
+#include "tools/bench/scratch_dir.h"
 #include "tools/bench/store_load.h"
 
 namespace dsar::bench {
@@ -35,23 +36,6 @@ const std::vector<store::Migration>& BenchMigrations() {
            "created_at_us INTEGER NOT NULL)"}};
   return *migrations;
 }
-
-// A directory under `parent`, removed with its contents at destruction.
-class ScratchDir {
- public:
-  explicit ScratchDir(const std::string& parent) {
-    std::string tmpl = parent + "/dsar-bench-XXXXXX";
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 void BM_StoreWrite(benchmark::State& state, int max_group_size) {
   const BenchConfig& config = Config();
