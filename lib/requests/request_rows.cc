@@ -13,13 +13,25 @@
 namespace dsar::requests::rows {
 namespace {
 
-constexpr char kColumns[] =
-    "tenant_id, request_id, type, state, stage, needs_work, source, requester_relation, "
-    "requester_channel, requester_reference, identifier_types, callback_url, creator, "
-    "received_at_us, created_at_us, updated_at_us, closed_at_us, processor_due_at_us, "
+// Set at filing, never changed.
+constexpr char kFixedColumns[] =
+    "tenant_id, request_id, type, source, requester_relation, requester_channel, "
+    "requester_reference, identifier_types, callback_url, creator, received_at_us, "
+    "created_at_us";
+// Written by every Save; bound by BindMutable in this order.
+constexpr char kMutableColumns[] =
+    "state, stage, needs_work, updated_at_us, closed_at_us, processor_due_at_us, "
     "gdpr_due_at_us, clock_paused, paused_total_us, verification_method, verification_note, "
     "verifier, verified_at_us, extension_count, extension_reason, subject_informed_at_us, "
     "rejection_reason, rejection_detail, cancel_reason, failure_reason, duplicate_count";
+constexpr int kFixedCount = 12;
+constexpr int kMutableCount = 21;
+
+const std::string& Columns() {
+  static const std::string* const columns =
+      new std::string(absl::StrCat(kFixedColumns, ", ", kMutableColumns));
+  return *columns;
+}
 
 std::string TypesText(const std::vector<connector::IdentifierType>& types) {
   std::vector<std::string> names;
@@ -57,9 +69,6 @@ PrivacyRequest ReadRequest(SQLite::Statement& q) {
   r.tenant = q.getColumn(i++).getString();
   r.request_id = q.getColumn(i++).getString();
   r.type = static_cast<RequestType>(q.getColumn(i++).getInt());
-  r.state = static_cast<RequestState>(q.getColumn(i++).getInt());
-  r.stage = ParseStage(q.getColumn(i++).getString());
-  r.needs_work = q.getColumn(i++).getInt() != 0;
   r.source = static_cast<RequestSource>(q.getColumn(i++).getInt());
   r.requester.relation = static_cast<RequesterRelation>(q.getColumn(i++).getInt());
   r.requester.channel = q.getColumn(i++).getString();
@@ -69,6 +78,9 @@ PrivacyRequest ReadRequest(SQLite::Statement& q) {
   r.creator = q.getColumn(i++).getString();
   r.received_at = FromUs(q.getColumn(i++).getInt64());
   r.created_at = FromUs(q.getColumn(i++).getInt64());
+  r.state = static_cast<RequestState>(q.getColumn(i++).getInt());
+  r.stage = ParseStage(q.getColumn(i++).getString());
+  r.needs_work = q.getColumn(i++).getInt() != 0;
   r.updated_at = FromUs(q.getColumn(i++).getInt64());
   r.closed_at = OptionalTime(q.getColumn(i++));
   r.processor_due_at = FromUs(q.getColumn(i++).getInt64());
@@ -92,6 +104,46 @@ PrivacyRequest ReadRequest(SQLite::Statement& q) {
   r.failure_reason = q.getColumn(i++).getString();
   r.duplicate_count = q.getColumn(i++).getInt();
   return r;
+}
+
+// Binds kMutableColumns from `r` starting at parameter `i`; returns the next.
+int BindMutable(SQLite::Statement& q, int i, const PrivacyRequest& r) {
+  q.bind(i++, static_cast<int>(r.state));
+  q.bind(i++, StageName(r.stage));
+  q.bind(i++, r.needs_work ? 1 : 0);
+  q.bind(i++, static_cast<int64_t>(Us(r.updated_at)));
+  BindOptionalTime(q, i++, r.closed_at);
+  q.bind(i++, static_cast<int64_t>(Us(r.processor_due_at)));
+  q.bind(i++, static_cast<int64_t>(Us(r.gdpr_due_at)));
+  q.bind(i++, r.clock_paused ? 1 : 0);
+  q.bind(i++, static_cast<int64_t>(absl::ToInt64Microseconds(r.paused_total)));
+  q.bind(i++, r.verification ? static_cast<int>(r.verification->method) : 0);
+  q.bind(i++, r.verification ? r.verification->note : std::string());
+  q.bind(i++, r.verification ? r.verification->verifier : std::string());
+  BindOptionalTime(
+      q, i++,
+      r.verification ? std::optional<absl::Time>(r.verification->verified_at) : std::nullopt);
+  q.bind(i++, r.extension_count);
+  q.bind(i++, r.extension_reason);
+  BindOptionalTime(q, i++, r.subject_informed_at);
+  q.bind(i++, static_cast<int>(r.rejection_reason));
+  q.bind(i++, r.rejection_detail);
+  q.bind(i++, r.cancel_reason);
+  q.bind(i++, r.failure_reason);
+  q.bind(i++, r.duplicate_count);
+  return i;
+}
+
+// "state = ?, stage = ?, ..." over kMutableColumns.
+const std::string& MutableAssignments() {
+  static const std::string* const text = [] {
+    std::vector<std::string> parts;
+    for (absl::string_view c : absl::StrSplit(kMutableColumns, ", ")) {
+      parts.push_back(absl::StrCat(c, " = ?"));
+    }
+    return new std::string(absl::StrJoin(parts, ", "));
+  }();
+  return *text;
 }
 
 std::string ResultJson(const SystemProgress& t) {
@@ -146,17 +198,17 @@ SystemProgress ReadTask(SQLite::Statement& q) {
 
 void Insert(store::WriteTxn& txn, const PrivacyRequest& r, absl::string_view sealed_subject,
             absl::string_view wrapped_key) {
-  SQLite::Statement& q = txn.Prepare(absl::StrCat(
-      "INSERT INTO privacy_requests (", kColumns,
-      ", sealed_subject, export_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+  static const std::string* const sql = [] {
+    std::vector<std::string> marks(kFixedCount + kMutableCount + 2, "?");
+    return new std::string(absl::StrCat("INSERT INTO privacy_requests (", Columns(),
+                                        ", sealed_subject, export_key) VALUES (",
+                                        absl::StrJoin(marks, ", "), ")"));
+  }();
+  SQLite::Statement& q = txn.Prepare(*sql);
   int i = 1;
   q.bind(i++, r.tenant);
   q.bind(i++, r.request_id);
   q.bind(i++, static_cast<int>(r.type));
-  q.bind(i++, static_cast<int>(r.state));
-  q.bind(i++, StageName(r.stage));
-  q.bind(i++, r.needs_work ? 1 : 0);
   q.bind(i++, static_cast<int>(r.source));
   q.bind(i++, static_cast<int>(r.requester.relation));
   q.bind(i++, r.requester.channel);
@@ -166,26 +218,7 @@ void Insert(store::WriteTxn& txn, const PrivacyRequest& r, absl::string_view sea
   q.bind(i++, r.creator);
   q.bind(i++, static_cast<int64_t>(Us(r.received_at)));
   q.bind(i++, static_cast<int64_t>(Us(r.created_at)));
-  q.bind(i++, static_cast<int64_t>(Us(r.updated_at)));
-  BindOptionalTime(q, i++, r.closed_at);
-  q.bind(i++, static_cast<int64_t>(Us(r.processor_due_at)));
-  q.bind(i++, static_cast<int64_t>(Us(r.gdpr_due_at)));
-  q.bind(i++, r.clock_paused ? 1 : 0);
-  q.bind(i++, static_cast<int64_t>(absl::ToInt64Microseconds(r.paused_total)));
-  q.bind(i++, r.verification ? static_cast<int>(r.verification->method) : 0);
-  q.bind(i++, r.verification ? r.verification->note : std::string());
-  q.bind(i++, r.verification ? r.verification->verifier : std::string());
-  BindOptionalTime(
-      q, i++,
-      r.verification ? std::optional<absl::Time>(r.verification->verified_at) : std::nullopt);
-  q.bind(i++, r.extension_count);
-  q.bind(i++, r.extension_reason);
-  BindOptionalTime(q, i++, r.subject_informed_at);
-  q.bind(i++, static_cast<int>(r.rejection_reason));
-  q.bind(i++, r.rejection_detail);
-  q.bind(i++, r.cancel_reason);
-  q.bind(i++, r.failure_reason);
-  q.bind(i++, r.duplicate_count);
+  i = BindMutable(q, i, r);
   q.bind(i++, sealed_subject.data(), static_cast<int>(sealed_subject.size()));
   if (wrapped_key.empty()) {
     q.bind(i++);  // erasures keep no export
@@ -198,7 +231,7 @@ void Insert(store::WriteTxn& txn, const PrivacyRequest& r, absl::string_view sea
 template <typename Txn>
 std::optional<PrivacyRequest> Load(Txn& txn, absl::string_view tenant, absl::string_view id) {
   SQLite::Statement& q = txn.Prepare(absl::StrCat(
-      "SELECT ", kColumns, " FROM privacy_requests WHERE tenant_id = ? AND request_id = ?"));
+      "SELECT ", Columns(), " FROM privacy_requests WHERE tenant_id = ? AND request_id = ?"));
   q.bind(1, std::string(tenant));
   q.bind(2, std::string(id));
   if (!q.executeStep()) return std::nullopt;
@@ -208,38 +241,11 @@ std::optional<PrivacyRequest> Load(Txn& txn, absl::string_view tenant, absl::str
 }
 
 void Save(store::WriteTxn& txn, const PrivacyRequest& r) {
-  SQLite::Statement& q = txn.Prepare(
-      "UPDATE privacy_requests SET state = ?, stage = ?, needs_work = ?, updated_at_us = ?, "
-      "closed_at_us = ?, processor_due_at_us = ?, gdpr_due_at_us = ?, clock_paused = ?, "
-      "paused_total_us = ?, verification_method = ?, verification_note = ?, verifier = ?, "
-      "verified_at_us = ?, extension_count = ?, extension_reason = ?, "
-      "subject_informed_at_us = ?, rejection_reason = ?, rejection_detail = ?, "
-      "cancel_reason = ?, failure_reason = ?, duplicate_count = ? "
-      "WHERE tenant_id = ? AND request_id = ?");
-  int i = 1;
-  q.bind(i++, static_cast<int>(r.state));
-  q.bind(i++, StageName(r.stage));
-  q.bind(i++, r.needs_work ? 1 : 0);
-  q.bind(i++, static_cast<int64_t>(Us(r.updated_at)));
-  BindOptionalTime(q, i++, r.closed_at);
-  q.bind(i++, static_cast<int64_t>(Us(r.processor_due_at)));
-  q.bind(i++, static_cast<int64_t>(Us(r.gdpr_due_at)));
-  q.bind(i++, r.clock_paused ? 1 : 0);
-  q.bind(i++, static_cast<int64_t>(absl::ToInt64Microseconds(r.paused_total)));
-  q.bind(i++, r.verification ? static_cast<int>(r.verification->method) : 0);
-  q.bind(i++, r.verification ? r.verification->note : std::string());
-  q.bind(i++, r.verification ? r.verification->verifier : std::string());
-  BindOptionalTime(
-      q, i++,
-      r.verification ? std::optional<absl::Time>(r.verification->verified_at) : std::nullopt);
-  q.bind(i++, r.extension_count);
-  q.bind(i++, r.extension_reason);
-  BindOptionalTime(q, i++, r.subject_informed_at);
-  q.bind(i++, static_cast<int>(r.rejection_reason));
-  q.bind(i++, r.rejection_detail);
-  q.bind(i++, r.cancel_reason);
-  q.bind(i++, r.failure_reason);
-  q.bind(i++, r.duplicate_count);
+  static const std::string* const sql = new std::string(absl::StrCat(
+      "UPDATE privacy_requests SET ", MutableAssignments(),
+      " WHERE tenant_id = ? AND request_id = ?"));
+  SQLite::Statement& q = txn.Prepare(*sql);
+  int i = BindMutable(q, 1, r);
   q.bind(i++, r.tenant);
   q.bind(i++, r.request_id);
   q.exec();
@@ -621,7 +627,7 @@ std::vector<std::pair<std::string, std::string>> ListNeedingWork(Txn& txn, int l
 template <typename Txn>
 std::vector<PrivacyRequest> List(Txn& txn, const ListFilter& f) {
   SQLite::Statement& q = txn.Prepare(absl::StrCat(
-      "SELECT ", kColumns,
+      "SELECT ", Columns(),
       " FROM privacy_requests WHERE tenant_id = ?1 AND (?2 = 0 OR state = ?2) "
       "AND (?3 = 0 OR type = ?3) AND (?4 IS NULL OR (state IN (1, 2, 3, 7) AND "
       "min(processor_due_at_us, gdpr_due_at_us) < ?4)) AND (?5 IS NULL OR created_at_us < ?5 "
