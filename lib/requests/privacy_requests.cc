@@ -171,6 +171,21 @@ void AfterCommit(RequestEnv* env) {
   env->signal.WakeCallbacks();
 }
 
+// The store's completion for a mutation that loads `result` in its
+// transaction: the error, or the nudges and then the loaded request.
+store::WriteDone AnswerAfterCommit(
+    RequestEnv* env, std::shared_ptr<absl::StatusOr<PrivacyRequest>> result,
+    PrivacyRequests::RequestDone done) {
+  return [env, result = std::move(result), done = std::move(done)](absl::Status status) mutable {
+    if (!status.ok()) {
+      done(status);
+      return;
+    }
+    AfterCommit(env);
+    done(std::move(*result));
+  };
+}
+
 }  // namespace
 
 absl::StatusOr<bool> ExportDownload::Next(std::string* chunk) {
@@ -427,14 +442,7 @@ void PrivacyRequests::Verify(const RequestContext& ctx, std::string request_id, 
         *result = LoadFull(txn, ctx.tenant, id);
         return result->status();
       },
-      [env, result, done = std::move(done)](absl::Status status) mutable {
-        if (!status.ok()) {
-          done(status);
-          return;
-        }
-        AfterCommit(env);
-        done(std::move(*result));
-      });
+      AnswerAfterCommit(env, result, std::move(done)));
 }
 
 void PrivacyRequests::Extend(const RequestContext& ctx, ExtendInput in, RequestDone done) {
@@ -515,14 +523,7 @@ void PrivacyRequests::Extend(const RequestContext& ctx, ExtendInput in, RequestD
         *result = LoadFull(txn, ctx.tenant, id);
         return result->status();
       },
-      [env, result, done = std::move(done)](absl::Status status) mutable {
-        if (!status.ok()) {
-          done(status);
-          return;
-        }
-        AfterCommit(env);
-        done(std::move(*result));
-      });
+      AnswerAfterCommit(env, result, std::move(done)));
 }
 
 void PrivacyRequests::Reject(const RequestContext& ctx, std::string request_id,
@@ -565,14 +566,7 @@ void PrivacyRequests::Reject(const RequestContext& ctx, std::string request_id,
         *result = LoadFull(txn, ctx.tenant, id);
         return result->status();
       },
-      [env, result, done = std::move(done)](absl::Status status) mutable {
-        if (!status.ok()) {
-          done(status);
-          return;
-        }
-        AfterCommit(env);
-        done(std::move(*result));
-      });
+      AnswerAfterCommit(env, result, std::move(done)));
 }
 
 void PrivacyRequests::Cancel(const RequestContext& ctx, std::string request_id, std::string reason,
