@@ -327,4 +327,43 @@ absl::StatusOr<ListEndedRelationshipsResponse> Backend::ListEnded(
   return response;
 }
 
+void Backend::KeepUnderLegalHold(store::WriteTxn& txn, int64_t id,
+                                 connector::v1::EraseSubjectDataResponse& out) const {
+  for (const Category& cat : Categories()) {
+    SQLite::Statement& q = txn.Prepare(cat.sql);
+    q.bind(1, id);
+    q.bind(2, int64_t{0});
+    q.bind(3, 1000000);
+    while (q.executeStep()) {
+      auto* k = out.add_kept_records();
+      k->set_record_id(absl::StrCat(cat.table, "/", q.getColumn(0).getInt64()));
+      k->set_category(cat.name);
+      k->set_reason(connector::v1::KEEP_REASON_LEGAL_HOLD);
+      k->set_detail("legal hold on the customer account");
+    }
+    q.reset();
+  }
+}
+
+int64_t Backend::ExecForPerson(store::WriteTxn& txn, const char* sql, int64_t id) {
+  SQLite::Statement& q = txn.Prepare(sql);
+  q.bind(1, id);
+  return static_cast<int64_t>(q.exec());
+}
+
+int64_t Backend::UpsertConsent(store::WriteTxn& txn, const char* owner_column, int64_t id,
+                               const std::string& purpose, bool given, int64_t now_us) {
+  SQLite::Statement& upsert = txn.Prepare(absl::StrCat(
+      "INSERT INTO consents (", owner_column, ", purpose, given, changed_at_us) "
+      "VALUES (?, ?, ?, ?) ON CONFLICT (", owner_column, ", purpose) DO UPDATE SET "
+      "given = excluded.given, changed_at_us = excluded.changed_at_us"));
+  upsert.bind(1, id);
+  upsert.bind(2, purpose);
+  upsert.bind(3, given ? 1 : 0);
+  upsert.bind(4, now_us);
+  const int64_t changed = upsert.exec();
+  upsert.reset();
+  return changed;
+}
+
 }  // namespace dsar::refbackend

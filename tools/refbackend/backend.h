@@ -101,6 +101,16 @@ class Backend {
                                             const std::string& purpose, bool given,
                                             int64_t now_us) = 0;
 
+  // Helpers for EraseIn / ConsentIn.
+  // Reports every record of person `id` as kept under legal hold.
+  void KeepUnderLegalHold(store::WriteTxn& txn, int64_t id,
+                          connector::v1::EraseSubjectDataResponse& out) const;
+  // Runs `sql` with the person's id as its only parameter; rows changed.
+  static int64_t ExecForPerson(store::WriteTxn& txn, const char* sql, int64_t id);
+  // Sets the consent row (owner_column = person id, purpose) to `given`.
+  static int64_t UpsertConsent(store::WriteTxn& txn, const char* owner_column, int64_t id,
+                               const std::string& purpose, bool given, int64_t now_us);
+
   const BackendOptions options_;
   Clock* const clock_;
   std::unique_ptr<store::Store> store_;

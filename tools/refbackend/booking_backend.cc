@@ -215,29 +215,10 @@ class BookingBackend final : public Backend {
       bool on_hold = hold.executeStep() && hold.getColumn(0).getInt() != 0;
       hold.reset();
       if (on_hold) {
-        auto keep = [&](const char* sql, const char* table, const char* category) {
-          SQLite::Statement& q = txn.Prepare(sql);
-          q.bind(1, static_cast<int64_t>(id));
-          while (q.executeStep()) {
-            auto* k = out.add_kept_records();
-            k->set_record_id(absl::StrCat(table, "/", q.getColumn(0).getInt64()));
-            k->set_category(category);
-            k->set_reason(connector::v1::KEEP_REASON_LEGAL_HOLD);
-            k->set_detail("legal hold on the customer account");
-          }
-          q.reset();
-        };
-        keep("SELECT id FROM people WHERE id = ?", "people", "identity");
-        keep("SELECT id FROM bookings WHERE person_id = ? ORDER BY id", "bookings", "booking");
-        keep("SELECT id FROM payments WHERE person_id = ? ORDER BY id", "payments", "payment");
-        keep("SELECT id FROM consents WHERE person_id = ? ORDER BY id", "consents", "consent");
+        KeepUnderLegalHold(txn, id, out);
         continue;
       }
-      auto run = [&](const char* sql) {
-        SQLite::Statement& q = txn.Prepare(sql);
-        q.bind(1, static_cast<int64_t>(id));
-        return static_cast<int64_t>(q.exec());
-      };
+      auto run = [&](const char* sql) { return ExecForPerson(txn, sql, id); };
       anonymised += run(
           "UPDATE bookings SET person_id = NULL, guest_name = NULL WHERE person_id = ?");
       anonymised += run(
@@ -255,19 +236,7 @@ class BookingBackend final : public Backend {
                                     const std::string& purpose, bool given,
                                     int64_t now_us) override {
     int64_t affected = 0;
-    SQLite::Statement& upsert = txn.Prepare(
-        "INSERT INTO consents (person_id, purpose, given, changed_at_us) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (person_id, purpose) DO UPDATE SET given = excluded.given, "
-        "changed_at_us = excluded.changed_at_us");
-    for (int64_t id : ids) {
-      upsert.reset();
-      upsert.bind(1, static_cast<int64_t>(id));
-      upsert.bind(2, purpose);
-      upsert.bind(3, given ? 1 : 0);
-      upsert.bind(4, static_cast<int64_t>(now_us));
-      affected += upsert.exec();
-    }
-    upsert.reset();
+    for (int64_t id : ids) affected += UpsertConsent(txn, "person_id", id, purpose, given, now_us);
     return affected;
   }
 };

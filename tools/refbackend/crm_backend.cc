@@ -220,27 +220,10 @@ class CrmBackend final : public Backend {
       hold.reset();
       if (!found) continue;
       if (on_hold) {
-        for (const auto& cat : Categories()) {
-          SQLite::Statement& q = txn.Prepare(cat.sql);
-          q.bind(1, static_cast<int64_t>(id));
-          q.bind(2, int64_t{0});
-          q.bind(3, 1000000);
-          while (q.executeStep()) {
-            auto* k = out.add_kept_records();
-            k->set_record_id(absl::StrCat(cat.table, "/", q.getColumn(0).getInt64()));
-            k->set_category(cat.name);
-            k->set_reason(connector::v1::KEEP_REASON_LEGAL_HOLD);
-            k->set_detail("legal hold on the customer account");
-          }
-          q.reset();
-        }
+        KeepUnderLegalHold(txn, id, out);
         continue;
       }
-      auto run = [&](const char* sql) {
-        SQLite::Statement& q = txn.Prepare(sql);
-        q.bind(1, static_cast<int64_t>(id));
-        return static_cast<int64_t>(q.exec());
-      };
+      auto run = [&](const char* sql) { return ExecForPerson(txn, sql, id); };
       deleted += run("DELETE FROM notes WHERE contact_id = ?");
       deleted += run("DELETE FROM emails WHERE contact_id = ?");
       deleted += run("DELETE FROM documents WHERE contact_id = ?");
@@ -258,26 +241,16 @@ class CrmBackend final : public Backend {
                                     const std::string& purpose, bool given,
                                     int64_t now_us) override {
     int64_t affected = 0;
-    SQLite::Statement& upsert = txn.Prepare(
-        "INSERT INTO consents (contact_id, purpose, given, changed_at_us) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (contact_id, purpose) DO UPDATE SET given = excluded.given, "
-        "changed_at_us = excluded.changed_at_us");
     for (int64_t id : ids) {
-      upsert.reset();
-      upsert.bind(1, static_cast<int64_t>(id));
-      upsert.bind(2, purpose);
-      upsert.bind(3, given ? 1 : 0);
-      upsert.bind(4, static_cast<int64_t>(now_us));
-      affected += upsert.exec();
+      affected += UpsertConsent(txn, "contact_id", id, purpose, given, now_us);
       if (purpose == "marketing") {
         SQLite::Statement& flag =
             txn.Prepare("UPDATE contacts SET newsletter_consent = ? WHERE id = ?");
         flag.bind(1, given ? 1 : 0);
-        flag.bind(2, static_cast<int64_t>(id));
+        flag.bind(2, id);
         flag.exec();
       }
     }
-    upsert.reset();
     return affected;
   }
 };
