@@ -666,6 +666,18 @@ void BreachRegister::Close(const RequestContext& ctx, CloseInput input, BreachDo
       });
 }
 
+absl::StatusOr<Breach> BreachRegister::ReadFullView(const RequestContext& ctx,
+                                                    const std::string& breach_id,
+                                                    absl::Time now) const {
+  absl::StatusOr<Breach> view;
+  absl::Status read = store_->Read([&](store::ReadTxn& txn) {
+    view = internal::LoadView(txn, breach_id, ScopeOf(ctx), {0, /*full=*/true}, now);
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
+  return view;
+}
+
 void BreachRegister::Get(const RequestContext& ctx, std::string name, BreachDone done) {
   FieldErrors errors;
   const std::string breach_id = BreachIdOrError(name, "name", errors);
@@ -674,12 +686,7 @@ void BreachRegister::Get(const RequestContext& ctx, std::string name, BreachDone
     return;
   }
   const absl::Time now = clock_->Now();
-  absl::StatusOr<Breach> view;
-  absl::Status read = store_->Read([&](store::ReadTxn& txn) {
-    view = internal::LoadView(txn, breach_id, ScopeOf(ctx), {0, /*full=*/true}, now);
-    return absl::OkStatus();
-  });
-  if (!read.ok()) view = read;
+  absl::StatusOr<Breach> view = ReadFullView(ctx, breach_id, now);
   if (!view.ok()) {
     done(view.status());
     return;
@@ -758,12 +765,7 @@ void BreachRegister::Export(const RequestContext& ctx, ExportInput input, Report
     return;
   }
   const absl::Time now = clock_->Now();
-  absl::StatusOr<Breach> view;
-  absl::Status read = store_->Read([&](store::ReadTxn& txn) {
-    view = internal::LoadView(txn, breach_id, ScopeOf(ctx), {0, /*full=*/true}, now);
-    return absl::OkStatus();
-  });
-  if (!read.ok()) view = read;
+  absl::StatusOr<Breach> view = ReadFullView(ctx, breach_id, now);
   if (!view.ok()) {
     done(view.status());
     return;

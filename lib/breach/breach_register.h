@@ -154,6 +154,9 @@ class BreachRegister {
                                          const std::string& requested) const;
   void CheckTenants(const RequestContext& ctx, const std::vector<std::string>& tenants,
                     const char* field, FieldErrors& errors) const;
+  // The breach as the caller may see it at `now`, with its whole history.
+  absl::StatusOr<Breach> ReadFullView(const RequestContext& ctx, const std::string& breach_id,
+                                      absl::Time now) const;
   // Appends the read's audit event, then answers.
   template <typename T>
   void AuditRead(const RequestContext& ctx, std::string resource, T result,
