@@ -35,6 +35,10 @@ struct BenchConfig {
   int requests = 1000;          // ACCESS requests sent at once
   int heavy_records = 100000;   // records of the one person in large_export
   int connector_concurrency = 16;
+  // Connector benchmarks.
+  int connector_latency_ms = 100;  // added by each refbackend (erase_job_latency)
+  int connector_jobs = 20;         // jobs timed (erase_job_latency)
+  int connector_tasks = 10000;     // tasks queued (queued_erasures)
 
   LoadOptions Load() const {
     LoadOptions o;
@@ -66,6 +70,7 @@ bool AnyFailed();
 void RegisterEchoBenchmarks();
 void RegisterStoreBenchmarks();
 void RegisterPrivacyRequestBenchmarks();
+void RegisterConnectorBenchmarks();
 
 }  // namespace dsar::bench
 

@@ -4,7 +4,9 @@
 //              --duration_ms=3000 --warmup_ms=500 --submitters=64
 //              --store_duration_ms=3000 --store_dir=/tmp --max_requests=0
 //              --max_writes=0 --requests=1000 --request_people=10000
-//              --heavy_records=100000 --dsard=PATH --refbackend=PATH] [--smoke]
+//              --heavy_records=100000 --dsard=PATH --refbackend=PATH
+//              --connector_latency_ms=100 --connector_jobs=20
+//              --connector_tasks=10000] [--smoke]
 //
 // Every benchmark runs once (bounded by its duration) against servers and
 // databases it starts itself on 127.0.0.1 / under a temporary directory.
@@ -114,6 +116,15 @@ int main(int argc, char** argv) {
   app.add_option("--connector_concurrency", config.connector_concurrency,
                  "dsard's max_concurrency per connector (requests/ benchmarks)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--connector_latency_ms", config.connector_latency_ms,
+                 "latency each refbackend adds (connector/erase_job_latency)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--connector_jobs", config.connector_jobs,
+                 "erasure jobs timed (connector/erase_job_latency)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--connector_tasks", config.connector_tasks,
+                 "erasure tasks queued (connector/queued_erasures)")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--smoke", config.smoke,
                "tiny bounded configuration for tests: 2x4 calls, 8 submitters, a few hundred "
                "calls / writes per run (10 s cap)");
@@ -138,6 +149,9 @@ int main(int argc, char** argv) {
     config.request_people = 40;
     config.requests = 20;
     config.heavy_records = 500;
+    config.connector_latency_ms = 5;
+    config.connector_jobs = 3;
+    config.connector_tasks = 40;
   }
   dsar::bench::SetConfig(config);
   dsar::log::Init("warn").IgnoreError();  // no migration chatter between results
@@ -152,6 +166,7 @@ int main(int argc, char** argv) {
   dsar::bench::RegisterEchoBenchmarks();
   dsar::bench::RegisterStoreBenchmarks();
   dsar::bench::RegisterPrivacyRequestBenchmarks();
+  dsar::bench::RegisterConnectorBenchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return dsar::bench::AnyFailed() ? 1 : 0;

@@ -21,7 +21,6 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -29,22 +28,20 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "dsar/v1/privacy_request.grpc.pb.h"
 #include "lib/store/idempotency.h"
-#include "tests/testing/child_process.h"
 #include "tools/bench/bench_config.h"
 #include "tools/bench/latency_histogram.h"
 #include "tools/bench/report.h"
 #include "tools/bench/scratch_dir.h"
+#include "tools/bench/watched_process.h"
 
 namespace dsar::bench {
 namespace {
@@ -54,76 +51,7 @@ constexpr char kDpoToken[] = "bench-token-dpo";
 constexpr absl::Duration kStartTimeout = absl::Minutes(5);
 constexpr absl::Duration kCompletionTimeout = absl::Minutes(15);
 
-// A real process whose output a reader thread follows: it finds the "ready"
-// line (with the listening port) and collects "privacy_request_completed".
-class WatchedProcess {
- public:
-  explicit WatchedProcess(const std::vector<std::string>& argv) : child_(argv) {
-    reader_ = std::thread([this] { Follow(); });
-  }
-  ~WatchedProcess() { Stop(); }
-
-  // The port from the "ready" line; 0 when the process ended or timed out.
-  int AwaitReady() { return ready_.WaitForNotificationWithTimeout(kStartTimeout) ? port_ : 0; }
-  // False when fewer than `n` completions were logged within `timeout`.
-  bool AwaitCompletions(size_t n, absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return completed_ms_.size() >= n; };
-    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
-  }
-  std::vector<int64_t> completed_ms() {
-    absl::MutexLock lock(&mu_);
-    return completed_ms_;
-  }
-  absl::Time last_completion() {
-    absl::MutexLock lock(&mu_);
-    return last_completion_;
-  }
-  pid_t pid() const { return child_.pid(); }
-  // SIGTERM, then reaps the process once its output has ended.
-  void Stop() {
-    if (stopped_) return;
-    stopped_ = true;
-    child_.Signal(SIGTERM);
-    reader_.join();
-    child_.Wait();
-  }
-
- private:
-  void Follow() {
-    while (auto line = child_.ReadLine()) {
-      if (!ready_.HasBeenNotified() && line->find("\"event\":\"ready\"") != std::string::npos) {
-        auto obj = nlohmann::json::parse(*line, nullptr, false);
-        port_ = obj.is_object() ? obj.value("port", 0) : 0;
-        ready_.Notify();
-      } else if (line->find("\"event\":\"privacy_request_completed\"") != std::string::npos) {
-        auto obj = nlohmann::json::parse(*line, nullptr, false);
-        absl::MutexLock lock(&mu_);
-        completed_ms_.push_back(obj.is_object() ? obj.value("since_receipt_ms", int64_t{-1}) : -1);
-        last_completion_ = absl::Now();
-      }
-    }
-    if (!ready_.HasBeenNotified()) ready_.Notify();
-  }
-
-  testing::ChildProcess child_;
-  std::thread reader_;
-  bool stopped_ = false;
-  absl::Notification ready_;
-  int port_ = 0;  // written before ready_ is notified
-  absl::Mutex mu_;
-  std::vector<int64_t> completed_ms_ ABSL_GUARDED_BY(mu_);
-  absl::Time last_completion_ ABSL_GUARDED_BY(mu_);
-};
-
-int64_t ProcStatusKb(pid_t pid, const std::string& key) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1);
-  }
-  return -1;
-}
+constexpr char kCompleted[] = "privacy_request_completed";
 
 // Lower-case hex SHA-256, as dsard's config stores bearer tokens.
 std::string TokenHash(const std::string& token) {
@@ -132,9 +60,11 @@ std::string TokenHash(const std::string& token) {
 
 std::unique_ptr<WatchedProcess> StartBackend(const std::string& kind, int people,
                                              const std::string& db) {
-  return std::make_unique<WatchedProcess>(std::vector<std::string>{
-      Config().refbackend_path, "--kind=" + kind, "--listen=127.0.0.1:0", "--db=" + db, "--seed=7",
-      absl::StrCat("--people=", people), "--threads=16"});
+  return std::make_unique<WatchedProcess>(
+      std::vector<std::string>{Config().refbackend_path, "--kind=" + kind, "--listen=127.0.0.1:0",
+                               "--db=" + db, "--seed=7", absl::StrCat("--people=", people),
+                               "--threads=16"},
+      std::vector<std::string>{});
 }
 
 // dsard's configuration for two backends, written to `dir`/dsard.textproto.
@@ -199,12 +129,14 @@ struct RequestStack {
 
   // Starts dsard against backends already started; false when one failed.
   absl::Status StartDsard(const std::string& dir) {
-    const int booking_port = booking->AwaitReady();
-    const int crm_port = crm->AwaitReady();
+    const int booking_port = booking->AwaitReady(kStartTimeout);
+    const int crm_port = crm->AwaitReady(kStartTimeout);
     if (booking_port == 0 || crm_port == 0) return absl::UnavailableError("refbackend not ready");
-    dsard = std::make_unique<WatchedProcess>(std::vector<std::string>{
-        Config().dsard_path, "--config", WriteDsardConfig(dir, booking_port, crm_port)});
-    const int port = dsard->AwaitReady();
+    dsard = std::make_unique<WatchedProcess>(
+        std::vector<std::string>{Config().dsard_path, "--config",
+                                 WriteDsardConfig(dir, booking_port, crm_port)},
+        std::vector<std::string>{kCompleted});
+    const int port = dsard->AwaitReady(kStartTimeout);
     if (port == 0) return absl::UnavailableError("dsard not ready");
     stub = v1::PrivacyRequestService::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
@@ -224,7 +156,7 @@ void BM_AccessRequestsConcurrent(benchmark::State& state) {
   stack.booking = StartBackend("booking", config.request_people, dir.path() + "/booking.db");
   stack.crm = StartBackend("crm", config.request_people, dir.path() + "/crm.db");
   if (absl::Status s = stack.StartDsard(dir.path()); !s.ok()) return Fail(state, s);
-  const int64_t rss_ready = ProcStatusKb(stack.dsard->pid(), "VmRSS");
+  const int64_t rss_ready = stack.dsard->StatusKb("VmRSS");
 
   struct Call {
     std::unique_ptr<grpc::ClientContext> ctx;
@@ -255,20 +187,23 @@ void BM_AccessRequestsConcurrent(benchmark::State& state) {
     }
     const int filed = static_cast<int>(std::count_if(
         calls.begin(), calls.end(), [](const Call& c) { return c.ok; }));
-    if (!stack.dsard->AwaitCompletions(filed, kCompletionTimeout)) {
+    if (!stack.dsard->AwaitEvents(kCompleted, filed, kCompletionTimeout)) {
       return Fail(state, absl::DeadlineExceededError("requests did not complete in time"));
     }
-    const double seconds = absl::ToDoubleSeconds(stack.dsard->last_completion() - t0);
+    const double seconds = absl::ToDoubleSeconds(stack.dsard->LastEventTime(kCompleted) - t0);
     state.SetIterationTime(seconds);
     LatencyHistogram completion;
-    for (int64_t ms : stack.dsard->completed_ms()) completion.Record(absl::Milliseconds(ms));
+    for (const std::string& line : stack.dsard->Events(kCompleted)) {
+      auto obj = nlohmann::json::parse(line, nullptr, false);
+      if (obj.is_object()) completion.Record(absl::Milliseconds(obj.value("since_receipt_ms", 0)));
+    }
     state.SetItemsProcessed(filed);
     state.counters["ok"] = filed;
     state.counters["errors"] = config.requests - filed;
     state.counters["p50_us"] = absl::ToDoubleMicroseconds(completion.Percentile(0.50));
     state.counters["p99_us"] = absl::ToDoubleMicroseconds(completion.Percentile(0.99));
     SetMiB(state, "rss_ready_mib", rss_ready);
-    SetMiB(state, "rss_peak_mib", ProcStatusKb(stack.dsard->pid(), "VmHWM"));
+    SetMiB(state, "rss_peak_mib", stack.dsard->StatusKb("VmHWM"));
     state.SetLabel(absl::StrFormat("%d requests at once, 2 backends x %d people, "
                                    "p50/p99 = receipt to completion",
                                    config.requests, config.request_people));
@@ -306,7 +241,7 @@ void BM_LargeExport(benchmark::State& state) {
   const std::string booking_db = dir.path() + "/booking.db";
   {
     auto seed = StartBackend("booking", 100, booking_db);  // creates and seeds the schema
-    if (seed->AwaitReady() == 0) return Fail(state, absl::UnavailableError("refbackend"));
+    if (seed->AwaitReady(kStartTimeout) == 0) return Fail(state, absl::UnavailableError("refbackend"));
   }
   if (absl::Status s = AddBookings(booking_db, config.heavy_records); !s.ok()) {
     return Fail(state, s);
@@ -315,17 +250,17 @@ void BM_LargeExport(benchmark::State& state) {
   stack.booking = StartBackend("booking", 100, booking_db);
   stack.crm = StartBackend("crm", 100, dir.path() + "/crm.db");
   if (absl::Status s = stack.StartDsard(dir.path()); !s.ok()) return Fail(state, s);
-  const int64_t rss_ready = ProcStatusKb(stack.dsard->pid(), "VmRSS");
+  const int64_t rss_ready = stack.dsard->StatusKb("VmRSS");
   for (auto _ : state) {
     const absl::Time t0 = absl::Now();
     v1::CreatePrivacyRequestResponse created;
     auto ctx = Context(kServiceToken);
     grpc::Status status = stack.stub->CreatePrivacyRequest(ctx.get(), AccessRequest(1), &created);
     if (!status.ok()) return Fail(state, absl::UnknownError(status.error_message()));
-    if (!stack.dsard->AwaitCompletions(1, kCompletionTimeout)) {
+    if (!stack.dsard->AwaitEvents(kCompleted, 1, kCompletionTimeout)) {
       return Fail(state, absl::DeadlineExceededError("export did not complete in time"));
     }
-    state.SetIterationTime(absl::ToDoubleSeconds(stack.dsard->last_completion() - t0));
+    state.SetIterationTime(absl::ToDoubleSeconds(stack.dsard->LastEventTime(kCompleted) - t0));
     v1::DownloadExportRequest download;
     download.set_name(created.privacy_request().name());
     download.set_recipient(v1::DISCLOSURE_RECIPIENT_DATA_SUBJECT);
@@ -344,7 +279,7 @@ void BM_LargeExport(benchmark::State& state) {
     status = reader->Finish();
     if (!status.ok()) return Fail(state, absl::UnknownError(status.error_message()));
     const double download_s = absl::ToDoubleSeconds(absl::Now() - d0);
-    const int64_t hwm = ProcStatusKb(stack.dsard->pid(), "VmHWM");
+    const int64_t hwm = stack.dsard->StatusKb("VmHWM");
     state.counters["records"] = static_cast<double>(records);
     state.counters["bundle_mib"] = static_cast<double>(bytes) / 1048576.0;
     state.counters["download_mib_per_s"] = static_cast<double>(bytes) / 1048576.0 / download_s;
