@@ -19,6 +19,7 @@
 #include "lib/deadline/deadlines.h"
 #include "lib/deadline/kinds.h"
 #include "lib/store/idempotency.h"
+#include "lib/store/page_token.h"
 
 namespace dsar::breach {
 namespace {
@@ -36,12 +37,6 @@ const Scope& AllTenants() {
 
 absl::Status Denied(absl::string_view message) {
   return WithErrorInfo(absl::PermissionDeniedError(message), "TENANT_NOT_ALLOWED");
-}
-
-std::string RequestFingerprint(std::initializer_list<absl::string_view> parts) {
-  std::string joined;
-  for (absl::string_view p : parts) absl::StrAppend(&joined, p.size(), ":", p, ";");
-  return store::Fingerprint(joined);
 }
 
 std::string OptMicros(const std::optional<absl::Time>& t) {
@@ -113,21 +108,8 @@ std::string BreachIdOrError(absl::string_view name, const char* field, FieldErro
 }
 
 std::string FilterTag(const internal::ListFilter& f, bool all_tenants) {
-  return absl::BytesToHexString(
-             RequestFingerprint({absl::StrCat(static_cast<int>(f.state)), f.tenant,
-                                 f.overdue_only ? "1" : "0", all_tenants ? "all" : "one"}))
-      .substr(0, 16);
-}
-
-std::string EncodePageToken(int64_t seq, absl::string_view tag) {
-  return absl::WebSafeBase64Escape(absl::StrCat(seq, ":", tag));
-}
-
-bool DecodePageToken(absl::string_view token, absl::string_view tag, int64_t* seq) {
-  std::string raw;
-  if (!absl::WebSafeBase64Unescape(token, &raw)) return false;
-  std::vector<std::string> parts = absl::StrSplit(raw, ':');
-  return parts.size() == 2 && parts[1] == tag && absl::SimpleAtoi(parts[0], seq) && *seq > 0;
+  return store::PageFilterTag({absl::StrCat(static_cast<int>(f.state)), f.tenant,
+                               f.overdue_only ? "1" : "0", all_tenants ? "all" : "one"});
 }
 
 std::string FormatHours(absl::Duration d) {
@@ -233,7 +215,7 @@ void BreachRegister::Report(const RequestContext& ctx, ReportInput input, Breach
   store_->Write(
       [op, deadlines](store::WriteTxn& txn) -> absl::Status {
         const ReportInput& in = op->in;
-        const std::string fingerprint = RequestFingerprint(
+        const std::string fingerprint = store::FingerprintOf(
             {internal::DetailsToJson(in.details), OptMicros(in.aware_at),
              absl::StrJoin(in.affected_tenants, ",")});
         ASSIGN_OR_RETURN(
@@ -344,7 +326,7 @@ void BreachRegister::Update(const RequestContext& ctx, UpdateInput input, Breach
   store_->Write(
       [op, deadlines](store::WriteTxn& txn) -> absl::Status {
         const UpdateInput& in = op->in;
-        const std::string fingerprint = RequestFingerprint(
+        const std::string fingerprint = store::FingerprintOf(
             {op->breach_id, internal::DetailsToJson(in.details), absl::StrJoin(op->fields, ","),
              absl::StrJoin(in.add_affected_tenants, ","), in.change_note});
         ASSIGN_OR_RETURN(
@@ -486,7 +468,7 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
   store_->Write(
       [op, deadlines](store::WriteTxn& txn) -> absl::Status {
         const NotificationInput& in = op->in;
-        const std::string fingerprint = RequestFingerprint(
+        const std::string fingerprint = store::FingerprintOf(
             {op->breach_id, op->tenant, absl::StrCat(static_cast<int>(in.recipient)),
              OptMicros(in.notified_at), in.channel, in.reference,
              absl::StrCat(in.content_version), in.delay_reason});
@@ -625,7 +607,7 @@ void BreachRegister::Close(const RequestContext& ctx, CloseInput input, BreachDo
   auto op = std::make_shared<Op>(Op{ctx, std::move(input), breach_id, now, {}});
   store_->Write(
       [op](store::WriteTxn& txn) -> absl::Status {
-        const std::string fingerprint = RequestFingerprint({op->breach_id, op->in.close_note});
+        const std::string fingerprint = store::FingerprintOf({op->breach_id, op->in.close_note});
         ASSIGN_OR_RETURN(
             std::string ref,
             store::RunIdempotent(
@@ -720,8 +702,13 @@ void BreachRegister::List(const RequestContext& ctx, ListInput input, PageDone d
   }
   const std::string tag = FilterTag(filter, ctx.all_tenants);
   int64_t before_seq = INT64_MAX;
-  if (!input.page_token.empty() && !DecodePageToken(input.page_token, tag, &before_seq)) {
-    errors.Add("page_token", "not a token issued for this query");
+  if (!input.page_token.empty()) {
+    std::optional<int64_t> seq = store::DecodeSeqPageToken(input.page_token, tag);
+    if (seq.has_value()) {
+      before_seq = *seq;
+    } else {
+      errors.Add("page_token", "not a token issued for this query");
+    }
   }
   if (!errors.empty()) {
     done(errors.ToStatus("invalid list request"));
@@ -737,7 +724,8 @@ void BreachRegister::List(const RequestContext& ctx, ListInput input, PageDone d
       page.breaches.push_back(std::move(b));
     }
     if (static_cast<int>(ids.size()) > page_size) {
-      page.next_page_token = EncodePageToken(ids[page_size - 1].first, tag);
+      page.next_page_token =
+          store::EncodePageToken({absl::StrCat(ids[page_size - 1].first)}, tag);
     }
     return absl::OkStatus();
   });

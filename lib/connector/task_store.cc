@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/core/errors.h"
+#include "lib/store/page_token.h"
 
 namespace dsar::connector::task_store {
 namespace {
@@ -229,22 +230,20 @@ template <typename Txn>
 absl::StatusOr<TaskPage> List(Txn& txn, const ListQuery& query) {
   int page_size = query.page_size == 0 ? 50 : query.page_size;
   if (page_size < 1 || page_size > 500) return InvalidField("page_size", "must be 1-500");
-  // Page token: base64url("<created_at_us>:<task_id>") of the last task sent.
+  uint32_t state_mask = 0;
+  for (TaskState s : query.states) state_mask |= StateBit(s);
+  // Page token: the (created_at_us, task_id) of the last task sent.
+  const std::string tag = store::PageFilterTag(
+      {query.tenant, absl::StrCat(state_mask), query.connector, query.resource});
   int64_t before_us = kNever;
   std::string before_id;
   if (!query.page_token.empty()) {
-    std::string decoded;
-    int64_t parsed = 0;
-    auto colon = std::string::npos;
-    if (absl::WebSafeBase64Unescape(query.page_token, &decoded)) colon = decoded.find(':');
-    if (colon == std::string::npos || !absl::SimpleAtoi(decoded.substr(0, colon), &parsed)) {
-      return InvalidField("page_token", "not a token from a previous page");
+    auto position = store::DecodePageToken(query.page_token, tag, 2);
+    if (!position.has_value() || !absl::SimpleAtoi((*position)[0], &before_us)) {
+      return InvalidField("page_token", "not a token from a previous page of this query");
     }
-    before_us = parsed;
-    before_id = decoded.substr(colon + 1);
+    before_id = (*position)[1];
   }
-  uint32_t state_mask = 0;
-  for (TaskState s : query.states) state_mask |= StateBit(s);
   SQLite::Statement& q = txn.Prepare(absl::StrCat(
       "SELECT ", kColumns,
       " FROM outbox_tasks WHERE tenant_id = ?1 "
@@ -265,8 +264,8 @@ absl::StatusOr<TaskPage> List(Txn& txn, const ListQuery& query) {
   while (q.executeStep()) {
     if (static_cast<int>(page.tasks.size()) == page_size) {
       const TaskInfo& last = page.tasks.back();
-      page.next_page_token = absl::WebSafeBase64Escape(
-          absl::StrCat(absl::ToUnixMicros(last.created), ":", last.task_id));
+      page.next_page_token = store::EncodePageToken(
+          {absl::StrCat(absl::ToUnixMicros(last.created)), last.task_id}, tag);
       break;
     }
     page.tasks.push_back(ReadInfo(q));

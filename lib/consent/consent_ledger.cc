@@ -17,6 +17,7 @@
 #include "lib/core/ids.h"
 #include "lib/core/status_macros.h"
 #include "lib/store/idempotency.h"
+#include "lib/store/page_token.h"
 
 namespace dsar::consent {
 namespace {
@@ -60,12 +61,6 @@ const Purpose* CheckPurpose(FieldErrors& errors, const PurposeCatalog& catalog,
   const Purpose* p = catalog.FindPurpose(tenant, purpose);
   if (p == nullptr) errors.Add("purpose", "not a purpose configured for this tenant");
   return p;
-}
-
-std::string RequestFingerprint(std::initializer_list<absl::string_view> parts) {
-  std::string joined;
-  for (absl::string_view p : parts) absl::StrAppend(&joined, p.size(), ":", p, ";");
-  return store::Fingerprint(joined);
 }
 
 // Fills a receipt from a receipt's events, read in seq order.
@@ -149,25 +144,15 @@ void UpsertState(store::WriteTxn& txn, absl::string_view tenant, absl::string_vi
 // Page tokens: base64url("<seq>:<filter fingerprint hex prefix>"). The filter
 // fingerprint binds a token to the subject and purpose it was issued for.
 std::string FilterTag(absl::string_view subject_key, absl::string_view purpose) {
-  return absl::BytesToHexString(
-             RequestFingerprint({subject_key, purpose}))
-      .substr(0, 16);
-}
-
-std::string EncodePageToken(int64_t seq, absl::string_view tag) {
-  return absl::WebSafeBase64Escape(absl::StrCat(seq, ":", tag));
+  return store::PageFilterTag({subject_key, purpose});
 }
 
 absl::StatusOr<int64_t> DecodePageToken(absl::string_view token, absl::string_view tag) {
-  std::string raw;
-  int64_t seq = 0;
-  if (absl::WebSafeBase64Unescape(token, &raw)) {
-    std::vector<std::string> parts = absl::StrSplit(raw, ':');
-    if (parts.size() == 2 && parts[1] == tag && absl::SimpleAtoi(parts[0], &seq) && seq > 0) {
-      return seq;
-    }
+  std::optional<int64_t> seq = store::DecodeSeqPageToken(token, tag);
+  if (!seq.has_value()) {
+    return InvalidField("page_token", "not a token issued for this subject and purpose");
   }
-  return InvalidField("page_token", "not a token issued for this subject and purpose");
+  return *seq;
 }
 
 }  // namespace
@@ -258,7 +243,7 @@ void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input,
   store_->Write(
       [op](store::WriteTxn& txn) -> absl::Status {
         const RecordConsentInput& in = op->input;
-        const std::string fingerprint = RequestFingerprint(
+        const std::string fingerprint = store::FingerprintOf(
             {op->subject_key, in.purpose, in.notice_version, in.language,
              LawfulBasisName(in.lawful_basis), in.channel,
              in.given_at ? absl::StrCat(Micros(*in.given_at)) : ""});
@@ -348,7 +333,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
       [op, follow_up](store::WriteTxn& txn) -> absl::Status {
         const WithdrawConsentInput& in = op->input;
         const std::string fingerprint =
-            RequestFingerprint({op->subject_key, in.purpose, in.channel, in.reason});
+            store::FingerprintOf({op->subject_key, in.purpose, in.channel, in.reason});
         ASSIGN_OR_RETURN(
             std::string receipt_id,
             store::RunIdempotent(
@@ -481,7 +466,7 @@ void ConsentLedger::ListEvents(const RequestContext& ctx, ListEventsInput input,
     q.bind(5, page_size + 1);
     while (q.executeStep()) {
       if (static_cast<int>(page->events.size()) == page_size) {
-        page->next_page_token = EncodePageToken(page->events.back().seq, tag);
+        page->next_page_token = store::EncodePageToken({absl::StrCat(page->events.back().seq)}, tag);
         break;
       }
       ConsentEvent e;

@@ -23,6 +23,7 @@
 #include "lib/requests/request_rows.h"
 #include "lib/requests/transitions.h"
 #include "lib/store/idempotency.h"
+#include "lib/store/page_token.h"
 #include "lib/store/store.h"
 
 namespace dsar::requests {
@@ -34,12 +35,6 @@ constexpr size_t kMaxReason = 1000;
 constexpr size_t kMaxNote = 512;
 constexpr absl::Duration kClockSkew = absl::Minutes(5);
 constexpr char kDuplicatePrefix[] = "dup:";
-
-std::string Fingerprint(std::initializer_list<absl::string_view> parts) {
-  std::string joined;
-  for (absl::string_view p : parts) absl::StrAppend(&joined, p.size(), ":", p, ";");
-  return store::Fingerprint(joined);
-}
 
 std::string TimeText(const std::optional<absl::Time>& t) {
   return t.has_value() ? absl::StrCat(absl::ToUnixMicros(*t)) : "";
@@ -146,21 +141,16 @@ absl::Status RenameDueField(const absl::Status& s, absl::string_view field) {
 }
 
 std::string EncodePageToken(const PrivacyRequest& last, absl::string_view tag) {
-  return absl::WebSafeBase64Escape(
-      absl::StrCat(absl::ToUnixMicros(last.created_at), ":", last.request_id, ":", tag));
+  return store::EncodePageToken({absl::StrCat(absl::ToUnixMicros(last.created_at)), last.request_id},
+                                tag);
 }
 
 std::optional<std::pair<int64_t, std::string>> DecodePageToken(absl::string_view token,
                                                                absl::string_view tag) {
-  std::string raw;
-  if (!absl::WebSafeBase64Unescape(token, &raw)) return std::nullopt;
-  std::vector<std::string> parts = absl::StrSplit(raw, ':');
+  auto parts = store::DecodePageToken(token, tag, 2);
   int64_t created = 0;
-  if (parts.size() != 3 || parts[2] != tag || !absl::SimpleAtoi(parts[0], &created) ||
-      parts[1].empty()) {
-    return std::nullopt;
-  }
-  return std::make_pair(created, parts[1]);
+  if (!parts.has_value() || !absl::SimpleAtoi((*parts)[0], &created)) return std::nullopt;
+  return std::make_pair(created, (*parts)[1]);
 }
 
 // What the caller learns after a mutation commits: nudges for the outbox
@@ -258,7 +248,7 @@ void PrivacyRequests::Create(const RequestContext& ctx, CreateInput in, CreateDo
   std::string keys_text;
   for (const auto& k : op->keys) absl::StrAppend(&keys_text, k);
   op->fingerprint =
-      Fingerprint({absl::StrCat(type), keys_text, absl::StrCat(relation), in.requester.channel,
+      store::FingerprintOf({absl::StrCat(type), keys_text, absl::StrCat(relation), in.requester.channel,
                    in.requester.reference, in.callback_url, TimeText(in.received_at),
                    in.verification ? absl::StrCat(static_cast<int>(in.verification->method)) : "",
                    in.verification ? in.verification->note : ""});
@@ -376,10 +366,8 @@ absl::StatusOr<RequestPage> PrivacyRequests::List(const RequestContext& ctx, con
   const int type = static_cast<int>(in.type);
   if (state < 0 || state > 7) errors.Add("state", "unknown state");
   if (type < 0 || type > 3) errors.Add("type", "unknown type");
-  const std::string tag =
-      absl::BytesToHexString(
-          Fingerprint({absl::StrCat(state), absl::StrCat(type), TimeText(in.due_before)}))
-          .substr(0, 12);
+  const std::string tag = store::PageFilterTag(
+      {ctx.tenant, absl::StrCat(state), absl::StrCat(type), TimeText(in.due_before)});
   rows::ListFilter f;
   f.tenant = ctx.tenant;
   f.state = in.state;
@@ -418,7 +406,7 @@ void PrivacyRequests::Verify(const RequestContext& ctx, std::string request_id, 
   const absl::Time now = env_->clock->Now();
   RequestEnv* env = env_;
   const std::string fingerprint =
-      Fingerprint({request_id, absl::StrCat(static_cast<int>(v.method)), v.note});
+      store::FingerprintOf({request_id, absl::StrCat(static_cast<int>(v.method)), v.note});
   env_->store->Write(
       [env, ctx, request_id, v, now, fingerprint, result](store::WriteTxn& txn) -> absl::Status {
         ASSIGN_OR_RETURN(
@@ -462,7 +450,7 @@ void PrivacyRequests::Extend(const RequestContext& ctx, ExtendInput in, RequestD
   auto result = std::make_shared<absl::StatusOr<PrivacyRequest>>(NotFound(in.request_id));
   RequestEnv* env = env_;
   const std::string fingerprint =
-      Fingerprint({in.request_id, in.reason, TimeText(in.subject_informed_at),
+      store::FingerprintOf({in.request_id, in.reason, TimeText(in.subject_informed_at),
                    TimeText(in.gdpr_due), TimeText(in.processor_due)});
   env_->store->Write(
       [env, ctx, in, now, fingerprint, result](store::WriteTxn& txn) -> absl::Status {
@@ -540,7 +528,7 @@ void PrivacyRequests::Reject(const RequestContext& ctx, std::string request_id,
   auto result = std::make_shared<absl::StatusOr<PrivacyRequest>>(NotFound(request_id));
   const absl::Time now = env_->clock->Now();
   RequestEnv* env = env_;
-  const std::string fingerprint = Fingerprint({request_id, absl::StrCat(why), detail});
+  const std::string fingerprint = store::FingerprintOf({request_id, absl::StrCat(why), detail});
   env_->store->Write(
       [env, ctx, request_id, reason, detail, now, fingerprint,
        result](store::WriteTxn& txn) -> absl::Status {
@@ -581,7 +569,7 @@ void PrivacyRequests::Cancel(const RequestContext& ctx, std::string request_id, 
   auto result = std::make_shared<absl::StatusOr<PrivacyRequest>>(NotFound(request_id));
   const absl::Time now = env_->clock->Now();
   RequestEnv* env = env_;
-  const std::string fingerprint = Fingerprint({request_id, reason});
+  const std::string fingerprint = store::FingerprintOf({request_id, reason});
   env_->store->Write(
       [env, ctx, request_id, reason, now, fingerprint,
        result](store::WriteTxn& txn) -> absl::Status {

@@ -4,6 +4,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <sodium.h>
 
+#include "absl/strings/str_cat.h"
 #include "lib/core/errors.h"
 
 namespace dsar::store {
@@ -23,6 +24,12 @@ std::string Fingerprint(absl::string_view bytes) {
   unsigned char out[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   return std::string(reinterpret_cast<const char*>(out), sizeof out);
+}
+
+std::string FingerprintOf(std::initializer_list<absl::string_view> parts) {
+  std::string joined;
+  for (absl::string_view p : parts) absl::StrAppend(&joined, p.size(), ":", p, ";");
+  return Fingerprint(joined);
 }
 
 absl::StatusOr<std::string> RunIdempotent(

@@ -10,6 +10,7 @@
 #ifndef DSAR_LIB_STORE_IDEMPOTENCY_H_
 #define DSAR_LIB_STORE_IDEMPOTENCY_H_
 
+#include <initializer_list>
 #include <string>
 
 #include "absl/functional/function_ref.h"
@@ -35,6 +36,10 @@ absl::StatusOr<std::string> RunIdempotent(
 
 // SHA-256 of `bytes`, as raw bytes; a convenient fingerprint.
 std::string Fingerprint(absl::string_view bytes);
+
+// Fingerprint of a request's fields: each part length-prefixed, so ("ab", "c")
+// and ("a", "bc") differ.
+std::string FingerprintOf(std::initializer_list<absl::string_view> parts);
 
 }  // namespace dsar::store
 
