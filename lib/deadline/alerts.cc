@@ -81,9 +81,9 @@ void AppendJsonString(std::string& out, absl::string_view s) {
   out.push_back('"');
 }
 
-// The webhook body: ids, kind, level and times; never personal data. Keys in
-// a fixed order; the exact bytes are what the signature covers.
-std::string Payload(const Alert& a) {
+}  // namespace
+
+std::string AlertPayload(const Alert& a) {
   std::string out;
   out.reserve(512);
   auto key = [&](const char* k) {
@@ -123,6 +123,8 @@ std::string Payload(const Alert& a) {
   out.push_back('}');
   return out;
 }
+
+namespace {
 
 template <typename Txn>
 std::optional<Alert> LoadAlert(Txn& txn, absl::string_view tenant, absl::string_view alert_id) {
@@ -186,87 +188,6 @@ absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const RequestContex
   std::optional<Alert> a = LoadAlert(txn, ctx.tenant, *done);
   if (!a.has_value()) return absl::NotFoundError(absl::StrCat("alert ", alert_id));
   return *a;
-}
-
-FireResult FireIfDue(store::WriteTxn& txn, const AlertLevels& levels, absl::string_view tenant,
-                     absl::string_view deadline_id, absl::Time now,
-                     const std::vector<std::string>& sinks) {
-  FireResult result;
-  std::optional<Deadline> d = internal::LoadById(txn, tenant, deadline_id);
-  if (!d.has_value() || d->state != DeadlineState::kOpen || !d->next_alert_at.has_value() ||
-      !d->next_offset.has_value()) {
-    return result;
-  }
-  if (*d->next_alert_at > now) {
-    result.next_alert_at = d->next_alert_at;
-    return result;
-  }
-  Alert a;
-  a.alert_id = internal::TimeOrderedId("alrt", now);
-  a.tenant = d->tenant;
-  a.deadline_id = d->deadline_id;
-  a.kind = d->kind;
-  a.resource = d->resource;
-  a.due_version = d->due_version;
-  a.offset = *d->next_offset;
-  a.due_at = d->due_at;
-  a.fire_at = *d->next_alert_at;
-  a.fired_at = now;
-  a.payload = Payload(a);
-  SQLite::Statement& insert = txn.Prepare(
-      "INSERT INTO deadline_alerts (tenant_id, alert_id, deadline_id, kind, resource, "
-      "due_version, offset_us, due_at_us, fire_at_us, fired_at_us, payload) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  insert.bind(1, a.tenant);
-  insert.bind(2, a.alert_id);
-  insert.bind(3, a.deadline_id);
-  insert.bind(4, a.kind);
-  insert.bind(5, a.resource);
-  insert.bind(6, a.due_version);
-  insert.bind(7, DurUs(a.offset));
-  insert.bind(8, Us(a.due_at));
-  insert.bind(9, Us(a.fire_at));
-  insert.bind(10, Us(a.fired_at));
-  insert.bind(11, a.payload);
-  insert.exec();
-  a.seq = txn.db().getLastInsertRowid();
-  for (const std::string& sink : sinks) {
-    SQLite::Statement& delivery = txn.Prepare(
-        "INSERT INTO deadline_alert_deliveries (alert_seq, sink, tenant_id, state, "
-        "next_attempt_us) VALUES (?, ?, ?, 'pending', ?)");
-    delivery.bind(1, a.seq);
-    delivery.bind(2, sink);
-    delivery.bind(3, a.tenant);
-    delivery.bind(4, Us(now));
-    delivery.exec();
-  }
-  // Advance to the following level (under the same due time).
-  ++d->levels_fired;
-  d->next_offset = NextLevelAfter(levels, a.offset);
-  if (d->next_offset.has_value()) {
-    d->next_alert_at = d->due_at + *d->next_offset;
-  } else {
-    d->next_alert_at.reset();
-  }
-  d->updated_at = now;
-  SQLite::Statement& advance = txn.Prepare(
-      "UPDATE deadlines SET levels_fired = ?, next_offset_us = ?, next_fire_at_us = ?, "
-      "updated_at_us = ? WHERE tenant_id = ? AND deadline_id = ?");
-  advance.bind(1, d->levels_fired);
-  if (d->next_offset.has_value()) {
-    advance.bind(2, DurUs(*d->next_offset));
-    advance.bind(3, Us(*d->next_alert_at));
-  } else {
-    advance.bind(2);
-    advance.bind(3);
-  }
-  advance.bind(4, Us(now));
-  advance.bind(5, d->tenant);
-  advance.bind(6, d->deadline_id);
-  advance.exec();
-  result.fired = std::move(a);
-  result.next_alert_at = d->next_alert_at;
-  return result;
 }
 
 }  // namespace dsar::deadline

@@ -1,8 +1,8 @@
 // Alerts: the outbox of fired deadline levels, read by WatchAlerts and the
 // delivery sinks, and acknowledged by people.
 //
-// An alert row is written by FireIfDue in the same transaction that advances
-// its deadline to the next level, together with one pending delivery per
+// An alert row is written by FireDue (firing.h) in the same transaction that
+// advances its deadline to the next level, together with one pending delivery per
 // configured sink, so each level fires exactly once and every sink hears of it
 // at least once, across crashes and restarts. `seq` increases with every alert
 // (commits are serialised by the store's single writer), so a reader that has
@@ -60,20 +60,10 @@ absl::StatusOr<Alert> GetAlert(store::ReadTxn& txn, absl::string_view tenant,
 absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const RequestContext& ctx,
                                        absl::string_view alert_id, absl::Time now);
 
-// What FireIfDue did with one deadline.
-struct FireResult {
-  std::optional<Alert> fired;                 // set when a level fired
-  std::optional<absl::Time> next_alert_at;    // the deadline's next level, if any
-};
-
-// Inside the scheduler's write transaction: when the deadline is open and its
-// next level is due at `now`, fires it (alert row + one pending delivery per
-// sink at `now`), advances the deadline to the following level, and returns
-// the alert. Otherwise changes nothing. SQLite errors propagate (the Store
-// turns them into a status).
-FireResult FireIfDue(store::WriteTxn& txn, const AlertLevels& levels, absl::string_view tenant,
-                     absl::string_view deadline_id, absl::Time now,
-                     const std::vector<std::string>& sinks);
+// The JSON body sinks send for `a` (webhook payload): ids, kind, level and
+// times, never personal data; keys in a fixed order. Stored with the alert
+// when it fires, so retries sign the exact same bytes.
+std::string AlertPayload(const Alert& a);
 
 }  // namespace dsar::deadline
 

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -25,6 +26,8 @@ inline int64_t DurUs(absl::Duration d) { return absl::ToInt64Microseconds(d); }
 // by creation time, so primary-key and id-index inserts land near the end of
 // their B-trees instead of on random pages. Thread-safe.
 std::string TimeOrderedId(absl::string_view prefix, absl::Time now);
+// `n` such ids for one `now`, with one call to the random source.
+std::vector<std::string> TimeOrderedIds(absl::string_view prefix, absl::Time now, size_t n);
 
 // Columns in the order ReadDeadline expects.
 inline constexpr char kDeadlineColumns[] =

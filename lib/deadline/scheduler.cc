@@ -10,7 +10,7 @@
 
 #include "lib/core/log.h"
 #include "lib/core/status_macros.h"
-#include "lib/deadline/alerts.h"
+#include "lib/deadline/firing.h"
 
 namespace dsar::deadline {
 namespace {
@@ -144,72 +144,19 @@ absl::Status Scheduler::MaybeRefill(absl::Time now) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<Scheduler::Entry>> Scheduler::Sweep(absl::Time now) {
-  std::vector<Entry> rows;
-  RETURN_IF_ERROR(store_.Read([&](store::ReadTxn& txn) -> absl::Status {
-    SQLite::Statement& select = txn.Prepare(
-        "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
-        "WHERE next_fire_at_us IS NOT NULL AND next_fire_at_us <= ?1 "
-        "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?2");
-    select.bind(1, Us(now));
-    select.bind(2, options_.fire_batch);
-    while (select.executeStep()) {
-      rows.push_back(Entry{select.getColumn(0).getInt64(), select.getColumn(1).getString(),
-                           select.getColumn(2).getString()});
-    }
-    select.reset();
-    return absl::OkStatus();
-  }));
-  return rows;
-}
-
-absl::StatusOr<int> Scheduler::FireBatch(std::vector<Entry> batch, int64_t limit_us,
-                                         absl::Time now) {
-  std::vector<Entry> followups;
-  int fired = 0;
-  int stale = 0;
-  int64_t last_seq = 0;
+absl::StatusOr<FireDueResult> Scheduler::FireBatch(absl::Time now) {
+  FireDueResult result;
   const AlertLevels& levels = deadlines_.options().levels;
-  absl::Status status = store_.WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+  RETURN_IF_ERROR(store_.WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     // The actual firing time; at or after `now`, which decided what is due.
     const absl::Time fire_now = std::max(now, clock_.Now());
-    std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> pending(
-        std::greater<Entry>(), std::move(batch));
-    while (!pending.empty()) {
-      Entry e = pending.top();
-      pending.pop();
-      FireResult r = FireIfDue(txn, levels, e.tenant, e.deadline_id, fire_now,
-                               options_.sinks);
-      if (r.fired.has_value()) {
-        ++fired;
-        last_seq = r.fired->seq;
-      } else {
-        ++stale;
-      }
-      if (r.next_alert_at.has_value()) {
-        Entry next{Us(*r.next_alert_at), std::move(e.tenant), std::move(e.deadline_id)};
-        // A later level of the same deadline that is also due (downtime):
-        // fire it in order with the rest of this batch.
-        if (r.fired.has_value() && next.fire_us <= limit_us) {
-          pending.push(std::move(next));
-        } else {
-          followups.push_back(std::move(next));
-        }
-      }
-    }
+    result = FireDue(txn, levels, fire_now, options_.fire_batch, options_.sinks);
     return absl::OkStatus();
-  });
-  if (!status.ok()) return status;
-  {
-    absl::MutexLock lock(&mu_);
-    for (Entry& e : followups) Insert(std::move(e));
-    stats_.fired += fired;
-    stats_.stale_skipped += stale;
+  }));
+  if (result.fired > 0) {
+    for (AlertListener* listener : listeners_) listener->OnAlertsFired(result.last_seq);
   }
-  if (fired > 0) {
-    for (AlertListener* listener : listeners_) listener->OnAlertsFired(last_seq);
-  }
-  return fired;
+  return result;
 }
 
 absl::StatusOr<int> Scheduler::RunDue() {
@@ -217,36 +164,44 @@ absl::StatusOr<int> Scheduler::RunDue() {
   const absl::Time now = clock_.Now();
   const int64_t now_us = Us(now);
   RETURN_IF_ERROR(MaybeRefill(now));
+  // Queued entries that are due only say that something is due: what fires is
+  // read from the deadlines_next_fire index (FireDue), in batches, oldest
+  // first. Entries that fire nothing were stale (the deadline moved or
+  // closed). A deadline that comes due while this runs is inserted after this
+  // and pokes the background thread, so it is never dropped.
+  std::set<Entry> hinted;
+  {
+    absl::MutexLock lock(&mu_);
+    while (!queue_.empty() && queue_.begin()->fire_us <= now_us) {
+      hinted.insert(hinted.end(), std::move(queue_.extract(queue_.begin()).value()));
+    }
+  }
   int fired = 0;
+  int64_t swept = 0;
   for (;;) {
-    std::vector<Entry> batch;
-    int64_t limit_us = now_us;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = queue_.begin();
-      while (it != queue_.end() && it->fire_us <= now_us &&
-             static_cast<int>(batch.size()) < options_.fire_batch) {
-        batch.push_back(*it);
-        it = queue_.erase(it);
+    ASSIGN_OR_RETURN(FireDueResult r, FireBatch(now));
+    fired += r.fired;
+    for (FiredDeadline& d : r.deadlines) {
+      Entry key{d.fire_us, std::move(d.tenant), std::move(d.deadline_id)};
+      auto it = hinted.find(key);
+      if (it != hinted.end()) {
+        hinted.erase(it);
+      } else {
+        ++swept;
       }
-      if (it != queue_.end() && it->fire_us <= now_us) limit_us = it->fire_us;
+      if (d.next_fire_us.has_value()) {
+        key.fire_us = *d.next_fire_us;
+        absl::MutexLock lock(&mu_);
+        Insert(std::move(key));
+      }
     }
-    bool from_sweep = false;
-    if (batch.empty()) {
-      // Due levels the queue does not hold: beyond a max_queued page, or a
-      // notification that raced with a refill.
-      ASSIGN_OR_RETURN(batch, Sweep(now));
-      if (batch.empty()) break;
-      from_sweep = true;
-      if (static_cast<int>(batch.size()) == options_.fire_batch) limit_us = batch.back().fire_us;
-      absl::MutexLock lock(&mu_);
-      stats_.swept += static_cast<int64_t>(batch.size());
-    }
-    ASSIGN_OR_RETURN(int n, FireBatch(std::move(batch), limit_us, now));
-    fired += n;
-    if (from_sweep && n == 0) break;  // nothing was due after all
+    if (!r.more) break;
     RETURN_IF_ERROR(MaybeRefill(now));
   }
+  absl::MutexLock lock(&mu_);
+  stats_.fired += fired;
+  stats_.swept += swept;
+  stats_.stale_skipped += static_cast<int64_t>(hinted.size());
   return fired;
 }
 

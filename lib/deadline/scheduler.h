@@ -4,13 +4,14 @@
 // the near horizon (levels due before now + horizon), refilled from the
 // deadlines_next_fire index in pages, never by scanning the table. Deadlines
 // scheduled or moved while running reach the queue through ScheduleObserver
-// (and wake the background thread early). A level fires inside one write
-// transaction that re-reads the deadline, writes the alert and its deliveries
-// and advances the deadline (FireIfDue), so a stale queue entry fires nothing
-// and a crash either fires a level completely or not at all. Levels are fired
-// oldest first, also when several levels of one deadline came due during
-// downtime. After each fired batch commits, listeners (the WatchAlerts feed,
-// the delivery dispatcher) are told the last alert seq.
+// (and wake the background thread early). The queue only says when to run:
+// what fires is read from the index by FireDue, up to `fire_batch` deadlines
+// per write transaction that writes their alerts and deliveries and advances
+// them set-based, so a stale queue entry fires nothing and a crash either
+// fires a level completely or not at all. Levels are fired oldest first, also
+// when several levels of one deadline came due during downtime. After each
+// fired batch commits, listeners (the WatchAlerts feed, the delivery
+// dispatcher) are told the last alert seq.
 //
 // RunDue() does all the work synchronously and is what tests call after moving
 // a FakeClock; Start() runs it on a background thread that sleeps until the
@@ -35,6 +36,7 @@
 #include "absl/time/time.h"
 #include "lib/core/clock.h"
 #include "lib/deadline/deadlines.h"
+#include "lib/deadline/firing.h"
 #include "lib/store/store.h"
 
 namespace dsar::deadline {
@@ -51,7 +53,7 @@ struct SchedulerOptions {
   absl::Duration horizon = absl::Hours(1);
   // Most queue entries loaded from the database at a time.
   int max_queued = 200000;
-  // Levels fired per write transaction.
+  // Deadlines fired per write transaction (each with all its due levels).
   int fire_batch = 1024;
   // Longest the background thread sleeps between checks of the database.
   absl::Duration idle_check = absl::Minutes(1);
@@ -61,9 +63,9 @@ struct SchedulerOptions {
 
 struct SchedulerStats {
   int64_t fired = 0;         // alerts fired by this scheduler
-  int64_t stale_skipped = 0; // queue entries whose deadline had moved or closed
+  int64_t stale_skipped = 0; // due queue entries whose deadline had moved or closed
   int64_t refills = 0;       // pages read from the deadlines_next_fire index
-  int64_t swept = 0;         // due levels found by the sweep, not the queue
+  int64_t swept = 0;         // due deadlines fired that the queue did not hold
   size_t queued = 0;         // current queue size
 };
 
@@ -111,12 +113,9 @@ class Scheduler final : public ScheduleObserver {
   };
 
   absl::Status MaybeRefill(absl::Time now);
-  // Reads due levels the queue does not hold (missed notifications, pages
-  // beyond max_queued).
-  absl::StatusOr<std::vector<Entry>> Sweep(absl::Time now);
-  // Fires `batch` (due entries, ascending) plus levels that come due through
-  // them up to `limit`, in one transaction.
-  absl::StatusOr<int> FireBatch(std::vector<Entry> batch, int64_t limit_us, absl::Time now);
+  // Fires up to options_.fire_batch due deadlines in one write transaction
+  // (FireDue) and tells the listeners.
+  absl::StatusOr<FireDueResult> FireBatch(absl::Time now);
   void Insert(Entry e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
 
