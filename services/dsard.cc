@@ -8,6 +8,7 @@
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/deadline/engine.h"
+#include "lib/store/idempotency_sweeper.h"
 #include "lib/store/store.h"
 #include "services/audit_anchor.h"
 #include "services/audit_service.h"
@@ -153,6 +154,12 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->audit_anchor_ = std::make_unique<AuditAnchor>(
       d->store_.get(), absl::Seconds(config.audit_anchor_interval_seconds()));
   d->audit_anchor_->Start();
+  // Forgets request_ids older than the retention (30 days unless configured).
+  const int retention_days =
+      config.idempotency_retention_days() > 0 ? config.idempotency_retention_days() : 30;
+  d->idempotency_sweeper_ = std::make_unique<store::IdempotencyKeySweeper>(
+      d->store_.get(), clock, absl::Hours(24) * retention_days);
+  d->idempotency_sweeper_->Start();
   return d;
 }
 
@@ -188,6 +195,7 @@ void Dsard::Shutdown() {
     breach_register_.reset();
     deadline_engine_.reset();
   }
+  if (idempotency_sweeper_) idempotency_sweeper_->Stop();
   // Last anchor: the head after every call and task has finished.
   if (audit_anchor_) audit_anchor_->Stop();
   if (store_) {

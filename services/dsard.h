@@ -39,6 +39,7 @@ namespace breach {
 class BreachRegister;
 }
 namespace store {
+class IdempotencyKeySweeper;
 class Store;
 }
 
@@ -73,6 +74,7 @@ class Dsard {
   std::unique_ptr<CallGate> call_gate_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<AuditAnchor> audit_anchor_;
+  std::unique_ptr<store::IdempotencyKeySweeper> idempotency_sweeper_;
   // Routes connector task outcomes to the module whose job a task serves.
   std::unique_ptr<TaskRouter> task_router_;
   std::unique_ptr<DeadLetterAlerts> dead_letter_alerts_;

@@ -390,6 +390,10 @@ const std::vector<Migration>& DsarMigrations() {
         CREATE INDEX privacy_request_callbacks_pending
           ON privacy_request_callbacks (next_attempt_us, seq) WHERE state = 'pending';
       )sql"},
+      // The sweep of request_ids older than idempotency_retention_days.
+      {8, "idempotency_keys_by_age", R"sql(
+        CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+      )sql"},
   };
   return *migrations;
 }

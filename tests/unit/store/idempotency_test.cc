@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "lib/core/clock.h"
 #include "lib/core/errors.h"
+#include "lib/store/idempotency_sweeper.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
@@ -13,6 +15,7 @@ namespace dsar::store {
 namespace {
 
 using ::dsar::testing::IsOk;
+using ::dsar::testing::IsOkAndHolds;
 using ::dsar::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::Field;
@@ -26,10 +29,11 @@ class IdempotencyTest : public ::testing::Test {
   }
 
   // Inserts the next key and answers its number, once per request id.
-  absl::StatusOr<std::string> CreateThing(const RequestContext& ctx, const std::string& body) {
+  absl::StatusOr<std::string> CreateThing(const RequestContext& ctx, const std::string& body,
+                                          absl::Time now = absl::UnixEpoch()) {
     absl::StatusOr<std::string> out;
     absl::Status s = store_->WriteAndWait([&](WriteTxn& txn) -> absl::Status {
-      out = RunIdempotent(txn, ctx, Fingerprint(body), absl::UnixEpoch(),
+      out = RunIdempotent(txn, ctx, Fingerprint(body), now,
                           [&](WriteTxn& t) -> absl::StatusOr<std::string> {
                             ++mutations_;
                             if (body == "invalid") return absl::InvalidArgumentError("no");
@@ -67,6 +71,31 @@ TEST_F(IdempotencyTest, RetryWithSameRequestIdReturnsFirstResponseAndWritesNothi
   ASSERT_THAT(second, IsOk());
   EXPECT_EQ(*first, *second);
   EXPECT_EQ(mutations_, 1);
+}
+
+TEST_F(IdempotencyTest, SweeperForgetsOnlyKeysOlderThanTheRetentionInBatches) {
+  FakeClock clock;
+  const absl::Time now = clock.Now();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_THAT(CreateThing(Ctx("t1", "old-" + std::to_string(i)), "body", now - absl::Hours(24 * 31)),
+                IsOk());
+  }
+  auto kept = CreateThing(Ctx("t2", "recent"), "body", now - absl::Hours(24 * 29));
+  ASSERT_THAT(kept, IsOk());
+  const int mutations_before = mutations_;
+
+  IdempotencyKeySweeper sweeper(store_.get(), &clock, absl::Hours(24 * 30), absl::Hours(1),
+                                /*batch_size=*/7);
+  EXPECT_THAT(sweeper.SweepOnce(), IsOkAndHolds(20));
+  EXPECT_THAT(sweeper.SweepOnce(), IsOkAndHolds(0));
+  // Within the retention a retry still replays; a swept id is a new request.
+  EXPECT_THAT(CreateThing(Ctx("t2", "recent"), "body", now), IsOkAndHolds(*kept));
+  EXPECT_EQ(mutations_, mutations_before);
+  EXPECT_THAT(CreateThing(Ctx("t1", "old-3"), "body", now), IsOk());
+  EXPECT_EQ(mutations_, mutations_before + 1);
+  // A day later the recent key is old too.
+  clock.Advance(absl::Hours(24 * 2));
+  EXPECT_THAT(sweeper.SweepOnce(), IsOkAndHolds(1));
 }
 
 TEST_F(IdempotencyTest, RetryAfterReopenStillReturnsFirstResponse) {
