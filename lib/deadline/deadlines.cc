@@ -11,6 +11,7 @@
 #include "lib/core/errors.h"
 #include "lib/core/status_macros.h"
 #include "lib/deadline/deadline_rows.h"
+#include "lib/store/page_token.h"
 
 namespace dsar::deadline {
 
@@ -309,19 +310,20 @@ absl::StatusOr<DeadlinePage> Deadlines::List(store::ReadTxn& txn, const ListQuer
   if (query.page_size < 0 || query.page_size > 1000) {
     errors.Add("page_size", "must be between 0 and 1000");
   }
-  // Page token: web-safe base64 of "<due_us>/<deadline_id>" of the last row.
+  // Page token: the (due_us, deadline_id) of the last row, bound to the filter.
+  const std::string tag = store::PageFilterTag(
+      {query.tenant, query.kind,
+       query.state.has_value() ? absl::StrCat(static_cast<int>(*query.state)) : "any",
+       query.due_before.has_value() ? absl::StrCat(Us(*query.due_before)) : "",
+       query.overdue_only ? "overdue" : ""});
   int64_t after_due = std::numeric_limits<int64_t>::min();
   std::string after_id;
   if (!query.page_token.empty()) {
-    std::string raw;
-    std::vector<std::string> parts;
-    if (absl::WebSafeBase64Unescape(query.page_token, &raw)) {
-      parts = absl::StrSplit(raw, absl::MaxSplits('/', 1));
-    }
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &after_due) || parts[1].empty()) {
-      errors.Add("page_token", "not a token returned by ListDeadlines");
+    auto position = store::DecodePageToken(query.page_token, tag, 2);
+    if (!position.has_value() || !absl::SimpleAtoi((*position)[0], &after_due)) {
+      errors.Add("page_token", "not a token returned by ListDeadlines for this query");
     } else {
-      after_id = parts[1];
+      after_id = (*position)[1];
     }
   }
   RETURN_IF_ERROR(errors.ToStatus("invalid list request"));
@@ -359,7 +361,7 @@ absl::StatusOr<DeadlinePage> Deadlines::List(store::ReadTxn& txn, const ListQuer
     if (static_cast<int>(page.deadlines.size()) == page_size) {
       const Deadline& last = page.deadlines.back();
       page.next_page_token =
-          absl::WebSafeBase64Escape(absl::StrCat(Us(last.due_at), "/", last.deadline_id));
+          store::EncodePageToken({absl::StrCat(Us(last.due_at)), last.deadline_id}, tag);
       break;
     }
     page.deadlines.push_back(internal::ReadDeadline(select));
