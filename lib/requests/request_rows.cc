@@ -33,6 +33,17 @@ const std::string& Columns() {
   return *columns;
 }
 
+// `sql` prepared with its first two parameters bound to the request's
+// tenant and id, the shape of almost every statement here.
+template <typename Txn>
+SQLite::Statement& PrepareFor(Txn& txn, absl::string_view sql, absl::string_view tenant,
+                              absl::string_view id) {
+  SQLite::Statement& q = txn.Prepare(sql);
+  q.bind(1, std::string(tenant));
+  q.bind(2, std::string(id));
+  return q;
+}
+
 std::string TypesText(const std::vector<connector::IdentifierType>& types) {
   std::vector<std::string> names;
   for (auto t : types) names.push_back(IdentifierTypeName(t));
@@ -241,9 +252,9 @@ std::optional<PrivacyRequest> Load(Txn& txn, absl::string_view tenant, absl::str
 }
 
 void Save(store::WriteTxn& txn, const PrivacyRequest& r) {
-  static const std::string* const sql = new std::string(absl::StrCat(
-      "UPDATE privacy_requests SET ", MutableAssignments(),
-      " WHERE tenant_id = ? AND request_id = ?"));
+  static const std::string* const sql =
+      new std::string(absl::StrCat("UPDATE privacy_requests SET ", MutableAssignments(),
+                                   " WHERE tenant_id = ? AND request_id = ?"));
   SQLite::Statement& q = txn.Prepare(*sql);
   int i = BindMutable(q, 1, r);
   q.bind(i++, r.tenant);
@@ -254,10 +265,9 @@ void Save(store::WriteTxn& txn, const PrivacyRequest& r) {
 template <typename Txn>
 std::optional<std::string> LoadSealedSubject(Txn& txn, absl::string_view tenant,
                                              absl::string_view id) {
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT sealed_subject FROM privacy_requests WHERE tenant_id = ? AND request_id = ?");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+  SQLite::Statement& q = PrepareFor(
+      txn, "SELECT sealed_subject FROM privacy_requests WHERE tenant_id = ? AND request_id = ?",
+      tenant, id);
   std::optional<std::string> out;
   if (q.executeStep() && !q.getColumn(0).isNull()) out = q.getColumn(0).getString();
   q.reset();
@@ -278,18 +288,17 @@ std::optional<std::string> LoadWrappedKey(Txn& txn, absl::string_view tenant,
 }
 
 void DestroySealedSubject(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id) {
-  SQLite::Statement& q = txn.Prepare(
-      "UPDATE privacy_requests SET sealed_subject = NULL WHERE tenant_id = ? AND request_id = ?");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+  SQLite::Statement& q = PrepareFor(
+      txn,
+      "UPDATE privacy_requests SET sealed_subject = NULL WHERE tenant_id = ? AND request_id = ?",
+      tenant, id);
   q.exec();
 }
 
 void DestroyWrappedKey(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id) {
-  SQLite::Statement& q = txn.Prepare(
-      "UPDATE privacy_requests SET export_key = NULL WHERE tenant_id = ? AND request_id = ?");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+  SQLite::Statement& q = PrepareFor(
+      txn, "UPDATE privacy_requests SET export_key = NULL WHERE tenant_id = ? AND request_id = ?",
+      tenant, id);
   q.exec();
 }
 
@@ -332,10 +341,9 @@ std::optional<std::string> FindOpenDuplicate(store::WriteTxn& txn, absl::string_
 }
 
 void CloseSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id) {
-  SQLite::Statement& q = txn.Prepare(
-      "UPDATE privacy_request_subjects SET open = 0 WHERE tenant_id = ? AND request_id = ?");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+  SQLite::Statement& q = PrepareFor(
+      txn, "UPDATE privacy_request_subjects SET open = 0 WHERE tenant_id = ? AND request_id = ?",
+      tenant, id);
   q.exec();
 }
 
@@ -362,11 +370,11 @@ int DeleteSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::stri
 void InsertTask(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
                 absl::string_view task_id, TaskPhase phase, absl::string_view connector,
                 absl::Time now) {
-  SQLite::Statement& q = txn.Prepare(
+  SQLite::Statement& q = PrepareFor(
+      txn,
       "INSERT INTO privacy_request_tasks (tenant_id, request_id, task_id, phase, connector, "
-      "state, updated_at_us) VALUES (?, ?, ?, ?, ?, 'pending', ?)");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+      "state, updated_at_us) VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+      tenant, id);
   q.bind(3, std::string(task_id));
   q.bind(4, TaskPhaseName(phase));
   q.bind(5, std::string(connector));
@@ -377,11 +385,11 @@ void InsertTask(store::WriteTxn& txn, absl::string_view tenant, absl::string_vie
 template <typename Txn>
 std::optional<SystemProgress> LoadTask(Txn& txn, absl::string_view tenant, absl::string_view id,
                                        absl::string_view task_id) {
-  SQLite::Statement& q = txn.Prepare(
+  SQLite::Statement& q = PrepareFor(
+      txn,
       "SELECT task_id, phase, connector, state, result, last_error FROM privacy_request_tasks "
-      "WHERE tenant_id = ? AND request_id = ? AND task_id = ?");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+      "WHERE tenant_id = ? AND request_id = ? AND task_id = ?",
+      tenant, id);
   q.bind(3, std::string(task_id));
   if (!q.executeStep()) return std::nullopt;
   SystemProgress t = ReadTask(q);
@@ -406,11 +414,11 @@ void UpdateTask(store::WriteTxn& txn, absl::string_view tenant, absl::string_vie
 
 template <typename Txn>
 std::vector<SystemProgress> ListTasks(Txn& txn, absl::string_view tenant, absl::string_view id) {
-  SQLite::Statement& q = txn.Prepare(
+  SQLite::Statement& q = PrepareFor(
+      txn,
       "SELECT task_id, phase, connector, state, result, last_error FROM privacy_request_tasks "
-      "WHERE tenant_id = ? AND request_id = ? ORDER BY phase = 'verify', connector, task_id");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+      "WHERE tenant_id = ? AND request_id = ? ORDER BY phase = 'verify', connector, task_id",
+      tenant, id);
   std::vector<SystemProgress> out;
   while (q.executeStep()) out.push_back(ReadTask(q));
   q.reset();
@@ -419,18 +427,18 @@ std::vector<SystemProgress> ListTasks(Txn& txn, absl::string_view tenant, absl::
 
 int SupersedeTask(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
                   absl::string_view task_id, absl::string_view connector) {
-  SQLite::Statement& u = txn.Prepare(
-      "UPDATE privacy_request_tasks SET phase = 'superseded' WHERE tenant_id = ? AND "
-      "request_id = ? AND task_id = ?");
-  u.bind(1, std::string(tenant));
-  u.bind(2, std::string(id));
+  SQLite::Statement& u =
+      PrepareFor(txn,
+                 "UPDATE privacy_request_tasks SET phase = 'superseded' WHERE tenant_id = ? AND "
+                 "request_id = ? AND task_id = ?",
+                 tenant, id);
   u.bind(3, std::string(task_id));
   u.exec();
-  SQLite::Statement& q = txn.Prepare(
+  SQLite::Statement& q = PrepareFor(
+      txn,
       "SELECT count(*) FROM privacy_request_tasks WHERE tenant_id = ? AND request_id = ? AND "
-      "connector = ? AND phase = 'superseded'");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+      "connector = ? AND phase = 'superseded'",
+      tenant, id);
   q.bind(3, std::string(connector));
   const int n = q.executeStep() ? q.getColumn(0).getInt() : 0;
   q.reset();
@@ -439,11 +447,11 @@ int SupersedeTask(store::WriteTxn& txn, absl::string_view tenant, absl::string_v
 
 void InsertEvent(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
                  const StateChange& c) {
-  SQLite::Statement& q = txn.Prepare(
+  SQLite::Statement& q = PrepareFor(
+      txn,
       "INSERT INTO privacy_request_events (tenant_id, request_id, from_state, to_state, actor, "
-      "detail, at_us) VALUES (?, ?, ?, ?, ?, ?, ?)");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+      "detail, at_us) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      tenant, id);
   q.bind(3, static_cast<int>(c.from));
   q.bind(4, static_cast<int>(c.to));
   q.bind(5, c.actor);
@@ -454,11 +462,11 @@ void InsertEvent(store::WriteTxn& txn, absl::string_view tenant, absl::string_vi
 
 template <typename Txn>
 std::vector<StateChange> ListEvents(Txn& txn, absl::string_view tenant, absl::string_view id) {
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT from_state, to_state, actor, detail, at_us FROM privacy_request_events "
-      "WHERE tenant_id = ? AND request_id = ? ORDER BY seq LIMIT 1000");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+  SQLite::Statement& q =
+      PrepareFor(txn,
+                 "SELECT from_state, to_state, actor, detail, at_us FROM privacy_request_events "
+                 "WHERE tenant_id = ? AND request_id = ? ORDER BY seq LIMIT 1000",
+                 tenant, id);
   std::vector<StateChange> out;
   while (q.executeStep()) {
     out.push_back({static_cast<RequestState>(q.getColumn(0).getInt()),
@@ -472,12 +480,12 @@ std::vector<StateChange> ListEvents(Txn& txn, absl::string_view tenant, absl::st
 void InsertLink(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
                 absl::string_view link_id, const Requester& requester,
                 absl::string_view callback_url, absl::string_view creator, absl::Time now) {
-  SQLite::Statement& q = txn.Prepare(
+  SQLite::Statement& q = PrepareFor(
+      txn,
       "INSERT INTO privacy_request_links (tenant_id, request_id, link_id, requester_relation, "
       "requester_channel, requester_reference, callback_url, creator, created_at_us) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      tenant, id);
   q.bind(3, std::string(link_id));
   q.bind(4, static_cast<int>(requester.relation));
   q.bind(5, requester.channel);
@@ -492,11 +500,11 @@ std::vector<std::string> CallbackUrls(store::WriteTxn& txn, absl::string_view te
                                       absl::string_view id, absl::string_view own_url) {
   std::vector<std::string> urls;
   if (!own_url.empty()) urls.emplace_back(own_url);
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT DISTINCT callback_url FROM privacy_request_links WHERE tenant_id = ? AND "
-      "request_id = ? AND callback_url != ''");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+  SQLite::Statement& q =
+      PrepareFor(txn,
+                 "SELECT DISTINCT callback_url FROM privacy_request_links WHERE tenant_id = ? AND "
+                 "request_id = ? AND callback_url != ''",
+                 tenant, id);
   while (q.executeStep()) {
     std::string url = q.getColumn(0).getString();
     if (url != own_url) urls.push_back(std::move(url));
@@ -507,11 +515,11 @@ std::vector<std::string> CallbackUrls(store::WriteTxn& txn, absl::string_view te
 
 void InsertExport(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
                   const ExportInfo& info) {
-  SQLite::Statement& q = txn.Prepare(
+  SQLite::Statement& q = PrepareFor(
+      txn,
       "INSERT OR REPLACE INTO privacy_request_exports (tenant_id, request_id, state, size_bytes, "
-      "sha256, records, created_at_us, expires_at_us) VALUES (?, ?, 'available', ?, ?, ?, ?, ?)");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+      "sha256, records, created_at_us, expires_at_us) VALUES (?, ?, 'available', ?, ?, ?, ?, ?)",
+      tenant, id);
   q.bind(3, static_cast<int64_t>(info.size_bytes));
   q.bind(4, info.sha256_hex);
   q.bind(5, static_cast<int64_t>(info.records));
@@ -522,11 +530,11 @@ void InsertExport(store::WriteTxn& txn, absl::string_view tenant, absl::string_v
 
 template <typename Txn>
 std::optional<ExportInfo> LoadExport(Txn& txn, absl::string_view tenant, absl::string_view id) {
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT state, size_bytes, sha256, records, created_at_us, expires_at_us FROM "
-      "privacy_request_exports WHERE tenant_id = ? AND request_id = ?");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+  SQLite::Statement& q =
+      PrepareFor(txn,
+                 "SELECT state, size_bytes, sha256, records, created_at_us, expires_at_us FROM "
+                 "privacy_request_exports WHERE tenant_id = ? AND request_id = ?",
+                 tenant, id);
   if (!q.executeStep()) return std::nullopt;
   ExportInfo e;
   e.available = q.getColumn(0).getString() == "available";
@@ -583,12 +591,12 @@ void InsertDisclosure(store::WriteTxn& txn, absl::string_view tenant, absl::stri
 template <typename Txn>
 std::vector<Disclosure> ListDisclosures(Txn& txn, absl::string_view tenant, absl::string_view id,
                                         int limit) {
-  SQLite::Statement& q = txn.Prepare(
+  SQLite::Statement& q = PrepareFor(
+      txn,
       "SELECT disclosure_id, what, recipient, recipient_name, principal, disclosed_at_us FROM "
       "privacy_request_disclosures WHERE tenant_id = ? AND request_id = ? ORDER BY seq DESC "
-      "LIMIT ?");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+      "LIMIT ?",
+      tenant, id);
   q.bind(3, limit);
   std::vector<Disclosure> out;
   while (q.executeStep()) {
@@ -603,10 +611,10 @@ std::vector<Disclosure> ListDisclosures(Txn& txn, absl::string_view tenant, absl
 
 template <typename Txn>
 int CountDisclosures(Txn& txn, absl::string_view tenant, absl::string_view id) {
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT count(*) FROM privacy_request_disclosures WHERE tenant_id = ? AND request_id = ?");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(id));
+  SQLite::Statement& q = PrepareFor(
+      txn,
+      "SELECT count(*) FROM privacy_request_disclosures WHERE tenant_id = ? AND request_id = ?",
+      tenant, id);
   int n = q.executeStep() ? q.getColumn(0).getInt() : 0;
   q.reset();
   return n;
