@@ -144,14 +144,16 @@ void Dispatcher::Stop(absl::Duration grace) {
   }
   if (started_) deps_.outbox->SetWakeup(nullptr);
   if (loop_.joinable()) loop_.join();
-  if (prober_.joinable()) prober_.join();
   {
     absl::MutexLock lock(&mu_);
     absl::Time until = absl::Now() + grace;
     while (in_flight_ > 0 && !cv_.WaitWithDeadline(&mu_, until)) {
     }
   }
+  // Cancels what is left: task calls past the grace, and a health probe of
+  // an unresponsive backend (otherwise shutdown waits its call timeout).
   for (auto& rt : runtimes_) rt->client->CancelAll();
+  if (prober_.joinable()) prober_.join();
   WaitIdle();
   for (auto& rt : runtimes_) rt->pool.Stop();
 }
@@ -206,6 +208,10 @@ void Dispatcher::ProbeLoop() {
 
 void Dispatcher::ProbeOnce() {
   for (auto& rt : runtimes_) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
     auto d = rt->client->Describe(rt->info->call_timeout);
     absl::MutexLock lock(&mu_);
     rt->health.probed = true;

@@ -131,7 +131,8 @@ class DispatcherTest : public ::testing::Test {
   }
 
   Dispatcher& MakeDispatcher(const std::string& owner = "",
-                             std::map<std::string, ConnectorClient*> clients = {}) {
+                             std::map<std::string, ConnectorClient*> clients = {},
+                             absl::Duration health_interval = absl::ZeroDuration()) {
     DispatcherDeps deps;
     deps.store = store_.get();
     deps.clock = &clock_;
@@ -145,7 +146,7 @@ class DispatcherTest : public ::testing::Test {
     DispatcherOptions options;
     options.owner = owner;
     options.waiting_poll = absl::Seconds(2);
-    options.health_interval = absl::ZeroDuration();
+    options.health_interval = health_interval;
     dispatchers_.push_back(std::make_unique<Dispatcher>(std::move(deps), options));
     return *dispatchers_.back();
   }
@@ -506,6 +507,7 @@ TEST_F(DispatcherTest, ALeasedTaskIsNotClaimedAgainUntilARestartReleasesIt) {
   EXPECT_EQ(Task(id).state, TaskState::kDone);
   EXPECT_EQ(Task(id).last_error, "");
   EXPECT_THAT(hook_.dead(), SizeIs(0));
+  first.Stop(absl::Seconds(1));  // before `stuck`, which it calls, goes
 }
 
 TEST_F(DispatcherTest, BreakerOpensStopsClaimsAndClosesAfterASuccessfulProbe) {
@@ -638,6 +640,17 @@ TEST_F(DispatcherTest, StartedDispatcherRunsNewTasksWhenNotified) {
   d.WaitIdle();
   EXPECT_EQ(Task(id).state, TaskState::kDone);
   d.Stop(absl::Seconds(1));
+}
+
+// A backend that accepts connections and never answers must not hold up
+// shutdown for its probe's whole call timeout: Stop cancels the probe.
+TEST_F(DispatcherTest, StopCancelsAHangingHealthProbe) {
+  booking_.HangProbes();
+  Dispatcher& d = MakeDispatcher("", {{"booking", &booking_}}, absl::Hours(1));
+  ASSERT_THAT(d.Start(), IsOk());
+  booking_.AwaitHangingProbe();
+  d.Stop(absl::Seconds(1));  // before the fix: waited for the probe, i.e. for ever here
+  EXPECT_GE(booking_.cancel_alls(), 1);
 }
 
 }  // namespace

@@ -75,8 +75,39 @@ class FakeConnector final : public ConnectorClient {
     return last_consent_;
   }
 
+  // Health probes (Describe) hang until CancelAll(), like a backend that
+  // accepted the connection and never answers.
+  void HangProbes() {
+    absl::MutexLock lock(&mu_);
+    hang_probes_ = true;
+  }
+  // Blocks until a probe hangs.
+  void AwaitHangingProbe() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](int* n) { return *n > 0; }, &hanging_probes_));
+  }
+  int cancel_alls() const {
+    absl::MutexLock lock(&mu_);
+    return cancel_alls_;
+  }
+  void CancelAll() override {
+    absl::MutexLock lock(&mu_);
+    ++cancel_alls_;
+  }
+
   absl::StatusOr<Description> Describe(absl::Duration) override {
     absl::MutexLock lock(&mu_);
+    if (hang_probes_) {
+      const int cancels_before = cancel_alls_;
+      ++hanging_probes_;
+      auto cancelled = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return cancel_alls_ > cancels_before;
+      };
+      mu_.Await(absl::Condition(&cancelled));
+      --hanging_probes_;
+      return absl::CancelledError("probe cancelled");
+    }
     if (!always_.ok()) return always_;
     Description d;
     d.system = "fake";
@@ -161,6 +192,9 @@ class FakeConnector final : public ConnectorClient {
   std::deque<absl::Status> script_ ABSL_GUARDED_BY(mu_);
   absl::Status always_ ABSL_GUARDED_BY(mu_);
   int in_progress_ ABSL_GUARDED_BY(mu_) = 0;
+  bool hang_probes_ ABSL_GUARDED_BY(mu_) = false;
+  int hanging_probes_ ABSL_GUARDED_BY(mu_) = 0;
+  int cancel_alls_ ABSL_GUARDED_BY(mu_) = 0;
   bool gate_open_ ABSL_GUARDED_BY(mu_) = true;
   int waiting_ ABSL_GUARDED_BY(mu_) = 0;
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
