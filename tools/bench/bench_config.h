@@ -39,6 +39,11 @@ struct BenchConfig {
   int connector_latency_ms = 100;  // added by each refbackend (erase_job_latency)
   int connector_jobs = 20;         // jobs timed (erase_job_latency)
   int connector_tasks = 10000;     // tasks queued (queued_erasures)
+  // Consent ledger: stored consents for CheckConsent, and where the large
+  // seeded store is kept between runs.
+  int64_t consent_small = 10000;
+  int64_t consent_large = 1000000;
+  std::string consent_cache_dir;  // default <store_dir>/dsar-bench-consent-cache
 
   LoadOptions Load() const {
     LoadOptions o;
@@ -71,6 +76,7 @@ void RegisterEchoBenchmarks();
 void RegisterStoreBenchmarks();
 void RegisterPrivacyRequestBenchmarks();
 void RegisterConnectorBenchmarks();
+void RegisterConsentBenchmarks();
 
 }  // namespace dsar::bench
 

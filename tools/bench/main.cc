@@ -6,7 +6,9 @@
 //              --max_writes=0 --requests=1000 --request_people=10000
 //              --heavy_records=100000 --dsard=PATH --refbackend=PATH
 //              --connector_latency_ms=100 --connector_jobs=20
-//              --connector_tasks=10000] [--smoke]
+//              --connector_tasks=10000 --consent_small=10000
+//              --consent_large=1000000
+//              --consent_cache_dir=<store_dir>/dsar-bench-consent-cache] [--smoke]
 //
 // Every benchmark runs once (bounded by its duration) against servers and
 // databases it starts itself on 127.0.0.1 / under a temporary directory.
@@ -125,6 +127,15 @@ int main(int argc, char** argv) {
   app.add_option("--connector_tasks", config.connector_tasks,
                  "erasure tasks queued (connector/queued_erasures)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--consent_small", config.consent_small,
+                 "stored consents for the small CheckConsent store")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--consent_large", config.consent_large,
+                 "stored consents for the large CheckConsent store (kept in the cache)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--consent_cache_dir", config.consent_cache_dir,
+                 "where the large seeded consent store is kept between runs "
+                 "(default <store_dir>/dsar-bench-consent-cache)");
   app.add_flag("--smoke", config.smoke,
                "tiny bounded configuration for tests: 2x4 calls, 8 submitters, a few hundred "
                "calls / writes per run (10 s cap)");
@@ -152,6 +163,11 @@ int main(int argc, char** argv) {
     config.connector_latency_ms = 5;
     config.connector_jobs = 3;
     config.connector_tasks = 40;
+    config.consent_small = 100;
+    config.consent_large = 1000;
+  }
+  if (config.consent_cache_dir.empty()) {
+    config.consent_cache_dir = config.store_dir + "/dsar-bench-consent-cache";
   }
   dsar::bench::SetConfig(config);
   dsar::log::Init("warn").IgnoreError();  // no migration chatter between results
@@ -167,6 +183,7 @@ int main(int argc, char** argv) {
   dsar::bench::RegisterStoreBenchmarks();
   dsar::bench::RegisterPrivacyRequestBenchmarks();
   dsar::bench::RegisterConnectorBenchmarks();
+  dsar::bench::RegisterConsentBenchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return dsar::bench::AnyFailed() ? 1 : 0;
