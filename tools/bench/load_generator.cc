@@ -1,5 +1,7 @@
 #include "tools/bench/load_generator.h"
 
+#include <sys/resource.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -14,6 +16,12 @@
 
 namespace dsar::bench {
 namespace {
+
+absl::Duration ProcessCpu() {
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return absl::ZeroDuration();
+  return absl::DurationFromTimeval(usage.ru_utime) + absl::DurationFromTimeval(usage.ru_stime);
+}
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -103,6 +111,7 @@ class Run : public std::enable_shared_from_this<Run> {
   }
 
   void BeginMeasuring() {
+    cpu0_ = ProcessCpu();
     t0_ = NowNanos();
     phase_.store(kMeasure, std::memory_order_release);
   }
@@ -116,6 +125,7 @@ class Run : public std::enable_shared_from_this<Run> {
   void Stop() {
     phase_.store(kStop, std::memory_order_release);
     t1_ = NowNanos();
+    cpu1_ = ProcessCpu();
     absl::MutexLock lock(&mu_);  // wakes a pacer waiting for a free slot
   }
 
@@ -145,6 +155,7 @@ class Run : public std::enable_shared_from_this<Run> {
       r.errors_by_code[static_cast<grpc::StatusCode>(c)] = n;
     }
     r.elapsed = absl::Nanoseconds(t1_ - t0_);
+    r.process_cpu = cpu1_ - cpu0_;
     double seconds = absl::ToDoubleSeconds(r.elapsed);
     r.qps = seconds > 0 ? static_cast<double>(r.ok) / seconds : 0;
     r.p50 = latency_.Percentile(0.50);
@@ -220,6 +231,7 @@ class Run : public std::enable_shared_from_this<Run> {
   LatencyHistogram latency_;
   int64_t t0_ = 0;  // written by the driver thread only
   int64_t t1_ = 0;
+  absl::Duration cpu0_, cpu1_;  // written by the driver thread only
 
   absl::Mutex mu_;
   int64_t outstanding_ ABSL_GUARDED_BY(mu_) = 0;

@@ -71,6 +71,10 @@ struct LoadResult {
   absl::Duration elapsed;  // measured window
   double qps = 0;          // ok / elapsed
   absl::Duration p50, p90, p99, p999, max, mean;  // successful calls only
+  // CPU time of this whole process (client and any in-process server, all
+  // threads) during the window: cpu / ok is the cost of one call, which other
+  // processes on a shared machine do not change the way they change qps.
+  absl::Duration process_cpu;
 
   // "UNAVAILABLE=3 DEADLINE_EXCEEDED=1", or "" without errors.
   std::string ErrorSummary() const;

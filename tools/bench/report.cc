@@ -32,6 +32,8 @@ void ReportLoad(benchmark::State& state, const LoadResult& r) {
   state.counters["p90_us"] = Micros(r.p90);
   state.counters["p99_us"] = Micros(r.p99);
   state.counters["max_us"] = Micros(r.max);
+  state.counters["cpu_us_per_call"] =
+      r.ok > 0 ? Micros(r.process_cpu) / static_cast<double>(r.ok) : 0;
   CheckOutcome(state, r.ok, r.errors, r.ErrorSummary());
 }
 
