@@ -10,6 +10,10 @@
 // whole group. Reads run on pooled read-only connections inside a snapshot and
 // see every acknowledged write (WAL mode).
 //
+// Each connection is used by one thread at a time (the writer's by the writer
+// thread, a reader by the caller holding it), so connections are opened
+// without SQLite's per-connection mutex.
+//
 // Thread-safe. Completions run, in commit order, on the store's completion
 // thread (a second thread, so answering one group overlaps with the writer
 // committing the next): keep them short and never block in them (e.g. finish
@@ -36,6 +40,10 @@ namespace dsar::store {
 struct StoreOptions {
   std::string path;                 // SQLite file; parent directory is created
   int read_pool_size = 4;           // read-only connections
+  // Read connections map up to this many bytes of the file (PRAGMA
+  // mmap_size; SQLite caps it at ~2 GiB): reads of pages not in SQLite's own
+  // small page cache then cost no pread and no copy. 0 disables.
+  int64_t read_mmap_bytes = int64_t{1} << 31;
   int max_group_size = 512;         // writes per transaction
   int max_queue_depth = 100000;     // beyond this, Write answers RESOURCE_EXHAUSTED
   absl::Duration busy_timeout = absl::Seconds(5);
