@@ -118,7 +118,9 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     services.push_back(d->privacy_requests_->service());
   }
   if (config.tenants_size() > 0) {
-    auto keyer = consent::SubjectKeyer::FromKeyFile(config.subject_key_file());
+    std::vector<std::string> tenants;
+    for (const auto& t : config.tenants()) tenants.push_back(t.id());
+    auto keyer = consent::SubjectKeyer::FromKeyFile(config.subject_key_file(), tenants);
     if (!keyer.ok()) return keyer.status();
     d->subject_keyer_ = std::move(*keyer);
     d->purpose_catalog_ = std::make_unique<consent::PurposeCatalog>(config);

@@ -247,14 +247,14 @@ void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input,
             {op->subject_key, in.purpose, in.notice_version, in.language,
              LawfulBasisName(in.lawful_basis), in.channel,
              in.given_at ? absl::StrCat(Micros(*in.given_at)) : ""});
-        const std::string new_receipt_id = NewId("rcpt");
+        const std::string new_receipt_id = NewTimeOrderedId("rcpt", op->now);
         ASSIGN_OR_RETURN(
             std::string receipt_id,
             store::RunIdempotent(
                 txn, op->ctx, fingerprint, op->now,
                 [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ConsentEvent e;
-                  e.event_id = NewId("cev");
+                  e.event_id = NewTimeOrderedId("cev", op->now);
                   e.receipt_id = new_receipt_id;
                   e.purpose = in.purpose;
                   e.action = ConsentAction::kGiven;
@@ -359,7 +359,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
                   ASSIGN_OR_RETURN(ConsentReceipt given,
                                    LoadReceipt(t, op->ctx.tenant, receipt_id));
                   ConsentEvent e;
-                  e.event_id = NewId("cev");
+                  e.event_id = NewTimeOrderedId("cev", op->now);
                   e.receipt_id = receipt_id;
                   e.purpose = in.purpose;
                   e.action = ConsentAction::kWithdrawn;

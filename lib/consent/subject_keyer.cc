@@ -24,31 +24,61 @@ std::string Hmac(absl::string_view key, absl::string_view message) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SubjectKeyer>> SubjectKeyer::FromKey(std::string master_key) {
+struct SubjectKeyer::TenantState {
+  crypto_auth_hmacsha256_state hmac;
+};
+
+SubjectKeyer::SubjectKeyer(std::string master_key) : master_key_(std::move(master_key)) {}
+
+absl::StatusOr<std::unique_ptr<SubjectKeyer>> SubjectKeyer::FromKey(
+    std::string master_key, const std::vector<std::string>& tenants) {
   if (master_key.size() < 32) {
     return absl::FailedPreconditionError("subject key must hold at least 32 bytes");
   }
   if (sodium_init() < 0) return absl::InternalError("libsodium failed to initialise");
-  return std::unique_ptr<SubjectKeyer>(new SubjectKeyer(std::move(master_key)));
+  std::unique_ptr<SubjectKeyer> keyer(new SubjectKeyer(std::move(master_key)));
+  for (const std::string& tenant : tenants) {
+    std::string tenant_key = Hmac(keyer->master_key_, absl::StrCat("dsar-subject-v1/", tenant));
+    auto state = std::make_unique<TenantState>();
+    crypto_auth_hmacsha256_init(&state->hmac,
+                                reinterpret_cast<const unsigned char*>(tenant_key.data()),
+                                tenant_key.size());
+    sodium_memzero(tenant_key.data(), tenant_key.size());
+    keyer->tenants_[tenant] = std::move(state);
+  }
+  return keyer;
 }
 
-absl::StatusOr<std::unique_ptr<SubjectKeyer>> SubjectKeyer::FromKeyFile(const std::string& path) {
+absl::StatusOr<std::unique_ptr<SubjectKeyer>> SubjectKeyer::FromKeyFile(
+    const std::string& path, const std::vector<std::string>& tenants) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return absl::FailedPreconditionError(absl::StrCat(path, ": cannot read subject key file"));
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  auto keyer = FromKey(buffer.str());
+  auto keyer = FromKey(buffer.str(), tenants);
   if (!keyer.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(path, ": ", keyer.status().message()));
   }
   return keyer;
 }
 
-SubjectKeyer::~SubjectKeyer() { sodium_memzero(master_key_.data(), master_key_.size()); }
+SubjectKeyer::~SubjectKeyer() {
+  sodium_memzero(master_key_.data(), master_key_.size());
+  for (auto& [tenant, state] : tenants_) sodium_memzero(&state->hmac, sizeof state->hmac);
+}
 
 std::string SubjectKeyer::Key(absl::string_view tenant, absl::string_view subject_id) const {
+  if (auto it = tenants_.find(tenant); it != tenants_.end()) {
+    crypto_auth_hmacsha256_state state = it->second->hmac;  // keyed, nothing absorbed yet
+    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(subject_id.data()),
+                                  subject_id.size());
+    unsigned char out[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_final(&state, out);
+    sodium_memzero(&state, sizeof state);
+    return std::string(reinterpret_cast<const char*>(out), sizeof out);
+  }
   std::string tenant_key = Hmac(master_key_, absl::StrCat("dsar-subject-v1/", tenant));
   std::string key = Hmac(tenant_key, subject_id);
   sodium_memzero(tenant_key.data(), tenant_key.size());

@@ -6,12 +6,18 @@
 // HMAC-SHA256(master_key, "dsar-subject-v1/" + tenant). The master key comes
 // from a secret file (at least 32 bytes). Per-tenant keys keep one tenant's
 // pseudonyms unlinkable to another's. Identifiers are opaque: no case folding
-// or trimming is done. Thread-safe (immutable after construction).
+// or trimming is done. The HMAC state keyed for each tenant named at
+// construction is derived once, so Key() for those tenants costs one HMAC
+// update and finish (CheckConsent's hot path). Thread-safe (immutable after
+// construction).
 #ifndef DSAR_LIB_CONSENT_SUBJECT_KEYER_H_
 #define DSAR_LIB_CONSENT_SUBJECT_KEYER_H_
 
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -21,9 +27,12 @@ namespace dsar::consent {
 class SubjectKeyer {
  public:
   // FAILED_PRECONDITION when the file cannot be read or holds < 32 bytes.
-  static absl::StatusOr<std::unique_ptr<SubjectKeyer>> FromKeyFile(const std::string& path);
+  // `tenants` are prepared up front; others are derived on every call.
+  static absl::StatusOr<std::unique_ptr<SubjectKeyer>> FromKeyFile(
+      const std::string& path, const std::vector<std::string>& tenants = {});
   // For tests: a key given directly (>= 32 bytes).
-  static absl::StatusOr<std::unique_ptr<SubjectKeyer>> FromKey(std::string master_key);
+  static absl::StatusOr<std::unique_ptr<SubjectKeyer>> FromKey(
+      std::string master_key, const std::vector<std::string>& tenants = {});
   ~SubjectKeyer();
 
   // 32 raw bytes.
@@ -32,8 +41,11 @@ class SubjectKeyer {
   std::string Pseudonym(absl::string_view tenant, absl::string_view subject_id) const;
 
  private:
-  explicit SubjectKeyer(std::string master_key) : master_key_(std::move(master_key)) {}
+  struct TenantState;
+  explicit SubjectKeyer(std::string master_key);
   std::string master_key_;
+  // HMAC state initialised with each prepared tenant's key.
+  absl::flat_hash_map<std::string, std::unique_ptr<TenantState>> tenants_;
 };
 
 std::string PseudonymFromKey(absl::string_view key);

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 
@@ -29,6 +30,29 @@ std::string NewId(absl::string_view prefix) {
     }
   }
   if (bits > 0) out.push_back(kAlphabet[(buffer << (5 - bits)) & 31]);
+  return out;
+}
+
+std::string NewTimeOrderedId(absl::string_view prefix, absl::Time now) {
+  static const bool initialised = [] {
+    if (sodium_init() < 0) std::abort();  // no entropy source: nothing safe to do
+    return true;
+  }();
+  (void)initialised;
+  static constexpr char kAlphabet[] = "234567abcdefghijklmnopqrstuvwxyz";  // ASCII order
+  std::string out(prefix);
+  out.reserve(prefix.size() + 27);
+  out.push_back('_');
+  const uint64_t micros =
+      static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMicros(now)));
+  for (int shift = 50; shift >= 0; shift -= 5) out.push_back(kAlphabet[(micros >> shift) & 31]);
+  uint8_t random[10];  // 80 bits, 75 used
+  randombytes_buf(random, sizeof random);
+  uint64_t hi = 0;
+  for (int i = 0; i < 8; ++i) hi = (hi << 8) | random[i];
+  for (int i = 0; i < 12; ++i) out.push_back(kAlphabet[(hi >> (59 - 5 * i)) & 31]);
+  const uint32_t lo = (uint32_t{random[8]} << 8) | random[9];
+  for (int i = 0; i < 3; ++i) out.push_back(kAlphabet[(lo >> (11 - 5 * i)) & 31]);
   return out;
 }
 

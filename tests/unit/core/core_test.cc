@@ -64,6 +64,25 @@ TEST(IdsTest, PrefixedUniqueAndBase32) {
   EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(IdsTest, TimeOrderedIdsSortByTimeAndAreUnique) {
+  const absl::Time t0 = absl::FromUnixSeconds(1790000000);
+  std::set<std::string> seen;
+  std::string previous;
+  for (int i = 0; i < 1000; ++i) {
+    // Ten ids per microsecond: order holds across microseconds, not within one.
+    std::string id = NewTimeOrderedId("cev", t0 + absl::Microseconds(i / 10));
+    EXPECT_THAT(id, MatchesRegex("cev_[a-z2-7]{26}"));
+    if (i % 10 == 0) {
+      EXPECT_LT(previous, id);
+    }
+    previous = id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+  EXPECT_LT(NewTimeOrderedId("cev", t0 + absl::Hours(24 * 365 * 30)),
+            NewTimeOrderedId("cev", t0 + absl::Hours(24 * 365 * 30) + absl::Microseconds(1)));
+}
+
 TEST(ErrorsTest, FieldErrorsCollectEveryViolation) {
   FieldErrors errors;
   EXPECT_THAT(errors.ToStatus(), IsOk());
