@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "absl/synchronization/mutex.h"
 #include "lib/core/config.h"
 #include "lib/core/log.h"
 #include "services/dsard.h"
@@ -34,6 +35,10 @@ bool WritePortFile(const std::string& path, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Debian's abseil is built without NDEBUG, so every absl::Mutex acquisition
+  // (dsard's and gRPC's) would also update a global lock graph and record a
+  // stack trace: deadlock detection is for debugging, not for serving.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"dsard - GDPR privacy-request, consent, breach and deadline service"};
   std::string config_path;
   bool show_version = false;

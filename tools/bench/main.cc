@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "lib/core/log.h"
 #include "tools/bench/bench_config.h"
 
@@ -70,6 +71,10 @@ bool AnyFailed() {
 }  // namespace dsar::bench
 
 int main(int argc, char** argv) {
+  // As dsard's main does: Debian's abseil is built without NDEBUG, so every
+  // absl::Mutex acquisition would also update a global lock graph and record
+  // a stack trace (deadlock detection for debugging).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   benchmark::Initialize(&argc, argv);  // removes the --benchmark_* flags it knows
 
   dsar::bench::BenchConfig config;
