@@ -4,6 +4,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
 namespace dsar::log {
 namespace {
 
@@ -40,17 +44,50 @@ absl::Status Init(absl::string_view level) {
   return absl::OkStatus();
 }
 
-void Write(Level level, absl::string_view event, std::initializer_list<Field> fields) {
-  auto logger = Logger();
-  if (!logger->should_log(ToSpd(level))) return;
+namespace {
+
+// The JSON object of the event without its outer braces: the pattern adds ts
+// and level in front.
+std::string FieldsText(absl::string_view event, std::initializer_list<Field> fields) {
   nlohmann::json obj = nlohmann::json::object();
   obj["event"] = std::string(event);
   for (const auto& f : fields) {
     std::visit([&](const auto& v) { obj[std::string(f.key)] = v; }, f.value);
   }
   std::string text = obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  // Strip the outer braces: the pattern adds ts and level in front.
-  logger->log(ToSpd(level), "{}", std::string_view(text).substr(1, text.size() - 2));
+  return text.substr(1, text.size() - 2);
+}
+
+}  // namespace
+
+void Write(Level level, absl::string_view event, std::initializer_list<Field> fields) {
+  auto logger = Logger();
+  if (!logger->should_log(ToSpd(level))) return;
+  logger->log(ToSpd(level), "{}", FieldsText(event, fields));
+}
+
+void Batch::Add(Level level, absl::string_view event, std::initializer_list<Field> fields) {
+  auto logger = Logger();
+  if (!logger->should_log(ToSpd(level))) return;
+  if (empty_) {
+    first_level_ = level;
+    empty_ = false;
+  } else {
+    // Close the previous line and open this one as the pattern would.
+    const auto name = spdlog::level::to_string_view(ToSpd(level));
+    absl::StrAppend(&text_, "}\n{\"ts\":\"",
+                    absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::Now(), absl::UTCTimeZone()),
+                    "\",\"level\":\"", absl::string_view(name.data(), name.size()), "\",");
+  }
+  text_.append(FieldsText(event, fields));
+}
+
+void Batch::Flush() {
+  if (empty_) return;
+  // One message, so one write under the sink's lock.
+  Logger()->log(ToSpd(first_level_), "{}", text_);
+  text_.clear();
+  empty_ = true;
 }
 
 }  // namespace dsar::log

@@ -38,6 +38,29 @@ absl::Status Init(absl::string_view level);
 
 void Write(Level level, absl::string_view event, std::initializer_list<Field> fields);
 
+// Events written to stderr with one write instead of one each, for bursts
+// (the deadline log sink writes up to a thousand alerts at a time). Each event
+// is the line Write would print, with the time it was added; no other
+// thread's line lands inside a batch. Not thread-safe (one owner). Flush()
+// also runs on destruction.
+class Batch {
+ public:
+  Batch() = default;
+  ~Batch() { Flush(); }
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+
+  void Add(Level level, absl::string_view event, std::initializer_list<Field> fields);
+  void Flush();
+
+ private:
+  // The first line's fields (its time and level come from the logger), then
+  // every further line complete but for its final "}".
+  std::string text_;
+  Level first_level_ = Level::kInfo;
+  bool empty_ = true;
+};
+
 inline void Debug(absl::string_view event, std::initializer_list<Field> f = {}) {
   Write(Level::kDebug, event, f);
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "lib/core/log.h"
 
 namespace dsar::deadline {
 
@@ -20,7 +21,7 @@ struct AlertDelivery {
   std::string deadline_id;
   std::string kind;
   int64_t offset_seconds = 0;  // level relative to due
-  std::string payload;         // JSON body
+  std::string payload;         // JSON body (empty unless the sink needs_payload)
   int attempt = 1;             // 1 for the first try
 };
 
@@ -32,16 +33,30 @@ class AlertSink {
   // OK when delivered. INVALID_ARGUMENT when the receiver rejected this alert
   // for good (it is not retried); any other error is retried with backoff.
   virtual absl::Status Deliver(const AlertDelivery& delivery) = 0;
+  // Deliveries the dispatcher reads per pass and records per write
+  // transaction. A sink that is slow per alert keeps it small, so a crash
+  // repeats little; a cheap one takes many, so a burst costs few transactions.
+  virtual int max_batch() const { return 100; }
+  // Whether Deliver reads AlertDelivery::payload (otherwise it is left empty).
+  virtual bool needs_payload() const { return true; }
+  // Called after a pass's Deliver calls, before their outcomes are recorded: a
+  // sink that buffers what Deliver accepted writes it out here.
+  virtual void Flush() {}
 };
 
-// Writes each alert as one structured log line ("deadline_alert").
+// Writes each alert as one structured log line ("deadline_alert"); the lines
+// of a pass go out with one write (log::Batch) at Flush().
 class LogSink final : public AlertSink {
  public:
   const std::string& name() const override { return name_; }
   absl::Status Deliver(const AlertDelivery& delivery) override;
+  int max_batch() const override { return 1000; }
+  bool needs_payload() const override { return false; }
+  void Flush() override { lines_.Flush(); }
 
  private:
   const std::string name_ = "log";
+  log::Batch lines_;
 };
 
 }  // namespace dsar::deadline

@@ -40,6 +40,8 @@ Alert ReadAlert(SQLite::Statement& s) {
   a.fire_at = FromUs(s.getColumn(9).getInt64());
   a.fired_at = FromUs(s.getColumn(10).getInt64());
   a.payload = s.getColumn(11).getString();
+  // Set-based firing stores no body (see AlertPayload).
+  if (a.payload.empty()) a.payload = AlertPayload(a);
   if (!s.getColumn(12).isNull()) a.acknowledged_at = FromUs(s.getColumn(12).getInt64());
   a.acknowledged_by = s.getColumn(13).getString();
   return a;

@@ -37,7 +37,7 @@ struct Alert {
   absl::Time due_at;
   absl::Time fire_at;     // when the level was due to fire
   absl::Time fired_at;    // when it fired
-  std::string payload;    // JSON sent to sinks
+  std::string payload;    // JSON sent to sinks (AlertPayload)
   std::optional<absl::Time> acknowledged_at;
   std::string acknowledged_by;
 
@@ -61,8 +61,10 @@ absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const RequestContex
                                        absl::string_view alert_id, absl::Time now);
 
 // The JSON body sinks send for `a` (webhook payload): ids, kind, level and
-// times, never personal data; keys in a fixed order. Stored with the alert
-// when it fires, so retries sign the exact same bytes.
+// times, never personal data; keys in a fixed order. A pure function of the
+// alert row, so every attempt signs the same bytes: alerts fired set-based
+// store an empty `payload` column and readers (ListAlertsAfter, GetAlert, the
+// dispatcher) build it; older rows keep the body they were stored with.
 std::string AlertPayload(const Alert& a);
 
 }  // namespace dsar::deadline

@@ -8,6 +8,7 @@
 
 #include "lib/core/log.h"
 #include "lib/core/status_macros.h"
+#include "lib/deadline/alerts.h"
 
 namespace dsar::deadline {
 namespace {
@@ -19,6 +20,40 @@ struct Outcome {
   absl::Time next_attempt;
   std::string error;
 };
+
+// "<head>(?,?,?),(?,?,?)...<tail>": `rows` tuples of three parameters.
+std::string ThreeColumnRows(absl::string_view head, size_t rows, absl::string_view tail) {
+  std::string sql(head);
+  for (size_t r = 0; r < rows; ++r) sql.append(r == 0 ? "(?,?,?)" : ",(?,?,?)");
+  sql.append(tail.data(), tail.size());
+  return sql;
+}
+
+// Marks `delivered` (pending rows of `sink`) delivered, with multi-row
+// UPDATEs of at most 64 rows (shorter tails in powers of two, so few
+// statements are ever prepared).
+void RecordDelivered(store::WriteTxn& txn, const std::string& sink,
+                     const std::vector<const Outcome*>& delivered) {
+  for (size_t first = 0; first < delivered.size();) {
+    size_t n = 64;
+    while (n > delivered.size() - first) n /= 2;
+    // v.column1..3: alert seq, attempts, delivery time.
+    SQLite::Statement& update = txn.Prepare(ThreeColumnRows(
+        "UPDATE deadline_alert_deliveries SET state = 'delivered', attempts = v.column2, "
+        "next_attempt_us = v.column3, last_error = '', delivered_at_us = v.column3 "
+        "FROM (VALUES ",
+        n, ") AS v WHERE alert_seq = v.column1 AND sink = ? AND state = 'pending'"));
+    int p = 1;
+    for (size_t i = first; i < first + n; ++i) {
+      update.bind(p++, delivered[i]->seq);
+      update.bind(p++, delivered[i]->attempts);
+      update.bind(p++, static_cast<int64_t>(absl::ToUnixMicros(delivered[i]->next_attempt)));
+    }
+    update.bind(p, sink);  // the last parameter, after the rows'
+    update.exec();
+    first += n;
+  }
+}
 
 }  // namespace
 
@@ -59,17 +94,20 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
   *more = false;
   const absl::Time now = clock_.Now();
   if (now < w.blocked_until) return 0;
+  const int batch = options_.batch > 0 ? options_.batch : std::max(1, w.sink->max_batch());
+  const bool needs_payload = w.sink->needs_payload();
   std::vector<AlertDelivery> due;
   RETURN_IF_ERROR(store_.Read([&](store::ReadTxn& txn) -> absl::Status {
     SQLite::Statement& select = txn.Prepare(
         "SELECT d.alert_seq, d.attempts, a.alert_id, a.tenant_id, a.deadline_id, a.kind, "
-        "a.offset_us, a.payload FROM deadline_alert_deliveries d "
+        "a.offset_us, a.payload, a.resource, a.due_version, a.due_at_us, a.fire_at_us, "
+        "a.fired_at_us FROM deadline_alert_deliveries d "
         "JOIN deadline_alerts a ON a.seq = d.alert_seq AND a.tenant_id = d.tenant_id "
         "WHERE d.sink = ? AND d.state = 'pending' AND d.next_attempt_us <= ? "
         "ORDER BY d.next_attempt_us, d.alert_seq LIMIT ?");
     select.bind(1, w.sink->name());
     select.bind(2, static_cast<int64_t>(absl::ToUnixMicros(now)));
-    select.bind(3, options_.batch);
+    select.bind(3, batch);
     while (select.executeStep()) {
       AlertDelivery d;
       d.seq = select.getColumn(0).getInt64();
@@ -78,8 +116,27 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
       d.tenant = select.getColumn(3).getString();
       d.deadline_id = select.getColumn(4).getString();
       d.kind = select.getColumn(5).getString();
-      d.offset_seconds = select.getColumn(6).getInt64() / 1000000;
-      d.payload = select.getColumn(7).getString();
+      const int64_t offset_us = select.getColumn(6).getInt64();
+      d.offset_seconds = offset_us / 1000000;
+      if (needs_payload) {
+        d.payload = select.getColumn(7).getString();
+        if (d.payload.empty()) {
+          // Alerts fired since set-based firing store no body: it is a pure
+          // function of the row, so every attempt sends the same bytes.
+          Alert a;
+          a.alert_id = d.alert_id;
+          a.tenant = d.tenant;
+          a.deadline_id = d.deadline_id;
+          a.kind = d.kind;
+          a.resource = select.getColumn(8).getString();
+          a.due_version = select.getColumn(9).getInt();
+          a.offset = absl::Microseconds(offset_us);
+          a.due_at = absl::FromUnixMicros(select.getColumn(10).getInt64());
+          a.fire_at = absl::FromUnixMicros(select.getColumn(11).getInt64());
+          a.fired_at = absl::FromUnixMicros(select.getColumn(12).getInt64());
+          d.payload = AlertPayload(a);
+        }
+      }
       due.push_back(std::move(d));
     }
     select.reset();
@@ -120,9 +177,18 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
     blocked = true;
     break;
   }
+  w.sink->Flush();
   const std::string sink = w.sink->name();
   RETURN_IF_ERROR(store_.WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+    // Deliveries (nearly all outcomes) set-based, the rest one by one.
+    std::vector<const Outcome*> delivered;
+    delivered.reserve(outcomes.size());
     for (const Outcome& o : outcomes) {
+      if (o.state == "delivered") delivered.push_back(&o);
+    }
+    RecordDelivered(txn, sink, delivered);
+    for (const Outcome& o : outcomes) {
+      if (o.state == "delivered") continue;
       SQLite::Statement& update = txn.Prepare(
           "UPDATE deadline_alert_deliveries SET state = ?, attempts = ?, next_attempt_us = ?, "
           "last_error = ?, delivered_at_us = CASE WHEN ? = 'delivered' THEN ? ELSE NULL END "
@@ -146,7 +212,7 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
     stats_.retried += delta.retried;
     stats_.failed += delta.failed;
   }
-  *more = !blocked && static_cast<int>(due.size()) == options_.batch;
+  *more = !blocked && static_cast<int>(due.size()) == batch;
   return static_cast<int>(outcomes.size());
 }
 

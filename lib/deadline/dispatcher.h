@@ -32,7 +32,7 @@
 namespace dsar::deadline {
 
 struct DispatcherOptions {
-  int batch = 100;  // deliveries read per pass
+  int batch = 0;  // deliveries read per pass; 0: the sink's max_batch()
   absl::Duration initial_backoff = absl::Seconds(1);
   absl::Duration max_backoff = absl::Minutes(5);
   int max_attempts = 0;  // 0: retry until delivered

@@ -89,8 +89,6 @@ std::vector<DueRow> ReadDue(store::WriteTxn& txn, int64_t now_us, int limit) {
 
 void InsertAlerts(store::WriteTxn& txn, const std::vector<Level>& levels, absl::Time now) {
   const std::vector<std::string> ids = internal::TimeOrderedIds("alrt", now, levels.size());
-  Alert a;
-  a.fired_at = now;
   for (size_t first = 0; first < levels.size();) {
     const size_t n = ChunkSize(levels.size() - first);
     SQLite::Statement& insert = txn.Prepare(MultiRowSql(
@@ -101,26 +99,19 @@ void InsertAlerts(store::WriteTxn& txn, const std::vector<Level>& levels, absl::
     for (size_t i = first; i < first + n; ++i) {
       const Level& l = levels[i];
       const DueRow& r = *l.row;
-      a.alert_id = ids[i];
-      a.tenant = r.tenant;
-      a.deadline_id = r.deadline_id;
-      a.kind = r.kind;
-      a.resource = r.resource;
-      a.due_version = r.due_version;
-      a.offset = absl::Microseconds(l.offset_us);
-      a.due_at = internal::FromUs(r.due_us);
-      a.fire_at = internal::FromUs(l.fire_us);
-      insert.bind(p++, a.tenant);
-      insert.bind(p++, a.alert_id);
-      insert.bind(p++, a.deadline_id);
-      insert.bind(p++, a.kind);
-      insert.bind(p++, a.resource);
-      insert.bind(p++, a.due_version);
+      // SQLITE_STATIC: the strings outlive exec() below.
+      insert.bindNoCopy(p++, r.tenant);
+      insert.bindNoCopy(p++, ids[i]);
+      insert.bindNoCopy(p++, r.deadline_id);
+      insert.bindNoCopy(p++, r.kind);
+      insert.bindNoCopy(p++, r.resource);
+      insert.bind(p++, r.due_version);
       insert.bind(p++, l.offset_us);
       insert.bind(p++, r.due_us);
       insert.bind(p++, l.fire_us);
       insert.bind(p++, Us(now));
-      insert.bind(p++, AlertPayload(a));
+      // The body is not stored: AlertPayload() of the row, built when read.
+      insert.bind(p++, "");
     }
     insert.exec();
     first += n;

@@ -6,7 +6,7 @@ namespace dsar::deadline {
 
 absl::Status LogSink::Deliver(const AlertDelivery& d) {
   const absl::Duration offset = absl::Seconds(d.offset_seconds);
-  log::Write(LevelOf(offset) == AlertLevel::kWarning ? log::Level::kWarn : log::Level::kError,
+  lines_.Add(LevelOf(offset) == AlertLevel::kWarning ? log::Level::kWarn : log::Level::kError,
              "deadline_alert",
              {{"alert_id", d.alert_id},
               {"seq", d.seq},

@@ -178,6 +178,33 @@ TEST_F(DispatcherTest, AnAlertTheReceiverRejectsIsNotRetried) {
   EXPECT_EQ(dispatcher->stats().failed, 1);
 }
 
+TEST_F(DispatcherTest, APassOfManyDeliveriesIsRecordedExactly) {
+  // 150 alerts: the log sink takes them in one pass (multi-row updates of 64,
+  // 64, 16, 4 and 2 rows), the webhook in passes of 100.
+  auto dispatcher = NewDispatcher(kSecret);
+  FireAlerts(150, dispatcher->sink_names());
+  auto n = dispatcher->RunOnce();
+  ASSERT_THAT(n, IsOk());
+  EXPECT_EQ(*n, 300);
+  EXPECT_EQ(Deliveries("log", "delivered"), 150);
+  EXPECT_EQ(Deliveries("webhook:oncall", "delivered"), 150);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM deadline_alert_deliveries WHERE attempts = 1 "
+                      "AND delivered_at_us IS NOT NULL AND last_error = ''"),
+            300);
+  const auto hooks = receiver_.hooks();
+  ASSERT_EQ(hooks.size(), 150u);
+  std::set<std::string> ids;
+  for (const auto& h : hooks) {
+    EXPECT_TRUE(h.signature_valid);
+    ids.insert(h.alert_id_header);
+  }
+  EXPECT_EQ(ids.size(), 150u);
+  // Nothing left: a second pass delivers nothing.
+  auto again = dispatcher->RunOnce();
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(*again, 0);
+}
+
 TEST_F(DispatcherTest, PendingDeliveriesSurviveARestart) {
   {
     auto dispatcher = NewDispatcher(kSecret);
