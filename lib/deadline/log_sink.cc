@@ -13,7 +13,7 @@ absl::Status LogSink::Deliver(const AlertDelivery& d) {
               {"tenant", d.tenant},
               {"deadline", d.deadline_id},
               {"kind", d.kind},
-              {"level", AlertLevelName(LevelOf(offset))},
+              {"alert_level", AlertLevelName(LevelOf(offset))},
               {"level_label", LevelLabel(offset)}});
   return absl::OkStatus();
 }

@@ -358,7 +358,8 @@ TEST_F(ConnectorE2eTest, BackendDownPastTheBudgetDeadLettersAndRetryTaskFinishes
       dead[crm_task] = obj;
     }
     if (obj.value("event", "") == "deadline_alert" &&
-        obj.value("kind", "") == "connector.task_dead" && obj.value("level", "") == "DUE") {
+        obj.value("kind", "") == "connector.task_dead" &&
+        obj.value("alert_level", "") == "DUE") {
       alerted = true;
     }
   }
