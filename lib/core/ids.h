@@ -7,6 +7,7 @@
 #define DSAR_LIB_CORE_IDS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -22,6 +23,9 @@ std::string NewId(absl::string_view prefix);
 // dirtying a random page each (fewer pages written per commit). Reveals the
 // creation time; use where the row shows it anyway.
 std::string NewTimeOrderedId(absl::string_view prefix, absl::Time now);
+// `n` such ids for one `now`, with one call to the random source (a batch of
+// rows written together).
+std::vector<std::string> NewTimeOrderedIds(absl::string_view prefix, absl::Time now, size_t n);
 
 }  // namespace dsar
 

@@ -26,51 +26,6 @@ void BindOpt(SQLite::Statement& stmt, int index, const std::optional<T>& v) {
 
 }  // namespace
 
-namespace {
-
-// "<prefix>_" + 11 characters of `micros` + 15 of the 10 bytes at `random`.
-void AppendId(std::string& out, absl::string_view prefix, uint64_t micros, const uint8_t* random) {
-  static constexpr char kAlphabet[] = "234567abcdefghijklmnopqrstuvwxyz";  // ASCII order
-  out.reserve(prefix.size() + 27);
-  out.append(prefix.data(), prefix.size());
-  out.push_back('_');
-  for (int shift = 50; shift >= 0; shift -= 5) out.push_back(kAlphabet[(micros >> shift) & 31]);
-  uint64_t hi = 0;
-  for (int i = 0; i < 8; ++i) hi = (hi << 8) | random[i];
-  for (int i = 0; i < 12; ++i) out.push_back(kAlphabet[(hi >> (59 - 5 * i)) & 31]);
-  const uint32_t lo = (uint32_t{random[8]} << 8) | random[9];
-  for (int i = 0; i < 3; ++i) out.push_back(kAlphabet[(lo >> (11 - 5 * i)) & 31]);
-}
-
-void InitSodium() {
-  static const bool initialised = [] {
-    if (sodium_init() < 0) std::abort();  // no entropy source: nothing safe to do
-    return true;
-  }();
-  (void)initialised;
-}
-
-}  // namespace
-
-std::string TimeOrderedId(absl::string_view prefix, absl::Time now) {
-  InitSodium();
-  uint8_t random[10];  // 80 bits, 75 used
-  randombytes_buf(random, sizeof random);
-  std::string out;
-  AppendId(out, prefix, static_cast<uint64_t>(std::max<int64_t>(0, Us(now))), random);
-  return out;
-}
-
-std::vector<std::string> TimeOrderedIds(absl::string_view prefix, absl::Time now, size_t n) {
-  InitSodium();
-  std::vector<uint8_t> random(10 * n);
-  if (n > 0) randombytes_buf(random.data(), random.size());
-  const uint64_t micros = static_cast<uint64_t>(std::max<int64_t>(0, Us(now)));
-  std::vector<std::string> out(n);
-  for (size_t i = 0; i < n; ++i) AppendId(out[i], prefix, micros, &random[10 * i]);
-  return out;
-}
-
 DeadlineState ParseState(const std::string& s) {
   if (s == "completed") return DeadlineState::kCompleted;
   if (s == "cancelled") return DeadlineState::kCancelled;

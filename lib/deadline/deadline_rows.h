@@ -21,13 +21,6 @@ inline int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
 inline absl::Time FromUs(int64_t us) { return absl::FromUnixMicros(us); }
 inline int64_t DurUs(absl::Duration d) { return absl::ToInt64Microseconds(d); }
 
-// "<prefix>_" + 26 characters: 11 encode `now` in microseconds, 15 are random
-// (75 bits), in an alphabet whose ASCII order is its numeric order. Ids sort
-// by creation time, so primary-key and id-index inserts land near the end of
-// their B-trees instead of on random pages. Thread-safe.
-std::string TimeOrderedId(absl::string_view prefix, absl::Time now);
-// `n` such ids for one `now`, with one call to the random source.
-std::vector<std::string> TimeOrderedIds(absl::string_view prefix, absl::Time now, size_t n);
 
 // Columns in the order ReadDeadline expects.
 inline constexpr char kDeadlineColumns[] =

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lib/core/errors.h"
+#include "lib/core/ids.h"
 #include "lib/core/status_macros.h"
 #include "lib/deadline/deadline_rows.h"
 #include "lib/store/page_token.h"
@@ -178,7 +179,7 @@ absl::StatusOr<Deadline> Deadlines::Schedule(store::WriteTxn& txn,
 
   Deadline d;
   d.tenant = request.tenant;
-  d.deadline_id = internal::TimeOrderedId("dl", now);
+  d.deadline_id = NewTimeOrderedId("dl", now);
   d.kind = request.kind;
   d.resource = request.resource;
   d.state = DeadlineState::kOpen;

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "lib/core/ids.h"
 #include "lib/deadline/alerts.h"
 #include "lib/deadline/deadline_rows.h"
 
@@ -88,7 +89,7 @@ std::vector<DueRow> ReadDue(store::WriteTxn& txn, int64_t now_us, int limit) {
 }
 
 void InsertAlerts(store::WriteTxn& txn, const std::vector<Level>& levels, absl::Time now) {
-  const std::vector<std::string> ids = internal::TimeOrderedIds("alrt", now, levels.size());
+  const std::vector<std::string> ids = NewTimeOrderedIds("alrt", now, levels.size());
   for (size_t first = 0; first < levels.size();) {
     const size_t n = ChunkSize(levels.size() - first);
     SQLite::Statement& insert = txn.Prepare(MultiRowSql(

@@ -64,6 +64,20 @@ TEST(IdsTest, PrefixedUniqueAndBase32) {
   EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(IdsTest, ABatchOfTimeOrderedIdsSharesTheTimeAndIsUnique) {
+  const absl::Time t = absl::FromUnixSeconds(1767225600);
+  std::vector<std::string> ids = NewTimeOrderedIds("alrt", t, 500);
+  ASSERT_EQ(ids.size(), 500u);
+  std::set<std::string> unique(ids.begin(), ids.end());
+  EXPECT_EQ(unique.size(), ids.size());
+  const std::string single = NewTimeOrderedId("alrt", t);
+  for (const std::string& id : ids) {
+    ASSERT_EQ(id.size(), single.size()) << id;
+    EXPECT_EQ(id.substr(0, 5 + 11), single.substr(0, 5 + 11));  // prefix and time part
+  }
+  EXPECT_LT(ids[0], NewTimeOrderedId("alrt", t + absl::Microseconds(1)));
+}
+
 TEST(IdsTest, TimeOrderedIdsSortByTimeAndAreUnique) {
   const absl::Time t0 = absl::FromUnixSeconds(1790000000);
   std::set<std::string> seen;

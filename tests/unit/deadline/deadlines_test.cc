@@ -45,25 +45,6 @@ TEST_F(DeadlinesTest, ScheduleComputesTheDueTimeFromTheKind) {
   EXPECT_EQ(found->due_at, gdpr->due_at);
 }
 
-TEST(TimeOrderedIdTest, SortsByTimeAndIsUnique) {
-  const absl::Time t = absl::FromUnixSeconds(1767225600);
-  std::vector<std::string> ids;
-  for (int i = 0; i < 1000; ++i) {
-    ids.push_back(internal::TimeOrderedId("dl", t + absl::Microseconds(i / 10)));
-  }
-  for (const std::string& id : ids) {
-    ASSERT_EQ(id.size(), 3u + 26u) << id;
-    EXPECT_EQ(id.rfind("dl_", 0), 0u);
-    EXPECT_EQ(id.find_first_not_of("234567abcdefghijklmnopqrstuvwxyz", 3), std::string::npos);
-  }
-  for (size_t i = 10; i < ids.size(); i += 10) {
-    EXPECT_LT(ids[i - 10], ids[i]);  // a later microsecond sorts later
-  }
-  std::set<std::string> unique(ids.begin(), ids.end());
-  EXPECT_EQ(unique.size(), ids.size());
-  EXPECT_LT(internal::TimeOrderedId("dl", t), internal::TimeOrderedId("dl", t + absl::Hours(24 * 365 * 50)));
-}
-
 TEST_F(DeadlinesTest, ScheduleNamesEveryBadField) {
   absl::Status s =
       Mutate([&](store::WriteTxn& txn) {
