@@ -156,7 +156,9 @@ TEST_F(ConsentServiceTest, RecordCheckWithdrawCheck) {
 TEST_F(ConsentServiceTest, AnsweredCallsGiveBackTheirAdmissionSlots) {
   for (int i = 0; i < 20; ++i) {
     ASSERT_THAT(Record(ValidRecord("subject-" + std::to_string(i % 3))), IsOk());
-    if (i % 4 == 0) ASSERT_THAT(Withdraw("subject-" + std::to_string(i % 3), "booking"), IsOk());
+    if (i % 4 == 0) {
+      ASSERT_THAT(Withdraw("subject-" + std::to_string(i % 3), "booking"), IsOk());
+    }
     ASSERT_THAT(Check("subject-0001", "booking"), IsOk());
     EXPECT_THAT(Record(ValidRecord("")), StatusIs(absl::StatusCode::kInvalidArgument));
   }
@@ -232,7 +234,9 @@ TEST_F(ConsentServiceTest, HistoryPagesAreCompleteAndStableWhileNewEventsArrive)
   for (int i = 0; i < 12; ++i) {
     ASSERT_THAT(Record(ValidRecord(subject, i % 2 ? "marketing" : "booking")), IsOk());
     dsard_.clock().Advance(absl::Minutes(1));
-    if (i % 3 == 0) ASSERT_THAT(Withdraw(subject, i % 2 ? "marketing" : "booking"), IsOk());
+    if (i % 3 == 0) {
+      ASSERT_THAT(Withdraw(subject, i % 2 ? "marketing" : "booking"), IsOk());
+    }
   }
   auto all = List(subject, 1000);
   ASSERT_THAT(all, IsOk());

@@ -153,7 +153,9 @@ TEST_F(DispatcherTest, ReceiverDownIsRetriedWithBackoffAndEachAlertDeliveredOnce
   std::set<std::string> delivered;
   for (const auto& h : hooks) {
     EXPECT_TRUE(h.signature_valid);
-    if (h.answered == 204) EXPECT_TRUE(delivered.insert(h.alert_id_header).second);
+    if (h.answered == 204) {
+      EXPECT_TRUE(delivered.insert(h.alert_id_header).second);
+    }
   }
   EXPECT_EQ(delivered.size(), 3u);
   // The first alert was tried twice (attempt 1 got a 503), the second too.
