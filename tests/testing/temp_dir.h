@@ -1,4 +1,6 @@
-// TempDir: a fresh directory under $TMPDIR (or /tmp), removed at destruction.
+// TempDir: a fresh directory under $TMPDIR (or /tmp, or a given parent),
+// removed with its contents at destruction; tests and benchmarks never reuse
+// or leave behind state. path() is empty when it could not be made.
 #ifndef DSAR_TESTS_TESTING_TEMP_DIR_H_
 #define DSAR_TESTS_TESTING_TEMP_DIR_H_
 
@@ -10,9 +12,9 @@ namespace dsar::testing {
 
 class TempDir {
  public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base ? base : "/tmp") + "/dsar-test-XXXXXX";
+  TempDir() : TempDir(DefaultParent()) {}
+  explicit TempDir(const std::string& parent) {
+    std::string tmpl = parent + "/dsar-test-XXXXXX";
     char* made = mkdtemp(tmpl.data());
     path_ = made ? made : "";
   }
@@ -27,6 +29,11 @@ class TempDir {
   std::string File(const std::string& name) const { return path_ + "/" + name; }
 
  private:
+  static std::string DefaultParent() {
+    const char* base = std::getenv("TMPDIR");
+    return base != nullptr && *base != '\0' ? base : "/tmp";
+  }
+
   std::string path_;
 };
 

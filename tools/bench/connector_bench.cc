@@ -32,10 +32,10 @@
 #include "lib/connector/registry.h"
 #include "lib/core/config.h"
 #include "lib/store/store.h"
+#include "tests/testing/temp_dir.h"
 #include "tools/bench/bench_config.h"
 #include "tools/bench/latency_histogram.h"
 #include "tools/bench/report.h"
-#include "tools/bench/scratch_dir.h"
 #include "tools/bench/watched_process.h"
 
 namespace dsar::bench {
@@ -99,7 +99,7 @@ class CountingHook final : public connector::TaskResultHook {
 
 void BM_EraseJobLatency(benchmark::State& state) {
   const BenchConfig& config = Config();
-  ScratchDir dir(config.store_dir);
+  testing::TempDir dir(config.store_dir);
   if (dir.path().empty()) return Fail(state, absl::UnavailableError("no scratch directory"));
   const int jobs = config.connector_jobs;
   const int latency_ms = config.connector_latency_ms;
@@ -207,7 +207,7 @@ absl::Status QueueErasures(const std::string& db, const config::v1::DsardConfig&
 
 void BM_QueuedErasures(benchmark::State& state, int concurrency) {
   const BenchConfig& config = Config();
-  ScratchDir dir(config.store_dir);
+  testing::TempDir dir(config.store_dir);
   if (dir.path().empty()) return Fail(state, absl::UnavailableError("no scratch directory"));
   const int people = std::max(1, config.connector_tasks / 2);
   const int tasks = people * 2;

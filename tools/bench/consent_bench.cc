@@ -45,10 +45,10 @@
 #include "lib/store/store.h"
 #include "services/call_gate.h"
 #include "services/dsard.h"
+#include "tests/testing/temp_dir.h"
 #include "tools/bench/bench_config.h"
 #include "tools/bench/load_generator.h"
 #include "tools/bench/report.h"
-#include "tools/bench/scratch_dir.h"
 
 namespace dsar::bench {
 namespace {
@@ -312,7 +312,7 @@ void ReportGroups(benchmark::State& state, const store::WriterStats& before,
 
 void BM_Record(benchmark::State& state, bool half_peak) {
   const BenchConfig& config = Config();
-  ScratchDir dir(config.store_dir);
+  testing::TempDir dir(config.store_dir);
   if (dir.path().empty()) {
     return Fail(state, absl::UnavailableError(
                            absl::StrCat("cannot create a directory under ", config.store_dir)));
@@ -380,7 +380,7 @@ absl::StatusOr<SeededStore> SeededStoreFor(int64_t count, const std::string& dir
 
 void BM_Check(benchmark::State& state, int64_t stored, bool cached, bool half_peak) {
   const BenchConfig& config = Config();
-  ScratchDir scratch(config.store_dir);
+  testing::TempDir scratch(config.store_dir);
   const std::string dir = cached ? config.consent_cache_dir : scratch.path();
   if (dir.empty()) {
     return Fail(state, absl::UnavailableError(

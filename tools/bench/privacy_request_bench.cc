@@ -37,10 +37,10 @@
 #include "absl/time/clock.h"
 #include "dsar/v1/privacy_request.grpc.pb.h"
 #include "lib/store/idempotency.h"
+#include "tests/testing/temp_dir.h"
 #include "tools/bench/bench_config.h"
 #include "tools/bench/latency_histogram.h"
 #include "tools/bench/report.h"
-#include "tools/bench/scratch_dir.h"
 #include "tools/bench/watched_process.h"
 
 namespace dsar::bench {
@@ -150,7 +150,7 @@ void SetMiB(benchmark::State& state, const char* name, int64_t kb) {
 
 void BM_AccessRequestsConcurrent(benchmark::State& state) {
   const BenchConfig& config = Config();
-  ScratchDir dir(config.store_dir);
+  testing::TempDir dir(config.store_dir);
   if (dir.path().empty()) return Fail(state, absl::UnavailableError("no scratch directory"));
   RequestStack stack;
   stack.booking = StartBackend("booking", config.request_people, dir.path() + "/booking.db");
@@ -236,7 +236,7 @@ absl::Status AddBookings(const std::string& booking_db, int records) {
 
 void BM_LargeExport(benchmark::State& state) {
   const BenchConfig& config = Config();
-  ScratchDir dir(config.store_dir);
+  testing::TempDir dir(config.store_dir);
   if (dir.path().empty()) return Fail(state, absl::UnavailableError("no scratch directory"));
   const std::string booking_db = dir.path() + "/booking.db";
   {

@@ -18,10 +18,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/store/store.h"
+#include "tests/testing/temp_dir.h"
 #include "tools/bench/bench_config.h"
 #include "tools/bench/latency_histogram.h"
 #include "tools/bench/report.h"
-#include "tools/bench/scratch_dir.h"
 #include "tools/bench/store_load.h"
 
 namespace dsar::bench {
@@ -39,7 +39,7 @@ const std::vector<store::Migration>& BenchMigrations() {
 
 void BM_StoreWrite(benchmark::State& state, int max_group_size) {
   const BenchConfig& config = Config();
-  ScratchDir dir(config.store_dir);
+  testing::TempDir dir(config.store_dir);
   if (dir.path().empty()) {
     return Fail(state, absl::UnavailableError(absl::StrCat("cannot create a directory under ",
                                                            config.store_dir)));
@@ -79,7 +79,7 @@ void BM_StoreWrite(benchmark::State& state, int max_group_size) {
 // followed by fdatasync: the ceiling for one-transaction-per-write.
 void BM_Fdatasync(benchmark::State& state) {
   const BenchConfig& config = Config();
-  ScratchDir dir(config.store_dir);
+  testing::TempDir dir(config.store_dir);
   std::string path = dir.path() + "/fsync.bin";
   int fd = dir.path().empty() ? -1 : open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) return Fail(state, absl::UnavailableError(absl::StrCat("open: ", strerror(errno))));
