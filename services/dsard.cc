@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/breach/breach_register.h"
 #include "lib/consent/consent_ledger.h"
+#include "lib/consent/consent_state_index.h"
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/clock.h"
@@ -78,11 +79,25 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   // Consent withdrawals propagate to the connectors declaring the purpose.
   d->withdrawal_propagation_ =
       std::make_unique<WithdrawalPropagation>(&d->deadline_engine_->deadlines());
+  // CheckConsent answers from memory: consent_state is copied before the
+  // server serves; erasures and consent writes keep it current as they commit.
+  if (config.tenants_size() > 0 && config.consent_index_max_entries() > 0) {
+    const absl::Time started = absl::Now();
+    auto index = consent::ConsentStateIndex::Load(*d->store_, config.consent_index_max_entries());
+    if (!index.ok()) return index.status();
+    d->consent_index_ = std::move(*index);
+    log::Info("consent_index_loaded",
+              {{"states", d->consent_index_->size()},
+               {"enabled", d->consent_index_->enabled()},
+               {"ms", absl::ToInt64Milliseconds(absl::Now() - started)}});
+  }
   // Data-subject requests: created before the connector stack, whose
   // dispatcher reports their tasks' outcomes and streams their exports.
   if (config.tenants_size() > 0) {
-    auto privacy_requests = PrivacyRequestStack::Create(
-        config, d->store_.get(), clock, &d->deadline_engine_->deadlines(), d->call_gate_.get());
+    auto privacy_requests =
+        PrivacyRequestStack::Create(config, d->store_.get(), clock,
+                                    &d->deadline_engine_->deadlines(), d->call_gate_.get(),
+                                    d->consent_index_.get());
     if (!privacy_requests.ok()) return privacy_requests.status();
     d->privacy_requests_ = std::move(*privacy_requests);
     d->task_router_->Register("privacy_requests/", &d->privacy_requests_->hooks(),
@@ -126,7 +141,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     d->purpose_catalog_ = std::make_unique<consent::PurposeCatalog>(config);
     d->consent_ledger_ = std::make_unique<consent::ConsentLedger>(
         d->store_.get(), clock, d->subject_keyer_.get(), d->purpose_catalog_.get(),
-        d->withdrawal_propagation_.get());
+        d->withdrawal_propagation_.get(), d->consent_index_.get());
     d->consent_service_ = std::make_unique<ConsentServiceImpl>(
         d->call_gate_.get(), d->consent_ledger_.get(), d->purpose_catalog_.get());
     services.push_back(d->consent_service_.get());

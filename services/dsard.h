@@ -29,6 +29,7 @@ class DeadlineServiceImpl;
 class GrpcServer;
 namespace consent {
 class ConsentLedger;
+class ConsentStateIndex;
 class PurposeCatalog;
 class SubjectKeyer;
 }  // namespace consent
@@ -71,6 +72,9 @@ class Dsard {
   Dsard() = default;
   config::v1::DsardConfig config_;
   std::unique_ptr<store::Store> store_;
+  // CheckConsent's in-memory copy of consent_state; null without tenants or
+  // when consent_index_max_entries is -1. Changed by the store's writer.
+  std::unique_ptr<consent::ConsentStateIndex> consent_index_;
   std::unique_ptr<CallGate> call_gate_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<AuditAnchor> audit_anchor_;

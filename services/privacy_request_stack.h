@@ -23,6 +23,9 @@
 namespace dsar {
 
 class CallGate;
+namespace consent {
+class ConsentStateIndex;
+}  // namespace consent
 
 class PrivacyRequestStack {
  public:
@@ -30,7 +33,8 @@ class PrivacyRequestStack {
   // a bad requests option.
   static absl::StatusOr<std::unique_ptr<PrivacyRequestStack>> Create(
       const config::v1::DsardConfig& config, store::Store* store, Clock* clock,
-      const deadline::Deadlines* deadlines, CallGate* gate);
+      const deadline::Deadlines* deadlines, CallGate* gate,
+      consent::ConsentStateIndex* consent_index = nullptr);
   ~PrivacyRequestStack();
 
   void AttachOutbox(connector::Outbox* outbox) { module_->AttachOutbox(outbox); }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lib/audit/audit_log.h"
+#include "lib/consent/consent_state_index.h"
 #include "lib/consent/language_tag.h"
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
@@ -122,9 +123,11 @@ void InsertEvent(store::WriteTxn& txn, absl::string_view tenant, absl::string_vi
   insert.exec();
 }
 
-void UpsertState(store::WriteTxn& txn, absl::string_view tenant, absl::string_view subject_key,
-                 absl::string_view purpose, ConsentState state, absl::string_view receipt_id,
-                 absl::string_view notice_version, absl::Time changed_at) {
+// Also hands the new state to `index` (may be null) once the write commits.
+void UpsertState(store::WriteTxn& txn, ConsentStateIndex* index, absl::string_view tenant,
+                 absl::string_view subject_key, absl::string_view purpose, ConsentState state,
+                 absl::string_view receipt_id, absl::string_view notice_version,
+                 absl::Time changed_at) {
   SQLite::Statement& upsert = txn.Prepare(
       "INSERT INTO consent_state (tenant_id, subject_key, purpose, state, receipt_id, "
       "notice_version, changed_at_us) VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -139,6 +142,37 @@ void UpsertState(store::WriteTxn& txn, absl::string_view tenant, absl::string_vi
   upsert.bind(6, std::string(notice_version));
   upsert.bind(7, static_cast<int64_t>(Micros(changed_at)));
   upsert.exec();
+  if (index == nullptr) return;
+  ConsentStateIndex::Row row;
+  row.state = state;
+  row.receipt_id = std::string(receipt_id);
+  row.notice_version = std::string(notice_version);
+  row.changed_at = absl::FromUnixMicros(Micros(changed_at));  // as stored
+  txn.AfterCommit([index, tenant = std::string(tenant), subject_key = std::string(subject_key),
+                   purpose = std::string(purpose), row = std::move(row)] {
+    index->Put(tenant, subject_key, purpose, row);
+  });
+}
+
+// Check's answer from consent_state (without an index, or when it is off).
+absl::Status ReadState(store::Store& store, const std::string& tenant,
+                       const std::string& subject_key, absl::string_view purpose,
+                       ConsentCheck* check) {
+  return store.Read([&](store::ReadTxn& txn) {
+    SQLite::Statement& q = txn.Prepare(
+        "SELECT state, receipt_id, notice_version, changed_at_us FROM consent_state "
+        "WHERE tenant_id = ? AND subject_key = ? AND purpose = ?");
+    q.bind(1, tenant);
+    q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
+    q.bind(3, std::string(purpose));
+    if (q.executeStep()) {
+      check->state = static_cast<ConsentState>(q.getColumn(0).getInt());
+      check->receipt_id = q.getColumn(1).getString();
+      check->notice_version = q.getColumn(2).getString();
+      check->changed_at = FromMicros(q.getColumn(3).getInt64());
+    }
+    return absl::OkStatus();
+  });
 }
 
 // Page tokens: base64url("<seq>:<filter fingerprint hex prefix>"). The filter
@@ -172,8 +206,14 @@ const char* LawfulBasisName(LawfulBasis basis) {
 }
 
 ConsentLedger::ConsentLedger(store::Store* store, Clock* clock, const SubjectKeyer* keyer,
-                             const PurposeCatalog* catalog, WithdrawalFollowUp* follow_up)
-    : store_(store), clock_(clock), keyer_(keyer), catalog_(catalog), follow_up_(follow_up) {}
+                             const PurposeCatalog* catalog, WithdrawalFollowUp* follow_up,
+                             ConsentStateIndex* index)
+    : store_(store),
+      clock_(clock),
+      keyer_(keyer),
+      catalog_(catalog),
+      follow_up_(follow_up),
+      index_(index) {}
 
 absl::Status ConsentLedger::ValidateRecord(const RequestContext& ctx,
                                            const RecordConsentInput& in, absl::Time now) const {
@@ -241,7 +281,7 @@ void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input,
   op->input.subject_id.clear();  // not needed past this point
   op->now = now;
   store_->Write(
-      [op](store::WriteTxn& txn) -> absl::Status {
+      [op, index = index_](store::WriteTxn& txn) -> absl::Status {
         const RecordConsentInput& in = op->input;
         const std::string fingerprint = store::FingerprintOf(
             {op->subject_key, in.purpose, in.notice_version, in.language,
@@ -266,7 +306,7 @@ void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input,
                   e.occurred_at = in.given_at.value_or(op->now);
                   e.recorded_at = op->now;
                   InsertEvent(t, op->ctx.tenant, op->subject_key, e);
-                  UpsertState(t, op->ctx.tenant, op->subject_key, in.purpose,
+                  UpsertState(t, index, op->ctx.tenant, op->subject_key, in.purpose,
                               ConsentState::kGranted, new_receipt_id, in.notice_version,
                               op->now);
                   RETURN_IF_ERROR(
@@ -330,7 +370,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
   op->now = clock_->Now();
   WithdrawalFollowUp* follow_up = follow_up_;
   store_->Write(
-      [op, follow_up](store::WriteTxn& txn) -> absl::Status {
+      [op, follow_up, index = index_](store::WriteTxn& txn) -> absl::Status {
         const WithdrawConsentInput& in = op->input;
         const std::string fingerprint =
             store::FingerprintOf({op->subject_key, in.purpose, in.channel, in.reason});
@@ -372,7 +412,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
                   e.occurred_at = op->now;
                   e.recorded_at = op->now;
                   InsertEvent(t, op->ctx.tenant, op->subject_key, e);
-                  UpsertState(t, op->ctx.tenant, op->subject_key, in.purpose,
+                  UpsertState(t, index, op->ctx.tenant, op->subject_key, in.purpose,
                               ConsentState::kWithdrawn, receipt_id, notice_version, op->now);
                   given.withdrawn_at = op->now;
                   given.withdrawal_channel = in.channel;
@@ -408,21 +448,19 @@ absl::StatusOr<ConsentCheck> ConsentLedger::Check(const RequestContext& ctx,
   const std::string subject_key = keyer_->Key(ctx.tenant, subject_id);
   ConsentCheck check;
   check.current_notice_version = p->current_notice_version;
-  RETURN_IF_ERROR(store_->Read([&](store::ReadTxn& txn) {
-    SQLite::Statement& q = txn.Prepare(
-        "SELECT state, receipt_id, notice_version, changed_at_us FROM consent_state "
-        "WHERE tenant_id = ? AND subject_key = ? AND purpose = ?");
-    q.bind(1, ctx.tenant);
-    q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
-    q.bind(3, std::string(purpose));
-    if (q.executeStep()) {
-      check.state = static_cast<ConsentState>(q.getColumn(0).getInt());
-      check.receipt_id = q.getColumn(1).getString();
-      check.notice_version = q.getColumn(2).getString();
-      check.changed_at = FromMicros(q.getColumn(3).getInt64());
-    }
-    return absl::OkStatus();
-  }));
+  ConsentStateIndex::Row row;
+  const ConsentStateIndex::Lookup found =
+      index_ != nullptr ? index_->Find(ctx.tenant, subject_key, purpose, &row)
+                        : ConsentStateIndex::Lookup::kDisabled;
+  if (found == ConsentStateIndex::Lookup::kFound) {
+    check.state = row.state;
+    check.receipt_id = std::move(row.receipt_id);
+    check.notice_version = std::move(row.notice_version);
+    check.changed_at = row.changed_at;
+  }
+  if (found == ConsentStateIndex::Lookup::kDisabled) {
+    RETURN_IF_ERROR(ReadState(*store_, ctx.tenant, subject_key, purpose, &check));
+  }
   check.reconsent_required = check.state == ConsentState::kGranted &&
                              check.notice_version != check.current_notice_version;
   return check;

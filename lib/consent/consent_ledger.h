@@ -2,7 +2,7 @@
 //
 // Events are append-only (consent_events); consent_state holds the current
 // state per (tenant, subject, purpose) and answers Check with one indexed
-// lookup. A withdrawal updates the state, appends its event, runs the
+// lookup, or from its in-memory copy (ConsentStateIndex) when one is given. A withdrawal updates the state, appends its event, runs the
 // WithdrawalFollowUp (propagation tasks and a 72-hour deadline) and writes an
 // audit event, all in one write transaction: it takes effect when it commits,
 // and the caller is answered only after that commit is durable. Mutations are
@@ -30,6 +30,7 @@
 
 namespace dsar::consent {
 
+class ConsentStateIndex;
 class PurposeCatalog;
 class SubjectKeyer;
 
@@ -139,9 +140,12 @@ class ConsentLedger {
   using ReceiptDone = absl::AnyInvocable<void(absl::StatusOr<ConsentReceipt>)>;
   using PageDone = absl::AnyInvocable<void(absl::StatusOr<EventPage>)>;
 
-  // Pointers are not owned and must outlive the ledger; `follow_up` may be null.
+  // Pointers are not owned and must outlive the ledger; `follow_up` and
+  // `index` may be null. With an index, Check answers from it, and every
+  // state change updates it once committed (ConsentStateIndex).
   ConsentLedger(store::Store* store, Clock* clock, const SubjectKeyer* keyer,
-                const PurposeCatalog* catalog, WithdrawalFollowUp* follow_up);
+                const PurposeCatalog* catalog, WithdrawalFollowUp* follow_up,
+                ConsentStateIndex* index = nullptr);
 
   void Record(const RequestContext& ctx, RecordConsentInput input, ReceiptDone done);
   void Withdraw(const RequestContext& ctx, WithdrawConsentInput input, ReceiptDone done);
@@ -161,6 +165,7 @@ class ConsentLedger {
   const SubjectKeyer* const keyer_;
   const PurposeCatalog* const catalog_;
   WithdrawalFollowUp* const follow_up_;
+  ConsentStateIndex* const index_;
 };
 
 }  // namespace dsar::consent

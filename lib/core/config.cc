@@ -382,6 +382,10 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
            c.audit_anchor_interval_seconds(), 1, 7 * 86400);
   in_range(root, "idempotency_retention_days", "idempotency_retention_days",
            c.idempotency_retention_days(), 1, 3650);
+  if (c.consent_index_max_entries() != -1) {
+    in_range(root, "consent_index_max_entries", "consent_index_max_entries",
+             c.consent_index_max_entries(), 1, 100000000);
+  }
   in_range(writer, "max_group_size", "writer.max_group_size", c.writer().max_group_size(), 1,
            10000);
   in_range(writer, "max_queue_depth", "writer.max_queue_depth", c.writer().max_queue_depth(),
@@ -427,6 +431,7 @@ void ApplyDefaults(DsardConfig& c) {
   if (c.read_pool_size() == 0) c.set_read_pool_size(4);
   if (c.audit_anchor_interval_seconds() == 0) c.set_audit_anchor_interval_seconds(3600);
   if (c.idempotency_retention_days() == 0) c.set_idempotency_retention_days(30);
+  if (c.consent_index_max_entries() == 0) c.set_consent_index_max_entries(2000000);
   if (c.writer().max_group_size() == 0) c.mutable_writer()->set_max_group_size(512);
   if (c.writer().max_queue_depth() == 0) c.mutable_writer()->set_max_queue_depth(100000);
   if (c.log_level().empty()) c.set_log_level("info");

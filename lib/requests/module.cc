@@ -29,6 +29,7 @@ absl::StatusOr<std::unique_ptr<RequestModule>> RequestModule::Create(
   env.clock = deps.clock;
   env.deadlines = deps.deadlines;
   env.keyer = deps.keyer;
+  env.consent_index = deps.consent_index;
   env.catalog = deps.catalog;
   env.sealer = m->sealer_.get();
   env.key_wrapper = m->key_wrapper_.get();

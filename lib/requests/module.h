@@ -33,6 +33,7 @@ struct ModuleDeps {
   const deadline::Deadlines* deadlines = nullptr;
   const consent::SubjectKeyer* keyer = nullptr;
   const consent::PurposeCatalog* catalog = nullptr;  // may be null
+  consent::ConsentStateIndex* consent_index = nullptr;  // may be null
 };
 
 class RequestModule {

@@ -2,12 +2,13 @@
 
 #include <SQLiteCpp/Statement.h>
 
+#include "lib/consent/consent_state_index.h"
 #include "lib/consent/subject_keyer.h"
 
 namespace dsar::requests {
 
 int64_t AnonymiseConsentHistory(store::WriteTxn& txn, const consent::SubjectKeyer& keyer,
-                                absl::string_view tenant,
+                                consent::ConsentStateIndex* index, absl::string_view tenant,
                                 const std::vector<SubjectIdentifier>& subject) {
   int64_t changed = 0;
   SQLite::Statement& events = txn.Prepare(
@@ -24,6 +25,11 @@ int64_t AnonymiseConsentHistory(store::WriteTxn& txn, const consent::SubjectKeye
       q->bind(1, std::string(tenant));
       q->bind(2, key.data(), static_cast<int>(key.size()));
       changed += q->exec();
+    }
+    if (index != nullptr) {
+      txn.AfterCommit([index, tenant = std::string(tenant), key] {
+        index->EraseSubject(tenant, key);
+      });
     }
   }
   return changed;

@@ -19,14 +19,16 @@
 #include "lib/store/txn.h"
 
 namespace dsar::consent {
+class ConsentStateIndex;
 class SubjectKeyer;
 }
 
 namespace dsar::requests {
 
-// Returns how many consent rows (events and states) were anonymised.
+// Returns how many consent rows (events and states) were anonymised. The
+// subject's entries leave `index` (may be null) once the write commits.
 int64_t AnonymiseConsentHistory(store::WriteTxn& txn, const consent::SubjectKeyer& keyer,
-                                absl::string_view tenant,
+                                consent::ConsentStateIndex* index, absl::string_view tenant,
                                 const std::vector<SubjectIdentifier>& subject);
 
 }  // namespace dsar::requests

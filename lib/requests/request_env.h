@@ -27,6 +27,7 @@ namespace deadline {
 class Deadlines;
 }
 namespace consent {
+class ConsentStateIndex;
 class SubjectKeyer;
 class PurposeCatalog;
 }  // namespace consent
@@ -114,6 +115,7 @@ struct RequestEnv {
   const KeyWrapper* key_wrapper = nullptr;           // per-request export keys
   const connector::ConnectorRegistry* registry = nullptr;
   const consent::PurposeCatalog* catalog = nullptr;  // controller details; may be null
+  consent::ConsentStateIndex* consent_index = nullptr;  // erasure updates it; may be null
   RequestOptions options;
   std::atomic<connector::Outbox*> outbox{nullptr};  // null until attached / without connectors
   WorkSignal signal;

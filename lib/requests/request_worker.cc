@@ -316,7 +316,7 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
     ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> subject,
                      internal::OpenSubject(txn, *env_, *cur));
     const std::vector<std::string> keys = SubjectKeys(*env_->keyer, r.tenant, subject);
-    consent_rows = AnonymiseConsentHistory(txn, *env_->keyer, r.tenant, subject);
+    consent_rows = AnonymiseConsentHistory(txn, *env_->keyer, env_->consent_index, r.tenant, subject);
     Wipe(subject);
     rows::DeleteSubjectKeys(txn, r.tenant, r.request_id, keys);
     rows::DestroySealedSubject(txn, r.tenant, r.request_id);

@@ -327,6 +327,7 @@ class SqliteStore final : public Store {
       return absl::OkStatus();
     });
     int64_t ok_count = 0;
+    std::vector<WriteTxn::Hook> after_commit;  // of the writes that succeeded, in order
     if (begin.ok()) {
       // Set when a savepoint itself could not be opened, rolled back or
       // released: the transaction's state is unknown, so nothing commits.
@@ -345,6 +346,9 @@ class SqliteStore final : public Store {
           if (!s.ok()) conn.Exec("ROLLBACK TO w");
           conn.Exec("RELEASE w");
           savepoint_closed = true;
+          if (s.ok()) {
+            for (auto& hook : txn.TakeHooks()) after_commit.push_back(std::move(hook));
+          }
           return s;
         });
         if (!savepoint_closed) broken = absl::UnavailableError("storage error; retry");
@@ -367,6 +371,8 @@ class SqliteStore final : public Store {
           if (w.status.ok()) w.status = commit;
         }
         ok_count = 0;
+      } else {
+        for (auto& hook : after_commit) std::move(hook)();
       }
     } else {
       log::Error("writer_begin_failed", {{"code", absl::StatusCodeToString(begin.code())}});

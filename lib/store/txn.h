@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/strings/string_view.h"
 
 namespace SQLite {
@@ -60,13 +61,26 @@ class ReadTxn {
 
 class WriteTxn {
  public:
+  using Hook = absl::AnyInvocable<void() &&>;
+
   explicit WriteTxn(Connection& conn) : conn_(conn) {}
   SQLite::Statement& Prepare(absl::string_view sql) { return conn_.Prepare(sql); }
   int Exec(absl::string_view sql) { return conn_.Exec(sql); }
   SQLite::Database& db() { return conn_.db(); }
 
+  // Runs `hook` on the writer thread once this write's transaction has
+  // committed (fsync'd), before any write's completion callback runs and
+  // before the next group begins, in commit order. Dropped when the write
+  // fails (its savepoint is rolled back) or the commit fails. For in-memory
+  // views of committed rows (e.g. the consent state index): they change in
+  // the order the database did, and a caller answered after its commit sees
+  // its own change. Hooks must be quick and must not call back into the Store.
+  void AfterCommit(Hook hook) { hooks_.push_back(std::move(hook)); }
+  std::vector<Hook> TakeHooks() { return std::move(hooks_); }
+
  private:
   Connection& conn_;
+  std::vector<Hook> hooks_;
 };
 
 }  // namespace dsar::store

@@ -292,6 +292,42 @@ TEST_F(ConsentServiceTest, RetryAfterRestartReturnsTheSameReceiptAndWritesNothin
               ElementsAre(Field(&FieldViolation::field, "request_id")));
 }
 
+TEST_F(ConsentServiceTest, ChecksAfterARestartAnswerWhatWasCommittedBeforeIt) {
+  // Check answers from memory (ConsentStateIndex): after a restart that copy
+  // is loaded from the file, and must agree with what was answered before.
+  ASSERT_THAT(Record(ValidRecord("subject-0001", "booking")), IsOk());
+  ASSERT_THAT(Record(ValidRecord("subject-0001", "marketing")), IsOk());
+  auto given = Record(ValidRecord("subject-0002", "booking"));
+  ASSERT_THAT(given, IsOk());
+  ASSERT_THAT(Withdraw("subject-0001", "marketing"), IsOk());
+  std::map<std::string, v1::CheckConsentResponse> before;
+  for (const char* subject : {"subject-0001", "subject-0002", "subject-0003"}) {
+    for (const char* purpose : {"booking", "marketing"}) {
+      auto check = Check(subject, purpose);
+      ASSERT_THAT(check, IsOk());
+      before[std::string(subject) + "/" + purpose] = *check;
+    }
+  }
+  EXPECT_EQ(before["subject-0001/marketing"].state(), v1::CONSENT_STATE_WITHDRAWN);
+  EXPECT_EQ(before["subject-0002/booking"].receipt_id(), given->receipt_id());
+  EXPECT_EQ(before["subject-0003/booking"].state(), v1::CONSENT_STATE_NONE);
+
+  ASSERT_THAT(dsard_.Restart(), IsOk());
+  stub_ = v1::ConsentService::NewStub(dsard_.channel());
+  for (const auto& [key, was] : before) {
+    const std::string subject = key.substr(0, key.find('/'));
+    auto now = Check(subject, key.substr(key.find('/') + 1));
+    ASSERT_THAT(now, IsOk());
+    EXPECT_EQ(now->SerializeAsString(), was.SerializeAsString()) << key;
+  }
+  // And it keeps following writes after the restart.
+  ASSERT_THAT(Withdraw("subject-0002", "booking"), IsOk());
+  auto withdrawn = Check("subject-0002", "booking");
+  ASSERT_THAT(withdrawn, IsOk());
+  EXPECT_EQ(withdrawn->state(), v1::CONSENT_STATE_WITHDRAWN);
+  EXPECT_EQ(withdrawn->receipt_id(), given->receipt_id());
+}
+
 TEST_F(ConsentServiceTest, ConcurrentClientsLeaveStateEqualToTheLastEventOfEachHistory) {
   constexpr int kClients = 32;
   constexpr int kOpsPerClient = 40;

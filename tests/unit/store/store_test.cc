@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -141,6 +143,45 @@ TEST_F(StoreTest, FailingWriteInsideAGroupRollsBackAloneAndNeighboursCommit) {
   EXPECT_EQ(CountKv(**store), 2);
   // The blocker's group plus exactly one group holding all four writes.
   EXPECT_EQ((*store)->writer_stats().groups_committed, groups_before + 2);
+}
+
+TEST_F(StoreTest, AfterCommitHooksRunInCommitOrderBeforeCompletionsAndOnlyForCommittedWrites) {
+  auto store = OpenKvStore(DbPath());
+  ASSERT_THAT(store, IsOk());
+  absl::Notification release, blocker_done;
+  BlockWriter(**store, release, blocker_done);
+
+  // Touched by hooks (writer thread) and completions (completer thread); the
+  // store orders them, the mutex only makes the test's reads well-defined.
+  absl::Mutex mu;
+  std::vector<std::string> seen;
+  auto writing = [&](int64_t k, bool fail) {
+    return [&, k, fail](WriteTxn& txn) -> absl::Status {
+      SQLite::Statement& insert = txn.Prepare("INSERT INTO kv (k, v) VALUES (?, 'x')");
+      insert.bind(1, k);
+      insert.exec();
+      txn.AfterCommit([&, k] {
+        absl::MutexLock lock(&mu);
+        seen.push_back(absl::StrCat("hook ", k));
+      });
+      if (fail) return absl::InvalidArgumentError("bad");
+      return absl::OkStatus();
+    };
+  };
+  absl::Notification last_done;
+  for (int64_t k : {1, 2, 3}) {
+    (*store)->Write(writing(k, /*fail=*/k == 2), [&, k](absl::Status s) {
+      absl::MutexLock lock(&mu);
+      seen.push_back(absl::StrCat("done ", k, " ", s.ok() ? "ok" : "failed"));
+      if (k == 3) last_done.Notify();
+    });
+  }
+  release.Notify();
+  blocker_done.WaitForNotification();
+  last_done.WaitForNotification();
+  absl::MutexLock lock(&mu);
+  EXPECT_THAT(seen, ::testing::ElementsAre("hook 1", "hook 3", "done 1 ok", "done 2 failed",
+                                           "done 3 ok"));
 }
 
 TEST_F(StoreTest, ReadSeesEveryAcknowledgedWrite) {

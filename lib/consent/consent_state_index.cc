@@ -1,0 +1,179 @@
+#include "lib/consent/consent_state_index.h"
+
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "lib/core/log.h"
+
+namespace dsar::consent {
+namespace {
+
+std::string SlotName(absl::string_view tenant, absl::string_view purpose) {
+  return absl::StrCat(tenant.size(), ":", tenant, purpose);
+}
+
+}  // namespace
+
+ConsentStateIndex::ConsentStateIndex(int64_t max_entries)
+    : max_entries_(max_entries), shards_(new Shard[kShards]) {}
+
+absl::StatusOr<std::unique_ptr<ConsentStateIndex>> ConsentStateIndex::Load(store::Store& store,
+                                                                           int64_t max_entries) {
+  auto index = std::make_unique<ConsentStateIndex>(max_entries);
+  absl::Status read = store.Read([&](store::ReadTxn& txn) -> absl::Status {
+    SQLite::Statement& q = txn.Prepare(
+        "SELECT tenant_id, subject_key, purpose, state, receipt_id, notice_version, "
+        "changed_at_us FROM consent_state");
+    Row row;
+    while (index->enabled() && q.executeStep()) {
+      const SQLite::Column key = q.getColumn(1);
+      row.state = static_cast<ConsentState>(q.getColumn(3).getInt());
+      row.receipt_id = q.getColumn(4).getString();
+      row.notice_version = q.getColumn(5).getString();
+      row.changed_at = absl::FromUnixMicros(q.getColumn(6).getInt64());
+      index->Put(q.getColumn(0).getText(),
+                 absl::string_view(static_cast<const char*>(key.getBlob()),
+                                   static_cast<size_t>(key.getBytes())),
+                 q.getColumn(2).getText(), row);
+    }
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
+  return index;
+}
+
+int64_t ConsentStateIndex::FindSlot(absl::string_view tenant, absl::string_view purpose) const {
+  const std::string name = SlotName(tenant, purpose);
+  absl::ReaderMutexLock lock(&slots_mu_);
+  auto it = slot_ids_.find(name);
+  return it == slot_ids_.end() ? int64_t{-1} : static_cast<int64_t>(it->second);
+}
+
+int64_t ConsentStateIndex::SlotOf(absl::string_view tenant, absl::string_view purpose,
+                                  bool create) {
+  if (int64_t slot = FindSlot(tenant, purpose); slot >= 0 || !create) return slot;
+  absl::MutexLock lock(&slots_mu_);
+  auto [it, inserted] = slot_ids_.try_emplace(SlotName(tenant, purpose),
+                                              static_cast<uint32_t>(slots_.size()));
+  if (inserted) slots_.push_back(Slot{std::string(tenant), {}});
+  return it->second;
+}
+
+uint16_t ConsentStateIndex::NoticeIndex(uint32_t slot, absl::string_view notice) {
+  {
+    absl::ReaderMutexLock lock(&slots_mu_);
+    const auto& notices = slots_[slot].notices;
+    for (size_t i = 0; i < notices.size(); ++i) {
+      if (notices[i] == notice) return static_cast<uint16_t>(i);
+    }
+  }
+  absl::MutexLock lock(&slots_mu_);
+  auto& notices = slots_[slot].notices;
+  for (size_t i = 0; i < notices.size(); ++i) {
+    if (notices[i] == notice) return static_cast<uint16_t>(i);
+  }
+  if (notices.size() > UINT16_MAX) return UINT16_MAX;  // caller disables the index
+  notices.emplace_back(notice);
+  return static_cast<uint16_t>(notices.size() - 1);
+}
+
+bool ConsentStateIndex::MakeKey(absl::string_view subject_key, uint32_t slot, Key* key) {
+  if (subject_key.size() != kSubjectKeyBytes) return false;
+  std::memcpy(key->subject.data(), subject_key.data(), kSubjectKeyBytes);
+  key->slot = slot;
+  return true;
+}
+
+ConsentStateIndex::Shard& ConsentStateIndex::ShardOf(const Key& key) const {
+  return shards_[static_cast<unsigned char>(key.subject[8]) % kShards];
+}
+
+void ConsentStateIndex::Disable(absl::string_view why) {
+  if (!enabled_.exchange(false)) return;
+  for (int i = 0; i < kShards; ++i) {
+    absl::MutexLock lock(&shards_[i].mu);
+    shards_[i].map = {};
+  }
+  size_.store(0);
+  log::Warn("consent_state_index_off", {{"reason", std::string(why)}});
+}
+
+ConsentStateIndex::Lookup ConsentStateIndex::Find(absl::string_view tenant,
+                                                  absl::string_view subject_key,
+                                                  absl::string_view purpose, Row* row) const {
+  if (!enabled()) return Lookup::kDisabled;
+  const int64_t slot = FindSlot(tenant, purpose);
+  if (slot < 0) return Lookup::kAbsent;
+  Key key;
+  if (!MakeKey(subject_key, static_cast<uint32_t>(slot), &key)) return Lookup::kDisabled;
+  Value value;
+  {
+    Shard& shard = ShardOf(key);
+    absl::ReaderMutexLock lock(&shard.mu);
+    // Checked under the shard lock: Disable() clears the shards after
+    // clearing the flag, so an empty map here may mean "switched off".
+    if (!enabled()) return Lookup::kDisabled;
+    auto it = shard.map.find(key);
+    if (it == shard.map.end()) return Lookup::kAbsent;
+    value = it->second;
+  }
+  int64_t changed_at_us;
+  std::memcpy(&changed_at_us, value.changed_at_us.data(), sizeof changed_at_us);
+  row->state = static_cast<ConsentState>(value.state);
+  row->receipt_id.assign(value.receipt.data(), value.receipt_len);
+  row->changed_at = absl::FromUnixMicros(changed_at_us);
+  absl::ReaderMutexLock lock(&slots_mu_);
+  row->notice_version = slots_[slot].notices[value.notice];
+  return Lookup::kFound;
+}
+
+void ConsentStateIndex::Put(absl::string_view tenant, absl::string_view subject_key,
+                            absl::string_view purpose, const Row& row) {
+  if (!enabled()) return;
+  const auto slot = static_cast<uint32_t>(SlotOf(tenant, purpose, /*create=*/true));
+  Key key;
+  if (!MakeKey(subject_key, slot, &key)) return Disable("subject key of unexpected length");
+  if (row.receipt_id.size() > kMaxReceiptBytes) return Disable("receipt id too long");
+  const uint16_t notice = NoticeIndex(slot, row.notice_version);
+  if (notice == UINT16_MAX) return Disable("too many notice versions");
+  Value value;
+  std::memcpy(value.receipt.data(), row.receipt_id.data(), row.receipt_id.size());
+  value.receipt_len = static_cast<uint8_t>(row.receipt_id.size());
+  const int64_t changed_at_us = absl::ToUnixMicros(row.changed_at);
+  std::memcpy(value.changed_at_us.data(), &changed_at_us, sizeof changed_at_us);
+  value.notice = notice;
+  value.state = static_cast<uint8_t>(row.state);
+  bool inserted;
+  {
+    Shard& shard = ShardOf(key);
+    absl::MutexLock lock(&shard.mu);
+    auto [it, fresh] = shard.map.insert_or_assign(key, value);
+    inserted = fresh;
+  }
+  if (inserted && size_.fetch_add(1) + 1 > max_entries_) {
+    Disable(absl::StrCat("more than ", max_entries_, " consent states"));
+  }
+}
+
+void ConsentStateIndex::EraseSubject(absl::string_view tenant, absl::string_view subject_key) {
+  if (!enabled()) return;
+  std::vector<uint32_t> tenant_slots;
+  {
+    absl::ReaderMutexLock lock(&slots_mu_);
+    for (uint32_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].tenant == tenant) tenant_slots.push_back(i);
+    }
+  }
+  for (uint32_t slot : tenant_slots) {
+    Key key;
+    if (!MakeKey(subject_key, slot, &key)) return;  // no such subject can be stored
+    Shard& shard = ShardOf(key);
+    absl::MutexLock lock(&shard.mu);
+    if (shard.map.erase(key) > 0) size_.fetch_sub(1);
+  }
+}
+
+}  // namespace dsar::consent
