@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "lib/store/multi_row.h"
 
 namespace dsar::audit {
 namespace {
@@ -63,47 +64,71 @@ std::string ComputeHash(const AuditEvent& e) {
 
 absl::Status Append(store::WriteTxn& txn, const RequestContext& ctx,
                     absl::string_view resource, absl::string_view outcome, absl::Time now) {
-  AuditEvent e;
-  e.prev_hash = GenesisHash();
+  return AppendBatch(txn, {PendingEvent{&ctx, std::string(resource), std::string(outcome)}},
+                     now);
+}
+
+absl::Status AppendBatch(store::WriteTxn& txn, const std::vector<PendingEvent>& pending,
+                         absl::Time now) {
+  if (pending.empty()) return absl::OkStatus();
+  int64_t seq = 0;
+  std::string prev_hash = GenesisHash();
   SQLite::Statement& head = txn.Prepare("SELECT seq, hash FROM audit_head WHERE id = 1");
   if (head.executeStep()) {
-    e.seq = head.getColumn(0).getInt64() + 1;
-    e.prev_hash = head.getColumn(1).getString();
-  } else {
-    e.seq = 1;
+    seq = head.getColumn(0).getInt64();
+    prev_hash = head.getColumn(1).getString();
   }
   head.reset();
-  e.tenant = ctx.tenant;
-  e.time = now;
-  e.principal = ctx.principal;
-  e.role = RoleName(ctx.role);
-  e.method = ctx.method;
-  e.resource = std::string(resource);
-  e.outcome = std::string(outcome);
-  e.request_id = ctx.request_id;
-  e.hash = ComputeHash(e);
 
-  SQLite::Statement& insert = txn.Prepare(
-      "INSERT INTO audit_events (seq, tenant_id, time_us, principal, role, method, resource, "
-      "outcome, request_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  insert.bind(1, static_cast<int64_t>(e.seq));
-  insert.bind(2, e.tenant);
-  insert.bind(3, static_cast<int64_t>(absl::ToUnixMicros(e.time)));
-  insert.bind(4, e.principal);
-  insert.bind(5, e.role);
-  insert.bind(6, e.method);
-  insert.bind(7, e.resource);
-  insert.bind(8, e.outcome);
-  insert.bind(9, e.request_id);
-  insert.bind(10, e.prev_hash);
-  insert.bind(11, e.hash);
-  insert.exec();
+  std::vector<AuditEvent> events(pending.size());
+  for (size_t i = 0; i < pending.size(); ++i) {
+    AuditEvent& e = events[i];
+    const RequestContext& ctx = *pending[i].ctx;
+    e.seq = ++seq;
+    e.tenant = ctx.tenant;
+    e.time = now;
+    e.principal = ctx.principal;
+    e.role = RoleName(ctx.role);
+    e.method = ctx.method;
+    e.resource = pending[i].resource;
+    e.outcome = pending[i].outcome;
+    e.request_id = ctx.request_id;
+    e.prev_hash = std::move(prev_hash);
+    e.hash = ComputeHash(e);
+    prev_hash = e.hash;
+  }
+
+  for (size_t first = 0; first < events.size();) {
+    const size_t n = store::ChunkRows(events.size() - first);
+    SQLite::Statement& insert = txn.Prepare(store::MultiRowSql(
+        "INSERT INTO audit_events (seq, tenant_id, time_us, principal, role, method, resource, "
+        "outcome, request_id, prev_hash, hash) VALUES ",
+        11, n, ""));
+    int p = 1;
+    for (size_t i = first; i < first + n; ++i) {
+      const AuditEvent& e = events[i];
+      // SQLITE_STATIC: `events` outlives exec() below.
+      insert.bind(p++, static_cast<int64_t>(e.seq));
+      insert.bindNoCopy(p++, e.tenant);
+      insert.bind(p++, static_cast<int64_t>(absl::ToUnixMicros(e.time)));
+      insert.bindNoCopy(p++, e.principal);
+      insert.bindNoCopy(p++, e.role);
+      insert.bindNoCopy(p++, e.method);
+      insert.bindNoCopy(p++, e.resource);
+      insert.bindNoCopy(p++, e.outcome);
+      insert.bindNoCopy(p++, e.request_id);
+      insert.bindNoCopy(p++, e.prev_hash);
+      insert.bindNoCopy(p++, e.hash);
+    }
+    insert.exec();
+    first += n;
+  }
 
   SQLite::Statement& update = txn.Prepare(
       "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
       "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash");
-  update.bind(1, static_cast<int64_t>(e.seq));
-  update.bind(2, e.hash);
+  update.bind(1, static_cast<int64_t>(events.back().seq));
+  update.bind(2, events.back().hash);
   update.exec();
   return absl::OkStatus();
 }

@@ -60,6 +60,18 @@ struct ListOptions {
 absl::Status Append(store::WriteTxn& txn, const RequestContext& ctx,
                     absl::string_view resource, absl::string_view outcome, absl::Time now);
 
+// One event of AppendBatch; the pointed-to context outlives the call.
+struct PendingEvent {
+  const RequestContext* ctx;
+  std::string resource;
+  std::string outcome;
+};
+// Appends `events` in order, as that many Append calls would, reading and
+// writing the head once and inserting with multi-row statements (for batched
+// writers).
+absl::Status AppendBatch(store::WriteTxn& txn, const std::vector<PendingEvent>& events,
+                         absl::Time now);
+
 // Events of one tenant in seq order.
 absl::StatusOr<std::vector<AuditEvent>> List(store::Store& store, const ListOptions& options);
 

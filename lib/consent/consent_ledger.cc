@@ -3,8 +3,11 @@
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <algorithm>
 #include <memory>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +21,7 @@
 #include "lib/core/ids.h"
 #include "lib/core/status_macros.h"
 #include "lib/store/idempotency.h"
+#include "lib/store/multi_row.h"
 #include "lib/store/page_token.h"
 
 namespace dsar::consent {
@@ -100,57 +104,109 @@ absl::StatusOr<ConsentReceipt> LoadReceipt(Txn& txn, absl::string_view tenant,
   return r;
 }
 
-void InsertEvent(store::WriteTxn& txn, absl::string_view tenant, absl::string_view subject_key,
-                 const ConsentEvent& e) {
-  SQLite::Statement& insert = txn.Prepare(
-      "INSERT INTO consent_events (tenant_id, event_id, receipt_id, subject_key, purpose, "
-      "action, notice_version, language, lawful_basis, channel, actor, reason, occurred_at_us, "
-      "recorded_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  insert.bind(1, std::string(tenant));
-  insert.bind(2, e.event_id);
-  insert.bind(3, e.receipt_id);
-  insert.bind(4, subject_key.data(), static_cast<int>(subject_key.size()));
-  insert.bind(5, e.purpose);
-  insert.bind(6, static_cast<int>(e.action));
-  insert.bind(7, e.notice_version);
-  insert.bind(8, e.language);
-  insert.bind(9, static_cast<int>(e.lawful_basis));
-  insert.bind(10, e.channel);
-  insert.bind(11, e.actor);
-  insert.bind(12, e.reason);
-  insert.bind(13, static_cast<int64_t>(Micros(e.occurred_at)));
-  insert.bind(14, static_cast<int64_t>(Micros(e.recorded_at)));
-  insert.exec();
+// One consent event row to insert; the views outlive the insert.
+struct EventRow {
+  const std::string* tenant;
+  const std::string* subject_key;
+  const ConsentEvent* e;
+};
+
+void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows) {
+  for (size_t first = 0; first < rows.size();) {
+    const size_t n = store::ChunkRows(rows.size() - first);
+    SQLite::Statement& insert = txn.Prepare(store::MultiRowSql(
+        "INSERT INTO consent_events (tenant_id, event_id, receipt_id, subject_key, purpose, "
+        "action, notice_version, language, lawful_basis, channel, actor, reason, "
+        "occurred_at_us, recorded_at_us) VALUES ",
+        14, n, ""));
+    int p = 1;
+    for (size_t i = first; i < first + n; ++i) {
+      const ConsentEvent& e = *rows[i].e;
+      // SQLITE_STATIC: every string outlives exec() below.
+      insert.bindNoCopy(p++, *rows[i].tenant);
+      insert.bindNoCopy(p++, e.event_id);
+      insert.bindNoCopy(p++, e.receipt_id);
+      insert.bindNoCopy(p++, rows[i].subject_key->data(),
+                        static_cast<int>(rows[i].subject_key->size()));
+      insert.bindNoCopy(p++, e.purpose);
+      insert.bind(p++, static_cast<int>(e.action));
+      insert.bindNoCopy(p++, e.notice_version);
+      insert.bindNoCopy(p++, e.language);
+      insert.bind(p++, static_cast<int>(e.lawful_basis));
+      insert.bindNoCopy(p++, e.channel);
+      insert.bindNoCopy(p++, e.actor);
+      insert.bindNoCopy(p++, e.reason);
+      insert.bind(p++, static_cast<int64_t>(Micros(e.occurred_at)));
+      insert.bind(p++, static_cast<int64_t>(Micros(e.recorded_at)));
+    }
+    insert.exec();
+    first += n;
+  }
 }
 
-// Also hands the new state to `index` (may be null) once the write commits.
-void UpsertState(store::WriteTxn& txn, ConsentStateIndex* index, absl::string_view tenant,
-                 absl::string_view subject_key, absl::string_view purpose, ConsentState state,
-                 absl::string_view receipt_id, absl::string_view notice_version,
-                 absl::Time changed_at) {
-  SQLite::Statement& upsert = txn.Prepare(
-      "INSERT INTO consent_state (tenant_id, subject_key, purpose, state, receipt_id, "
-      "notice_version, changed_at_us) VALUES (?, ?, ?, ?, ?, ?, ?) "
-      "ON CONFLICT (tenant_id, subject_key, purpose) DO UPDATE SET state = excluded.state, "
-      "receipt_id = excluded.receipt_id, notice_version = excluded.notice_version, "
-      "changed_at_us = excluded.changed_at_us");
-  upsert.bind(1, std::string(tenant));
-  upsert.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
-  upsert.bind(3, std::string(purpose));
-  upsert.bind(4, static_cast<int>(state));
-  upsert.bind(5, std::string(receipt_id));
-  upsert.bind(6, std::string(notice_version));
-  upsert.bind(7, static_cast<int64_t>(Micros(changed_at)));
-  upsert.exec();
+void InsertEvent(store::WriteTxn& txn, const std::string& tenant, const std::string& subject_key,
+                 const ConsentEvent& e) {
+  InsertEvents(txn, {EventRow{&tenant, &subject_key, &e}});
+}
+
+// A new current state; the views outlive the upsert.
+struct StateChange {
+  const std::string* tenant;
+  const std::string* subject_key;
+  const std::string* purpose;
+  ConsentState state;
+  const std::string* receipt_id;
+  const std::string* notice_version;
+  absl::Time changed_at;
+};
+
+// Rows for the same (tenant, subject, purpose) apply in order: the last wins.
+// Also hands the new states to `index` (may be null) once the write commits.
+void UpsertStates(store::WriteTxn& txn, ConsentStateIndex* index,
+                  const std::vector<StateChange>& changes) {
+  for (size_t first = 0; first < changes.size();) {
+    const size_t n = store::ChunkRows(changes.size() - first);
+    SQLite::Statement& upsert = txn.Prepare(store::MultiRowSql(
+        "INSERT INTO consent_state (tenant_id, subject_key, purpose, state, receipt_id, "
+        "notice_version, changed_at_us) VALUES ",
+        7, n,
+        " ON CONFLICT (tenant_id, subject_key, purpose) DO UPDATE SET state = excluded.state, "
+        "receipt_id = excluded.receipt_id, notice_version = excluded.notice_version, "
+        "changed_at_us = excluded.changed_at_us"));
+    int p = 1;
+    for (size_t i = first; i < first + n; ++i) {
+      const StateChange& c = changes[i];
+      // SQLITE_STATIC: every string outlives exec() below.
+      upsert.bindNoCopy(p++, *c.tenant);
+      upsert.bindNoCopy(p++, c.subject_key->data(), static_cast<int>(c.subject_key->size()));
+      upsert.bindNoCopy(p++, *c.purpose);
+      upsert.bind(p++, static_cast<int>(c.state));
+      upsert.bindNoCopy(p++, *c.receipt_id);
+      upsert.bindNoCopy(p++, *c.notice_version);
+      upsert.bind(p++, static_cast<int64_t>(Micros(c.changed_at)));
+    }
+    upsert.exec();
+    first += n;
+  }
   if (index == nullptr) return;
-  ConsentStateIndex::Row row;
-  row.state = state;
-  row.receipt_id = std::string(receipt_id);
-  row.notice_version = std::string(notice_version);
-  row.changed_at = absl::FromUnixMicros(Micros(changed_at));  // as stored
-  txn.AfterCommit([index, tenant = std::string(tenant), subject_key = std::string(subject_key),
-                   purpose = std::string(purpose), row = std::move(row)] {
-    index->Put(tenant, subject_key, purpose, row);
+  struct Put {
+    std::string tenant, subject_key, purpose;
+    ConsentStateIndex::Row row;
+  };
+  std::vector<Put> puts(changes.size());
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const StateChange& c = changes[i];
+    Put& put = puts[i];
+    put.tenant = *c.tenant;
+    put.subject_key = *c.subject_key;
+    put.purpose = *c.purpose;
+    put.row.state = c.state;
+    put.row.receipt_id = *c.receipt_id;
+    put.row.notice_version = *c.notice_version;
+    put.row.changed_at = FromMicros(Micros(c.changed_at));  // as stored
+  }
+  txn.AfterCommit([index, puts = std::move(puts)] {
+    for (const Put& put : puts) index->Put(put.tenant, put.subject_key, put.purpose, put.row);
   });
 }
 
@@ -260,6 +316,19 @@ absl::Status ConsentLedger::ValidateRecord(const RequestContext& ctx,
   return absl::OkStatus();
 }
 
+struct ConsentLedger::PendingRecord {
+  RequestContext ctx;
+  RecordConsentInput input;  // without subject_id: only its key is kept
+  std::string subject_key;
+  absl::Time now;
+  std::string fingerprint;
+  std::string receipt_id;  // used when the request is new
+  std::string event_id;
+  ReceiptDone done;
+  absl::Status status;  // this record's outcome within its batch
+  ConsentReceipt receipt;
+};
+
 void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input,
                            ReceiptDone done) {
   const absl::Time now = clock_->Now();
@@ -267,77 +336,152 @@ void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input,
     done(valid);
     return;
   }
-  struct Op {
-    RequestContext ctx;
-    RecordConsentInput input;
-    std::string subject_key;
-    absl::Time now;
-    ConsentReceipt receipt;
-  };
-  auto op = std::make_shared<Op>();
+  // Everything that does not need the transaction is done here, on the
+  // caller's thread, not on the store's single writer thread.
+  auto op = std::make_shared<PendingRecord>();
   op->ctx = ctx;
   op->subject_key = keyer_->Key(ctx.tenant, input.subject_id);
   op->input = std::move(input);
   op->input.subject_id.clear();  // not needed past this point
   op->now = now;
+  const RecordConsentInput& in = op->input;
+  op->fingerprint = store::FingerprintOf(
+      {op->subject_key, in.purpose, in.notice_version, in.language,
+       LawfulBasisName(in.lawful_basis), in.channel,
+       in.given_at ? absl::StrCat(Micros(*in.given_at)) : ""});
+  op->receipt_id = NewTimeOrderedId("rcpt", now);
+  op->event_id = NewTimeOrderedId("cev", now);
+  op->done = std::move(done);
+  bool submit;
+  {
+    absl::MutexLock lock(&batch_mu_);
+    pending_.push_back(std::move(op));
+    submit = !std::exchange(batch_queued_, true);
+  }
+  if (submit) SubmitRecordBatch();
+}
+
+void ConsentLedger::SubmitRecordBatch() {
+  auto batch = std::make_shared<RecordBatch>();
   store_->Write(
-      [op, index = index_](store::WriteTxn& txn) -> absl::Status {
-        const RecordConsentInput& in = op->input;
-        const std::string fingerprint = store::FingerprintOf(
-            {op->subject_key, in.purpose, in.notice_version, in.language,
-             LawfulBasisName(in.lawful_basis), in.channel,
-             in.given_at ? absl::StrCat(Micros(*in.given_at)) : ""});
-        const std::string new_receipt_id = NewTimeOrderedId("rcpt", op->now);
-        ASSIGN_OR_RETURN(
-            std::string receipt_id,
-            store::RunIdempotent(
-                txn, op->ctx, fingerprint, op->now,
-                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
-                  ConsentEvent e;
-                  e.event_id = NewTimeOrderedId("cev", op->now);
-                  e.receipt_id = new_receipt_id;
-                  e.purpose = in.purpose;
-                  e.action = ConsentAction::kGiven;
-                  e.notice_version = in.notice_version;
-                  e.language = in.language;
-                  e.lawful_basis = in.lawful_basis;
-                  e.channel = in.channel;
-                  e.actor = op->ctx.principal;
-                  e.occurred_at = in.given_at.value_or(op->now);
-                  e.recorded_at = op->now;
-                  InsertEvent(t, op->ctx.tenant, op->subject_key, e);
-                  UpsertState(t, index, op->ctx.tenant, op->subject_key, in.purpose,
-                              ConsentState::kGranted, new_receipt_id, in.notice_version,
-                              op->now);
-                  RETURN_IF_ERROR(
-                      audit::Append(t, op->ctx, ResourceName(new_receipt_id), "OK", op->now));
-                  return new_receipt_id;
-                }));
-        if (receipt_id == new_receipt_id) {
-          ConsentReceipt& r = op->receipt;
-          r.receipt_id = receipt_id;
-          r.tenant = op->ctx.tenant;
-          r.subject_pseudonym = PseudonymFromKey(op->subject_key);
-          r.purpose = in.purpose;
-          r.notice_version = in.notice_version;
-          r.language = in.language;
-          r.lawful_basis = in.lawful_basis;
-          r.channel = in.channel;
-          r.actor = op->ctx.principal;
-          r.given_at = in.given_at.value_or(op->now);
-          r.recorded_at = op->now;
-          return absl::OkStatus();
+      [this, batch](store::WriteTxn& txn) -> absl::Status {
+        {
+          absl::MutexLock lock(&batch_mu_);
+          batch->swap(pending_);
+          batch_queued_ = false;
         }
-        ASSIGN_OR_RETURN(op->receipt, LoadReceipt(txn, op->ctx.tenant, receipt_id));
-        return absl::OkStatus();
+        return WriteRecords(txn, *batch);
       },
-      [op, done = std::move(done)](absl::Status status) mutable {
-        if (!status.ok()) {
-          done(status);
-        } else {
-          done(std::move(op->receipt));
+      [this, batch](absl::Status status) {
+        if (batch->empty() && !status.ok()) {
+          // The write never ran (queue full, store closed): nothing took the
+          // pending records, so they fail with it rather than wait forever.
+          absl::MutexLock lock(&batch_mu_);
+          batch->swap(pending_);
+          batch_queued_ = false;
+        }
+        for (auto& op : *batch) {
+          absl::Status s = status.ok() ? op->status : status;
+          if (s.ok()) {
+            op->done(std::move(op->receipt));
+          } else {
+            op->done(std::move(s));
+          }
         }
       });
+}
+
+absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batch) {
+  std::vector<PendingRecord*> fresh;  // new requests, in arrival order
+  fresh.reserve(batch.size());
+  // A request_id seen earlier in this batch answers like a retry of it.
+  absl::flat_hash_map<std::pair<std::string, std::string>, PendingRecord*> first_by_key;
+  std::vector<std::pair<PendingRecord*, PendingRecord*>> repeats;  // (repeat, first)
+  for (auto& shared_op : batch) {
+    PendingRecord* op = shared_op.get();
+    auto [it, inserted] =
+        first_by_key.try_emplace(std::make_pair(op->ctx.tenant, op->ctx.request_id), op);
+    if (!inserted) {
+      const PendingRecord* first = it->second;
+      op->status = store::CheckSameRequest(first->ctx.method, first->fingerprint, op->ctx,
+                                           op->fingerprint);
+      if (op->status.ok()) repeats.emplace_back(op, it->second);
+      continue;
+    }
+    std::optional<store::StoredAnswer> stored =
+        store::FindAnswer(txn, op->ctx.tenant, op->ctx.request_id);
+    if (!stored.has_value()) {
+      fresh.push_back(op);
+      continue;
+    }
+    op->status =
+        store::CheckSameRequest(stored->method, stored->fingerprint, op->ctx, op->fingerprint);
+    if (!op->status.ok()) continue;
+    absl::StatusOr<ConsentReceipt> replay = LoadReceipt(txn, op->ctx.tenant, stored->response);
+    if (replay.ok()) {
+      op->receipt = std::move(*replay);
+    } else {
+      op->status = replay.status();
+    }
+  }
+
+  if (!fresh.empty()) {
+    std::vector<ConsentEvent> events(fresh.size());
+    std::vector<EventRow> event_rows(fresh.size());
+    std::vector<StateChange> states(fresh.size());
+    absl::Time latest = fresh.front()->now;
+    std::vector<audit::PendingEvent> audit_events(fresh.size());
+    std::vector<store::NewAnswer> answers(fresh.size());
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      PendingRecord& op = *fresh[i];
+      const RecordConsentInput& in = op.input;
+      ConsentEvent& e = events[i];
+      e.event_id = op.event_id;
+      e.receipt_id = op.receipt_id;
+      e.purpose = in.purpose;
+      e.action = ConsentAction::kGiven;
+      e.notice_version = in.notice_version;
+      e.language = in.language;
+      e.lawful_basis = in.lawful_basis;
+      e.channel = in.channel;
+      e.actor = op.ctx.principal;
+      e.occurred_at = in.given_at.value_or(op.now);
+      e.recorded_at = op.now;
+      event_rows[i] = EventRow{&op.ctx.tenant, &op.subject_key, &e};
+      states[i] = StateChange{&op.ctx.tenant,         &op.subject_key, &in.purpose,
+                              ConsentState::kGranted, &op.receipt_id,  &in.notice_version,
+                              op.now};
+      audit_events[i] = audit::PendingEvent{&op.ctx, ResourceName(op.receipt_id), "OK"};
+      answers[i] = store::NewAnswer{&op.ctx, op.fingerprint, op.receipt_id};
+      latest = std::max(latest, op.now);
+    }
+    InsertEvents(txn, event_rows);
+    UpsertStates(txn, index_, states);
+    // One time for the batch's audit events: the chain's times stay in order.
+    RETURN_IF_ERROR(audit::AppendBatch(txn, audit_events, latest));
+    store::StoreAnswers(txn, answers, latest);
+    for (size_t i = 0; i < fresh.size(); ++i) {
+      PendingRecord& op = *fresh[i];
+      const RecordConsentInput& in = op.input;
+      ConsentReceipt& r = op.receipt;
+      r.receipt_id = op.receipt_id;
+      r.tenant = op.ctx.tenant;
+      r.subject_pseudonym = PseudonymFromKey(op.subject_key);
+      r.purpose = in.purpose;
+      r.notice_version = in.notice_version;
+      r.language = in.language;
+      r.lawful_basis = in.lawful_basis;
+      r.channel = in.channel;
+      r.actor = op.ctx.principal;
+      r.given_at = in.given_at.value_or(op.now);
+      r.recorded_at = op.now;
+    }
+  }
+  for (auto& [repeat, first] : repeats) {
+    repeat->status = first->status;
+    repeat->receipt = first->receipt;
+  }
+  return absl::OkStatus();
 }
 
 void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput input,
@@ -412,8 +556,10 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
                   e.occurred_at = op->now;
                   e.recorded_at = op->now;
                   InsertEvent(t, op->ctx.tenant, op->subject_key, e);
-                  UpsertState(t, index, op->ctx.tenant, op->subject_key, in.purpose,
-                              ConsentState::kWithdrawn, receipt_id, notice_version, op->now);
+                  UpsertStates(t, index,
+                               {StateChange{&op->ctx.tenant, &op->subject_key, &in.purpose,
+                                            ConsentState::kWithdrawn, &receipt_id,
+                                            &notice_version, op->now}});
                   given.withdrawn_at = op->now;
                   given.withdrawal_channel = in.channel;
                   if (follow_up != nullptr) {

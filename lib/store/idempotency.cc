@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/core/errors.h"
+#include "lib/store/multi_row.h"
 
 namespace dsar::store {
 
@@ -32,40 +33,69 @@ std::string FingerprintOf(std::initializer_list<absl::string_view> parts) {
   return Fingerprint(joined);
 }
 
+std::optional<StoredAnswer> FindAnswer(WriteTxn& txn, absl::string_view tenant,
+                                       absl::string_view request_id) {
+  SQLite::Statement& find = txn.Prepare(
+      "SELECT method, fingerprint, response FROM idempotency_keys "
+      "WHERE tenant_id = ? AND request_id = ?");
+  find.bind(1, std::string(tenant));
+  find.bind(2, std::string(request_id));
+  std::optional<StoredAnswer> found;
+  if (find.executeStep()) {
+    found = StoredAnswer{find.getColumn(0).getString(), find.getColumn(1).getString(),
+                         find.getColumn(2).getString()};
+  }
+  find.reset();
+  return found;
+}
+
+absl::Status CheckSameRequest(absl::string_view stored_method,
+                              absl::string_view stored_fingerprint,
+                              const RequestContext& ctx, absl::string_view fingerprint) {
+  if (stored_method != ctx.method || stored_fingerprint != fingerprint) {
+    return InvalidField("request_id",
+                        "already used for a different request; use a new request_id");
+  }
+  return absl::OkStatus();
+}
+
+void StoreAnswers(WriteTxn& txn, const std::vector<NewAnswer>& answers, absl::Time now) {
+  const int64_t now_us = absl::ToUnixMicros(now);
+  for (size_t first = 0; first < answers.size();) {
+    const size_t n = ChunkRows(answers.size() - first);
+    SQLite::Statement& insert = txn.Prepare(MultiRowSql(
+        "INSERT INTO idempotency_keys (tenant_id, request_id, method, fingerprint, response, "
+        "created_at) VALUES ",
+        6, n, ""));
+    int p = 1;
+    for (size_t i = first; i < first + n; ++i) {
+      const NewAnswer& a = answers[i];
+      // SQLITE_STATIC: `answers` outlives exec() below.
+      insert.bindNoCopy(p++, a.ctx->tenant);
+      insert.bindNoCopy(p++, a.ctx->request_id);
+      insert.bindNoCopy(p++, a.ctx->method);
+      insert.bindNoCopy(p++, a.fingerprint.data(), static_cast<int>(a.fingerprint.size()));
+      insert.bindNoCopy(p++, a.response.data(), static_cast<int>(a.response.size()));
+      insert.bind(p++, now_us);
+    }
+    insert.exec();
+    first += n;
+  }
+}
+
 absl::StatusOr<std::string> RunIdempotent(
     WriteTxn& txn, const RequestContext& ctx, absl::string_view fingerprint, absl::Time now,
     absl::FunctionRef<absl::StatusOr<std::string>(WriteTxn&)> mutate) {
   absl::Status valid = ValidateRequestId(ctx.request_id);
   if (!valid.ok()) return valid;
-  SQLite::Statement& find = txn.Prepare(
-      "SELECT method, fingerprint, response FROM idempotency_keys "
-      "WHERE tenant_id = ? AND request_id = ?");
-  find.bind(1, ctx.tenant);
-  find.bind(2, ctx.request_id);
-  if (find.executeStep()) {
-    std::string method = find.getColumn(0).getString();
-    std::string stored_fingerprint = find.getColumn(1).getString();
-    std::string response = find.getColumn(2).getString();
-    find.reset();
-    if (method != ctx.method || stored_fingerprint != fingerprint) {
-      return InvalidField("request_id",
-                          "already used for a different request; use a new request_id");
-    }
-    return response;
+  if (std::optional<StoredAnswer> stored = FindAnswer(txn, ctx.tenant, ctx.request_id)) {
+    absl::Status same = CheckSameRequest(stored->method, stored->fingerprint, ctx, fingerprint);
+    if (!same.ok()) return same;
+    return std::move(stored->response);
   }
-  find.reset();
   absl::StatusOr<std::string> response = mutate(txn);
   if (!response.ok()) return response.status();
-  SQLite::Statement& insert = txn.Prepare(
-      "INSERT INTO idempotency_keys (tenant_id, request_id, method, fingerprint, response, "
-      "created_at) VALUES (?, ?, ?, ?, ?, ?)");
-  insert.bind(1, ctx.tenant);
-  insert.bind(2, ctx.request_id);
-  insert.bind(3, ctx.method);
-  insert.bind(4, fingerprint.data(), static_cast<int>(fingerprint.size()));
-  insert.bind(5, response->data(), static_cast<int>(response->size()));
-  insert.bind(6, static_cast<int64_t>(absl::ToUnixMicros(now)));
-  insert.exec();
+  StoreAnswers(txn, {NewAnswer{&ctx, std::string(fingerprint), *response}}, now);
   return response;
 }
 

@@ -11,7 +11,9 @@
 #define DSAR_LIB_STORE_IDEMPOTENCY_H_
 
 #include <initializer_list>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
@@ -33,6 +35,29 @@ absl::Status ValidateRequestId(absl::string_view request_id);
 absl::StatusOr<std::string> RunIdempotent(
     WriteTxn& txn, const RequestContext& ctx, absl::string_view fingerprint, absl::Time now,
     absl::FunctionRef<absl::StatusOr<std::string>(WriteTxn&)> mutate);
+
+// The same, split for writers that handle many requests in one write (e.g.
+// consent records): look each key up, then store the new ones together.
+struct StoredAnswer {
+  std::string method;
+  std::string fingerprint;
+  std::string response;
+};
+std::optional<StoredAnswer> FindAnswer(WriteTxn& txn, absl::string_view tenant,
+                                       absl::string_view request_id);
+// OK when `stored` answered this same request (method and fingerprint);
+// INVALID_ARGUMENT naming "request_id" otherwise.
+absl::Status CheckSameRequest(absl::string_view stored_method,
+                              absl::string_view stored_fingerprint,
+                              const RequestContext& ctx, absl::string_view fingerprint);
+struct NewAnswer {
+  const RequestContext* ctx;
+  std::string fingerprint;
+  std::string response;
+};
+// Stores the answers of requests whose keys FindAnswer did not find (and
+// that are distinct), with multi-row inserts.
+void StoreAnswers(WriteTxn& txn, const std::vector<NewAnswer>& answers, absl::Time now);
 
 // SHA-256 of `bytes`, as raw bytes; a convenient fingerprint.
 std::string Fingerprint(absl::string_view bytes);
