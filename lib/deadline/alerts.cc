@@ -6,7 +6,10 @@
 
 #include <cstdio>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/civil_time.h"
 #include "lib/audit/audit_log.h"
 #include "lib/core/errors.h"
@@ -22,14 +25,17 @@ using internal::Us;
 
 namespace {
 
-constexpr char kAlertColumns[] =
-    "seq, alert_id, tenant_id, deadline_id, kind, resource, due_version, offset_us, due_at_us, "
-    "fire_at_us, fired_at_us, payload, acknowledged_at_us, acknowledged_by";
+// Alert rows with their deadline's kind and resource (never changed, so not
+// copied into the alert; LEFT JOIN: a row stays readable on its own).
+constexpr char kAlertSelect[] =
+    "SELECT a.seq, a.legacy_alert_id, a.tenant_id, a.deadline_id, d.kind, d.resource, "
+    "a.due_version, a.offset_us, a.due_at_us, a.fire_at_us, a.fired_at_us, a.legacy_payload, "
+    "a.acknowledged_at_us, a.acknowledged_by FROM deadline_alerts a "
+    "LEFT JOIN deadlines d ON d.tenant_id = a.tenant_id AND d.deadline_id = a.deadline_id ";
 
 Alert ReadAlert(SQLite::Statement& s) {
   Alert a;
   a.seq = s.getColumn(0).getInt64();
-  a.alert_id = s.getColumn(1).getString();
   a.tenant = s.getColumn(2).getString();
   a.deadline_id = s.getColumn(3).getString();
   a.kind = s.getColumn(4).getString();
@@ -39,11 +45,12 @@ Alert ReadAlert(SQLite::Statement& s) {
   a.due_at = FromUs(s.getColumn(8).getInt64());
   a.fire_at = FromUs(s.getColumn(9).getInt64());
   a.fired_at = FromUs(s.getColumn(10).getInt64());
-  a.payload = s.getColumn(11).getString();
-  // Set-based firing stores no body (see AlertPayload).
-  if (a.payload.empty()) a.payload = AlertPayload(a);
+  a.alert_id = s.getColumn(1).isNull() ? AlertIdFor(a.deadline_id, a.due_version, a.offset)
+                                       : s.getColumn(1).getString();
+  // Only alerts fired before set-based firing have a stored body.
+  a.payload = s.getColumn(11).isNull() ? AlertPayload(a) : s.getColumn(11).getString();
   if (!s.getColumn(12).isNull()) a.acknowledged_at = FromUs(s.getColumn(12).getInt64());
-  a.acknowledged_by = s.getColumn(13).getString();
+  a.acknowledged_by = s.getColumn(13).getString();  // "" when NULL
   return a;
 }
 
@@ -126,14 +133,79 @@ std::string AlertPayload(const Alert& a) {
   return out;
 }
 
+std::string AlertIdFor(absl::string_view deadline_id, int due_version, absl::Duration offset) {
+  absl::ConsumePrefix(&deadline_id, "dl_");
+  std::string id = absl::StrCat("alrt_", deadline_id, "_", due_version, "_");
+  const int64_t us = DurUs(offset);
+  if (us != 0) id.push_back(us < 0 ? 'm' : 'p');
+  const uint64_t magnitude = us < 0 ? 0 - static_cast<uint64_t>(us) : static_cast<uint64_t>(us);
+  if (magnitude % 1000000 == 0) {
+    absl::StrAppend(&id, magnitude / 1000000);
+  } else {
+    absl::StrAppend(&id, magnitude, "u");
+  }
+  return id;
+}
+
+std::optional<AlertKey> ParseAlertId(absl::string_view alert_id) {
+  if (!absl::ConsumePrefix(&alert_id, "alrt_")) return std::nullopt;
+  const size_t last = alert_id.rfind('_');
+  if (last == absl::string_view::npos || last == 0) return std::nullopt;
+  const size_t middle = alert_id.rfind('_', last - 1);
+  if (middle == absl::string_view::npos || middle == 0) return std::nullopt;
+  AlertKey key;
+  key.deadline_id = absl::StrCat("dl_", alert_id.substr(0, middle));
+  if (!absl::SimpleAtoi(alert_id.substr(middle + 1, last - middle - 1), &key.due_version) ||
+      key.due_version < 1) {
+    return std::nullopt;
+  }
+  absl::string_view level = alert_id.substr(last + 1);
+  int sign = 0;
+  if (absl::ConsumePrefix(&level, "m")) {
+    sign = -1;
+  } else if (absl::ConsumePrefix(&level, "p")) {
+    sign = 1;
+  }
+  const bool micros = absl::ConsumeSuffix(&level, "u");
+  uint64_t magnitude = 0;
+  if (level.empty() || !absl::ascii_isdigit(static_cast<unsigned char>(level[0])) ||
+      !absl::SimpleAtoi(level, &magnitude) || (sign == 0) != (magnitude == 0) ||
+      magnitude > (micros ? uint64_t{1} << 62 : (uint64_t{1} << 62) / 1000000)) {
+    return std::nullopt;
+  }
+  const int64_t us = static_cast<int64_t>(micros ? magnitude : magnitude * 1000000);
+  key.offset = absl::Microseconds(sign < 0 ? -us : us);
+  // Only the canonical spelling names an alert (no "007", no "1000000u").
+  if (AlertIdFor(key.deadline_id, key.due_version, key.offset) !=
+      absl::StrCat("alrt_", alert_id)) {
+    return std::nullopt;
+  }
+  return key;
+}
+
 namespace {
 
+// By the id clients see: derived ids through the unique key, older random ids
+// through their own index.
 template <typename Txn>
 std::optional<Alert> LoadAlert(Txn& txn, absl::string_view tenant, absl::string_view alert_id) {
-  SQLite::Statement& select = txn.Prepare(absl::StrCat(
-      "SELECT ", kAlertColumns, " FROM deadline_alerts WHERE alert_id = ? AND tenant_id = ?"));
-  select.bind(1, std::string(alert_id));
-  select.bind(2, std::string(tenant));
+  std::optional<AlertKey> key = ParseAlertId(alert_id);
+  SQLite::Statement& select =
+      key.has_value()
+          ? txn.Prepare(absl::StrCat(kAlertSelect,
+                                     "WHERE a.tenant_id = ?1 AND a.deadline_id = ?2 AND "
+                                     "a.due_version = ?3 AND a.offset_us = ?4 AND "
+                                     "a.legacy_alert_id IS NULL"))
+          : txn.Prepare(absl::StrCat(kAlertSelect,
+                                     "WHERE a.tenant_id = ?1 AND a.legacy_alert_id = ?2"));
+  select.bind(1, std::string(tenant));
+  if (key.has_value()) {
+    select.bind(2, key->deadline_id);
+    select.bind(3, key->due_version);
+    select.bind(4, static_cast<int64_t>(DurUs(key->offset)));
+  } else {
+    select.bind(2, std::string(alert_id));
+  }
   std::optional<Alert> out;
   if (select.executeStep()) out = ReadAlert(select);
   select.reset();
@@ -145,9 +217,8 @@ std::optional<Alert> LoadAlert(Txn& txn, absl::string_view tenant, absl::string_
 absl::StatusOr<std::vector<Alert>> ListAlertsAfter(store::ReadTxn& txn, absl::string_view tenant,
                                                    int64_t after_seq, int limit) {
   if (tenant.empty()) return InvalidField("tenant", "required");
-  SQLite::Statement& select = txn.Prepare(
-      absl::StrCat("SELECT ", kAlertColumns,
-                   " FROM deadline_alerts WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?"));
+  SQLite::Statement& select = txn.Prepare(absl::StrCat(
+      kAlertSelect, "WHERE a.tenant_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?"));
   select.bind(1, std::string(tenant));
   select.bind(2, after_seq);
   select.bind(3, limit);

@@ -27,7 +27,7 @@ namespace dsar::deadline {
 
 struct Alert {
   int64_t seq = 0;
-  std::string alert_id;  // "alrt_..."; receivers dedupe on it
+  std::string alert_id;  // AlertIdFor(...) (or older random "alrt_..."); receivers dedupe on it
   std::string tenant;
   std::string deadline_id;
   std::string kind;
@@ -44,6 +44,23 @@ struct Alert {
   AlertLevel level() const { return LevelOf(offset); }
   std::string name() const { return "alerts/" + alert_id; }
 };
+
+// The id of the alert of (deadline, due version, level): "alrt_" + the
+// deadline id without its "dl_" + "_" + due version + "_" + the level's offset
+// in seconds ("m86400" for T-24h, "0" at the due time, "p86400" a day
+// overdue; "u" after the number when it is not whole seconds but
+// microseconds), e.g. "alrt_3n3r4ijpr6x22laqfh6pzeysbs_1_m86400". The same
+// alert has the same id on every read and across restarts; nothing else has
+// it. Alerts fired before migration 9 keep the random id they were given.
+std::string AlertIdFor(absl::string_view deadline_id, int due_version, absl::Duration offset);
+
+// What AlertIdFor encodes; nullopt when `alert_id` is not of that form.
+struct AlertKey {
+  std::string deadline_id;
+  int due_version = 0;
+  absl::Duration offset;
+};
+std::optional<AlertKey> ParseAlertId(absl::string_view alert_id);
 
 // Alerts of `tenant` with seq > after_seq, in seq order, at most `limit`.
 absl::StatusOr<std::vector<Alert>> ListAlertsAfter(store::ReadTxn& txn, absl::string_view tenant,

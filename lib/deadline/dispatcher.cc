@@ -99,10 +99,11 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
   std::vector<AlertDelivery> due;
   RETURN_IF_ERROR(store_.Read([&](store::ReadTxn& txn) -> absl::Status {
     SQLite::Statement& select = txn.Prepare(
-        "SELECT d.alert_seq, d.attempts, a.alert_id, a.tenant_id, a.deadline_id, a.kind, "
-        "a.offset_us, a.payload, a.resource, a.due_version, a.due_at_us, a.fire_at_us, "
-        "a.fired_at_us FROM deadline_alert_deliveries d "
+        "SELECT d.alert_seq, d.attempts, a.legacy_alert_id, a.tenant_id, a.deadline_id, "
+        "dl.kind, a.offset_us, a.legacy_payload, dl.resource, a.due_version, a.due_at_us, "
+        "a.fire_at_us, a.fired_at_us FROM deadline_alert_deliveries d "
         "JOIN deadline_alerts a ON a.seq = d.alert_seq AND a.tenant_id = d.tenant_id "
+        "LEFT JOIN deadlines dl ON dl.tenant_id = a.tenant_id AND dl.deadline_id = a.deadline_id "
         "WHERE d.sink = ? AND d.state = 'pending' AND d.next_attempt_us <= ? "
         "ORDER BY d.next_attempt_us, d.alert_seq LIMIT ?");
     select.bind(1, w.sink->name());
@@ -112,24 +113,28 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
       AlertDelivery d;
       d.seq = select.getColumn(0).getInt64();
       d.attempt = select.getColumn(1).getInt() + 1;
-      d.alert_id = select.getColumn(2).getString();
       d.tenant = select.getColumn(3).getString();
       d.deadline_id = select.getColumn(4).getString();
       d.kind = select.getColumn(5).getString();
       const int64_t offset_us = select.getColumn(6).getInt64();
       d.offset_seconds = offset_us / 1000000;
+      const int due_version = select.getColumn(9).getInt();
+      d.alert_id = select.getColumn(2).isNull()
+                       ? AlertIdFor(d.deadline_id, due_version, absl::Microseconds(offset_us))
+                       : select.getColumn(2).getString();
       if (needs_payload) {
-        d.payload = select.getColumn(7).getString();
-        if (d.payload.empty()) {
-          // Alerts fired since set-based firing store no body: it is a pure
-          // function of the row, so every attempt sends the same bytes.
+        if (!select.getColumn(7).isNull()) {
+          d.payload = select.getColumn(7).getString();
+        } else {
+          // Alerts store no body: it is a pure function of the row and its
+          // deadline, so every attempt sends the same bytes.
           Alert a;
           a.alert_id = d.alert_id;
           a.tenant = d.tenant;
           a.deadline_id = d.deadline_id;
           a.kind = d.kind;
           a.resource = select.getColumn(8).getString();
-          a.due_version = select.getColumn(9).getInt();
+          a.due_version = due_version;
           a.offset = absl::Microseconds(offset_us);
           a.due_at = absl::FromUnixMicros(select.getColumn(10).getInt64());
           a.fire_at = absl::FromUnixMicros(select.getColumn(11).getInt64());

@@ -8,7 +8,6 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
-#include "lib/core/ids.h"
 #include "lib/deadline/alerts.h"
 #include "lib/deadline/deadline_rows.h"
 
@@ -19,7 +18,7 @@ using internal::Us;
 
 namespace {
 
-// Rows per multi-row statement (11 columns x 64 = 704 parameters, far below
+// Rows per multi-row statement (7 columns x 64 = 448 parameters, far below
 // SQLite's limit). Shorter tails use the next lower power of two, so at most
 // seven statements per shape are ever prepared and cached.
 constexpr size_t kMaxChunk = 64;
@@ -49,11 +48,10 @@ struct DueRow {
   int64_t fire_us;
   std::string tenant;
   std::string deadline_id;
-  std::string kind;
-  std::string resource;
   int64_t due_us;
   int due_version;
   int64_t offset_us;
+  std::optional<int64_t> fired_through_us;  // last level fired for due_version
 };
 
 // One level to fire.
@@ -67,93 +65,70 @@ struct Level {
   }
 };
 
-std::vector<DueRow> ReadDue(store::WriteTxn& txn, int64_t now_us, int limit) {
-  SQLite::Statement& select = txn.Prepare(
-      "SELECT next_fire_at_us, tenant_id, deadline_id, kind, resource, due_at_us, due_version, "
-      "next_offset_us FROM deadlines INDEXED BY deadlines_next_fire "
-      "WHERE next_fire_at_us IS NOT NULL AND next_fire_at_us <= ?1 AND state = 'open' "
-      "AND next_offset_us IS NOT NULL "
-      "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?2");
+std::vector<DueRow> ReadDue(store::WriteTxn& txn, int64_t now_us, int limit,
+                            const std::optional<DueKey>& after) {
+  // The last level fired for the current due version: a seek to the end of
+  // its range of the alerts' unique key.
+  static constexpr char kHead[] =
+      "SELECT d.next_fire_at_us, d.tenant_id, d.deadline_id, d.due_at_us, d.due_version, "
+      "d.next_offset_us, (SELECT a.offset_us FROM deadline_alerts a WHERE a.tenant_id = "
+      "d.tenant_id AND a.deadline_id = d.deadline_id AND a.due_version = d.due_version "
+      "ORDER BY a.offset_us DESC LIMIT 1) "
+      "FROM deadlines d INDEXED BY deadlines_next_fire "
+      "WHERE d.next_fire_at_us IS NOT NULL AND d.next_fire_at_us <= ?1 AND d.state = 'open' "
+      "AND d.next_offset_us IS NOT NULL ";
+  static constexpr char kTail[] =
+      "ORDER BY d.next_fire_at_us, d.tenant_id, d.deadline_id LIMIT ?2";
+  SQLite::Statement& select =
+      after.has_value()
+          ? txn.Prepare(absl::StrCat(
+                kHead, "AND (d.next_fire_at_us, d.tenant_id, d.deadline_id) > (?3, ?4, ?5) ",
+                kTail))
+          : txn.Prepare(absl::StrCat(kHead, kTail));
   select.bind(1, now_us);
   select.bind(2, limit);
+  if (after.has_value()) {
+    select.bind(3, after->fire_us);
+    select.bind(4, after->tenant);
+    select.bind(5, after->deadline_id);
+  }
   std::vector<DueRow> rows;
   rows.reserve(static_cast<size_t>(std::min(limit, 4096)));
   while (select.executeStep()) {
-    rows.push_back(DueRow{select.getColumn(0).getInt64(), select.getColumn(1).getString(),
-                          select.getColumn(2).getString(), select.getColumn(3).getString(),
-                          select.getColumn(4).getString(), select.getColumn(5).getInt64(),
-                          select.getColumn(6).getInt(), select.getColumn(7).getInt64()});
+    DueRow r{select.getColumn(0).getInt64(), select.getColumn(1).getString(),
+             select.getColumn(2).getString(), select.getColumn(3).getInt64(),
+             select.getColumn(4).getInt(),    select.getColumn(5).getInt64(),
+             std::nullopt};
+    if (!select.getColumn(6).isNull()) r.fired_through_us = select.getColumn(6).getInt64();
+    rows.push_back(std::move(r));
   }
   select.reset();
   return rows;
 }
 
+// The alert rows: no id (derived from the unique key, AlertIdFor), no kind or
+// resource (the deadline's), no body (AlertPayload, built when read).
 void InsertAlerts(store::WriteTxn& txn, const std::vector<Level>& levels, absl::Time now) {
-  const std::vector<std::string> ids = NewTimeOrderedIds("alrt", now, levels.size());
   for (size_t first = 0; first < levels.size();) {
     const size_t n = ChunkSize(levels.size() - first);
     SQLite::Statement& insert = txn.Prepare(MultiRowSql(
-        "INSERT INTO deadline_alerts (tenant_id, alert_id, deadline_id, kind, resource, "
-        "due_version, offset_us, due_at_us, fire_at_us, fired_at_us, payload) VALUES ",
-        11, n, ""));
+        "INSERT INTO deadline_alerts (tenant_id, deadline_id, due_version, offset_us, "
+        "due_at_us, fire_at_us, fired_at_us) VALUES ",
+        7, n, ""));
     int p = 1;
     for (size_t i = first; i < first + n; ++i) {
       const Level& l = levels[i];
       const DueRow& r = *l.row;
       // SQLITE_STATIC: the strings outlive exec() below.
       insert.bindNoCopy(p++, r.tenant);
-      insert.bindNoCopy(p++, ids[i]);
       insert.bindNoCopy(p++, r.deadline_id);
-      insert.bindNoCopy(p++, r.kind);
-      insert.bindNoCopy(p++, r.resource);
       insert.bind(p++, r.due_version);
       insert.bind(p++, l.offset_us);
       insert.bind(p++, r.due_us);
       insert.bind(p++, l.fire_us);
       insert.bind(p++, Us(now));
-      // The body is not stored: AlertPayload() of the row, built when read.
-      insert.bind(p++, "");
     }
     insert.exec();
-    first += n;
-  }
-}
-
-// Advances each deadline: levels_fired += fired, next level (or none).
-struct Advance {
-  const DueRow* row;
-  int fired;
-  std::optional<int64_t> next_offset_us;
-  std::optional<int64_t> next_fire_us;
-};
-
-void AdvanceDeadlines(store::WriteTxn& txn, const std::vector<Advance>& advances,
-                      absl::Time now) {
-  for (size_t first = 0; first < advances.size();) {
-    const size_t n = ChunkSize(advances.size() - first);
-    // v.column1..5: tenant, deadline id, levels fired now, next offset, next fire time.
-    SQLite::Statement& update = txn.Prepare(MultiRowSql(
-        "UPDATE deadlines SET levels_fired = levels_fired + v.column3, "
-        "next_offset_us = v.column4, next_fire_at_us = v.column5, updated_at_us = ?1 "
-        "FROM (VALUES ",
-        5, n,
-        ") AS v WHERE deadlines.tenant_id = v.column1 AND deadlines.deadline_id = v.column2"));
-    update.bind(1, Us(now));
-    int p = 2;
-    for (size_t i = first; i < first + n; ++i) {
-      const Advance& a = advances[i];
-      update.bind(p++, a.row->tenant);
-      update.bind(p++, a.row->deadline_id);
-      update.bind(p++, a.fired);
-      if (a.next_offset_us.has_value()) {
-        update.bind(p++, *a.next_offset_us);
-        update.bind(p++, *a.next_fire_us);
-      } else {
-        update.bind(p++);
-        update.bind(p++);
-      }
-    }
-    update.exec();
     first += n;
   }
 }
@@ -161,47 +136,70 @@ void AdvanceDeadlines(store::WriteTxn& txn, const std::vector<Advance>& advances
 }  // namespace
 
 FireDueResult FireDue(store::WriteTxn& txn, const AlertLevels& levels, absl::Time now,
-                      int max_deadlines, const std::vector<std::string>& sinks) {
+                      int max_deadlines, const std::vector<std::string>& sinks,
+                      const std::optional<DueKey>& after) {
   FireDueResult result;
   const int64_t now_us = Us(now);
-  const std::vector<DueRow> rows = ReadDue(txn, now_us, max_deadlines);
+  const std::vector<DueRow> rows = ReadDue(txn, now_us, max_deadlines, after);
   if (rows.empty()) return result;
   result.more = static_cast<int>(rows.size()) == max_deadlines;
-  // Later levels of these deadlines fire here only up to the last deadline
-  // read when more are waiting, so the next call's alerts are not older.
   const DueRow& last = rows.back();
+  result.last = DueKey{last.fire_us, last.tenant, last.deadline_id};
+  // Levels later than the stored one fire here only up to the last deadline
+  // read when more are waiting, so the next call's alerts are not older.
   auto due_here = [&](int64_t fire_us, const DueRow& r) {
     if (fire_us > now_us) return false;
     if (!result.more) return true;
     return std::tie(fire_us, r.tenant, r.deadline_id) <=
            std::tie(last.fire_us, last.tenant, last.deadline_id);
   };
+  auto next_after = [&](const DueRow& r, int64_t offset_us, std::optional<int64_t>* next_offset,
+                        std::optional<int64_t>* next_fire) {
+    std::optional<absl::Duration> next = NextLevelAfter(levels, absl::Microseconds(offset_us));
+    if (next.has_value()) {
+      *next_offset = DurUs(*next);
+      *next_fire = r.due_us + **next_offset;
+    } else {
+      next_offset->reset();
+      next_fire->reset();
+    }
+  };
 
   std::vector<Level> fire;
   fire.reserve(rows.size());
-  std::vector<Advance> advances;
-  advances.reserve(rows.size());
+  std::vector<PendingAdvance> advance_now;
   for (const DueRow& r : rows) {
-    Advance adv{&r, 0, r.offset_us, r.fire_us};
-    // The first level is due (it was read as due); later ones while due by limit.
-    while (adv.next_offset_us.has_value() && (adv.fired == 0 || due_here(*adv.next_fire_us, r))) {
-      fire.push_back(Level{*adv.next_fire_us, &r, *adv.next_offset_us});
-      ++adv.fired;
-      std::optional<absl::Duration> next =
-          NextLevelAfter(levels, absl::Microseconds(*adv.next_offset_us));
-      if (next.has_value()) {
-        adv.next_offset_us = DurUs(*next);
-        adv.next_fire_us = r.due_us + *adv.next_offset_us;
-      } else {
-        adv.next_offset_us.reset();
-        adv.next_fire_us.reset();
-      }
+    std::optional<int64_t> offset = r.offset_us;
+    std::optional<int64_t> fire_us = r.fire_us;
+    // The stored level is due as read, unless it (and maybe more) already
+    // fired and the deadline was not advanced yet.
+    bool checked = false;
+    std::optional<int64_t> through = r.fired_through_us;
+    if (through.has_value() && *offset <= *through) {
+      next_after(r, *through, &offset, &fire_us);
+      checked = true;
     }
-    advances.push_back(adv);
-    result.deadlines.push_back(FiredDeadline{r.fire_us, r.tenant, r.deadline_id, adv.next_fire_us});
+    int fired = 0;
+    while (offset.has_value() && (!checked || due_here(*fire_us, r))) {
+      fire.push_back(Level{*fire_us, &r, *offset});
+      ++fired;
+      through = *offset;
+      next_after(r, *offset, &offset, &fire_us);
+      checked = true;
+    }
+    if (through.has_value() && (fired > 0 || r.fired_through_us.has_value())) {
+      PendingAdvance a{r.tenant, r.deadline_id, r.due_version, *through, offset};
+      // A level still due was left for order (catch-up after downtime): move
+      // the deadline now, so the index returns it again at that level.
+      (offset.has_value() && *fire_us <= now_us ? advance_now : result.advances)
+          .push_back(std::move(a));
+    }
+    result.deadlines.push_back(FiredDeadline{r.fire_us, r.tenant, r.deadline_id, fire_us});
   }
   // Rows come in fire-time order; catch-up levels interleave with them.
-  if (fire.size() > rows.size()) std::stable_sort(fire.begin(), fire.end());
+  if (!std::is_sorted(fire.begin(), fire.end())) std::stable_sort(fire.begin(), fire.end());
+  AdvanceFired(txn, advance_now, now);
+  if (fire.empty()) return result;
 
   SQLite::Statement& max_seq = txn.Prepare("SELECT COALESCE(MAX(seq), 0) FROM deadline_alerts");
   max_seq.executeStep();
@@ -220,8 +218,41 @@ FireDueResult FireDue(store::WriteTxn& txn, const AlertLevels& levels, absl::Tim
     deliveries.bind(3, seq_before);
     deliveries.exec();
   }
-  AdvanceDeadlines(txn, advances, now);
   return result;
+}
+
+void AdvanceFired(store::WriteTxn& txn, const std::vector<PendingAdvance>& advances,
+                  absl::Time now) {
+  for (size_t first = 0; first < advances.size();) {
+    const size_t n = ChunkSize(advances.size() - first);
+    // v.column1..5: tenant, deadline id, due version, offset fired through,
+    // next offset (NULL: no level left).
+    SQLite::Statement& update = txn.Prepare(MultiRowSql(
+        "UPDATE deadlines SET levels_fired = (SELECT COUNT(*) FROM deadline_alerts a "
+        "WHERE a.tenant_id = deadlines.tenant_id AND a.deadline_id = deadlines.deadline_id), "
+        "next_offset_us = v.column5, next_fire_at_us = CASE WHEN deadlines.paused_at_us IS NULL "
+        "THEN deadlines.due_at_us + v.column5 END, updated_at_us = ?1 FROM (VALUES ",
+        5, n,
+        ") AS v WHERE deadlines.tenant_id = v.column1 AND deadlines.deadline_id = v.column2 "
+        "AND deadlines.due_version = v.column3 AND deadlines.state = 'open' "
+        "AND deadlines.next_offset_us IS NOT NULL AND deadlines.next_offset_us <= v.column4"));
+    update.bind(1, Us(now));
+    int p = 2;
+    for (size_t i = first; i < first + n; ++i) {
+      const PendingAdvance& a = advances[i];
+      update.bind(p++, a.tenant);
+      update.bind(p++, a.deadline_id);
+      update.bind(p++, a.due_version);
+      update.bind(p++, a.fired_through_us);
+      if (a.next_offset_us.has_value()) {
+        update.bind(p++, *a.next_offset_us);
+      } else {
+        update.bind(p++);
+      }
+    }
+    update.exec();
+    first += n;
+  }
 }
 
 }  // namespace dsar::deadline

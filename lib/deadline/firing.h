@@ -1,19 +1,28 @@
 // Firing: fires the due alert levels of many deadlines in one write
-// transaction, set-based.
+// transaction, set-based, and brings the deadlines' own bookkeeping up to date
+// afterwards.
 //
-// FireDue reads up to `max_deadlines` deadlines whose next level is due, in
+// The alerts table is the truth of what fired: a level fired when its alert
+// row (unique per deadline, due version and offset) committed. FireDue reads
+// up to `max_deadlines` deadlines whose stored next level is due, in
 // (fire time, tenant, deadline id) order straight from the deadlines_next_fire
-// index, works out every level of each that is due (several after downtime),
-// and writes them with a handful of statements: multi-row INSERTs of the
-// alerts in fire-time order, one INSERT ... SELECT of pending deliveries per
-// sink, and multi-row UPDATEs that advance each deadline to its following
-// level. All of it happens in the caller's transaction, so a crash leaves a
-// level either fired (alert row + deliveries + advanced deadline) or not at
-// all; the unique (tenant, deadline, due version, offset) key of the alerts
-// makes a second firing of one level fail the transaction instead of doubling
-// it. The cost per alert is a few B-tree inserts and one row update; no
-// statement is prepared or run per deadline. Not thread-safe (a transaction
-// belongs to one call).
+// index, together with the last level already fired for their current due
+// version; works out every level of each that is due and not yet fired
+// (several after downtime); and inserts those alerts, in fire-time order, with
+// multi-row INSERTs, plus one pending delivery per sink with one
+// INSERT ... SELECT per sink. It does not touch the deadline rows: that is
+// what makes a burst cheap to fire (a deadline row is wide and its update
+// moves its deadlines_next_fire entry); only a deadline with a level still due
+// that was left for a later call (catch-up after downtime, kept in fire-time
+// order) is moved on at once. AdvanceFired, run in later
+// transactions once nothing more is due, moves each fired deadline to its
+// next level (levels_fired, next_offset_us, next_fire_at_us); until then the
+// stored next level is behind what fired, and FireDue skips what already
+// fired. A crash in between leaves alerts fired exactly once and deadlines
+// that the next FireDue finds due, fires nothing twice for and hands back
+// for advancing. A level fired twice would break the alerts' unique key and
+// fail the batch. No statement is prepared or run per deadline. Not
+// thread-safe (a transaction belongs to one call).
 #ifndef DSAR_LIB_DEADLINE_FIRING_H_
 #define DSAR_LIB_DEADLINE_FIRING_H_
 
@@ -28,32 +37,63 @@
 
 namespace dsar::deadline {
 
+// A deadline's place in the deadlines_next_fire index.
+struct DueKey {
+  int64_t fire_us;  // next_fire_at_us
+  std::string tenant;
+  std::string deadline_id;
+};
+
 // One deadline FireDue read, by the key its next level had in the index.
 struct FiredDeadline {
-  int64_t fire_us;  // next_fire_at_us when read: the first level fired
+  int64_t fire_us;  // next_fire_at_us when read
   std::string tenant;
   std::string deadline_id;
   // The deadline's next level after this batch (unset: none left).
   std::optional<int64_t> next_fire_us;
 };
 
+// A deadline whose stored next level is behind what has fired: for
+// AdvanceFired.
+struct PendingAdvance {
+  std::string tenant;
+  std::string deadline_id;
+  int due_version;
+  int64_t fired_through_us;              // offset of the last level fired
+  std::optional<int64_t> next_offset_us; // the level after it (unset: none left)
+};
+
 struct FireDueResult {
   int fired = 0;                       // alerts written
   int64_t last_seq = 0;                // seq of the last alert written (0: none)
-  // The read stopped at max_deadlines: more levels may be due.
+  // The read stopped at max_deadlines: more levels may be due after `last`.
   bool more = false;
+  std::optional<DueKey> last;            // the last deadline read
   std::vector<FiredDeadline> deadlines;  // in index order
+  std::vector<PendingAdvance> advances;  // every deadline read that fired (or had fired)
 };
 
-// Inside the caller's write transaction: fires every level due at `now` of
-// the first `max_deadlines` due deadlines (open, not paused), oldest first.
+// Inside the caller's write transaction: fires every level due at `now` and
+// not fired yet of the first `max_deadlines` due deadlines (open, not paused)
+// after `after` in index order (from the start when unset), oldest first.
 // When the read is full, levels that come due through these deadlines later
-// than the last deadline read are left for the next call, so alerts are
-// written in fire-time order across calls too. Each alert gets `now` as its
-// fired time and one pending delivery per name in `sinks`. SQLite errors
-// propagate as exceptions (the Store turns them into a status).
+// than the last deadline read are left for later, so alerts are written in
+// fire-time order across calls too. Each alert gets `now` as its fired time
+// and one pending delivery per name in `sinks`. Deadline rows are left as
+// they are: pass `advances` to AdvanceFired. SQLite errors propagate as
+// exceptions (the Store turns them into a status).
 FireDueResult FireDue(store::WriteTxn& txn, const AlertLevels& levels, absl::Time now,
-                      int max_deadlines, const std::vector<std::string>& sinks);
+                      int max_deadlines, const std::vector<std::string>& sinks,
+                      const std::optional<DueKey>& after = std::nullopt);
+
+// Inside the caller's write transaction: moves each deadline of `advances`
+// past the levels fired (next level, its fire time unless paused, and
+// levels_fired recounted from the alerts), set-based. A deadline changed in
+// the meantime is only moved if its stored level is still at or before the
+// one fired for the same due version (an extension re-armed it; completion
+// closed it). Idempotent.
+void AdvanceFired(store::WriteTxn& txn, const std::vector<PendingAdvance>& advances,
+                  absl::Time now);
 
 }  // namespace dsar::deadline
 

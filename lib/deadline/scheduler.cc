@@ -144,19 +144,34 @@ absl::Status Scheduler::MaybeRefill(absl::Time now) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<FireDueResult> Scheduler::FireBatch(absl::Time now) {
+absl::StatusOr<FireDueResult> Scheduler::FireBatch(absl::Time now,
+                                                   const std::optional<DueKey>& after) {
   FireDueResult result;
   const AlertLevels& levels = deadlines_.options().levels;
   RETURN_IF_ERROR(store_.WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     // The actual firing time; at or after `now`, which decided what is due.
     const absl::Time fire_now = std::max(now, clock_.Now());
-    result = FireDue(txn, levels, fire_now, options_.fire_batch, options_.sinks);
+    result = FireDue(txn, levels, fire_now, options_.fire_batch, options_.sinks, after);
     return absl::OkStatus();
   }));
   if (result.fired > 0) {
     for (AlertListener* listener : listeners_) listener->OnAlertsFired(result.last_seq);
   }
   return result;
+}
+
+absl::Status Scheduler::Advance(const std::vector<PendingAdvance>& advances) {
+  const size_t batch = static_cast<size_t>(std::max(1, options_.fire_batch));
+  for (size_t first = 0; first < advances.size(); first += batch) {
+    const size_t last = std::min(advances.size(), first + batch);
+    RETURN_IF_ERROR(store_.WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+      AdvanceFired(txn,
+                   std::vector<PendingAdvance>(advances.begin() + first, advances.begin() + last),
+                   clock_.Now());
+      return absl::OkStatus();
+    }));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> Scheduler::RunDue() {
@@ -178,9 +193,15 @@ absl::StatusOr<int> Scheduler::RunDue() {
   }
   int fired = 0;
   int64_t swept = 0;
+  // First every due alert, batch after batch through the index; then the
+  // deadlines' bookkeeping (AdvanceFired), which no alert waits for.
+  std::vector<PendingAdvance> advances;
+  std::optional<DueKey> after;
   for (;;) {
-    ASSIGN_OR_RETURN(FireDueResult r, FireBatch(now));
+    ASSIGN_OR_RETURN(FireDueResult r, FireBatch(now, after));
     fired += r.fired;
+    advances.insert(advances.end(), std::make_move_iterator(r.advances.begin()),
+                    std::make_move_iterator(r.advances.end()));
     for (FiredDeadline& d : r.deadlines) {
       Entry key{d.fire_us, std::move(d.tenant), std::move(d.deadline_id)};
       auto it = hinted.find(key);
@@ -196,12 +217,18 @@ absl::StatusOr<int> Scheduler::RunDue() {
       }
     }
     if (!r.more) break;
+    after = std::move(r.last);
     RETURN_IF_ERROR(MaybeRefill(now));
   }
-  absl::MutexLock lock(&mu_);
-  stats_.fired += fired;
-  stats_.swept += swept;
-  stats_.stale_skipped += static_cast<int64_t>(hinted.size());
+  {
+    absl::MutexLock lock(&mu_);
+    stats_.fired += fired;
+    stats_.swept += swept;
+    stats_.stale_skipped += static_cast<int64_t>(hinted.size());
+  }
+  // A failure here leaves alerts fired and deadlines behind them: the next
+  // run reads those again, fires nothing twice and advances them then.
+  RETURN_IF_ERROR(Advance(advances));
   return fired;
 }
 

@@ -6,9 +6,11 @@
 // scheduled or moved while running reach the queue through ScheduleObserver
 // (and wake the background thread early). The queue only says when to run:
 // what fires is read from the index by FireDue, up to `fire_batch` deadlines
-// per write transaction that writes their alerts and deliveries and advances
-// them set-based, so a stale queue entry fires nothing and a crash either
-// fires a level completely or not at all. Levels are fired oldest first, also
+// per write transaction that writes their alerts and deliveries set-based, so
+// a stale queue entry fires nothing and a crash either fires a level
+// completely or not at all. Once nothing more is due, the fired deadlines are
+// moved to their next level (AdvanceFired) in further transactions: the
+// alerts of a burst wait for nothing but each other. Levels are fired oldest first, also
 // when several levels of one deadline came due during downtime. After each
 // fired batch commits, listeners (the WatchAlerts feed, the delivery
 // dispatcher) are told the last alert seq.
@@ -113,9 +115,11 @@ class Scheduler final : public ScheduleObserver {
   };
 
   absl::Status MaybeRefill(absl::Time now);
-  // Fires up to options_.fire_batch due deadlines in one write transaction
-  // (FireDue) and tells the listeners.
-  absl::StatusOr<FireDueResult> FireBatch(absl::Time now);
+  // Fires up to options_.fire_batch due deadlines after `after` in one write
+  // transaction (FireDue) and tells the listeners.
+  absl::StatusOr<FireDueResult> FireBatch(absl::Time now, const std::optional<DueKey>& after);
+  // AdvanceFired in transactions of up to options_.fire_batch deadlines.
+  absl::Status Advance(const std::vector<PendingAdvance>& advances);
   void Insert(Entry e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
 

@@ -394,6 +394,47 @@ const std::vector<Migration>& DsarMigrations() {
       {8, "idempotency_keys_by_age", R"sql(
         CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
       )sql"},
+      {9, "deadline_alerts_compact", R"sql(
+        -- Alerts without copies: an alert's id is derived from its unique
+        -- key (deadline, due version, level; lib/deadline/alerts.h), so the
+        -- separate alert_id index goes, and kind and resource are read from
+        -- the deadline (they never change). Firing then writes a short row,
+        -- the unique key and the (tenant, seq) entry per alert. Alerts fired
+        -- before keep their random ids (legacy_alert_id) and, when they were
+        -- stored with one, their body (legacy_payload); seq is kept, so
+        -- WatchAlerts clients resume where they were, and the AUTOINCREMENT
+        -- counter carries over (a seq is never reused).
+        CREATE TABLE deadline_alerts_v9 (
+          seq                INTEGER PRIMARY KEY AUTOINCREMENT,
+          tenant_id          TEXT NOT NULL,
+          deadline_id        TEXT NOT NULL,
+          due_version        INTEGER NOT NULL,
+          offset_us          INTEGER NOT NULL,  -- level: <0 warning, 0 due, >0 overdue
+          due_at_us          INTEGER NOT NULL,
+          fire_at_us         INTEGER NOT NULL,  -- when the level was due to fire
+          fired_at_us        INTEGER NOT NULL,  -- when it fired (later after downtime)
+          acknowledged_at_us INTEGER,
+          acknowledged_by    TEXT,              -- NULL until acknowledged
+          legacy_alert_id    TEXT,              -- NULL for alerts fired since migration 9
+          legacy_payload     TEXT,              -- body stored before set-based firing
+          UNIQUE (tenant_id, deadline_id, due_version, offset_us)
+        );
+        INSERT INTO deadline_alerts_v9 (seq, tenant_id, deadline_id, due_version, offset_us,
+            due_at_us, fire_at_us, fired_at_us, acknowledged_at_us, acknowledged_by,
+            legacy_alert_id, legacy_payload)
+          SELECT seq, tenant_id, deadline_id, due_version, offset_us, due_at_us, fire_at_us,
+                 fired_at_us, acknowledged_at_us, NULLIF(acknowledged_by, ''), alert_id,
+                 NULLIF(payload, '')
+          FROM deadline_alerts ORDER BY seq;
+        DELETE FROM sqlite_sequence WHERE name = 'deadline_alerts_v9';
+        INSERT INTO sqlite_sequence (name, seq)
+          SELECT 'deadline_alerts_v9', seq FROM sqlite_sequence WHERE name = 'deadline_alerts';
+        DROP TABLE deadline_alerts;
+        ALTER TABLE deadline_alerts_v9 RENAME TO deadline_alerts;
+        CREATE INDEX deadline_alerts_by_tenant ON deadline_alerts (tenant_id, seq);
+        CREATE UNIQUE INDEX deadline_alerts_by_legacy_id
+          ON deadline_alerts (legacy_alert_id) WHERE legacy_alert_id IS NOT NULL;
+      )sql"},
   };
   return *migrations;
 }

@@ -280,7 +280,10 @@ TEST_F(BreachServiceTest, ReportAlertsNotifyAndClose) {
   EXPECT_THAT(BreachDeadlines(kAcmeDpo, v1::DEADLINE_STATE_COMPLETED), ElementsAre(b.name()));
   // No "due" alert once notified.
   AdvanceTo(aware + absl::Hours(80));
-  EXPECT_EQ(Count("SELECT count(*) FROM deadline_alerts WHERE resource = '" + b.name() + "'"), 2);
+  EXPECT_EQ(Count("SELECT count(*) FROM deadline_alerts a JOIN deadlines d ON d.tenant_id = "
+                  "a.tenant_id AND d.deadline_id = a.deadline_id WHERE d.resource = '" +
+                  b.name() + "'"),
+            2);
 
   // Phase 2: the full documentation; then the authority is told; then close.
   v1::BreachDetails details;
