@@ -36,6 +36,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   store::StoreOptions store_options;
   store_options.path = config.database_path();
   store_options.read_pool_size = config.read_pool_size();
+  store_options.read_mmap_bytes = int64_t{config.read_mmap_mib()} << 20;
   store_options.max_group_size = config.writer().max_group_size();
   store_options.max_queue_depth = config.writer().max_queue_depth();
   auto store = store::Store::Open(store_options);

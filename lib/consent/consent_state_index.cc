@@ -25,19 +25,44 @@ absl::StatusOr<std::unique_ptr<ConsentStateIndex>> ConsentStateIndex::Load(store
   auto index = std::make_unique<ConsentStateIndex>(max_entries);
   absl::Status read = store.Read([&](store::ReadTxn& txn) -> absl::Status {
     SQLite::Statement& q = txn.Prepare(
-        "SELECT tenant_id, subject_key, purpose, state, receipt_id, notice_version, "
+        "SELECT tenant_id, purpose, notice_version, subject_key, state, receipt_id, "
         "changed_at_us FROM consent_state");
+    // Rows share a few (tenant, purpose) pairs and notice versions: look
+    // those up under the index's lock only the first time each is seen.
+    struct Seen {
+      std::string tenant, purpose, notice;
+      uint32_t slot;
+      uint16_t notice_index;
+    };
+    std::vector<Seen> seen;
     Row row;
     while (index->enabled() && q.executeStep()) {
-      const SQLite::Column key = q.getColumn(1);
-      row.state = static_cast<ConsentState>(q.getColumn(3).getInt());
-      row.receipt_id = q.getColumn(4).getString();
-      row.notice_version = q.getColumn(5).getString();
+      const absl::string_view tenant = q.getColumn(0).getText();
+      const absl::string_view purpose = q.getColumn(1).getText();
+      const absl::string_view notice = q.getColumn(2).getText();
+      const Seen* known = nullptr;
+      for (const Seen& s : seen) {
+        if (s.tenant == tenant && s.purpose == purpose && s.notice == notice) known = &s;
+      }
+      Seen looked_up;
+      if (known == nullptr) {
+        const auto slot = static_cast<uint32_t>(index->SlotOf(tenant, purpose, true));
+        looked_up = Seen{std::string(tenant), std::string(purpose), std::string(notice), slot,
+                         index->NoticeIndex(slot, notice)};
+        known = &looked_up;
+        if (seen.size() < 64) {  // keep the scan above short
+          seen.push_back(std::move(looked_up));
+          known = &seen.back();
+        }
+      }
+      const SQLite::Column key = q.getColumn(3);
+      row.state = static_cast<ConsentState>(q.getColumn(4).getInt());
+      row.receipt_id = q.getColumn(5).getString();
       row.changed_at = absl::FromUnixMicros(q.getColumn(6).getInt64());
-      index->Put(q.getColumn(0).getText(),
-                 absl::string_view(static_cast<const char*>(key.getBlob()),
-                                   static_cast<size_t>(key.getBytes())),
-                 q.getColumn(2).getText(), row);
+      index->PutInSlot(known->slot,
+                       absl::string_view(static_cast<const char*>(key.getBlob()),
+                                         static_cast<size_t>(key.getBytes())),
+                       row, known->notice_index);
     }
     return absl::OkStatus();
   });
@@ -134,10 +159,15 @@ void ConsentStateIndex::Put(absl::string_view tenant, absl::string_view subject_
                             absl::string_view purpose, const Row& row) {
   if (!enabled()) return;
   const auto slot = static_cast<uint32_t>(SlotOf(tenant, purpose, /*create=*/true));
+  PutInSlot(slot, subject_key, row, NoticeIndex(slot, row.notice_version));
+}
+
+void ConsentStateIndex::PutInSlot(uint32_t slot, absl::string_view subject_key, const Row& row,
+                                  uint16_t notice) {
+  if (!enabled()) return;
   Key key;
   if (!MakeKey(subject_key, slot, &key)) return Disable("subject key of unexpected length");
   if (row.receipt_id.size() > kMaxReceiptBytes) return Disable("receipt id too long");
-  const uint16_t notice = NoticeIndex(slot, row.notice_version);
   if (notice == UINT16_MAX) return Disable("too many notice versions");
   Value value;
   std::memcpy(value.receipt.data(), row.receipt_id.data(), row.receipt_id.size());

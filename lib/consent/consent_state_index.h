@@ -103,6 +103,8 @@ class ConsentStateIndex {
   int64_t SlotOf(absl::string_view tenant, absl::string_view purpose, bool create);
   int64_t FindSlot(absl::string_view tenant, absl::string_view purpose) const;
   uint16_t NoticeIndex(uint32_t slot, absl::string_view notice);
+  // Put with the slot and notice index already known.
+  void PutInSlot(uint32_t slot, absl::string_view subject_key, const Row& row, uint16_t notice);
   static bool MakeKey(absl::string_view subject_key, uint32_t slot, Key* key);
   Shard& ShardOf(const Key& key) const;
   void Disable(absl::string_view why);

@@ -382,6 +382,7 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
            c.audit_anchor_interval_seconds(), 1, 7 * 86400);
   in_range(root, "idempotency_retention_days", "idempotency_retention_days",
            c.idempotency_retention_days(), 1, 3650);
+  in_range(root, "read_mmap_mib", "read_mmap_mib", c.read_mmap_mib(), 1, 2048);
   if (c.consent_index_max_entries() != -1) {
     in_range(root, "consent_index_max_entries", "consent_index_max_entries",
              c.consent_index_max_entries(), 1, 100000000);

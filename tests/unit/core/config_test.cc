@@ -30,6 +30,20 @@ TEST(ConfigTest, MinimalConfigGetsDefaults) {
   EXPECT_EQ(config->read_pool_size(), 4);
   EXPECT_EQ(config->writer().max_group_size(), 512);
   EXPECT_EQ(config->log_level(), "info");
+  EXPECT_EQ(config->consent_index_max_entries(), 2000000);
+  EXPECT_EQ(config->read_mmap_mib(), 0);
+}
+
+TEST(ConfigTest, ConsentIndexAndMemoryMapLimits) {
+  EXPECT_THAT(ParseDsardConfig(std::string(kGood) + "consent_index_max_entries: -1\n", "d"),
+              IsOk());  // -1: no in-memory consent index
+  EXPECT_THAT(ParseDsardConfig(std::string(kGood) + "consent_index_max_entries: -2\n", "d"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("d:5: consent_index_max_entries"), HasSubstr("between"))));
+  EXPECT_THAT(ParseDsardConfig(std::string(kGood) + "read_mmap_mib: 256\n", "e"), IsOk());
+  EXPECT_THAT(ParseDsardConfig(std::string(kGood) + "read_mmap_mib: 4096\n", "e"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("e:5: read_mmap_mib"), HasSubstr("between"))));
 }
 
 TEST(ConfigTest, UnknownFieldNamesFileLineAndField) {
