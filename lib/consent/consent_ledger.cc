@@ -104,6 +104,24 @@ absl::StatusOr<ConsentReceipt> LoadReceipt(Txn& txn, absl::string_view tenant,
   return r;
 }
 
+// The receipt of a consent just given by event `e`.
+ConsentReceipt GivenReceipt(const std::string& tenant, const std::string& subject_key,
+                            const ConsentEvent& e) {
+  ConsentReceipt r;
+  r.receipt_id = e.receipt_id;
+  r.tenant = tenant;
+  r.subject_pseudonym = PseudonymFromKey(subject_key);
+  r.purpose = e.purpose;
+  r.notice_version = e.notice_version;
+  r.language = e.language;
+  r.lawful_basis = e.lawful_basis;
+  r.channel = e.channel;
+  r.actor = e.actor;
+  r.given_at = e.occurred_at;
+  r.recorded_at = e.recorded_at;
+  return r;
+}
+
 // One consent event row to insert; the views outlive the insert.
 struct EventRow {
   const std::string* tenant;
@@ -461,20 +479,7 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
     RETURN_IF_ERROR(audit::AppendBatch(txn, audit_events, latest));
     store::StoreAnswers(txn, answers, latest);
     for (size_t i = 0; i < fresh.size(); ++i) {
-      PendingRecord& op = *fresh[i];
-      const RecordConsentInput& in = op.input;
-      ConsentReceipt& r = op.receipt;
-      r.receipt_id = op.receipt_id;
-      r.tenant = op.ctx.tenant;
-      r.subject_pseudonym = PseudonymFromKey(op.subject_key);
-      r.purpose = in.purpose;
-      r.notice_version = in.notice_version;
-      r.language = in.language;
-      r.lawful_basis = in.lawful_basis;
-      r.channel = in.channel;
-      r.actor = op.ctx.principal;
-      r.given_at = in.given_at.value_or(op.now);
-      r.recorded_at = op.now;
+      fresh[i]->receipt = GivenReceipt(fresh[i]->ctx.tenant, fresh[i]->subject_key, events[i]);
     }
   }
   for (auto& [repeat, first] : repeats) {
