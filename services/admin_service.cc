@@ -9,6 +9,9 @@
 namespace dsar {
 namespace {
 
+constexpr char kCreateBackup[] = "/dsar.v1.AdminService/CreateBackup";
+constexpr char kListBackups[] = "/dsar.v1.AdminService/ListBackups";
+
 void ToProto(const ops::BackupInfo& in, v1::Backup* out) {
   out->set_name(in.name);
   out->set_path(in.path);
@@ -29,13 +32,13 @@ void ToProto(const ops::BackupInfo& in, v1::Backup* out) {
 grpc::ServerUnaryReactor* AdminServiceImpl::CreateBackup(grpc::CallbackServerContext* context,
                                                          const v1::CreateBackupRequest* request,
                                                          v1::CreateBackupResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kCreateBackup);
   if (request->request_id().size() > 128) {
     reactor->Finish(ToGrpcStatus(InvalidField("request_id", "at most 128 characters")));
     return reactor;
   }
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, "/dsar.v1.AdminService/CreateBackup",
+  if (!gate_->AdmitOrFinish(context, reactor, kCreateBackup,
                             request->request_id(), &call)) {
     return reactor;
   }
@@ -54,9 +57,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateBackup(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* AdminServiceImpl::ListBackups(grpc::CallbackServerContext* context,
                                                         const v1::ListBackupsRequest* request,
                                                         v1::ListBackupsResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kListBackups);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, "/dsar.v1.AdminService/ListBackups", "", &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kListBackups, "", &call)) {
     return reactor;
   }
   auto backups = backups_->List();

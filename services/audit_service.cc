@@ -10,12 +10,15 @@
 
 namespace dsar {
 
+constexpr char kListAuditEvents[] = "/dsar.v1.AuditService/ListAuditEvents";
+constexpr char kVerifyAuditLog[] = "/dsar.v1.AuditService/VerifyAuditLog";
+
 grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditEvents(
     grpc::CallbackServerContext* context, const v1::ListAuditEventsRequest* request,
     v1::ListAuditEventsResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kListAuditEvents);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, "/dsar.v1.AuditService/ListAuditEvents", "",
+  if (!gate_->AdmitOrFinish(context, reactor, kListAuditEvents, "",
                             &call)) {
     return reactor;
   }
@@ -64,9 +67,9 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditEvents(
 grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAuditLog(
     grpc::CallbackServerContext* context, const v1::VerifyAuditLogRequest* request,
     v1::VerifyAuditLogResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kVerifyAuditLog);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, "/dsar.v1.AuditService/VerifyAuditLog", "",
+  if (!gate_->AdmitOrFinish(context, reactor, kVerifyAuditLog, "",
                             &call)) {
     return reactor;
   }

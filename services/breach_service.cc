@@ -122,7 +122,7 @@ void ToProto(const breach::Breach& b, v1::Breach* out) {
 
 // Finishes `reactor` with the breach written into `out`, or the error.
 template <typename Slot>
-breach::BreachRegister::BreachDone FinishWithBreach(grpc::ServerUnaryReactor* reactor,
+breach::BreachRegister::BreachDone FinishWithBreach(MeteredReactor* reactor,
                                                     v1::Breach* out, Slot slot) {
   return [reactor, out, slot = std::move(slot)](absl::StatusOr<breach::Breach> b) {
     if (!b.ok()) {
@@ -139,7 +139,7 @@ breach::BreachRegister::BreachDone FinishWithBreach(grpc::ServerUnaryReactor* re
 grpc::ServerUnaryReactor* BreachServiceImpl::ReportBreach(grpc::CallbackServerContext* context,
                                                           const v1::ReportBreachRequest* request,
                                                           v1::ReportBreachResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kReport);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kReport, request->request_id(), &call)) {
     return reactor;
@@ -157,7 +157,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::ReportBreach(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* BreachServiceImpl::UpdateBreach(grpc::CallbackServerContext* context,
                                                           const v1::UpdateBreachRequest* request,
                                                           v1::UpdateBreachResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kUpdate);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kUpdate, request->request_id(), &call)) {
     return reactor;
@@ -178,7 +178,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::UpdateBreach(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* BreachServiceImpl::RecordNotification(
     grpc::CallbackServerContext* context, const v1::RecordNotificationRequest* request,
     v1::RecordNotificationResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kNotify);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kNotify, request->request_id(), &call)) {
     return reactor;
@@ -208,7 +208,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::RecordNotification(
 grpc::ServerUnaryReactor* BreachServiceImpl::GetBreach(grpc::CallbackServerContext* context,
                                                        const v1::GetBreachRequest* request,
                                                        v1::GetBreachResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kGet);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kGet, "", &call)) return reactor;
   register_->Get(call.ctx, request->name(),
@@ -219,7 +219,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::GetBreach(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* BreachServiceImpl::ListBreaches(grpc::CallbackServerContext* context,
                                                           const v1::ListBreachesRequest* request,
                                                           v1::ListBreachesResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kList);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
   breach::ListInput in;
@@ -245,7 +245,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::ListBreaches(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* BreachServiceImpl::CloseBreach(grpc::CallbackServerContext* context,
                                                          const v1::CloseBreachRequest* request,
                                                          v1::CloseBreachResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kClose);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kClose, request->request_id(), &call)) {
     return reactor;
@@ -261,7 +261,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::CloseBreach(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* BreachServiceImpl::ExportBreachReport(
     grpc::CallbackServerContext* context, const v1::ExportBreachReportRequest* request,
     v1::ExportBreachReportResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kExport);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kExport, "", &call)) return reactor;
   breach::ExportInput in;

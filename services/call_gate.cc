@@ -250,7 +250,7 @@ absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& cont
 }
 
 bool CallGate::AdmitOrFinish(grpc::CallbackServerContext* context,
-                             grpc::ServerUnaryReactor* reactor, absl::string_view method,
+                             MeteredReactor* reactor, absl::string_view method,
                              absl::string_view request_id, AdmittedCall* call) {
   auto admitted = Admit(*context, method, request_id);
   if (!admitted.ok()) {

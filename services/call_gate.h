@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "dsar/config/v1/config.pb.h"
 #include "lib/core/request_context.h"
+#include "services/metered_reactor.h"
 
 namespace grpc {
 class ServerContextBase;
@@ -81,9 +82,19 @@ class CallGate {
 
   // Admit for unary callback handlers: on refusal finishes `reactor` with the
   // mapped status and returns false.
-  bool AdmitOrFinish(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+  bool AdmitOrFinish(grpc::CallbackServerContext* context, MeteredReactor* reactor,
                      absl::string_view method, absl::string_view request_id,
                      AdmittedCall* call);
+
+  // Where calls are counted (services/metered_reactor.h); set once, before
+  // the server serves. Without it calls are not counted.
+  void set_metrics(ops::RequestMetrics* metrics) { metrics_ = metrics; }
+  // The reactor a unary handler answers through, counted under `method`.
+  MeteredReactor* StartCall(absl::string_view method) const {
+    return new MeteredReactor(CallMeter(metrics_, method));
+  }
+  // For streaming handlers, which have reactors of their own.
+  CallMeter Meter(absl::string_view method) const { return CallMeter(metrics_, method); }
 
   int in_flight() const { return in_flight_.load(); }
 
@@ -108,6 +119,7 @@ class CallGate {
                     const absl::Status& refusal);
 
   const MethodPolicy* policy_;
+  ops::RequestMetrics* metrics_ = nullptr;
   store::Store* store_;
   Clock* clock_;
   absl::flat_hash_map<std::string, Principal> by_token_hash_;

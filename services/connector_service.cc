@@ -97,7 +97,7 @@ void ToProto(const connector::TaskInfo& t, v1::ConnectorTask* out) {
 grpc::ServerUnaryReactor* ConnectorServiceImpl::ListConnectors(
     grpc::CallbackServerContext* context, const v1::ListConnectorsRequest*,
     v1::ListConnectorsResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = start_(kListConnectors);
   auto call = admit_(context, kListConnectors, "");
   if (!call.ok()) {
     reactor->Finish(ToGrpcStatus(call.status()));
@@ -132,7 +132,7 @@ grpc::ServerUnaryReactor* ConnectorServiceImpl::ListConnectors(
 grpc::ServerUnaryReactor* ConnectorServiceImpl::GetConnectorHealth(
     grpc::CallbackServerContext* context, const v1::GetConnectorHealthRequest* request,
     v1::GetConnectorHealthResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = start_(kGetHealth);
   auto call = admit_(context, kGetHealth, "");
   if (!call.ok()) {
     reactor->Finish(ToGrpcStatus(call.status()));
@@ -173,7 +173,7 @@ grpc::ServerUnaryReactor* ConnectorServiceImpl::GetConnectorHealth(
 grpc::ServerUnaryReactor* ConnectorServiceImpl::ListTasks(grpc::CallbackServerContext* context,
                                                           const v1::ListTasksRequest* request,
                                                           v1::ListTasksResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = start_(kListTasks);
   auto call = admit_(context, kListTasks, "");
   if (!call.ok()) {
     reactor->Finish(ToGrpcStatus(call.status()));
@@ -202,7 +202,7 @@ grpc::ServerUnaryReactor* ConnectorServiceImpl::ListTasks(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* ConnectorServiceImpl::RetryTask(grpc::CallbackServerContext* context,
                                                           const v1::RetryTaskRequest* request,
                                                           v1::RetryTaskResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = start_(kRetryTask);
   auto call = admit_(context, kRetryTask, request->request_id());
   if (!call.ok()) {
     reactor->Finish(ToGrpcStatus(call.status()));

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 
+#include "services/metered_reactor.h"
 #include "absl/status/statusor.h"
 #include "dsar/v1/connector_admin.grpc.pb.h"
 #include "lib/core/request_context.h"
@@ -34,12 +35,15 @@ struct ConnectorCall {
 using ConnectorAdmitFn = std::function<absl::StatusOr<ConnectorCall>(
     grpc::CallbackServerContext* context, absl::string_view method,
     absl::string_view request_id)>;
+// The reactor a unary handler answers through (CallGate::StartCall).
+using ConnectorStartFn = std::function<MeteredReactor*(absl::string_view method)>;
 
 class ConnectorServiceImpl final : public dsar::v1::ConnectorService::CallbackService {
  public:
   // `admin` must outlive the service.
-  ConnectorServiceImpl(ConnectorAdmitFn admit, connector::ConnectorAdmin* admin)
-      : admit_(std::move(admit)), admin_(admin) {}
+  ConnectorServiceImpl(ConnectorAdmitFn admit, ConnectorStartFn start,
+                       connector::ConnectorAdmin* admin)
+      : admit_(std::move(admit)), start_(std::move(start)), admin_(admin) {}
 
   grpc::ServerUnaryReactor* ListConnectors(grpc::CallbackServerContext* context,
                                            const v1::ListConnectorsRequest* request,
@@ -56,6 +60,7 @@ class ConnectorServiceImpl final : public dsar::v1::ConnectorService::CallbackSe
 
  private:
   ConnectorAdmitFn admit_;
+  ConnectorStartFn start_;
   connector::ConnectorAdmin* admin_;
 };
 

@@ -7,7 +7,7 @@ namespace dsar {
 
 absl::StatusOr<std::unique_ptr<ConnectorStack>> ConnectorStack::Start(
     const config::v1::DsardConfig& config, store::Store* store, Clock* clock,
-    ConnectorAdmitFn admit, ConnectorHooks hooks) {
+    ConnectorAdmitFn admit, ConnectorStartFn start, ConnectorHooks hooks) {
   std::unique_ptr<ConnectorStack> s(new ConnectorStack());
   s->registry_ = std::make_unique<connector::ConnectorRegistry>(
       connector::ConnectorRegistry::FromConfig(config));
@@ -43,7 +43,8 @@ absl::StatusOr<std::unique_ptr<ConnectorStack>> ConnectorStack::Start(
   if (absl::Status started = s->dispatcher_->Start(); !started.ok()) return started;
   s->admin_ = std::make_unique<connector::ConnectorAdmin>(store, clock, s->registry_.get(),
                                                           s->dispatcher_.get());
-  s->service_ = std::make_unique<ConnectorServiceImpl>(std::move(admit), s->admin_.get());
+  s->service_ = std::make_unique<ConnectorServiceImpl>(std::move(admit), std::move(start),
+                                                    s->admin_.get());
   log::Info("connectors_started", {{"connectors", static_cast<int>(s->clients_.size())},
                                    {"owner", s->dispatcher_->owner()}});
   return s;

@@ -37,7 +37,7 @@ class ConnectorStack {
   // payload key or a connector's TLS/token file cannot be read.
   static absl::StatusOr<std::unique_ptr<ConnectorStack>> Start(
       const config::v1::DsardConfig& config, store::Store* store, Clock* clock,
-      ConnectorAdmitFn admit, ConnectorHooks hooks = ConnectorHooks());
+      ConnectorAdmitFn admit, ConnectorStartFn start, ConnectorHooks hooks = ConnectorHooks());
   ~ConnectorStack();
 
   // Stops the dispatcher (calls in flight get `grace`). Idempotent.

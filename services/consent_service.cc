@@ -49,7 +49,7 @@ void ToProto(const ConsentReceipt& r, v1::ConsentReceipt* out) {
 grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
     grpc::CallbackServerContext* context, const v1::RecordConsentRequest* request,
     v1::RecordConsentResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kRecord);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kRecord, request->request_id(), &call)) return reactor;
   consent::RecordConsentInput in;
@@ -76,7 +76,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
 grpc::ServerUnaryReactor* ConsentServiceImpl::WithdrawConsent(
     grpc::CallbackServerContext* context, const v1::WithdrawConsentRequest* request,
     v1::WithdrawConsentResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kWithdraw);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kWithdraw, request->request_id(), &call)) return reactor;
   consent::WithdrawConsentInput in;
@@ -100,7 +100,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::WithdrawConsent(
 grpc::ServerUnaryReactor* ConsentServiceImpl::CheckConsent(
     grpc::CallbackServerContext* context, const v1::CheckConsentRequest* request,
     v1::CheckConsentResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kCheck);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kCheck, "", &call)) return reactor;
   auto check = ledger_->Check(call.ctx, request->subject_id(), request->purpose());
@@ -124,7 +124,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckConsent(
 grpc::ServerUnaryReactor* ConsentServiceImpl::ListConsentEvents(
     grpc::CallbackServerContext* context, const v1::ListConsentEventsRequest* request,
     v1::ListConsentEventsResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kList);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
   consent::ListEventsInput in;
@@ -163,7 +163,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::ListConsentEvents(
 grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsentReceipt(
     grpc::CallbackServerContext* context, const v1::GetConsentReceiptRequest* request,
     v1::GetConsentReceiptResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kGet);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kGet, "", &call)) return reactor;
   const consent::PurposeCatalog* catalog = catalog_;

@@ -89,12 +89,16 @@ void ToProto(const deadline::Alert& a, v1::Alert* out) {
 // Streams a tenant's alerts after a sequence number: stored ones first, then
 // new ones as the feed announces them. One write in flight at a time; rows are
 // read in small pages, so a slow client holds no more than a page in memory.
-class AlertWatcher final : public grpc::ServerWriteReactor<v1::WatchAlertsResponse>,
+class AlertWatcher final : public MeteredWriteReactor<v1::WatchAlertsResponse>,
                            public deadline::AlertFeed::Subscriber {
  public:
-  AlertWatcher(store::Store* store, deadline::AlertFeed* feed, AdmittedCall call,
-               int64_t after_seq)
-      : store_(store), feed_(feed), call_(std::move(call)), sent_seq_(after_seq) {
+  AlertWatcher(CallMeter meter, store::Store* store, deadline::AlertFeed* feed,
+               AdmittedCall call, int64_t after_seq)
+      : MeteredWriteReactor(meter),
+        store_(store),
+        feed_(feed),
+        call_(std::move(call)),
+        sent_seq_(after_seq) {
     feed_->Subscribe(this);  // before the first read, so no alert falls between
     Pump();
   }
@@ -135,6 +139,7 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::WatchAlertsRespon
 
   void OnDone() override {
     feed_->Unsubscribe(this);
+    RecordDone();
     delete this;
   }
 
@@ -200,10 +205,15 @@ class AlertWatcher final : public grpc::ServerWriteReactor<v1::WatchAlertsRespon
 };
 
 // A stream refused before it started.
-class RefusedWatch final : public grpc::ServerWriteReactor<v1::WatchAlertsResponse> {
+class RefusedWatch final : public MeteredWriteReactor<v1::WatchAlertsResponse> {
  public:
-  explicit RefusedWatch(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
-  void OnDone() override { delete this; }
+  RefusedWatch(CallMeter meter, const absl::Status& status) : MeteredWriteReactor(meter) {
+    Finish(ToGrpcStatus(status));
+  }
+  void OnDone() override {
+    RecordDone();
+    delete this;
+  }
 };
 
 }  // namespace
@@ -211,7 +221,7 @@ class RefusedWatch final : public grpc::ServerWriteReactor<v1::WatchAlertsRespon
 grpc::ServerUnaryReactor* DeadlineServiceImpl::ListDeadlines(
     grpc::CallbackServerContext* context, const v1::ListDeadlinesRequest* request,
     v1::ListDeadlinesResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kList);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
   const absl::Time now = clock_->Now();
@@ -252,7 +262,7 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::ListDeadlines(
 grpc::ServerUnaryReactor* DeadlineServiceImpl::GetSlaReport(
     grpc::CallbackServerContext* context, const v1::GetSlaReportRequest* request,
     v1::GetSlaReportResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kSla);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kSla, "", &call)) return reactor;
   const absl::Time now = clock_->Now();
@@ -293,19 +303,20 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::GetSlaReport(
 
 grpc::ServerWriteReactor<v1::WatchAlertsResponse>* DeadlineServiceImpl::WatchAlerts(
     grpc::CallbackServerContext* context, const v1::WatchAlertsRequest* request) {
+  const CallMeter meter = gate_->Meter(kWatch);
   absl::StatusOr<AdmittedCall> call = gate_->Admit(*context, kWatch);
-  if (!call.ok()) return new RefusedWatch(call.status());
+  if (!call.ok()) return new RefusedWatch(meter, call.status());
   if (request->after_sequence() < 0) {
-    return new RefusedWatch(InvalidField("after_sequence", "must not be negative"));
+    return new RefusedWatch(meter, InvalidField("after_sequence", "must not be negative"));
   }
-  return new AlertWatcher(store_, &engine_->feed(), std::move(*call),
+  return new AlertWatcher(meter, store_, &engine_->feed(), std::move(*call),
                           request->after_sequence());
 }
 
 grpc::ServerUnaryReactor* DeadlineServiceImpl::AcknowledgeAlert(
     grpc::CallbackServerContext* context, const v1::AcknowledgeAlertRequest* request,
     v1::AcknowledgeAlertResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kAck);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kAck, request->request_id(), &call)) {
     return reactor;

@@ -70,7 +70,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   if (!ops.ok()) return ops.status();
   d->ops_ = std::move(*ops);
   services.push_back(d->ops_->admin_service());
-  server_options.interceptors.push_back(d->ops_->interceptor());
+  d->call_gate_->set_metrics(&d->ops_->request_metrics());
   d->task_router_ = std::make_unique<TaskRouter>();
   // Dead-lettered tasks raise an alert; it closes when the task finishes.
   d->dead_letter_alerts_ =
@@ -123,7 +123,11 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     hooks.dead_letters = d->task_router_.get();
     if (d->privacy_requests_) hooks.exports = &d->privacy_requests_->sinks();
     auto connectors =
-        ConnectorStack::Start(config, d->store_.get(), clock, std::move(admit), hooks);
+        ConnectorStack::Start(config, d->store_.get(), clock, std::move(admit),
+                              [gate = d->call_gate_.get()](absl::string_view method) {
+                                return gate->StartCall(method);
+                              },
+                              hooks);
     if (!connectors.ok()) return connectors.status();
     d->connectors_ = std::move(*connectors);
     services.push_back(d->connectors_->service());

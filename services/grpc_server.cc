@@ -5,7 +5,6 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <grpcpp/security/server_credentials.h>
-#include <grpcpp/support/server_interceptor.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
@@ -16,24 +15,6 @@
 #include "grpc/health/v1/health.pb.h"
 
 namespace dsar {
-namespace {
-
-// Hands gRPC an owning pointer to a factory the caller keeps.
-class ForwardingInterceptorFactory final
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
- public:
-  explicit ForwardingInterceptorFactory(grpc::experimental::ServerInterceptorFactoryInterface* f)
-      : f_(f) {}
-  grpc::experimental::Interceptor* CreateServerInterceptor(
-      grpc::experimental::ServerRpcInfo* info) override {
-    return f_->CreateServerInterceptor(info);
-  }
-
- private:
-  grpc::experimental::ServerInterceptorFactoryInterface* f_;
-};
-
-}  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsServerCredentialsFromConfig(
     const config::v1::TlsConfig& tls) {
@@ -80,13 +61,6 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
   for (grpc::Service* service : services) builder.RegisterService(service);
-  if (!options.interceptors.empty()) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    for (auto* factory : options.interceptors) {
-      creators.push_back(std::make_unique<ForwardingInterceptorFactory>(factory));
-    }
-    builder.experimental().SetInterceptorCreators(std::move(creators));
-  }
   out->server_ = builder.BuildAndStart();
   if (out->server_ == nullptr || out->port_ == 0) {
     return absl::UnavailableError(

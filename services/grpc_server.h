@@ -18,9 +18,6 @@ namespace grpc {
 class Server;
 class Service;
 class ServerCredentials;
-namespace experimental {
-class ServerInterceptorFactoryInterface;
-}
 }  // namespace grpc
 
 namespace dsar {
@@ -42,9 +39,6 @@ struct GrpcServerOptions {
   int max_concurrent_streams = 1000;  // per connection
   // Null means plaintext (insecure loopback demo).
   std::shared_ptr<grpc::ServerCredentials> credentials;
-  // Server interceptors (e.g. request metrics), not owned; they must outlive
-  // the server.
-  std::vector<grpc::experimental::ServerInterceptorFactoryInterface*> interceptors;
 };
 
 class GrpcServer {

@@ -12,7 +12,6 @@
 #include "services/admin_http.h"
 #include "services/admin_service.h"
 #include "services/call_gate.h"
-#include "services/metrics_interceptor.h"
 
 namespace dsar {
 namespace {
@@ -49,7 +48,6 @@ absl::StatusOr<std::unique_ptr<OpsStack>> OpsStack::Create(const config::v1::Dsa
   s->start_time_ = absl::Now();
   s->admin_address_ = config.admin_listen_address();
   s->request_metrics_ = std::make_unique<ops::RequestMetrics>(KnownMethods());
-  s->interceptor_ = std::make_unique<MetricsInterceptorFactory>(s->request_metrics_.get());
   ops::BackupOptions backup;
   std::filesystem::path dir = config.backup().directory();
   if (dir.empty()) dir = std::filesystem::path(config.database_path()).parent_path() / "backups";
@@ -62,10 +60,6 @@ absl::StatusOr<std::unique_ptr<OpsStack>> OpsStack::Create(const config::v1::Dsa
 }
 
 OpsStack::~OpsStack() { Stop(); }
-
-grpc::experimental::ServerInterceptorFactoryInterface* OpsStack::interceptor() {
-  return interceptor_.get();
-}
 
 grpc::Service* OpsStack::admin_service() { return admin_service_.get(); }
 

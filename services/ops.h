@@ -1,7 +1,7 @@
 // OpsStack: what operators need from a running dsard, built from its config.
 //
-// - Request metrics: a gRPC server interceptor counting calls and latencies
-//   per method and status code (ops::RequestMetrics).
+// - Request metrics: calls and latencies per method and status code
+//   (ops::RequestMetrics), recorded by the handlers' MeteredReactors.
 // - The admin HTTP endpoint on its own (loopback) port: /metrics in
 //   Prometheus text format (requests, writer groups and commit latency, calls
 //   in flight, tasks and deadlines by state, alerts fired, backups) and
@@ -9,8 +9,9 @@
 // - Online backups: ops::BackupManager (on request and on a schedule) and the
 //   AdminService adapter.
 //
-// Dsard creates it before the gRPC server (the interceptor and service are
-// registered with it), calls Start() once the server listens and Stop() after
+// Dsard creates it before the gRPC server (its service is registered with
+// it, and the call gate records into its metrics), calls Start() once the
+// server listens and Stop() after
 // the server stopped and before the store closes. Thread-safe.
 #ifndef DSAR_SERVICES_OPS_H_
 #define DSAR_SERVICES_OPS_H_
@@ -24,9 +25,6 @@
 
 namespace grpc {
 class Service;
-namespace experimental {
-class ServerInterceptorFactoryInterface;
-}
 }  // namespace grpc
 
 namespace dsar {
@@ -35,7 +33,6 @@ class AdminHttpServer;
 class AdminServiceImpl;
 class CallGate;
 class Clock;
-class MetricsInterceptorFactory;
 namespace ops {
 class BackupManager;
 class RequestMetrics;
@@ -53,7 +50,6 @@ class OpsStack {
                                                           Clock* clock);
   ~OpsStack();
 
-  grpc::experimental::ServerInterceptorFactoryInterface* interceptor();
   grpc::Service* admin_service();
 
   // Starts backups and the admin endpoint. UNAVAILABLE when the admin
@@ -78,7 +74,6 @@ class OpsStack {
   Clock* clock_ = nullptr;
   absl::Time start_time_;
   std::unique_ptr<ops::RequestMetrics> request_metrics_;
-  std::unique_ptr<MetricsInterceptorFactory> interceptor_;
   std::unique_ptr<ops::BackupManager> backups_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<AdminHttpServer> admin_http_;

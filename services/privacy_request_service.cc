@@ -141,7 +141,7 @@ requests::Verification FromProto(const v1::IdentityVerification& v) {
 
 // Answers a unary call with the request the domain returned.
 template <typename Response>
-auto Answer(grpc::ServerUnaryReactor* reactor, Response* response, std::shared_ptr<void> slot) {
+auto Answer(MeteredReactor* reactor, Response* response, std::shared_ptr<void> slot) {
   return [reactor, response, slot = std::move(slot)](absl::StatusOr<PrivacyRequest> r) {
     if (!r.ok()) {
       reactor->Finish(ToGrpcStatus(r.status()));
@@ -153,11 +153,11 @@ auto Answer(grpc::ServerUnaryReactor* reactor, Response* response, std::shared_p
 }
 
 // Streams one export bundle; deletes itself when the call is done.
-class ExportStreamer final : public grpc::ServerWriteReactor<v1::DownloadExportResponse> {
+class ExportStreamer final : public MeteredWriteReactor<v1::DownloadExportResponse> {
  public:
-  ExportStreamer(requests::PrivacyRequests* requests, AdmittedCall call,
+  ExportStreamer(CallMeter meter, requests::PrivacyRequests* requests, AdmittedCall call,
                  requests::DownloadInput input)
-      : call_(std::move(call)) {
+      : MeteredWriteReactor(meter), call_(std::move(call)) {
     requests->Download(call_.ctx, std::move(input),
                        [this](absl::StatusOr<std::unique_ptr<requests::ExportDownload>> d) {
                          if (!d.ok()) {
@@ -176,7 +176,10 @@ class ExportStreamer final : public grpc::ServerWriteReactor<v1::DownloadExportR
     }
     WriteNext();
   }
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    RecordDone();
+    delete this;
+  }
 
  private:
   void WriteNext() {
@@ -205,10 +208,15 @@ class ExportStreamer final : public grpc::ServerWriteReactor<v1::DownloadExportR
   v1::DownloadExportResponse response_;
 };
 
-class RefusedDownload final : public grpc::ServerWriteReactor<v1::DownloadExportResponse> {
+class RefusedDownload final : public MeteredWriteReactor<v1::DownloadExportResponse> {
  public:
-  explicit RefusedDownload(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
-  void OnDone() override { delete this; }
+  RefusedDownload(CallMeter meter, const absl::Status& status) : MeteredWriteReactor(meter) {
+    Finish(ToGrpcStatus(status));
+  }
+  void OnDone() override {
+    RecordDone();
+    delete this;
+  }
 };
 
 }  // namespace
@@ -216,7 +224,7 @@ class RefusedDownload final : public grpc::ServerWriteReactor<v1::DownloadExport
 grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CreatePrivacyRequest(
     grpc::CallbackServerContext* context, const v1::CreatePrivacyRequestRequest* request,
     v1::CreatePrivacyRequestResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kCreate);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kCreate, request->request_id(), &call)) {
     return reactor;
@@ -259,7 +267,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CreatePrivacyRequest(
 grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::GetPrivacyRequest(
     grpc::CallbackServerContext* context, const v1::GetPrivacyRequestRequest* request,
     v1::GetPrivacyRequestResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kGet);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kGet, "", &call)) return reactor;
   auto id = requests::ParseRequestName(request->name());
@@ -280,7 +288,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::GetPrivacyRequest(
 grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::ListPrivacyRequests(
     grpc::CallbackServerContext* context, const v1::ListPrivacyRequestsRequest* request,
     v1::ListPrivacyRequestsResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kList);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
   requests::ListInput in;
@@ -303,7 +311,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::ListPrivacyRequests(
 grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::VerifyIdentity(
     grpc::CallbackServerContext* context, const v1::VerifyIdentityRequest* request,
     v1::VerifyIdentityResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kVerify);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kVerify, request->request_id(), &call)) {
     return reactor;
@@ -321,7 +329,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::VerifyIdentity(
 grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::ExtendPrivacyRequest(
     grpc::CallbackServerContext* context, const v1::ExtendPrivacyRequestRequest* request,
     v1::ExtendPrivacyRequestResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kExtend);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kExtend, request->request_id(), &call)) {
     return reactor;
@@ -348,7 +356,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::ExtendPrivacyRequest(
 grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::RejectPrivacyRequest(
     grpc::CallbackServerContext* context, const v1::RejectPrivacyRequestRequest* request,
     v1::RejectPrivacyRequestResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kReject);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kReject, request->request_id(), &call)) {
     return reactor;
@@ -366,7 +374,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::RejectPrivacyRequest(
 grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CancelPrivacyRequest(
     grpc::CallbackServerContext* context, const v1::CancelPrivacyRequestRequest* request,
     v1::CancelPrivacyRequestResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  MeteredReactor* reactor = gate_->StartCall(kCancel);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kCancel, request->request_id(), &call)) {
     return reactor;
@@ -383,15 +391,16 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CancelPrivacyRequest(
 
 grpc::ServerWriteReactor<v1::DownloadExportResponse>* PrivacyRequestServiceImpl::DownloadExport(
     grpc::CallbackServerContext* context, const v1::DownloadExportRequest* request) {
+  const CallMeter meter = gate_->Meter(kDownload);
   absl::StatusOr<AdmittedCall> call = gate_->Admit(*context, kDownload);
-  if (!call.ok()) return new RefusedDownload(call.status());
+  if (!call.ok()) return new RefusedDownload(meter, call.status());
   auto id = requests::ParseRequestName(request->name());
-  if (!id.ok()) return new RefusedDownload(id.status());
+  if (!id.ok()) return new RefusedDownload(meter, id.status());
   requests::DownloadInput in;
   in.request_id = *id;
   in.recipient = static_cast<requests::DisclosureRecipient>(request->recipient());
   in.recipient_name = request->recipient_name();
-  return new ExportStreamer(requests_, std::move(*call), std::move(in));
+  return new ExportStreamer(meter, requests_, std::move(*call), std::move(in));
 }
 
 }  // namespace dsar

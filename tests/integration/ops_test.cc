@@ -25,6 +25,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "dsar/v1/admin.grpc.pb.h"
+#include "dsar/v1/deadline.grpc.pb.h"
 #include "dsar/v1/audit.grpc.pb.h"
 #include "dsar/v1/consent.grpc.pb.h"
 #include "lib/deadline/engine.h"
@@ -142,6 +143,15 @@ TEST_F(MetricsTest, EndpointServesPrometheusTextWhoseCountersMoveWithTraffic) {
   EXPECT_EQ(consent_->CheckConsent(TestDsard::Context("wrong-token").get(), check, &checked)
                 .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
+  // A stream refused by role: counted too.
+  {
+    auto deadlines = v1::DeadlineService::NewStub(dsard_.channel());
+    auto context = TestDsard::Context();  // the service role may not watch alerts
+    auto reader = deadlines->WatchAlerts(context.get(), v1::WatchAlertsRequest());
+    v1::WatchAlertsResponse unused;
+    EXPECT_FALSE(reader->Read(&unused));
+    EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
   // A deadline that has fired its first alert.
   const absl::Time t0 = dsard_.clock().Now();
   ASSERT_THAT(dsard_.daemon().store().WriteAndWait([&](store::WriteTxn& txn) {
@@ -161,6 +171,10 @@ TEST_F(MetricsTest, EndpointServesPrometheusTextWhoseCountersMoveWithTraffic) {
   Scrape after = Get();
   EXPECT_EQ(after.Get(kCheckOk) - before.Get(kCheckOk), 3);
   EXPECT_EQ(after.Get(kCheckUnauthenticated) - before.Get(kCheckUnauthenticated), 1);
+  const std::string watch_denied =
+      "dsar_grpc_server_handled_total{grpc_service=\"dsar.v1.DeadlineService\","
+      "grpc_method=\"WatchAlerts\",grpc_code=\"PERMISSION_DENIED\"}";
+  EXPECT_EQ(after.Get(watch_denied) - before.Get(watch_denied), 1);
   const std::string latency =
       "dsar_grpc_server_handling_seconds_count{grpc_service=\"dsar.v1.ConsentService\","
       "grpc_method=\"CheckConsent\",grpc_code=\"OK\"}";
