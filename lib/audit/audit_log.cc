@@ -98,31 +98,25 @@ absl::Status AppendBatch(store::WriteTxn& txn, const std::vector<PendingEvent>& 
     prev_hash = e.hash;
   }
 
-  for (size_t first = 0; first < events.size();) {
-    const size_t n = store::ChunkRows(events.size() - first);
-    SQLite::Statement& insert = txn.Prepare(store::MultiRowSql(
-        "INSERT INTO audit_events (seq, tenant_id, time_us, principal, role, method, resource, "
-        "outcome, request_id, prev_hash, hash) VALUES ",
-        11, n, ""));
-    int p = 1;
-    for (size_t i = first; i < first + n; ++i) {
-      const AuditEvent& e = events[i];
-      // SQLITE_STATIC: `events` outlives exec() below.
-      insert.bind(p++, static_cast<int64_t>(e.seq));
-      insert.bindNoCopy(p++, e.tenant);
-      insert.bind(p++, static_cast<int64_t>(absl::ToUnixMicros(e.time)));
-      insert.bindNoCopy(p++, e.principal);
-      insert.bindNoCopy(p++, e.role);
-      insert.bindNoCopy(p++, e.method);
-      insert.bindNoCopy(p++, e.resource);
-      insert.bindNoCopy(p++, e.outcome);
-      insert.bindNoCopy(p++, e.request_id);
-      insert.bindNoCopy(p++, e.prev_hash);
-      insert.bindNoCopy(p++, e.hash);
-    }
-    insert.exec();
-    first += n;
-  }
+  store::ExecMultiRow(
+      txn,
+      "INSERT INTO audit_events (seq, tenant_id, time_us, principal, role, method, resource, "
+      "outcome, request_id, prev_hash, hash) VALUES ",
+      11, "", events.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
+        const AuditEvent& e = events[i];
+        // SQLITE_STATIC: `events` outlives the statement's execution.
+        insert.bind(p++, static_cast<int64_t>(e.seq));
+        insert.bindNoCopy(p++, e.tenant);
+        insert.bind(p++, static_cast<int64_t>(absl::ToUnixMicros(e.time)));
+        insert.bindNoCopy(p++, e.principal);
+        insert.bindNoCopy(p++, e.role);
+        insert.bindNoCopy(p++, e.method);
+        insert.bindNoCopy(p++, e.resource);
+        insert.bindNoCopy(p++, e.outcome);
+        insert.bindNoCopy(p++, e.request_id);
+        insert.bindNoCopy(p++, e.prev_hash);
+        insert.bindNoCopy(p++, e.hash);
+      });
 
   SQLite::Statement& update = txn.Prepare(
       "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "

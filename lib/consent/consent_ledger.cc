@@ -130,36 +130,30 @@ struct EventRow {
 };
 
 void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows) {
-  for (size_t first = 0; first < rows.size();) {
-    const size_t n = store::ChunkRows(rows.size() - first);
-    SQLite::Statement& insert = txn.Prepare(store::MultiRowSql(
-        "INSERT INTO consent_events (tenant_id, event_id, receipt_id, subject_key, purpose, "
-        "action, notice_version, language, lawful_basis, channel, actor, reason, "
-        "occurred_at_us, recorded_at_us) VALUES ",
-        14, n, ""));
-    int p = 1;
-    for (size_t i = first; i < first + n; ++i) {
-      const ConsentEvent& e = *rows[i].e;
-      // SQLITE_STATIC: every string outlives exec() below.
-      insert.bindNoCopy(p++, *rows[i].tenant);
-      insert.bindNoCopy(p++, e.event_id);
-      insert.bindNoCopy(p++, e.receipt_id);
-      insert.bindNoCopy(p++, rows[i].subject_key->data(),
-                        static_cast<int>(rows[i].subject_key->size()));
-      insert.bindNoCopy(p++, e.purpose);
-      insert.bind(p++, static_cast<int>(e.action));
-      insert.bindNoCopy(p++, e.notice_version);
-      insert.bindNoCopy(p++, e.language);
-      insert.bind(p++, static_cast<int>(e.lawful_basis));
-      insert.bindNoCopy(p++, e.channel);
-      insert.bindNoCopy(p++, e.actor);
-      insert.bindNoCopy(p++, e.reason);
-      insert.bind(p++, static_cast<int64_t>(Micros(e.occurred_at)));
-      insert.bind(p++, static_cast<int64_t>(Micros(e.recorded_at)));
-    }
-    insert.exec();
-    first += n;
-  }
+  store::ExecMultiRow(
+      txn,
+      "INSERT INTO consent_events (tenant_id, event_id, receipt_id, subject_key, purpose, "
+      "action, notice_version, language, lawful_basis, channel, actor, reason, "
+      "occurred_at_us, recorded_at_us) VALUES ",
+      14, "", rows.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
+        const ConsentEvent& e = *rows[i].e;
+        // SQLITE_STATIC: every string outlives the statement's execution.
+        insert.bindNoCopy(p++, *rows[i].tenant);
+        insert.bindNoCopy(p++, e.event_id);
+        insert.bindNoCopy(p++, e.receipt_id);
+        insert.bindNoCopy(p++, rows[i].subject_key->data(),
+                          static_cast<int>(rows[i].subject_key->size()));
+        insert.bindNoCopy(p++, e.purpose);
+        insert.bind(p++, static_cast<int>(e.action));
+        insert.bindNoCopy(p++, e.notice_version);
+        insert.bindNoCopy(p++, e.language);
+        insert.bind(p++, static_cast<int>(e.lawful_basis));
+        insert.bindNoCopy(p++, e.channel);
+        insert.bindNoCopy(p++, e.actor);
+        insert.bindNoCopy(p++, e.reason);
+        insert.bind(p++, static_cast<int64_t>(Micros(e.occurred_at)));
+        insert.bind(p++, static_cast<int64_t>(Micros(e.recorded_at)));
+      });
 }
 
 void InsertEvent(store::WriteTxn& txn, const std::string& tenant, const std::string& subject_key,
@@ -182,30 +176,25 @@ struct StateChange {
 // Also hands the new states to `index` (may be null) once the write commits.
 void UpsertStates(store::WriteTxn& txn, ConsentStateIndex* index,
                   const std::vector<StateChange>& changes) {
-  for (size_t first = 0; first < changes.size();) {
-    const size_t n = store::ChunkRows(changes.size() - first);
-    SQLite::Statement& upsert = txn.Prepare(store::MultiRowSql(
-        "INSERT INTO consent_state (tenant_id, subject_key, purpose, state, receipt_id, "
-        "notice_version, changed_at_us) VALUES ",
-        7, n,
-        " ON CONFLICT (tenant_id, subject_key, purpose) DO UPDATE SET state = excluded.state, "
-        "receipt_id = excluded.receipt_id, notice_version = excluded.notice_version, "
-        "changed_at_us = excluded.changed_at_us"));
-    int p = 1;
-    for (size_t i = first; i < first + n; ++i) {
-      const StateChange& c = changes[i];
-      // SQLITE_STATIC: every string outlives exec() below.
-      upsert.bindNoCopy(p++, *c.tenant);
-      upsert.bindNoCopy(p++, c.subject_key->data(), static_cast<int>(c.subject_key->size()));
-      upsert.bindNoCopy(p++, *c.purpose);
-      upsert.bind(p++, static_cast<int>(c.state));
-      upsert.bindNoCopy(p++, *c.receipt_id);
-      upsert.bindNoCopy(p++, *c.notice_version);
-      upsert.bind(p++, static_cast<int64_t>(Micros(c.changed_at)));
-    }
-    upsert.exec();
-    first += n;
-  }
+  store::ExecMultiRow(
+      txn,
+      "INSERT INTO consent_state (tenant_id, subject_key, purpose, state, receipt_id, "
+      "notice_version, changed_at_us) VALUES ",
+      7,
+      " ON CONFLICT (tenant_id, subject_key, purpose) DO UPDATE SET state = excluded.state, "
+      "receipt_id = excluded.receipt_id, notice_version = excluded.notice_version, "
+      "changed_at_us = excluded.changed_at_us",
+      changes.size(), [&](SQLite::Statement& upsert, int& p, size_t i) {
+        const StateChange& c = changes[i];
+        // SQLITE_STATIC: every string outlives the statement's execution.
+        upsert.bindNoCopy(p++, *c.tenant);
+        upsert.bindNoCopy(p++, c.subject_key->data(), static_cast<int>(c.subject_key->size()));
+        upsert.bindNoCopy(p++, *c.purpose);
+        upsert.bind(p++, static_cast<int>(c.state));
+        upsert.bindNoCopy(p++, *c.receipt_id);
+        upsert.bindNoCopy(p++, *c.notice_version);
+        upsert.bind(p++, static_cast<int64_t>(Micros(c.changed_at)));
+      });
   if (index == nullptr) return;
   struct Put {
     std::string tenant, subject_key, purpose;

@@ -61,26 +61,20 @@ absl::Status CheckSameRequest(absl::string_view stored_method,
 
 void StoreAnswers(WriteTxn& txn, const std::vector<NewAnswer>& answers, absl::Time now) {
   const int64_t now_us = absl::ToUnixMicros(now);
-  for (size_t first = 0; first < answers.size();) {
-    const size_t n = ChunkRows(answers.size() - first);
-    SQLite::Statement& insert = txn.Prepare(MultiRowSql(
-        "INSERT INTO idempotency_keys (tenant_id, request_id, method, fingerprint, response, "
-        "created_at) VALUES ",
-        6, n, ""));
-    int p = 1;
-    for (size_t i = first; i < first + n; ++i) {
-      const NewAnswer& a = answers[i];
-      // SQLITE_STATIC: `answers` outlives exec() below.
-      insert.bindNoCopy(p++, a.ctx->tenant);
-      insert.bindNoCopy(p++, a.ctx->request_id);
-      insert.bindNoCopy(p++, a.ctx->method);
-      insert.bindNoCopy(p++, a.fingerprint.data(), static_cast<int>(a.fingerprint.size()));
-      insert.bindNoCopy(p++, a.response.data(), static_cast<int>(a.response.size()));
-      insert.bind(p++, now_us);
-    }
-    insert.exec();
-    first += n;
-  }
+  ExecMultiRow(txn,
+               "INSERT INTO idempotency_keys (tenant_id, request_id, method, fingerprint, "
+               "response, created_at) VALUES ",
+               6, "", answers.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
+                 const NewAnswer& a = answers[i];
+                 // SQLITE_STATIC: `answers` outlives the statement's execution.
+                 insert.bindNoCopy(p++, a.ctx->tenant);
+                 insert.bindNoCopy(p++, a.ctx->request_id);
+                 insert.bindNoCopy(p++, a.ctx->method);
+                 insert.bindNoCopy(p++, a.fingerprint.data(),
+                                   static_cast<int>(a.fingerprint.size()));
+                 insert.bindNoCopy(p++, a.response.data(), static_cast<int>(a.response.size()));
+                 insert.bind(p++, now_us);
+               });
 }
 
 absl::StatusOr<std::string> RunIdempotent(

@@ -1,5 +1,7 @@
 #include "lib/store/multi_row.h"
 
+#include <SQLiteCpp/Statement.h>
+
 
 namespace dsar::store {
 
@@ -21,6 +23,20 @@ std::string MultiRowSql(absl::string_view head, int cols, size_t rows, absl::str
   }
   sql.append(tail.data(), tail.size());
   return sql;
+}
+
+void ExecMultiRow(WriteTxn& txn, absl::string_view head, int cols, absl::string_view tail,
+                  size_t rows,
+                  absl::FunctionRef<void(SQLite::Statement& statement, int& param, size_t row)>
+                      bind_row) {
+  for (size_t first = 0; first < rows;) {
+    const size_t n = ChunkRows(rows - first);
+    SQLite::Statement& statement = txn.Prepare(MultiRowSql(head, cols, n, tail));
+    int param = 1;
+    for (size_t row = first; row < first + n; ++row) bind_row(statement, param, row);
+    statement.exec();
+    first += n;
+  }
 }
 
 }  // namespace dsar::store

@@ -11,7 +11,9 @@
 #include <cstddef>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
+#include "lib/store/txn.h"
 
 namespace dsar::store {
 
@@ -22,6 +24,15 @@ size_t ChunkRows(size_t left);
 
 // "<head>(?,...,?),(?,...,?)...<tail>": `rows` tuples of `cols` parameters.
 std::string MultiRowSql(absl::string_view head, int cols, size_t rows, absl::string_view tail);
+
+// Executes "<head>(...),(...)<tail>" over `rows` rows in chunks:
+// bind_row(statement, param, row) binds row `row`'s `cols` values from
+// parameter `param` on, advancing it. Values bound without copying must
+// outlive the call.
+void ExecMultiRow(WriteTxn& txn, absl::string_view head, int cols, absl::string_view tail,
+                  size_t rows,
+                  absl::FunctionRef<void(SQLite::Statement& statement, int& param, size_t row)>
+                      bind_row);
 
 }  // namespace dsar::store
 
