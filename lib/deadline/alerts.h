@@ -1,10 +1,10 @@
 // Alerts: the outbox of fired deadline levels, read by WatchAlerts and the
 // delivery sinks, and acknowledged by people.
 //
-// An alert row is written by FireDue (firing.h) in the same transaction that
-// advances its deadline to the next level, together with one pending delivery per
-// configured sink, so each level fires exactly once and every sink hears of it
-// at least once, across crashes and restarts. `seq` increases with every alert
+// An alert row is written by FireDue (firing.h); its unique key (deadline,
+// due version, level) makes each level fire exactly once, and each configured
+// sink takes every alert after its cursor (dispatcher.h), so every sink hears
+// of it at least once, across crashes and restarts. `seq` increases with every alert
 // (commits are serialised by the store's single writer), so a reader that has
 // seen seq N and asks for seq > N misses nothing. Thread-safe (each call has
 // its own transaction).

@@ -5,7 +5,9 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <tuple>
 
+#include "absl/strings/str_cat.h"
 #include "lib/core/log.h"
 #include "lib/core/status_macros.h"
 #include "lib/deadline/alerts.h"
@@ -19,6 +21,8 @@ struct Outcome {
   int attempts;
   absl::Time next_attempt;
   std::string error;
+  std::string tenant;
+  bool retry;  // a row of deadline_alert_deliveries; else a fresh alert
 };
 
 // "<head>(?,?,?),(?,?,?)...<tail>": `rows` tuples of three parameters.
@@ -90,91 +94,141 @@ absl::Duration AlertDispatcher::Backoff(int attempt) const {
   return d * factor;
 }
 
+namespace {
+
+// The columns ReadDelivery expects, for an alert `a` joined with its deadline
+// `dl`; the first two are the seq and the attempts made so far.
+constexpr char kDeliveryColumns[] =
+    "a.legacy_alert_id, a.tenant_id, a.deadline_id, dl.kind, a.offset_us, a.legacy_payload, "
+    "dl.resource, a.due_version, a.due_at_us, a.fire_at_us, a.fired_at_us";
+
+AlertDelivery ReadDelivery(SQLite::Statement& select, bool needs_payload) {
+  AlertDelivery d;
+  d.seq = select.getColumn(0).getInt64();
+  d.attempt = select.getColumn(1).getInt() + 1;
+  d.tenant = select.getColumn(3).getString();
+  d.deadline_id = select.getColumn(4).getString();
+  d.kind = select.getColumn(5).getString();
+  const int64_t offset_us = select.getColumn(6).getInt64();
+  d.offset_seconds = offset_us / 1000000;
+  const int due_version = select.getColumn(9).getInt();
+  d.alert_id = select.getColumn(2).isNull()
+                   ? AlertIdFor(d.deadline_id, due_version, absl::Microseconds(offset_us))
+                   : select.getColumn(2).getString();
+  if (!needs_payload) return d;
+  if (!select.getColumn(7).isNull()) {
+    d.payload = select.getColumn(7).getString();
+    return d;
+  }
+  // Alerts store no body: it is a pure function of the row and its deadline,
+  // so every attempt sends the same bytes.
+  Alert a;
+  a.alert_id = d.alert_id;
+  a.tenant = d.tenant;
+  a.deadline_id = d.deadline_id;
+  a.kind = d.kind;
+  a.resource = select.getColumn(8).getString();
+  a.due_version = due_version;
+  a.offset = absl::Microseconds(offset_us);
+  a.due_at = absl::FromUnixMicros(select.getColumn(10).getInt64());
+  a.fire_at = absl::FromUnixMicros(select.getColumn(11).getInt64());
+  a.fired_at = absl::FromUnixMicros(select.getColumn(12).getInt64());
+  d.payload = AlertPayload(a);
+  return d;
+}
+
+}  // namespace
+
 absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
   *more = false;
   const absl::Time now = clock_.Now();
   if (now < w.blocked_until) return 0;
   const int batch = options_.batch > 0 ? options_.batch : std::max(1, w.sink->max_batch());
   const bool needs_payload = w.sink->needs_payload();
-  std::vector<AlertDelivery> due;
+  const std::string sink = w.sink->name();
+  // Retries that are due (rows of deadline_alert_deliveries) and fresh alerts
+  // after the sink's cursor (in seq order), merged by when each became due
+  // (a retry's next attempt, an alert's firing), so one alert that keeps
+  // failing does not hold up the others.
+  std::vector<AlertDelivery> retries, fresh;
+  std::vector<int64_t> retry_at, fresh_at;
   RETURN_IF_ERROR(store_.Read([&](store::ReadTxn& txn) -> absl::Status {
-    SQLite::Statement& select = txn.Prepare(
-        "SELECT d.alert_seq, d.attempts, a.legacy_alert_id, a.tenant_id, a.deadline_id, "
-        "dl.kind, a.offset_us, a.legacy_payload, dl.resource, a.due_version, a.due_at_us, "
-        "a.fire_at_us, a.fired_at_us FROM deadline_alert_deliveries d "
+    SQLite::Statement& select_retries = txn.Prepare(absl::StrCat(
+        "SELECT d.alert_seq, d.attempts, ", kDeliveryColumns,
+        ", d.next_attempt_us FROM deadline_alert_deliveries d "
         "JOIN deadline_alerts a ON a.seq = d.alert_seq AND a.tenant_id = d.tenant_id "
         "LEFT JOIN deadlines dl ON dl.tenant_id = a.tenant_id AND dl.deadline_id = a.deadline_id "
         "WHERE d.sink = ? AND d.state = 'pending' AND d.next_attempt_us <= ? "
-        "ORDER BY d.next_attempt_us, d.alert_seq LIMIT ?");
-    select.bind(1, w.sink->name());
-    select.bind(2, static_cast<int64_t>(absl::ToUnixMicros(now)));
-    select.bind(3, batch);
-    while (select.executeStep()) {
-      AlertDelivery d;
-      d.seq = select.getColumn(0).getInt64();
-      d.attempt = select.getColumn(1).getInt() + 1;
-      d.tenant = select.getColumn(3).getString();
-      d.deadline_id = select.getColumn(4).getString();
-      d.kind = select.getColumn(5).getString();
-      const int64_t offset_us = select.getColumn(6).getInt64();
-      d.offset_seconds = offset_us / 1000000;
-      const int due_version = select.getColumn(9).getInt();
-      d.alert_id = select.getColumn(2).isNull()
-                       ? AlertIdFor(d.deadline_id, due_version, absl::Microseconds(offset_us))
-                       : select.getColumn(2).getString();
-      if (needs_payload) {
-        if (!select.getColumn(7).isNull()) {
-          d.payload = select.getColumn(7).getString();
-        } else {
-          // Alerts store no body: it is a pure function of the row and its
-          // deadline, so every attempt sends the same bytes.
-          Alert a;
-          a.alert_id = d.alert_id;
-          a.tenant = d.tenant;
-          a.deadline_id = d.deadline_id;
-          a.kind = d.kind;
-          a.resource = select.getColumn(8).getString();
-          a.due_version = due_version;
-          a.offset = absl::Microseconds(offset_us);
-          a.due_at = absl::FromUnixMicros(select.getColumn(10).getInt64());
-          a.fire_at = absl::FromUnixMicros(select.getColumn(11).getInt64());
-          a.fired_at = absl::FromUnixMicros(select.getColumn(12).getInt64());
-          d.payload = AlertPayload(a);
-        }
-      }
-      due.push_back(std::move(d));
+        "ORDER BY d.next_attempt_us, d.alert_seq LIMIT ?"));
+    select_retries.bind(1, sink);
+    select_retries.bind(2, static_cast<int64_t>(absl::ToUnixMicros(now)));
+    select_retries.bind(3, batch);
+    while (select_retries.executeStep()) {
+      retries.push_back(ReadDelivery(select_retries, needs_payload));
+      retry_at.push_back(select_retries.getColumn(13).getInt64());
     }
-    select.reset();
+    select_retries.reset();
+    SQLite::Statement& select_fresh = txn.Prepare(absl::StrCat(
+        "SELECT a.seq, 0, ", kDeliveryColumns,
+        ", a.fired_at_us FROM deadline_alert_sinks s "
+        "JOIN deadline_alerts a ON a.seq > s.delivered_seq "
+        "LEFT JOIN deadlines dl ON dl.tenant_id = a.tenant_id AND dl.deadline_id = a.deadline_id "
+        "WHERE s.sink = ? ORDER BY a.seq LIMIT ?"));
+    select_fresh.bind(1, sink);
+    select_fresh.bind(2, batch);
+    while (select_fresh.executeStep()) {
+      fresh.push_back(ReadDelivery(select_fresh, needs_payload));
+      fresh_at.push_back(select_fresh.getColumn(13).getInt64());
+    }
+    select_fresh.reset();
     return absl::OkStatus();
   }));
+  struct Due {
+    AlertDelivery* d;
+    bool retry;
+  };
+  std::vector<Due> due;
+  for (size_t i = 0, j = 0; static_cast<int>(due.size()) < batch &&
+                            (i < retries.size() || j < fresh.size());) {
+    const bool take_retry =
+        j == fresh.size() ||
+        (i < retries.size() && std::tie(retry_at[i], retries[i].seq) <
+                                   std::tie(fresh_at[j], fresh[j].seq));
+    if (take_retry) {
+      due.push_back({&retries[i++], true});
+    } else {
+      due.push_back({&fresh[j++], false});
+    }
+  }
   if (due.empty()) return 0;
 
   std::vector<Outcome> outcomes;
   bool blocked = false;
   DispatcherStats delta;
-  for (const AlertDelivery& d : due) {
+  for (const Due& next_due : due) {
+    const AlertDelivery& d = *next_due.d;
     absl::Status s = w.sink->Deliver(d);
     const absl::Time at = clock_.Now();
     if (s.ok()) {
-      outcomes.push_back({d.seq, "delivered", d.attempt, at, ""});
+      outcomes.push_back({d.seq, "delivered", d.attempt, at, "", d.tenant, next_due.retry});
       ++delta.delivered;
       continue;
     }
     std::string error(s.message().substr(0, 500));
     const bool out_of_attempts = options_.max_attempts > 0 && d.attempt >= options_.max_attempts;
     if (s.code() == absl::StatusCode::kInvalidArgument || out_of_attempts) {
-      outcomes.push_back({d.seq, "failed", d.attempt, at, error});
+      outcomes.push_back({d.seq, "failed", d.attempt, at, error, d.tenant, next_due.retry});
       ++delta.failed;
       log::Error("deadline_alert_undeliverable",
-                 {{"alert_id", d.alert_id}, {"sink", w.sink->name()}, {"attempts", d.attempt},
+                 {{"alert_id", d.alert_id}, {"sink", sink}, {"attempts", d.attempt},
                   {"code", absl::StatusCodeToString(s.code())}});
       continue;
     }
     const absl::Time next = at + Backoff(d.attempt);
-    outcomes.push_back({d.seq, "pending", d.attempt, next, error});
+    outcomes.push_back({d.seq, "pending", d.attempt, next, error, d.tenant, next_due.retry});
     ++delta.retried;
     log::Warn("deadline_alert_delivery_retry",
-              {{"alert_id", d.alert_id}, {"sink", w.sink->name()}, {"attempt", d.attempt},
+              {{"alert_id", d.alert_id}, {"sink", sink}, {"attempt", d.attempt},
                {"code", absl::StatusCodeToString(s.code())},
                {"retry_in_ms", absl::ToInt64Milliseconds(next - at)}});
     // The receiver is probably down: leave the rest until this retry.
@@ -183,31 +237,54 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
     break;
   }
   w.sink->Flush();
-  const std::string sink = w.sink->name();
   RETURN_IF_ERROR(store_.WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
-    // Deliveries (nearly all outcomes) set-based, the rest one by one.
+    // Retries: rows updated, deliveries set-based.
     std::vector<const Outcome*> delivered;
-    delivered.reserve(outcomes.size());
     for (const Outcome& o : outcomes) {
-      if (o.state == "delivered") delivered.push_back(&o);
+      if (o.retry && o.state == "delivered") delivered.push_back(&o);
     }
     RecordDelivered(txn, sink, delivered);
     for (const Outcome& o : outcomes) {
-      if (o.state == "delivered") continue;
+      if (!o.retry || o.state == "delivered") continue;
       SQLite::Statement& update = txn.Prepare(
           "UPDATE deadline_alert_deliveries SET state = ?, attempts = ?, next_attempt_us = ?, "
-          "last_error = ?, delivered_at_us = CASE WHEN ? = 'delivered' THEN ? ELSE NULL END "
+          "last_error = ?, delivered_at_us = NULL "
           "WHERE alert_seq = ? AND sink = ? AND state = 'pending'");
-      const int64_t at_us = absl::ToUnixMicros(o.next_attempt);
       update.bind(1, o.state);
       update.bind(2, o.attempts);
-      update.bind(3, at_us);
+      update.bind(3, static_cast<int64_t>(absl::ToUnixMicros(o.next_attempt)));
       update.bind(4, o.error);
-      update.bind(5, o.state);
-      update.bind(6, at_us);
-      update.bind(7, o.seq);
-      update.bind(8, sink);
+      update.bind(5, o.seq);
+      update.bind(6, sink);
       update.exec();
+    }
+    // Fresh alerts (attempted in seq order): the cursor moves past every one
+    // attempted; those not delivered get a row (pending retry, or failed).
+    int64_t last_fresh = -1;
+    for (const Outcome& o : outcomes) {
+      if (o.retry) continue;
+      last_fresh = o.seq;
+      if (o.state == "delivered") continue;
+      SQLite::Statement& insert = txn.Prepare(
+          "INSERT INTO deadline_alert_deliveries (alert_seq, sink, tenant_id, state, attempts, "
+          "next_attempt_us, last_error) VALUES (?, ?, ?, ?, ?, ?, ?)");
+      insert.bind(1, o.seq);
+      insert.bind(2, sink);
+      insert.bind(3, o.tenant);
+      insert.bind(4, o.state);
+      insert.bind(5, o.attempts);
+      insert.bind(6, static_cast<int64_t>(absl::ToUnixMicros(o.next_attempt)));
+      insert.bind(7, o.error);
+      insert.exec();
+    }
+    if (last_fresh >= 0) {
+      SQLite::Statement& cursor = txn.Prepare(
+          "UPDATE deadline_alert_sinks SET delivered_seq = ?1, updated_at_us = ?2 "
+          "WHERE sink = ?3 AND delivered_seq < ?1");
+      cursor.bind(1, last_fresh);
+      cursor.bind(2, static_cast<int64_t>(absl::ToUnixMicros(clock_.Now())));
+      cursor.bind(3, sink);
+      cursor.exec();
     }
     return absl::OkStatus();
   }));
@@ -249,6 +326,16 @@ absl::Time AlertDispatcher::NextAttempt(const Worker& w) {
   absl::Time next = absl::InfiniteFuture();
   store_
       .Read([&](store::ReadTxn& txn) -> absl::Status {
+        SQLite::Statement& fresh = txn.Prepare(
+            "SELECT EXISTS (SELECT 1 FROM deadline_alert_sinks s JOIN deadline_alerts a "
+            "ON a.seq > s.delivered_seq WHERE s.sink = ?)");
+        fresh.bind(1, w.sink->name());
+        const bool any_fresh = fresh.executeStep() && fresh.getColumn(0).getInt() != 0;
+        fresh.reset();
+        if (any_fresh) {
+          next = absl::InfinitePast();
+          return absl::OkStatus();
+        }
         SQLite::Statement& select = txn.Prepare(
             "SELECT MIN(next_attempt_us) FROM deadline_alert_deliveries "
             "WHERE sink = ? AND state = 'pending'");

@@ -1,13 +1,18 @@
 // AlertDispatcher: delivers fired alerts to their sinks from the stored outbox.
 //
-// Each fired alert has one pending row per sink in deadline_alert_deliveries,
-// written in the firing transaction. The dispatcher reads due rows, calls the
-// sink, and records the outcome: delivered; failed for good (the receiver
-// rejected the alert, or max_attempts was reached); or retried after an
-// exponential backoff with jitter. Because the outcome is recorded only after
-// the sink answered, a crash in between delivers the alert again after
-// restart (at least once, same alert id). A sink that fails is left alone
-// until its backoff has passed, so a receiver that is down is not hammered.
+// Each sink has a cursor (deadline_alert_sinks.delivered_seq): every alert
+// after it is pending for the sink, so firing writes nothing per alert and
+// sink. A pass hands the sink the retries that are due (rows of
+// deadline_alert_deliveries), then fresh alerts after the cursor in seq
+// order, and records the outcome in one write: the cursor moves past the
+// fresh alerts attempted; one that was not delivered gets a row, retried
+// after an exponential backoff with jitter, or failed for good (the receiver
+// rejected it, or max_attempts was reached); retries update their row.
+// Because the outcome is recorded only after the sink answered, a crash in
+// between delivers the alerts again after restart (at least once, same alert
+// id). A sink that fails is left alone until its backoff has passed, so a
+// receiver that is down is not hammered. Deliveries by state, counting both
+// kinds: the view deadline_alert_delivery_counts.
 //
 // RunOnce() delivers everything due at clock.Now() on the calling thread (for
 // tests with FakeClock); Start() runs one thread per sink, woken by

@@ -208,15 +208,17 @@ FireDueResult FireDue(store::WriteTxn& txn, const AlertLevels& levels, absl::Tim
   InsertAlerts(txn, fire, now);
   result.fired = static_cast<int>(fire.size());
   result.last_seq = txn.db().getLastInsertRowid();
+  // Each sink takes every alert after its cursor; a sink's first alert sets
+  // where its cursor starts (alerts fired before it was configured are not
+  // its to deliver).
   for (const std::string& sink : sinks) {
-    SQLite::Statement& deliveries = txn.Prepare(
-        "INSERT INTO deadline_alert_deliveries (alert_seq, sink, tenant_id, state, "
-        "next_attempt_us) SELECT seq, ?1, tenant_id, 'pending', ?2 FROM deadline_alerts "
-        "WHERE seq > ?3 ORDER BY seq");
-    deliveries.bind(1, sink);
-    deliveries.bind(2, now_us);
-    deliveries.bind(3, seq_before);
-    deliveries.exec();
+    SQLite::Statement& cursor = txn.Prepare(
+        "INSERT OR IGNORE INTO deadline_alert_sinks (sink, from_seq, delivered_seq, "
+        "updated_at_us) VALUES (?1, ?2, ?2, ?3)");
+    cursor.bind(1, sink);
+    cursor.bind(2, seq_before);
+    cursor.bind(3, now_us);
+    cursor.exec();
   }
   return result;
 }

@@ -9,8 +9,8 @@
 // index, together with the last level already fired for their current due
 // version; works out every level of each that is due and not yet fired
 // (several after downtime); and inserts those alerts, in fire-time order, with
-// multi-row INSERTs, plus one pending delivery per sink with one
-// INSERT ... SELECT per sink. It does not touch the deadline rows: that is
+// multi-row INSERTs (sinks take them by cursor: nothing per alert and sink).
+// It does not touch the deadline rows: that is
 // what makes a burst cheap to fire (a deadline row is wide and its update
 // moves its deadlines_next_fire entry); only a deadline with a level still due
 // that was left for a later call (catch-up after downtime, kept in fire-time
@@ -79,7 +79,8 @@ struct FireDueResult {
 // When the read is full, levels that come due through these deadlines later
 // than the last deadline read are left for later, so alerts are written in
 // fire-time order across calls too. Each alert gets `now` as its fired time
-// and one pending delivery per name in `sinks`. Deadline rows are left as
+// and is pending for every sink in `sinks` (whose cursor row is created with
+// the first alert fired for it). Deadline rows are left as
 // they are: pass `advances` to AdvanceFired. SQLite errors propagate as
 // exceptions (the Store turns them into a status).
 FireDueResult FireDue(store::WriteTxn& txn, const AlertLevels& levels, absl::Time now,

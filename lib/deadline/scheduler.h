@@ -6,7 +6,7 @@
 // scheduled or moved while running reach the queue through ScheduleObserver
 // (and wake the background thread early). The queue only says when to run:
 // what fires is read from the index by FireDue, up to `fire_batch` deadlines
-// per write transaction that writes their alerts and deliveries set-based, so
+// per write transaction that writes their alerts set-based, so
 // a stale queue entry fires nothing and a crash either fires a level
 // completely or not at all. Once nothing more is due, the fired deadlines are
 // moved to their next level (AdvanceFired) in further transactions: the
@@ -59,7 +59,7 @@ struct SchedulerOptions {
   int fire_batch = 1024;
   // Longest the background thread sleeps between checks of the database.
   absl::Duration idle_check = absl::Minutes(1);
-  // A pending delivery is written for each of these sinks per alert.
+  // Sinks every fired alert is pending for (see AlertDispatcher).
   std::vector<std::string> sinks;
 };
 

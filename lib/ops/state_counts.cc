@@ -47,7 +47,7 @@ absl::StatusOr<StateCounts> ReadStateCounts(store::Store& store, absl::Time now)
             "GROUP BY tenant_id, level",
             {"tenant", "level"}, &counts.alerts_fired);
     Collect(txn,
-            "SELECT sink, state, COUNT(*) FROM deadline_alert_deliveries GROUP BY sink, state",
+            "SELECT sink, state, n FROM deadline_alert_delivery_counts ORDER BY sink, state",
             {"sink", "state"}, &counts.alert_deliveries);
     return absl::OkStatus();
   });

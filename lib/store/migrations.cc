@@ -435,6 +435,46 @@ const std::vector<Migration>& DsarMigrations() {
         CREATE UNIQUE INDEX deadline_alerts_by_legacy_id
           ON deadline_alerts (legacy_alert_id) WHERE legacy_alert_id IS NOT NULL;
       )sql"},
+      {10, "deadline_alert_sink_cursors", R"sql(
+        -- Alert delivery by cursor (lib/deadline/dispatcher.h): every alert
+        -- with from_seq < seq <= delivered_seq has been handed to the sink,
+        -- delivered unless deadline_alert_deliveries holds a row for it (a
+        -- retry still pending, or failed for good); alerts after
+        -- delivered_seq are pending. Firing writes no row per alert and sink,
+        -- only this row once per sink (from_seq: the last alert before the
+        -- sink's first). Not per tenant: a sink serves every tenant, like
+        -- the writer's audit_head. deadline_alert_deliveries keeps its rows:
+        -- those written before stay true (pending ones are retried from it),
+        -- so each sink's cursor starts after them.
+        CREATE TABLE deadline_alert_sinks (
+          sink          TEXT PRIMARY KEY,
+          from_seq      INTEGER NOT NULL,
+          delivered_seq INTEGER NOT NULL,
+          updated_at_us INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO deadline_alert_sinks (sink, from_seq, delivered_seq, updated_at_us)
+          SELECT sink, MAX(alert_seq), MAX(alert_seq), 0 FROM deadline_alert_deliveries
+          GROUP BY sink;
+        -- Deliveries by sink and state (pending, delivered, failed), whether
+        -- they have a row or are counted by a cursor.
+        CREATE VIEW deadline_alert_delivery_counts (sink, state, n) AS
+          SELECT sink, state, SUM(n) FROM (
+            SELECT sink, state, COUNT(*) AS n FROM deadline_alert_deliveries
+              GROUP BY sink, state
+            UNION ALL
+            SELECT s.sink, 'pending',
+                   (SELECT COUNT(*) FROM deadline_alerts a WHERE a.seq > s.delivered_seq)
+              FROM deadline_alert_sinks s
+            UNION ALL
+            SELECT s.sink, 'delivered',
+                   (SELECT COUNT(*) FROM deadline_alerts a
+                      WHERE a.seq > s.from_seq AND a.seq <= s.delivered_seq)
+                   - (SELECT COUNT(*) FROM deadline_alert_deliveries d
+                        WHERE d.sink = s.sink AND d.alert_seq > s.from_seq
+                          AND d.alert_seq <= s.delivered_seq)
+              FROM deadline_alert_sinks s)
+          GROUP BY sink, state;
+      )sql"},
   };
   return *migrations;
 }

@@ -81,7 +81,7 @@ TEST_F(DeadlineCrashTest, AlertFiredBeforeSigkillIsDeliveredAfterRestartExactlyO
   ASSERT_TRUE(receiver_.WaitForHooks(1, absl::Seconds(30)));
   // The level fired and its delivery is still pending in the database.
   EXPECT_EQ(Count("SELECT COUNT(*) FROM deadline_alerts"), 1);
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM deadline_alert_deliveries "
+  EXPECT_EQ(Count("SELECT n FROM deadline_alert_delivery_counts "
                   "WHERE sink = 'webhook:oncall' AND state = 'pending'"),
             1);
 
@@ -100,7 +100,7 @@ TEST_F(DeadlineCrashTest, AlertFiredBeforeSigkillIsDeliveredAfterRestartExactlyO
   EXPECT_EQ(hooks[1].alert_id_header, hooks[0].alert_id_header);  // receivers dedupe on it
   EXPECT_EQ(hooks[1].body, hooks[0].body);
   EXPECT_EQ(Count("SELECT COUNT(*) FROM deadline_alerts"), 1);  // fired once
-  EXPECT_EQ(Count("SELECT COUNT(*) FROM deadline_alert_deliveries "
+  EXPECT_EQ(Count("SELECT n FROM deadline_alert_delivery_counts "
                   "WHERE sink = 'webhook:oncall' AND state = 'delivered'"),
             1);
   EXPECT_EQ(Count("SELECT levels_fired FROM deadlines"), 1);

@@ -1,13 +1,15 @@
-// The alert layout of migration 9: ids derived from (deadline, due version,
-// level); alerts stored before it stay readable, acknowledgeable and in seq
-// order; firing stays exactly once when a crash falls between the alerts and
-// the deadlines' bookkeeping (AdvanceFired).
+// The alert layout of migrations 9 and 10: ids derived from (deadline, due
+// version, level); alerts and deliveries stored before stay readable,
+// acknowledgeable, in seq order and delivered (sink cursors); firing stays
+// exactly once when a crash falls between the alerts and the deadlines'
+// bookkeeping (AdvanceFired).
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,7 +17,9 @@
 #include "absl/strings/str_format.h"
 #include "lib/core/request_context.h"
 #include "lib/core/status_macros.h"
+#include "lib/deadline/alert_sink.h"
 #include "lib/deadline/alerts.h"
+#include "lib/deadline/dispatcher.h"
 #include "lib/deadline/firing.h"
 #include "lib/deadline/kinds.h"
 #include "lib/deadline/scheduler.h"
@@ -83,6 +87,12 @@ class AlertLayoutTest : public testing::DeadlineTest {
     });
     if (!s.ok()) return s;
     return out;
+  }
+
+  int64_t DeliveryCount(const std::string& sink, const std::string& state) {
+    return CountRows(absl::StrCat(
+        "SELECT COALESCE(SUM(n), 0) FROM deadline_alert_delivery_counts WHERE sink = '", sink,
+        "' AND state = '", state, "'"));
   }
 
   absl::StatusOr<Alert> Acknowledge(const std::string& alert_id, const std::string& request_id) {
@@ -187,6 +197,22 @@ TEST_F(AlertLayoutTest, AlertsStoredBeforeMigration9StayReadableAndSeqCarriesOn)
   ASSERT_THAT(by_new_id.status(), IsOk());
   EXPECT_EQ(by_new_id->seq, 4);
   EXPECT_EQ(by_new_id->payload, alerts[2].payload);
+
+  // Migration 10: the log sink's cursor starts after its old rows; the old
+  // pending row and the new alert are both pending, the old delivery stays.
+  EXPECT_EQ(DeliveryCount("log", "pending"), 2);
+  EXPECT_EQ(DeliveryCount("log", "delivered"), 1);
+  std::vector<std::unique_ptr<AlertSink>> sinks;
+  sinks.push_back(std::make_unique<LogSink>());
+  AlertDispatcher dispatcher(*store_, clock_, std::move(sinks), DispatcherOptions{});
+  absl::StatusOr<int> delivered = dispatcher.RunOnce();
+  ASSERT_THAT(delivered, IsOk());
+  EXPECT_EQ(*delivered, 2);
+  EXPECT_EQ(DeliveryCount("log", "pending"), 0);
+  EXPECT_EQ(DeliveryCount("log", "delivered"), 3);
+  EXPECT_EQ(CountRows("SELECT delivered_seq FROM deadline_alert_sinks WHERE sink = 'log'"), 4);
+  ASSERT_THAT(dispatcher.RunOnce(), IsOk());
+  EXPECT_EQ(dispatcher.stats().delivered, 2);
 }
 
 TEST_F(AlertLayoutTest, DerivedIdsAreStableAcrossRestartsAndAcknowledgeable) {
@@ -276,7 +302,9 @@ TEST_F(AlertLayoutTest, ACrashBetweenAlertsAndBookkeepingFiresNothingTwice) {
     ASSERT_THAT(fired, IsOk());
     EXPECT_EQ(*fired, 0);
     EXPECT_EQ(CountRows("SELECT COUNT(*) FROM deadline_alerts"), 300);
-    EXPECT_EQ(CountRows("SELECT COUNT(*) FROM deadline_alert_deliveries"), 300);
+    EXPECT_EQ(CountRows("SELECT n FROM deadline_alert_delivery_counts WHERE sink = 'log' AND "
+                        "state = 'pending'"),
+              300);
     EXPECT_EQ(CountRows(absl::StrCat(
                   "SELECT COUNT(*) FROM deadlines WHERE levels_fired = 1 AND next_offset_us = ",
                   -absl::ToInt64Microseconds(absl::Hours(4)))),
