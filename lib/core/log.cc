@@ -4,6 +4,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <optional>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -46,9 +50,93 @@ absl::Status Init(absl::string_view level) {
 
 namespace {
 
+// Appends `s` (ASCII) as a JSON string, escaped as nlohmann::json::dump does.
+void AppendAsciiJson(std::string& out, absl::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (c < 0x20) {
+          out.append("\\u00");
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xf]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+bool IsAscii(absl::string_view s) {
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  }
+  return true;
+}
+
+// FieldsText without building a nlohmann::json object (the deadline log sink
+// writes thousands of lines at a time): the same text, keys in sorted order
+// and a repeated key's last value kept, when every key and string is ASCII
+// and no value is a double; nullopt otherwise (nlohmann then formats it).
+std::optional<std::string> FastFieldsText(absl::string_view event,
+                                          std::initializer_list<Field> fields) {
+  struct Entry {
+    absl::string_view key;
+    const Field* field;  // null: the event
+  };
+  std::vector<Entry> entries;
+  entries.reserve(fields.size() + 1);
+  entries.push_back({"event", nullptr});
+  if (!IsAscii(event)) return std::nullopt;
+  for (const Field& f : fields) {
+    if (!IsAscii(f.key)) return std::nullopt;
+    if (std::holds_alternative<double>(f.value)) return std::nullopt;
+    if (const auto* s = std::get_if<std::string>(&f.value); s != nullptr && !IsAscii(*s)) {
+      return std::nullopt;
+    }
+    entries.push_back({f.key, &f});
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.key < b.key; });
+  std::string out;
+  out.reserve(256);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i + 1 < entries.size() && entries[i + 1].key == entries[i].key) continue;  // last wins
+    if (!out.empty()) out.push_back(',');
+    AppendAsciiJson(out, entries[i].key);
+    out.push_back(':');
+    if (entries[i].field == nullptr) {
+      AppendAsciiJson(out, event);
+      continue;
+    }
+    const auto& v = entries[i].field->value;
+    if (const auto* s = std::get_if<std::string>(&v)) {
+      AppendAsciiJson(out, *s);
+    } else if (const auto* n = std::get_if<int64_t>(&v)) {
+      absl::StrAppend(&out, *n);
+    } else {
+      out.append(std::get<bool>(v) ? "true" : "false");
+    }
+  }
+  return out;
+}
+
 // The JSON object of the event without its outer braces: the pattern adds ts
 // and level in front.
 std::string FieldsText(absl::string_view event, std::initializer_list<Field> fields) {
+  if (std::optional<std::string> fast = FastFieldsText(event, fields); fast.has_value()) {
+    return *std::move(fast);
+  }
   nlohmann::json obj = nlohmann::json::object();
   obj["event"] = std::string(event);
   for (const auto& f : fields) {

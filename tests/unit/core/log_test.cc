@@ -56,5 +56,51 @@ TEST(LogBatchTest, PrintsOneLinePerEventAsWriteWould) {
   }
 }
 
+// The text after `{"ts":...,"level":"...",` of each line, without the final "}".
+std::vector<std::string> Bodies(const std::string& text) {
+  std::vector<std::string> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    const size_t level = line.find("\"level\":\"");
+    const size_t body = line.find("\",", level + 9);
+    out.emplace_back(line.substr(body + 2, line.size() - body - 3));
+  }
+  return out;
+}
+
+TEST(LogTest, FieldsAreFormattedExactlyAsNlohmannJsonDumpsThem) {
+  ASSERT_TRUE(Init("info").ok());
+  // What each line below must carry: nlohmann's dump of the same object.
+  auto expected = [](nlohmann::json obj) {
+    std::string text = obj.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return text.substr(1, text.size() - 2);
+  };
+  std::vector<std::string> want;
+  ::testing::internal::CaptureStderr();
+  Write(Level::kInfo, "plain", {{"zeta", "z"}, {"alpha", 1}, {"mid", true}, {"neg", int64_t{-7}}});
+  want.push_back(expected({{"event", "plain"}, {"zeta", "z"}, {"alpha", 1}, {"mid", true},
+                           {"neg", -7}}));
+  Write(Level::kInfo, "escapes",
+        {{"s", std::string("q\"b\\s/\b\f\n\r\t\x01\x1f\x7f end")}, {"off", false}});
+  want.push_back(expected({{"event", "escapes"},
+                           {"s", std::string("q\"b\\s/\b\f\n\r\t\x01\x1f\x7f end")},
+                           {"off", false}}));
+  // A repeated key keeps its last value; a field named "event" replaces it.
+  Write(Level::kInfo, "dup", {{"k", "first"}, {"k", "second"}, {"event", "renamed"}});
+  want.push_back(expected({{"event", "renamed"}, {"k", "second"}}));
+  // Doubles and non-ASCII text go through nlohmann itself.
+  Write(Level::kInfo, "double", {{"ratio", 0.25}, {"n", 3}});
+  want.push_back(expected({{"event", "double"}, {"ratio", 0.25}, {"n", 3}}));
+  Write(Level::kInfo, "utf8", {{"s", "caf\xc3\xa9"}, {"bad", "\xff"}});
+  want.push_back(expected({{"event", "utf8"}, {"s", "caf\xc3\xa9"}, {"bad", "\xff"}}));
+  {
+    Batch batch;
+    batch.Add(Level::kWarn, "batched", {{"alert_id", "alrt_x_1_m86400"}, {"seq", int64_t{42}}});
+    want.push_back(expected({{"event", "batched"}, {"alert_id", "alrt_x_1_m86400"}, {"seq", 42}}));
+    batch.Add(Level::kError, "batched", {{"alert_id", "alrt_x_1_0"}, {"seq", int64_t{43}}});
+    want.push_back(expected({{"event", "batched"}, {"alert_id", "alrt_x_1_0"}, {"seq", 43}}));
+  }
+  EXPECT_EQ(Bodies(::testing::internal::GetCapturedStderr()), want);
+}
+
 }  // namespace
 }  // namespace dsar::log
