@@ -9,14 +9,6 @@
 #include "lib/core/log.h"
 
 namespace dsar::consent {
-namespace {
-
-std::string SlotName(absl::string_view tenant, absl::string_view purpose) {
-  return absl::StrCat(tenant.size(), ":", tenant, purpose);
-}
-
-}  // namespace
-
 ConsentStateIndex::ConsentStateIndex(int64_t max_entries)
     : max_entries_(max_entries), shards_(new Shard[kShards]) {}
 
@@ -71,18 +63,19 @@ absl::StatusOr<std::unique_ptr<ConsentStateIndex>> ConsentStateIndex::Load(store
 }
 
 int64_t ConsentStateIndex::FindSlot(absl::string_view tenant, absl::string_view purpose) const {
-  const std::string name = SlotName(tenant, purpose);
   absl::ReaderMutexLock lock(&slots_mu_);
-  auto it = slot_ids_.find(name);
-  return it == slot_ids_.end() ? int64_t{-1} : static_cast<int64_t>(it->second);
+  auto by_tenant = slot_ids_.find(tenant);
+  if (by_tenant == slot_ids_.end()) return -1;
+  auto it = by_tenant->second.find(purpose);
+  return it == by_tenant->second.end() ? int64_t{-1} : static_cast<int64_t>(it->second);
 }
 
 int64_t ConsentStateIndex::SlotOf(absl::string_view tenant, absl::string_view purpose,
                                   bool create) {
   if (int64_t slot = FindSlot(tenant, purpose); slot >= 0 || !create) return slot;
   absl::MutexLock lock(&slots_mu_);
-  auto [it, inserted] = slot_ids_.try_emplace(SlotName(tenant, purpose),
-                                              static_cast<uint32_t>(slots_.size()));
+  auto [it, inserted] = slot_ids_[tenant].try_emplace(purpose,
+                                                      static_cast<uint32_t>(slots_.size()));
   if (inserted) slots_.push_back(Slot{std::string(tenant), {}});
   return it->second;
 }

@@ -113,7 +113,9 @@ class ConsentStateIndex {
   std::atomic<bool> enabled_{true};
   std::atomic<int64_t> size_{0};
   mutable absl::Mutex slots_mu_;
-  absl::flat_hash_map<std::string, uint32_t> slot_ids_ ABSL_GUARDED_BY(slots_mu_);
+  // tenant -> purpose -> slot; looked up with string_views, no allocation.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, uint32_t>> slot_ids_
+      ABSL_GUARDED_BY(slots_mu_);
   std::vector<Slot> slots_ ABSL_GUARDED_BY(slots_mu_);
   std::unique_ptr<Shard[]> shards_;
 };
