@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/deadline/alerts.h"
 #include "lib/deadline/deadline_rows.h"
+#include "lib/store/multi_row.h"
 
 namespace dsar::deadline {
 
@@ -17,31 +18,6 @@ using internal::DurUs;
 using internal::Us;
 
 namespace {
-
-// Rows per multi-row statement (7 columns x 64 = 448 parameters, far below
-// SQLite's limit). Shorter tails use the next lower power of two, so at most
-// seven statements per shape are ever prepared and cached.
-constexpr size_t kMaxChunk = 64;
-
-size_t ChunkSize(size_t left) {
-  size_t n = kMaxChunk;
-  while (n > left) n /= 2;
-  return n;
-}
-
-// "<head>(?,...,?),(?,...,?)...<tail>" with `rows` tuples of `cols` parameters.
-std::string MultiRowSql(absl::string_view head, int cols, size_t rows, absl::string_view tail) {
-  std::string tuple = "(";
-  for (int c = 0; c < cols; ++c) tuple.append(c == 0 ? "?" : ",?");
-  tuple.push_back(')');
-  std::string sql(head);
-  for (size_t r = 0; r < rows; ++r) {
-    if (r > 0) sql.push_back(',');
-    sql.append(tuple);
-  }
-  sql.append(tail.data(), tail.size());
-  return sql;
-}
 
 // One deadline as read for firing.
 struct DueRow {
@@ -109,28 +85,22 @@ std::vector<DueRow> ReadDue(store::WriteTxn& txn, int64_t now_us, int limit,
 // The alert rows: no id (derived from the unique key, AlertIdFor), no kind or
 // resource (the deadline's), no body (AlertPayload, built when read).
 void InsertAlerts(store::WriteTxn& txn, const std::vector<Level>& levels, absl::Time now) {
-  for (size_t first = 0; first < levels.size();) {
-    const size_t n = ChunkSize(levels.size() - first);
-    SQLite::Statement& insert = txn.Prepare(MultiRowSql(
-        "INSERT INTO deadline_alerts (tenant_id, deadline_id, due_version, offset_us, "
-        "due_at_us, fire_at_us, fired_at_us) VALUES ",
-        7, n, ""));
-    int p = 1;
-    for (size_t i = first; i < first + n; ++i) {
-      const Level& l = levels[i];
-      const DueRow& r = *l.row;
-      // SQLITE_STATIC: the strings outlive exec() below.
-      insert.bindNoCopy(p++, r.tenant);
-      insert.bindNoCopy(p++, r.deadline_id);
-      insert.bind(p++, r.due_version);
-      insert.bind(p++, l.offset_us);
-      insert.bind(p++, r.due_us);
-      insert.bind(p++, l.fire_us);
-      insert.bind(p++, Us(now));
-    }
-    insert.exec();
-    first += n;
-  }
+  store::ExecMultiRow(
+      txn,
+      "INSERT INTO deadline_alerts (tenant_id, deadline_id, due_version, offset_us, "
+      "due_at_us, fire_at_us, fired_at_us) VALUES ",
+      7, "", levels.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
+        const Level& l = levels[i];
+        const DueRow& r = *l.row;
+        // SQLITE_STATIC: the strings outlive the statement's execution.
+        insert.bindNoCopy(p++, r.tenant);
+        insert.bindNoCopy(p++, r.deadline_id);
+        insert.bind(p++, r.due_version);
+        insert.bind(p++, l.offset_us);
+        insert.bind(p++, r.due_us);
+        insert.bind(p++, l.fire_us);
+        insert.bind(p++, Us(now));
+      });
 }
 
 }  // namespace
@@ -226,10 +196,10 @@ FireDueResult FireDue(store::WriteTxn& txn, const AlertLevels& levels, absl::Tim
 void AdvanceFired(store::WriteTxn& txn, const std::vector<PendingAdvance>& advances,
                   absl::Time now) {
   for (size_t first = 0; first < advances.size();) {
-    const size_t n = ChunkSize(advances.size() - first);
+    const size_t n = store::ChunkRows(advances.size() - first);
     // v.column1..5: tenant, deadline id, due version, offset fired through,
     // next offset (NULL: no level left).
-    SQLite::Statement& update = txn.Prepare(MultiRowSql(
+    SQLite::Statement& update = txn.Prepare(store::MultiRowSql(
         "UPDATE deadlines SET levels_fired = (SELECT COUNT(*) FROM deadline_alerts a "
         "WHERE a.tenant_id = deadlines.tenant_id AND a.deadline_id = deadlines.deadline_id), "
         "next_offset_us = v.column5, next_fire_at_us = CASE WHEN deadlines.paused_at_us IS NULL "
