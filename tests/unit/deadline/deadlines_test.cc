@@ -221,7 +221,9 @@ TEST_F(DeadlinesTest, ReadsNeverCrossTenants) {
                 StatusIs(absl::StatusCode::kNotFound));
     auto other = deadlines_->List(txn, ListQuery{"tenant-0002"}, clock_.Now());
     EXPECT_THAT(other, IsOk());
-    if (other.ok()) EXPECT_TRUE(other->deadlines.empty());
+    if (other.ok()) {
+      EXPECT_TRUE(other->deadlines.empty());
+    }
     return absl::OkStatus();
   });
   ASSERT_THAT(s, IsOk());
