@@ -87,6 +87,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     auto index = consent::ConsentStateIndex::Load(*d->store_, config.consent_index_max_entries());
     if (!index.ok()) return index.status();
     d->consent_index_ = std::move(*index);
+    d->ops_->set_consent_index(d->consent_index_.get());
     log::Info("consent_index_loaded",
               {{"states", d->consent_index_->size()},
                {"enabled", d->consent_index_->enabled()},

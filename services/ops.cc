@@ -6,6 +6,7 @@
 #include "lib/core/log.h"
 #include "lib/ops/backup.h"
 #include "lib/ops/prometheus_text.h"
+#include "lib/consent/consent_state_index.h"
 #include "lib/ops/request_metrics.h"
 #include "lib/ops/state_counts.h"
 #include "lib/store/store.h"
@@ -88,6 +89,14 @@ std::string OpsStack::RenderMetrics() {
   request_metrics_->WriteTo(out);
   out.Family("dsar_grpc_server_in_flight", "gauge", "Calls admitted and not yet answered.");
   out.Sample("dsar_grpc_server_in_flight", {}, gate_ != nullptr ? gate_->in_flight() : 0);
+  if (consent_index_ != nullptr) {
+    out.Family("dsar_consent_index_enabled", "gauge",
+               "1 while CheckConsent answers from memory; 0 once the index switched off.");
+    out.Sample("dsar_consent_index_enabled", {}, consent_index_->enabled() ? 1 : 0);
+    out.Family("dsar_consent_index_states", "gauge",
+               "Consent states held in memory (about 140 bytes each with slack).");
+    out.Sample("dsar_consent_index_states", {}, static_cast<double>(consent_index_->size()));
+  }
 
   const store::WriterStats w = store_->writer_stats();
   out.Family("dsar_store_writes_committed_total", "counter", "Writes committed by the writer.");

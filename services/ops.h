@@ -33,6 +33,9 @@ class AdminHttpServer;
 class AdminServiceImpl;
 class CallGate;
 class Clock;
+namespace consent {
+class ConsentStateIndex;
+}  // namespace consent
 namespace ops {
 class BackupManager;
 class RequestMetrics;
@@ -64,6 +67,9 @@ class OpsStack {
   std::string RenderMetrics();
 
   ops::RequestMetrics& request_metrics() { return *request_metrics_; }
+  // CheckConsent's in-memory index, for its size and state in /metrics; set
+  // once before Start(). May stay null (no tenants, or turned off).
+  void set_consent_index(const consent::ConsentStateIndex* index) { consent_index_ = index; }
   ops::BackupManager& backups() { return *backups_; }
 
  private:
@@ -71,6 +77,7 @@ class OpsStack {
   std::string admin_address_;
   store::Store* store_ = nullptr;
   CallGate* gate_ = nullptr;
+  const consent::ConsentStateIndex* consent_index_ = nullptr;
   Clock* clock_ = nullptr;
   absl::Time start_time_;
   std::unique_ptr<ops::RequestMetrics> request_metrics_;

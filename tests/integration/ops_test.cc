@@ -171,6 +171,9 @@ TEST_F(MetricsTest, EndpointServesPrometheusTextWhoseCountersMoveWithTraffic) {
   Scrape after = Get();
   EXPECT_EQ(after.Get(kCheckOk) - before.Get(kCheckOk), 3);
   EXPECT_EQ(after.Get(kCheckUnauthenticated) - before.Get(kCheckUnauthenticated), 1);
+  // The consent recorded above is one more state held in memory.
+  EXPECT_EQ(after.Get("dsar_consent_index_enabled"), 1);
+  EXPECT_EQ(after.Get("dsar_consent_index_states") - before.Get("dsar_consent_index_states"), 1);
   const std::string watch_denied =
       "dsar_grpc_server_handled_total{grpc_service=\"dsar.v1.DeadlineService\","
       "grpc_method=\"WatchAlerts\",grpc_code=\"PERMISSION_DENIED\"}";
