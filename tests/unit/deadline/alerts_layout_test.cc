@@ -25,6 +25,7 @@
 #include "lib/deadline/scheduler.h"
 #include "lib/store/migrations.h"
 #include "lib/store/store.h"
+#include "tests/testing/crashing_store.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/unit/deadline/deadline_fixture.h"
 
@@ -238,37 +239,6 @@ TEST_F(AlertLayoutTest, DerivedIdsAreStableAcrossRestartsAndAcknowledgeable) {
               StatusIs(absl::StatusCode::kNotFound));
 }
 
-// Fails the `n`-th write from now (after running it), like a crash before
-// COMMIT; every other write goes through.
-class FailNthWriteStore final : public store::Store {
- public:
-  FailNthWriteStore(store::Store& base, int n) : base_(base), remaining_(n) {}
-  void Write(store::WriteFn fn, store::WriteDone done) override {
-    base_.Write(Wrap(std::move(fn)), std::move(done));
-  }
-  absl::Status WriteAndWait(store::WriteFn fn) override {
-    return base_.WriteAndWait(Wrap(std::move(fn)));
-  }
-  absl::Status Read(absl::FunctionRef<absl::Status(store::ReadTxn&)> fn) override {
-    return base_.Read(fn);
-  }
-  void Close() override { base_.Close(); }
-  int schema_version() const override { return base_.schema_version(); }
-  store::WriterStats writer_stats() const override { return base_.writer_stats(); }
-
- private:
-  store::WriteFn Wrap(store::WriteFn fn) {
-    if (--remaining_ != 0) return fn;
-    return [fn = std::move(fn)](store::WriteTxn& txn) mutable -> absl::Status {
-      RETURN_IF_ERROR(fn(txn));
-      return absl::UnavailableError("injected crash before COMMIT");
-    };
-  }
-
-  store::Store& base_;
-  int remaining_;
-};
-
 TEST_F(AlertLayoutTest, ACrashBetweenAlertsAndBookkeepingFiresNothingTwice) {
   const absl::Time t = clock_.Now() + absl::Hours(1);
   ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
@@ -287,7 +257,8 @@ TEST_F(AlertLayoutTest, ACrashBetweenAlertsAndBookkeepingFiresNothingTwice) {
   {
     // Three firing batches commit (128 + 128 + 44: all 300 alerts); the first
     // write of the deadlines' bookkeeping fails.
-    FailNthWriteStore crashing(*store_, 4);
+    ::dsar::testing::CrashingStore crashing(*store_);
+    crashing.FailWriteAfter(3);  // the 4th write from now fails
     Scheduler scheduler(crashing, clock_, *deadlines_, options);
     EXPECT_THAT(scheduler.RunDue(), StatusIs(absl::StatusCode::kUnavailable));
   }

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "lib/core/status_macros.h"
 #include "lib/deadline/scheduler.h"
+#include "tests/testing/crashing_store.h"
 #include "tests/unit/deadline/deadline_fixture.h"
 
 namespace dsar::deadline {
@@ -15,41 +16,6 @@ namespace {
 
 using ::dsar::testing::IsOk;
 using ::dsar::testing::StatusIs;
-
-// Forwards to a real Store. Once armed with FailWriteAfter(n), the n+1-th
-// write runs its function and then fails, so the store rolls that write back:
-// what a crash between the batch's statements and its COMMIT leaves behind.
-class CrashingStore final : public store::Store {
- public:
-  explicit CrashingStore(store::Store& base) : base_(base) {}
-
-  void FailWriteAfter(int writes) { remaining_ = writes; }
-
-  void Write(store::WriteFn fn, store::WriteDone done) override {
-    base_.Write(Wrap(std::move(fn)), std::move(done));
-  }
-  absl::Status WriteAndWait(store::WriteFn fn) override {
-    return base_.WriteAndWait(Wrap(std::move(fn)));
-  }
-  absl::Status Read(absl::FunctionRef<absl::Status(store::ReadTxn&)> fn) override {
-    return base_.Read(fn);
-  }
-  void Close() override { base_.Close(); }
-  int schema_version() const override { return base_.schema_version(); }
-  store::WriterStats writer_stats() const override { return base_.writer_stats(); }
-
- private:
-  store::WriteFn Wrap(store::WriteFn fn) {
-    if (remaining_ < 0 || remaining_-- > 0) return fn;
-    return [fn = std::move(fn)](store::WriteTxn& txn) mutable -> absl::Status {
-      RETURN_IF_ERROR(fn(txn));
-      return absl::UnavailableError("injected crash before COMMIT");
-    };
-  }
-
-  store::Store& base_;
-  int remaining_ = -1;  // writes left before the failing one; -1: never fail
-};
 
 class FiringTest : public testing::DeadlineTest {
  protected:
@@ -178,7 +144,7 @@ TEST_F(FiringTest, ARolledBackBatchFiresNothingAndTheRestartFiresTheRestOnce) {
   ScheduleMany("early", 200, t + absl::Hours(23), clock_.Now());
   // Three levels each already due (T-24h, T-4h, due; scheduled while down).
   ScheduleMany("late", 50, t - absl::Hours(20), t - absl::Hours(100));
-  CrashingStore crashing(*store_);
+  ::dsar::testing::CrashingStore crashing(*store_);
   auto scheduler = NewScheduler(crashing, 64);
   clock_.SetTime(t);
   crashing.FailWriteAfter(3);  // batches 1-3 commit, batch 4 is rolled back
