@@ -80,7 +80,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   // Consent withdrawals propagate to the connectors declaring the purpose.
   d->withdrawal_propagation_ =
       std::make_unique<WithdrawalPropagation>(&d->deadline_engine_->deadlines());
-  // CheckConsent answers from memory: consent_state is copied before the
+  // CheckConsent answers from memory: the states are read from the events before the
   // server serves; erasures and consent writes keep it current as they commit.
   if (config.tenants_size() > 0 && config.consent_index_max_entries() > 0) {
     const absl::Time started = absl::Now();

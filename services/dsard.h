@@ -72,7 +72,7 @@ class Dsard {
   Dsard() = default;
   config::v1::DsardConfig config_;
   std::unique_ptr<store::Store> store_;
-  // CheckConsent's in-memory copy of consent_state; null without tenants or
+  // CheckConsent's current consent states (from consent_events); null without tenants or
   // when consent_index_max_entries is -1. Changed by the store's writer.
   std::unique_ptr<consent::ConsentStateIndex> consent_index_;
   std::unique_ptr<CallGate> call_gate_;

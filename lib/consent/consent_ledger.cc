@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -122,11 +124,14 @@ ConsentReceipt GivenReceipt(const std::string& tenant, const std::string& subjec
   return r;
 }
 
-// One consent event row to insert; the views outlive the insert.
+// One consent event row to insert; the views outlive the insert. The request
+// that wrote it (request_id and fingerprint) answers that request's retries.
 struct EventRow {
   const std::string* tenant;
   const std::string* subject_key;
   const ConsentEvent* e;
+  const std::string* request_id;
+  const std::string* fingerprint;
 };
 
 void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows) {
@@ -134,8 +139,8 @@ void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows) {
       txn,
       "INSERT INTO consent_events (tenant_id, event_id, receipt_id, subject_key, purpose, "
       "action, notice_version, language, lawful_basis, channel, actor, reason, "
-      "occurred_at_us, recorded_at_us) VALUES ",
-      14, "", rows.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
+      "occurred_at_us, recorded_at_us, request_id, request_fingerprint) VALUES ",
+      16, "", rows.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
         const ConsentEvent& e = *rows[i].e;
         // SQLITE_STATIC: every string outlives the statement's execution.
         insert.bindNoCopy(p++, *rows[i].tenant);
@@ -153,12 +158,71 @@ void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows) {
         insert.bindNoCopy(p++, e.reason);
         insert.bind(p++, static_cast<int64_t>(Micros(e.occurred_at)));
         insert.bind(p++, static_cast<int64_t>(Micros(e.recorded_at)));
+        insert.bindNoCopy(p++, *rows[i].request_id);
+        insert.bindNoCopy(p++, rows[i].fingerprint->data(),
+                          static_cast<int>(rows[i].fingerprint->size()));
       });
 }
 
-void InsertEvent(store::WriteTxn& txn, const std::string& tenant, const std::string& subject_key,
-                 const ConsentEvent& e) {
-  InsertEvents(txn, {EventRow{&tenant, &subject_key, &e}});
+// The event a request wrote, if it was written since migration 11: requests
+// are looked up among the subject's events (consent_events_by_subject).
+struct RecordedRequest {
+  ConsentAction action;
+  std::string receipt_id;
+  std::string fingerprint;
+};
+std::optional<RecordedRequest> FindRecordedRequest(store::WriteTxn& txn,
+                                                   const std::string& tenant,
+                                                   const std::string& subject_key,
+                                                   const std::string& request_id) {
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT action, receipt_id, request_fingerprint FROM consent_events "
+      "WHERE tenant_id = ? AND subject_key = ? AND request_id = ? LIMIT 1");
+  q.bindNoCopy(1, tenant);
+  q.bindNoCopy(2, subject_key.data(), static_cast<int>(subject_key.size()));
+  q.bindNoCopy(3, request_id);
+  std::optional<RecordedRequest> found;
+  if (q.executeStep()) {
+    found = RecordedRequest{static_cast<ConsentAction>(q.getColumn(0).getInt()),
+                            q.getColumn(1).getString(), q.getColumn(2).getString()};
+  }
+  q.reset();
+  return found;
+}
+
+// `found`'s request against a new one: the same only when both record (or
+// both withdraw) with the same content.
+absl::Status CheckSameRecordedRequest(const RecordedRequest& found, ConsentAction action,
+                                      const RequestContext& ctx, absl::string_view fingerprint) {
+  return store::CheckSameRequest(found.action == action ? ctx.method : absl::string_view("other"),
+                                 found.fingerprint, ctx, fingerprint);
+}
+
+// The latest event of (subject, purpose): its current state.
+struct LatestEvent {
+  ConsentState state = ConsentState::kNone;
+  std::string receipt_id;
+  std::string notice_version;
+  absl::Time changed_at;
+};
+template <typename Txn>
+LatestEvent ReadLatestEvent(Txn& txn, const std::string& tenant, const std::string& subject_key,
+                            absl::string_view purpose) {
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT action, receipt_id, notice_version, recorded_at_us FROM consent_events "
+      "WHERE tenant_id = ? AND subject_key = ? AND purpose = ? ORDER BY seq DESC LIMIT 1");
+  q.bind(1, tenant);
+  q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
+  q.bind(3, std::string(purpose));
+  LatestEvent latest;
+  if (q.executeStep()) {
+    latest.state = StateAfter(static_cast<ConsentAction>(q.getColumn(0).getInt()));
+    latest.receipt_id = q.getColumn(1).getString();
+    latest.notice_version = q.getColumn(2).getString();
+    latest.changed_at = FromMicros(q.getColumn(3).getInt64());
+  }
+  q.reset();
+  return latest;
 }
 
 // A new current state; the views outlive the upsert.
@@ -172,29 +236,11 @@ struct StateChange {
   absl::Time changed_at;
 };
 
-// Rows for the same (tenant, subject, purpose) apply in order: the last wins.
-// Also hands the new states to `index` (may be null) once the write commits.
-void UpsertStates(store::WriteTxn& txn, ConsentStateIndex* index,
-                  const std::vector<StateChange>& changes) {
-  store::ExecMultiRow(
-      txn,
-      "INSERT INTO consent_state (tenant_id, subject_key, purpose, state, receipt_id, "
-      "notice_version, changed_at_us) VALUES ",
-      7,
-      " ON CONFLICT (tenant_id, subject_key, purpose) DO UPDATE SET state = excluded.state, "
-      "receipt_id = excluded.receipt_id, notice_version = excluded.notice_version, "
-      "changed_at_us = excluded.changed_at_us",
-      changes.size(), [&](SQLite::Statement& upsert, int& p, size_t i) {
-        const StateChange& c = changes[i];
-        // SQLITE_STATIC: every string outlives the statement's execution.
-        upsert.bindNoCopy(p++, *c.tenant);
-        upsert.bindNoCopy(p++, c.subject_key->data(), static_cast<int>(c.subject_key->size()));
-        upsert.bindNoCopy(p++, *c.purpose);
-        upsert.bind(p++, static_cast<int>(c.state));
-        upsert.bindNoCopy(p++, *c.receipt_id);
-        upsert.bindNoCopy(p++, *c.notice_version);
-        upsert.bind(p++, static_cast<int64_t>(Micros(c.changed_at)));
-      });
+// Hands the states that the transaction's new events set to `index` (may be
+// null) once the write commits; changes of one (tenant, subject, purpose)
+// apply in order, the last wins, as the events' seq order does.
+void PublishStates(store::WriteTxn& txn, ConsentStateIndex* index,
+                   const std::vector<StateChange>& changes) {
   if (index == nullptr) return;
   struct Put {
     std::string tenant, subject_key, purpose;
@@ -217,23 +263,16 @@ void UpsertStates(store::WriteTxn& txn, ConsentStateIndex* index,
   });
 }
 
-// Check's answer from consent_state (without an index, or when it is off).
+// Check's answer from the latest event (without an index, or when it is off).
 absl::Status ReadState(store::Store& store, const std::string& tenant,
                        const std::string& subject_key, absl::string_view purpose,
                        ConsentCheck* check) {
   return store.Read([&](store::ReadTxn& txn) {
-    SQLite::Statement& q = txn.Prepare(
-        "SELECT state, receipt_id, notice_version, changed_at_us FROM consent_state "
-        "WHERE tenant_id = ? AND subject_key = ? AND purpose = ?");
-    q.bind(1, tenant);
-    q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
-    q.bind(3, std::string(purpose));
-    if (q.executeStep()) {
-      check->state = static_cast<ConsentState>(q.getColumn(0).getInt());
-      check->receipt_id = q.getColumn(1).getString();
-      check->notice_version = q.getColumn(2).getString();
-      check->changed_at = FromMicros(q.getColumn(3).getInt64());
-    }
+    LatestEvent latest = ReadLatestEvent(txn, tenant, subject_key, purpose);
+    check->state = latest.state;
+    check->receipt_id = std::move(latest.receipt_id);
+    check->notice_version = std::move(latest.notice_version);
+    check->changed_at = latest.changed_at;
     return absl::OkStatus();
   });
 }
@@ -401,13 +440,16 @@ void ConsentLedger::SubmitRecordBatch() {
 absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batch) {
   std::vector<PendingRecord*> fresh;  // new requests, in arrival order
   fresh.reserve(batch.size());
-  // A request_id seen earlier in this batch answers like a retry of it.
-  absl::flat_hash_map<std::pair<std::string, std::string>, PendingRecord*> first_by_key;
+  // A request_id seen earlier in this batch (for the same subject) answers
+  // like a retry of it.
+  absl::flat_hash_map<std::tuple<absl::string_view, absl::string_view, absl::string_view>,
+                      PendingRecord*>
+      first_by_key;
   std::vector<std::pair<PendingRecord*, PendingRecord*>> repeats;  // (repeat, first)
   for (auto& shared_op : batch) {
     PendingRecord* op = shared_op.get();
     auto [it, inserted] =
-        first_by_key.try_emplace(std::make_pair(op->ctx.tenant, op->ctx.request_id), op);
+        first_by_key.try_emplace({op->ctx.tenant, op->subject_key, op->ctx.request_id}, op);
     if (!inserted) {
       const PendingRecord* first = it->second;
       op->status = store::CheckSameRequest(first->ctx.method, first->fingerprint, op->ctx,
@@ -415,16 +457,26 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
       if (op->status.ok()) repeats.emplace_back(op, it->second);
       continue;
     }
-    std::optional<store::StoredAnswer> stored =
-        store::FindAnswer(txn, op->ctx.tenant, op->ctx.request_id);
-    if (!stored.has_value()) {
+    // A retry: the event its first attempt wrote, among the subject's events;
+    // or (written before migration 11, or an id used by another method) an
+    // idempotency key.
+    std::string replay_receipt_id;
+    if (std::optional<RecordedRequest> recorded =
+            FindRecordedRequest(txn, op->ctx.tenant, op->subject_key, op->ctx.request_id)) {
+      op->status =
+          CheckSameRecordedRequest(*recorded, ConsentAction::kGiven, op->ctx, op->fingerprint);
+      replay_receipt_id = std::move(recorded->receipt_id);
+    } else if (std::optional<store::StoredAnswer> stored =
+                   store::FindAnswer(txn, op->ctx.tenant, op->ctx.request_id)) {
+      op->status = store::CheckSameRequest(stored->method, stored->fingerprint, op->ctx,
+                                           op->fingerprint);
+      replay_receipt_id = std::move(stored->response);
+    } else {
       fresh.push_back(op);
       continue;
     }
-    op->status =
-        store::CheckSameRequest(stored->method, stored->fingerprint, op->ctx, op->fingerprint);
     if (!op->status.ok()) continue;
-    absl::StatusOr<ConsentReceipt> replay = LoadReceipt(txn, op->ctx.tenant, stored->response);
+    absl::StatusOr<ConsentReceipt> replay = LoadReceipt(txn, op->ctx.tenant, replay_receipt_id);
     if (replay.ok()) {
       op->receipt = std::move(*replay);
     } else {
@@ -438,7 +490,6 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
     std::vector<StateChange> states(fresh.size());
     absl::Time latest = fresh.front()->now;
     std::vector<audit::PendingEvent> audit_events(fresh.size());
-    std::vector<store::NewAnswer> answers(fresh.size());
     for (size_t i = 0; i < fresh.size(); ++i) {
       PendingRecord& op = *fresh[i];
       const RecordConsentInput& in = op.input;
@@ -454,19 +505,20 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
       e.actor = op.ctx.principal;
       e.occurred_at = in.given_at.value_or(op.now);
       e.recorded_at = op.now;
-      event_rows[i] = EventRow{&op.ctx.tenant, &op.subject_key, &e};
+      event_rows[i] =
+          EventRow{&op.ctx.tenant, &op.subject_key, &e, &op.ctx.request_id, &op.fingerprint};
       states[i] = StateChange{&op.ctx.tenant,         &op.subject_key, &in.purpose,
                               ConsentState::kGranted, &op.receipt_id,  &in.notice_version,
                               op.now};
       audit_events[i] = audit::PendingEvent{&op.ctx, ResourceName(op.receipt_id), "OK"};
-      answers[i] = store::NewAnswer{&op.ctx, op.fingerprint, op.receipt_id};
       latest = std::max(latest, op.now);
     }
+    // The events are the answers to their requests' retries: no idempotency
+    // key of their own.
     InsertEvents(txn, event_rows);
-    UpsertStates(txn, index_, states);
+    PublishStates(txn, index_, states);
     // One time for the batch's audit events: the chain's times stay in order.
     RETURN_IF_ERROR(audit::AppendBatch(txn, audit_events, latest));
-    store::StoreAnswers(txn, answers, latest);
     for (size_t i = 0; i < fresh.size(); ++i) {
       fresh[i]->receipt = GivenReceipt(fresh[i]->ctx.tenant, fresh[i]->subject_key, events[i]);
     }
@@ -512,27 +564,27 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
         const WithdrawConsentInput& in = op->input;
         const std::string fingerprint =
             store::FingerprintOf({op->subject_key, in.purpose, in.channel, in.reason});
+        // An id that recorded this subject's consent is not a withdrawal's.
+        if (std::optional<RecordedRequest> recorded =
+                FindRecordedRequest(txn, op->ctx.tenant, op->subject_key, op->ctx.request_id);
+            recorded.has_value() && recorded->action != ConsentAction::kWithdrawn) {
+          return CheckSameRecordedRequest(*recorded, ConsentAction::kWithdrawn, op->ctx,
+                                          fingerprint);
+        }
         ASSIGN_OR_RETURN(
             std::string receipt_id,
             store::RunIdempotent(
                 txn, op->ctx, fingerprint, op->now,
                 [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
-                  SQLite::Statement& current = t.Prepare(
-                      "SELECT state, receipt_id, notice_version FROM consent_state "
-                      "WHERE tenant_id = ? AND subject_key = ? AND purpose = ?");
-                  current.bind(1, op->ctx.tenant);
-                  current.bind(2, op->subject_key.data(),
-                               static_cast<int>(op->subject_key.size()));
-                  current.bind(3, in.purpose);
-                  if (!current.executeStep()) {
+                  LatestEvent current =
+                      ReadLatestEvent(t, op->ctx.tenant, op->subject_key, in.purpose);
+                  if (current.state == ConsentState::kNone) {
                     return absl::NotFoundError(
                         "no consent recorded for this subject and purpose");
                   }
-                  auto state = static_cast<ConsentState>(current.getColumn(0).getInt());
-                  std::string receipt_id = current.getColumn(1).getString();
-                  std::string notice_version = current.getColumn(2).getString();
-                  current.reset();
-                  if (state == ConsentState::kWithdrawn) return receipt_id;  // no-op
+                  std::string receipt_id = std::move(current.receipt_id);
+                  std::string notice_version = std::move(current.notice_version);
+                  if (current.state == ConsentState::kWithdrawn) return receipt_id;  // no-op
 
                   ASSIGN_OR_RETURN(ConsentReceipt given,
                                    LoadReceipt(t, op->ctx.tenant, receipt_id));
@@ -549,8 +601,9 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
                   e.reason = in.reason;
                   e.occurred_at = op->now;
                   e.recorded_at = op->now;
-                  InsertEvent(t, op->ctx.tenant, op->subject_key, e);
-                  UpsertStates(t, index,
+                  InsertEvents(t, {EventRow{&op->ctx.tenant, &op->subject_key, &e,
+                                            &op->ctx.request_id, &fingerprint}});
+                  PublishStates(t, index,
                                {StateChange{&op->ctx.tenant, &op->subject_key, &in.purpose,
                                             ConsentState::kWithdrawn, &receipt_id,
                                             &notice_version, op->now}});

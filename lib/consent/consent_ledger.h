@@ -1,19 +1,22 @@
 // ConsentLedger: records, withdraws, checks and proves consent.
 //
-// Events are append-only (consent_events); consent_state holds the current
-// state per (tenant, subject, purpose) and answers Check with one indexed
-// lookup, or from its in-memory copy (ConsentStateIndex) when one is given. A withdrawal updates the state, appends its event, runs the
+// Events are append-only (consent_events); the latest event of a (tenant,
+// subject, purpose) is its current state. Check answers from the in-memory
+// ConsentStateIndex when one is given, else with one indexed read of that
+// latest event. A withdrawal appends its event, runs the
 // WithdrawalFollowUp (propagation tasks and a 72-hour deadline) and writes an
 // audit event, all in one write transaction: it takes effect when it commits,
 // and the caller is answered only after that commit is durable. Mutations are
-// idempotent by (tenant, request_id). Subject ids are never stored: only
-// SubjectKeyer's HMAC.
+// idempotent: each event carries the request_id and fingerprint of the
+// request that wrote it, and a retry finds them among the subject's events
+// (a RecordConsent's request_id is scoped to its tenant and subject; keys
+// written before migration 11, and withdrawals, use idempotency_keys).
+// Subject ids are never stored: only SubjectKeyer's HMAC.
 //
 // Records are batched: every RecordConsent that arrives while the store's
 // writer is busy joins one store write, which looks up each request_id and
-// then writes all new consents' events, states, audit events and idempotency
-// keys with multi-row statements (one statement per table instead of ~9 per
-// consent). Each record still commits before it is answered, and answers
+// then writes all new consents' events and audit events with multi-row
+// statements (one statement per table instead of ~9 per consent). Each record still commits before it is answered, and answers
 // exactly as it would alone (a retry replays, a reused request_id is refused).
 //
 // Thread-safe. Record/Withdraw/ListEvents/GetReceipt answer through callbacks
@@ -59,6 +62,11 @@ const char* LawfulBasisName(LawfulBasis basis);  // "consent", "contract", ...
 
 enum class ConsentAction { kGiven = 1, kWithdrawn = 2 };
 enum class ConsentState { kNone = 0, kGranted = 1, kWithdrawn = 2 };
+// The current state that an event leaves behind (the latest event of a
+// subject and purpose is its state).
+inline ConsentState StateAfter(ConsentAction action) {
+  return action == ConsentAction::kWithdrawn ? ConsentState::kWithdrawn : ConsentState::kGranted;
+}
 
 struct RecordConsentInput {
   std::string subject_id;

@@ -16,9 +16,11 @@ absl::StatusOr<std::unique_ptr<ConsentStateIndex>> ConsentStateIndex::Load(store
                                                                            int64_t max_entries) {
   auto index = std::make_unique<ConsentStateIndex>(max_entries);
   absl::Status read = store.Read([&](store::ReadTxn& txn) -> absl::Status {
+    // Every event in commit order: the last one of each (tenant, subject,
+    // purpose) is its current state, so later events overwrite earlier ones.
     SQLite::Statement& q = txn.Prepare(
-        "SELECT tenant_id, purpose, notice_version, subject_key, state, receipt_id, "
-        "changed_at_us FROM consent_state");
+        "SELECT tenant_id, purpose, notice_version, subject_key, action, receipt_id, "
+        "recorded_at_us FROM consent_events ORDER BY seq");
     // Rows share a few (tenant, purpose) pairs and notice versions: look
     // those up under the index's lock only the first time each is seen.
     struct Seen {
@@ -48,7 +50,7 @@ absl::StatusOr<std::unique_ptr<ConsentStateIndex>> ConsentStateIndex::Load(store
         }
       }
       const SQLite::Column key = q.getColumn(3);
-      row.state = static_cast<ConsentState>(q.getColumn(4).getInt());
+      row.state = StateAfter(static_cast<ConsentAction>(q.getColumn(4).getInt()));
       row.receipt_id = q.getColumn(5).getString();
       row.changed_at = absl::FromUnixMicros(q.getColumn(6).getInt64());
       index->PutInSlot(known->slot,

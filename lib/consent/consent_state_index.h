@@ -1,11 +1,12 @@
-// ConsentStateIndex: an in-memory copy of the consent_state table, so that
+// ConsentStateIndex: the current consent state of every (tenant, subject,
+// purpose) in memory — the state its latest consent_events row left — so that
 // CheckConsent (on the booking platform's and CRM's hot path) answers from
-// memory instead of a database read.
+// memory instead of a database read, and RecordConsent writes no state table.
 //
 // Why it stays exact:
-//   - Load() copies every row once, at start-up, before the server serves.
-//   - Afterwards only after-commit hooks of the writes that change
-//     consent_state call Put()/EraseSubject() (store::WriteTxn::AfterCommit):
+//   - Load() reads every event once, at start-up, before the server serves.
+//   - Afterwards only after-commit hooks of the writes that add or anonymise
+//     consent events call Put()/EraseSubject() (store::WriteTxn::AfterCommit):
 //     they run on the store's writer thread right after the fsync'd COMMIT and
 //     before that write's caller is answered, in commit order. So a
 //     CheckConsent that starts after WithdrawConsent returned sees the
@@ -51,7 +52,7 @@ class ConsentStateIndex {
 
   // An empty index (for a new database, and tests).
   explicit ConsentStateIndex(int64_t max_entries);
-  // Reads every consent_state row (one read transaction).
+  // Reads every consent event in seq order (one read transaction).
   static absl::StatusOr<std::unique_ptr<ConsentStateIndex>> Load(store::Store& store,
                                                                  int64_t max_entries);
 

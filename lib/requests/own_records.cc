@@ -14,18 +14,13 @@ int64_t AnonymiseConsentHistory(store::WriteTxn& txn, const consent::SubjectKeye
   SQLite::Statement& events = txn.Prepare(
       "UPDATE consent_events SET subject_key = randomblob(32) "
       "WHERE tenant_id = ? AND subject_key = ?");
-  SQLite::Statement& states = txn.Prepare(
-      "UPDATE consent_state SET subject_key = randomblob(32) "
-      "WHERE tenant_id = ? AND subject_key = ?");
   for (const auto& id : subject) {
     const std::string key = keyer.Key(tenant, id.value);
-    for (SQLite::Statement* q : {&events, &states}) {
-      q->reset();
-      q->clearBindings();
-      q->bind(1, std::string(tenant));
-      q->bind(2, key.data(), static_cast<int>(key.size()));
-      changed += q->exec();
-    }
+    events.reset();
+    events.clearBindings();
+    events.bind(1, std::string(tenant));
+    events.bind(2, key.data(), static_cast<int>(key.size()));
+    changed += events.exec();
     if (index != nullptr) {
       txn.AfterCommit([index, tenant = std::string(tenant), key] {
         index->EraseSubject(tenant, key);

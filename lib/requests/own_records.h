@@ -1,5 +1,5 @@
 // dsard's own records about a person, anonymised when their erasure
-// completes: the consent history (consent_events, consent_state) keyed by
+// completes: the consent history (consent_events, whose latest rows are the current states) keyed by
 // SubjectKeyer::Key(tenant, subject id). The subject id a service used for
 // consent is its own identifier of the person, so each identifier of the
 // erasure (as normalised by the requests module) is tried; rows found get a

@@ -475,6 +475,20 @@ const std::vector<Migration>& DsarMigrations() {
               FROM deadline_alert_sinks s)
           GROUP BY sink, state;
       )sql"},
+      {11, "consent_state_from_events", R"sql(
+        -- RecordConsent writes no random-keyed B-tree of its own (issue 4):
+        -- a subject's current state per purpose is its latest event (found
+        -- through consent_events_by_subject; answered from memory by
+        -- lib/consent/consent_state_index.h), and each event carries the
+        -- request that wrote it, so a retry finds its answer among the
+        -- subject's few events instead of in idempotency_keys. Rows before
+        -- this migration have no request (their keys stay in
+        -- idempotency_keys, where RecordConsent still looks). consent_state
+        -- always equalled the latest event per (subject, purpose): it goes.
+        ALTER TABLE consent_events ADD COLUMN request_id TEXT;
+        ALTER TABLE consent_events ADD COLUMN request_fingerprint BLOB;
+        DROP TABLE consent_state;
+      )sql"},
   };
   return *migrations;
 }

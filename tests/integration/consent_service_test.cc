@@ -109,7 +109,7 @@ class ConsentServiceTest : public ::testing::Test {
     SQLite::Database db(dsard_.DatabasePath(), SQLite::OPEN_READONLY);
     std::map<std::string, int64_t> counts;
     for (const char* table :
-         {"consent_events", "consent_state", "audit_events", "idempotency_keys", "outbox_tasks"}) {
+         {"consent_events", "audit_events", "idempotency_keys", "outbox_tasks"}) {
       counts[table] = db.execAndGet(std::string("SELECT count(*) FROM ") + table).getInt64();
     }
     return counts;

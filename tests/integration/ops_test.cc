@@ -308,7 +308,7 @@ TEST(BackupRestoreTest, BackupDuringWriteLoadRestoresEveryAcknowledgedWrite) {
   // copy holds fewer receipts than were acknowledged in total.
   int64_t receipts = 0;
   ASSERT_THAT(restored.daemon().store().Read([&](store::ReadTxn& txn) {
-    auto& query = txn.Prepare("SELECT count(*) FROM consent_state");
+    auto& query = txn.Prepare("SELECT count(DISTINCT receipt_id) FROM consent_events");
     receipts = query.executeStep() ? query.getColumn(0).getInt64() : 0;
     return absl::OkStatus();
   }),

@@ -83,6 +83,35 @@ class ConsentLedgerBatchTest : public ::testing::Test {
     entered.WaitForNotification();
   }
 
+  absl::StatusOr<ConsentReceipt> RecordAndWait(const RequestContext& ctx,
+                                               RecordConsentInput input) {
+    absl::StatusOr<ConsentReceipt> answer;
+    absl::Notification done;
+    ledger_->Record(ctx, std::move(input), [&](absl::StatusOr<ConsentReceipt> r) {
+      answer = std::move(r);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return answer;
+  }
+  absl::StatusOr<ConsentReceipt> WithdrawAndWait(const std::string& request_id,
+                                                 const std::string& subject) {
+    RequestContext ctx = Ctx(request_id);
+    ctx.method = "/dsar.v1.ConsentService/WithdrawConsent";
+    WithdrawConsentInput in;
+    in.subject_id = subject;
+    in.purpose = "booking";
+    in.channel = "web";
+    absl::StatusOr<ConsentReceipt> answer;
+    absl::Notification done;
+    ledger_->Withdraw(ctx, std::move(in), [&](absl::StatusOr<ConsentReceipt> r) {
+      answer = std::move(r);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return answer;
+  }
+
   int64_t Count(const std::string& table) {
     int64_t n = -1;
     EXPECT_THAT(store_->Read([&](store::ReadTxn& txn) {
@@ -161,7 +190,10 @@ TEST_F(ConsentLedgerBatchTest, RecordsInOneBatchAnswerAsTheyWouldAlone) {
   EXPECT_NE(answers[5]->receipt_id, answers[0]->receipt_id);
   // Three new consents: req-1, req-2, req-3.
   EXPECT_EQ(Count("consent_events"), events_before + 3);
-  EXPECT_EQ(Count("idempotency_keys"), 4);
+  // Each new event carries its request (the earlier one's too): a retry finds
+  // its answer there, with no idempotency key of its own.
+  EXPECT_EQ(Count("consent_events WHERE request_id IS NOT NULL"), 4);
+  EXPECT_EQ(Count("idempotency_keys"), 0);
 
   // The current state (database and index) is the batch's last record.
   RequestContext check_ctx = Ctx("");
@@ -177,6 +209,62 @@ TEST_F(ConsentLedgerBatchTest, RecordsInOneBatchAnswerAsTheyWouldAlone) {
   ASSERT_THAT(verified, IsOk());
   EXPECT_TRUE(verified->ok) << verified->reason;
   EXPECT_EQ(verified->rows_checked, 4);  // one audit event per new consent
+}
+
+TEST_F(ConsentLedgerBatchTest, ARequestIdIsScopedToItsSubjectAndMethod) {
+  auto first = RecordAndWait(Ctx("req-a"), Input("subject-0001"));
+  ASSERT_THAT(first, IsOk());
+  // The same id for another subject is another request (documented in
+  // docs/consent.md): a new consent, never the first one's receipt.
+  auto other = RecordAndWait(Ctx("req-a"), Input("subject-0002"));
+  ASSERT_THAT(other, IsOk());
+  EXPECT_NE(other->receipt_id, first->receipt_id);
+  EXPECT_EQ(Count("consent_events"), 2);
+  // A recording's id reused for a withdrawal of that subject, and a
+  // withdrawal's id reused for a recording: refused, nothing written.
+  EXPECT_THAT(WithdrawAndWait("req-a", "subject-0001"),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(Count("consent_events"), 2);
+  auto withdrawn = WithdrawAndWait("req-w", "subject-0001");
+  ASSERT_THAT(withdrawn, IsOk());
+  EXPECT_EQ(withdrawn->receipt_id, first->receipt_id);
+  EXPECT_THAT(RecordAndWait(Ctx("req-w"), Input("subject-0001")),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(Count("consent_events"), 3);
+  // Retries of both still replay.
+  auto retry = RecordAndWait(Ctx("req-a"), Input("subject-0001"));
+  ASSERT_THAT(retry, IsOk());
+  EXPECT_EQ(retry->receipt_id, first->receipt_id);
+  auto withdraw_retry = WithdrawAndWait("req-w", "subject-0001");
+  ASSERT_THAT(withdraw_retry, IsOk());
+  EXPECT_EQ(withdraw_retry->receipt_id, first->receipt_id);
+  EXPECT_EQ(Count("consent_events"), 3);
+  auto check = ledger_->Check(Ctx(""), "subject-0001", "booking");
+  ASSERT_THAT(check, IsOk());
+  EXPECT_EQ(check->state, ConsentState::kWithdrawn);
+}
+
+TEST_F(ConsentLedgerBatchTest, RecordsAnsweredBeforeMigration11StillReplay) {
+  auto first = RecordAndWait(Ctx("req-old"), Input("subject-0001"));
+  ASSERT_THAT(first, IsOk());
+  // As a database from before migration 11 holds it: the answer in
+  // idempotency_keys, the event without its request.
+  ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
+    txn.db().exec(
+        "INSERT INTO idempotency_keys (tenant_id, request_id, method, fingerprint, response, "
+        "created_at) SELECT tenant_id, request_id, '/dsar.v1.ConsentService/RecordConsent', "
+        "request_fingerprint, receipt_id, 0 FROM consent_events");
+    txn.db().exec(
+        "UPDATE consent_events SET request_id = NULL, request_fingerprint = NULL");
+    return absl::OkStatus();
+  }),
+              IsOk());
+  auto retry = RecordAndWait(Ctx("req-old"), Input("subject-0001"));
+  ASSERT_THAT(retry, IsOk());
+  EXPECT_EQ(retry->receipt_id, first->receipt_id);
+  EXPECT_THAT(RecordAndWait(Ctx("req-old"), Input("subject-0001", "kiosk")),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(Count("consent_events"), 1);
 }
 
 TEST_F(ConsentLedgerBatchTest, RecordsQueuedWhenTheStoreClosesFailAndNoneHangs) {

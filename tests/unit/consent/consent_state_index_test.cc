@@ -112,19 +112,26 @@ class ConsentStateIndexLoadTest : public ::testing::Test {
     store_ = std::move(*store);
   }
 
+  // Appends the consent event that leaves `row` as the current state.
   void InsertState(const std::string& tenant, const std::string& subject_key,
                    const std::string& purpose, const ConsentStateIndex::Row& row) {
     ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
       SQLite::Statement& insert = txn.Prepare(
-          "INSERT INTO consent_state (tenant_id, subject_key, purpose, state, receipt_id, "
-          "notice_version, changed_at_us) VALUES (?, ?, ?, ?, ?, ?, ?)");
+          "INSERT INTO consent_events (tenant_id, event_id, receipt_id, subject_key, purpose, "
+          "action, notice_version, language, lawful_basis, channel, actor, reason, "
+          "occurred_at_us, recorded_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, 'sv-SE', 1, 'web', "
+          "'svc-test', '', ?, ?)");
       insert.bind(1, tenant);
-      insert.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
-      insert.bind(3, purpose);
-      insert.bind(4, static_cast<int>(row.state));
-      insert.bind(5, row.receipt_id);
-      insert.bind(6, row.notice_version);
-      insert.bind(7, static_cast<int64_t>(absl::ToUnixMicros(row.changed_at)));
+      insert.bind(2, absl::StrCat("cev_", ++events_));
+      insert.bind(3, row.receipt_id);
+      insert.bind(4, subject_key.data(), static_cast<int>(subject_key.size()));
+      insert.bind(5, purpose);
+      insert.bind(6, static_cast<int>(row.state == ConsentState::kWithdrawn
+                                          ? ConsentAction::kWithdrawn
+                                          : ConsentAction::kGiven));
+      insert.bind(7, row.notice_version);
+      insert.bind(8, static_cast<int64_t>(absl::ToUnixMicros(row.changed_at)));
+      insert.bind(9, static_cast<int64_t>(absl::ToUnixMicros(row.changed_at)));
       insert.exec();
       return absl::OkStatus();
     }),
@@ -133,6 +140,7 @@ class ConsentStateIndexLoadTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::unique_ptr<store::Store> store_;
+  int events_ = 0;
 };
 
 TEST_F(ConsentStateIndexLoadTest, LoadCopiesEveryRow) {
@@ -152,6 +160,22 @@ TEST_F(ConsentStateIndexLoadTest, LoadCopiesEveryRow) {
   }
   ConsentStateIndex::Row unused;
   EXPECT_EQ((*index)->Find("tenant-a", SubjectKey(51), "booking", &unused), Lookup::kAbsent);
+}
+
+TEST_F(ConsentStateIndexLoadTest, TheLatestEventOfASubjectAndPurposeIsItsState) {
+  const auto given = MakeRow(ConsentState::kGranted, "rcpt_1", "2026-03", 1700000000000000);
+  const auto withdrawn = MakeRow(ConsentState::kWithdrawn, "rcpt_1", "2026-03", 1700000000000009);
+  const auto again = MakeRow(ConsentState::kGranted, "rcpt_2", "2026-03", 1700000000000020);
+  InsertState("tenant-a", SubjectKey(1), "booking", given);
+  InsertState("tenant-a", SubjectKey(2), "booking", given);
+  InsertState("tenant-a", SubjectKey(1), "booking", withdrawn);
+  InsertState("tenant-a", SubjectKey(2), "booking", withdrawn);
+  InsertState("tenant-a", SubjectKey(2), "booking", again);
+  auto index = ConsentStateIndex::Load(*store_, 1000);
+  ASSERT_THAT(index, IsOk());
+  EXPECT_EQ((*index)->size(), 2);
+  ExpectRow(**index, "tenant-a", SubjectKey(1), "booking", withdrawn);
+  ExpectRow(**index, "tenant-a", SubjectKey(2), "booking", again);
 }
 
 TEST_F(ConsentStateIndexLoadTest, MoreRowsThanTheLimitLoadsSwitchedOff) {
