@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <tuple>
@@ -103,13 +104,106 @@ void InsertAlerts(store::WriteTxn& txn, const std::vector<Level>& levels, absl::
       });
 }
 
+
+// SQL for the level after offset column `o` (NextLevelAfter), NULL when none
+// is left: the configured levels are constants of the statement.
+std::string NextOffsetSql(const AlertLevels& levels, absl::string_view o) {
+  std::string sql = "CASE";
+  std::optional<absl::Duration> next = NextLevelAfter(levels, -absl::InfiniteDuration());
+  // Warnings and "due" ascending: the first one above `o`.
+  while (next.has_value() && *next <= absl::ZeroDuration()) {
+    absl::StrAppend(&sql, " WHEN ", o, " < ", DurUs(*next), " THEN ", DurUs(*next));
+    next = NextLevelAfter(levels, *next);
+  }
+  const int64_t every = DurUs(levels.overdue_every);
+  if (every > 0) {
+    // o >= 0 here: SQLite's integer division truncates like Quotient.
+    absl::StrAppend(&sql, " ELSE (", o, " / ", every, " + 1) * ", every, " END");
+  } else {
+    absl::StrAppend(&sql, " ELSE NULL END");
+  }
+  return sql;
+}
+
+// The fast path: one INSERT ... SELECT of the batch's stored levels. Returns
+// false, with nothing written, when a row is not simple (a NULL fire time
+// where its next level is due too; the unique key where its stored level
+// already fired): SQLite rolls back the failing statement alone.
+bool FireFast(store::WriteTxn& txn, const AlertLevels& levels, int64_t now_us, int limit,
+              const std::optional<DueKey>& after) {
+  const std::string sql = absl::StrCat(
+      "INSERT INTO deadline_alerts (tenant_id, deadline_id, due_version, offset_us, due_at_us, "
+      "fire_at_us, fired_at_us) "
+      "SELECT d.tenant_id, d.deadline_id, d.due_version, d.next_offset_us, d.due_at_us, "
+      "CASE WHEN COALESCE(d.due_at_us + (", NextOffsetSql(levels, "d.next_offset_us"),
+      ") > ?1, 1) THEN d.next_fire_at_us END, ?1 "
+      "FROM deadlines d INDEXED BY deadlines_next_fire "
+      "WHERE d.next_fire_at_us IS NOT NULL AND d.next_fire_at_us <= ?1 AND d.state = 'open' "
+      "AND d.next_offset_us IS NOT NULL ",
+      after.has_value() ? "AND (d.next_fire_at_us, d.tenant_id, d.deadline_id) > (?3, ?4, ?5) "
+                        : "",
+      "ORDER BY d.next_fire_at_us, d.tenant_id, d.deadline_id LIMIT ?2");
+  SQLite::Statement& insert = txn.Prepare(sql);
+  insert.bind(1, now_us);
+  insert.bind(2, limit);
+  if (after.has_value()) {
+    insert.bind(3, after->fire_us);
+    insert.bindNoCopy(4, after->tenant);
+    insert.bindNoCopy(5, after->deadline_id);
+  }
+  const int rc = insert.tryExecuteStep();
+  insert.tryReset();
+  if (rc == SQLITE_DONE) return true;
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return false;
+  throw SQLite::Exception(txn.db().getHandle(), rc);
+}
+
 }  // namespace
 
 FireDueResult FireDue(store::WriteTxn& txn, const AlertLevels& levels, absl::Time now,
                       int max_deadlines, const std::vector<std::string>& sinks,
-                      const std::optional<DueKey>& after) {
+                      const std::optional<DueKey>& after, bool try_fast) {
   FireDueResult result;
   const int64_t now_us = Us(now);
+  SQLite::Statement& max_seq = txn.Prepare("SELECT COALESCE(MAX(seq), 0) FROM deadline_alerts");
+  max_seq.executeStep();
+  const int64_t seq_before = max_seq.getColumn(0).getInt64();
+  max_seq.reset();
+  // Each sink takes every alert after its cursor; a sink's first alert sets
+  // where its cursor starts (alerts fired before it was configured are not
+  // its to deliver).
+  auto start_cursors = [&] {
+    for (const std::string& sink : sinks) {
+      SQLite::Statement& cursor = txn.Prepare(
+          "INSERT OR IGNORE INTO deadline_alert_sinks (sink, from_seq, delivered_seq, "
+          "updated_at_us) VALUES (?1, ?2, ?2, ?3)");
+      cursor.bind(1, sink);
+      cursor.bind(2, seq_before);
+      cursor.bind(3, now_us);
+      cursor.exec();
+    }
+  };
+  if (try_fast) {
+    if (FireFast(txn, levels, now_us, max_deadlines, after)) {
+      const int n = txn.db().getChanges();
+      if (n == 0) return result;
+      result.fast = true;
+      result.fired = n;
+      result.first_seq = seq_before + 1;
+      result.last_seq = txn.db().getLastInsertRowid();
+      result.more = n == max_deadlines;
+      SQLite::Statement& last = txn.Prepare(
+          "SELECT fire_at_us, tenant_id, deadline_id FROM deadline_alerts WHERE seq = ?1");
+      last.bind(1, result.last_seq);
+      if (!last.executeStep()) throw SQLite::Exception("fast firing: last alert not found");
+      result.last = DueKey{last.getColumn(0).getInt64(), last.getColumn(1).getString(),
+                           last.getColumn(2).getString()};
+      last.reset();
+      start_cursors();
+      return result;
+    }
+    result.fell_back = true;
+  }
   const std::vector<DueRow> rows = ReadDue(txn, now_us, max_deadlines, after);
   if (rows.empty()) return result;
   result.more = static_cast<int>(rows.size()) == max_deadlines;
@@ -149,6 +243,7 @@ FireDueResult FireDue(store::WriteTxn& txn, const AlertLevels& levels, absl::Tim
       next_after(r, *through, &offset, &fire_us);
       checked = true;
     }
+    if (checked) result.simple = false;  // a level already fired
     int fired = 0;
     while (offset.has_value() && (!checked || due_here(*fire_us, r))) {
       fire.push_back(Level{*fire_us, &r, *offset});
@@ -157,6 +252,7 @@ FireDueResult FireDue(store::WriteTxn& txn, const AlertLevels& levels, absl::Tim
       next_after(r, *offset, &offset, &fire_us);
       checked = true;
     }
+    if (fired != 1 || (offset.has_value() && *fire_us <= now_us)) result.simple = false;
     if (through.has_value() && (fired > 0 || r.fired_through_us.has_value())) {
       PendingAdvance a{r.tenant, r.deadline_id, r.due_version, *through, offset};
       // A level still due was left for order (catch-up after downtime): move
@@ -171,26 +267,37 @@ FireDueResult FireDue(store::WriteTxn& txn, const AlertLevels& levels, absl::Tim
   AdvanceFired(txn, advance_now, now);
   if (fire.empty()) return result;
 
-  SQLite::Statement& max_seq = txn.Prepare("SELECT COALESCE(MAX(seq), 0) FROM deadline_alerts");
-  max_seq.executeStep();
-  const int64_t seq_before = max_seq.getColumn(0).getInt64();
-  max_seq.reset();
   InsertAlerts(txn, fire, now);
   result.fired = static_cast<int>(fire.size());
   result.last_seq = txn.db().getLastInsertRowid();
-  // Each sink takes every alert after its cursor; a sink's first alert sets
-  // where its cursor starts (alerts fired before it was configured are not
-  // its to deliver).
-  for (const std::string& sink : sinks) {
-    SQLite::Statement& cursor = txn.Prepare(
-        "INSERT OR IGNORE INTO deadline_alert_sinks (sink, from_seq, delivered_seq, "
-        "updated_at_us) VALUES (?1, ?2, ?2, ?3)");
-    cursor.bind(1, sink);
-    cursor.bind(2, seq_before);
-    cursor.bind(3, now_us);
-    cursor.exec();
-  }
+  start_cursors();
   return result;
+}
+
+void CollectFastFired(store::ReadTxn& txn, const AlertLevels& levels, int64_t first_seq,
+                      int64_t last_seq, std::vector<FiredDeadline>* deadlines,
+                      std::vector<PendingAdvance>* advances) {
+  SQLite::Statement& select = txn.Prepare(
+      "SELECT fire_at_us, tenant_id, deadline_id, due_version, offset_us, due_at_us "
+      "FROM deadline_alerts WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq");
+  select.bind(1, first_seq);
+  select.bind(2, last_seq);
+  while (select.executeStep()) {
+    const int64_t offset_us = select.getColumn(4).getInt64();
+    const int64_t due_us = select.getColumn(5).getInt64();
+    std::optional<int64_t> next_offset, next_fire;
+    if (std::optional<absl::Duration> next =
+            NextLevelAfter(levels, absl::Microseconds(offset_us))) {
+      next_offset = DurUs(*next);
+      next_fire = due_us + *next_offset;
+    }
+    FiredDeadline d{select.getColumn(0).getInt64(), select.getColumn(1).getString(),
+                    select.getColumn(2).getString(), next_fire};
+    advances->push_back(PendingAdvance{d.tenant, d.deadline_id, select.getColumn(3).getInt(),
+                                       offset_us, next_offset});
+    deadlines->push_back(std::move(d));
+  }
+  select.reset();
 }
 
 void AdvanceFired(store::WriteTxn& txn, const std::vector<PendingAdvance>& advances,

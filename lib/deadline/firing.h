@@ -23,6 +23,19 @@
 // for advancing. A level fired twice would break the alerts' unique key and
 // fail the batch. No statement is prepared or run per deadline. Not
 // thread-safe (a transaction belongs to one call).
+//
+// Fast path (`try_fast`): when every deadline of the batch has exactly its
+// stored level to fire (the usual case: not fired yet, its next level not due
+// yet), the whole batch is one INSERT ... SELECT from the index, with no row
+// crossing into C++. A row that is not that simple makes the statement fail
+// as a whole, which SQLite rolls back alone, and the batch is fired the
+// general way instead: a next level already due leaves a NULL fire time (NOT
+// NULL constraint), a stored level that already fired (a crash or failure
+// before its deadline was advanced) collides with the alerts' unique key. So
+// the fast path fires exactly what the general path would, and the unique key
+// stays what makes a level fire at most once. Its deadlines are not read back
+// inside the transaction: CollectFastFired reads them from the alerts it wrote
+// afterwards, for AdvanceFired and the scheduler's queue.
 #ifndef DSAR_LIB_DEADLINE_FIRING_H_
 #define DSAR_LIB_DEADLINE_FIRING_H_
 
@@ -66,6 +79,15 @@ struct PendingAdvance {
 struct FireDueResult {
   int fired = 0;                       // alerts written
   int64_t last_seq = 0;                // seq of the last alert written (0: none)
+  // Fired by the fast path: the alerts first_seq..last_seq, one per deadline;
+  // `deadlines` and `advances` are left empty (CollectFastFired fills them).
+  bool fast = false;
+  int64_t first_seq = 0;
+  // The fast path was tried and failed (the batch was fired the general way).
+  bool fell_back = false;
+  // Every deadline read had exactly its stored level to fire (the next batch
+  // may try the fast path).
+  bool simple = true;
   // The read stopped at max_deadlines: more levels may be due after `last`.
   bool more = false;
   std::optional<DueKey> last;            // the last deadline read
@@ -83,9 +105,18 @@ struct FireDueResult {
 // the first alert fired for it). Deadline rows are left as
 // they are: pass `advances` to AdvanceFired. SQLite errors propagate as
 // exceptions (the Store turns them into a status).
+// With `try_fast`, the fast path is tried first (see the file comment).
 FireDueResult FireDue(store::WriteTxn& txn, const AlertLevels& levels, absl::Time now,
                       int max_deadlines, const std::vector<std::string>& sinks,
-                      const std::optional<DueKey>& after = std::nullopt);
+                      const std::optional<DueKey>& after = std::nullopt, bool try_fast = false);
+
+// After a fast FireDue committed: appends, for its alerts first_seq..last_seq
+// (in seq order), each deadline as FireDue's general path would have reported
+// it (`deadlines`) and its advance (`advances`), read after the commit
+// (alert rows are never rewritten). SQLite errors propagate as exceptions.
+void CollectFastFired(store::ReadTxn& txn, const AlertLevels& levels, int64_t first_seq,
+                      int64_t last_seq, std::vector<FiredDeadline>* deadlines,
+                      std::vector<PendingAdvance>* advances);
 
 // Inside the caller's write transaction: moves each deadline of `advances`
 // past the levels fired (next level, its fire time unless paused, and

@@ -145,13 +145,15 @@ absl::Status Scheduler::MaybeRefill(absl::Time now) {
 }
 
 absl::StatusOr<FireDueResult> Scheduler::FireBatch(absl::Time now,
-                                                   const std::optional<DueKey>& after) {
+                                                   const std::optional<DueKey>& after,
+                                                   bool try_fast) {
   FireDueResult result;
   const AlertLevels& levels = deadlines_.options().levels;
   RETURN_IF_ERROR(store_.WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     // The actual firing time; at or after `now`, which decided what is due.
     const absl::Time fire_now = std::max(now, clock_.Now());
-    result = FireDue(txn, levels, fire_now, options_.fire_batch, options_.sinks, after);
+    result =
+        FireDue(txn, levels, fire_now, options_.fire_batch, options_.sinks, after, try_fast);
     return absl::OkStatus();
   }));
   if (result.fired > 0) {
@@ -197,12 +199,13 @@ absl::StatusOr<int> Scheduler::RunDue() {
   // deadlines' bookkeeping (AdvanceFired), which no alert waits for.
   std::vector<PendingAdvance> advances;
   std::optional<DueKey> after;
-  for (;;) {
-    ASSIGN_OR_RETURN(FireDueResult r, FireBatch(now, after));
-    fired += r.fired;
-    advances.insert(advances.end(), std::make_move_iterator(r.advances.begin()),
-                    std::make_move_iterator(r.advances.end()));
-    for (FiredDeadline& d : r.deadlines) {
+  // Alerts fired by the fast path (seq ranges): their deadlines are read back
+  // once the burst is fired.
+  std::vector<std::pair<int64_t, int64_t>> fast_ranges;
+  int64_t fast_batches = 0, fast_fallbacks = 0;
+  bool try_fast = true;
+  auto take_fired = [&](std::vector<FiredDeadline>& deadlines) {
+    for (FiredDeadline& d : deadlines) {
       Entry key{d.fire_us, std::move(d.tenant), std::move(d.deadline_id)};
       auto it = hinted.find(key);
       if (it != hinted.end()) {
@@ -216,12 +219,42 @@ absl::StatusOr<int> Scheduler::RunDue() {
         Insert(std::move(key));
       }
     }
+  };
+  for (;;) {
+    ASSIGN_OR_RETURN(FireDueResult r, FireBatch(now, after, try_fast));
+    fired += r.fired;
+    if (r.fast) {
+      ++fast_batches;
+      fast_ranges.emplace_back(r.first_seq, r.last_seq);
+    }
+    if (r.fell_back) ++fast_fallbacks;
+    // After a batch that was not simple (catch-up, levels fired before a
+    // crash), the general path goes on until a batch is simple again.
+    try_fast = r.fast || r.simple;
+    advances.insert(advances.end(), std::make_move_iterator(r.advances.begin()),
+                    std::make_move_iterator(r.advances.end()));
+    take_fired(r.deadlines);
     if (!r.more) break;
     after = std::move(r.last);
     RETURN_IF_ERROR(MaybeRefill(now));
   }
+  if (!fast_ranges.empty()) {
+    std::vector<FiredDeadline> fast_fired;
+    fast_fired.reserve(static_cast<size_t>(fast_batches) *
+                       static_cast<size_t>(std::max(1, options_.fire_batch)));
+    const AlertLevels& levels = deadlines_.options().levels;
+    RETURN_IF_ERROR(store_.Read([&](store::ReadTxn& txn) -> absl::Status {
+      for (const auto& [first, last] : fast_ranges) {
+        CollectFastFired(txn, levels, first, last, &fast_fired, &advances);
+      }
+      return absl::OkStatus();
+    }));
+    take_fired(fast_fired);
+  }
   {
     absl::MutexLock lock(&mu_);
+    stats_.fast_batches += fast_batches;
+    stats_.fast_fallbacks += fast_fallbacks;
     stats_.fired += fired;
     stats_.swept += swept;
     stats_.stale_skipped += static_cast<int64_t>(hinted.size());
