@@ -4,6 +4,7 @@
 #include "lib/breach/breach_register.h"
 #include "lib/consent/consent_ledger.h"
 #include "lib/consent/consent_state_index.h"
+#include "lib/core/memory.h"
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/clock.h"
@@ -88,6 +89,8 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     if (!index.ok()) return index.status();
     d->consent_index_ = std::move(*index);
     d->ops_->set_consent_index(d->consent_index_.get());
+    // The tables the index outgrew while loading are free now: give them back.
+    ReleaseFreeMemoryToSystem();
     log::Info("consent_index_loaded",
               {{"states", d->consent_index_->size()},
                {"enabled", d->consent_index_->enabled()},
