@@ -489,6 +489,21 @@ const std::vector<Migration>& DsarMigrations() {
         ALTER TABLE consent_events ADD COLUMN request_fingerprint BLOB;
         DROP TABLE consent_state;
       )sql"},
+      {12, "deadlines_next_fire_covering", R"sql(
+        -- Firing reads due deadlines in (next_fire_at_us, tenant_id,
+        -- deadline_id) order and needs their state, level, due time and due
+        -- version (lib/deadline/firing.cc): with those in the index, a burst
+        -- is one index range with no lookup of each deadline's table row
+        -- (~1 us per alert of ~3). The entries that change are the ones that
+        -- moved already (every update of these columns also sets
+        -- next_fire_at_us). Rebuilding it takes ~1.5 s per million open
+        -- deadlines, once.
+        DROP INDEX deadlines_next_fire;
+        CREATE INDEX deadlines_next_fire
+          ON deadlines (next_fire_at_us, tenant_id, deadline_id, state, next_offset_us,
+                        due_at_us, due_version)
+          WHERE next_fire_at_us IS NOT NULL;
+      )sql"},
   };
   return *migrations;
 }
