@@ -50,7 +50,7 @@ class LogSink final : public AlertSink {
  public:
   const std::string& name() const override { return name_; }
   absl::Status Deliver(const AlertDelivery& delivery) override;
-  int max_batch() const override { return 1000; }
+  int max_batch() const override { return 4096; }
   bool needs_payload() const override { return false; }
   void Flush() override { lines_.Flush(); }
 

@@ -139,7 +139,18 @@ AlertDelivery ReadDelivery(SQLite::Statement& select, bool needs_payload) {
 
 }  // namespace
 
-absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
+absl::Status AlertDispatcher::Drain(InFlightQueue* in_flight, size_t keep) {
+  absl::Status first_error;
+  while (in_flight->size() > keep) {
+    in_flight->front()->done.WaitForNotification();
+    if (first_error.ok()) first_error = in_flight->front()->status;
+    in_flight->pop_front();
+  }
+  return first_error;
+}
+
+absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more, int64_t* after_seq,
+                                                 InFlightQueue* in_flight) {
   *more = false;
   const absl::Time now = clock_.Now();
   if (now < w.blocked_until) return 0;
@@ -171,11 +182,12 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
     SQLite::Statement& select_fresh = txn.Prepare(absl::StrCat(
         "SELECT a.seq, 0, ", kDeliveryColumns,
         ", a.fired_at_us FROM deadline_alert_sinks s "
-        "JOIN deadline_alerts a ON a.seq > s.delivered_seq "
+        "JOIN deadline_alerts a ON a.seq > MAX(s.delivered_seq, ?3) "
         "LEFT JOIN deadlines dl ON dl.tenant_id = a.tenant_id AND dl.deadline_id = a.deadline_id "
-        "WHERE s.sink = ? ORDER BY a.seq LIMIT ?"));
+        "WHERE s.sink = ?1 ORDER BY a.seq LIMIT ?2"));
     select_fresh.bind(1, sink);
     select_fresh.bind(2, batch);
+    select_fresh.bind(3, *after_seq);
     while (select_fresh.executeStep()) {
       fresh.push_back(ReadDelivery(select_fresh, needs_payload));
       fresh_at.push_back(select_fresh.getColumn(13).getInt64());
@@ -237,7 +249,19 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
     break;
   }
   w.sink->Flush();
-  RETURN_IF_ERROR(store_.WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+  // Only fresh alerts, all delivered: the record may follow while the next
+  // pass reads on (nothing of it is read back before it commits but the
+  // cursor, which *after_seq stands in for).
+  const bool pipelined = std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) {
+    return !o.retry && o.state == "delivered";
+  });
+  const int attempted = static_cast<int>(outcomes.size());
+  int64_t last_fresh_seq = 0;
+  for (const Outcome& o : outcomes) {
+    if (!o.retry) last_fresh_seq = std::max(last_fresh_seq, o.seq);
+  }
+  auto record = [this, sink, outcomes = std::move(outcomes)](
+                    store::WriteTxn& txn) -> absl::Status {
     // Retries: rows updated, deliveries set-based.
     std::vector<const Outcome*> delivered;
     for (const Outcome& o : outcomes) {
@@ -287,24 +311,53 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more) {
       cursor.exec();
     }
     return absl::OkStatus();
-  }));
-  {
+  };
+  auto count = [this, delta] {
     absl::MutexLock lock(&mu_);
     stats_.delivered += delta.delivered;
     stats_.retried += delta.retried;
     stats_.failed += delta.failed;
+  };
+  if (pipelined) {
+    RETURN_IF_ERROR(Drain(in_flight, kMaxInFlight - 1));
+    auto pending = std::make_unique<InFlight>();
+    InFlight* p = pending.get();
+    in_flight->push_back(std::move(pending));
+    store_.Write(std::move(record), [p, count](absl::Status s) {
+      if (s.ok()) count();
+      p->status = std::move(s);
+      p->done.Notify();
+    });
+    *after_seq = std::max(*after_seq, last_fresh_seq);
+  } else {
+    // Retry rows are read back by later passes: their record commits first.
+    RETURN_IF_ERROR(Drain(in_flight, 0));
+    RETURN_IF_ERROR(store_.WriteAndWait(std::move(record)));
+    count();
   }
   *more = !blocked && static_cast<int>(due.size()) == batch;
-  return static_cast<int>(outcomes.size());
+  return attempted;
 }
 
 absl::StatusOr<int> AlertDispatcher::RunSink(Worker& w) {
   int total = 0;
   bool more = true;
-  while (more) {
-    ASSIGN_OR_RETURN(int n, RunSinkPass(w, &more));
-    total += n;
+  int64_t after_seq = 0;
+  InFlightQueue in_flight;
+  absl::Status status;
+  while (more && status.ok()) {
+    absl::StatusOr<int> n = RunSinkPass(w, &more, &after_seq, &in_flight);
+    if (n.ok()) {
+      total += *n;
+    } else {
+      status = n.status();
+    }
   }
+  // Every record waited for, also after an error (they reference nothing of
+  // this frame, but the run's outcome includes theirs).
+  absl::Status drained = Drain(&in_flight, 0);
+  if (status.ok()) status = drained;
+  if (!status.ok()) return status;
   return total;
 }
 

@@ -11,7 +11,12 @@
 // Because the outcome is recorded only after the sink answered, a crash in
 // between delivers the alerts again after restart (at least once, same alert
 // id). A sink that fails is left alone until its backoff has passed, so a
-// receiver that is down is not hammered. Deliveries by state, counting both
+// receiver that is down is not hammered. While passes only deliver fresh
+// alerts successfully (a burst), the next pass does not wait for the previous
+// one's record to commit: it reads on from the last alert attempted, with up
+// to kMaxInFlight records queued to the writer, and the run waits for all of
+// them before it ends (a record that fails ends the run with its error, and
+// the next run starts again from the stored cursor). Deliveries by state, counting both
 // kinds: the view deadline_alert_delivery_counts.
 //
 // RunOnce() delivers everything due at clock.Now() on the calling thread (for
@@ -20,6 +25,7 @@
 #ifndef DSAR_LIB_DEADLINE_DISPATCHER_H_
 #define DSAR_LIB_DEADLINE_DISPATCHER_H_
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,6 +34,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "lib/core/clock.h"
 #include "lib/deadline/alert_sink.h"
@@ -79,9 +86,23 @@ class AlertDispatcher final : public AlertListener {
     std::thread thread;
   };
 
+  // A pass's record, queued to the writer without waiting.
+  struct InFlight {
+    absl::Notification done;
+    absl::Status status;
+  };
+  using InFlightQueue = std::deque<std::unique_ptr<InFlight>>;
+  static constexpr size_t kMaxInFlight = 4;
+
   // One pass over `w`'s due deliveries (at most options_.batch). Sets
-  // *more when a full batch was read and the sink is not blocked.
-  absl::StatusOr<int> RunSinkPass(Worker& w, bool* more);
+  // *more when a full batch was read and the sink is not blocked. Fresh
+  // alerts are read after the stored cursor and *after_seq (the last one
+  // attempted by a pass whose record is in `in_flight`), which it advances.
+  absl::StatusOr<int> RunSinkPass(Worker& w, bool* more, int64_t* after_seq,
+                                  InFlightQueue* in_flight);
+  // Waits until at most `keep` records are in flight; the first error of
+  // those waited for.
+  static absl::Status Drain(InFlightQueue* in_flight, size_t keep);
   absl::StatusOr<int> RunSink(Worker& w);
   absl::Time NextAttempt(const Worker& w);
   void Loop(Worker& w);

@@ -6,6 +6,7 @@
 
 #include "lib/deadline/scheduler.h"
 #include "lib/deadline/webhook_sink.h"
+#include "tests/testing/crashing_store.h"
 #include "tests/unit/deadline/deadline_fixture.h"
 #include "tests/unit/deadline/webhook_receiver.h"
 
@@ -234,6 +235,63 @@ TEST_F(DispatcherTest, BackgroundThreadsDeliverWhenTheSchedulerFires) {
   scheduler.Stop();
   dispatcher->Stop();
   EXPECT_TRUE(receiver_.hooks()[0].signature_valid);
+}
+
+// Records the seq of every alert handed to it, ten per pass.
+class RecordingSink final : public AlertSink {
+ public:
+  explicit RecordingSink(std::vector<int64_t>* seqs) : seqs_(seqs) {}
+  const std::string& name() const override { return name_; }
+  absl::Status Deliver(const AlertDelivery& d) override {
+    seqs_->push_back(d.seq);
+    return absl::OkStatus();
+  }
+  int max_batch() const override { return 10; }
+  bool needs_payload() const override { return false; }
+
+ private:
+  const std::string name_ = "rec";
+  std::vector<int64_t>* seqs_;
+};
+
+TEST_F(DispatcherTest, APipelinedRecordThatFailsEndsTheRunAndNothingIsSkipped) {
+  FireAlerts(50, {"rec"});
+  const int64_t first = CountRows("SELECT MIN(seq) FROM deadline_alerts");
+  std::vector<int64_t> run1, run2;
+  {
+    // Passes of ten fresh alerts, all delivered: each pass's record is
+    // queued without waiting. The third record fails (as if the writer's
+    // disk did); the records after it go through.
+    ::dsar::testing::CrashingStore crashing(*store_);
+    std::vector<std::unique_ptr<AlertSink>> sinks;
+    sinks.push_back(std::make_unique<RecordingSink>(&run1));
+    AlertDispatcher dispatcher(crashing, clock_, std::move(sinks), {});
+    crashing.FailWriteAfter(2);
+    EXPECT_THAT(dispatcher.RunOnce(), StatusIs(absl::StatusCode::kUnavailable));
+  }
+  // Delivered in order from the first alert on, at least the three passes.
+  ASSERT_GE(run1.size(), 30u);
+  for (size_t i = 0; i < run1.size(); ++i) EXPECT_EQ(run1[i], first + static_cast<int64_t>(i));
+  // The cursor never passes an alert that was not handed to the sink.
+  const int64_t cursor = CountRows("SELECT delivered_seq FROM deadline_alert_sinks WHERE sink = 'rec'");
+  EXPECT_GE(cursor, first + 19);  // passes 1 and 2 recorded
+  EXPECT_LE(cursor, run1.back());
+
+  std::vector<std::unique_ptr<AlertSink>> sinks;
+  sinks.push_back(std::make_unique<RecordingSink>(&run2));
+  AlertDispatcher dispatcher(*store_, clock_, std::move(sinks), {});
+  auto n = dispatcher.RunOnce();
+  ASSERT_THAT(n, IsOk());
+  // The next run goes on from the stored cursor: what was not recorded is
+  // delivered again (at least once), nothing is skipped.
+  ASSERT_EQ(run2.size(), static_cast<size_t>(first + 49 - cursor));
+  for (size_t i = 0; i < run2.size(); ++i) {
+    EXPECT_EQ(run2[i], cursor + 1 + static_cast<int64_t>(i));
+  }
+  EXPECT_EQ(CountRows("SELECT delivered_seq FROM deadline_alert_sinks WHERE sink = 'rec'"),
+            first + 49);
+  EXPECT_EQ(Deliveries("rec", "pending"), 0);
+  EXPECT_EQ(dispatcher.RunOnce().value_or(-1), 0);
 }
 
 }  // namespace
