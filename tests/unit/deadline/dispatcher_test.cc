@@ -273,7 +273,8 @@ TEST_F(DispatcherTest, APipelinedRecordThatFailsEndsTheRunAndNothingIsSkipped) {
   ASSERT_GE(run1.size(), 30u);
   for (size_t i = 0; i < run1.size(); ++i) EXPECT_EQ(run1[i], first + static_cast<int64_t>(i));
   // The cursor never passes an alert that was not handed to the sink.
-  const int64_t cursor = CountRows("SELECT delivered_seq FROM deadline_alert_sinks WHERE sink = 'rec'");
+  const int64_t cursor =
+      CountRows("SELECT delivered_seq FROM deadline_alert_sinks WHERE sink = 'rec'");
   EXPECT_GE(cursor, first + 19);  // passes 1 and 2 recorded
   EXPECT_LE(cursor, run1.back());
 
