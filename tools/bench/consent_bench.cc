@@ -298,6 +298,8 @@ void ReportGroups(benchmark::State& state, const store::WriterStats& before,
   const double seconds = after.commit_seconds_sum - before.commit_seconds_sum;
   state.counters["mean_group"] = static_cast<double>(writes) / groups;
   state.counters["commit_mean_ms"] = 1000 * seconds / groups;
+  state.counters["commits"] = static_cast<double>(groups);
+  state.counters["writer_busy_s"] = seconds;  // BEGIN to end of COMMIT, summed
   int64_t seen = 0;
   for (size_t i = 0; i < commits.size(); ++i) {
     seen += commits[i];
