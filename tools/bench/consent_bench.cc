@@ -1,6 +1,6 @@
 // Consent ledger (issue 4) through dsard's real wiring: a Dsard started
-// in-process on 127.0.0.1:0 (real gRPC server with its call gate and metrics
-// interceptor, real SQLite file under --store_dir), driven by the load
+// in-process on 127.0.0.1:0 (real gRPC server with its call gate and request
+// metrics, real SQLite file under --store_dir), driven by the load
 // generator with the run's client settings, so every rate compares with
 // `echo` measured in the same run.
 //
@@ -18,7 +18,7 @@
 //                               with 1,000,000 stored vs with 10,000).
 //
 // Stores are seeded through ConsentLedger::Record (the rows RecordConsent
-// writes: event, current state, idempotency key, audit event) on a Store with
+// writes: the event with its request, the audit event) on a Store with
 // groups of up to 10,000 writes per transaction, not through gRPC. The large
 // store is kept under --consent_cache_dir (default
 // <store_dir>/dsar-bench-consent-cache) and reused by later runs; a marker
