@@ -225,7 +225,7 @@ LatestEvent ReadLatestEvent(Txn& txn, const std::string& tenant, const std::stri
   return latest;
 }
 
-// A new current state; the views outlive the upsert.
+// A new current state (for the in-memory index); the views outlive PublishStates.
 struct StateChange {
   const std::string* tenant;
   const std::string* subject_key;
