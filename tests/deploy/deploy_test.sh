@@ -2,7 +2,7 @@
 # Checks deploy/ against what the build produces:
 #   - the Dockerfile copies binaries the build makes, at the paths it makes them,
 #     exposes the ports the configs listen on, and installs runtime packages
-#     that exist;
+#     that exist and that hold every library the binaries link;
 #   - the Kubernetes manifests render (kubectl kustomize), use those ports and
 #     probe with dsarctl flags that parse;
 #   - the example configs (production, ConfigMap, demo) pass `dsard --check`;
@@ -38,6 +38,29 @@ if command -v apt-cache >/dev/null; then
     if apt-cache show "$p" >/dev/null 2>&1; then :; else fail "runtime package $p is unknown to apt"; fi
   done
   ok "runtime packages known to apt: $(echo $runtime | wc -w)"
+  # Every shared library the binaries link directly comes from a runtime
+  # package (or from debian:12-slim itself); apt brings their dependencies.
+  if command -v readelf >/dev/null && command -v dpkg >/dev/null; then
+    in_base="libc6 libgcc-s1 libstdc++6"
+    # ...and what those packages depend on (e.g. libgrpc29 for libgrpc++1.51).
+    allowed=" $(echo $runtime) $in_base $(apt-cache depends $runtime 2>/dev/null \
+      | awk '$1 == "Depends:" {sub(/:.*/, "", $2); print $2}' | sort -u | xargs) "
+    for bin in "$DSARD" "$DSARCTL"; do
+      for lib in $(readelf -d "$bin" | awk '/NEEDED/{gsub(/[][]/, "", $5); print $5}'); do
+        case "$lib" in libasan* | libubsan* | libtsan* | ld-linux*) continue ;; esac
+        path=$(ldd "$bin" | awk -v l="$lib" '$1 == l {print $3; exit}')
+        if [ -z "$path" ]; then fail "$(basename "$bin") needs $lib, which is not installed here"; continue; fi
+        pkg=$({ dpkg -S "$path" || dpkg -S "$(readlink -f "$path")" || dpkg -S "/usr$path"; } 2>/dev/null \
+          | head -1 | cut -d: -f1)
+        if [ -z "$pkg" ]; then fail "no package owns $path ($lib)"; continue; fi
+        case "$allowed" in
+          *" $pkg "*) ;;
+          *) fail "$(basename "$bin") needs $lib from $pkg, which the image does not install" ;;
+        esac
+      done
+    done
+    ok "the image installs the packages of every library dsard and dsarctl link"
+  fi
 fi
 
 # --- configs -------------------------------------------------------------------
