@@ -48,10 +48,12 @@ if command -v apt-cache >/dev/null; then
     for bin in "$DSARD" "$DSARCTL"; do
       for lib in $(readelf -d "$bin" | awk '/NEEDED/{gsub(/[][]/, "", $5); print $5}'); do
         case "$lib" in libasan* | libubsan* | libtsan* | ld-linux*) continue ;; esac
-        path=$(ldd "$bin" | awk -v l="$lib" '$1 == l {print $3; exit}')
+        # No early exit in the readers: under pipefail a writer killed by
+        # SIGPIPE would fail the assignment.
+        path=$(ldd "$bin" | awk -v l="$lib" '$1 == l && !seen {print $3; seen = 1}') || true
         if [ -z "$path" ]; then fail "$(basename "$bin") needs $lib, which is not installed here"; continue; fi
         pkg=$({ dpkg -S "$path" || dpkg -S "$(readlink -f "$path")" || dpkg -S "/usr$path"; } 2>/dev/null \
-          | head -1 | cut -d: -f1)
+          | awk -F: 'NR == 1 {print $1}') || true
         if [ -z "$pkg" ]; then fail "no package owns $path ($lib)"; continue; fi
         case "$allowed" in
           *" $pkg "*) ;;
