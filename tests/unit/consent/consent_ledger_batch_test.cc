@@ -83,16 +83,23 @@ class ConsentLedgerBatchTest : public ::testing::Test {
     entered.WaitForNotification();
   }
 
-  absl::StatusOr<ConsentReceipt> RecordAndWait(const RequestContext& ctx,
-                                               RecordConsentInput input) {
+  // Runs `start(done)` and waits for the receipt it delivers.
+  template <typename Start>
+  static absl::StatusOr<ConsentReceipt> Await(Start start) {
     absl::StatusOr<ConsentReceipt> answer;
     absl::Notification done;
-    ledger_->Record(ctx, std::move(input), [&](absl::StatusOr<ConsentReceipt> r) {
+    start([&](absl::StatusOr<ConsentReceipt> r) {
       answer = std::move(r);
       done.Notify();
     });
     done.WaitForNotification();
     return answer;
+  }
+  absl::StatusOr<ConsentReceipt> RecordAndWait(const RequestContext& ctx,
+                                               RecordConsentInput input) {
+    return Await([&](ConsentLedger::ReceiptDone done) {
+      ledger_->Record(ctx, std::move(input), std::move(done));
+    });
   }
   absl::StatusOr<ConsentReceipt> WithdrawAndWait(const std::string& request_id,
                                                  const std::string& subject) {
@@ -102,14 +109,9 @@ class ConsentLedgerBatchTest : public ::testing::Test {
     in.subject_id = subject;
     in.purpose = "booking";
     in.channel = "web";
-    absl::StatusOr<ConsentReceipt> answer;
-    absl::Notification done;
-    ledger_->Withdraw(ctx, std::move(in), [&](absl::StatusOr<ConsentReceipt> r) {
-      answer = std::move(r);
-      done.Notify();
+    return Await([&](ConsentLedger::ReceiptDone done) {
+      ledger_->Withdraw(ctx, std::move(in), std::move(done));
     });
-    done.WaitForNotification();
-    return answer;
   }
 
   int64_t Count(const std::string& table) {
