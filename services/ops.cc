@@ -117,6 +117,10 @@ std::string OpsStack::RenderMetrics() {
                 Histogram(store::WriterStats::kCommitSecondsBounds.data(),
                           store::WriterStats::kCommitSecondsBounds.size(),
                           w.commit_seconds_counts.data(), w.commit_seconds_sum));
+  out.Family("dsar_store_writer_cpu_seconds_total", "counter",
+             "CPU time of the store's single writer thread in its group transactions "
+             "(near 1 per second of wall time: the writer is the bottleneck).");
+  out.Sample("dsar_store_writer_cpu_seconds_total", {}, w.writer_cpu_seconds_sum);
 
   auto counts = ops::ReadStateCounts(*store_, clock_->Now());
   if (counts.ok()) {

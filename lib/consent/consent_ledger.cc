@@ -461,8 +461,15 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
     // or (written before migration 11, or an id used by another method) an
     // idempotency key.
     std::string replay_receipt_id;
-    if (std::optional<RecordedRequest> recorded =
-            FindRecordedRequest(txn, op->ctx.tenant, op->subject_key, op->ctx.request_id)) {
+    // A subject the state index has never seen has no events to look among
+    // (most records are a subject's first): skip that B-tree probe.
+    const bool subject_has_events =
+        index_ == nullptr || !index_->HasNoStateOf(op->ctx.tenant, op->subject_key);
+    std::optional<RecordedRequest> recorded;
+    if (subject_has_events) {
+      recorded = FindRecordedRequest(txn, op->ctx.tenant, op->subject_key, op->ctx.request_id);
+    }
+    if (recorded.has_value()) {
       op->status =
           CheckSameRecordedRequest(*recorded, ConsentAction::kGiven, op->ctx, op->fingerprint);
       replay_receipt_id = std::move(recorded->receipt_id);

@@ -150,6 +150,39 @@ ConsentStateIndex::Lookup ConsentStateIndex::Find(absl::string_view tenant,
   return Lookup::kFound;
 }
 
+bool ConsentStateIndex::HasNoStateOf(absl::string_view tenant,
+                                     absl::string_view subject_key) const {
+  if (!enabled()) return false;
+  std::array<uint32_t, 16> few;  // tenants have a handful of purposes
+  std::vector<uint32_t> many;
+  size_t count = 0;
+  {
+    absl::ReaderMutexLock lock(&slots_mu_);
+    auto by_tenant = slot_ids_.find(tenant);
+    if (by_tenant != slot_ids_.end()) {
+      for (const auto& [purpose, slot] : by_tenant->second) {
+        if (count < few.size()) {
+          few[count] = slot;
+        } else {
+          many.push_back(slot);
+        }
+        ++count;
+      }
+    }
+  }
+  for (size_t i = 0; i < count; ++i) {
+    Key key;
+    if (!MakeKey(subject_key, i < few.size() ? few[i] : many[i - few.size()], &key)) {
+      return false;  // a key the index cannot hold: let the caller look
+    }
+    const Shard& shard = ShardOf(key);
+    absl::ReaderMutexLock lock(&shard.mu);
+    if (shard.map.contains(key)) return false;
+  }
+  // Checked last: Disable() clears the flag before it empties the shards.
+  return enabled();
+}
+
 void ConsentStateIndex::Put(absl::string_view tenant, absl::string_view subject_key,
                             absl::string_view purpose, const Row& row) {
   if (!enabled()) return;

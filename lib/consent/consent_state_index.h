@@ -61,6 +61,12 @@ class ConsentStateIndex {
               Row* row) const;
   void Put(absl::string_view tenant, absl::string_view subject_key, absl::string_view purpose,
            const Row& row);
+  // True only when the index is on and holds no state of the subject under
+  // any purpose of `tenant`: then that subject has no consent event at all
+  // (every committed event leaves a state here, and erasure removes the
+  // events' subject key together with the states), so a writer need not
+  // look among its events. False when the index is off.
+  bool HasNoStateOf(absl::string_view tenant, absl::string_view subject_key) const;
   // Removes the subject's state for every purpose of `tenant` (erasure).
   void EraseSubject(absl::string_view tenant, absl::string_view subject_key);
 

@@ -5,6 +5,7 @@
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
+#include <time.h>
 
 #include <algorithm>
 #include <deque>
@@ -40,6 +41,13 @@ absl::Status SqliteError(int error_code, absl::string_view what) {
 }
 
 namespace {
+
+// CPU time the calling thread has used, in seconds.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 // Runs `fn`, turning SQLite (and any other) exceptions into a status.
 template <typename Fn>
@@ -322,6 +330,7 @@ class SqliteStore final : public Store {
   void CommitGroup(std::vector<PendingWrite>& group) {
     Connection& conn = *writer_;
     const absl::Time started = absl::Now();  // for the commit-latency histogram only
+    const double cpu_started = ThreadCpuSeconds();
     absl::Status begin = Guard("begin", [&] {
       conn.Exec("BEGIN IMMEDIATE");
       return absl::OkStatus();
@@ -393,6 +402,7 @@ class SqliteStore final : public Store {
       ++stats_.commit_seconds_counts[std::lower_bound(times.begin(), times.end(), seconds) -
                                      times.begin()];
       stats_.commit_seconds_sum += seconds;
+      stats_.writer_cpu_seconds_sum += ThreadCpuSeconds() - cpu_started;
     }
   }
 

@@ -191,6 +191,12 @@ TEST_F(MetricsTest, EndpointServesPrometheusTextWhoseCountersMoveWithTraffic) {
   EXPECT_EQ(after.Get("dsar_store_group_size_count"),
             after.Get("dsar_store_group_size_bucket{le=\"+Inf\"}"));
   EXPECT_GT(after.Get("dsar_store_commit_seconds_count"), 0);
+  // The writer used some CPU for the writes above, and never more than the
+  // wall time its transactions took.
+  EXPECT_GT(after.Get("dsar_store_writer_cpu_seconds_total"),
+            before.Get("dsar_store_writer_cpu_seconds_total"));
+  EXPECT_LE(after.Get("dsar_store_writer_cpu_seconds_total"),
+            after.Get("dsar_store_commit_seconds_sum") + 0.01);
   EXPECT_EQ(after.Get("dsar_deadlines{tenant=\"acme-travel\",kind=\"request.processor\","
                       "state=\"open\"}"),
             1);

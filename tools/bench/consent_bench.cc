@@ -286,7 +286,7 @@ void ReportPaced(benchmark::State& state, const PacedResult& result) {
 // time (BEGIN to the end of the fsync'd COMMIT) and the histogram bound under
 // which 99% of the commits finished.
 void ReportGroups(benchmark::State& state, const store::WriterStats& before,
-                  const store::WriterStats& after) {
+                  const store::WriterStats& after, int64_t calls) {
   int64_t groups = 0;
   std::array<int64_t, 13> commits{};
   for (size_t i = 0; i < commits.size(); ++i) {
@@ -300,6 +300,14 @@ void ReportGroups(benchmark::State& state, const store::WriterStats& before,
   state.counters["commit_mean_ms"] = 1000 * seconds / groups;
   state.counters["commits"] = static_cast<double>(groups);
   state.counters["writer_busy_s"] = seconds;  // BEGIN to end of COMMIT, summed
+  // The writer thread's own CPU per call (every call of the run, warm-up
+  // included, as the writer's figures are; a store write holds a batch of
+  // them): its share of the one serial stage.
+  if (calls > 0) {
+    state.counters["writer_cpu_us_per_call"] =
+        1e6 * (after.writer_cpu_seconds_sum - before.writer_cpu_seconds_sum) /
+        static_cast<double>(calls);
+  }
   int64_t seen = 0;
   for (size_t i = 0; i < commits.size(); ++i) {
     seen += commits[i];
@@ -339,7 +347,9 @@ void BM_Record(benchmark::State& state, bool half_peak) {
       options.target_qps = paced.target_qps;
     }
     const store::WriterStats before = (*server)->writer_stats();
+    const int64_t first_call = next->load();
     auto result = RunLoad(options, channels, RecordClient(next));
+    const int64_t calls = next->load() - first_call;  // every call started, all drained
     const store::WriterStats after = (*server)->writer_stats();
     if (!result.ok()) return Fail(state, result.status());
     if (half_peak) {
@@ -348,7 +358,7 @@ void BM_Record(benchmark::State& state, bool half_peak) {
     } else {
       ReportLoad(state, *result);
     }
-    ReportGroups(state, before, after);
+    ReportGroups(state, before, after, calls);
   }
 }
 

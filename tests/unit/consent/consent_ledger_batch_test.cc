@@ -246,6 +246,36 @@ TEST_F(ConsentLedgerBatchTest, ARequestIdIsScopedToItsSubjectAndMethod) {
   EXPECT_EQ(check->state, ConsentState::kWithdrawn);
 }
 
+TEST_F(ConsentLedgerBatchTest, RetriesReplayWithTheStateIndexOnOrSwitchedOff) {
+  // On: a subject it has seen is looked up among its events (new subjects
+  // skip that lookup). Off: every record looks.
+  auto first = RecordAndWait(Ctx("req-on"), Input("subject-0001"));
+  ASSERT_THAT(first, IsOk());
+  auto retry = RecordAndWait(Ctx("req-on"), Input("subject-0001"));
+  ASSERT_THAT(retry, IsOk());
+  EXPECT_EQ(retry->receipt_id, first->receipt_id);
+
+  ConsentStateIndex tiny(1);  // switches off at its second state
+  ConsentLedger ledger(store_.get(), &clock_, keyer_.get(), catalog_.get(), nullptr, &tiny);
+  auto record = [&](const std::string& request_id, const std::string& subject) {
+    return Await([&](ConsentLedger::ReceiptDone done) {
+      ledger.Record(Ctx(request_id), Input(subject), std::move(done));
+    });
+  };
+  auto a = record("req-off-a", "subject-0002");
+  auto b = record("req-off-b", "subject-0003");
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  ASSERT_FALSE(tiny.enabled());
+  auto a_again = record("req-off-a", "subject-0002");
+  auto on_again = record("req-on", "subject-0001");
+  ASSERT_THAT(a_again, IsOk());
+  ASSERT_THAT(on_again, IsOk());
+  EXPECT_EQ(a_again->receipt_id, a->receipt_id);
+  EXPECT_EQ(on_again->receipt_id, first->receipt_id);
+  EXPECT_EQ(Count("consent_events"), 3);
+}
+
 TEST_F(ConsentLedgerBatchTest, RecordsAnsweredBeforeMigration11StillReplay) {
   auto first = RecordAndWait(Ctx("req-old"), Input("subject-0001"));
   ASSERT_THAT(first, IsOk());

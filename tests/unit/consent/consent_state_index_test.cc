@@ -81,6 +81,32 @@ TEST(ConsentStateIndexTest, EraseSubjectRemovesEveryPurposeOfThatTenantOnly) {
   EXPECT_EQ(index.size(), 6);
 }
 
+TEST(ConsentStateIndexTest, HasNoStateOfASubjectOnlyWhenNoPurposeOfItsTenantHoldsOne) {
+  ConsentStateIndex index(100);
+  EXPECT_TRUE(index.HasNoStateOf("tenant-a", SubjectKey(1)));  // nothing stored yet
+  const auto row = MakeRow(ConsentState::kWithdrawn, "rcpt_1", "v7", 5);
+  index.Put("tenant-a", SubjectKey(1), "booking", MakeRow(ConsentState::kGranted, "rcpt_0", "v7", 1));
+  index.Put("tenant-a", SubjectKey(2), "booking", row);
+  // A subject with a state under any one purpose has events, withdrawn or not.
+  index.Put("tenant-a", SubjectKey(3), "marketing", row);
+  EXPECT_FALSE(index.HasNoStateOf("tenant-a", SubjectKey(1)));
+  EXPECT_FALSE(index.HasNoStateOf("tenant-a", SubjectKey(2)));
+  EXPECT_FALSE(index.HasNoStateOf("tenant-a", SubjectKey(3)));
+  EXPECT_TRUE(index.HasNoStateOf("tenant-a", SubjectKey(4)));
+  EXPECT_TRUE(index.HasNoStateOf("tenant-b", SubjectKey(1)));  // tenants apart
+  // A key the index cannot hold: not known to be new.
+  EXPECT_FALSE(index.HasNoStateOf("tenant-a", "not-32-bytes"));
+
+  index.EraseSubject("tenant-a", SubjectKey(3));  // erasure removes its events' key
+  EXPECT_TRUE(index.HasNoStateOf("tenant-a", SubjectKey(3)));
+
+  ConsentStateIndex full(1);
+  full.Put("tenant-a", SubjectKey(1), "booking", row);
+  full.Put("tenant-a", SubjectKey(2), "booking", row);  // over the limit: off
+  ASSERT_FALSE(full.enabled());
+  EXPECT_FALSE(full.HasNoStateOf("tenant-a", SubjectKey(4)));  // off: knows nothing
+}
+
 TEST(ConsentStateIndexTest, SwitchesOffAboveItsLimitAndForRowsItCannotHold) {
   ConsentStateIndex index(2);
   const auto row = MakeRow(ConsentState::kGranted, "rcpt_1", "v7", 5);
