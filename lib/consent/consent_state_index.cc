@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "lib/core/log.h"
 
@@ -153,28 +154,17 @@ ConsentStateIndex::Lookup ConsentStateIndex::Find(absl::string_view tenant,
 bool ConsentStateIndex::HasNoStateOf(absl::string_view tenant,
                                      absl::string_view subject_key) const {
   if (!enabled()) return false;
-  std::array<uint32_t, 16> few;  // tenants have a handful of purposes
-  std::vector<uint32_t> many;
-  size_t count = 0;
+  absl::InlinedVector<uint32_t, 8> tenant_slots;  // a handful of purposes
   {
     absl::ReaderMutexLock lock(&slots_mu_);
     auto by_tenant = slot_ids_.find(tenant);
     if (by_tenant != slot_ids_.end()) {
-      for (const auto& [purpose, slot] : by_tenant->second) {
-        if (count < few.size()) {
-          few[count] = slot;
-        } else {
-          many.push_back(slot);
-        }
-        ++count;
-      }
+      for (const auto& [purpose, slot] : by_tenant->second) tenant_slots.push_back(slot);
     }
   }
-  for (size_t i = 0; i < count; ++i) {
+  for (uint32_t slot : tenant_slots) {
     Key key;
-    if (!MakeKey(subject_key, i < few.size() ? few[i] : many[i - few.size()], &key)) {
-      return false;  // a key the index cannot hold: let the caller look
-    }
+    if (!MakeKey(subject_key, slot, &key)) return false;  // a key it cannot hold: look
     const Shard& shard = ShardOf(key);
     absl::ReaderMutexLock lock(&shard.mu);
     if (shard.map.contains(key)) return false;
