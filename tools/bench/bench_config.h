@@ -44,6 +44,13 @@ struct BenchConfig {
   int64_t consent_small = 10000;
   int64_t consent_large = 1000000;
   std::string consent_cache_dir;  // default <store_dir>/dsar-bench-consent-cache
+  // Deadline engine: open deadlines days away, a burst due at one instant,
+  // the time from seeding the burst to that instant, and where the seeded
+  // pending deadlines are kept between runs.
+  int64_t deadline_pending = 1000000;
+  int64_t deadline_burst = 100000;
+  absl::Duration deadline_lead = absl::Seconds(30);
+  std::string deadline_cache_dir;  // default <store_dir>/dsar-bench-deadline-cache
 
   LoadOptions Load() const {
     LoadOptions o;
@@ -77,6 +84,7 @@ void RegisterStoreBenchmarks();
 void RegisterPrivacyRequestBenchmarks();
 void RegisterConnectorBenchmarks();
 void RegisterConsentBenchmarks();
+void RegisterDeadlineBenchmarks();
 
 }  // namespace dsar::bench
 

@@ -8,7 +8,10 @@
 //              --connector_latency_ms=100 --connector_jobs=20
 //              --connector_tasks=10000 --consent_small=10000
 //              --consent_large=1000000
-//              --consent_cache_dir=<store_dir>/dsar-bench-consent-cache] [--smoke]
+//              --consent_cache_dir=<store_dir>/dsar-bench-consent-cache
+//              --deadline_pending=1000000 --deadline_burst=100000
+//              --deadline_lead_s=30
+//              --deadline_cache_dir=<store_dir>/dsar-bench-deadline-cache] [--smoke]
 //
 // Every benchmark runs once (bounded by its duration) against servers and
 // databases it starts itself on 127.0.0.1 / under a temporary directory.
@@ -141,6 +144,19 @@ int main(int argc, char** argv) {
   app.add_option("--consent_cache_dir", config.consent_cache_dir,
                  "where the large seeded consent store is kept between runs "
                  "(default <store_dir>/dsar-bench-consent-cache)");
+  app.add_option("--deadline_pending", config.deadline_pending,
+                 "open deadlines whose alerts are days away (deadline/burst; kept in the cache)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--deadline_burst", config.deadline_burst,
+                 "deadlines whose first alert falls on one instant (deadline/burst)")
+      ->check(CLI::PositiveNumber);
+  int deadline_lead_s = 30;
+  app.add_option("--deadline_lead_s", deadline_lead_s,
+                 "seconds from seeding the burst to its instant (deadline/burst)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--deadline_cache_dir", config.deadline_cache_dir,
+                 "where the seeded pending deadlines are kept between runs "
+                 "(default <store_dir>/dsar-bench-deadline-cache)");
   app.add_flag("--smoke", config.smoke,
                "tiny bounded configuration for tests: 2x4 calls, 8 submitters, a few hundred "
                "calls / writes per run (10 s cap)");
@@ -150,6 +166,7 @@ int main(int argc, char** argv) {
   config.warmup = absl::Milliseconds(warmup_ms);
   config.store_duration = absl::Milliseconds(store_duration_ms);
   config.store_warmup = absl::Milliseconds(store_warmup_ms);
+  config.deadline_lead = absl::Seconds(deadline_lead_s);
   if (config.smoke) {
     // Bounded by count, so a slow disk or a busy machine makes it slower,
     // not failed; the duration is only a cap.
@@ -170,6 +187,12 @@ int main(int argc, char** argv) {
     config.connector_tasks = 40;
     config.consent_small = 100;
     config.consent_large = 1000;
+    config.deadline_pending = 1000;
+    config.deadline_burst = 200;
+    config.deadline_lead = absl::Seconds(5);
+  }
+  if (config.deadline_cache_dir.empty()) {
+    config.deadline_cache_dir = config.store_dir + "/dsar-bench-deadline-cache";
   }
   if (config.consent_cache_dir.empty()) {
     config.consent_cache_dir = config.store_dir + "/dsar-bench-consent-cache";
@@ -189,6 +212,7 @@ int main(int argc, char** argv) {
   dsar::bench::RegisterPrivacyRequestBenchmarks();
   dsar::bench::RegisterConnectorBenchmarks();
   dsar::bench::RegisterConsentBenchmarks();
+  dsar::bench::RegisterDeadlineBenchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return dsar::bench::AnyFailed() ? 1 : 0;
