@@ -3,8 +3,11 @@
 // through Outbox::EnqueueFanOut in a write transaction on dsard's own database
 // file (from this process; SQLite WAL serialises the two writers), and dsard's
 // dispatcher finds them by polling the outbox. Tests synchronise on the
-// processes' JSON log lines, never on sleeps.
+// processes' JSON log lines (and the crash test also on dsard's database write
+// lock), never on sleeps.
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -17,6 +20,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "dsar/v1/connector_admin.grpc.pb.h"
@@ -149,6 +153,13 @@ class ConnectorE2eTest : public ::testing::Test {
   // module would: inside a write transaction on dsard's database.
   std::vector<std::string> EnqueueJob(int index, connector::TaskKind kind,
                                       const std::string& purpose = "") {
+    return EnqueueJobs({index}, kind, purpose);
+  }
+
+  // Enqueues one job per synthetic person in `people`, all in one write
+  // transaction: dsard finds every task of them in the same poll.
+  std::vector<std::string> EnqueueJobs(const std::vector<int>& people, connector::TaskKind kind,
+                                       const std::string& purpose = "") {
     auto config = ParseDsardConfig(config_text_, "e2e");
     EXPECT_THAT(config, IsOk());
     if (!store_) {
@@ -165,19 +176,27 @@ class ConnectorE2eTest : public ::testing::Test {
     EXPECT_THAT(sealer, IsOk());
     sealer_ = std::move(*sealer);
     connector::Outbox outbox(registry_.get(), sealer_.get());
-    connector::TaskSpec spec;
-    spec.tenant = kTenant;
-    spec.kind = kind;
-    spec.resource = absl::StrCat("privacy_requests/pr_e2e_", index);
-    spec.subject = {
-        {connector::IdentifierType::kEmail, absl::StrFormat("person-%04d@example.invalid", index)},
-        {connector::IdentifierType::kCustomerId, absl::StrFormat("cust-%04d", index)}};
-    spec.purpose = purpose;
     std::vector<std::string> ids;
     EXPECT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
-      auto e = outbox.EnqueueFanOut(txn, spec, absl::Now());
-      if (e.ok()) ids = *e;
-      return e.status();
+      ids.clear();
+      for (int index : people) {
+        connector::TaskSpec spec;
+        spec.tenant = kTenant;
+        spec.kind = kind;
+        spec.resource = absl::StrCat("privacy_requests/pr_e2e_", index);
+        spec.subject = {{connector::IdentifierType::kEmail,
+                         absl::StrFormat("person-%04d@example.invalid", index)},
+                        {connector::IdentifierType::kCustomerId,
+                         absl::StrFormat("cust-%04d", index)}};
+        spec.purpose = purpose;
+        auto e = outbox.EnqueueFanOut(txn, spec, absl::Now());
+        if (!e.ok()) {
+          ids.clear();
+          return e.status();
+        }
+        ids.insert(ids.end(), e->begin(), e->end());
+      }
+      return absl::OkStatus();
     }),
                 IsOk());
     return ids;
@@ -411,18 +430,71 @@ TEST_F(ConnectorE2eTest, SigkillOfDsardMidFanOutCompletesEachTaskExactlyOnceInEf
       "max_attempts: 20 max_concurrency: 3 initial_backoff_ms: 10 max_backoff_ms: 100 "
       "call_timeout_ms: 3000";
   ASSERT_TRUE(StartDsard(tuning)) << dsard_->output();
+  // Ten jobs in one transaction, so dsard fills every slot in one poll. More
+  // only if dsard finishes them all before a call is caught in flight (below).
+  int jobs = 0;
   std::set<std::string> ids;
-  for (int person = 1; person <= 10; ++person) {
-    for (const auto& id : EnqueueJob(person, connector::TaskKind::kSubjectErase)) ids.insert(id);
-  }
+  auto enqueue_ten = [&] {
+    std::vector<int> people;
+    for (int i = 1; i <= 10; ++i) people.push_back(jobs + i);
+    auto batch = EnqueueJobs(people, connector::TaskKind::kSubjectErase);
+    EXPECT_THAT(batch, SizeIs(20));
+    jobs += 10;
+    ids.insert(batch.begin(), batch.end());
+    return std::set<std::string>(batch.begin(), batch.end());
+  };
+  std::set<std::string> unfinished = enqueue_ten();
   ASSERT_THAT(ids, SizeIs(20));
-  // Kill dsard as soon as the first task has finished: others are in flight.
-  auto first = AwaitTasks(*dsard_, ids, "connector_task_finished", "done", 1);
-  ASSERT_EQ(first.size(), 1u) << dsard_->output();
+
+  // The kill must come while a backend has acted on a call whose outcome
+  // dsard has not recorded. Timing cannot promise that: on a loaded machine
+  // dsard may record every outcome, or even finish every task, before the
+  // test reacts to a log line. So once dsard has finished a task, the test
+  // takes the write lock of dsard's database: dsard can then neither claim a
+  // task nor record an outcome (its writes wait). The tasks running at that
+  // moment have had their calls sent; the kill comes once a backend has acted
+  // on one of them. When none is running, the lock is let go until the next
+  // task finishes.
+  SQLite::Database db(dir_.File("dsar.db"), SQLite::OPEN_READWRITE);
+  db.setBusyTimeout(60000);
+  std::unique_ptr<SQLite::Transaction> frozen;
+  std::map<std::string, std::string> running;  // task id -> connector
+  while (running.empty()) {
+    if (unfinished.empty()) {
+      ASSERT_LT(jobs, 40) << "dsard finished every job before a call was caught in flight";
+      unfinished = enqueue_ten();
+    }
+    auto finished = AwaitTasks(*dsard_, unfinished, "connector_task_finished", "done", 1);
+    ASSERT_EQ(finished.size(), 1u) << dsard_->output();
+    frozen = std::make_unique<SQLite::Transaction>(db, SQLite::TransactionBehavior::IMMEDIATE);
+    unfinished.clear();
+    {
+      SQLite::Statement q(db,
+                          "SELECT task_id, connector, state FROM outbox_tasks "
+                          "WHERE state IN ('pending', 'running', 'failed', 'waiting')");
+      while (q.executeStep()) {
+        unfinished.insert(q.getColumn(0).getString());
+        if (q.getColumn(2).getString() == "running") {
+          running[q.getColumn(0).getString()] = q.getColumn(1).getString();
+        }
+      }
+    }
+    if (running.empty()) frozen.reset();  // rolls back: dsard goes on
+  }
+  const std::string connector_name = running.begin()->second;
+  std::set<std::string> candidates;
+  for (const auto& [id, connector] : running) {
+    if (connector == connector_name) candidates.insert(id);
+  }
+  auto acted = AwaitTasks(*backends_[connector_name], candidates, "erase_done", "", 1);
+  ASSERT_EQ(acted.size(), 1u) << backends_[connector_name]->output();
+  const std::string in_flight = acted.begin()->first;
   dsard_->Signal(SIGKILL);
   EXPECT_EQ(Reap(*dsard_), 128 + SIGKILL);
+  frozen.reset();
 
-  // Restart on the same database: the new process re-leases and finishes.
+  // Restart on the same database: the new process re-leases exactly the
+  // tasks that were running and finishes every task.
   dsard_ = Spawn({DSARD_PATH, "--config", dir_.File("dsard.textproto")});
   auto ready = dsard_->WaitForLine("\"event\":\"ready\"");
   ASSERT_TRUE(ready.has_value()) << dsard_->output();
@@ -430,7 +502,14 @@ TEST_F(ConnectorE2eTest, SigkillOfDsardMidFanOutCompletesEachTaskExactlyOnceInEf
   channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
                                  grpc::InsecureChannelCredentials());
   stub_ = v1::ConnectorService::NewStub(channel_);
-  EXPECT_NE(dsard_->output().find("\"outbox_recovered\""), std::string::npos);
+  int re_leased = -1;
+  for (absl::string_view line : absl::StrSplit(dsard_->output(), '\n')) {
+    auto obj = nlohmann::json::parse(line, nullptr, false);
+    if (obj.is_object() && obj.value("event", "") == "outbox_recovered") {
+      re_leased = obj.value("re_leased", -1);
+    }
+  }
+  EXPECT_EQ(re_leased, static_cast<int>(running.size())) << dsard_->output();
   std::set<std::string> remaining;
   for (const auto& [id, task] : ListTasks()) {
     if (task.state() != v1::CONNECTOR_TASK_STATE_DONE) remaining.insert(id);
@@ -439,25 +518,32 @@ TEST_F(ConnectorE2eTest, SigkillOfDsardMidFanOutCompletesEachTaskExactlyOnceInEf
   EXPECT_EQ(rest.size(), remaining.size()) << dsard_->output();
 
   auto tasks = ListTasks();
-  ASSERT_THAT(tasks, SizeIs(20));
-  int64_t booking_anonymised = 0, crm_deleted = 0, replayed = 0;
+  ASSERT_THAT(tasks, SizeIs(2 * jobs));
+  int64_t booking_anonymised = 0, crm_anonymised = 0, crm_deleted = 0, replayed = 0;
   for (const auto& [id, t] : tasks) {
     EXPECT_EQ(t.state(), v1::CONNECTOR_TASK_STATE_DONE) << id;
     if (t.connector() == "booking") booking_anonymised += t.anonymised_count();
-    if (t.connector() == "crm") crm_deleted += t.deleted_count();
+    if (t.connector() == "crm") {
+      crm_anonymised += t.anonymised_count();
+      crm_deleted += t.deleted_count();
+    }
     replayed += t.replayed();
   }
   // Each backend acted once per task id; the reported counts add up to what
   // the databases hold, so nothing was counted (or done) twice.
-  EXPECT_EQ(Query("booking", "SELECT count(*) FROM processed_tasks"), 10);
-  EXPECT_EQ(Query("crm", "SELECT count(*) FROM processed_tasks"), 10);
+  EXPECT_EQ(Query("booking", "SELECT count(*) FROM processed_tasks"), jobs);
+  EXPECT_EQ(Query("crm", "SELECT count(*) FROM processed_tasks"), jobs);
   EXPECT_EQ(Query("booking", "SELECT (SELECT count(*) FROM bookings WHERE person_id IS NULL) + "
                              "(SELECT count(*) FROM payments WHERE person_id IS NULL)"),
             booking_anonymised);
-  EXPECT_EQ(Query("crm", "SELECT count(*) FROM contacts WHERE customer_id IS NULL"), 10);
-  // Calls in flight at the kill reached the backends; after the restart they
-  // were sent again under the same task id and answered from the stored result.
+  EXPECT_EQ(Query("crm", "SELECT count(*) FROM contacts WHERE customer_id IS NULL"),
+            crm_anonymised);
+  EXPECT_GE(crm_anonymised, 10);
+  // The call the backend acted on before the kill was sent again under the
+  // same task id after the restart and answered from the stored result.
+  EXPECT_TRUE(tasks[in_flight].replayed()) << in_flight;
   RecordProperty("replayed_after_restart", static_cast<int>(replayed));
+  RecordProperty("jobs", jobs);
   EXPECT_GE(replayed, 1);
   EXPECT_GT(crm_deleted, 0);
 }
