@@ -25,7 +25,6 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <benchmark/benchmark.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -34,7 +33,6 @@
 #include <fstream>
 #include <functional>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -140,22 +138,6 @@ absl::Status PendingDatabase(const std::string& cache_dir, int64_t count,
   return absl::OkStatus();
 }
 
-// User + system CPU seconds used so far by `pid` (all threads).
-double CpuSeconds(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string f;
-  long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14) utime = std::atoll(f.c_str());
-    if (i == 15) stime = std::atoll(f.c_str());
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 int64_t QueryInt(SQLite::Database& db, const std::string& sql, int64_t bind = 0) {
   SQLite::Statement q(db, sql);
   if (q.getBindParameterCount() > 0) q.bind(1, bind);
@@ -224,7 +206,7 @@ void BM_Burst(benchmark::State& state, bool log_sink) {
                              "dsard started after the burst's instant; raise --deadline_lead_s"));
     }
     absl::SleepFor(burst_at - absl::Milliseconds(200) - absl::Now());  // until just before T
-    const double cpu_before = CpuSeconds(dsard.pid());
+    const double cpu_before = dsard.CpuSeconds();
     SQLite::Database db(db_path, SQLite::OPEN_READONLY);
     db.exec("PRAGMA busy_timeout = 5000");
     const int64_t burst_us = absl::ToUnixMicros(burst_at);
@@ -237,7 +219,7 @@ void BM_Burst(benchmark::State& state, bool log_sink) {
                  burst;
         },
         burst_at + absl::Minutes(2));
-    const double cpu_visible = CpuSeconds(dsard.pid()) - cpu_before;
+    const double cpu_visible = dsard.CpuSeconds() - cpu_before;
     // Then, each timed when it first holds: the deadlines moved on to their
     // next level (AdvanceFired), and (log sink) every alert's delivery
     // recorded.
@@ -248,14 +230,14 @@ void BM_Burst(benchmark::State& state, bool log_sink) {
           if (!advanced && QueryInt(db, "SELECT COUNT(*) FROM deadlines WHERE next_fire_at_us = ?",
                                     burst_us) == 0) {
             advanced = absl::Now();
-            cpu_advanced = CpuSeconds(dsard.pid()) - cpu_before;
+            cpu_advanced = dsard.CpuSeconds() - cpu_before;
           }
           if (log_sink && !logged &&
               QueryInt(db,
                        "SELECT (SELECT MAX(seq) FROM deadline_alerts) - delivered_seq "
                        "FROM deadline_alert_sinks WHERE sink = 'log'") == 0) {
             logged = absl::Now();
-            cpu_logged = CpuSeconds(dsard.pid()) - cpu_before;
+            cpu_logged = dsard.CpuSeconds() - cpu_before;
           }
           return advanced.has_value() && (logged.has_value() || !log_sink);
         },

@@ -1,9 +1,12 @@
 #include "tools/bench/watched_process.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -71,6 +74,22 @@ int64_t WatchedProcess::StatusKb(const std::string& key) const {
     if (line.rfind(key + ":", 0) == 0) return std::atoll(line.c_str() + key.size() + 1);
   }
   return -1;
+}
+
+double WatchedProcess::CpuSeconds() const {
+  std::ifstream in(absl::StrCat("/proc/", child_.pid(), "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::atoll(f.c_str());
+    if (i == 15) stime = std::atoll(f.c_str());
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 void WatchedProcess::Stop() {

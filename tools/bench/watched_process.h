@@ -43,6 +43,9 @@ class WatchedProcess {
   pid_t pid() const { return child_.pid(); }
   // A field of /proc/<pid>/status in KiB (VmRSS, VmHWM); -1 when unknown.
   int64_t StatusKb(const std::string& key) const;
+  // User + system CPU seconds the process has used so far (all threads, in
+  // clock ticks of /proc/<pid>/stat); -1 when unknown.
+  double CpuSeconds() const;
   // SIGTERM, then reaps the process once its output has ended.
   void Stop();
 
