@@ -11,9 +11,8 @@ namespace {
 // Runs a GROUP BY whose first columns are the label values and whose last
 // column is the count.
 void Collect(store::ReadTxn& txn, const char* sql, std::initializer_list<const char*> names,
-             std::vector<LabeledCount>* out, const int64_t* now_us = nullptr) {
+             std::vector<LabeledCount>* out) {
   SQLite::Statement& stmt = txn.Prepare(sql);
-  if (now_us != nullptr) stmt.bind(1, *now_us);
   while (stmt.executeStep()) {
     LabeledCount row;
     int column = 0;
@@ -37,10 +36,20 @@ absl::StatusOr<StateCounts> ReadStateCounts(store::Store& store, absl::Time now)
             "SELECT tenant_id, kind, state, COUNT(*) FROM deadlines "
             "GROUP BY tenant_id, kind, state",
             {"tenant", "kind", "state"}, &counts.deadlines);
-    Collect(txn,
-            "SELECT tenant_id, kind, COUNT(*) FROM deadlines WHERE state = 'open' AND "
-            "paused_at_us IS NULL AND due_at_us <= ?1 GROUP BY tenant_id, kind",
-            {"tenant", "kind"}, &counts.overdue, &now_us);
+    // Overdue: for each (tenant, kind) with open deadlines, one range of
+    // deadlines_open_by_due (only the overdue entries are read).
+    SQLite::Statement& overdue = txn.Prepare(
+        "SELECT COUNT(*) FROM deadlines WHERE tenant_id = ?1 AND kind = ?2 AND state = 'open' "
+        "AND paused_at_us IS NULL AND due_at_us <= ?3");
+    for (const LabeledCount& group : counts.deadlines) {
+      if (group.labels[2].second != "open") continue;
+      overdue.bind(1, group.labels[0].second);
+      overdue.bind(2, group.labels[1].second);
+      overdue.bind(3, now_us);
+      const int64_t n = overdue.executeStep() ? overdue.getColumn(0).getInt64() : 0;
+      overdue.reset();
+      if (n > 0) counts.overdue.push_back({{group.labels[0], group.labels[1]}, n});
+    }
     Collect(txn,
             "SELECT tenant_id, CASE WHEN offset_us < 0 THEN 'warning' WHEN offset_us = 0 "
             "THEN 'due' ELSE 'overdue' END AS level, COUNT(*) FROM deadline_alerts "

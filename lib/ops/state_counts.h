@@ -3,8 +3,10 @@
 // overdue, alerts fired by level, alert deliveries by sink and state.
 //
 // It reads tables owned by lib/connector and lib/deadline (read-only, by
-// their documented columns) so that those modules need no metrics code; each
-// query is one GROUP BY over an indexed or small table, run per scrape.
+// their documented columns) so that those modules need no metrics code. Run
+// per scrape, so each query reads an index in its own order or a small table:
+// deadlines by state scan deadlines_by_kind_state, and the overdue ones are a
+// range of deadlines_open_by_due per (tenant, kind) (migration 13).
 //
 // Thread-safe (each call takes its own read snapshot).
 #ifndef DSAR_LIB_OPS_STATE_COUNTS_H_

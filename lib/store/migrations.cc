@@ -504,6 +504,19 @@ const std::vector<Migration>& DsarMigrations() {
                         due_at_us, due_version)
           WHERE next_fire_at_us IS NOT NULL;
       )sql"},
+      {13, "deadline_state_count_indexes", R"sql(
+        -- The metrics endpoint counts deadlines by (tenant, kind, state), and
+        -- the open unpaused ones past due per (tenant, kind), on every scrape
+        -- (lib/ops/state_counts.cc): with 1,100,000 deadlines those were a
+        -- table scan and an index scan with a row lookup each, ~0.8 and
+        -- ~0.9 s. The first becomes a scan of this narrower index in its own
+        -- order (no row reads, no sort); the second a range of the partial
+        -- index per (tenant, kind), as long as the overdue ones. Neither
+        -- index changes when a deadline fires (its state and due time stay).
+        CREATE INDEX deadlines_by_kind_state ON deadlines (tenant_id, kind, state);
+        CREATE INDEX deadlines_open_by_due ON deadlines (tenant_id, kind, due_at_us)
+          WHERE state = 'open' AND paused_at_us IS NULL;
+      )sql"},
   };
   return *migrations;
 }

@@ -12,9 +12,13 @@
 #include "absl/strings/escaping.h"
 #include "lib/audit/audit_log.h"
 #include "lib/core/config.h"
+#include "lib/core/status_macros.h"
+#include "lib/deadline/deadlines.h"
+#include "lib/deadline/kinds.h"
 #include "lib/ops/backup.h"
 #include "lib/ops/prometheus_text.h"
 #include "lib/ops/request_metrics.h"
+#include "lib/ops/state_counts.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
@@ -26,6 +30,81 @@ using ::dsar::testing::IsOk;
 using ::dsar::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
+
+// The count of the row whose labels are `labels`, or -1 when there is none.
+int64_t CountOf(const std::vector<LabeledCount>& rows, const Labels& labels) {
+  for (const auto& row : rows) {
+    if (row.labels == labels) return row.count;
+  }
+  return -1;
+}
+
+TEST(StateCountsTest, DeadlinesByStateAndOverdueOnesPerTenantAndKind) {
+  testing::TempDir dir;
+  auto store = testing::OpenKvStore(dir.File("dsar.db"));
+  ASSERT_THAT(store, IsOk());
+  auto deadlines = deadline::Deadlines::Create({});
+  ASSERT_THAT(deadlines, IsOk());
+  const absl::Time now = absl::FromUnixSeconds(1780000000);
+  // tenant-a: three open requests, one due an hour ago, one due an hour ago
+  // but paused (its clock stopped: not overdue), one due tomorrow; one
+  // completed request, long past due (closed: not overdue). tenant-b: one
+  // overdue breach notification.
+  auto schedule = [&](store::WriteTxn& txn, const std::string& tenant, const char* kind,
+                      const std::string& resource, absl::Time due) {
+    return (*deadlines)
+        ->Schedule(txn, deadline::ScheduleRequest{tenant, kind, resource, due - absl::Hours(72), due},
+                   due - absl::Hours(72))
+        .status();
+  };
+  ASSERT_THAT((*store)->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
+    RETURN_IF_ERROR(schedule(txn, "tenant-a", deadline::kRequestProcessor, "privacyRequests/r1",
+                             now - absl::Hours(1)));
+    RETURN_IF_ERROR(schedule(txn, "tenant-a", deadline::kRequestProcessor, "privacyRequests/r2",
+                             now - absl::Hours(1)));
+    RETURN_IF_ERROR(schedule(txn, "tenant-a", deadline::kRequestProcessor, "privacyRequests/r3",
+                             now + absl::Hours(24)));
+    RETURN_IF_ERROR(schedule(txn, "tenant-a", deadline::kRequestProcessor, "privacyRequests/r4",
+                             now - absl::Hours(100)));
+    RETURN_IF_ERROR(schedule(txn, "tenant-b", deadline::kBreachControllerNotification,
+                             "breaches/b1", now - absl::Minutes(5)));
+    RETURN_IF_ERROR((*deadlines)
+                        ->Pause(txn, {"tenant-a", deadline::kRequestProcessor, "privacyRequests/r2"},
+                                now - absl::Hours(2))
+                        .status());
+    return (*deadlines)
+        ->Complete(txn, {"tenant-a", deadline::kRequestProcessor, "privacyRequests/r4"},
+                   now - absl::Hours(99))
+        .status();
+  }),
+              IsOk());
+
+  auto counts = ReadStateCounts(**store, now);
+  ASSERT_THAT(counts, IsOk());
+  EXPECT_EQ(CountOf(counts->deadlines,
+                    {{"tenant", "tenant-a"}, {"kind", deadline::kRequestProcessor}, {"state", "open"}}),
+            3);
+  EXPECT_EQ(CountOf(counts->deadlines, {{"tenant", "tenant-a"},
+                                        {"kind", deadline::kRequestProcessor},
+                                        {"state", "completed"}}),
+            1);
+  EXPECT_EQ(CountOf(counts->overdue,
+                    {{"tenant", "tenant-a"}, {"kind", deadline::kRequestProcessor}}),
+            1);
+  EXPECT_EQ(CountOf(counts->overdue, {{"tenant", "tenant-b"},
+                                      {"kind", deadline::kBreachControllerNotification}}),
+            1);
+  EXPECT_EQ(counts->overdue.size(), 2u);
+  // An hour earlier only tenant-b's is not yet due, and tenant-a's first is
+  // exactly due (due, not past it, still counts as overdue: due_at <= now).
+  auto earlier = ReadStateCounts(**store, now - absl::Hours(1));
+  ASSERT_THAT(earlier, IsOk());
+  EXPECT_EQ(CountOf(earlier->overdue,
+                    {{"tenant", "tenant-a"}, {"kind", deadline::kRequestProcessor}}),
+            1);
+  EXPECT_EQ(earlier->overdue.size(), 1u);
+  (*store)->Close();
+}
 
 TEST(PrometheusTextTest, WritesFamiliesOnceEscapesLabelsAndCumulatesBuckets) {
   PrometheusText out;
