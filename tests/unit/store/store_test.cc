@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 #include <vector>
 
@@ -236,6 +237,62 @@ TEST_F(StoreTest, DatabaseIsInWalModeWithFullSync) {
     return absl::OkStatus();
   }),
               IsOk());
+}
+
+TEST_F(StoreTest, AnIdleWriterCheckpointsSmallAndABusyOneAtAThousandPages) {
+  const std::string payload(3000, 'p');  // about a page per row
+  auto open = [&](int idle_checkpoint_frames) {
+    store::StoreOptions options;
+    options.path = DbPath();
+    options.migrations = &::dsar::testing::MigrationsWithKv();
+    options.idle_checkpoint_frames = idle_checkpoint_frames;
+    return Store::Open(options);
+  };
+  // One write at a time: after each commit the writer has nothing queued.
+  {
+    auto store = open(20);
+    ASSERT_THAT(store, IsOk());
+    for (int k = 0; k < 300; ++k) ASSERT_THAT((*store)->WriteAndWait(InsertKv(k, payload)), IsOk());
+    const WriterStats stats = (*store)->writer_stats();
+    EXPECT_GT(stats.idle_checkpoints, 0);
+    EXPECT_EQ(stats.commit_checkpoints, 0);  // never 1,000 pages behind
+    // The WAL restarts after each complete checkpoint, so its file never
+    // grew to the ~300 pages written (nor to 1,000).
+    EXPECT_LT(std::filesystem::file_size(DbPath() + "-wal"), 200u * 4096);
+  }
+  // A writer with writes queued after every commit (one write holds it while
+  // 1,200 queue up behind, committed in groups of up to 512): the WAL reaches
+  // 1,000 pages and is checkpointed inside a commit.
+  std::filesystem::remove(DbPath());
+  std::filesystem::remove(DbPath() + "-wal");
+  std::filesystem::remove(DbPath() + "-shm");
+  {
+    auto store = open(20);
+    ASSERT_THAT(store, IsOk());
+    absl::Notification release, held;
+    BlockWriter(**store, release, held);
+    absl::Mutex mu;
+    int answered = 0;
+    for (int k = 0; k < 1200; ++k) {
+      (*store)->Write(InsertKv(k, payload), [&](absl::Status s) {
+        EXPECT_THAT(s, IsOk());
+        absl::MutexLock lock(&mu);
+        ++answered;
+      });
+    }
+    release.Notify();
+    held.WaitForNotification();
+    {
+      absl::MutexLock lock(&mu);
+      mu.Await(absl::Condition(+[](int* n) { return *n == 1200; }, &answered));
+    }
+    const WriterStats stats = (*store)->writer_stats();
+    EXPECT_GE(stats.commit_checkpoints, 1);
+    EXPECT_EQ(CountKv(**store), 1200);
+  }
+  auto reopened = open(0);
+  ASSERT_THAT(reopened, IsOk());
+  EXPECT_EQ(CountKv(**reopened), 1200);
 }
 
 class MigrationTest : public StoreTest {};
