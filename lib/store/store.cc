@@ -218,7 +218,7 @@ class SqliteStore final : public Store {
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
     if (rc == SQLITE_OK) {
       wal_copied_frames_ = copied;
-    } else {
+    } else if (rc != SQLITE_BUSY) {  // busy: another connection is checkpointing now
       log::Warn("wal_checkpoint_failed", {{"code", std::string(sqlite3_errstr(rc))}});
     }
   }
