@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "lib/audit/audit_log.h"
 #include "lib/consent/consent_state_index.h"
+#include "lib/consent/event_chains.h"
 #include "lib/consent/language_tag.h"
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
@@ -129,19 +130,36 @@ ConsentReceipt GivenReceipt(const std::string& tenant, const std::string& subjec
 struct EventRow {
   const std::string* tenant;
   const std::string* subject_key;
-  const ConsentEvent* e;
+  const ConsentEvent* e;  // its seq is the row's
   const std::string* request_id;
   const std::string* fingerprint;
+  int64_t prev_seq;  // the (tenant, subject, purpose)'s previous event; 0: none
 };
+
+// The seq that the next consent event gets: events carry explicit seqs so
+// that a later event of the same batch can point at an earlier one.
+int64_t NextEventSeq(store::WriteTxn& txn) {
+  SQLite::Statement& q = txn.Prepare("SELECT coalesce(max(seq), 0) FROM consent_events");
+  q.executeStep();
+  const int64_t next = q.getColumn(0).getInt64() + 1;
+  q.reset();
+  return next;
+}
 
 void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows) {
   store::ExecMultiRow(
       txn,
-      "INSERT INTO consent_events (tenant_id, event_id, receipt_id, subject_key, purpose, "
-      "action, notice_version, language, lawful_basis, channel, actor, reason, "
+      "INSERT INTO consent_events (seq, prev_seq, tenant_id, event_id, receipt_id, subject_key, "
+      "purpose, action, notice_version, language, lawful_basis, channel, actor, reason, "
       "occurred_at_us, recorded_at_us, request_id, request_fingerprint) VALUES ",
-      16, "", rows.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
+      18, "", rows.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
         const ConsentEvent& e = *rows[i].e;
+        insert.bind(p++, static_cast<int64_t>(e.seq));
+        if (rows[i].prev_seq > 0) {
+          insert.bind(p++, static_cast<int64_t>(rows[i].prev_seq));
+        } else {
+          insert.bind(p++);  // NULL
+        }
         // SQLITE_STATIC: every string outlives the statement's execution.
         insert.bindNoCopy(p++, *rows[i].tenant);
         insert.bindNoCopy(p++, e.event_id);
@@ -164,17 +182,53 @@ void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows) {
       });
 }
 
+// The subject's events (of `purpose`, or all when empty), newest first, at
+// most `limit` (0: all), inside a write, through the event chains.
+std::vector<int64_t> ChainedEvents(store::WriteTxn& txn, const ConsentStateIndex& index,
+                                   const std::string& tenant, const std::string& subject_key,
+                                   absl::string_view purpose, size_t limit) {
+  std::vector<int64_t> heads;
+  index.LatestSeqsOf(tenant, subject_key, purpose, &heads);
+  SubjectEventsQuery query;
+  query.tenant = tenant;
+  query.subject_key = subject_key;
+  query.purpose = purpose;
+  query.limit = limit;
+  return FindSubjectEvents(txn, query, heads, index.committed_seq());
+}
+
 // The event a request wrote, if it was written since migration 11: requests
-// are looked up among the subject's events (consent_events_by_subject).
+// are looked up among the subject's events (event chains, or
+// consent_events_by_subject while the index is off).
 struct RecordedRequest {
   ConsentAction action;
   std::string receipt_id;
   std::string fingerprint;
 };
 std::optional<RecordedRequest> FindRecordedRequest(store::WriteTxn& txn,
+                                                   const ConsentStateIndex* index,
                                                    const std::string& tenant,
                                                    const std::string& subject_key,
                                                    const std::string& request_id) {
+  if (ChainsUsable(index)) {
+    SQLite::Statement& q = txn.Prepare(
+        "SELECT action, receipt_id, request_fingerprint FROM consent_events "
+        "WHERE seq = ? AND request_id = ?");
+    for (int64_t seq : ChainedEvents(txn, *index, tenant, subject_key, "", 0)) {
+      q.reset();
+      q.bind(1, seq);
+      q.bindNoCopy(2, request_id);
+      if (q.executeStep()) {
+        RecordedRequest found{static_cast<ConsentAction>(q.getColumn(0).getInt()),
+                              q.getColumn(1).getString(), q.getColumn(2).getString()};
+        q.reset();
+        return found;
+      }
+    }
+    q.reset();
+    return std::nullopt;
+  }
+  EnsureSqlSubjectIndex(txn);
   SQLite::Statement& q = txn.Prepare(
       "SELECT action, receipt_id, request_fingerprint FROM consent_events "
       "WHERE tenant_id = ? AND subject_key = ? AND request_id = ? LIMIT 1");
@@ -204,25 +258,47 @@ struct LatestEvent {
   std::string receipt_id;
   std::string notice_version;
   absl::Time changed_at;
+  int64_t seq = 0;
 };
-template <typename Txn>
-LatestEvent ReadLatestEvent(Txn& txn, const std::string& tenant, const std::string& subject_key,
-                            absl::string_view purpose) {
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT action, receipt_id, notice_version, recorded_at_us FROM consent_events "
-      "WHERE tenant_id = ? AND subject_key = ? AND purpose = ? ORDER BY seq DESC LIMIT 1");
-  q.bind(1, tenant);
-  q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
-  q.bind(3, std::string(purpose));
+LatestEvent LatestEventFrom(SQLite::Statement& q) {
   LatestEvent latest;
   if (q.executeStep()) {
     latest.state = StateAfter(static_cast<ConsentAction>(q.getColumn(0).getInt()));
     latest.receipt_id = q.getColumn(1).getString();
     latest.notice_version = q.getColumn(2).getString();
     latest.changed_at = FromMicros(q.getColumn(3).getInt64());
+    latest.seq = q.getColumn(4).getInt64();
   }
   q.reset();
   return latest;
+}
+// Through consent_events_by_subject (the index is off, or absent).
+template <typename Txn>
+LatestEvent ReadLatestEvent(Txn& txn, const std::string& tenant, const std::string& subject_key,
+                            absl::string_view purpose) {
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT action, receipt_id, notice_version, recorded_at_us, seq FROM consent_events "
+      "WHERE tenant_id = ? AND subject_key = ? AND purpose = ? ORDER BY seq DESC LIMIT 1");
+  q.bind(1, tenant);
+  q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
+  q.bind(3, std::string(purpose));
+  return LatestEventFrom(q);
+}
+// Inside a write: through the event chains while the index is on.
+LatestEvent ReadLatestEvent(store::WriteTxn& txn, const ConsentStateIndex* index,
+                            const std::string& tenant, const std::string& subject_key,
+                            absl::string_view purpose) {
+  if (!ChainsUsable(index)) {
+    EnsureSqlSubjectIndex(txn);
+    return ReadLatestEvent(txn, tenant, subject_key, purpose);
+  }
+  std::vector<int64_t> latest = ChainedEvents(txn, *index, tenant, subject_key, purpose, 1);
+  if (latest.empty()) return LatestEvent{};
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT action, receipt_id, notice_version, recorded_at_us, seq FROM consent_events "
+      "WHERE seq = ?");
+  q.bind(1, latest.front());
+  return LatestEventFrom(q);
 }
 
 // A new current state (for the in-memory index); the views outlive PublishStates.
@@ -234,6 +310,7 @@ struct StateChange {
   const std::string* receipt_id;
   const std::string* notice_version;
   absl::Time changed_at;
+  int64_t seq;  // of the event that set it
 };
 
 // Hands the states that the transaction's new events set to `index` (may be
@@ -257,6 +334,7 @@ void PublishStates(store::WriteTxn& txn, ConsentStateIndex* index,
     put.row.receipt_id = *c.receipt_id;
     put.row.notice_version = *c.notice_version;
     put.row.changed_at = FromMicros(Micros(c.changed_at));  // as stored
+    put.row.seq = c.seq;
   }
   txn.AfterCommit([index, puts = std::move(puts)] {
     for (const Put& put : puts) index->Put(put.tenant, put.subject_key, put.purpose, put.row);
@@ -467,7 +545,8 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
         index_ == nullptr || !index_->HasNoStateOf(op->ctx.tenant, op->subject_key);
     std::optional<RecordedRequest> recorded;
     if (subject_has_events) {
-      recorded = FindRecordedRequest(txn, op->ctx.tenant, op->subject_key, op->ctx.request_id);
+      recorded =
+          FindRecordedRequest(txn, index_, op->ctx.tenant, op->subject_key, op->ctx.request_id);
     }
     if (recorded.has_value()) {
       op->status =
@@ -497,10 +576,25 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
     std::vector<StateChange> states(fresh.size());
     absl::Time latest = fresh.front()->now;
     std::vector<audit::PendingEvent> audit_events(fresh.size());
+    const int64_t first_seq = NextEventSeq(txn);
+    // The previous event of each (tenant, subject, purpose): one of this
+    // batch, else the latest stored (none for a subject never seen).
+    absl::flat_hash_map<std::tuple<absl::string_view, absl::string_view, absl::string_view>,
+                        int64_t>
+        batch_latest;
     for (size_t i = 0; i < fresh.size(); ++i) {
       PendingRecord& op = *fresh[i];
       const RecordConsentInput& in = op.input;
       ConsentEvent& e = events[i];
+      e.seq = first_seq + static_cast<int64_t>(i);
+      int64_t prev_seq = 0;
+      auto [latest_it, first_in_batch] =
+          batch_latest.try_emplace({op.ctx.tenant, op.subject_key, in.purpose}, e.seq);
+      if (!first_in_batch) {
+        prev_seq = std::exchange(latest_it->second, e.seq);
+      } else if (index_ == nullptr || !index_->HasNoStateOf(op.ctx.tenant, op.subject_key)) {
+        prev_seq = ReadLatestEvent(txn, index_, op.ctx.tenant, op.subject_key, in.purpose).seq;
+      }
       e.event_id = op.event_id;
       e.receipt_id = op.receipt_id;
       e.purpose = in.purpose;
@@ -512,11 +606,11 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
       e.actor = op.ctx.principal;
       e.occurred_at = in.given_at.value_or(op.now);
       e.recorded_at = op.now;
-      event_rows[i] =
-          EventRow{&op.ctx.tenant, &op.subject_key, &e, &op.ctx.request_id, &op.fingerprint};
+      event_rows[i] = EventRow{&op.ctx.tenant,      &op.subject_key,  &e,
+                               &op.ctx.request_id, &op.fingerprint, prev_seq};
       states[i] = StateChange{&op.ctx.tenant,         &op.subject_key, &in.purpose,
                               ConsentState::kGranted, &op.receipt_id,  &in.notice_version,
-                              op.now};
+                              op.now,                 e.seq};
       audit_events[i] = audit::PendingEvent{&op.ctx, ResourceName(op.receipt_id), "OK"};
       latest = std::max(latest, op.now);
     }
@@ -572,8 +666,8 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
         const std::string fingerprint =
             store::FingerprintOf({op->subject_key, in.purpose, in.channel, in.reason});
         // An id that recorded this subject's consent is not a withdrawal's.
-        if (std::optional<RecordedRequest> recorded =
-                FindRecordedRequest(txn, op->ctx.tenant, op->subject_key, op->ctx.request_id);
+        if (std::optional<RecordedRequest> recorded = FindRecordedRequest(
+                txn, index, op->ctx.tenant, op->subject_key, op->ctx.request_id);
             recorded.has_value() && recorded->action != ConsentAction::kWithdrawn) {
           return CheckSameRecordedRequest(*recorded, ConsentAction::kWithdrawn, op->ctx,
                                           fingerprint);
@@ -584,7 +678,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
                 txn, op->ctx, fingerprint, op->now,
                 [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   LatestEvent current =
-                      ReadLatestEvent(t, op->ctx.tenant, op->subject_key, in.purpose);
+                      ReadLatestEvent(t, index, op->ctx.tenant, op->subject_key, in.purpose);
                   if (current.state == ConsentState::kNone) {
                     return absl::NotFoundError(
                         "no consent recorded for this subject and purpose");
@@ -596,6 +690,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
                   ASSIGN_OR_RETURN(ConsentReceipt given,
                                    LoadReceipt(t, op->ctx.tenant, receipt_id));
                   ConsentEvent e;
+                  e.seq = NextEventSeq(t);
                   e.event_id = NewTimeOrderedId("cev", op->now);
                   e.receipt_id = receipt_id;
                   e.purpose = in.purpose;
@@ -609,11 +704,11 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
                   e.occurred_at = op->now;
                   e.recorded_at = op->now;
                   InsertEvents(t, {EventRow{&op->ctx.tenant, &op->subject_key, &e,
-                                            &op->ctx.request_id, &fingerprint}});
+                                            &op->ctx.request_id, &fingerprint, current.seq}});
                   PublishStates(t, index,
                                {StateChange{&op->ctx.tenant, &op->subject_key, &in.purpose,
                                             ConsentState::kWithdrawn, &receipt_id,
-                                            &notice_version, op->now}});
+                                            &notice_version, op->now, e.seq}});
                   given.withdrawn_at = op->now;
                   given.withdrawal_channel = in.channel;
                   if (follow_up != nullptr) {
@@ -691,18 +786,50 @@ void ConsentLedger::ListEvents(const RequestContext& ctx, ListEventsInput input,
   }
   const int page_size = input.page_size == 0 ? kDefaultPageSize : input.page_size;
   auto page = std::make_shared<EventPage>();
+  // The chains' heads are taken before the snapshot begins, so every one of
+  // them is in it (an event is in memory only once committed).
+  std::vector<int64_t> heads;
+  const bool chained =
+      index_ != nullptr && index_->LatestSeqsOf(ctx.tenant, subject_key, input.purpose, &heads);
   absl::Status read = store_->Read([&](store::ReadTxn& txn) {
-    SQLite::Statement& q = txn.Prepare(
+    constexpr char kColumns[] =
         "SELECT seq, event_id, receipt_id, purpose, action, notice_version, language, "
         "lawful_basis, channel, actor, reason, occurred_at_us, recorded_at_us "
-        "FROM consent_events WHERE tenant_id = ?1 AND subject_key = ?2 AND seq < ?3 "
-        "AND (?4 = '' OR purpose = ?4) ORDER BY seq DESC LIMIT ?5");
-    q.bind(1, ctx.tenant);
-    q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
-    q.bind(3, static_cast<int64_t>(before_seq));
-    q.bind(4, input.purpose);
-    q.bind(5, page_size + 1);
-    while (q.executeStep()) {
+        "FROM consent_events ";
+    std::vector<int64_t> seqs;  // with the chains: the page's events (and one more)
+    SQLite::Statement* selected;
+    if (chained) {
+      SubjectEventsQuery query;
+      query.tenant = ctx.tenant;
+      query.subject_key = subject_key;
+      query.purpose = input.purpose;
+      query.before_seq = before_seq;
+      query.limit = static_cast<size_t>(page_size) + 1;
+      seqs = FindSubjectEvents(txn, query, heads);
+      selected = &txn.Prepare(absl::StrCat(kColumns, "WHERE seq = ?"));
+    } else {
+      SQLite::Statement& q = txn.Prepare(absl::StrCat(
+          kColumns,
+          "WHERE tenant_id = ?1 AND subject_key = ?2 AND seq < ?3 "
+          "AND (?4 = '' OR purpose = ?4) ORDER BY seq DESC LIMIT ?5"));
+      q.bind(1, ctx.tenant);
+      q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
+      q.bind(3, static_cast<int64_t>(before_seq));
+      q.bind(4, input.purpose);
+      q.bind(5, page_size + 1);
+      selected = &q;
+    }
+    SQLite::Statement& q = *selected;
+    for (size_t next = 0;; ++next) {
+      if (chained) {
+        if (next == seqs.size()) break;
+        q.reset();
+        q.bind(1, seqs[next]);
+      }
+      if (!q.executeStep()) {
+        if (chained) continue;
+        break;
+      }
       if (static_cast<int>(page->events.size()) == page_size) {
         page->next_page_token = store::EncodePageToken({absl::StrCat(page->events.back().seq)}, tag);
         break;

@@ -21,7 +21,7 @@ absl::StatusOr<std::unique_ptr<ConsentStateIndex>> ConsentStateIndex::Load(store
     // purpose) is its current state, so later events overwrite earlier ones.
     SQLite::Statement& q = txn.Prepare(
         "SELECT tenant_id, purpose, notice_version, subject_key, action, receipt_id, "
-        "recorded_at_us FROM consent_events ORDER BY seq");
+        "recorded_at_us, seq FROM consent_events ORDER BY seq");
     // Rows share a few (tenant, purpose) pairs and notice versions: look
     // those up under the index's lock only the first time each is seen.
     struct Seen {
@@ -54,6 +54,7 @@ absl::StatusOr<std::unique_ptr<ConsentStateIndex>> ConsentStateIndex::Load(store
       row.state = StateAfter(static_cast<ConsentAction>(q.getColumn(4).getInt()));
       row.receipt_id = q.getColumn(5).getString();
       row.changed_at = absl::FromUnixMicros(q.getColumn(6).getInt64());
+      row.seq = q.getColumn(7).getInt64();
       index->PutInSlot(known->slot,
                        absl::string_view(static_cast<const char*>(key.getBlob()),
                                          static_cast<size_t>(key.getBytes())),
@@ -146,6 +147,7 @@ ConsentStateIndex::Lookup ConsentStateIndex::Find(absl::string_view tenant,
   row->state = static_cast<ConsentState>(value.state);
   row->receipt_id.assign(value.receipt.data(), value.receipt_len);
   row->changed_at = absl::FromUnixMicros(changed_at_us);
+  std::memcpy(&row->seq, value.seq.data(), sizeof row->seq);
   absl::ReaderMutexLock lock(&slots_mu_);
   row->notice_version = slots_[slot].notices[value.notice];
   return Lookup::kFound;
@@ -192,6 +194,7 @@ void ConsentStateIndex::PutInSlot(uint32_t slot, absl::string_view subject_key, 
   value.receipt_len = static_cast<uint8_t>(row.receipt_id.size());
   const int64_t changed_at_us = absl::ToUnixMicros(row.changed_at);
   std::memcpy(value.changed_at_us.data(), &changed_at_us, sizeof changed_at_us);
+  std::memcpy(value.seq.data(), &row.seq, sizeof row.seq);
   value.notice = notice;
   value.state = static_cast<uint8_t>(row.state);
   bool inserted;
@@ -201,9 +204,43 @@ void ConsentStateIndex::PutInSlot(uint32_t slot, absl::string_view subject_key, 
     auto [it, fresh] = shard.map.insert_or_assign(key, value);
     inserted = fresh;
   }
+  // Put()s come in commit order (from one thread): the last seq is the highest.
+  if (row.seq > committed_seq_.load(std::memory_order_relaxed)) {
+    committed_seq_.store(row.seq, std::memory_order_release);
+  }
   if (inserted && size_.fetch_add(1) + 1 > max_entries_) {
     Disable(absl::StrCat("more than ", max_entries_, " consent states"));
   }
+}
+
+bool ConsentStateIndex::LatestSeqsOf(absl::string_view tenant, absl::string_view subject_key,
+                                     absl::string_view purpose,
+                                     std::vector<int64_t>* seqs) const {
+  seqs->clear();
+  if (!enabled()) return false;
+  absl::InlinedVector<uint32_t, 8> tenant_slots;
+  {
+    absl::ReaderMutexLock lock(&slots_mu_);
+    auto by_tenant = slot_ids_.find(tenant);
+    if (by_tenant != slot_ids_.end()) {
+      for (const auto& [p, slot] : by_tenant->second) {
+        if (purpose.empty() || p == purpose) tenant_slots.push_back(slot);
+      }
+    }
+  }
+  for (uint32_t slot : tenant_slots) {
+    Key key;
+    if (!MakeKey(subject_key, slot, &key)) break;  // no such subject can be stored
+    const Shard& shard = ShardOf(key);
+    absl::ReaderMutexLock lock(&shard.mu);
+    auto it = shard.map.find(key);
+    if (it == shard.map.end()) continue;
+    int64_t seq;
+    std::memcpy(&seq, it->second.seq.data(), sizeof seq);
+    seqs->push_back(seq);
+  }
+  // Checked last: Disable() clears the flag before it empties the shards.
+  return enabled();
 }
 
 void ConsentStateIndex::EraseSubject(absl::string_view tenant, absl::string_view subject_key) {

@@ -12,8 +12,14 @@
 //     CheckConsent that starts after WithdrawConsent returned sees the
 //     withdrawal, and the index never holds a change the database rolled back.
 //
-// Memory: about 80 bytes per (tenant, subject, purpose) plus the hash table's
-// free slots — 85–170 MB per million states. Above `max_entries` (at load or
+// It also holds the seq of that latest event, the head of the (tenant,
+// subject, purpose)'s chain of events (consent_events.prev_seq), and the
+// highest seq committed: while it is on, a subject's events are found from
+// here (lib/consent/event_chains.h) and the database keeps no index by
+// subject.
+//
+// Memory: about 88 bytes per (tenant, subject, purpose) plus the hash table's
+// free slots — 95–190 MB per million states. Above `max_entries` (at load or
 // later) the index switches itself off for good (until restart) and Find()
 // answers kDisabled: callers read the database, as they would without it.
 // Rows whose shape it cannot hold (a subject key that is not 32 bytes, a
@@ -47,6 +53,7 @@ class ConsentStateIndex {
     std::string receipt_id;
     std::string notice_version;
     absl::Time changed_at;
+    int64_t seq = 0;  // of the latest event
   };
   enum class Lookup { kFound, kAbsent, kDisabled };
 
@@ -67,6 +74,15 @@ class ConsentStateIndex {
   // events' subject key together with the states), so a writer need not
   // look among its events. False when the index is off.
   bool HasNoStateOf(absl::string_view tenant, absl::string_view subject_key) const;
+  // The seq of the latest event of each (subject, purpose) of `tenant` that
+  // has one (only `purpose`'s when it is not empty), in no order. False when
+  // the index is off.
+  bool LatestSeqsOf(absl::string_view tenant, absl::string_view subject_key,
+                    absl::string_view purpose, std::vector<int64_t>* seqs) const;
+  // The highest seq of the events the index has taken (every committed one
+  // while it is on): rows above it, seen inside a write, are that write's
+  // transaction's own.
+  int64_t committed_seq() const { return committed_seq_.load(std::memory_order_acquire); }
   // Removes the subject's state for every purpose of `tenant` (erasure).
   void EraseSubject(absl::string_view tenant, absl::string_view subject_key);
 
@@ -92,7 +108,8 @@ class ConsentStateIndex {
   };
   struct Value {
     std::array<char, kMaxReceiptBytes> receipt;
-    std::array<char, 8> changed_at_us;  // int64, unaligned: keeps the slot at 80 bytes
+    std::array<char, 8> changed_at_us;  // int64, unaligned: keeps the slot at 88 bytes
+    std::array<char, 8> seq;            // int64, unaligned
     uint16_t notice;                    // index into the slot's notice versions
     uint8_t state;
     uint8_t receipt_len;
@@ -119,6 +136,7 @@ class ConsentStateIndex {
   const int64_t max_entries_;
   std::atomic<bool> enabled_{true};
   std::atomic<int64_t> size_{0};
+  std::atomic<int64_t> committed_seq_{0};
   mutable absl::Mutex slots_mu_;
   // tenant -> purpose -> slot; looked up with string_views, no allocation.
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, uint32_t>> slot_ids_

@@ -4,10 +4,8 @@
 // consent is its own identifier of the person, so each identifier of the
 // erasure (as normalised by the requests module) is tried; rows found get a
 // fresh random key each, which keeps consent statistics (counts per purpose,
-// notice version, time) and unlinks them from the person and from each other.
-//
-// Note: this reaches into the consent ledger's tables (migration 3); it
-// belongs in lib/consent as an API of the ledger once one exists.
+// notice version, time) and unlinks them from the person and from each other
+// (consent::AnonymiseSubjectEvents).
 #ifndef DSAR_LIB_REQUESTS_OWN_RECORDS_H_
 #define DSAR_LIB_REQUESTS_OWN_RECORDS_H_
 

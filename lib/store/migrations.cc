@@ -517,6 +517,24 @@ const std::vector<Migration>& DsarMigrations() {
         CREATE INDEX deadlines_open_by_due ON deadlines (tenant_id, kind, due_at_us)
           WHERE state = 'open' AND paused_at_us IS NULL;
       )sql"},
+      {14, "consent_event_chains", R"sql(
+        -- Each consent event points at the previous event of its (tenant,
+        -- subject, purpose): with the latest one of each held in memory
+        -- (lib/consent/consent_state_index.h), a subject's events are found
+        -- by following prev_seq from there (lib/consent/event_chains.h), and
+        -- consent_events_by_subject, the one B-tree that every RecordConsent
+        -- wrote at a random place (one more page to write back per event,
+        -- ~80 % of a checkpoint's pages), is dropped while the index is on
+        -- (consent::MatchSubjectIndex at start-up). NULL: the first event,
+        -- or an anonymised one (erasure unlinks it).
+        ALTER TABLE consent_events ADD COLUMN prev_seq INTEGER;
+        UPDATE consent_events SET prev_seq = (
+          SELECT max(p.seq) FROM consent_events p
+           WHERE p.tenant_id = consent_events.tenant_id
+             AND p.subject_key = consent_events.subject_key
+             AND p.purpose = consent_events.purpose
+             AND p.seq < consent_events.seq);
+      )sql"},
   };
   return *migrations;
 }
