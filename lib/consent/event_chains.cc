@@ -28,7 +28,7 @@ std::vector<int64_t> Walk(Txn& txn, const SubjectEventsQuery& query,
         "SELECT seq FROM consent_events WHERE seq > ?1 AND tenant_id = ?2 "
         "AND subject_key = ?3 AND (?4 = '' OR purpose = ?4)");
     own.bind(1, own_rows_after);
-    own.bindNoCopy(2, query.tenant.data(), static_cast<int>(query.tenant.size()));
+    own.bind(2, std::string(query.tenant));  // text: bindNoCopy(ptr, n) would bind a blob
     own.bindNoCopy(3, query.subject_key.data(), static_cast<int>(query.subject_key.size()));
     own.bind(4, std::string(query.purpose));
     while (own.executeStep()) next.push(own.getColumn(0).getInt64());
@@ -98,7 +98,7 @@ int64_t AnonymiseSubjectEvents(store::WriteTxn& txn, ConsentStateIndex* index,
     SQLite::Statement& anonymise = txn.Prepare(
         "UPDATE consent_events SET subject_key = randomblob(32), prev_seq = NULL "
         "WHERE tenant_id = ? AND subject_key = ?");
-    anonymise.bindNoCopy(1, tenant.data(), static_cast<int>(tenant.size()));
+    anonymise.bind(1, std::string(tenant));
     anonymise.bindNoCopy(2, subject_key.data(), static_cast<int>(subject_key.size()));
     changed = anonymise.exec();
   }
