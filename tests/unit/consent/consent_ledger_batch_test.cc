@@ -17,6 +17,7 @@
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/clock.h"
+#include "tests/testing/consent_testing.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
@@ -70,30 +71,13 @@ class ConsentLedgerBatchTest : public ::testing::Test {
     return in;
   }
 
-  // Holds the writer inside a write until `release` is notified.
   void HoldWriter(absl::Notification& release, absl::Notification& held_done) {
-    absl::Notification entered;
-    store_->Write(
-        [&](store::WriteTxn&) {
-          entered.Notify();
-          release.WaitForNotification();
-          return absl::OkStatus();
-        },
-        [&](absl::Status) { held_done.Notify(); });
-    entered.WaitForNotification();
+    testing::HoldWriter(*store_, release, held_done);
   }
-
   // Runs `start(done)` and waits for the receipt it delivers.
   template <typename Start>
   static absl::StatusOr<ConsentReceipt> Await(Start start) {
-    absl::StatusOr<ConsentReceipt> answer;
-    absl::Notification done;
-    start([&](absl::StatusOr<ConsentReceipt> r) {
-      answer = std::move(r);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return answer;
+    return testing::AwaitAnswer<ConsentReceipt>(std::move(start));
   }
   absl::StatusOr<ConsentReceipt> RecordAndWait(const RequestContext& ctx,
                                                RecordConsentInput input) {
@@ -115,13 +99,7 @@ class ConsentLedgerBatchTest : public ::testing::Test {
   }
 
   int64_t Count(const std::string& table) {
-    int64_t n = -1;
-    EXPECT_THAT(store_->Read([&](store::ReadTxn& txn) {
-      n = txn.db().execAndGet("SELECT count(*) FROM " + table).getInt64();
-      return absl::OkStatus();
-    }),
-                IsOk());
-    return n;
+    return testing::ReadNumber(*store_, "SELECT count(*) FROM " + table);
   }
 
   config::v1::DsardConfig config_;

@@ -17,6 +17,7 @@
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/clock.h"
+#include "tests/testing/consent_testing.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
@@ -68,14 +69,7 @@ class EventChainsTest : public ::testing::Test {
   }
   template <typename Start>
   static absl::StatusOr<ConsentReceipt> Await(Start start) {
-    absl::StatusOr<ConsentReceipt> answer;
-    absl::Notification done;
-    start([&](absl::StatusOr<ConsentReceipt> r) {
-      answer = std::move(r);
-      done.Notify();
-    });
-    done.WaitForNotification();
-    return answer;
+    return testing::AwaitAnswer<ConsentReceipt>(std::move(start));
   }
   void StartRecord(const std::string& request_id, const std::string& subject,
                    const std::string& purpose, ConsentLedger::ReceiptDone done,
@@ -120,15 +114,10 @@ class EventChainsTest : public ::testing::Test {
     in.purpose = purpose;
     in.page_size = page_size;
     in.page_token = token;
-    absl::StatusOr<EventPage> page;
-    absl::Notification done;
-    ledger_->ListEvents(Ctx("", "/dsar.v1.ConsentService/ListConsentEvents"), std::move(in),
-                        [&](absl::StatusOr<EventPage> p) {
-                          page = std::move(p);
-                          done.Notify();
-                        });
-    done.WaitForNotification();
-    return page;
+    return testing::AwaitAnswer<EventPage>([&](ConsentLedger::PageDone done) {
+      ledger_->ListEvents(Ctx("", "/dsar.v1.ConsentService/ListConsentEvents"), std::move(in),
+                          std::move(done));
+    });
   }
   // Every event of the subject (all pages of `page_size`), as receipt:action.
   std::vector<std::string> History(const std::string& subject, const std::string& purpose = "",
@@ -147,15 +136,7 @@ class EventChainsTest : public ::testing::Test {
     } while (!token.empty());
     return out;
   }
-  int64_t Scalar(const std::string& sql) {
-    int64_t n = -1;
-    EXPECT_THAT(store_->Read([&](store::ReadTxn& txn) {
-      n = txn.db().execAndGet(sql).getInt64();
-      return absl::OkStatus();
-    }),
-                IsOk());
-    return n;
-  }
+  int64_t Scalar(const std::string& sql) { return testing::ReadNumber(*store_, sql); }
   bool HasSqlSubjectIndex() {
     return Scalar("SELECT count(*) FROM sqlite_master WHERE name = 'consent_events_by_subject'") ==
            1;
@@ -177,18 +158,8 @@ class EventChainsTest : public ::testing::Test {
         "WHERE c.subject_key != p.subject_key OR c.purpose != p.purpose "
         "OR c.tenant_id != p.tenant_id OR p.seq >= c.seq");
   }
-  // Holds the writer inside a write until `release` is notified: writes
-  // queued meanwhile run as one group, in one transaction.
   void HoldWriter(absl::Notification& release, absl::Notification& held_done) {
-    absl::Notification entered;
-    store_->Write(
-        [&](store::WriteTxn&) {
-          entered.Notify();
-          release.WaitForNotification();
-          return absl::OkStatus();
-        },
-        [&](absl::Status) { held_done.Notify(); });
-    entered.WaitForNotification();
+    testing::HoldWriter(*store_, release, held_done);
   }
   std::string Key(const std::string& subject) { return keyer_->Key(kTenant, subject); }
 
