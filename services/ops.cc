@@ -121,6 +121,13 @@ std::string OpsStack::RenderMetrics() {
              "CPU time of the store's single writer thread in its group transactions "
              "(near 1 per second of wall time: the writer is the bottleneck).");
   out.Sample("dsar_store_writer_cpu_seconds_total", {}, w.writer_cpu_seconds_sum);
+  out.Family("dsar_store_wal_checkpoints_total", "counter",
+             "WAL checkpoints the writer ran: when=idle after a commit that left nothing "
+             "queued, when=commit inside a commit that took the WAL to 1,000 pages.");
+  out.Sample("dsar_store_wal_checkpoints_total", {{"when", "idle"}},
+             static_cast<double>(w.idle_checkpoints));
+  out.Sample("dsar_store_wal_checkpoints_total", {{"when", "commit"}},
+             static_cast<double>(w.commit_checkpoints));
 
   auto counts = ops::ReadStateCounts(*store_, clock_->Now());
   if (counts.ok()) {
