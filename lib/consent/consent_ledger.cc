@@ -451,6 +451,7 @@ struct ConsentLedger::PendingRecord {
   ReceiptDone done;
   absl::Status status;  // this record's outcome within its batch
   ConsentReceipt receipt;
+  bool subject_has_events = true;  // false: the state index has never seen the subject
 };
 
 void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input,
@@ -541,10 +542,10 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
     std::string replay_receipt_id;
     // A subject the state index has never seen has no events to look among
     // (most records are a subject's first): skip that B-tree probe.
-    const bool subject_has_events =
+    op->subject_has_events =
         index_ == nullptr || !index_->HasNoStateOf(op->ctx.tenant, op->subject_key);
     std::optional<RecordedRequest> recorded;
-    if (subject_has_events) {
+    if (op->subject_has_events) {
       recorded =
           FindRecordedRequest(txn, index_, op->ctx.tenant, op->subject_key, op->ctx.request_id);
     }
@@ -592,7 +593,7 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
           batch_latest.try_emplace({op.ctx.tenant, op.subject_key, in.purpose}, e.seq);
       if (!first_in_batch) {
         prev_seq = std::exchange(latest_it->second, e.seq);
-      } else if (index_ == nullptr || !index_->HasNoStateOf(op.ctx.tenant, op.subject_key)) {
+      } else if (op.subject_has_events) {
         prev_seq = ReadLatestEvent(txn, index_, op.ctx.tenant, op.subject_key, in.purpose).seq;
       }
       e.event_id = op.event_id;
