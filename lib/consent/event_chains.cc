@@ -46,11 +46,10 @@ std::vector<int64_t> Walk(Txn& txn, const SubjectEventsQuery& query,
     row.bind(1, seq);
     if (!row.executeStep()) continue;
     const SQLite::Column key = row.getColumn(1);
-    const bool ours =
-        row.getColumn(0).getText() == query.tenant &&
-        absl::string_view(static_cast<const char*>(key.getBlob()),
-                          static_cast<size_t>(key.getBytes())) == query.subject_key &&
-        (query.purpose.empty() || row.getColumn(2).getText() == query.purpose);
+    const bool ours = row.getColumn(0).getText() == query.tenant &&
+                      absl::string_view(static_cast<const char*>(key.getBlob()),
+                                        static_cast<size_t>(key.getBytes())) == query.subject_key &&
+                      (query.purpose.empty() || row.getColumn(2).getText() == query.purpose);
     if (!ours) continue;  // anonymised since the head was read: not the subject's
     if (seq < query.before_seq) {
       found.push_back(seq);
@@ -70,8 +69,7 @@ std::vector<int64_t> FindSubjectEvents(store::ReadTxn& txn, const SubjectEventsQ
 }
 
 std::vector<int64_t> FindSubjectEvents(store::WriteTxn& txn, const SubjectEventsQuery& query,
-                                       const std::vector<int64_t>& heads,
-                                       int64_t own_rows_after) {
+                                       const std::vector<int64_t>& heads, int64_t own_rows_after) {
   return Walk(txn, query, heads, own_rows_after);
 }
 
@@ -84,8 +82,7 @@ int64_t AnonymiseSubjectEvents(store::WriteTxn& txn, ConsentStateIndex* index,
     SubjectEventsQuery query;
     query.tenant = tenant;
     query.subject_key = subject_key;
-    const std::vector<int64_t> seqs =
-        FindSubjectEvents(txn, query, heads, index->committed_seq());
+    const std::vector<int64_t> seqs = FindSubjectEvents(txn, query, heads, index->committed_seq());
     SQLite::Statement& anonymise = txn.Prepare(
         "UPDATE consent_events SET subject_key = randomblob(32), prev_seq = NULL WHERE seq = ?");
     for (int64_t seq : seqs) {
@@ -110,9 +107,7 @@ int64_t AnonymiseSubjectEvents(store::WriteTxn& txn, ConsentStateIndex* index,
   return changed;
 }
 
-bool ChainsUsable(const ConsentStateIndex* index) {
-  return index != nullptr && index->enabled();
-}
+bool ChainsUsable(const ConsentStateIndex* index) { return index != nullptr && index->enabled(); }
 
 void EnsureSqlSubjectIndex(store::WriteTxn& txn) { txn.Exec(kCreateSqlIndex); }
 

@@ -37,7 +37,7 @@ class ConsentStateIndex;
 struct SubjectEventsQuery {
   absl::string_view tenant;
   absl::string_view subject_key;
-  absl::string_view purpose;      // empty: every purpose
+  absl::string_view purpose;       // empty: every purpose
   int64_t before_seq = INT64_MAX;  // only events below this seq
   size_t limit = 0;                // at most this many (0: all)
 };
@@ -49,8 +49,7 @@ struct SubjectEventsQuery {
 std::vector<int64_t> FindSubjectEvents(store::ReadTxn& txn, const SubjectEventsQuery& query,
                                        const std::vector<int64_t>& heads);
 std::vector<int64_t> FindSubjectEvents(store::WriteTxn& txn, const SubjectEventsQuery& query,
-                                       const std::vector<int64_t>& heads,
-                                       int64_t own_rows_after);
+                                       const std::vector<int64_t>& heads, int64_t own_rows_after);
 
 // Erasure of one subject key: each of its events gets a fresh random subject
 // key and leaves its chain (prev_seq NULL), so the rows are unlinked from the

@@ -3,6 +3,8 @@
 // retries, withdrawals, history pages and erasure answer as they did with the
 // database index, also for writes that share one transaction, and the
 // database index comes back whenever the state index is off.
+#include "lib/consent/event_chains.h"
+
 #include <SQLiteCpp/Database.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -13,7 +15,6 @@
 #include "absl/synchronization/notification.h"
 #include "lib/consent/consent_ledger.h"
 #include "lib/consent/consent_state_index.h"
-#include "lib/consent/event_chains.h"
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/clock.h"
@@ -50,8 +51,8 @@ class EventChainsTest : public ::testing::Test {
     ASSERT_THAT(store, IsOk());
     store_ = std::move(*store);
     index_ = std::make_unique<ConsentStateIndex>(1000);
-    ledger_ = std::make_unique<ConsentLedger>(store_.get(), &clock_, keyer_.get(),
-                                              catalog_.get(), nullptr, index_.get());
+    ledger_ = std::make_unique<ConsentLedger>(store_.get(), &clock_, keyer_.get(), catalog_.get(),
+                                              nullptr, index_.get());
     // As dsard starts with the index on: no database index by subject.
     ASSERT_THAT(MatchSubjectIndex(*store_, index_.get()), IsOk());
     ASSERT_FALSE(HasSqlSubjectIndex());
@@ -100,8 +101,7 @@ class EventChainsTest : public ::testing::Test {
     ledger_->Withdraw(Ctx(request_id, "/dsar.v1.ConsentService/WithdrawConsent"), std::move(in),
                       std::move(done));
   }
-  absl::StatusOr<ConsentReceipt> Withdraw(const std::string& request_id,
-                                          const std::string& subject,
+  absl::StatusOr<ConsentReceipt> Withdraw(const std::string& request_id, const std::string& subject,
                                           const std::string& purpose) {
     return Await([&](ConsentLedger::ReceiptDone done) {
       StartWithdraw(request_id, subject, purpose, std::move(done));
@@ -129,8 +129,8 @@ class EventChainsTest : public ::testing::Test {
       EXPECT_THAT(page, IsOk());
       if (!page.ok()) break;
       for (const auto& e : page->events) {
-        out.push_back(absl::StrCat(e.receipt_id, e.action == ConsentAction::kGiven ? ":given"
-                                                                                   : ":withdrawn"));
+        out.push_back(absl::StrCat(e.receipt_id,
+                                   e.action == ConsentAction::kGiven ? ":given" : ":withdrawn"));
       }
       token = page->next_page_token;
     } while (!token.empty());
@@ -147,8 +147,8 @@ class EventChainsTest : public ::testing::Test {
                                "' AND action = ", action));
   }
   int64_t PrevOf(int64_t seq) {
-    return Scalar(absl::StrCat("SELECT coalesce(prev_seq, 0) FROM consent_events WHERE seq = ",
-                               seq));
+    return Scalar(
+        absl::StrCat("SELECT coalesce(prev_seq, 0) FROM consent_events WHERE seq = ", seq));
   }
   // Events chained to an event of another subject key: must never exist
   // (erasure unlinks, so an anonymised row is nobody's predecessor).
