@@ -182,21 +182,6 @@ void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows) {
       });
 }
 
-// The subject's events (of `purpose`, or all when empty), newest first, at
-// most `limit` (0: all), inside a write, through the event chains.
-std::vector<int64_t> ChainedEvents(store::WriteTxn& txn, const ConsentStateIndex& index,
-                                   const std::string& tenant, const std::string& subject_key,
-                                   absl::string_view purpose, size_t limit) {
-  std::vector<int64_t> heads;
-  index.LatestSeqsOf(tenant, subject_key, purpose, &heads);
-  SubjectEventsQuery query;
-  query.tenant = tenant;
-  query.subject_key = subject_key;
-  query.purpose = purpose;
-  query.limit = limit;
-  return FindSubjectEvents(txn, query, heads, index.committed_seq());
-}
-
 // The event a request wrote, if it was written since migration 11: requests
 // are looked up among the subject's events (event chains, or
 // consent_events_by_subject while the index is off).
@@ -214,7 +199,7 @@ std::optional<RecordedRequest> FindRecordedRequest(store::WriteTxn& txn,
     SQLite::Statement& q = txn.Prepare(
         "SELECT action, receipt_id, request_fingerprint FROM consent_events "
         "WHERE seq = ? AND request_id = ?");
-    for (int64_t seq : ChainedEvents(txn, *index, tenant, subject_key, "", 0)) {
+    for (int64_t seq : ChainedSubjectEvents(txn, *index, tenant, subject_key, "", 0)) {
       q.reset();
       q.bind(1, seq);
       q.bindNoCopy(2, request_id);
@@ -292,7 +277,8 @@ LatestEvent ReadLatestEvent(store::WriteTxn& txn, const ConsentStateIndex* index
     EnsureSqlSubjectIndex(txn);
     return ReadLatestEvent(txn, tenant, subject_key, purpose);
   }
-  std::vector<int64_t> latest = ChainedEvents(txn, *index, tenant, subject_key, purpose, 1);
+  std::vector<int64_t> latest =
+      ChainedSubjectEvents(txn, *index, tenant, subject_key, purpose, 1);
   if (latest.empty()) return LatestEvent{};
   SQLite::Statement& q = txn.Prepare(
       "SELECT action, receipt_id, notice_version, recorded_at_us, seq FROM consent_events "

@@ -73,16 +73,24 @@ std::vector<int64_t> FindSubjectEvents(store::WriteTxn& txn, const SubjectEvents
   return Walk(txn, query, heads, own_rows_after);
 }
 
+std::vector<int64_t> ChainedSubjectEvents(store::WriteTxn& txn, const ConsentStateIndex& index,
+                                          absl::string_view tenant, absl::string_view subject_key,
+                                          absl::string_view purpose, size_t limit) {
+  std::vector<int64_t> heads;
+  index.LatestSeqsOf(tenant, subject_key, purpose, &heads);
+  SubjectEventsQuery query;
+  query.tenant = tenant;
+  query.subject_key = subject_key;
+  query.purpose = purpose;
+  query.limit = limit;
+  return FindSubjectEvents(txn, query, heads, index.committed_seq());
+}
+
 int64_t AnonymiseSubjectEvents(store::WriteTxn& txn, ConsentStateIndex* index,
                                absl::string_view tenant, const std::string& subject_key) {
   int64_t changed = 0;
   if (ChainsUsable(index)) {
-    std::vector<int64_t> heads;
-    index->LatestSeqsOf(tenant, subject_key, "", &heads);
-    SubjectEventsQuery query;
-    query.tenant = tenant;
-    query.subject_key = subject_key;
-    const std::vector<int64_t> seqs = FindSubjectEvents(txn, query, heads, index->committed_seq());
+    const std::vector<int64_t> seqs = ChainedSubjectEvents(txn, *index, tenant, subject_key, "", 0);
     SQLite::Statement& anonymise = txn.Prepare(
         "UPDATE consent_events SET subject_key = randomblob(32), prev_seq = NULL WHERE seq = ?");
     for (int64_t seq : seqs) {

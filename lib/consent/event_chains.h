@@ -51,6 +51,13 @@ std::vector<int64_t> FindSubjectEvents(store::ReadTxn& txn, const SubjectEventsQ
 std::vector<int64_t> FindSubjectEvents(store::WriteTxn& txn, const SubjectEventsQuery& query,
                                        const std::vector<int64_t>& heads, int64_t own_rows_after);
 
+// Inside a write, with the chains usable: the subject's events (of
+// `purpose`, or all when empty), newest first, at most `limit` (0: all), from
+// `index`'s heads and the transaction's own rows.
+std::vector<int64_t> ChainedSubjectEvents(store::WriteTxn& txn, const ConsentStateIndex& index,
+                                          absl::string_view tenant, absl::string_view subject_key,
+                                          absl::string_view purpose, size_t limit);
+
 // Erasure of one subject key: each of its events gets a fresh random subject
 // key and leaves its chain (prev_seq NULL), so the rows are unlinked from the
 // person and from each other; the subject's states leave `index` (may be
