@@ -77,6 +77,14 @@ void ToProto(const breach::Notification& n, v1::BreachNotification* out) {
   SetTimestamp(n.recorded_at, out->mutable_record_time());
 }
 
+void ToProto(const breach::TenantClock& c, breach::ClockState state, v1::BreachClock* out) {
+  out->set_state(static_cast<v1::BreachClockState>(state));
+  if (!c.deadline_id.empty()) out->set_deadline("deadlines/" + c.deadline_id);
+  if (c.start_at) SetTimestamp(*c.start_at, out->mutable_start_time());
+  if (c.due_at) SetTimestamp(*c.due_at, out->mutable_due_time());
+  if (c.exempt_at) SetTimestamp(*c.exempt_at, out->mutable_exempt_time());
+}
+
 void ToProto(const breach::Breach& b, v1::Breach* out) {
   out->set_name(b.name());
   out->set_state(static_cast<v1::BreachState>(b.state));
@@ -103,6 +111,8 @@ void ToProto(const breach::Breach& b, v1::Breach* out) {
       SetTimestamp(*t.subjects_notified_at, at->mutable_subjects_notify_time());
     }
     at->set_notification_overdue(t.overdue);
+    ToProto(t.authority, breach::AuthorityClockState(t), at->mutable_authority_clock());
+    ToProto(t.subjects, breach::SubjectClockState(t, b.current_risk), at->mutable_subject_clock());
   }
   out->set_notification_overdue(b.notification_overdue);
   for (const auto& n : b.notifications) ToProto(n, out->add_notifications());

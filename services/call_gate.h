@@ -43,8 +43,15 @@ namespace store {
 class Store;
 }
 
-// Which roles may call which method. Every method of every dsar.v1 service
-// must have an entry; a method without one is refused.
+// Permissions inside a method, beyond being allowed to call it.
+// Filing an ERASURE with `verification` set (identity already checked, so it
+// starts at once): without it such a filing is PERMISSION_DENIED.
+inline constexpr char kPermissionPreVerifiedErasure[] =
+    "/dsar.v1.PrivacyRequestService/CreatePrivacyRequest#pre_verified_erasure";
+
+// Which roles may call which method, and which roles hold the permissions
+// inside methods (kPermission*). Every method of every dsar.v1 service must
+// have an entry; a method or permission without one is refused.
 class MethodPolicy {
  public:
   // The built-in table (see call_gate.cc and docs/access-control.md).
@@ -53,9 +60,14 @@ class MethodPolicy {
   bool HasEntry(absl::string_view method) const;
   // Every method in the table, sorted (e.g. the metrics' method list).
   std::vector<std::string> Methods() const;
+  // Whether `role` holds `permission` (one of kPermission*).
+  bool Grants(absl::string_view permission, Role role) const;
+  // Every permission in the table, sorted.
+  std::vector<std::string> Permissions() const;
 
  private:
-  absl::flat_hash_map<std::string, uint32_t> roles_by_method_;  // bit per Role
+  absl::flat_hash_map<std::string, uint32_t> roles_by_method_;      // bit per Role
+  absl::flat_hash_map<std::string, uint32_t> roles_by_permission_;  // bit per Role
 };
 
 // An admitted call: who, for which tenant, and its place under the concurrency
@@ -79,6 +91,11 @@ class CallGate {
   absl::StatusOr<AdmittedCall> Admit(const grpc::ServerContextBase& context,
                                      absl::string_view method,
                                      absl::string_view request_id = "");
+
+  // Whether the admitted caller holds `permission` (kPermission*):
+  // PERMISSION_DENIED (ErrorInfo "PERMISSION_NOT_GRANTED", audited) when not.
+  absl::Status Authorize(const grpc::ServerContextBase& context, const AdmittedCall& call,
+                         absl::string_view permission);
 
   // Admit for unary callback handlers: on refusal finishes `reactor` with the
   // mapped status and returns false.

@@ -269,6 +269,16 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::GetSlaReport(
   deadline::SlaQuery q;
   q.tenant = call.ctx.tenant;
   q.kind = request->kind();
+  if (request->all_tenants()) {
+    if (!call.ctx.all_tenants) {
+      reactor->Finish(ToGrpcStatus(WithErrorInfo(
+          absl::PermissionDeniedError("only a principal of all tenants may report on all tenants"),
+          "TENANT_NOT_ALLOWED")));
+      return reactor;
+    }
+    q.all_tenants = true;
+    q.tenants = tenants_;
+  }
   q.end = request->has_end_time() ? FromTimestamp(request->end_time()) : now;
   q.start = request->has_start_time() ? FromTimestamp(request->start_time())
                                       : q.end - absl::Hours(24 * 30);
@@ -287,6 +297,7 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::GetSlaReport(
     auto* out = response->add_kinds();
     out->set_tenant(k.tenant);
     out->set_kind(k.kind);
+    out->set_request_type(k.request_type);
     out->set_completed_count(k.completed);
     out->set_completed_on_time_count(k.completed_on_time);
     out->set_on_time_rate(k.on_time_rate);

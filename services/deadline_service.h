@@ -9,6 +9,9 @@
 #ifndef DSAR_SERVICES_DEADLINE_SERVICE_H_
 #define DSAR_SERVICES_DEADLINE_SERVICE_H_
 
+#include <string>
+#include <vector>
+
 #include "dsar/v1/deadline.grpc.pb.h"
 
 namespace dsar {
@@ -25,9 +28,10 @@ class DeadlineEngine;
 class DeadlineServiceImpl final : public dsar::v1::DeadlineService::CallbackService {
  public:
   // None owned; all must outlive the service (and the gRPC server).
+  // `tenants`: the configured tenant ids (an all-tenants SLA report).
   DeadlineServiceImpl(CallGate* gate, store::Store* store, Clock* clock,
-                      deadline::DeadlineEngine* engine)
-      : gate_(gate), store_(store), clock_(clock), engine_(engine) {}
+                      deadline::DeadlineEngine* engine, std::vector<std::string> tenants = {})
+      : gate_(gate), store_(store), clock_(clock), engine_(engine), tenants_(std::move(tenants)) {}
 
   grpc::ServerUnaryReactor* ListDeadlines(grpc::CallbackServerContext* context,
                                           const v1::ListDeadlinesRequest* request,
@@ -46,6 +50,7 @@ class DeadlineServiceImpl final : public dsar::v1::DeadlineService::CallbackServ
   store::Store* store_;
   Clock* clock_;
   deadline::DeadlineEngine* engine_;
+  const std::vector<std::string> tenants_;
 };
 
 }  // namespace dsar

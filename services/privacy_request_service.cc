@@ -229,6 +229,13 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CreatePrivacyRequest(
   if (!gate_->AdmitOrFinish(context, reactor, kCreate, request->request_id(), &call)) {
     return reactor;
   }
+  if (request->type() == v1::PRIVACY_REQUEST_TYPE_ERASURE && request->has_verification()) {
+    // An erasure that skips verification cannot be undone: an explicit permission.
+    if (absl::Status s = gate_->Authorize(*context, call, kPermissionPreVerifiedErasure); !s.ok()) {
+      reactor->Finish(ToGrpcStatus(s));
+      return reactor;
+    }
+  }
   requests::CreateInput in;
   in.type = static_cast<requests::RequestType>(request->type());
   for (const auto& id : request->identifiers()) {

@@ -181,11 +181,51 @@ std::vector<Recipient> RequiredRecipients(bool processor_reported, RiskAssessmen
   return out;
 }
 
+const char* ClockStateName(ClockState s) {
+  switch (s) {
+    case ClockState::kNotStarted:
+      return "not_started";
+    case ClockState::kOpen:
+      return "open";
+    case ClockState::kMet:
+      return "met";
+    case ClockState::kExempt:
+      return "exempt";
+    case ClockState::kNotRequired:
+      return "not_required";
+    case ClockState::kUnspecified:
+      break;
+  }
+  return "unspecified";
+}
+
+ClockState AuthorityClockState(const AffectedTenant& t) {
+  if (t.authority_notified_at.has_value()) return ClockState::kMet;
+  if (t.authority.exempt_at.has_value()) return ClockState::kExempt;
+  if (t.authority.due_at.has_value()) return ClockState::kOpen;
+  return ClockState::kNotStarted;
+}
+
+ClockState SubjectClockState(const AffectedTenant& t, RiskAssessment risk) {
+  if (!t.subjects.due_at.has_value()) return ClockState::kNotStarted;
+  if (t.subjects_notified_at.has_value()) return ClockState::kMet;
+  if (t.subjects.exempt_at.has_value()) return ClockState::kExempt;
+  if (risk != RiskAssessment::kHighRisk) return ClockState::kNotRequired;
+  return ClockState::kOpen;
+}
+
 bool NotificationOverdue(const Breach& breach, const AffectedTenant& tenant, absl::Time now) {
-  if (breach.state != BreachState::kOpen || now < tenant.due_at) return false;
-  if (breach.processor_reported && !tenant.controller_notified_at.has_value()) return true;
-  return breach.current_risk != RiskAssessment::kNoRisk &&
-         !tenant.authority_notified_at.has_value();
+  if (breach.state != BreachState::kOpen) return false;
+  if (breach.processor_reported && !tenant.controller_notified_at.has_value() &&
+      now >= tenant.due_at) {
+    return true;
+  }
+  if (breach.current_risk != RiskAssessment::kNoRisk &&
+      AuthorityClockState(tenant) == ClockState::kOpen && now >= *tenant.authority.due_at) {
+    return true;
+  }
+  return SubjectClockState(tenant, breach.current_risk) == ClockState::kOpen &&
+         now >= *tenant.subjects.due_at;
 }
 
 }  // namespace dsar::breach

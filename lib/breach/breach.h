@@ -85,20 +85,47 @@ struct BreachVersion {
   absl::Time recorded_at;
 };
 
+// One of a tenant's clocks towards the authority (Art. 33(1)) or the data
+// subjects (Art. 34). Unset times: not started (yet).
+struct TenantClock {
+  std::optional<absl::Time> start_at;
+  std::optional<absl::Time> due_at;
+  std::string deadline_id;              // empty for breaches reported before these clocks existed
+  std::optional<absl::Time> exempt_at;  // closed by an exemption instead of a notification
+};
+
+// Where a tenant clock stands, as shown to readers.
+enum class ClockState {
+  kUnspecified = 0,
+  kNotStarted = 1,   // e.g. the processor has not notified the controller yet
+  kOpen = 2,         // running: the notification is due
+  kMet = 3,          // the notification was made
+  kExempt = 4,       // closed by an exemption with its reason
+  kNotRequired = 5,  // no longer required (the risk was lowered)
+};
+const char* ClockStateName(ClockState s);  // "not_started", "open", "met"...
+
 // One affected controller and the status of its notifications. Times of
 // notifications are the first of each recipient.
 struct AffectedTenant {
   std::string tenant;
-  absl::Time aware_at;  // the tenant's clock starts here
+  absl::Time aware_at;  // the controller-notification clock starts here
   absl::Time due_at;    // 72 hours later
   std::string deadline_id;  // empty when the controller reported the breach itself
   std::optional<absl::Time> controller_notified_at;
   std::optional<absl::Time> authority_notified_at;
   std::optional<absl::Time> subjects_notified_at;
+  TenantClock authority;  // Art. 33(1)
+  TenantClock subjects;   // Art. 34
   bool overdue = false;  // filled in by readers at their `now`
 
   std::optional<absl::Time> NotifiedAt(Recipient r) const;
 };
+
+// The states of a tenant's authority and subject clocks, given the breach's
+// current risk assessment.
+ClockState AuthorityClockState(const AffectedTenant& t);
+ClockState SubjectClockState(const AffectedTenant& t, RiskAssessment risk);
 
 struct Notification {
   std::string notification_id;
@@ -155,9 +182,11 @@ std::string BreachIdFromName(absl::string_view name);
 std::vector<Recipient> RequiredRecipients(bool processor_reported, RiskAssessment risk,
                                           SubjectDecision decision);
 
-// Whether a tenant's notifications are overdue at `now`: the breach is open,
-// the tenant's 72 hours have passed and a required notification of the
-// controller or the authority is missing.
+// Whether a tenant's notifications are overdue at `now`: the breach is open
+// and, past the due time of its clock, the controller notification
+// (processor-reported), the authority notification (unless the risk was
+// assessed as none) or the data-subject communication (high risk, no
+// exemption) is missing.
 bool NotificationOverdue(const Breach& breach, const AffectedTenant& tenant, absl::Time now);
 
 }  // namespace dsar::breach

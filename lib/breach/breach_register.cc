@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "lib/audit/audit_log.h"
+#include "lib/breach/breach_clocks.h"
 #include "lib/breach/breach_report.h"
 #include "lib/breach/breach_rows.h"
 #include "lib/breach/breach_validation.h"
@@ -120,11 +121,12 @@ std::string FormatHours(absl::Duration d) {
 
 BreachRegister::BreachRegister(store::Store* store, Clock* clock,
                                const deadline::Deadlines* deadlines,
-                               std::vector<std::string> tenants)
+                               std::vector<std::string> tenants, BreachClockOptions clocks)
     : store_(store),
       clock_(clock),
       deadlines_(deadlines),
-      tenants_(tenants.begin(), tenants.end()) {}
+      tenants_(tenants.begin(), tenants.end()),
+      clocks_(std::move(clocks)) {}
 
 absl::StatusOr<std::string> BreachRegister::CallTenant(const RequestContext& ctx,
                                                        const std::string& requested) const {
@@ -212,8 +214,9 @@ void BreachRegister::Report(const RequestContext& ctx, ReportInput input, Breach
   };
   auto op = std::make_shared<Op>(Op{ctx, std::move(input), now, {}});
   const deadline::Deadlines* deadlines = deadlines_;
+  const BreachClockOptions* clocks = &clocks_;
   store_->Write(
-      [op, deadlines](store::WriteTxn& txn) -> absl::Status {
+      [op, deadlines, clocks](store::WriteTxn& txn) -> absl::Status {
         const ReportInput& in = op->in;
         const std::string fingerprint = store::FingerprintOf(
             {internal::DetailsToJson(in.details), OptMicros(in.aware_at),
@@ -260,6 +263,8 @@ void BreachRegister::Report(const RequestContext& ctx, ReportInput input, Breach
                                                          b.aware_at));
                     }
                     internal::InsertAffected(t, b, seq, at, op->now);
+                    RETURN_IF_ERROR(
+                        SyncTenantClocks(t, *deadlines, clocks->For(tenant), b, at, op->now));
                   }
                   RETURN_IF_ERROR(
                       AuditMutation(t, op->ctx, b.name(), in.affected_tenants, op->now));
@@ -323,8 +328,9 @@ void BreachRegister::Update(const RequestContext& ctx, UpdateInput input, Breach
   };
   auto op = std::make_shared<Op>(Op{ctx, std::move(input), breach_id, std::move(fields), now, {}});
   const deadline::Deadlines* deadlines = deadlines_;
+  const BreachClockOptions* clocks = &clocks_;
   store_->Write(
-      [op, deadlines](store::WriteTxn& txn) -> absl::Status {
+      [op, deadlines, clocks](store::WriteTxn& txn) -> absl::Status {
         const UpdateInput& in = op->in;
         const std::string fingerprint = store::FingerprintOf(
             {op->breach_id, internal::DetailsToJson(in.details), absl::StrJoin(op->fields, ","),
@@ -398,6 +404,12 @@ void BreachRegister::Update(const RequestContext& ctx, UpdateInput input, Breach
                       tenants.push_back(tenant);
                     }
                   }
+                  // The risk or the Art. 34 decision may have started, closed or
+                  // re-opened a clock; an added tenant gets its clocks.
+                  for (AffectedTenant& at : internal::LoadAffected(t, b, AllTenants(), op->now)) {
+                    RETURN_IF_ERROR(
+                        SyncTenantClocks(t, *deadlines, clocks->For(at.tenant), b, at, op->now));
+                  }
                   RETURN_IF_ERROR(AuditMutation(t, op->ctx, b.name(), tenants, op->now));
                   return VersionRef(b.breach_id, b.version);
                 }));
@@ -465,8 +477,9 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
   auto op = std::make_shared<Op>(
       Op{ctx, std::move(input), breach_id, std::move(*tenant), now, {}});
   const deadline::Deadlines* deadlines = deadlines_;
+  const BreachClockOptions* clocks = &clocks_;
   store_->Write(
-      [op, deadlines](store::WriteTxn& txn) -> absl::Status {
+      [op, deadlines, clocks](store::WriteTxn& txn) -> absl::Status {
         const NotificationInput& in = op->in;
         const std::string fingerprint = store::FingerprintOf(
             {op->breach_id, op->tenant, absl::StrCat(static_cast<int>(in.recipient)),
@@ -499,7 +512,7 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
                   if (it == affected.end()) {
                     return InvalidField("tenant", "not affected by this breach");
                   }
-                  const AffectedTenant& at = *it;
+                  AffectedTenant at = *it;
                   const absl::Time notified_at = in.notified_at.value_or(op->now);
                   FieldErrors errors;
                   if (notified_at < at.aware_at) {
@@ -520,18 +533,35 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
                                        " notifications")}});
                   }
                   const bool first = !at.NotifiedAt(in.recipient).has_value();
-                  const bool late = first && in.recipient != Recipient::kDataSubjects &&
-                                    notified_at > at.due_at;
-                  if (late && in.delay_reason.empty()) {
+                  // The clock this recipient's first notification answers, if running.
+                  std::optional<absl::Time> start, due;
+                  if (in.recipient == Recipient::kController) {
+                    start = at.aware_at;
+                    due = at.due_at;
+                  } else if (in.recipient == Recipient::kSupervisoryAuthority &&
+                             AuthorityClockState(at) == ClockState::kOpen) {
+                    start = at.authority.start_at;
+                    due = at.authority.due_at;
+                  } else if (in.recipient == Recipient::kDataSubjects &&
+                             SubjectClockState(at, b.current_risk) == ClockState::kOpen) {
+                    start = at.subjects.start_at;
+                    due = at.subjects.due_at;
+                  }
+                  const bool late = first && due.has_value() && notified_at > *due;
+                  // Art. 33(1) asks the reasons for a late notification; Art. 34
+                  // has no such rule (the notification is still marked late).
+                  if (late && in.recipient != Recipient::kDataSubjects && in.delay_reason.empty()) {
                     return FailedPreconditionWithViolations(
                         "a notification made after 72 hours must give the reasons for the delay",
                         {{"DELAY_REASON",
                           absl::StrCat(b.name(), "/tenants/", at.tenant, "/",
                                        RecipientName(in.recipient)),
                           absl::StrCat("first notification of the ", RecipientName(in.recipient),
-                                       " made ", FormatHours(notified_at - at.aware_at),
-                                       " after awareness (due after 72h): set delay_reason "
-                                       "(Art. 33(1))")}});
+                                       " made ",
+                                       FormatHours(notified_at - start.value_or(at.aware_at)),
+                                       " after its clock started (due after ",
+                                       FormatHours(*due - start.value_or(at.aware_at)),
+                                       "): set delay_reason (Art. 33(1))")}});
                   }
                   Notification n;
                   n.notification_id = NewId("bn");
@@ -561,6 +591,16 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
                         completed.status().code() != absl::StatusCode::kFailedPrecondition) {
                       return completed.status();
                     }
+                  }
+                  if (first) {
+                    RETURN_IF_ERROR(CompleteTenantClock(t, *deadlines, b, at, in.recipient,
+                                                        std::min(notified_at, op->now)));
+                  }
+                  if (in.recipient == Recipient::kController && first) {
+                    // The controller is aware now: its clock towards the authority starts.
+                    at.controller_notified_at = notified_at;
+                    RETURN_IF_ERROR(
+                        SyncTenantClocks(t, *deadlines, clocks->For(at.tenant), b, at, op->now));
                   }
                   RETURN_IF_ERROR(AuditMutation(t, op->ctx, n.name(), {at.tenant}, op->now));
                   return n.notification_id;

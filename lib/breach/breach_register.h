@@ -18,11 +18,12 @@
 // deadline (deadline::kBreachControllerNotification, resource
 // "breaches/{id}") scheduled in the report's transaction from the awareness
 // time (or, for a tenant added later, from when it was added); the first
-// controller notification completes it at the notification's time. The first
-// notification of a controller or of the authority made after the tenant's
-// due time needs a delay_reason (FAILED_PRECONDITION "DELAY_REASON" without).
-// The authority's 72 hours are measured from the same (processor's) awareness
-// time: never later than the controller's own clock.
+// controller notification completes it at the notification's time. Every
+// affected tenant also gets its Art. 33(1) clock towards the authority and,
+// for a high-risk breach, its Art. 34 clock towards the data subjects
+// (breach_clocks.h), in the transaction that causes them. The first
+// notification of a controller or of the authority made after its clock's due
+// time needs a delay_reason (FAILED_PRECONDITION "DELAY_REASON" without).
 //
 // Every change is a new version (Art. 33(4)); versions are kept and returned
 // in order. Mutations are idempotent by (tenant, request_id): a retry returns
@@ -44,6 +45,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "lib/breach/breach.h"
+#include "lib/breach/breach_clocks.h"
 #include "lib/core/clock.h"
 #include "lib/core/errors.h"
 #include "lib/core/request_context.h"
@@ -120,9 +122,10 @@ class BreachRegister {
   using ReportDone = absl::AnyInvocable<void(absl::StatusOr<RenderedReport>)>;
 
   // Pointers are not owned and must outlive the register. `tenants` are the
-  // configured tenant ids an all-tenants principal may name.
+  // configured tenant ids an all-tenants principal may name; `clocks` their
+  // choices for the authority and subject clocks.
   BreachRegister(store::Store* store, Clock* clock, const deadline::Deadlines* deadlines,
-                 std::vector<std::string> tenants);
+                 std::vector<std::string> tenants, BreachClockOptions clocks = {});
 
   // Errors: INVALID_ARGUMENT (BadRequest naming each field); PERMISSION_DENIED
   // (a tenant's principal naming another tenant).
@@ -166,6 +169,7 @@ class BreachRegister {
   Clock* const clock_;
   const deadline::Deadlines* const deadlines_;
   const absl::flat_hash_set<std::string> tenants_;
+  const BreachClockOptions clocks_;
 };
 
 }  // namespace dsar::breach

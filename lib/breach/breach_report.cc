@@ -127,6 +127,16 @@ std::string RenderReportJson(const Breach& b, absl::string_view controller,
     jt["authority_notify_time"] = OptTime(t.authority_notified_at);
     jt["subjects_notify_time"] = OptTime(t.subjects_notified_at);
     jt["notification_overdue"] = t.overdue;
+    auto clock = [](const TenantClock& c, ClockState state) {
+      json jc;
+      jc["state"] = ClockStateName(state);
+      jc["start_time"] = OptTime(c.start_at);
+      jc["due_time"] = OptTime(c.due_at);
+      jc["exempt_time"] = OptTime(c.exempt_at);
+      return jc;
+    };
+    jt["authority_clock"] = clock(t.authority, AuthorityClockState(t));
+    jt["subject_clock"] = clock(t.subjects, SubjectClockState(t, b.current_risk));
     tenants.push_back(jt);
   }
   j["affected_tenants"] = tenants;
@@ -232,6 +242,19 @@ std::string RenderReportMarkdown(const Breach& b, absl::string_view controller,
                     When(t.authority_notified_at), " | ", When(t.subjects_notified_at), " | ",
                     t.overdue ? "**yes**" : "no", " |\n");
   }
+  md += "\n### Clocks towards the authority (Art. 33(1)) and the data subjects (Art. 34)\n\n";
+  md += "| Tenant | Clock | State | Started | Due | Exempt since |\n|---|---|---|---|---|---|\n";
+  for (const auto& t : b.affected_tenants) {
+    auto row = [&](const char* name, const TenantClock& c, ClockState state) {
+      absl::StrAppend(&md, "| ", Cell(t.tenant), " | ", name, " | ", ClockStateName(state), " | ",
+                      When(c.start_at), " | ", When(c.due_at), " | ", When(c.exempt_at), " |\n");
+    };
+    row("supervisory authority", t.authority, AuthorityClockState(t));
+    row("data subjects", t.subjects, SubjectClockState(t, b.current_risk));
+  }
+  md +=
+      "\nAn exempt authority clock rests on the risk rationale above (no risk, Art. 33(1)); an "
+      "exempt data-subject clock on the reason for the decision (Art. 34(3)(a) or (b)).\n";
   md += "\n## Notifications\n\n";
   if (b.notifications.empty()) {
     md += "_(none recorded)_\n\n";

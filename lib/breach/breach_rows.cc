@@ -187,7 +187,10 @@ std::vector<AffectedTenant> LoadAffected(Txn& txn, const Breach& row, const Scop
                                          absl::Time now) {
   SQLite::Statement& q = txn.Prepare(
       "SELECT tenant_id, aware_at_us, due_at_us, deadline_id, controller_notified_at_us, "
-      "authority_notified_at_us, subjects_notified_at_us FROM breach_tenants "
+      "authority_notified_at_us, subjects_notified_at_us, authority_start_at_us, "
+      "authority_due_at_us, authority_deadline_id, authority_exempt_at_us, "
+      "subjects_start_at_us, subjects_due_at_us, subjects_deadline_id, subjects_exempt_at_us "
+      "FROM breach_tenants "
       "WHERE breach_id = ?1 AND (?2 = '' OR tenant_id = ?2) ORDER BY tenant_id");
   q.bind(1, row.breach_id);
   q.bind(2, scope.filter());
@@ -201,6 +204,14 @@ std::vector<AffectedTenant> LoadAffected(Txn& txn, const Breach& row, const Scop
     t.controller_notified_at = OptTime(q, 4);
     t.authority_notified_at = OptTime(q, 5);
     t.subjects_notified_at = OptTime(q, 6);
+    t.authority.start_at = OptTime(q, 7);
+    t.authority.due_at = OptTime(q, 8);
+    t.authority.deadline_id = q.getColumn(9).getString();
+    t.authority.exempt_at = OptTime(q, 10);
+    t.subjects.start_at = OptTime(q, 11);
+    t.subjects.due_at = OptTime(q, 12);
+    t.subjects.deadline_id = q.getColumn(13).getString();
+    t.subjects.exempt_at = OptTime(q, 14);
     t.overdue = NotificationOverdue(row, t, now);
     out.push_back(std::move(t));
   }
@@ -314,8 +325,11 @@ std::vector<std::pair<int64_t, std::string>> ListBreachIds(store::ReadTxn& txn,
   // (processor-reported breaches) or the authority notification (unless the
   // risk is none) missing for that tenant. Mirrors NotificationOverdue().
   constexpr char kOverdue[] =
-      "t.due_at_us <= ?4 AND ((b.processor_reported = 1 AND t.controller_notified_at_us IS NULL) "
-      "OR (b.risk <> 1 AND t.authority_notified_at_us IS NULL))";
+      "((t.due_at_us <= ?4 AND b.processor_reported = 1 AND t.controller_notified_at_us IS NULL) "
+      "OR (b.risk <> 1 AND t.authority_notified_at_us IS NULL AND t.authority_exempt_at_us IS "
+      "NULL AND t.authority_due_at_us <= ?4) "
+      "OR (b.risk = 3 AND t.subjects_notified_at_us IS NULL AND t.subjects_exempt_at_us IS NULL "
+      "AND t.subjects_due_at_us <= ?4))";
   SQLite::Statement& q =
       filter.tenant.empty()
           ? txn.Prepare(absl::StrCat(
@@ -387,6 +401,26 @@ void InsertAffected(store::WriteTxn& txn, const Breach& b, int64_t breach_seq,
   q.bind(5, static_cast<int64_t>(Us(t.due_at)));
   q.bind(6, t.deadline_id);
   q.bind(7, static_cast<int64_t>(Us(now)));
+  q.exec();
+}
+
+void UpdateTenantClocks(store::WriteTxn& txn, absl::string_view breach_id,
+                        const AffectedTenant& t) {
+  SQLite::Statement& q = txn.Prepare(
+      "UPDATE breach_tenants SET authority_start_at_us = ?, authority_due_at_us = ?, "
+      "authority_deadline_id = ?, authority_exempt_at_us = ?, subjects_start_at_us = ?, "
+      "subjects_due_at_us = ?, subjects_deadline_id = ?, subjects_exempt_at_us = ? "
+      "WHERE tenant_id = ? AND breach_id = ?");
+  BindOptTime(q, 1, t.authority.start_at);
+  BindOptTime(q, 2, t.authority.due_at);
+  q.bind(3, t.authority.deadline_id);
+  BindOptTime(q, 4, t.authority.exempt_at);
+  BindOptTime(q, 5, t.subjects.start_at);
+  BindOptTime(q, 6, t.subjects.due_at);
+  q.bind(7, t.subjects.deadline_id);
+  BindOptTime(q, 8, t.subjects.exempt_at);
+  q.bind(9, t.tenant);
+  q.bind(10, std::string(breach_id));
   q.exec();
 }
 

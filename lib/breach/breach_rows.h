@@ -93,6 +93,8 @@ int64_t InsertBreach(store::WriteTxn& txn, const Breach& b);
 void InsertVersion(store::WriteTxn& txn, const Breach& b, const BreachVersion& v);
 void InsertAffected(store::WriteTxn& txn, const Breach& b, int64_t breach_seq,
                     const AffectedTenant& t, absl::Time now);
+// The tenant's authority and subject clocks (columns of migration 15).
+void UpdateTenantClocks(store::WriteTxn& txn, absl::string_view breach_id, const AffectedTenant& t);
 // Current version, title, risk, state, update and close fields.
 void UpdateBreachRow(store::WriteTxn& txn, const Breach& b);
 int64_t BreachSeq(store::WriteTxn& txn, absl::string_view breach_id);

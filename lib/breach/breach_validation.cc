@@ -172,6 +172,18 @@ void CheckDetailInvariants(const BreachDetails& d, absl::Time aware_at,
     errors.Add(absl::StrCat(prefix, "occur_time"),
                "must not be after the time of awareness (aware_time)");
   }
+  // An assessment that closes a clock without a notification keeps its reason.
+  if (d.risk == RiskAssessment::kNoRisk && d.risk_rationale.empty()) {
+    errors.Add(absl::StrCat(prefix, "risk_rationale"),
+               "required with RISK_ASSESSMENT_NO_RISK: the reason the supervisory authority is "
+               "not notified (Art. 33(1), kept in the Art. 33(5) documentation)");
+  }
+  if ((d.subject_decision == SubjectDecision::kExemptProtected ||
+       d.subject_decision == SubjectDecision::kExemptMitigated) &&
+      d.subject_decision_reason.empty()) {
+    errors.Add(absl::StrCat(prefix, "subject_notification_reason"),
+               "required with an Art. 34(3) exemption: why it applies");
+  }
 }
 
 std::vector<PreconditionViolation> CloseViolations(const Breach& b) {

@@ -42,7 +42,8 @@ void CheckDetailFields(const BreachDetails& d, const std::vector<std::string>& f
                        absl::string_view prefix, absl::Time now, FieldErrors& errors);
 
 // What every version keeps: title and nature present; occurrence not after
-// awareness.
+// awareness; a NO_RISK assessment with its rationale and an Art. 34(3)(a)/(b)
+// exemption with its reason (each closes a clock without a notification).
 void CheckDetailInvariants(const BreachDetails& d, absl::Time aware_at,
                            absl::string_view prefix, FieldErrors& errors);
 

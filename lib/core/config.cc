@@ -115,6 +115,11 @@ void ValidateTenants(const DsardConfig& c, const TextFormat::ParseInfoTree& tree
         v.Fail(pw, "current_notice_version", ppath + ".current_notice_version", "required");
       }
     }
+    if (t.breach_subject_communication_hours() < 0 ||
+        t.breach_subject_communication_hours() > 720) {
+      v.Fail(where, "breach_subject_communication_hours",
+             path + ".breach_subject_communication_hours", "0 (default 72) to 720 hours");
+    }
   }
   if (c.tenants_size() > 0 && c.subject_key_file().empty()) {
     v.Fail(root, "subject_key_file", "subject_key_file", "required when tenants are configured");

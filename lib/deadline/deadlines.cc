@@ -23,10 +23,13 @@ std::map<std::string, KindRule> DefaultKindRules() {
   std::map<std::string, KindRule> rules;
   rules[kRequestProcessor] = KindRule{DueRule{0, absl::Hours(72)}, true, std::nullopt};
   rules[kConnectorTaskDead] = KindRule{DueRule{0, absl::Seconds(1)}, false, std::nullopt};
+  rules[kRetentionReview] = KindRule{DueRule{0, absl::Seconds(1)}, false, std::nullopt};
   rules[kRequestGdpr] =
       KindRule{DueRule{1, absl::ZeroDuration()}, true, DueRule{3, absl::ZeroDuration()}};
   rules[kBreachControllerNotification] =
       KindRule{DueRule{0, absl::Hours(72)}, false, std::nullopt};
+  rules[kBreachAuthorityNotification] = KindRule{DueRule{0, absl::Hours(72)}, false, std::nullopt};
+  rules[kBreachSubjectCommunication] = KindRule{DueRule{0, absl::Hours(72)}, false, std::nullopt};
   rules[kConsentWithdrawalPropagation] =
       KindRule{DueRule{0, absl::Hours(72)}, false, std::nullopt};
   return rules;

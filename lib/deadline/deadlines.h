@@ -48,7 +48,8 @@ struct KindRule {
 };
 
 // request.processor 72h (extendable), request.gdpr 1 month (+2 months),
-// breach.controller_notification 72h, consent.withdrawal_propagation 72h.
+// breach.controller_notification, breach.authority_notification and
+// breach.subject_communication 72h, consent.withdrawal_propagation 72h.
 std::map<std::string, KindRule> DefaultKindRules();
 
 struct DeadlineOptions {

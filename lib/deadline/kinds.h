@@ -18,6 +18,17 @@ inline constexpr char kRequestGdpr[] = "request.gdpr";
 // GDPR Art. 33(1)/(2): notify the controller within 72 hours of becoming
 // aware of a breach. Not extendable (a late notification states its reasons).
 inline constexpr char kBreachControllerNotification[] = "breach.controller_notification";
+// GDPR Art. 33(1): each affected controller notifies the supervisory
+// authority within 72 hours of becoming aware of a breach (its own awareness
+// when it reported the breach; when its processor notified it otherwise).
+// Met by the first SUPERVISORY_AUTHORITY notification, or closed by assessing
+// the risk as none with its reason. Not extendable. Resource "breaches/{id}".
+inline constexpr char kBreachAuthorityNotification[] = "breach.authority_notification";
+// GDPR Art. 34: a high-risk breach is communicated to the data subjects
+// without undue delay (72 hours from the high-risk assessment unless the
+// tenant configures otherwise). Met by the first DATA_SUBJECTS notification or
+// an Art. 34(3)(a)/(b) exemption with its reason. Resource "breaches/{id}".
+inline constexpr char kBreachSubjectCommunication[] = "breach.subject_communication";
 // A consent withdrawal reaches every connector declaring the purpose within
 // 72 hours. Not extendable.
 inline constexpr char kConsentWithdrawalPropagation[] = "consent.withdrawal_propagation";
@@ -25,6 +36,11 @@ inline constexpr char kConsentWithdrawalPropagation[] = "consent.withdrawal_prop
 // the task dies), then overdue reminders until the task is retried and
 // finishes. Resource "connector_tasks/<task_id>".
 inline constexpr char kConnectorTaskDead[] = "connector.task_dead";
+// A retention scan found more people to erase than its cap and held every
+// erasure for review: due at once (the "due" alert is the warning), then
+// overdue reminders until a later scan finds none of the held erasures left
+// waiting. Resource "retention/held".
+inline constexpr char kRetentionReview[] = "retention.review";
 
 }  // namespace dsar::deadline
 

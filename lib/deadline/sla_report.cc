@@ -6,51 +6,63 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 
+#include "absl/strings/str_cat.h"
 #include "lib/core/errors.h"
 #include "lib/core/status_macros.h"
 
 namespace dsar::deadline {
+namespace {
 
-absl::Duration NearestRankPercentile(const std::vector<absl::Duration>& sorted, double p) {
-  if (sorted.empty()) return absl::ZeroDuration();
-  const double rank = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
-  size_t index = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
-  if (index >= sorted.size()) index = sorted.size() - 1;
-  return sorted[index];
+// privacy_requests.type (lib/requests RequestType) -> its report name.
+const char* RequestTypeName(int type) {
+  switch (type) {
+    case 1:
+      return "access";
+    case 2:
+      return "portability";
+    case 3:
+      return "erasure";
+    default:
+      return "";
+  }
 }
 
-absl::StatusOr<SlaReport> BuildSlaReport(store::ReadTxn& txn, const SlaQuery& query,
-                                         absl::Time now) {
-  FieldErrors errors;
-  if (query.tenant.empty()) errors.Add("tenant", "required");
-  if (query.end <= query.start) errors.Add("end", "must be after start");
-  RETURN_IF_ERROR(errors.ToStatus("invalid SLA report request"));
+// The request row of a request clock: resource "privacy_requests/{id}".
+constexpr char kRequestJoin[] =
+    " LEFT JOIN privacy_requests p ON p.tenant_id = d.tenant_id AND "
+    "d.resource LIKE 'privacy_requests/%' AND p.request_id = substr(d.resource, 18) ";
 
-  struct Acc {
-    KindSla sla;
-    std::vector<absl::Duration> times;
-  };
-  std::map<std::string, Acc> by_kind;
-  auto acc = [&](const std::string& kind) -> Acc& {
-    Acc& a = by_kind[kind];
-    a.sla.tenant = query.tenant;
+struct Acc {
+  KindSla sla;
+  std::vector<absl::Duration> times;
+};
+using Key = std::tuple<std::string, std::string, std::string>;  // tenant, kind, type
+
+void AddTenant(store::ReadTxn& txn, const std::string& tenant, const SlaQuery& query,
+               absl::Time now, std::map<Key, Acc>& by_key) {
+  auto acc = [&](const std::string& kind, int type) -> Acc& {
+    Acc& a = by_key[Key{tenant, kind, RequestTypeName(type)}];
+    a.sla.tenant = tenant;
     a.sla.kind = kind;
+    a.sla.request_type = RequestTypeName(type);
     return a;
   };
-
   // Closed in the window: a range of the deadlines_by_close index.
   SQLite::Statement& closed = txn.Prepare(
-      "SELECT kind, state, closed_at_us - started_at_us - paused_total_us, "
-      "closed_at_us <= due_at_us FROM deadlines INDEXED BY deadlines_by_close "
-      "WHERE tenant_id = ?1 AND closed_at_us >= ?2 AND closed_at_us < ?3 "
-      "AND closed_at_us IS NOT NULL AND (?4 = '' OR kind = ?4)");
-  closed.bind(1, query.tenant);
+      absl::StrCat("SELECT d.kind, d.state, d.closed_at_us - d.started_at_us - d.paused_total_us, "
+                   "d.closed_at_us <= d.due_at_us, coalesce(p.type, 0) "
+                   "FROM deadlines d INDEXED BY deadlines_by_close",
+                   kRequestJoin,
+                   "WHERE d.tenant_id = ?1 AND d.closed_at_us >= ?2 AND d.closed_at_us < ?3 "
+                   "AND d.closed_at_us IS NOT NULL AND (?4 = '' OR d.kind = ?4)"));
+  closed.bind(1, tenant);
   closed.bind(2, static_cast<int64_t>(absl::ToUnixMicros(query.start)));
   closed.bind(3, static_cast<int64_t>(absl::ToUnixMicros(query.end)));
   closed.bind(4, query.kind);
   while (closed.executeStep()) {
-    Acc& a = acc(closed.getColumn(0).getString());
+    Acc& a = acc(closed.getColumn(0).getString(), closed.getColumn(4).getInt());
     if (closed.getColumn(1).getString() == "cancelled") {
       ++a.sla.cancelled;
       continue;
@@ -63,20 +75,68 @@ absl::StatusOr<SlaReport> BuildSlaReport(store::ReadTxn& txn, const SlaQuery& qu
 
   // Open now: a range of the (tenant_id, state, due_at_us) index.
   SQLite::Statement& open = txn.Prepare(
-      "SELECT kind, COUNT(*), SUM(paused_at_us IS NULL AND due_at_us <= ?2) FROM deadlines "
-      "WHERE tenant_id = ?1 AND state = 'open' AND (?3 = '' OR kind = ?3) GROUP BY kind");
-  open.bind(1, query.tenant);
+      absl::StrCat("SELECT d.kind, coalesce(p.type, 0), COUNT(*), "
+                   "SUM(d.paused_at_us IS NULL AND d.due_at_us <= ?2) FROM deadlines d",
+                   kRequestJoin,
+                   "WHERE d.tenant_id = ?1 AND d.state = 'open' AND (?3 = '' OR d.kind = ?3) "
+                   "GROUP BY d.kind, coalesce(p.type, 0)"));
+  open.bind(1, tenant);
   open.bind(2, static_cast<int64_t>(absl::ToUnixMicros(now)));
   open.bind(3, query.kind);
   while (open.executeStep()) {
-    Acc& a = acc(open.getColumn(0).getString());
-    a.sla.open = open.getColumn(1).getInt64();
-    a.sla.overdue = open.getColumn(2).getInt64();
+    Acc& a = acc(open.getColumn(0).getString(), open.getColumn(1).getInt());
+    a.sla.open = open.getColumn(2).getInt64();
+    a.sla.overdue = open.getColumn(3).getInt64();
   }
   open.reset();
+}
+
+}  // namespace
+
+absl::Duration NearestRankPercentile(const std::vector<absl::Duration>& sorted, double p) {
+  if (sorted.empty()) return absl::ZeroDuration();
+  const double rank = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
+  size_t index = rank < 1 ? 0 : static_cast<size_t>(rank) - 1;
+  if (index >= sorted.size()) index = sorted.size() - 1;
+  return sorted[index];
+}
+
+absl::StatusOr<SlaReport> BuildSlaReport(store::ReadTxn& txn, const SlaQuery& query,
+                                         absl::Time now) {
+  FieldErrors errors;
+  if (!query.all_tenants && query.tenant.empty()) errors.Add("tenant", "required");
+  if (query.end <= query.start) {
+    errors.Add("end_time", "must be after start_time");
+  } else if (query.end - query.start > kMaxSlaWindow) {
+    errors.Add("start_time", absl::StrCat("the window may span at most ",
+                                          absl::ToInt64Hours(kMaxSlaWindow) / 24, " days"));
+  }
+  RETURN_IF_ERROR(errors.ToStatus("invalid SLA report request"));
+
+  std::map<Key, Acc> by_key;
+  if (query.all_tenants) {
+    for (const std::string& tenant : query.tenants) AddTenant(txn, tenant, query, now, by_key);
+    // Every tenant together, per kind and request type.
+    std::map<Key, Acc> totals;
+    for (const auto& [key, a] : by_key) {
+      Acc& t = totals[Key{kAllTenantsSla, std::get<1>(key), std::get<2>(key)}];
+      t.sla.tenant = kAllTenantsSla;
+      t.sla.kind = a.sla.kind;
+      t.sla.request_type = a.sla.request_type;
+      t.sla.completed += a.sla.completed;
+      t.sla.completed_on_time += a.sla.completed_on_time;
+      t.sla.cancelled += a.sla.cancelled;
+      t.sla.open += a.sla.open;
+      t.sla.overdue += a.sla.overdue;
+      t.times.insert(t.times.end(), a.times.begin(), a.times.end());
+    }
+    by_key.merge(totals);
+  } else {
+    AddTenant(txn, query.tenant, query, now, by_key);
+  }
 
   SlaReport report;
-  for (auto& [kind, a] : by_kind) {
+  for (auto& [key, a] : by_key) {
     std::sort(a.times.begin(), a.times.end());
     if (a.sla.completed > 0) {
       a.sla.on_time_rate =

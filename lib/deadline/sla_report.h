@@ -1,10 +1,20 @@
-// SLA report: how well a tenant's deadlines are met, per kind.
+// SLA report: how well deadlines are met, per tenant, kind and request type.
 //
-// Over a window of close times [start, end): deadlines completed, how many on
-// time (closed at or before their due time, extensions included), the on-time
-// rate, and time-to-close percentiles (close - start - time paused); plus,
-// at `now`, the open and overdue counts. Cancelled deadlines are counted but
-// excluded from the on-time rate. Thread-safe (each call has its own txn).
+// Over a window of close times [start, end) (at most kMaxSlaWindow long):
+// deadlines completed, how many on time (closed at or before their due time,
+// extensions included), the on-time rate, and time-to-close percentiles
+// (close - start - time paused); plus, at `now`, the open and overdue counts.
+// Cancelled deadlines are counted but excluded from the on-time rate.
+//
+// The two clocks of data-subject requests (request.processor, request.gdpr)
+// are reported per request type ("access", "portability", "erasure"): the
+// type is read from the request's row (privacy_requests, joined on the
+// deadline's resource "privacy_requests/{id}"). Other kinds have no type.
+//
+// With `all_tenants`, every tenant in `tenants` is reported (one query per
+// tenant on the deadlines_by_close index) and each (kind, request type) gets
+// a further entry with tenant "*" that sums them (percentiles over all).
+// Thread-safe (each call has its own txn).
 #ifndef DSAR_LIB_DEADLINE_SLA_REPORT_H_
 #define DSAR_LIB_DEADLINE_SLA_REPORT_H_
 
@@ -18,16 +28,24 @@
 
 namespace dsar::deadline {
 
+// Longest window a report covers (a year and a bit, for annual reviews).
+inline constexpr absl::Duration kMaxSlaWindow = absl::Hours(24 * 400);
+// The tenant of the entries that sum every tenant.
+inline constexpr char kAllTenantsSla[] = "*";
+
 struct SlaQuery {
-  std::string tenant;    // required
-  std::string kind;      // empty: every kind
-  absl::Time start;      // window of close times, inclusive
-  absl::Time end;        // exclusive; must be after start
+  std::string tenant;                // required unless all_tenants
+  std::string kind;                  // empty: every kind
+  absl::Time start;                  // window of close times, inclusive
+  absl::Time end;                    // exclusive; after start, at most kMaxSlaWindow later
+  bool all_tenants = false;          // report every tenant of `tenants` instead
+  std::vector<std::string> tenants;  // with all_tenants
 };
 
 struct KindSla {
-  std::string tenant;
+  std::string tenant;  // or kAllTenantsSla
   std::string kind;
+  std::string request_type;  // "access", "portability", "erasure"; empty for other kinds
   int64_t completed = 0;
   int64_t completed_on_time = 0;
   int64_t cancelled = 0;
@@ -40,10 +58,10 @@ struct KindSla {
 };
 
 struct SlaReport {
-  std::vector<KindSla> kinds;  // sorted by kind
+  std::vector<KindSla> kinds;  // by tenant ("*" first), kind, request type
 };
 
-// INVALID_ARGUMENT (fields "tenant", "end").
+// INVALID_ARGUMENT (fields "tenant", "start_time", "end_time").
 absl::StatusOr<SlaReport> BuildSlaReport(store::ReadTxn& txn, const SlaQuery& query,
                                          absl::Time now);
 

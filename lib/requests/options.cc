@@ -79,6 +79,17 @@ absl::StatusOr<RequestOptions> RequestOptionsFromConfig(const config::v1::DsardC
     return bad("retention_scan_interval_seconds", "must not be negative (0 disables the job)");
   }
   o.retention_scan_interval = absl::Seconds(c.retention_scan_interval_seconds());
+  if (c.retention_mode() == "review") {
+    o.retention_review = true;
+  } else if (!c.retention_mode().empty() && c.retention_mode() != "automatic") {
+    return bad("retention_mode", "\"automatic\" (default) or \"review\"");
+  }
+  if (c.retention_max_erasures_per_scan() < 0 || c.retention_max_erasures_per_scan() > 1000000) {
+    return bad("retention_max_erasures_per_scan", "must be between 1 and 1000000 (or unset)");
+  }
+  if (c.retention_max_erasures_per_scan() > 0) {
+    o.retention_max_erasures_per_scan = c.retention_max_erasures_per_scan();
+  }
   if (c.worker_poll_interval_ms() < 0 || c.worker_poll_interval_ms() > 3600000) {
     return bad("worker_poll_interval_ms", "must be between 1 and 3600000 (or unset)");
   }

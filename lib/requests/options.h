@@ -37,6 +37,9 @@ struct RequestOptions {
   std::vector<CategoryNotice> notices;
   absl::Duration relationship_retention = absl::Hours(24 * 365);
   absl::Duration retention_scan_interval = absl::ZeroDuration();  // zero: no retention job
+  // Review: retention erasures wait in RECEIVED for the DPO.
+  bool retention_review = false;
+  int retention_max_erasures_per_scan = 1000;  // per tenant; above it all are held
   absl::Duration worker_poll = absl::Seconds(1);
 
   // Retention and source statements for one category of one connector.

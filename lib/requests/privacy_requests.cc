@@ -5,6 +5,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "lib/audit/audit_log.h"
 #include "lib/connector/outbox.h"
@@ -247,11 +248,11 @@ void PrivacyRequests::Create(const RequestContext& ctx, CreateInput in, CreateDo
   }
   std::string keys_text;
   for (const auto& k : op->keys) absl::StrAppend(&keys_text, k);
-  op->fingerprint =
-      store::FingerprintOf({absl::StrCat(type), keys_text, absl::StrCat(relation), in.requester.channel,
-                   in.requester.reference, in.callback_url, TimeText(in.received_at),
-                   in.verification ? absl::StrCat(static_cast<int>(in.verification->method)) : "",
-                   in.verification ? in.verification->note : ""});
+  op->fingerprint = store::FingerprintOf(
+      {absl::StrCat(type), keys_text, absl::StrCat(relation), in.requester.channel,
+       in.requester.reference, in.callback_url, TimeText(in.received_at),
+       in.verification ? absl::StrCat(static_cast<int>(in.verification->method)) : "",
+       in.verification ? in.verification->note : "", absl::StrJoin(in.only_systems, ",")});
   for (auto& id : in.identifiers) std::fill(id.value.begin(), id.value.end(), '\0');
   in.identifiers.clear();
   op->in = std::move(in);
@@ -298,6 +299,7 @@ void PrivacyRequests::Create(const RequestContext& ctx, CreateInput in, CreateDo
                   r.received_at = in.received_at.value_or(now);
                   r.created_at = r.updated_at = now;
                   r.identifier_types = op->types;
+                  r.only_systems = in.only_systems;
                   RETURN_IF_ERROR(internal::ScheduleClocks(t, *env, r, now));
                   rows::Insert(t, r, op->sealed, op->wrapped_key);
                   rows::InsertSubjectKeys(t, ctx.tenant, r.request_id, r.type, op->keys);

@@ -45,6 +45,9 @@ struct CreateInput {
   std::string callback_url;
   std::optional<absl::Time> received_at;     // default now
   std::optional<Verification> verification;  // set: already verified, starts at once
+  // Only these connectors (sorted names); empty: every connector. Not exposed
+  // in the API: the retention job sets it.
+  std::vector<std::string> only_systems;
 };
 
 struct Created {

@@ -200,6 +200,10 @@ struct PrivacyRequest {
   std::string cancel_reason;
   std::string failure_reason;
   int duplicate_count = 0;
+  // The connectors the request goes to; empty: every connector of the tenant.
+  // A retention erasure names the systems that reported the relationship
+  // ended before the cut-off (each system's data is stale by its own end date).
+  std::vector<std::string> only_systems;
   // Internal: the worker has a step to take (stage assembling, erased or
   // verified), and time the clocks spent paused (for the extension limit).
   bool needs_work = false;

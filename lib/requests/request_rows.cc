@@ -17,14 +17,14 @@ namespace {
 constexpr char kFixedColumns[] =
     "tenant_id, request_id, type, source, requester_relation, requester_channel, "
     "requester_reference, identifier_types, callback_url, creator, received_at_us, "
-    "created_at_us";
+    "created_at_us, only_systems";
 // Written by every Save; bound by BindMutable in this order.
 constexpr char kMutableColumns[] =
     "state, stage, needs_work, updated_at_us, closed_at_us, processor_due_at_us, "
     "gdpr_due_at_us, clock_paused, paused_total_us, verification_method, verification_note, "
     "verifier, verified_at_us, extension_count, extension_reason, subject_informed_at_us, "
     "rejection_reason, rejection_detail, cancel_reason, failure_reason, duplicate_count";
-constexpr int kFixedCount = 12;
+constexpr int kFixedCount = 13;
 constexpr int kMutableCount = 21;
 
 const std::string& Columns() {
@@ -89,6 +89,7 @@ PrivacyRequest ReadRequest(SQLite::Statement& q) {
   r.creator = q.getColumn(i++).getString();
   r.received_at = FromUs(q.getColumn(i++).getInt64());
   r.created_at = FromUs(q.getColumn(i++).getInt64());
+  r.only_systems = absl::StrSplit(q.getColumn(i++).getString(), ',', absl::SkipEmpty());
   r.state = static_cast<RequestState>(q.getColumn(i++).getInt());
   r.stage = ParseStage(q.getColumn(i++).getString());
   r.needs_work = q.getColumn(i++).getInt() != 0;
@@ -229,6 +230,7 @@ void Insert(store::WriteTxn& txn, const PrivacyRequest& r, absl::string_view sea
   q.bind(i++, r.creator);
   q.bind(i++, static_cast<int64_t>(Us(r.received_at)));
   q.bind(i++, static_cast<int64_t>(Us(r.created_at)));
+  q.bind(i++, absl::StrJoin(r.only_systems, ","));
   i = BindMutable(q, i, r);
   q.bind(i++, sealed_subject.data(), static_cast<int>(sealed_subject.size()));
   if (wrapped_key.empty()) {
@@ -630,6 +632,18 @@ std::vector<std::pair<std::string, std::string>> ListNeedingWork(Txn& txn, int l
   while (q.executeStep()) out.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString());
   q.reset();
   return out;
+}
+
+int64_t CountHeldRetention(store::WriteTxn& txn, absl::string_view tenant) {
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT count(*) FROM privacy_requests WHERE tenant_id = ? AND source = ? AND state = ?");
+  q.bind(1, std::string(tenant));
+  q.bind(2, static_cast<int>(RequestSource::kRetention));
+  q.bind(3, static_cast<int>(RequestState::kReceived));
+  q.executeStep();
+  const int64_t n = q.getColumn(0).getInt64();
+  q.reset();
+  return n;
 }
 
 template <typename Txn>

@@ -103,6 +103,9 @@ std::vector<Disclosure> ListDisclosures(Txn& txn, absl::string_view tenant, absl
 template <typename Txn>
 int CountDisclosures(Txn& txn, absl::string_view tenant, absl::string_view id);
 
+// RETENTION requests of `tenant` still waiting in RECEIVED (held for review).
+int64_t CountHeldRetention(store::WriteTxn& txn, absl::string_view tenant);
+
 // Requests whose next step is the worker's.
 template <typename Txn>
 std::vector<std::pair<std::string, std::string>> ListNeedingWork(Txn& txn, int limit);

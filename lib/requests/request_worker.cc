@@ -1,10 +1,12 @@
 #include "lib/requests/request_worker.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "lib/audit/audit_log.h"
 #include "lib/connector/outbox.h"
+#include "lib/connector/registry.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/core/status_macros.h"
@@ -316,7 +318,20 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
     ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> subject,
                      internal::OpenSubject(txn, *env_, *cur));
     const std::vector<std::string> keys = SubjectKeys(*env_->keyer, r.tenant, subject);
-    consent_rows = AnonymiseConsentHistory(txn, *env_->keyer, env_->consent_index, r.tenant, subject);
+    // dsard's own records go with an erasure from every system; a retention
+    // erasure of some systems only (the person is still a customer of the
+    // others) leaves the consent history that serves those.
+    bool every_system = true;
+    for (const connector::ConnectorInfo* c :
+         env_->registry->Targets(r.tenant, connector::TaskKind::kSubjectErase, "")) {
+      every_system &= cur->only_systems.empty() ||
+                      std::find(cur->only_systems.begin(), cur->only_systems.end(), c->name) !=
+                          cur->only_systems.end();
+    }
+    if (every_system) {
+      consent_rows =
+          AnonymiseConsentHistory(txn, *env_->keyer, env_->consent_index, r.tenant, subject);
+    }
     Wipe(subject);
     rows::DeleteSubjectKeys(txn, r.tenant, r.request_id, keys);
     rows::DestroySealedSubject(txn, r.tenant, r.request_id);

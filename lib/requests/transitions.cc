@@ -1,5 +1,6 @@
 #include "lib/requests/transitions.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -183,6 +184,10 @@ absl::StatusOr<int> EnqueuePhase(store::WriteTxn& txn, RequestEnv& env, const Pr
   int n = 0;
   for (const connector::ConnectorInfo* c : env.registry->Targets(r.tenant, kind, "")) {
     if (!only_connector.empty() && c->name != only_connector) continue;
+    if (!r.only_systems.empty() &&
+        std::find(r.only_systems.begin(), r.only_systems.end(), c->name) == r.only_systems.end()) {
+      continue;
+    }
     spec.connector = c->name;
     ASSIGN_OR_RETURN(std::string task_id, outbox->EnqueueTask(txn, spec, now));
     rows::InsertTask(txn, r.tenant, r.request_id, task_id, phase, c->name, now);

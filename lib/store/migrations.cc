@@ -535,6 +535,34 @@ const std::vector<Migration>& DsarMigrations() {
              AND p.purpose = consent_events.purpose
              AND p.seq < consent_events.seq);
       )sql"},
+      {15, "breach_authority_and_subject_clocks", R"sql(
+        -- Per affected tenant, the Art. 33(1) clock towards the supervisory
+        -- authority and the Art. 34 clock towards the data subjects
+        -- (lib/breach/breach_clocks.h): when each started, when it is due,
+        -- its deadline (deadline kinds breach.authority_notification and
+        -- breach.subject_communication) and when it was closed by an
+        -- exemption (risk assessed as none; an Art. 34(3)(a)/(b) exception)
+        -- instead of a notification. Breaches reported before this migration
+        -- keep the earlier rule for the authority: 72 hours from the tenant's
+        -- aware time, without a deadline.
+        ALTER TABLE breach_tenants ADD COLUMN authority_start_at_us INTEGER;
+        ALTER TABLE breach_tenants ADD COLUMN authority_due_at_us INTEGER;
+        ALTER TABLE breach_tenants ADD COLUMN authority_deadline_id TEXT NOT NULL DEFAULT '';
+        ALTER TABLE breach_tenants ADD COLUMN authority_exempt_at_us INTEGER;
+        ALTER TABLE breach_tenants ADD COLUMN subjects_start_at_us INTEGER;
+        ALTER TABLE breach_tenants ADD COLUMN subjects_due_at_us INTEGER;
+        ALTER TABLE breach_tenants ADD COLUMN subjects_deadline_id TEXT NOT NULL DEFAULT '';
+        ALTER TABLE breach_tenants ADD COLUMN subjects_exempt_at_us INTEGER;
+        UPDATE breach_tenants SET authority_start_at_us = aware_at_us,
+                                  authority_due_at_us = due_at_us;
+      )sql"},
+      {16, "privacy_request_only_systems", R"sql(
+        -- The connectors a request goes to (comma-separated names); '' for
+        -- every connector. Retention erasures name the systems that reported
+        -- the person's relationship ended before the cut-off
+        -- (lib/requests/retention.h).
+        ALTER TABLE privacy_requests ADD COLUMN only_systems TEXT NOT NULL DEFAULT '';
+      )sql"},
   };
   return *migrations;
 }

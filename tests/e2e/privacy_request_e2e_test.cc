@@ -190,7 +190,8 @@ class PrivacyRequestE2eTest : public ::testing::Test {
     r.set_status_callback_url(callbacks_.url());
     r.mutable_verification()->set_method(v1::VERIFICATION_METHOD_AUTHENTICATED_SESSION);
     v1::CreatePrivacyRequestResponse response;
-    auto ctx = Context(kServiceToken);
+    // Skipping verification of an erasure is the DPO's permission.
+    auto ctx = Context(type == v1::PRIVACY_REQUEST_TYPE_ERASURE ? kDpoToken : kServiceToken);
     grpc::Status s = stub_->CreatePrivacyRequest(ctx.get(), r, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response.privacy_request().name();

@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "dsar/v1/audit.grpc.pb.h"
 #include "dsar/v1/consent.grpc.pb.h"
+#include "dsar/v1/privacy_request.grpc.pb.h"
 #include "lib/store/store.h"
 #include "services/call_gate.h"
 #include "tests/testing/grpc_probe.h"
@@ -127,6 +128,67 @@ TEST_F(AccessControlTest, RoleMatrixMatchesTheTableForOwnAndOtherTenant) {
     }
   }
   EXPECT_EQ(unexpected, 0);
+}
+
+// The permissions inside methods: filing a pre-verified ERASURE (identity
+// checks skipped) needs kPermissionPreVerifiedErasure, which only the dpo role
+// holds; the same filing unverified, or a pre-verified access request, needs
+// only the method.
+TEST_F(AccessControlTest, PreVerifiedErasureNeedsItsPermission) {
+  EXPECT_THAT(MethodPolicy::Default().Permissions(),
+              ::testing::ElementsAre(kPermissionPreVerifiedErasure));
+  struct Caller {
+    const char* token;
+    Role role;
+    const char* tenant_header;
+  };
+  const std::vector<Caller> callers = {
+      {testing::kServiceToken, Role::kService, ""},
+      {testing::kDpoToken, Role::kDpo, ""},
+      {testing::kAuditorToken, Role::kAuditor, ""},
+      {testing::kConnectorToken, Role::kConnector, ""},
+      {testing::kAdminToken, Role::kAdmin, ""},
+      {testing::kAllTenantsDpoToken, Role::kDpo, "acme-travel"},
+  };
+  constexpr char kCreate[] = "/dsar.v1.PrivacyRequestService/CreatePrivacyRequest";
+  auto stub = v1::PrivacyRequestService::NewStub(dsard_.channel());
+  int n = 0;
+  auto file = [&](const Caller& c, v1::PrivacyRequestType type, bool verified) {
+    v1::CreatePrivacyRequestRequest r;
+    r.set_request_id(absl::StrCat("perm-", ++n));
+    r.set_type(type);
+    auto* id = r.add_identifiers();
+    id->set_type(v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID);
+    id->set_value(absl::StrCat("cust-perm-", n));
+    r.mutable_requester()->set_relation(v1::REQUESTER_RELATION_DATA_SUBJECT);
+    r.mutable_requester()->set_channel("web-form");
+    if (verified) {
+      r.mutable_verification()->set_method(v1::VERIFICATION_METHOD_AUTHENTICATED_SESSION);
+    }
+    auto ctx = TestDsard::Context(c.token);
+    if (*c.tenant_header) ctx->AddMetadata("x-dsar-tenant", c.tenant_header);
+    v1::CreatePrivacyRequestResponse response;
+    return stub->CreatePrivacyRequest(ctx.get(), r, &response);
+  };
+  for (const auto& c : callers) {
+    const bool may_call = MethodPolicy::Default().Allows(kCreate, c.role);
+    const bool may_skip =
+        may_call && MethodPolicy::Default().Grants(kPermissionPreVerifiedErasure, c.role);
+    const int64_t before = Count("SELECT count(*) FROM privacy_requests");
+    grpc::Status erasure = file(c, v1::PRIVACY_REQUEST_TYPE_ERASURE, true);
+    EXPECT_EQ(erasure.ok(), may_skip) << RoleName(c.role) << ": " << erasure.error_message();
+    if (!may_skip) {
+      EXPECT_EQ(erasure.error_code(), grpc::StatusCode::PERMISSION_DENIED) << RoleName(c.role);
+      EXPECT_EQ(Count("SELECT count(*) FROM privacy_requests"), before) << RoleName(c.role);
+    }
+    EXPECT_EQ(file(c, v1::PRIVACY_REQUEST_TYPE_ERASURE, false).ok(), may_call) << RoleName(c.role);
+    EXPECT_EQ(file(c, v1::PRIVACY_REQUEST_TYPE_ACCESS, true).ok(), may_call) << RoleName(c.role);
+  }
+  // The refusal of the service's pre-verified erasure is audited.
+  FlushWrites();
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_events WHERE outcome = 'PERMISSION_DENIED' AND "
+                  "principal = 'svc-booking' AND method LIKE '%CreatePrivacyRequest'"),
+            1);
 }
 
 TEST_F(AccessControlTest, AllTenantsPrincipalMustNameAConfiguredTenant) {

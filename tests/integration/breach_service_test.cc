@@ -212,6 +212,45 @@ class BreachServiceTest : public ::testing::Test {
     return out;
   }
 
+  // Deadlines of `kind` of the caller's tenant: open, completed, cancelled.
+  std::vector<v1::Deadline> DeadlinesOf(const char* token, const std::string& kind) {
+    std::vector<v1::Deadline> out;
+    for (v1::DeadlineState state :
+         {v1::DEADLINE_STATE_OPEN, v1::DEADLINE_STATE_COMPLETED, v1::DEADLINE_STATE_CANCELLED}) {
+      v1::ListDeadlinesRequest request;
+      request.set_kind(kind);
+      request.set_state(state);
+      v1::ListDeadlinesResponse response;
+      auto ctx = Ctx(token);
+      grpc::Status s = deadlines_->ListDeadlines(ctx.get(), request, &response);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      out.insert(out.end(), response.deadlines().begin(), response.deadlines().end());
+    }
+    return out;
+  }
+
+  // The caller's SLA entry of `kind` over the 30 days up to a minute from now
+  // (the window's end is exclusive).
+  v1::KindSla Sla(const char* token, const std::string& kind) {
+    v1::GetSlaReportRequest request;
+    request.set_kind(kind);
+    SetTimestamp(dsard_.clock().Now() + absl::Minutes(1), request.mutable_end_time());
+    v1::GetSlaReportResponse response;
+    auto ctx = Ctx(token);
+    grpc::Status s = deadlines_->GetSlaReport(ctx.get(), request, &response);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    for (const auto& k : response.kinds()) {
+      if (k.kind() == kind) return k;
+    }
+    return v1::KindSla();
+  }
+
+  // Alerts fired for one deadline ("deadlines/dl_...").
+  int64_t AlertsOf(const std::string& deadline_name) {
+    return Count("SELECT count(*) FROM deadline_alerts WHERE deadline_id = '" +
+                 deadline_name.substr(std::string("deadlines/").size()) + "'");
+  }
+
   void AdvanceTo(absl::Time t) {
     dsard_.clock().SetTime(t);
     ASSERT_THAT(dsard_.daemon().deadline_engine()->scheduler().RunDue(), IsOk());
@@ -371,13 +410,13 @@ TEST_F(BreachServiceTest, LateFirstNotificationNeedsAReasonForTheDelay) {
                   .ok());
   EXPECT_TRUE(accepted.notification().late());
   EXPECT_THAT(BreachDeadlines(kAcmeDpo, v1::DEADLINE_STATE_COMPLETED), ElementsAre(b.name()));
-  // The authority: late as well, so a reason is needed there too.
-  EXPECT_EQ(Notify(b.name(), "late-n3", v1::NOTIFICATION_RECIPIENT_SUPERVISORY_AUTHORITY, kAcme)
-                .error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
-  ASSERT_TRUE(Notify(b.name(), "late-n4", v1::NOTIFICATION_RECIPIENT_SUPERVISORY_AUTHORITY,
-                     kAcme, "Same forensic delay.")
+  // The controller's own 72 hours towards the authority started when it was
+  // told (now): its notification is on time and needs no reason.
+  v1::RecordNotificationResponse authority;
+  ASSERT_TRUE(Notify(b.name(), "late-n4", v1::NOTIFICATION_RECIPIENT_SUPERVISORY_AUTHORITY, kAcme,
+                     "", &authority)
                   .ok());
+  EXPECT_FALSE(authority.notification().late());
   // A follow-up (phased information) needs no reason.
   v1::RecordNotificationResponse follow_up;
   ASSERT_TRUE(Notify(b.name(), "late-n5", v1::NOTIFICATION_RECIPIENT_CONTROLLER, kAcme, "",
@@ -922,6 +961,263 @@ TEST(BreachDetailFieldsTest, MatchTheProtoFieldNamesInOrder) {
     proto_fields.push_back(v1::BreachDetails::descriptor()->field(i)->name());
   }
   EXPECT_EQ(breach::DetailFieldNames(), proto_fields);
+}
+
+// ---- The controller's Art. 33(1) clock and the Art. 34 clock (issue 19) ----
+
+TEST_F(BreachServiceTest, ControllerReportedBreachRunsTheAuthorityClock) {
+  const absl::Time aware = t0_ - absl::Hours(1);
+  v1::Breach b = Report("own-clock-1", aware, {kAcme}, kAcmeDpo);
+  ASSERT_EQ(b.affected_tenants_size(), 1);
+  const v1::BreachClock& clock = b.affected_tenants(0).authority_clock();
+  EXPECT_EQ(clock.state(), v1::BREACH_CLOCK_STATE_OPEN);
+  EXPECT_EQ(clock.start_time().seconds(), absl::ToUnixSeconds(aware));
+  EXPECT_EQ(clock.due_time().seconds(), absl::ToUnixSeconds(aware + absl::Hours(72)));
+  EXPECT_EQ(b.affected_tenants(0).subject_clock().state(), v1::BREACH_CLOCK_STATE_NOT_STARTED);
+  auto listed = DeadlinesOf(kAcmeDpo, deadline::kBreachAuthorityNotification);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].name(), clock.deadline());
+  EXPECT_EQ(listed[0].resource(), b.name());
+  EXPECT_EQ(listed[0].due_time().seconds(), absl::ToUnixSeconds(aware + absl::Hours(72)));
+
+  // Alerts at the configured levels, each once, on the controller's stream.
+  auto watch = Ctx(kAcmeDpo);
+  watch->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto reader = deadlines_->WatchAlerts(watch.get(), v1::WatchAlertsRequest());
+  AdvanceTo(aware + absl::Hours(48) + absl::Minutes(1));
+  AdvanceTo(aware + absl::Hours(48) + absl::Minutes(2));  // nothing new
+  AdvanceTo(aware + absl::Hours(68) + absl::Minutes(1));
+  auto alerts = ReadAlerts(*reader, 2);
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts[0].level_label(), "T-24h");
+  EXPECT_EQ(alerts[1].level_label(), "T-4h");
+  for (const auto& a : alerts) {
+    EXPECT_EQ(a.kind(), deadline::kBreachAuthorityNotification);
+    EXPECT_EQ(a.resource(), b.name());
+  }
+  watch->TryCancel();
+  reader->Finish();
+  EXPECT_EQ(AlertsOf(clock.deadline()), 2);
+
+  // The authority is notified in time: the clock is met, nothing more fires.
+  v1::RecordNotificationResponse notified;
+  ASSERT_TRUE(Notify(b.name(), "own-clock-n1", v1::NOTIFICATION_RECIPIENT_SUPERVISORY_AUTHORITY, "",
+                     "", &notified, kAcmeDpo)
+                  .ok());
+  EXPECT_FALSE(notified.notification().late());
+  listed = DeadlinesOf(kAcmeDpo, deadline::kBreachAuthorityNotification);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].state(), v1::DEADLINE_STATE_COMPLETED);
+  EXPECT_EQ(Get(b.name(), kAcmeDpo).affected_tenants(0).authority_clock().state(),
+            v1::BREACH_CLOCK_STATE_MET);
+  AdvanceTo(aware + absl::Hours(100));
+  EXPECT_EQ(AlertsOf(clock.deadline()), 2);
+  v1::KindSla sla = Sla(kAcmeDpo, deadline::kBreachAuthorityNotification);
+  EXPECT_EQ(sla.completed_count(), 1);
+  EXPECT_EQ(sla.completed_on_time_count(), 1);
+}
+
+TEST_F(BreachServiceTest, LateAuthorityNotificationNeedsAReasonAndCountsLate) {
+  const absl::Time aware = t0_ - absl::Hours(80);
+  v1::Breach b = Report("own-late-1", aware, {kAcme}, kAcmeDpo);
+  EXPECT_TRUE(b.notification_overdue());
+  EXPECT_TRUE(b.affected_tenants(0).notification_overdue());
+  // Scheduled 80 hours late: the current level ("due") fires at once, once.
+  AdvanceTo(t0_);
+  const std::string deadline = b.affected_tenants(0).authority_clock().deadline();
+  EXPECT_EQ(AlertsOf(deadline), 1);
+  EXPECT_EQ(Sla(kAcmeDpo, deadline::kBreachAuthorityNotification).overdue_count(), 1);
+
+  grpc::Status refused =
+      Notify(b.name(), "own-late-n1", v1::NOTIFICATION_RECIPIENT_SUPERVISORY_AUTHORITY, "", "",
+             nullptr, kAcmeDpo);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(ViolationTypes(refused), ElementsAre("DELAY_REASON"));
+  EXPECT_EQ(Get(b.name(), kAcmeDpo).notifications_size(), 0);
+
+  v1::RecordNotificationResponse accepted;
+  ASSERT_TRUE(Notify(b.name(), "own-late-n2", v1::NOTIFICATION_RECIPIENT_SUPERVISORY_AUTHORITY, "",
+                     "The affected systems were identified only after 78 hours.", &accepted,
+                     kAcmeDpo)
+                  .ok());
+  EXPECT_TRUE(accepted.notification().late());
+  v1::KindSla sla = Sla(kAcmeDpo, deadline::kBreachAuthorityNotification);
+  EXPECT_EQ(sla.completed_count(), 1);
+  EXPECT_EQ(sla.completed_on_time_count(), 0);
+  EXPECT_EQ(sla.on_time_rate(), 0);
+  EXPECT_EQ(sla.overdue_count(), 0);
+  EXPECT_FALSE(Get(b.name(), kAcmeDpo).notification_overdue());
+}
+
+TEST_F(BreachServiceTest, NoRiskClosesTheAuthorityClockWithItsReason) {
+  v1::Breach b = Report("norisk-1", t0_ - absl::Hours(2), {kAcme}, kAcmeDpo);
+  const std::string first = b.affected_tenants(0).authority_clock().deadline();
+  ASSERT_FALSE(first.empty());
+  v1::BreachDetails d;
+  d.set_risk_assessment(v1::RISK_ASSESSMENT_NO_RISK);
+  // The exemption needs its reason; without one nothing changes.
+  grpc::Status refused = Update(b.name(), "norisk-u1", d, {"risk_assessment"}, nullptr, kAcmeDpo);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadFields(refused), ElementsAre("details.risk_rationale"));
+  EXPECT_EQ(DeadlinesOf(kAcmeDpo, deadline::kBreachAuthorityNotification)[0].state(),
+            v1::DEADLINE_STATE_OPEN);
+
+  d.set_risk_rationale("Encrypted backup tape, key not exposed (synthetic).");
+  v1::UpdateBreachResponse updated;
+  ASSERT_TRUE(
+      Update(b.name(), "norisk-u2", d, {"risk_assessment", "risk_rationale"}, &updated, kAcmeDpo)
+          .ok());
+  const v1::BreachClock exempt = updated.breach().affected_tenants(0).authority_clock();
+  EXPECT_EQ(exempt.state(), v1::BREACH_CLOCK_STATE_EXEMPT);
+  EXPECT_EQ(exempt.exempt_time().seconds(), absl::ToUnixSeconds(t0_));
+  auto listed = DeadlinesOf(kAcmeDpo, deadline::kBreachAuthorityNotification);
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].state(), v1::DEADLINE_STATE_COMPLETED);
+  EXPECT_FALSE(updated.breach().notification_overdue());
+
+  // The reason is in the Art. 33(5) documentation.
+  v1::ExportBreachReportRequest export_request;
+  export_request.set_name(b.name());
+  export_request.set_format(v1::BREACH_REPORT_FORMAT_JSON);
+  v1::ExportBreachReportResponse exported;
+  auto ctx = Ctx(kAcmeDpo);
+  ASSERT_TRUE(stub_->ExportBreachReport(ctx.get(), export_request, &exported).ok());
+  auto report = nlohmann::json::parse(exported.content());
+  EXPECT_EQ(report["affected_tenants"][0]["authority_clock"]["state"], "exempt");
+  EXPECT_EQ(report["details"]["risk_rationale"], d.risk_rationale());
+
+  // Assessed as a risk after all: the clock runs again from awareness.
+  d.set_risk_assessment(v1::RISK_ASSESSMENT_RISK);
+  ASSERT_TRUE(Update(b.name(), "norisk-u3", d, {"risk_assessment"}, &updated, kAcmeDpo).ok());
+  const v1::BreachClock& reopened = updated.breach().affected_tenants(0).authority_clock();
+  EXPECT_EQ(reopened.state(), v1::BREACH_CLOCK_STATE_OPEN);
+  EXPECT_NE(reopened.deadline(), first);
+  EXPECT_EQ(reopened.due_time().seconds(), exempt.due_time().seconds());
+  listed = DeadlinesOf(kAcmeDpo, deadline::kBreachAuthorityNotification);
+  ASSERT_EQ(listed.size(), 2u);
+}
+
+// The acme-travel tenant gives itself 48 hours to inform data subjects.
+class BreachClockConfigTest : public BreachServiceTest {
+ protected:
+  void SetUp() override {
+    dsard_.set_acme_tenant_extra("breach_subject_communication_hours: 48\n");
+    BreachServiceTest::SetUp();
+  }
+};
+
+TEST_F(BreachClockConfigTest, ProcessorReportedHighRiskBreachRunsEveryClockInOrder) {
+  const absl::Time aware = t0_ - absl::Hours(2);
+  v1::Breach b = Report("chain-1", aware, {kAcme}, kProcessor, v1::RISK_ASSESSMENT_HIGH_RISK);
+  ASSERT_EQ(b.affected_tenants_size(), 1);
+  // First the processor's clock towards the controller; the controller's own
+  // clock towards the authority waits until it is told.
+  EXPECT_THAT(BreachDeadlines(kAcmeDpo, v1::DEADLINE_STATE_OPEN), ElementsAre(b.name()));
+  EXPECT_EQ(b.affected_tenants(0).authority_clock().state(), v1::BREACH_CLOCK_STATE_NOT_STARTED);
+  EXPECT_THAT(DeadlinesOf(kAcmeDpo, deadline::kBreachAuthorityNotification), ::testing::IsEmpty());
+  // High risk: the data subjects' clock, 48 hours from the assessment.
+  const v1::BreachClock& subjects = b.affected_tenants(0).subject_clock();
+  EXPECT_EQ(subjects.state(), v1::BREACH_CLOCK_STATE_OPEN);
+  EXPECT_EQ(subjects.start_time().seconds(), absl::ToUnixSeconds(t0_));
+  EXPECT_EQ(subjects.due_time().seconds(), absl::ToUnixSeconds(t0_ + absl::Hours(48)));
+  ASSERT_EQ(DeadlinesOf(kAcmeDpo, deadline::kBreachSubjectCommunication).size(), 1u);
+
+  // The processor tells the controller an hour later: that clock is met and
+  // the authority clock starts then.
+  AdvanceTo(t0_ + absl::Hours(1));
+  ASSERT_TRUE(Notify(b.name(), "chain-n1", v1::NOTIFICATION_RECIPIENT_CONTROLLER, kAcme).ok());
+  EXPECT_THAT(BreachDeadlines(kAcmeDpo, v1::DEADLINE_STATE_COMPLETED), ElementsAre(b.name()));
+  v1::Breach after = Get(b.name(), kAcmeDpo);
+  const v1::BreachClock& authority = after.affected_tenants(0).authority_clock();
+  EXPECT_EQ(authority.state(), v1::BREACH_CLOCK_STATE_OPEN);
+  EXPECT_EQ(authority.start_time().seconds(), absl::ToUnixSeconds(t0_ + absl::Hours(1)));
+  EXPECT_EQ(authority.due_time().seconds(), absl::ToUnixSeconds(t0_ + absl::Hours(73)));
+  auto authority_deadlines = DeadlinesOf(kAcmeDpo, deadline::kBreachAuthorityNotification);
+  ASSERT_EQ(authority_deadlines.size(), 1u);
+  EXPECT_EQ(authority_deadlines[0].state(), v1::DEADLINE_STATE_OPEN);
+  // A retry of the controller notification starts nothing twice.
+  ASSERT_TRUE(Notify(b.name(), "chain-n1", v1::NOTIFICATION_RECIPIENT_CONTROLLER, kAcme).ok());
+  EXPECT_EQ(DeadlinesOf(kAcmeDpo, deadline::kBreachAuthorityNotification).size(), 1u);
+
+  // An Art. 34(3)(a) exemption with its reason closes the data subjects' clock.
+  v1::BreachDetails d;
+  d.set_subject_notification_decision(v1::SUBJECT_NOTIFICATION_DECISION_EXEMPT_PROTECTED);
+  EXPECT_EQ(Update(b.name(), "chain-u0", d, {"subject_notification_decision"}).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  d.set_subject_notification_reason("The exported file was encrypted; the key was not exposed.");
+  v1::UpdateBreachResponse updated;
+  ASSERT_TRUE(Update(b.name(), "chain-u1", d,
+                     {"subject_notification_decision", "subject_notification_reason"}, &updated)
+                  .ok());
+  EXPECT_EQ(updated.breach().affected_tenants(0).subject_clock().state(),
+            v1::BREACH_CLOCK_STATE_EXEMPT);
+  auto subject_deadlines = DeadlinesOf(kAcmeDpo, deadline::kBreachSubjectCommunication);
+  ASSERT_EQ(subject_deadlines.size(), 1u);
+  EXPECT_EQ(subject_deadlines[0].state(), v1::DEADLINE_STATE_COMPLETED);
+  EXPECT_EQ(Sla(kAcmeDpo, deadline::kBreachSubjectCommunication).completed_on_time_count(), 1);
+}
+
+TEST_F(BreachServiceTest, DataSubjectNotificationMeetsTheSubjectClock) {
+  v1::Breach b = Report("subj-1", t0_, {kAcme}, kAcmeDpo, v1::RISK_ASSESSMENT_RISK);
+  EXPECT_EQ(b.affected_tenants(0).subject_clock().state(), v1::BREACH_CLOCK_STATE_NOT_STARTED);
+  EXPECT_THAT(DeadlinesOf(kAcmeDpo, deadline::kBreachSubjectCommunication), ::testing::IsEmpty());
+  // Raised to high an hour later: 72 hours (the default) from then.
+  AdvanceTo(t0_ + absl::Hours(1));
+  v1::BreachDetails d;
+  d.set_risk_assessment(v1::RISK_ASSESSMENT_HIGH_RISK);
+  v1::UpdateBreachResponse updated;
+  ASSERT_TRUE(Update(b.name(), "subj-u1", d, {"risk_assessment"}, &updated, kAcmeDpo).ok());
+  EXPECT_EQ(updated.breach().affected_tenants(0).subject_clock().due_time().seconds(),
+            absl::ToUnixSeconds(t0_ + absl::Hours(73)));
+  // Lowered again: no longer required (cancelled); raised again: a new clock.
+  d.set_risk_assessment(v1::RISK_ASSESSMENT_RISK);
+  ASSERT_TRUE(Update(b.name(), "subj-u2", d, {"risk_assessment"}, &updated, kAcmeDpo).ok());
+  EXPECT_EQ(updated.breach().affected_tenants(0).subject_clock().state(),
+            v1::BREACH_CLOCK_STATE_NOT_REQUIRED);
+  AdvanceTo(t0_ + absl::Hours(2));
+  d.set_risk_assessment(v1::RISK_ASSESSMENT_HIGH_RISK);
+  ASSERT_TRUE(Update(b.name(), "subj-u3", d, {"risk_assessment"}, &updated, kAcmeDpo).ok());
+  EXPECT_EQ(updated.breach().affected_tenants(0).subject_clock().due_time().seconds(),
+            absl::ToUnixSeconds(t0_ + absl::Hours(74)));
+  auto listed = DeadlinesOf(kAcmeDpo, deadline::kBreachSubjectCommunication);
+  ASSERT_EQ(listed.size(), 2u);
+  std::multiset<int> states;
+  for (const auto& dl : listed) states.insert(dl.state());
+  EXPECT_THAT(states, UnorderedElementsAre(v1::DEADLINE_STATE_CANCELLED, v1::DEADLINE_STATE_OPEN));
+
+  ASSERT_TRUE(Notify(b.name(), "subj-n1", v1::NOTIFICATION_RECIPIENT_DATA_SUBJECTS, "", "", nullptr,
+                     kAcmeDpo)
+                  .ok());
+  v1::Breach got = Get(b.name(), kAcmeDpo);
+  EXPECT_EQ(got.affected_tenants(0).subject_clock().state(), v1::BREACH_CLOCK_STATE_MET);
+  v1::KindSla sla = Sla(kAcmeDpo, deadline::kBreachSubjectCommunication);
+  EXPECT_EQ(sla.completed_count(), 1);
+  EXPECT_EQ(sla.cancelled_count(), 1);
+  EXPECT_EQ(sla.open_count(), 0);
+}
+
+class StrictAuthorityClockTest : public BreachServiceTest {
+ protected:
+  void SetUp() override {
+    dsard_.set_acme_tenant_extra("breach_authority_clock_from_processor_awareness: true\n");
+    BreachServiceTest::SetUp();
+  }
+};
+
+TEST_F(StrictAuthorityClockTest, AuthorityClockStartsAtTheProcessorsAwareness) {
+  const absl::Time aware = t0_ - absl::Hours(5);
+  v1::Breach b = Report("strict-1", aware, {kAcme, kOther});
+  ASSERT_EQ(b.affected_tenants_size(), 2);
+  for (const auto& t : b.affected_tenants()) {
+    if (t.tenant() == kAcme) {
+      EXPECT_EQ(t.authority_clock().state(), v1::BREACH_CLOCK_STATE_OPEN);
+      EXPECT_EQ(t.authority_clock().due_time().seconds(),
+                absl::ToUnixSeconds(aware + absl::Hours(72)));
+    } else {  // other-tenant keeps the default reading
+      EXPECT_EQ(t.authority_clock().state(), v1::BREACH_CLOCK_STATE_NOT_STARTED);
+    }
+  }
+  EXPECT_EQ(DeadlinesOf(kAcmeDpo, deadline::kBreachAuthorityNotification).size(), 1u);
 }
 
 }  // namespace

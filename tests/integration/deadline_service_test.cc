@@ -5,11 +5,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "dsar/v1/deadline.grpc.pb.h"
+#include "dsar/v1/privacy_request.grpc.pb.h"
+#include "lib/core/errors.h"
 #include "lib/deadline/engine.h"
 #include "lib/store/store.h"
+#include "services/grpc_status.h"
+#include "services/proto_time.h"
 #include "tests/testing/grpc_probe.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_dsard.h"
@@ -146,6 +151,112 @@ TEST_F(DeadlineServiceTest, SlaReportCountsOnTimeAndOverdue) {
   ctx = TestDsard::Context(::dsar::testing::kDpoToken);
   EXPECT_EQ(stub_->GetSlaReport(ctx.get(), request, &response).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// The SLA entry of (tenant, kind, request type), or an empty one.
+v1::KindSla Entry(const v1::GetSlaReportResponse& r, const std::string& tenant,
+                  const std::string& kind, const std::string& type = "") {
+  for (const auto& k : r.kinds()) {
+    if (k.tenant() == tenant && k.kind() == kind && k.request_type() == type) return k;
+  }
+  return v1::KindSla();
+}
+
+TEST_F(DeadlineServiceTest, SlaReportSplitsRequestClocksByRequestType) {
+  auto requests = v1::PrivacyRequestService::NewStub(dsard_.channel());
+  std::map<v1::PrivacyRequestType, std::string> names;
+  int n = 0;
+  for (auto type : {v1::PRIVACY_REQUEST_TYPE_ACCESS, v1::PRIVACY_REQUEST_TYPE_PORTABILITY,
+                    v1::PRIVACY_REQUEST_TYPE_ERASURE}) {
+    v1::CreatePrivacyRequestRequest r;
+    r.set_request_id(absl::StrCat("sla-", ++n));
+    r.set_type(type);
+    auto* id = r.add_identifiers();
+    id->set_type(v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID);
+    id->set_value(absl::StrCat("cust-sla-", n));
+    r.mutable_requester()->set_relation(v1::REQUESTER_RELATION_DATA_SUBJECT);
+    r.mutable_requester()->set_channel("web-form");
+    v1::CreatePrivacyRequestResponse created;
+    auto ctx = TestDsard::Context(::dsar::testing::kServiceToken);
+    ASSERT_TRUE(requests->CreatePrivacyRequest(ctx.get(), r, &created).ok());
+    names[type] = created.privacy_request().name();
+  }
+  // The access request is answered (rejected) after 2 hours: both clocks met.
+  dsard_.clock().Advance(absl::Hours(2));
+  v1::RejectPrivacyRequestRequest reject;
+  reject.set_request_id("sla-reject");
+  reject.set_name(names[v1::PRIVACY_REQUEST_TYPE_ACCESS]);
+  reject.set_reason(v1::REJECTION_REASON_EXCESSIVE);
+  reject.set_detail("answered last week");
+  v1::RejectPrivacyRequestResponse rejected;
+  auto ctx = TestDsard::Context(::dsar::testing::kDpoToken);
+  ASSERT_TRUE(requests->RejectPrivacyRequest(ctx.get(), reject, &rejected).ok());
+  dsard_.clock().Advance(absl::Minutes(1));
+
+  v1::GetSlaReportRequest request;
+  v1::GetSlaReportResponse response;
+  ctx = TestDsard::Context(::dsar::testing::kDpoToken);
+  ASSERT_TRUE(stub_->GetSlaReport(ctx.get(), request, &response).ok());
+  for (const char* kind : {deadline::kRequestProcessor, deadline::kRequestGdpr}) {
+    v1::KindSla access = Entry(response, kTenant, kind, "access");
+    EXPECT_EQ(access.completed_count(), 1) << kind;
+    EXPECT_EQ(access.completed_on_time_count(), 1) << kind;
+    EXPECT_EQ(access.open_count(), 0) << kind;
+    EXPECT_EQ(access.time_to_close_p50().seconds(), 2 * 3600) << kind;
+    EXPECT_EQ(Entry(response, kTenant, kind, "portability").open_count(), 1) << kind;
+    EXPECT_EQ(Entry(response, kTenant, kind, "erasure").open_count(), 1) << kind;
+    EXPECT_EQ(Entry(response, kTenant, kind, "").open_count(), 0) << kind;
+  }
+}
+
+TEST_F(DeadlineServiceTest, SlaReportAcrossTenantsForPrincipalsOfAllTenants) {
+  const absl::Time t0 = dsard_.clock().Now();
+  Schedule(kTenant, "breaches/br-sla-1", deadline::kBreachControllerNotification, t0);
+  Schedule("other-tenant", "breaches/br-sla-1", deadline::kBreachControllerNotification,
+           t0 - absl::Hours(80));
+  v1::GetSlaReportRequest request;
+  request.set_all_tenants(true);
+  v1::GetSlaReportResponse response;
+  auto ctx = TestDsard::Context(::dsar::testing::kAllTenantsDpoToken);
+  ctx->AddMetadata("x-dsar-tenant", kTenant);
+  ASSERT_TRUE(stub_->GetSlaReport(ctx.get(), request, &response).ok());
+  ASSERT_GE(response.kinds_size(), 3);
+  EXPECT_EQ(response.kinds(0).tenant(), "*");
+  const auto kind = deadline::kBreachControllerNotification;
+  EXPECT_EQ(Entry(response, "*", kind).open_count(), 2);
+  EXPECT_EQ(Entry(response, "*", kind).overdue_count(), 1);
+  EXPECT_EQ(Entry(response, kTenant, kind).open_count(), 1);
+  EXPECT_EQ(Entry(response, kTenant, kind).overdue_count(), 0);
+  EXPECT_EQ(Entry(response, "other-tenant", kind).overdue_count(), 1);
+  // Without all_tenants the same principal sees the tenant it names.
+  request.set_all_tenants(false);
+  ctx = TestDsard::Context(::dsar::testing::kAllTenantsDpoToken);
+  ctx->AddMetadata("x-dsar-tenant", "other-tenant");
+  ASSERT_TRUE(stub_->GetSlaReport(ctx.get(), request, &response).ok());
+  ASSERT_EQ(response.kinds_size(), 1);
+  EXPECT_EQ(response.kinds(0).tenant(), "other-tenant");
+  // A principal of one tenant may not ask for all.
+  request.set_all_tenants(true);
+  ctx = TestDsard::Context(::dsar::testing::kDpoToken);
+  EXPECT_EQ(stub_->GetSlaReport(ctx.get(), request, &response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(DeadlineServiceTest, SlaReportWindowIsCapped) {
+  const absl::Time end = dsard_.clock().Now();
+  v1::GetSlaReportRequest request;
+  SetTimestamp(end, request.mutable_end_time());
+  SetTimestamp(end - absl::Hours(24 * 400), request.mutable_start_time());
+  v1::GetSlaReportResponse response;
+  auto ctx = TestDsard::Context(::dsar::testing::kAuditorToken);
+  EXPECT_TRUE(stub_->GetSlaReport(ctx.get(), request, &response).ok());
+  SetTimestamp(end - absl::Hours(24 * 400) - absl::Seconds(1), request.mutable_start_time());
+  ctx = TestDsard::Context(::dsar::testing::kAuditorToken);
+  grpc::Status s = stub_->GetSlaReport(ctx.get(), request, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  std::vector<std::string> fields;
+  for (const auto& v : FieldViolationsOf(FromGrpcStatus(s))) fields.push_back(v.field);
+  EXPECT_THAT(fields, ElementsAre("start_time"));
 }
 
 TEST_F(DeadlineServiceTest, WatchAlertsResumesWithExactlyTheMissedAlerts) {

@@ -19,6 +19,7 @@
 #include "dsar/v1/consent.grpc.pb.h"
 #include "dsar/v1/privacy_request.grpc.pb.h"
 #include "lib/core/errors.h"
+#include "lib/deadline/engine.h"
 #include "lib/requests/export_crypto.h"
 #include "lib/requests/module.h"
 #include "services/grpc_status.h"
@@ -225,7 +226,10 @@ class PrivacyRequestTest : public ::testing::Test {
 
   // Creates (verified at filing) and waits for the request to complete.
   v1::PrivacyRequest CreateAndComplete(v1::PrivacyRequestType type, int person) {
-    auto created = Create(NewRequest(type, person, /*verified=*/true));
+    // Skipping verification of an erasure is the DPO's permission.
+    auto created = Create(
+        NewRequest(type, person, /*verified=*/true),
+        type == v1::PRIVACY_REQUEST_TYPE_ERASURE ? testing::kDpoToken : testing::kServiceToken);
     EXPECT_THAT(created, IsOk());
     if (!created.ok()) return {};
     const std::string name = created->privacy_request().name();
@@ -512,7 +516,8 @@ TEST_F(PrivacyRequestTest, IllegalTransitionsAreFailedPreconditionAndChangeNothi
 
   // An erasure under way cannot be cancelled: its tasks were sent.
   booking_.Stop();  // keep it in progress: the booking task cannot finish
-  auto erasure = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ERASURE, 23, /*verified=*/true));
+  auto erasure = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ERASURE, 23, /*verified=*/true),
+                        testing::kDpoToken);
   ASSERT_THAT(erasure, IsOk());
   ASSERT_EQ(erasure->privacy_request().state(), v1::PRIVACY_REQUEST_STATE_IN_PROGRESS);
   auto cancel = Cancel(erasure->privacy_request().name());
@@ -828,6 +833,120 @@ TEST_F(PrivacyRequestTest, RetentionFilesOneErasurePerPersonWhoseRelationshipEnd
             static_cast<int64_t>(people.size()));
 }
 
+// E-mail addresses of the rows `where` selects from a backend's own table.
+std::set<std::string> EmailsWhere(const std::string& db, const std::string& table,
+                                  const std::string& where) {
+  SQLite::Database d(db, SQLite::OPEN_READONLY);
+  SQLite::Statement q(d, absl::StrCat("SELECT email FROM ", table, " WHERE ", where));
+  std::set<std::string> out;
+  while (q.executeStep()) out.insert(q.getColumn(0).getString());
+  return out;
+}
+
+// The fake clock's start (1 January 2026) less 365 days: the retention cut-off.
+absl::Time RetentionCutoff() { return absl::FromUnixSeconds(1767225600) - absl::Hours(24 * 365); }
+
+TEST_F(PrivacyRequestTest, RetentionIgnoresEndDatesAConnectorReportsTooEarly) {
+  // Both systems list every ended relationship, however recent.
+  booking_.Stop();
+  crm_.Stop();
+  refbackend::FaultOptions faulty;
+  faulty.list_every_ended = true;
+  booking_.set_fault_options(faulty);
+  crm_.set_fault_options(faulty);
+  ASSERT_TRUE(booking_.Start());
+  ASSERT_TRUE(crm_.Start());
+  const std::string before =
+      absl::StrCat("ended_at_us > 0 AND ended_at_us < ", absl::ToUnixMicros(RetentionCutoff()));
+  const std::string recent = absl::StrCat("ended_at_us >= ", absl::ToUnixMicros(RetentionCutoff()));
+  const auto booking_old = EmailsWhere(dir_.File("booking.db"), "people", before);
+  const auto crm_old = EmailsWhere(dir_.File("crm.db"), "contacts", before);
+  std::set<std::string> people = booking_old;
+  people.insert(crm_old.begin(), crm_old.end());
+  ASSERT_FALSE(people.empty());
+  ASSERT_FALSE(EmailsWhere(dir_.File("booking.db"), "people", recent).empty() &&
+               EmailsWhere(dir_.File("crm.db"), "contacts", recent).empty());
+
+  ASSERT_NO_FATAL_FAILURE(StartDsard("", "retention_scan_interval_seconds: 86400"));
+  auto scan = module().retention()->RunOnce();
+  EXPECT_EQ(scan.failed, 0);
+  EXPECT_GT(scan.ignored, 0);  // the recent ones, named by the connectors, were not filed
+  // One erasure per person who ended long ago in some system, sent only to
+  // the systems where it ended long ago.
+  EXPECT_EQ(DsardCount("SELECT count(*) FROM privacy_requests WHERE tenant_id = 'acme-travel'"),
+            static_cast<int64_t>(people.size()));
+  EXPECT_EQ(DsardCount("SELECT count(*) FROM privacy_requests WHERE tenant_id = 'acme-travel' "
+                       "AND ',' || only_systems || ',' LIKE '%,booking,%'"),
+            static_cast<int64_t>(booking_old.size()));
+  EXPECT_EQ(DsardCount("SELECT count(*) FROM privacy_requests WHERE tenant_id = 'acme-travel' "
+                       "AND ',' || only_systems || ',' LIKE '%,crm,%'"),
+            static_cast<int64_t>(crm_old.size()));
+}
+
+TEST_F(PrivacyRequestTest, RetentionOverTheCapHoldsEverythingForReviewWithOneAlert) {
+  const std::string before =
+      absl::StrCat("ended_at_us > 0 AND ended_at_us < ", absl::ToUnixMicros(RetentionCutoff()));
+  std::set<std::string> people = EmailsWhere(dir_.File("booking.db"), "people", before);
+  for (const auto& e : EmailsWhere(dir_.File("crm.db"), "contacts", before)) people.insert(e);
+  ASSERT_GT(people.size(), 2u);
+  const int64_t booking_people = Count(dir_.File("booking.db"), "SELECT count(*) FROM people");
+  const int64_t crm_named =
+      Count(dir_.File("crm.db"), "SELECT count(*) FROM contacts WHERE email IS NOT NULL");
+
+  ASSERT_NO_FATAL_FAILURE(
+      StartDsard("", "retention_scan_interval_seconds: 86400 retention_max_erasures_per_scan: 2"));
+  auto* retention = module().retention();
+  auto scan = retention->RunOnce();
+  EXPECT_EQ(scan.failed, 0);
+  EXPECT_GE(scan.capped_tenants, 1);
+  EXPECT_EQ(scan.held, scan.filed + scan.duplicates);
+  // Every one held for the DPO; no connector task was sent; nothing erased.
+  const std::string acme = "SELECT count(*) FROM privacy_requests WHERE tenant_id = 'acme-travel'";
+  EXPECT_EQ(DsardCount(acme), static_cast<int64_t>(people.size()));
+  EXPECT_EQ(DsardCount(acme + " AND state = 1 AND source = 2"),
+            static_cast<int64_t>(people.size()));
+  EXPECT_EQ(DsardCount("SELECT count(*) FROM outbox_tasks"), 0);
+  EXPECT_EQ(Count(dir_.File("booking.db"), "SELECT count(*) FROM people"), booking_people);
+  EXPECT_EQ(Count(dir_.File("crm.db"), "SELECT count(*) FROM contacts WHERE email IS NOT NULL"),
+            crm_named);
+
+  // One alert for the tenant, however many scans find it so.
+  EXPECT_EQ(retention->RunOnce().capped_tenants, scan.capped_tenants);
+  dsard_->clock().Advance(absl::Seconds(2));
+  ASSERT_THAT(dsard_->daemon().deadline_engine()->scheduler().RunDue(), IsOk());
+  const std::string alerts =
+      "SELECT count(*) FROM deadline_alerts a JOIN deadlines d ON d.tenant_id = a.tenant_id AND "
+      "d.deadline_id = a.deadline_id WHERE d.tenant_id = 'acme-travel' AND d.kind = "
+      "'retention.review'";
+  EXPECT_EQ(DsardCount(alerts), 1);
+  EXPECT_EQ(DsardCount("SELECT count(*) FROM deadlines WHERE tenant_id = 'acme-travel' AND kind = "
+                       "'retention.review' AND state = 'open'"),
+            1);
+  EXPECT_EQ(DsardCount(acme), static_cast<int64_t>(people.size()));
+
+  // The DPO approves one held erasure: it starts.
+  v1::ListPrivacyRequestsRequest list;
+  list.set_state(v1::PRIVACY_REQUEST_STATE_RECEIVED);
+  v1::ListPrivacyRequestsResponse page;
+  auto ctx = TestDsard::Context(testing::kDpoToken);
+  ASSERT_TRUE(stub_->ListPrivacyRequests(ctx.get(), list, &page).ok());
+  ASSERT_GT(page.privacy_requests_size(), 0);
+  auto approved = Verify(page.privacy_requests(0).name());
+  ASSERT_THAT(approved, IsOk());
+  EXPECT_NE(approved->state(), v1::PRIVACY_REQUEST_STATE_RECEIVED);
+}
+
+TEST_F(PrivacyRequestTest, RetentionInReviewModeWaitsForTheDpo) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartDsard("", "retention_scan_interval_seconds: 86400 retention_mode: \"review\""));
+  auto scan = module().retention()->RunOnce();
+  EXPECT_EQ(scan.failed, 0);
+  EXPECT_EQ(scan.capped_tenants, 0);
+  EXPECT_GT(DsardCount("SELECT count(*) FROM privacy_requests WHERE source = 2"), 0);
+  EXPECT_EQ(DsardCount("SELECT count(*) FROM privacy_requests WHERE state <> 1"), 0);
+  EXPECT_EQ(DsardCount("SELECT count(*) FROM deadlines WHERE kind = 'retention.review'"), 0);
+}
+
 TEST_F(PrivacyRequestTest, RolesAreEnforced) {
   ASSERT_NO_FATAL_FAILURE(StartDsard());
   auto created = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ACCESS, 52));
@@ -842,6 +961,18 @@ TEST_F(PrivacyRequestTest, RolesAreEnforced) {
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ACCESS, 53), testing::kAuditorToken),
               StatusIs(absl::StatusCode::kPermissionDenied));
+  // A service may not skip verification of an erasure (it cannot be undone);
+  // its pre-verified access requests still run, its erasures wait for the DPO.
+  const int64_t filed = DsardCount("SELECT count(*) FROM privacy_requests");
+  EXPECT_THAT(Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ERASURE, 54, /*verified=*/true)),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(DsardCount("SELECT count(*) FROM privacy_requests"), filed);
+  auto access = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ACCESS, 54, /*verified=*/true));
+  ASSERT_THAT(access, IsOk());
+  EXPECT_NE(access->privacy_request().state(), v1::PRIVACY_REQUEST_STATE_RECEIVED);
+  auto erasure = Create(NewRequest(v1::PRIVACY_REQUEST_TYPE_ERASURE, 54));
+  ASSERT_THAT(erasure, IsOk());
+  EXPECT_EQ(erasure->privacy_request().state(), v1::PRIVACY_REQUEST_STATE_RECEIVED);
 }
 
 }  // namespace

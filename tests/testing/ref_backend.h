@@ -37,7 +37,7 @@ class InProcessRefBackend {
     if (!backend.ok()) return false;
     backend_ = std::move(*backend);
     queue_ = std::make_unique<refbackend::WorkQueue>(4);
-    faults_ = std::make_unique<refbackend::FaultInjector>(refbackend::FaultOptions{});
+    faults_ = std::make_unique<refbackend::FaultInjector>(fault_options_);
     service_ =
         std::make_unique<refbackend::ConnectorServer>(backend_.get(), queue_.get(), faults_.get());
     grpc::ServerBuilder builder;
@@ -63,6 +63,8 @@ class InProcessRefBackend {
   }
 
   int port() const { return port_; }
+  // Faults injected from the next Start() on.
+  void set_fault_options(const refbackend::FaultOptions& o) { fault_options_ = o; }
   refbackend::Backend& backend() { return *backend_; }
 
   // Record ids the system holds for a subject (by e-mail), as its export
@@ -88,6 +90,7 @@ class InProcessRefBackend {
   const std::string db_path_;
   const int people_;
   int port_ = 0;
+  refbackend::FaultOptions fault_options_;
   std::unique_ptr<refbackend::Backend> backend_;
   std::unique_ptr<refbackend::WorkQueue> queue_;
   std::unique_ptr<refbackend::FaultInjector> faults_;

@@ -44,27 +44,31 @@ class TestDsard {
       return absl::StrCat("principals { name: \"", name, "\" role: \"", role, "\" tenant: \"",
                           tenant, "\" token_sha256: \"", CallGate::TokenHash(token), "\" }\n");
     };
-    return absl::StrCat(
-        "listen_address: \"127.0.0.1:0\"\nshutdown_grace_ms: 2000\n",
-        plaintext_ ? "insecure_loopback: true\n" : "",
-        "database_path: \"", dir_.File("dsar.db"), "\"\n", "subject_key_file: \"",
-        dir_.File("subject.key"), "\"\n",
-        R"cfg(tenants {
+    return absl::StrCat("listen_address: \"127.0.0.1:0\"\nshutdown_grace_ms: 2000\n",
+                        plaintext_ ? "insecure_loopback: true\n" : "", "database_path: \"",
+                        dir_.File("dsar.db"), "\"\n", "subject_key_file: \"",
+                        dir_.File("subject.key"), "\"\n",
+                        R"cfg(tenants {
   id: "acme-travel" controller_name: "Acme Travel AB (synthetic)" jurisdiction: "SE"
   contact_email: "dpo@acme-travel.example.invalid" policy_url: "https://acme-travel.example.invalid/privacy"
   purposes { name: "booking" current_notice_version: "2026-03" previous_notice_versions: "2025-01" description: "Handling bookings" }
   purposes { name: "marketing" current_notice_version: "v7" description: "Newsletters and offers" }
+)cfg",
+                        acme_tenant_extra_, R"cfg(
 }
 tenants { id: "other-tenant" purposes { name: "marketing" current_notice_version: "v1" } }
 )cfg",
-        principal("svc-booking", "service", "acme-travel", kServiceToken),
-        principal("dpo-acme", "dpo", "acme-travel", kDpoToken),
-        principal("auditor-acme", "auditor", "acme-travel", kAuditorToken),
-        principal("connector-crm", "connector", "acme-travel", kConnectorToken),
-        principal("svc-other", "service", "other-tenant", kOtherTenantToken),
-        principal("admin-ops", "admin", "acme-travel", kAdminToken),
-        principal("dpo-all", "dpo", "*", kAllTenantsDpoToken), extra_config_);
+                        principal("svc-booking", "service", "acme-travel", kServiceToken),
+                        principal("dpo-acme", "dpo", "acme-travel", kDpoToken),
+                        principal("auditor-acme", "auditor", "acme-travel", kAuditorToken),
+                        principal("connector-crm", "connector", "acme-travel", kConnectorToken),
+                        principal("svc-other", "service", "other-tenant", kOtherTenantToken),
+                        principal("admin-ops", "admin", "acme-travel", kAdminToken),
+                        principal("dpo-all", "dpo", "*", kAllTenantsDpoToken), extra_config_);
   }
+
+  // Text-format fields added to the acme-travel tenant (before Start).
+  void set_acme_tenant_extra(std::string fields) { acme_tenant_extra_ = std::move(fields); }
 
   absl::Status Start() {
     auto config = ParseDsardConfig(ConfigText(), "test-config");
@@ -104,6 +108,7 @@ tenants { id: "other-tenant" purposes { name: "marketing" current_notice_version
   std::string extra_config_;
   bool plaintext_;
   FakeClock clock_;
+  std::string acme_tenant_extra_;
   std::unique_ptr<Dsard> daemon_;
   std::shared_ptr<grpc::Channel> channel_;
 };

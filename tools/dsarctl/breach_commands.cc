@@ -98,6 +98,18 @@ void PrintBreach(Cli& cli, const v1::Breach& b) {
                       FormatTime(t.subjects_notify_time()), YesNo(t.notification_overdue())});
     }
     tenants.Print(cli.out());
+    cli.out() << "\n";
+    Table clocks({"TENANT", "CLOCK", "STATE", "STARTED", "DUE", "EXEMPT SINCE", "DEADLINE"});
+    for (const auto& t : b.affected_tenants()) {
+      auto row = [&](const char* name, const v1::BreachClock& c) {
+        clocks.AddRow({t.tenant(), name, EnumLabel(v1::BreachClockState_descriptor(), c.state()),
+                       FormatTime(c.start_time()), FormatTime(c.due_time()),
+                       FormatTime(c.exempt_time()), c.deadline()});
+      };
+      row("authority (Art. 33(1))", t.authority_clock());
+      row("data subjects (Art. 34)", t.subject_clock());
+    }
+    clocks.Print(cli.out());
   }
   if (b.notifications_size() > 0) {
     cli.out() << "\n";

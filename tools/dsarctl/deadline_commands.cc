@@ -75,11 +75,13 @@ int List(Cli& cli, const ListOptions& o) {
 
 struct SlaOptions {
   std::string from, to, kind;
+  bool all_tenants = false;
 };
 
 int Sla(Cli& cli, const SlaOptions& o) {
   v1::GetSlaReportRequest request;
   request.set_kind(o.kind);
+  request.set_all_tenants(o.all_tenants);
   for (auto [flag, text, field] :
        {std::make_tuple("--from", &o.from, request.mutable_start_time()),
         std::make_tuple("--to", &o.to, request.mutable_end_time())}) {
@@ -102,10 +104,10 @@ int Sla(Cli& cli, const SlaOptions& o) {
   }
   cli.out() << "window: " << FormatTime(response.start_time()) << " .. "
             << FormatTime(response.end_time()) << "\n";
-  Table table({"TENANT", "KIND", "COMPLETED", "ON TIME", "RATE", "CANCELLED", "OPEN", "OVERDUE",
-               "P50", "P90", "P99"});
+  Table table({"TENANT", "KIND", "TYPE", "COMPLETED", "ON TIME", "RATE", "CANCELLED", "OPEN",
+               "OVERDUE", "P50", "P90", "P99"});
   for (const auto& k : response.kinds()) {
-    table.AddRow({k.tenant(), k.kind(), absl::StrCat(k.completed_count()),
+    table.AddRow({k.tenant(), k.kind(), k.request_type(), absl::StrCat(k.completed_count()),
                   absl::StrCat(k.completed_on_time_count()),
                   k.completed_count() == 0 ? "-" : Percent(k.on_time_rate()),
                   absl::StrCat(k.cancelled_count()), absl::StrCat(k.open_count()),
@@ -210,7 +212,9 @@ int Ack(Cli& cli, const AckOptions& o) {
 void AddPaging(CLI::App* sub, ListOptions* o) {
   sub->add_option("--kind", o->kind,
                   "Only this kind: request.processor, request.gdpr, "
-                  "breach.controller_notification, consent.withdrawal_propagation");
+                  "breach.controller_notification, breach.authority_notification, "
+                  "breach.subject_communication, consent.withdrawal_propagation, "
+                  "connector.task_dead");
   sub->add_option("--page-size", o->page_size, "Deadlines per page (1-1000, default 50)");
   sub->add_option("--page-token", o->page_token, "Continue from a previous page");
   sub->add_flag("--all", o->all, "Fetch every page");
@@ -246,10 +250,13 @@ void AddDeadlineCommands(CLI::App& app, Cli& cli) {
   o->callback([&cli, overdue] { cli.SetAction([&cli, overdue] { return List(cli, *overdue); }); });
 
   auto sla = std::make_shared<SlaOptions>();
-  CLI::App* r = group->add_subcommand("sla", "On-time rate and time to close per kind");
+  CLI::App* r = group->add_subcommand(
+      "sla", "On-time rate and time to close per kind (and request type), at most 400 days");
   r->add_option("--from", sla->from, "Window start (RFC 3339 or YYYY-MM-DD; default 30 days before --to)");
   r->add_option("--to", sla->to, "Window end (default now)");
   r->add_option("--kind", sla->kind, "Only this kind");
+  r->add_flag("--all-tenants", sla->all_tenants,
+              "Every tenant, and their sum as tenant * (principals of all tenants)");
   r->callback([&cli, sla] { cli.SetAction([&cli, sla] { return Sla(cli, *sla); }); });
 
   auto watch = std::make_shared<WatchOptions>();

@@ -131,7 +131,11 @@ grpc::ServerUnaryReactor* ConnectorServer::ListEndedRelationships(
   queue_->Schedule(faults_->latency(), [this, reactor, request, response] {
     absl::Status fault = faults_->BeforeDataCall();
     if (!fault.ok()) return reactor->Finish(ToGrpc(fault));
-    auto result = backend_->ListEnded(*request);
+    connector::v1::ListEndedRelationshipsRequest effective = *request;
+    if (faults_->list_every_ended()) {
+      effective.mutable_end_time_before()->set_seconds(int64_t{253402300799});  // 9999-12-31
+    }
+    auto result = backend_->ListEnded(effective);
     if (!result.ok()) return reactor->Finish(ToGrpc(result.status()));
     *response = std::move(*result);
     reactor->Finish(grpc::Status::OK);

@@ -28,6 +28,9 @@ struct FaultOptions {
   double error_rate = 0;       // probability a data call fails with UNAVAILABLE
   int64_t crash_after = 0;     // > 0: _exit(3) when data call number N+1 arrives
   uint64_t seed = 1;           // for the error draws
+  // ListEndedRelationships ignores end_time_before and lists every ended
+  // relationship, recent ones too (a faulty connector, for dsard's own check).
+  bool list_every_ended = false;
 };
 
 // Decides, per call, whether to fail or crash. Thread-safe.
@@ -36,6 +39,7 @@ class FaultInjector {
   explicit FaultInjector(const FaultOptions& options)
       : options_(options), rng_(options.seed) {}
   absl::Duration latency() const { return options_.latency; }
+  bool list_every_ended() const { return options_.list_every_ended; }
   // For a data call: may never return (crash), or return UNAVAILABLE.
   absl::Status BeforeDataCall();
   int64_t data_calls() const { return calls_.load(); }

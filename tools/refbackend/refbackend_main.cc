@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   int people = 100, latency_ms = 0, threads = 8, async_erase_ms = 0;
   double error_rate = 0;
   int64_t crash_after = 0;
+  bool list_every_ended = false;
   app.add_option("--kind", kind_name, "booking or crm")
       ->required()
       ->check(CLI::IsMember({"booking", "crm"}));
@@ -66,6 +67,8 @@ int main(int argc, char** argv) {
   app.add_option("--crash-after", crash_after, "Exit abruptly when data call N+1 arrives")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   app.add_option("--fault-seed", fault_seed, "Seed of the error-rate draws");
+  app.add_flag("--fault-list-every-ended", list_every_ended,
+               "ListEndedRelationships lists every ended relationship, recent ones too");
   app.add_option("--async-erase-ms", async_erase_ms,
                  "Erasures answer IN_PROGRESS until this long after their first call")
       ->check(CLI::Range(0, 3600000));
@@ -102,6 +105,7 @@ int main(int argc, char** argv) {
   fault_options.error_rate = error_rate;
   fault_options.crash_after = crash_after;
   fault_options.seed = fault_seed;
+  fault_options.list_every_ended = list_every_ended;
   dsar::refbackend::FaultInjector faults(fault_options);
   dsar::refbackend::WorkQueue queue(threads);
   dsar::refbackend::ConnectorServer service(backend->get(), &queue, &faults);
