@@ -272,6 +272,30 @@ class BreachServiceTest : public ::testing::Test {
     return out;
   }
 
+  // Watches the acme-travel DPO's alert stream while the clock passes the
+  // T-24h and T-4h levels of a deadline due at `due` (and a minute after the
+  // first, when nothing new may fire): exactly those two alerts arrive, of
+  // `kind` for `resource`.
+  void ExpectWarningsStreamed(absl::Time due, const std::string& kind,
+                              const std::string& resource) {
+    auto watch = Ctx(kAcmeDpo);
+    watch->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auto reader = deadlines_->WatchAlerts(watch.get(), v1::WatchAlertsRequest());
+    AdvanceTo(due - absl::Hours(24) + absl::Minutes(1));
+    AdvanceTo(due - absl::Hours(24) + absl::Minutes(2));
+    AdvanceTo(due - absl::Hours(4) + absl::Minutes(1));
+    auto alerts = ReadAlerts(*reader, 2);
+    ASSERT_EQ(alerts.size(), 2u);
+    EXPECT_EQ(alerts[0].level_label(), "T-24h");
+    EXPECT_EQ(alerts[1].level_label(), "T-4h");
+    for (const auto& a : alerts) {
+      EXPECT_EQ(a.kind(), kind);
+      EXPECT_EQ(a.resource(), resource);
+    }
+    watch->TryCancel();
+    reader->Finish();
+  }
+
   TestDsard dsard_;
   std::unique_ptr<v1::BreachService::Stub> stub_;
   std::unique_ptr<v1::DeadlineService::Stub> deadlines_;
@@ -291,21 +315,8 @@ TEST_F(BreachServiceTest, ReportAlertsNotifyAndClose) {
   EXPECT_THAT(BreachDeadlines(kAcmeDpo, v1::DEADLINE_STATE_OPEN), ElementsAre(b.name()));
 
   // The controller's DPO watches its alerts: T-24h and T-4h of the 72 hours.
-  auto watch = Ctx(kAcmeDpo);
-  watch->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  auto reader = deadlines_->WatchAlerts(watch.get(), v1::WatchAlertsRequest());
-  AdvanceTo(aware + absl::Hours(48) + absl::Minutes(1));
-  AdvanceTo(aware + absl::Hours(68) + absl::Minutes(1));
-  auto alerts = ReadAlerts(*reader, 2);
-  ASSERT_EQ(alerts.size(), 2u);
-  EXPECT_EQ(alerts[0].level_label(), "T-24h");
-  EXPECT_EQ(alerts[1].level_label(), "T-4h");
-  for (const auto& a : alerts) {
-    EXPECT_EQ(a.resource(), b.name());
-    EXPECT_EQ(a.kind(), deadline::kBreachControllerNotification);
-  }
-  watch->TryCancel();
-  reader->Finish();
+  ExpectWarningsStreamed(aware + absl::Hours(72), deadline::kBreachControllerNotification,
+                         b.name());
 
   // The processor notifies the controller in time: the deadline is met.
   v1::RecordNotificationResponse notified;
@@ -981,22 +992,7 @@ TEST_F(BreachServiceTest, ControllerReportedBreachRunsTheAuthorityClock) {
   EXPECT_EQ(listed[0].due_time().seconds(), absl::ToUnixSeconds(aware + absl::Hours(72)));
 
   // Alerts at the configured levels, each once, on the controller's stream.
-  auto watch = Ctx(kAcmeDpo);
-  watch->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-  auto reader = deadlines_->WatchAlerts(watch.get(), v1::WatchAlertsRequest());
-  AdvanceTo(aware + absl::Hours(48) + absl::Minutes(1));
-  AdvanceTo(aware + absl::Hours(48) + absl::Minutes(2));  // nothing new
-  AdvanceTo(aware + absl::Hours(68) + absl::Minutes(1));
-  auto alerts = ReadAlerts(*reader, 2);
-  ASSERT_EQ(alerts.size(), 2u);
-  EXPECT_EQ(alerts[0].level_label(), "T-24h");
-  EXPECT_EQ(alerts[1].level_label(), "T-4h");
-  for (const auto& a : alerts) {
-    EXPECT_EQ(a.kind(), deadline::kBreachAuthorityNotification);
-    EXPECT_EQ(a.resource(), b.name());
-  }
-  watch->TryCancel();
-  reader->Finish();
+  ExpectWarningsStreamed(aware + absl::Hours(72), deadline::kBreachAuthorityNotification, b.name());
   EXPECT_EQ(AlertsOf(clock.deadline()), 2);
 
   // The authority is notified in time: the clock is met, nothing more fires.
