@@ -124,18 +124,25 @@ absl::Status SyncTenantClocks(store::WriteTxn& txn, const deadline::Deadlines& d
 absl::Status CompleteTenantClock(store::WriteTxn& txn, const deadline::Deadlines& deadlines,
                                  const Breach& breach, const AffectedTenant& tenant,
                                  Recipient recipient, absl::Time notified_at) {
-  const TenantClock* clock = nullptr;
+  const std::string* deadline_id = nullptr;
   const char* kind = nullptr;
-  if (recipient == Recipient::kSupervisoryAuthority) {
-    clock = &tenant.authority;
-    kind = deadline::kBreachAuthorityNotification;
-  } else if (recipient == Recipient::kDataSubjects) {
-    clock = &tenant.subjects;
-    kind = deadline::kBreachSubjectCommunication;
-  } else {
-    return absl::OkStatus();
+  switch (recipient) {
+    case Recipient::kController:
+      deadline_id = &tenant.deadline_id;
+      kind = deadline::kBreachControllerNotification;
+      break;
+    case Recipient::kSupervisoryAuthority:
+      deadline_id = &tenant.authority.deadline_id;
+      kind = deadline::kBreachAuthorityNotification;
+      break;
+    case Recipient::kDataSubjects:
+      deadline_id = &tenant.subjects.deadline_id;
+      kind = deadline::kBreachSubjectCommunication;
+      break;
+    case Recipient::kUnspecified:
+      return absl::OkStatus();
   }
-  if (clock->deadline_id.empty()) return absl::OkStatus();
+  if (deadline_id->empty()) return absl::OkStatus();
   const DeadlineKey key{tenant.tenant, kind, breach.name()};
   ASSIGN_OR_RETURN(std::optional<deadline::Deadline> open, OpenDeadline(txn, deadlines, key));
   if (!open.has_value()) return absl::OkStatus();

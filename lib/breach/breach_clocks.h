@@ -65,9 +65,10 @@ absl::Status SyncTenantClocks(store::WriteTxn& txn, const deadline::Deadlines& d
                               const TenantClockOptions& options, const Breach& breach,
                               AffectedTenant& tenant, absl::Time now);
 
-// Completes the tenant's clock for `recipient` (authority or data subjects)
-// at `notified_at`, the time the first notification was made (not when it was
-// recorded): an open clock only.
+// Completes the tenant's clock for `recipient` (the processor's towards the
+// controller, the authority's or the data subjects') at `notified_at`, the
+// time the first notification was made (not when it was recorded), and never
+// before the clock started: an open clock only.
 absl::Status CompleteTenantClock(store::WriteTxn& txn, const deadline::Deadlines& deadlines,
                                  const Breach& breach, const AffectedTenant& tenant,
                                  Recipient recipient, absl::Time notified_at);

@@ -579,19 +579,6 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
                   internal::InsertNotification(t, n);
                   internal::SetFirstNotified(t, at.tenant, b.breach_id, in.recipient,
                                              notified_at);
-                  if (in.recipient == Recipient::kController && first &&
-                      !at.deadline_id.empty()) {
-                    // Met when the notification was made, not when recorded.
-                    auto completed = deadlines->Complete(
-                        t,
-                        deadline::DeadlineKey{at.tenant, deadline::kBreachControllerNotification,
-                                              b.name()},
-                        std::min(notified_at, op->now));
-                    if (!completed.ok() &&
-                        completed.status().code() != absl::StatusCode::kFailedPrecondition) {
-                      return completed.status();
-                    }
-                  }
                   if (first) {
                     RETURN_IF_ERROR(CompleteTenantClock(t, *deadlines, b, at, in.recipient,
                                                         std::min(notified_at, op->now)));

@@ -252,7 +252,11 @@ void PrivacyRequests::Create(const RequestContext& ctx, CreateInput in, CreateDo
       {absl::StrCat(type), keys_text, absl::StrCat(relation), in.requester.channel,
        in.requester.reference, in.callback_url, TimeText(in.received_at),
        in.verification ? absl::StrCat(static_cast<int>(in.verification->method)) : "",
-       in.verification ? in.verification->note : "", absl::StrJoin(in.only_systems, ",")});
+       in.verification ? in.verification->note : ""});
+  if (!in.only_systems.empty()) {
+    // Only then, so that filings from before only_systems keep their fingerprint.
+    op->fingerprint = store::FingerprintOf({op->fingerprint, absl::StrJoin(in.only_systems, ",")});
+  }
   for (auto& id : in.identifiers) std::fill(id.value.begin(), id.value.end(), '\0');
   in.identifiers.clear();
   op->in = std::move(in);
