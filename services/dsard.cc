@@ -164,13 +164,8 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
         d->call_gate_.get(), d->consent_ledger_.get(), d->purpose_catalog_.get());
     services.push_back(d->consent_service_.get());
   }
-  std::vector<std::string> configured_tenants;
-  for (const auto& t : config.tenants()) configured_tenants.push_back(t.id());
-  d->deadline_service_ = std::make_unique<DeadlineServiceImpl>(d->call_gate_.get(), d->store_.get(),
-                                                               clock, d->deadline_engine_.get(),
-                                                               std::move(configured_tenants));
-  services.push_back(d->deadline_service_.get());
-  // Breaches span tenants: the register knows the configured tenant ids.
+  // Deadlines (an all-tenants SLA report) and breaches span tenants: both
+  // know the configured tenant ids.
   std::vector<std::string> tenant_ids;
   breach::BreachClockOptions breach_clocks;
   for (const auto& t : config.tenants()) {
@@ -181,6 +176,9 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     }
     o.authority_from_processor_awareness = t.breach_authority_clock_from_processor_awareness();
   }
+  d->deadline_service_ = std::make_unique<DeadlineServiceImpl>(
+      d->call_gate_.get(), d->store_.get(), clock, d->deadline_engine_.get(), tenant_ids);
+  services.push_back(d->deadline_service_.get());
   d->breach_register_ = std::make_unique<breach::BreachRegister>(
       d->store_.get(), clock, &d->deadline_engine_->deadlines(), std::move(tenant_ids),
       std::move(breach_clocks));
