@@ -6,6 +6,7 @@
 #include "services/call_gate.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
+#include "services/subject_proto.h"
 
 namespace dsar {
 namespace {
@@ -53,7 +54,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kRecord, request->request_id(), &call)) return reactor;
   consent::RecordConsentInput in;
-  in.subject_id = request->subject_id();
+  in.subject = FromProto(request->subject());
   in.purpose = request->purpose();
   in.notice_version = request->notice_version();
   in.language = request->language();
@@ -80,7 +81,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::WithdrawConsent(
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kWithdraw, request->request_id(), &call)) return reactor;
   consent::WithdrawConsentInput in;
-  in.subject_id = request->subject_id();
+  in.subject = FromProto(request->subject());
   in.purpose = request->purpose();
   in.channel = request->channel();
   in.reason = request->reason();
@@ -103,7 +104,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckConsent(
   MeteredReactor* reactor = gate_->StartCall(kCheck);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kCheck, "", &call)) return reactor;
-  auto check = ledger_->Check(call.ctx, request->subject_id(), request->purpose());
+  auto check = ledger_->Check(call.ctx, FromProto(request->subject()), request->purpose());
   call.slot.reset();  // the work is done: free the call's place before answering
   if (!check.ok()) {
     reactor->Finish(ToGrpcStatus(check.status()));
@@ -128,7 +129,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::ListConsentEvents(
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
   consent::ListEventsInput in;
-  in.subject_id = request->subject_id();
+  in.subject = FromProto(request->subject());
   in.purpose = request->purpose();
   in.page_size = request->page_size();
   in.page_token = request->page_token();

@@ -8,6 +8,7 @@
 #include "lib/core/memory.h"
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
+#include "lib/consent/subject_rekey.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/deadline/engine.h"
@@ -82,6 +83,17 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   // Consent withdrawals propagate to the connectors declaring the purpose.
   d->withdrawal_propagation_ =
       std::make_unique<WithdrawalPropagation>(&d->deadline_engine_->deadlines());
+  if (config.tenants_size() > 0) {
+    std::vector<std::string> tenants;
+    for (const auto& t : config.tenants()) tenants.push_back(t.id());
+    auto keyer = consent::SubjectKeyer::FromKeyFile(config.subject_key_file(), tenants);
+    if (!keyer.ok()) return keyer.status();
+    d->subject_keyer_ = std::move(*keyer);
+    // Consent events stored before typed subjects: re-keyed as customer ids,
+    // once, before the state index reads them (lib/consent/subject_rekey.h).
+    auto rekeyed = consent::RekeyConsentSubjects(*d->store_, *d->subject_keyer_);
+    if (!rekeyed.ok()) return rekeyed.status();
+  }
   // CheckConsent answers from memory: the states are read from the events before the
   // server serves; erasures and consent writes keep it current as they commit.
   if (config.tenants_size() > 0 && config.consent_index_max_entries() > 0) {
@@ -151,11 +163,6 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     services.push_back(d->privacy_requests_->service());
   }
   if (config.tenants_size() > 0) {
-    std::vector<std::string> tenants;
-    for (const auto& t : config.tenants()) tenants.push_back(t.id());
-    auto keyer = consent::SubjectKeyer::FromKeyFile(config.subject_key_file(), tenants);
-    if (!keyer.ok()) return keyer.status();
-    d->subject_keyer_ = std::move(*keyer);
     d->purpose_catalog_ = std::make_unique<consent::PurposeCatalog>(config);
     d->consent_ledger_ = std::make_unique<consent::ConsentLedger>(
         d->store_.get(), clock, d->subject_keyer_.get(), d->purpose_catalog_.get(),

@@ -6,6 +6,7 @@
 #include "services/call_gate.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
+#include "services/subject_proto.h"
 
 namespace dsar {
 namespace {
@@ -20,15 +21,6 @@ constexpr char kExtend[] = "/dsar.v1.PrivacyRequestService/ExtendPrivacyRequest"
 constexpr char kReject[] = "/dsar.v1.PrivacyRequestService/RejectPrivacyRequest";
 constexpr char kCancel[] = "/dsar.v1.PrivacyRequestService/CancelPrivacyRequest";
 constexpr char kDownload[] = "/dsar.v1.PrivacyRequestService/DownloadExport";
-
-v1::SubjectIdentifierType ToProto(connector::IdentifierType t) {
-  switch (t) {
-    case connector::IdentifierType::kEmail: return v1::SUBJECT_IDENTIFIER_TYPE_EMAIL;
-    case connector::IdentifierType::kCustomerId: return v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID;
-    case connector::IdentifierType::kPhone: return v1::SUBJECT_IDENTIFIER_TYPE_PHONE;
-  }
-  return v1::SUBJECT_IDENTIFIER_TYPE_UNSPECIFIED;
-}
 
 v1::ConnectorTaskState ToProto(connector::TaskState s) {
   switch (s) {
@@ -238,19 +230,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CreatePrivacyRequest(
   }
   requests::CreateInput in;
   in.type = static_cast<requests::RequestType>(request->type());
-  for (const auto& id : request->identifiers()) {
-    requests::SubjectIdentifier out;
-    switch (id.type()) {
-      case v1::SUBJECT_IDENTIFIER_TYPE_EMAIL: out.type = connector::IdentifierType::kEmail; break;
-      case v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID:
-        out.type = connector::IdentifierType::kCustomerId;
-        break;
-      case v1::SUBJECT_IDENTIFIER_TYPE_PHONE: out.type = connector::IdentifierType::kPhone; break;
-      default: out.type = static_cast<connector::IdentifierType>(-1); break;  // rejected
-    }
-    out.value = id.value();
-    in.identifiers.push_back(std::move(out));
-  }
+  for (const auto& id : request->identifiers()) in.identifiers.push_back(FromProto(id));
   in.requester.relation = static_cast<requests::RequesterRelation>(request->requester().relation());
   in.requester.channel = request->requester().channel();
   in.requester.reference = request->requester().reference();

@@ -11,13 +11,14 @@ namespace dsar {
 
 absl::Status WithdrawalPropagation::OnWithdrawn(store::WriteTxn& txn, const RequestContext& ctx,
                                                 const consent::ConsentReceipt& receipt,
-                                                absl::string_view subject_id, absl::Time now) {
+                                                const SubjectIdentifier& subject,
+                                                absl::Time now) {
   if (outbox_ == nullptr) return absl::OkStatus();
   connector::TaskSpec spec;
   spec.tenant = ctx.tenant;
   spec.kind = connector::TaskKind::kConsentApply;
   spec.resource = absl::StrCat("consents/", receipt.receipt_id);
-  spec.subject.push_back({connector::IdentifierType::kCustomerId, std::string(subject_id)});
+  spec.subject.push_back(subject);
   spec.purpose = receipt.purpose;
   spec.consent_given = false;
   spec.change_time = receipt.withdrawn_at.value_or(now);

@@ -5,7 +5,7 @@
 // one, a 72-hour consent.withdrawal_propagation deadline. When the last of
 // those tasks finishes (done or skipped), the deadline is completed in the
 // same transaction that records the task. Connectors learn the subject by the
-// caller's subject id, as a customer id. Thread-safe.
+// typed identifier the caller gave. Thread-safe.
 #ifndef DSAR_SERVICES_WITHDRAWAL_PROPAGATION_H_
 #define DSAR_SERVICES_WITHDRAWAL_PROPAGATION_H_
 
@@ -27,8 +27,8 @@ class WithdrawalPropagation final : public consent::WithdrawalFollowUp,
   void set_outbox(const connector::Outbox* outbox) { outbox_ = outbox; }
 
   absl::Status OnWithdrawn(store::WriteTxn& txn, const RequestContext& ctx,
-                           const consent::ConsentReceipt& receipt, absl::string_view subject_id,
-                           absl::Time now) override;
+                           const consent::ConsentReceipt& receipt,
+                           const SubjectIdentifier& subject, absl::Time now) override;
   void Committed() override;
   absl::Status OnTaskFinished(store::WriteTxn& txn, const connector::TaskInfo& task,
                               absl::Time now) override;

@@ -25,6 +25,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "lib/core/subject_identifier.h"
 
 namespace dsar::connector {
 
@@ -40,12 +41,8 @@ enum class TaskState { kPending, kRunning, kDone, kSkipped, kWaiting, kFailed, k
 const char* TaskStateName(TaskState state);
 std::optional<TaskState> ParseTaskState(absl::string_view name);
 
-enum class IdentifierType { kEmail, kCustomerId, kPhone };
-
-struct SubjectIdentifier {
-  IdentifierType type = IdentifierType::kEmail;
-  std::string value;  // personal data: sealed at rest, never logged
-};
+using IdentifierType = ::dsar::IdentifierType;        // lib/core/subject_identifier.h
+using SubjectIdentifier = ::dsar::SubjectIdentifier;  // sealed at rest, never logged
 
 // What a module asks for. Personal data (the subject) is sealed in the task's
 // payload and wiped when the task is done.

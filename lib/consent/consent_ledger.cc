@@ -32,9 +32,14 @@ namespace {
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
-constexpr size_t kMaxSubjectIdLength = 256;
 constexpr size_t kMaxChannelLength = 64;
 constexpr size_t kMaxReasonLength = 512;
+
+// Overwrites an identifier's value once only its key is needed.
+void WipeValue(SubjectIdentifier& id) {
+  std::fill(id.value.begin(), id.value.end(), '\0');
+  id.value.clear();
+}
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
@@ -43,12 +48,10 @@ std::string ResourceName(absl::string_view receipt_id) {
   return absl::StrCat("consents/", receipt_id);
 }
 
-void CheckSubjectId(FieldErrors& errors, absl::string_view subject_id) {
-  if (subject_id.empty()) {
-    errors.Add("subject_id", "required");
-  } else if (subject_id.size() > kMaxSubjectIdLength) {
-    errors.Add("subject_id", absl::StrCat("at most ", kMaxSubjectIdLength, " bytes"));
-  }
+// Normalises the subject for its type (NormaliseIdentifier), violations
+// named "subject.type" / "subject.value".
+void CheckSubject(FieldErrors& errors, SubjectIdentifier& subject) {
+  NormaliseIdentifier(subject, "subject", errors);
 }
 
 void CheckChannel(FieldErrors& errors, absl::string_view channel) {
@@ -381,13 +384,13 @@ ConsentLedger::ConsentLedger(store::Store* store, Clock* clock, const SubjectKey
       follow_up_(follow_up),
       index_(index) {}
 
-absl::Status ConsentLedger::ValidateRecord(const RequestContext& ctx,
-                                           const RecordConsentInput& in, absl::Time now) const {
+absl::Status ConsentLedger::ValidateRecord(const RequestContext& ctx, RecordConsentInput& in,
+                                           absl::Time now) const {
   FieldErrors errors;
   if (absl::Status id = store::ValidateRequestId(ctx.request_id); !id.ok()) {
     for (auto& v : FieldViolationsOf(id)) errors.Add(v.field, v.description);
   }
-  CheckSubjectId(errors, in.subject_id);
+  CheckSubject(errors, in.subject);
   const Purpose* purpose = CheckPurpose(errors, *catalog_, ctx.tenant, in.purpose);
   bool outdated_notice = false;
   if (in.notice_version.empty()) {
@@ -428,7 +431,7 @@ absl::Status ConsentLedger::ValidateRecord(const RequestContext& ctx,
 
 struct ConsentLedger::PendingRecord {
   RequestContext ctx;
-  RecordConsentInput input;  // without subject_id: only its key is kept
+  RecordConsentInput input;  // without the subject's value: only its key is kept
   std::string subject_key;
   absl::Time now;
   std::string fingerprint;
@@ -451,9 +454,9 @@ void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input,
   // caller's thread, not on the store's single writer thread.
   auto op = std::make_shared<PendingRecord>();
   op->ctx = ctx;
-  op->subject_key = keyer_->Key(ctx.tenant, input.subject_id);
+  op->subject_key = keyer_->SubjectKey(ctx.tenant, input.subject);
   op->input = std::move(input);
-  op->input.subject_id.clear();  // not needed past this point
+  WipeValue(op->input.subject);  // not needed past this point
   op->now = now;
   const RecordConsentInput& in = op->input;
   op->fingerprint = store::FingerprintOf(
@@ -624,7 +627,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
   if (absl::Status id = store::ValidateRequestId(ctx.request_id); !id.ok()) {
     for (auto& v : FieldViolationsOf(id)) errors.Add(v.field, v.description);
   }
-  CheckSubjectId(errors, input.subject_id);
+  CheckSubject(errors, input.subject);
   CheckPurpose(errors, *catalog_, ctx.tenant, input.purpose);
   CheckChannel(errors, input.channel);
   if (input.reason.size() > kMaxReasonLength) {
@@ -643,7 +646,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
   };
   auto op = std::make_shared<Op>();
   op->ctx = ctx;
-  op->subject_key = keyer_->Key(ctx.tenant, input.subject_id);
+  op->subject_key = keyer_->SubjectKey(ctx.tenant, input.subject);
   op->input = std::move(input);
   op->now = clock_->Now();
   WithdrawalFollowUp* follow_up = follow_up_;
@@ -700,7 +703,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
                   given.withdrawal_channel = in.channel;
                   if (follow_up != nullptr) {
                     RETURN_IF_ERROR(
-                        follow_up->OnWithdrawn(t, op->ctx, given, in.subject_id, op->now));
+                        follow_up->OnWithdrawn(t, op->ctx, given, in.subject, op->now));
                   }
                   RETURN_IF_ERROR(
                       audit::Append(t, op->ctx, ResourceName(receipt_id), "OK", op->now));
@@ -710,7 +713,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
         return absl::OkStatus();
       },
       [op, follow_up, done = std::move(done)](absl::Status status) mutable {
-        op->input.subject_id.clear();
+        WipeValue(op->input.subject);
         if (!status.ok()) {
           done(status);
           return;
@@ -721,13 +724,13 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
 }
 
 absl::StatusOr<ConsentCheck> ConsentLedger::Check(const RequestContext& ctx,
-                                                  absl::string_view subject_id,
+                                                  SubjectIdentifier subject,
                                                   absl::string_view purpose) {
   FieldErrors errors;
-  CheckSubjectId(errors, subject_id);
+  CheckSubject(errors, subject);
   const Purpose* p = CheckPurpose(errors, *catalog_, ctx.tenant, purpose);
   RETURN_IF_ERROR(errors.ToStatus("invalid consent check"));
-  const std::string subject_key = keyer_->Key(ctx.tenant, subject_id);
+  const std::string subject_key = keyer_->SubjectKey(ctx.tenant, subject);
   ConsentCheck check;
   check.current_notice_version = p->current_notice_version;
   ConsentStateIndex::Row row;
@@ -751,12 +754,13 @@ absl::StatusOr<ConsentCheck> ConsentLedger::Check(const RequestContext& ctx,
 void ConsentLedger::ListEvents(const RequestContext& ctx, ListEventsInput input,
                                PageDone done) {
   FieldErrors errors;
-  CheckSubjectId(errors, input.subject_id);
+  CheckSubject(errors, input.subject);
   if (!input.purpose.empty()) CheckPurpose(errors, *catalog_, ctx.tenant, input.purpose);
   if (input.page_size < 0 || input.page_size > kMaxPageSize) {
     errors.Add("page_size", absl::StrCat("must be between 0 and ", kMaxPageSize));
   }
-  const std::string subject_key = keyer_->Key(ctx.tenant, input.subject_id);
+  const std::string subject_key = keyer_->SubjectKey(ctx.tenant, input.subject);
+  WipeValue(input.subject);
   const std::string tag = FilterTag(subject_key, input.purpose);
   int64_t before_seq = INT64_MAX;
   if (!input.page_token.empty()) {

@@ -11,7 +11,8 @@
 // request that wrote it, and a retry finds them among the subject's events
 // (a RecordConsent's request_id is scoped to its tenant and subject; keys
 // written before migration 11, and withdrawals, use idempotency_keys).
-// Subject ids are never stored: only SubjectKeyer's HMAC.
+// Subjects are typed identifiers (e-mail, customer id, phone), normalised
+// per type; they are never stored: only SubjectKeyer::SubjectKey's HMAC.
 //
 // Records are batched: every RecordConsent that arrives while the store's
 // writer is busy joins one store write, which looks up each request_id and
@@ -39,6 +40,7 @@
 #include "absl/time/time.h"
 #include "lib/core/clock.h"
 #include "lib/core/request_context.h"
+#include "lib/core/subject_identifier.h"
 #include "lib/store/store.h"
 
 namespace dsar::consent {
@@ -69,7 +71,7 @@ inline ConsentState StateAfter(ConsentAction action) {
 }
 
 struct RecordConsentInput {
-  std::string subject_id;
+  SubjectIdentifier subject;
   std::string purpose;
   std::string notice_version;
   std::string language;
@@ -79,7 +81,7 @@ struct RecordConsentInput {
 };
 
 struct WithdrawConsentInput {
-  std::string subject_id;
+  SubjectIdentifier subject;
   std::string purpose;
   std::string channel;
   std::string reason;
@@ -127,7 +129,7 @@ struct ConsentCheck {
 };
 
 struct ListEventsInput {
-  std::string subject_id;
+  SubjectIdentifier subject;
   std::string purpose;  // empty: all purposes
   int page_size = 0;    // 0: default 100
   std::string page_token;
@@ -141,14 +143,14 @@ struct EventPage {
 // What else must happen, in the same transaction, when consent is withdrawn:
 // a propagation task per connector declaring the purpose and a 72-hour
 // propagation deadline. Implemented by the wiring with the connector outbox and
-// the deadline engine. `subject_id` is given in clear because connectors need
-// it; implementations must not log it.
+// the deadline engine. `subject` (normalised) is given in clear because
+// connectors need it; implementations must not log it.
 class WithdrawalFollowUp {
  public:
   virtual ~WithdrawalFollowUp() = default;
   virtual absl::Status OnWithdrawn(store::WriteTxn& txn, const RequestContext& ctx,
                                    const ConsentReceipt& receipt,
-                                   absl::string_view subject_id, absl::Time now) = 0;
+                                   const SubjectIdentifier& subject, absl::Time now) = 0;
   // After a withdrawal's transaction committed (e.g. wake the dispatcher).
   virtual void Committed() {}
 };
@@ -167,8 +169,8 @@ class ConsentLedger {
 
   void Record(const RequestContext& ctx, RecordConsentInput input, ReceiptDone done);
   void Withdraw(const RequestContext& ctx, WithdrawConsentInput input, ReceiptDone done);
-  // INVALID_ARGUMENT for a missing subject_id or unknown purpose.
-  absl::StatusOr<ConsentCheck> Check(const RequestContext& ctx, absl::string_view subject_id,
+  // INVALID_ARGUMENT for a missing or malformed subject or an unknown purpose.
+  absl::StatusOr<ConsentCheck> Check(const RequestContext& ctx, SubjectIdentifier subject,
                                      absl::string_view purpose);
   // Reads of personal data: each writes an audit event before answering.
   void ListEvents(const RequestContext& ctx, ListEventsInput input, PageDone done);
@@ -178,7 +180,7 @@ class ConsentLedger {
   struct PendingRecord;
   using RecordBatch = std::vector<std::shared_ptr<PendingRecord>>;
 
-  absl::Status ValidateRecord(const RequestContext& ctx, const RecordConsentInput& in,
+  absl::Status ValidateRecord(const RequestContext& ctx, RecordConsentInput& in,
                               absl::Time now) const;
   // Queues one store write that takes every record pending when it runs.
   void SubmitRecordBatch();

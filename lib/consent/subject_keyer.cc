@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -69,24 +70,50 @@ SubjectKeyer::~SubjectKeyer() {
   for (auto& [tenant, state] : tenants_) sodium_memzero(&state->hmac, sizeof state->hmac);
 }
 
-std::string SubjectKeyer::Key(absl::string_view tenant, absl::string_view subject_id) const {
+std::string SubjectKeyer::Mac(absl::string_view tenant, absl::string_view message) const {
   if (auto it = tenants_.find(tenant); it != tenants_.end()) {
     crypto_auth_hmacsha256_state state = it->second->hmac;  // keyed, nothing absorbed yet
-    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(subject_id.data()),
-                                  subject_id.size());
+    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(message.data()),
+                                  message.size());
     unsigned char out[crypto_auth_hmacsha256_BYTES];
     crypto_auth_hmacsha256_final(&state, out);
     sodium_memzero(&state, sizeof state);
     return std::string(reinterpret_cast<const char*>(out), sizeof out);
   }
   std::string tenant_key = Hmac(master_key_, absl::StrCat("dsar-subject-v1/", tenant));
-  std::string key = Hmac(tenant_key, subject_id);
+  std::string key = Hmac(tenant_key, message);
   sodium_memzero(tenant_key.data(), tenant_key.size());
   return key;
 }
 
-std::string SubjectKeyer::Pseudonym(absl::string_view tenant, absl::string_view subject_id) const {
-  return PseudonymFromKey(Key(tenant, subject_id));
+std::string SubjectKeyer::SubjectKey(absl::string_view tenant, const SubjectIdentifier& id) const {
+  std::string inner = Mac(tenant, id.value);
+  std::string key = RekeyScheme1(tenant, id.type, inner);
+  sodium_memzero(inner.data(), inner.size());
+  return key;
+}
+
+std::string SubjectKeyer::RekeyScheme1(absl::string_view tenant, IdentifierType type,
+                                       absl::string_view scheme1_key) const {
+  // At most "dsar-subject-v2/customer_id/" + 32 bytes = 60: no allocation.
+  char message[64];
+  size_t n = 0;
+  auto put = [&](absl::string_view part) {
+    part = part.substr(0, sizeof message - n);
+    std::memcpy(message + n, part.data(), part.size());
+    n += part.size();
+  };
+  put("dsar-subject-v2/");
+  put(IdentifierTypeName(type));
+  put("/");
+  put(scheme1_key);
+  std::string key = Mac(tenant, absl::string_view(message, n));
+  sodium_memzero(message, sizeof message);
+  return key;
+}
+
+std::string SubjectKeyer::Scheme1Key(absl::string_view tenant, absl::string_view value) const {
+  return Mac(tenant, value);
 }
 
 std::string PseudonymFromKey(absl::string_view key) {

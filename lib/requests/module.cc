@@ -2,6 +2,7 @@
 
 #include "lib/connector/grpc_connector_client.h"
 #include "lib/core/log.h"
+#include "lib/requests/rekey.h"
 
 namespace dsar::requests {
 
@@ -35,6 +36,8 @@ absl::StatusOr<std::unique_ptr<RequestModule>> RequestModule::Create(
   env.key_wrapper = m->key_wrapper_.get();
   env.registry = m->registry_.get();
   env.options = std::move(*options);
+  // Stored subject keys to the typed scheme, once, before any request is served.
+  if (auto rekeyed = RekeyRequestSubjects(env); !rekeyed.ok()) return rekeyed.status();
   m->requests_ = std::make_unique<PrivacyRequests>(&env);
   m->hooks_ = std::make_unique<TaskHooks>(&env);
   m->sinks_ = std::make_unique<ExportSinks>(&env);

@@ -10,7 +10,7 @@ int64_t AnonymiseConsentHistory(store::WriteTxn& txn, const consent::SubjectKeye
                                 const std::vector<SubjectIdentifier>& subject) {
   int64_t changed = 0;
   for (const auto& id : subject) {
-    changed += consent::AnonymiseSubjectEvents(txn, index, tenant, keyer.Key(tenant, id.value));
+    changed += consent::AnonymiseSubjectEvents(txn, index, tenant, keyer.SubjectKey(tenant, id));
   }
   return changed;
 }

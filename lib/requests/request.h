@@ -106,10 +106,8 @@ std::string RequestName(absl::string_view request_id);
 // The id in a resource name; INVALID_ARGUMENT (field "name") otherwise.
 absl::StatusOr<std::string> ParseRequestName(absl::string_view name);
 
-struct SubjectIdentifier {
-  connector::IdentifierType type = connector::IdentifierType::kEmail;
-  std::string value;  // personal data: sealed at rest, never logged or returned
-};
+// Personal data: sealed at rest, never logged or returned.
+using SubjectIdentifier = ::dsar::SubjectIdentifier;
 
 struct Requester {
   RequesterRelation relation = RequesterRelation::kUnspecified;

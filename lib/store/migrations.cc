@@ -563,6 +563,21 @@ const std::vector<Migration>& DsarMigrations() {
         -- (lib/requests/retention.h).
         ALTER TABLE privacy_requests ADD COLUMN only_systems TEXT NOT NULL DEFAULT '';
       )sql"},
+      {17, "subject_key_schemes", R"sql(
+        -- Subject keys are typed (issue 18): HMAC of (type, normalised
+        -- value) per tenant, nested over the older key of the value
+        -- (lib/consent/subject_keyer.h). Re-keying stored keys needs the
+        -- tenant keys, which SQL does not have: keyed start-up steps do it
+        -- (consent events as CUSTOMER_ID from their stored keys,
+        -- lib/consent/subject_rekey.h; privacy_request_subjects from the
+        -- requests' sealed identifiers, lib/requests/rekey.h), each in one
+        -- transaction that also writes its row here, so each runs once.
+        CREATE TABLE subject_key_schemes (
+          part         TEXT PRIMARY KEY,  -- consent | privacy_requests
+          scheme       INTEGER NOT NULL,
+          rows_rekeyed INTEGER NOT NULL
+        ) WITHOUT ROWID;
+      )sql"},
   };
   return *migrations;
 }

@@ -17,6 +17,7 @@
 #include "services/call_gate.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/subject_testing.h"
 
 namespace dsar {
 namespace {
@@ -88,7 +89,7 @@ TEST_F(ConsentPropagationE2eTest, WithdrawalReachesEveryConnectorDeclaringThePur
   // cust-0004 exists in both synthetic systems (same generator seed).
   v1::RecordConsentRequest record;
   record.set_request_id("e2e-record-1");
-  record.set_subject_id("cust-0004");
+  *record.mutable_subject() = ::dsar::testing::CustomerSubject("cust-0004");
   record.set_purpose("marketing");
   record.set_notice_version("v1");
   record.set_language("sv-SE");
@@ -99,7 +100,7 @@ TEST_F(ConsentPropagationE2eTest, WithdrawalReachesEveryConnectorDeclaringThePur
 
   v1::WithdrawConsentRequest withdraw;
   withdraw.set_request_id("e2e-withdraw-1");
-  withdraw.set_subject_id("cust-0004");
+  *withdraw.mutable_subject() = ::dsar::testing::CustomerSubject("cust-0004");
   withdraw.set_purpose("marketing");
   withdraw.set_channel("account-settings");
   v1::WithdrawConsentResponse withdrawn;

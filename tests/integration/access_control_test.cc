@@ -18,6 +18,7 @@
 #include "tests/testing/grpc_probe.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_dsard.h"
+#include "tests/testing/subject_testing.h"
 
 namespace dsar {
 namespace {
@@ -204,7 +205,7 @@ TEST_F(AccessControlTest, RefusedCallsAreAuditedAndChangeNothing) {
   const int64_t consents_before = Count("SELECT count(*) FROM consent_events");
   v1::RecordConsentRequest request;
   request.set_request_id("refused-1");
-  request.set_subject_id("subject-0001");
+  *request.mutable_subject() = ::dsar::testing::CustomerSubject("subject-0001");
   request.set_purpose("booking");
   auto stub = v1::ConsentService::NewStub(dsard_.channel());
   v1::RecordConsentResponse response;
@@ -233,7 +234,7 @@ TEST_F(AccessControlTest, AuditServiceListsOwnTenantAndVerifiesTheChain) {
   for (int i = 0; i < 3; ++i) {
     v1::RecordConsentRequest r;
     r.set_request_id("audit-" + std::to_string(i));
-    r.set_subject_id("subject-000" + std::to_string(i));
+    *r.mutable_subject() = ::dsar::testing::CustomerSubject("subject-000" + std::to_string(i));
     r.set_purpose("marketing");
     r.set_notice_version("v7");
     r.set_language("en");
@@ -334,7 +335,7 @@ TEST_F(OverloadTest, ExcessCallsAreShedAtOnceAndAdmittedCallsComplete) {
       auto stub = v1::ConsentService::NewStub(dsard_.channel());
       v1::RecordConsentRequest r;
       r.set_request_id("load-" + std::to_string(i));
-      r.set_subject_id("subject-" + std::to_string(i));
+      *r.mutable_subject() = ::dsar::testing::CustomerSubject("subject-" + std::to_string(i));
       r.set_purpose("marketing");
       r.set_notice_version("v7");
       r.set_language("en");

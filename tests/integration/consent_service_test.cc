@@ -20,6 +20,7 @@
 #include "tests/testing/grpc_probe.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_dsard.h"
+#include "tests/testing/subject_testing.h"
 
 namespace dsar {
 namespace {
@@ -43,7 +44,7 @@ class ConsentServiceTest : public ::testing::Test {
                                        const std::string& purpose = "booking") {
     v1::RecordConsentRequest r;
     r.set_request_id("req-" + std::to_string(++request_counter_));
-    r.set_subject_id(subject);
+    *r.mutable_subject() = ::dsar::testing::CustomerSubject(subject);
     r.set_purpose(purpose);
     r.set_notice_version(purpose == "booking" ? "2026-03" : "v7");
     r.set_language("sv-SE");
@@ -67,7 +68,7 @@ class ConsentServiceTest : public ::testing::Test {
     v1::WithdrawConsentRequest request;
     request.set_request_id(request_id.empty() ? "wd-" + std::to_string(++request_counter_)
                                               : request_id);
-    request.set_subject_id(subject);
+    *request.mutable_subject() = ::dsar::testing::CustomerSubject(subject);
     request.set_purpose(purpose);
     request.set_channel("account-settings");
     v1::WithdrawConsentResponse response;
@@ -80,7 +81,7 @@ class ConsentServiceTest : public ::testing::Test {
   absl::StatusOr<v1::CheckConsentResponse> Check(const std::string& subject,
                                                  const std::string& purpose) {
     v1::CheckConsentRequest request;
-    request.set_subject_id(subject);
+    *request.mutable_subject() = ::dsar::testing::CustomerSubject(subject);
     request.set_purpose(purpose);
     v1::CheckConsentResponse response;
     auto ctx = TestDsard::Context();
@@ -93,7 +94,7 @@ class ConsentServiceTest : public ::testing::Test {
                                                      const std::string& token = "",
                                                      const std::string& purpose = "") {
     v1::ListConsentEventsRequest request;
-    request.set_subject_id(subject);
+    *request.mutable_subject() = ::dsar::testing::CustomerSubject(subject);
     request.set_page_size(page_size);
     request.set_page_token(token);
     request.set_purpose(purpose);
@@ -188,8 +189,14 @@ TEST_F(ConsentServiceTest, EachInvalidFieldIsNamedAndChangesNothing) {
   std::vector<Case> cases = {
       {"request_id", [](auto& r) { r.clear_request_id(); }},
       {"request_id", [](auto& r) { r.set_request_id("has space"); }},
-      {"subject_id", [](auto& r) { r.clear_subject_id(); }},
-      {"subject_id", [](auto& r) { r.set_subject_id(std::string(300, 's')); }},
+      {"subject.type", [](auto& r) { r.clear_subject(); }},
+      {"subject.type", [](auto& r) { r.mutable_subject()->clear_type(); }},
+      {"subject.value",
+       [](auto& r) { *r.mutable_subject() = ::dsar::testing::CustomerSubject(std::string(300, 's')); }},
+      {"subject.value",
+       [](auto& r) { *r.mutable_subject() = ::dsar::testing::EmailSubject("not-an-address"); }},
+      {"subject.value",
+       [](auto& r) { *r.mutable_subject() = ::dsar::testing::PhoneSubject("0700000001"); }},
       {"purpose", [](auto& r) { r.clear_purpose(); }},
       {"purpose", [](auto& r) { r.set_purpose("astrology"); }},
       {"notice_version", [](auto& r) { r.clear_notice_version(); }},
@@ -346,7 +353,7 @@ TEST_F(ConsentServiceTest, ConcurrentClientsLeaveStateEqualToTheLastEventOfEachH
         if ((c + i) % 3 == 0) {
           v1::WithdrawConsentRequest w;
           w.set_request_id(rid);
-          w.set_subject_id(subject);
+          *w.mutable_subject() = ::dsar::testing::CustomerSubject(subject);
           w.set_purpose(purpose);
           w.set_channel("app");
           v1::WithdrawConsentResponse resp;
@@ -355,7 +362,7 @@ TEST_F(ConsentServiceTest, ConcurrentClientsLeaveStateEqualToTheLastEventOfEachH
         } else {
           v1::RecordConsentRequest r;
           r.set_request_id(rid);
-          r.set_subject_id(subject);
+          *r.mutable_subject() = ::dsar::testing::CustomerSubject(subject);
           r.set_purpose(purpose);
           r.set_notice_version(purpose == "booking" ? "2026-03" : "v7");
           r.set_language("en-GB");
@@ -467,7 +474,7 @@ TEST_F(ConsentServiceTest, TenantsAreIsolated) {
   ASSERT_THAT(receipt, IsOk());
   // The other tenant's principal sees no consent and cannot fetch the receipt.
   v1::CheckConsentRequest check;
-  check.set_subject_id("subject-0001");
+  *check.mutable_subject() = ::dsar::testing::CustomerSubject("subject-0001");
   check.set_purpose("marketing");
   v1::CheckConsentResponse check_response;
   auto ctx = TestDsard::Context(testing::kOtherTenantToken);

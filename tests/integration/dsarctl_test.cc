@@ -64,7 +64,7 @@ class DsarctlTest : public ::testing::Test {
 
   // Records marketing consent for `subject` and returns the receipt id.
   std::string Record(const std::string& subject) {
-    auto r = Ctl({"consent", "record", subject, "marketing", "--notice-version", "v7",
+    auto r = Ctl({"consent", "record", "marketing", "--email", subject, "--notice-version", "v7",
                   "--language", "sv-SE", "--channel", "web-booking", "-o", "json"},
                  ::dsar::testing::kServiceToken);
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -98,34 +98,49 @@ class DsarctlTest : public ::testing::Test {
 };
 
 TEST_F(DsarctlTest, ConsentCommandsPrintTablesAndJson) {
-  const std::string receipt = Record("subject-0001");
+  const std::string receipt = Record("person-0001@example.invalid");
   ASSERT_FALSE(receipt.empty());
 
-  auto check = Ctl({"consent", "check", "subject-0001", "marketing"});
+  // E-mail addresses are case-folded and trimmed before they are keyed.
+  auto check = Ctl({"consent", "check", "marketing", "--email", " Person-0001@EXAMPLE.invalid"});
   ASSERT_EQ(check.exit_code, 0) << check.err;
   EXPECT_THAT(check.out, AllOf(HasSubstr("state:"), HasSubstr("granted"), HasSubstr(receipt)));
-  check = Ctl({"consent", "check", "subject-0001", "marketing", "-o", "json"});
+  check = Ctl({"consent", "check", "marketing", "--email", "person-0001@example.invalid", "-o",
+               "json"});
   ASSERT_EQ(check.exit_code, 0) << check.err;
   EXPECT_EQ(Json(check).value("state", ""), "CONSENT_STATE_GRANTED");
   // "-" reads the identifier from stdin, keeping it out of argv.
-  check = Ctl({"consent", "check", "-", "marketing", "-o", "json"}, ::dsar::testing::kDpoToken,
-              "subject-0001\n");
+  check = Ctl({"consent", "check", "marketing", "--email", "-", "-o", "json"},
+              ::dsar::testing::kDpoToken, "person-0001@example.invalid\n");
   ASSERT_EQ(check.exit_code, 0) << check.err;
   EXPECT_EQ(Json(check).value("receiptId", ""), receipt);
 
-  auto withdraw = Ctl({"consent", "withdraw", "subject-0001", "marketing", "--channel",
+  // The same text as a customer id is another person.
+  check = Ctl({"consent", "check", "marketing", "--customer-id", "person-0001@example.invalid",
+               "-o", "json"});
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_EQ(Json(check).value("state", ""), "CONSENT_STATE_NONE");
+  // Exactly one identifier.
+  EXPECT_EQ(Ctl({"consent", "check", "marketing"}).exit_code, 2);
+  EXPECT_EQ(Ctl({"consent", "check", "marketing", "--email", "a@example.invalid", "--phone",
+                 "+46700000001"})
+                .exit_code,
+            2);
+
+  auto withdraw = Ctl({"consent", "withdraw", "marketing", "--email", "person-0001@example.invalid", "--channel",
                        "dpo-request", "--reason", "asked by phone"});
   ASSERT_EQ(withdraw.exit_code, 0) << withdraw.err;
   EXPECT_THAT(withdraw.out, AllOf(HasSubstr("withdrawn"), HasSubstr("dpo-request")));
 
-  auto history = Ctl({"consent", "history", "subject-0001"});
+  auto history = Ctl({"consent", "history", "--email", "person-0001@example.invalid"});
   ASSERT_EQ(history.exit_code, 0) << history.err;
   std::vector<std::string> lines = absl::StrSplit(history.out, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 3u) << history.out;  // header, withdrawn, given (newest first)
   EXPECT_THAT(lines[0], AllOf(HasSubstr("TIME"), HasSubstr("ACTION"), HasSubstr("PURPOSE")));
   EXPECT_THAT(lines[1], AllOf(HasSubstr("withdrawn"), HasSubstr("asked by phone")));
   EXPECT_THAT(lines[2], AllOf(HasSubstr("given"), HasSubstr("web-booking")));
-  history = Ctl({"consent", "history", "subject-0001", "--page-size", "1", "--all", "-o", "json"});
+  history = Ctl({"consent", "history", "--email", "person-0001@example.invalid", "--page-size", "1",
+                 "--all", "-o", "json"});
   ASSERT_EQ(history.exit_code, 0) << history.err;
   EXPECT_EQ(Json(history)["events"].size(), 2u);  // both pages merged
 
@@ -148,13 +163,13 @@ TEST_F(DsarctlTest, ExitCodesForNotFoundInvalidArgumentAndUnauthenticated) {
   EXPECT_TRUE(missing.out.empty());
 
   // Field violations are printed one per line.
-  auto invalid = Ctl({"consent", "record", "subject-0002", "marketing", "--notice-version", "v7",
+  auto invalid = Ctl({"consent", "record", "marketing", "--customer-id", "subject-0002", "--notice-version", "v7",
                       "--language", "not a tag", "--channel", "web-booking"},
                      ::dsar::testing::kServiceToken);
   EXPECT_EQ(invalid.exit_code, 4);
   EXPECT_THAT(invalid.err, AllOf(HasSubstr("INVALID_ARGUMENT"), HasSubstr("field language:")));
   // With --output json the error is one JSON object on stderr.
-  invalid = Ctl({"consent", "record", "subject-0002", "marketing", "--notice-version", "v7",
+  invalid = Ctl({"consent", "record", "marketing", "--customer-id", "subject-0002", "--notice-version", "v7",
                  "--language", "not a tag", "--channel", "web-booking", "-o", "json"},
                 ::dsar::testing::kServiceToken);
   EXPECT_EQ(invalid.exit_code, 4);
@@ -165,7 +180,7 @@ TEST_F(DsarctlTest, ExitCodesForNotFoundInvalidArgumentAndUnauthenticated) {
   EXPECT_THAT(error["error"]["details"].dump(), HasSubstr("language"));
 
   // An outdated notice version is a failed precondition: also 4.
-  auto outdated = Ctl({"consent", "record", "subject-0002", "booking", "--notice-version",
+  auto outdated = Ctl({"consent", "record", "booking", "--customer-id", "subject-0002", "--notice-version",
                        "2025-01", "--language", "sv-SE", "--channel", "web-booking"},
                       ::dsar::testing::kServiceToken);
   EXPECT_EQ(outdated.exit_code, 4);
@@ -185,7 +200,8 @@ TEST_F(DsarctlTest, ExitCodesForNotFoundInvalidArgumentAndUnauthenticated) {
 TEST_F(DsarctlTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Ctl({}).exit_code, 2);                                  // no command
   EXPECT_EQ(Ctl({"consent"}).exit_code, 2);                         // no leaf
-  EXPECT_EQ(Ctl({"consent", "check", "subject-0001"}).exit_code, 2);  // missing purpose
+  EXPECT_EQ(Ctl({"consent", "check", "--customer-id", "subject-0001"}).exit_code,
+            2);  // missing purpose
   EXPECT_EQ(Ctl({"connectors", "tasks", "--state", "sleeping"}).exit_code, 2);
   EXPECT_EQ(Ctl({"deadlines", "due-soon", "--within", "soon"}).exit_code, 2);
   EXPECT_EQ(Ctl({"audit", "verify", "--timeout", "-3s"}).exit_code, 2);
@@ -308,8 +324,9 @@ TEST_F(DsarctlTest, ConnectorCommandsShowRegisterHealthTasksAndRetry) {
 
   // A withdrawal fans out one consent.apply task; the connector is down and
   // allows one attempt, so the task is dead-lettered.
-  Record("subject-0003");
-  ASSERT_EQ(Ctl({"consent", "withdraw", "subject-0003", "marketing", "--channel", "web"})
+  Record("person-0003@example.invalid");
+  ASSERT_EQ(Ctl({"consent", "withdraw", "marketing", "--email", "person-0003@example.invalid",
+                 "--channel", "web"})
                 .exit_code,
             0);
   DrainTasks();

@@ -34,6 +34,7 @@
 #include "services/ops.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_dsard.h"
+#include "tests/testing/subject_testing.h"
 
 namespace dsar {
 namespace {
@@ -125,7 +126,7 @@ TEST_F(MetricsTest, EndpointServesPrometheusTextWhoseCountersMoveWithTraffic) {
 
   v1::RecordConsentRequest record;
   record.set_request_id("metrics-record-1");
-  record.set_subject_id("subject-0100");
+  *record.mutable_subject() = ::dsar::testing::CustomerSubject("subject-0100");
   record.set_purpose("marketing");
   record.set_notice_version("v7");
   record.set_language("sv-SE");
@@ -134,7 +135,7 @@ TEST_F(MetricsTest, EndpointServesPrometheusTextWhoseCountersMoveWithTraffic) {
   v1::RecordConsentResponse recorded;
   ASSERT_TRUE(consent_->RecordConsent(TestDsard::Context().get(), record, &recorded).ok());
   v1::CheckConsentRequest check;
-  check.set_subject_id("subject-0100");
+  *check.mutable_subject() = ::dsar::testing::CustomerSubject("subject-0100");
   check.set_purpose("marketing");
   v1::CheckConsentResponse checked;
   for (int i = 0; i < 3; ++i) {
@@ -240,7 +241,7 @@ class WriteLoad {
           const std::string subject = absl::StrCat("subject-", t, "-", i);
           v1::RecordConsentRequest r;
           r.set_request_id(absl::StrCat("load-", t, "-", i));
-          r.set_subject_id(subject);
+          *r.mutable_subject() = ::dsar::testing::CustomerSubject(subject);
           r.set_purpose("marketing");
           r.set_notice_version("v7");
           r.set_language("sv-SE");
@@ -309,7 +310,7 @@ TEST(BackupRestoreTest, BackupDuringWriteLoadRestoresEveryAcknowledgedWrite) {
   auto consent = v1::ConsentService::NewStub(restored.channel());
   for (const std::string& subject : before_backup) {
     v1::CheckConsentRequest check;
-    check.set_subject_id(subject);
+    *check.mutable_subject() = ::dsar::testing::CustomerSubject(subject);
     check.set_purpose("marketing");
     v1::CheckConsentResponse response;
     ASSERT_TRUE(consent->CheckConsent(TestDsard::Context().get(), check, &response).ok());

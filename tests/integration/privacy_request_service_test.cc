@@ -29,6 +29,7 @@
 #include "tests/testing/status_callback_receiver.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/test_dsard.h"
+#include "tests/testing/subject_testing.h"
 
 namespace dsar {
 namespace {
@@ -403,7 +404,7 @@ TEST_F(PrivacyRequestTest, ErasureDeletesEverywhereKeepsStatisticsAnonymisedAndL
   auto consent_stub = v1::ConsentService::NewStub(dsard_->channel());
   v1::RecordConsentRequest consent;
   consent.set_request_id("consent-9");
-  consent.set_subject_id(Email(9));
+  *consent.mutable_subject() = ::dsar::testing::EmailSubject(Email(9));
   consent.set_purpose("marketing");
   consent.set_notice_version("v7");
   consent.set_language("sv-SE");
@@ -450,7 +451,7 @@ TEST_F(PrivacyRequestTest, ErasureDeletesEverywhereKeepsStatisticsAnonymisedAndL
 
   // dsard's own records: consent history anonymised, no identifier in clear.
   v1::CheckConsentRequest check;
-  check.set_subject_id(Email(9));
+  *check.mutable_subject() = ::dsar::testing::EmailSubject(Email(9));
   check.set_purpose("marketing");
   v1::CheckConsentResponse checked;
   ctx = TestDsard::Context();

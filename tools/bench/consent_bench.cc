@@ -64,7 +64,8 @@ constexpr char kPurpose[] = "booking";
 constexpr char kNotice[] = "2026-03";
 constexpr char kPrincipal[] = "svc-bench";
 
-std::string SubjectId(int64_t n) { return absl::StrCat("bench-subject-", n); }
+// Synthetic e-mail subjects (typed: the costliest type to normalise).
+std::string SubjectId(int64_t n) { return absl::StrCat("bench-subject-", n, "@example.invalid"); }
 
 // splitmix64: spreads check calls uniformly over the stored subjects.
 uint64_t Mix(uint64_t x) {
@@ -163,7 +164,7 @@ absl::Status Seed(const std::string& db_path, const std::string& key_file, int64
     }
     ctx.request_id = absl::StrCat("seed-", i);
     consent::RecordConsentInput in;
-    in.subject_id = SubjectId(i);
+    in.subject = {IdentifierType::kEmail, SubjectId(i)};
     in.purpose = kPurpose;
     in.notice_version = kNotice;
     in.language = "sv-SE";
@@ -223,7 +224,8 @@ ClientFactory RecordClient(std::shared_ptr<std::atomic<int64_t>> next) {
       int64_t n = next->fetch_add(1, std::memory_order_relaxed);
       RecordConsentRequest request;
       request.set_request_id(absl::StrCat("bench-rec-", n));
-      request.set_subject_id(absl::StrCat("bench-subject-r", n));
+      request.mutable_subject()->set_type(v1::SUBJECT_IDENTIFIER_TYPE_EMAIL);
+      request.mutable_subject()->set_value(absl::StrCat("bench-subject-r", n, "@example.invalid"));
       request.set_purpose(kPurpose);
       request.set_notice_version(kNotice);
       request.set_language("sv-SE");
@@ -256,7 +258,8 @@ ClientFactory CheckClient(int64_t stored) {
     return [stub, next, stored](int64_t, CallDone done) {
       uint64_t n = next->fetch_add(1, std::memory_order_relaxed);
       CheckConsentRequest request;
-      request.set_subject_id(SubjectId(static_cast<int64_t>(Mix(n) % stored)));
+      request.mutable_subject()->set_type(v1::SUBJECT_IDENTIFIER_TYPE_EMAIL);
+      request.mutable_subject()->set_value(SubjectId(static_cast<int64_t>(Mix(n) % stored)));
       request.set_purpose(kPurpose);
       StartUnaryCall<CheckConsentRequest, CheckConsentResponse>(
           std::move(request), absl::Seconds(10),

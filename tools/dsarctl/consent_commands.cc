@@ -24,14 +24,48 @@ KeyValues ReceiptValues(const v1::ConsentReceipt& r) {
           {"withdrawal channel", r.withdrawal_channel()}};
 }
 
+// The person, by exactly one of --email, --customer-id, --phone; a value of
+// "-" is read from stdin (keeps it out of argv and shell history).
+struct SubjectFlags {
+  std::string email, customer_id, phone;
+};
+
+absl::Status ReadSubjectFlags(SubjectFlags f, v1::SubjectIdentifier* out) {
+  int given = 0;
+  const std::pair<std::string*, v1::SubjectIdentifierType> flags[] = {
+      {&f.email, v1::SUBJECT_IDENTIFIER_TYPE_EMAIL},
+      {&f.customer_id, v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID},
+      {&f.phone, v1::SUBJECT_IDENTIFIER_TYPE_PHONE}};
+  for (const auto& [value, type] : flags) {
+    if (value->empty()) continue;
+    ++given;
+    if (absl::Status s = ReadSubject(value); !s.ok()) return s;
+    out->set_type(type);
+    out->set_value(*value);
+  }
+  if (given != 1) {
+    return absl::InvalidArgumentError(
+        "name the person by exactly one of --email, --customer-id, --phone");
+  }
+  return absl::OkStatus();
+}
+
+void AddSubjectFlags(CLI::App* sub, SubjectFlags* f) {
+  sub->add_option("--email", f->email, "The person's e-mail address (\"-\": read stdin)");
+  sub->add_option("--customer-id", f->customer_id, "The person's customer id (\"-\": read stdin)");
+  sub->add_option("--phone", f->phone, "The person's phone number, E.164 (\"-\": read stdin)");
+}
+
 struct CheckOptions {
-  std::string subject, purpose;
+  SubjectFlags subject;
+  std::string purpose;
 };
 
 int Check(Cli& cli, CheckOptions o) {
-  if (auto s = ReadSubject(&o.subject); !s.ok()) return cli.Usage(std::string(s.message()));
   v1::CheckConsentRequest request;
-  request.set_subject_id(o.subject);
+  if (auto s = ReadSubjectFlags(o.subject, request.mutable_subject()); !s.ok()) {
+    return cli.Usage(std::string(s.message()));
+  }
   request.set_purpose(o.purpose);
   v1::CheckConsentResponse response;
   auto status =
@@ -52,19 +86,23 @@ int Check(Cli& cli, CheckOptions o) {
 }
 
 struct HistoryOptions {
-  std::string subject, purpose, page_token;
+  SubjectFlags subject;
+  std::string purpose, page_token;
   int page_size = 0;
   bool all = false;
 };
 
 int History(Cli& cli, HistoryOptions o) {
-  if (auto s = ReadSubject(&o.subject); !s.ok()) return cli.Usage(std::string(s.message()));
+  v1::SubjectIdentifier subject;
+  if (auto s = ReadSubjectFlags(o.subject, &subject); !s.ok()) {
+    return cli.Usage(std::string(s.message()));
+  }
   auto stub = ConsentService::NewStub(cli.channel());
   v1::ListConsentEventsResponse merged;
   auto status = FetchPages(o.all, o.page_token,
                            [&](const std::string& token, v1::ListConsentEventsResponse* page) {
                              v1::ListConsentEventsRequest request;
-                             request.set_subject_id(o.subject);
+                             *request.mutable_subject() = subject;
                              request.set_purpose(o.purpose);
                              request.set_page_size(o.page_size);
                              request.set_page_token(token);
@@ -112,15 +150,17 @@ int Receipt(Cli& cli, const ReceiptOptions& o) {
 }
 
 struct RecordOptions {
-  std::string subject, purpose, notice_version, language, lawful_basis = "consent", channel,
+  SubjectFlags subject;
+  std::string purpose, notice_version, language, lawful_basis = "consent", channel,
       given_at, request_id;
 };
 
 int Record(Cli& cli, RecordOptions o) {
-  if (auto s = ReadSubject(&o.subject); !s.ok()) return cli.Usage(std::string(s.message()));
   v1::RecordConsentRequest request;
+  if (auto s = ReadSubjectFlags(o.subject, request.mutable_subject()); !s.ok()) {
+    return cli.Usage(std::string(s.message()));
+  }
   request.set_request_id(o.request_id.empty() ? Cli::NewRequestId() : o.request_id);
-  request.set_subject_id(o.subject);
   request.set_purpose(o.purpose);
   request.set_notice_version(o.notice_version);
   request.set_language(o.language);
@@ -148,14 +188,16 @@ int Record(Cli& cli, RecordOptions o) {
 }
 
 struct WithdrawOptions {
-  std::string subject, purpose, channel, reason, request_id;
+  SubjectFlags subject;
+  std::string purpose, channel, reason, request_id;
 };
 
 int Withdraw(Cli& cli, WithdrawOptions o) {
-  if (auto s = ReadSubject(&o.subject); !s.ok()) return cli.Usage(std::string(s.message()));
   v1::WithdrawConsentRequest request;
+  if (auto s = ReadSubjectFlags(o.subject, request.mutable_subject()); !s.ok()) {
+    return cli.Usage(std::string(s.message()));
+  }
   request.set_request_id(o.request_id.empty() ? Cli::NewRequestId() : o.request_id);
-  request.set_subject_id(o.subject);
   request.set_purpose(o.purpose);
   request.set_channel(o.channel);
   request.set_reason(o.reason);
@@ -171,11 +213,9 @@ int Withdraw(Cli& cli, WithdrawOptions o) {
   return kExitOk;
 }
 
-void AddSubjectAndPurpose(CLI::App* sub, std::string* subject, std::string* purpose) {
-  sub->add_option("subject", *subject,
-                  "The subject's identifier in your systems; \"-\" reads it from stdin")
-      ->required();
+void AddSubjectAndPurpose(CLI::App* sub, SubjectFlags* subject, std::string* purpose) {
   sub->add_option("purpose", *purpose, "Purpose, e.g. marketing")->required();
+  AddSubjectFlags(sub, subject);
 }
 
 }  // namespace
@@ -191,8 +231,7 @@ void AddConsentCommands(CLI::App& app, Cli& cli) {
 
   auto history = std::make_shared<HistoryOptions>();
   CLI::App* h = group->add_subcommand("history", "A subject's consent events, newest first");
-  h->add_option("subject", history->subject, "The subject's identifier; \"-\" reads stdin")
-      ->required();
+  AddSubjectFlags(h, &history->subject);
   h->add_option("--purpose", history->purpose, "Only this purpose");
   h->add_option("--page-size", history->page_size, "Events per page (1-1000, default 100)");
   h->add_option("--page-token", history->page_token, "Continue from a previous page");

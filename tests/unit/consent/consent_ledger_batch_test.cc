@@ -62,7 +62,7 @@ class ConsentLedgerBatchTest : public ::testing::Test {
   }
   RecordConsentInput Input(const std::string& subject, const std::string& channel = "web") {
     RecordConsentInput in;
-    in.subject_id = subject;
+    in.subject = {IdentifierType::kCustomerId, subject};
     in.purpose = "booking";
     in.notice_version = "2026-03";
     in.language = "sv-SE";
@@ -90,7 +90,7 @@ class ConsentLedgerBatchTest : public ::testing::Test {
     RequestContext ctx = Ctx(request_id);
     ctx.method = "/dsar.v1.ConsentService/WithdrawConsent";
     WithdrawConsentInput in;
-    in.subject_id = subject;
+    in.subject = {IdentifierType::kCustomerId, subject};
     in.purpose = "booking";
     in.channel = "web";
     return Await([&](ConsentLedger::ReceiptDone done) {
@@ -177,12 +177,12 @@ TEST_F(ConsentLedgerBatchTest, RecordsInOneBatchAnswerAsTheyWouldAlone) {
 
   // The current state (database and index) is the batch's last record.
   RequestContext check_ctx = Ctx("");
-  auto check = ledger_->Check(check_ctx, "subject-0002", "booking");
+  auto check = ledger_->Check(check_ctx, {IdentifierType::kCustomerId, "subject-0002"}, "booking");
   ASSERT_THAT(check, IsOk());
   EXPECT_EQ(check->receipt_id, answers[5]->receipt_id);
   EXPECT_EQ(check->state, ConsentState::kGranted);
   ConsentStateIndex::Row row;
-  ASSERT_EQ(index_->Find("tenant-a", keyer_->Key("tenant-a", "subject-0002"), "booking", &row),
+  ASSERT_EQ(index_->Find("tenant-a", keyer_->SubjectKey("tenant-a", {IdentifierType::kCustomerId, "subject-0002"}), "booking", &row),
             ConsentStateIndex::Lookup::kFound);
   EXPECT_EQ(row.receipt_id, answers[5]->receipt_id);
   auto verified = audit::Verify(*store_);
@@ -219,7 +219,7 @@ TEST_F(ConsentLedgerBatchTest, ARequestIdIsScopedToItsSubjectAndMethod) {
   ASSERT_THAT(withdraw_retry, IsOk());
   EXPECT_EQ(withdraw_retry->receipt_id, first->receipt_id);
   EXPECT_EQ(Count("consent_events"), 3);
-  auto check = ledger_->Check(Ctx(""), "subject-0001", "booking");
+  auto check = ledger_->Check(Ctx(""), {IdentifierType::kCustomerId, "subject-0001"}, "booking");
   ASSERT_THAT(check, IsOk());
   EXPECT_EQ(check->state, ConsentState::kWithdrawn);
 }

@@ -76,7 +76,7 @@ class EventChainsTest : public ::testing::Test {
                    const std::string& purpose, ConsentLedger::ReceiptDone done,
                    const std::string& channel = "web") {
     RecordConsentInput in;
-    in.subject_id = subject;
+    in.subject = {IdentifierType::kCustomerId, subject};
     in.purpose = purpose;
     in.notice_version = "2026-03";
     in.language = "sv-SE";
@@ -95,7 +95,7 @@ class EventChainsTest : public ::testing::Test {
   void StartWithdraw(const std::string& request_id, const std::string& subject,
                      const std::string& purpose, ConsentLedger::ReceiptDone done) {
     WithdrawConsentInput in;
-    in.subject_id = subject;
+    in.subject = {IdentifierType::kCustomerId, subject};
     in.purpose = purpose;
     in.channel = "web";
     ledger_->Withdraw(Ctx(request_id, "/dsar.v1.ConsentService/WithdrawConsent"), std::move(in),
@@ -110,7 +110,7 @@ class EventChainsTest : public ::testing::Test {
   absl::StatusOr<EventPage> List(const std::string& subject, const std::string& purpose,
                                  int page_size, const std::string& token = "") {
     ListEventsInput in;
-    in.subject_id = subject;
+    in.subject = {IdentifierType::kCustomerId, subject};
     in.purpose = purpose;
     in.page_size = page_size;
     in.page_token = token;
@@ -161,7 +161,7 @@ class EventChainsTest : public ::testing::Test {
   void HoldWriter(absl::Notification& release, absl::Notification& held_done) {
     testing::HoldWriter(*store_, release, held_done);
   }
-  std::string Key(const std::string& subject) { return keyer_->Key(kTenant, subject); }
+  std::string Key(const std::string& subject) { return keyer_->SubjectKey(kTenant, {IdentifierType::kCustomerId, subject}); }
 
   config::v1::DsardConfig config_;
   FakeClock clock_{absl::FromUnixSeconds(1780000000)};
@@ -226,7 +226,7 @@ TEST_F(EventChainsTest, RetriesWithdrawalsHistoryAndErasureWorkWithoutTheDatabas
   EXPECT_EQ(Scalar("SELECT count(*) FROM consent_events WHERE prev_seq IS NOT NULL"), 0);
   EXPECT_THAT(History("subject-0001"), ElementsAre());
   EXPECT_THAT(History("subject-0002"), ElementsAre(other->receipt_id + ":given"));
-  auto check = ledger_->Check(Ctx("", ""), "subject-0001", "booking");
+  auto check = ledger_->Check(Ctx("", ""), {IdentifierType::kCustomerId, "subject-0001"}, "booking");
   ASSERT_THAT(check, IsOk());
   EXPECT_EQ(check->state, ConsentState::kNone);
 
@@ -324,7 +324,7 @@ TEST_F(EventChainsTest, TheDatabaseIndexComesBackWhileTheStateIndexIsOff) {
   ConsentLedger ledger(store_.get(), &clock_, keyer_.get(), catalog_.get(), nullptr, &tiny);
   auto record = [&](const std::string& request_id, const std::string& subject) {
     RecordConsentInput in;
-    in.subject_id = subject;
+    in.subject = {IdentifierType::kCustomerId, subject};
     in.purpose = "booking";
     in.notice_version = "2026-03";
     in.language = "sv-SE";
