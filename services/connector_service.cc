@@ -17,44 +17,69 @@ constexpr char kRetryTask[] = "/dsar.v1.ConnectorService/RetryTask";
 
 v1::ConnectorTaskKind ToProto(TaskKind k) {
   switch (k) {
-    case TaskKind::kConsentApply: return v1::CONNECTOR_TASK_KIND_CONSENT_APPLY;
-    case TaskKind::kSubjectExport: return v1::CONNECTOR_TASK_KIND_SUBJECT_EXPORT;
-    case TaskKind::kSubjectErase: return v1::CONNECTOR_TASK_KIND_SUBJECT_ERASE;
+    case TaskKind::kConsentApply:
+      return v1::CONNECTOR_TASK_KIND_CONSENT_APPLY;
+    case TaskKind::kSubjectExport:
+      return v1::CONNECTOR_TASK_KIND_SUBJECT_EXPORT;
+    case TaskKind::kSubjectErase:
+      return v1::CONNECTOR_TASK_KIND_SUBJECT_ERASE;
   }
   return v1::CONNECTOR_TASK_KIND_UNSPECIFIED;
 }
 
 v1::ConnectorTaskState ToProto(TaskState s) {
   switch (s) {
-    case TaskState::kPending: return v1::CONNECTOR_TASK_STATE_PENDING;
-    case TaskState::kRunning: return v1::CONNECTOR_TASK_STATE_RUNNING;
-    case TaskState::kDone: return v1::CONNECTOR_TASK_STATE_DONE;
-    case TaskState::kSkipped: return v1::CONNECTOR_TASK_STATE_SKIPPED;
-    case TaskState::kWaiting: return v1::CONNECTOR_TASK_STATE_WAITING;
-    case TaskState::kFailed: return v1::CONNECTOR_TASK_STATE_FAILED;
-    case TaskState::kDead: return v1::CONNECTOR_TASK_STATE_DEAD;
+    case TaskState::kPending:
+      return v1::CONNECTOR_TASK_STATE_PENDING;
+    case TaskState::kRunning:
+      return v1::CONNECTOR_TASK_STATE_RUNNING;
+    case TaskState::kDone:
+      return v1::CONNECTOR_TASK_STATE_DONE;
+    case TaskState::kSkipped:
+      return v1::CONNECTOR_TASK_STATE_SKIPPED;
+    case TaskState::kWaiting:
+      return v1::CONNECTOR_TASK_STATE_WAITING;
+    case TaskState::kFailed:
+      return v1::CONNECTOR_TASK_STATE_FAILED;
+    case TaskState::kDead:
+      return v1::CONNECTOR_TASK_STATE_DEAD;
+    case TaskState::kNoMatch:
+      return v1::CONNECTOR_TASK_STATE_NO_MATCHING_RECORD;
   }
   return v1::CONNECTOR_TASK_STATE_UNSPECIFIED;
 }
 
 std::optional<TaskState> FromProto(v1::ConnectorTaskState s) {
   switch (s) {
-    case v1::CONNECTOR_TASK_STATE_PENDING: return TaskState::kPending;
-    case v1::CONNECTOR_TASK_STATE_RUNNING: return TaskState::kRunning;
-    case v1::CONNECTOR_TASK_STATE_DONE: return TaskState::kDone;
-    case v1::CONNECTOR_TASK_STATE_SKIPPED: return TaskState::kSkipped;
-    case v1::CONNECTOR_TASK_STATE_WAITING: return TaskState::kWaiting;
-    case v1::CONNECTOR_TASK_STATE_FAILED: return TaskState::kFailed;
-    case v1::CONNECTOR_TASK_STATE_DEAD: return TaskState::kDead;
-    default: return std::nullopt;
+    case v1::CONNECTOR_TASK_STATE_PENDING:
+      return TaskState::kPending;
+    case v1::CONNECTOR_TASK_STATE_RUNNING:
+      return TaskState::kRunning;
+    case v1::CONNECTOR_TASK_STATE_DONE:
+      return TaskState::kDone;
+    case v1::CONNECTOR_TASK_STATE_SKIPPED:
+      return TaskState::kSkipped;
+    case v1::CONNECTOR_TASK_STATE_WAITING:
+      return TaskState::kWaiting;
+    case v1::CONNECTOR_TASK_STATE_FAILED:
+      return TaskState::kFailed;
+    case v1::CONNECTOR_TASK_STATE_DEAD:
+      return TaskState::kDead;
+    case v1::CONNECTOR_TASK_STATE_NO_MATCHING_RECORD:
+      return TaskState::kNoMatch;
+    default:
+      return std::nullopt;
   }
 }
 
 v1::CircuitBreakerState ToProto(connector::CircuitBreaker::State s) {
   switch (s) {
-    case connector::CircuitBreaker::State::kClosed: return v1::CIRCUIT_BREAKER_STATE_CLOSED;
-    case connector::CircuitBreaker::State::kOpen: return v1::CIRCUIT_BREAKER_STATE_OPEN;
-    case connector::CircuitBreaker::State::kHalfOpen: return v1::CIRCUIT_BREAKER_STATE_HALF_OPEN;
+    case connector::CircuitBreaker::State::kClosed:
+      return v1::CIRCUIT_BREAKER_STATE_CLOSED;
+    case connector::CircuitBreaker::State::kOpen:
+      return v1::CIRCUIT_BREAKER_STATE_OPEN;
+    case connector::CircuitBreaker::State::kHalfOpen:
+      return v1::CIRCUIT_BREAKER_STATE_HALF_OPEN;
   }
   return v1::CIRCUIT_BREAKER_STATE_UNSPECIFIED;
 }
@@ -208,16 +233,16 @@ grpc::ServerUnaryReactor* ConnectorServiceImpl::RetryTask(grpc::CallbackServerCo
     reactor->Finish(ToGrpcStatus(call.status()));
     return reactor;
   }
-  admin_->RetryTask(call->ctx, request->task_id(),
-                    [reactor, response, hold = call->hold](
-                        absl::StatusOr<connector::TaskInfo> task) {
-                      if (!task.ok()) {
-                        reactor->Finish(ToGrpcStatus(task.status()));
-                        return;
-                      }
-                      ToProto(*task, response->mutable_task());
-                      reactor->Finish(grpc::Status::OK);
-                    });
+  admin_->RetryTask(
+      call->ctx, request->task_id(),
+      [reactor, response, hold = call->hold](absl::StatusOr<connector::TaskInfo> task) {
+        if (!task.ok()) {
+          reactor->Finish(ToGrpcStatus(task.status()));
+          return;
+        }
+        ToProto(*task, response->mutable_task());
+        reactor->Finish(grpc::Status::OK);
+      });
   return reactor;
 }
 

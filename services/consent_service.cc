@@ -21,9 +21,12 @@ constexpr char kGet[] = "/dsar.v1.ConsentService/GetConsentReceipt";
 
 v1::ConsentState ToProto(consent::ConsentState s) {
   switch (s) {
-    case consent::ConsentState::kGranted: return v1::CONSENT_STATE_GRANTED;
-    case consent::ConsentState::kWithdrawn: return v1::CONSENT_STATE_WITHDRAWN;
-    case consent::ConsentState::kNone: return v1::CONSENT_STATE_NONE;
+    case consent::ConsentState::kGranted:
+      return v1::CONSENT_STATE_GRANTED;
+    case consent::ConsentState::kWithdrawn:
+      return v1::CONSENT_STATE_WITHDRAWN;
+    case consent::ConsentState::kNone:
+      return v1::CONSENT_STATE_NONE;
   }
   return v1::CONSENT_STATE_UNSPECIFIED;
 }
@@ -47,12 +50,13 @@ void ToProto(const ConsentReceipt& r, v1::ConsentReceipt* out) {
 
 }  // namespace
 
-grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
-    grpc::CallbackServerContext* context, const v1::RecordConsentRequest* request,
-    v1::RecordConsentResponse* response) {
+grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(grpc::CallbackServerContext* context,
+                                                            const v1::RecordConsentRequest* request,
+                                                            v1::RecordConsentResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kRecord);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kRecord, request->request_id(), &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kRecord, request->request_id(), &call))
+    return reactor;
   consent::RecordConsentInput in;
   in.subject = FromProto(request->subject());
   in.purpose = request->purpose();
@@ -62,7 +66,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(
   in.channel = request->channel();
   if (request->has_give_time()) in.given_at = FromTimestamp(request->give_time());
   ledger_->Record(call.ctx, std::move(in),
-                  [reactor, response, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) mutable {
+                  [reactor, response,
+                   slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) mutable {
                     slot.reset();  // the call is done: free its place before answering
                     if (!receipt.ok()) {
                       reactor->Finish(ToGrpcStatus(receipt.status()));
@@ -79,15 +84,17 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::WithdrawConsent(
     v1::WithdrawConsentResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kWithdraw);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kWithdraw, request->request_id(), &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kWithdraw, request->request_id(), &call))
+    return reactor;
   consent::WithdrawConsentInput in;
   in.subject = FromProto(request->subject());
   in.purpose = request->purpose();
   in.channel = request->channel();
   in.reason = request->reason();
   ledger_->Withdraw(call.ctx, std::move(in),
-                    [reactor, response, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) mutable {
-                    slot.reset();  // the call is done: free its place before answering
+                    [reactor, response,
+                     slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) mutable {
+                      slot.reset();  // the call is done: free its place before answering
                       if (!receipt.ok()) {
                         reactor->Finish(ToGrpcStatus(receipt.status()));
                         return;
@@ -98,9 +105,9 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::WithdrawConsent(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* ConsentServiceImpl::CheckConsent(
-    grpc::CallbackServerContext* context, const v1::CheckConsentRequest* request,
-    v1::CheckConsentResponse* response) {
+grpc::ServerUnaryReactor* ConsentServiceImpl::CheckConsent(grpc::CallbackServerContext* context,
+                                                           const v1::CheckConsentRequest* request,
+                                                           v1::CheckConsentResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kCheck);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kCheck, "", &call)) return reactor;
@@ -134,7 +141,8 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::ListConsentEvents(
   in.page_size = request->page_size();
   in.page_token = request->page_token();
   ledger_->ListEvents(call.ctx, std::move(in),
-                      [reactor, response, slot = std::move(call.slot)](absl::StatusOr<consent::EventPage> page) mutable {
+                      [reactor, response, slot = std::move(call.slot)](
+                          absl::StatusOr<consent::EventPage> page) mutable {
                         slot.reset();  // free the call's place before answering
                         if (!page.ok()) {
                           reactor->Finish(ToGrpcStatus(page.status()));
@@ -169,8 +177,9 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsentReceipt(
   if (!gate_->AdmitOrFinish(context, reactor, kGet, "", &call)) return reactor;
   const consent::PurposeCatalog* catalog = catalog_;
   ledger_->GetReceipt(call.ctx, request->receipt_id(),
-                      [reactor, response, catalog, slot = std::move(call.slot)](absl::StatusOr<ConsentReceipt> receipt) mutable {
-                    slot.reset();  // the call is done: free its place before answering
+                      [reactor, response, catalog, slot = std::move(call.slot)](
+                          absl::StatusOr<ConsentReceipt> receipt) mutable {
+                        slot.reset();  // the call is done: free its place before answering
                         if (!receipt.ok()) {
                           reactor->Finish(ToGrpcStatus(receipt.status()));
                           return;

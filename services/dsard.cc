@@ -5,12 +5,12 @@
 #include "lib/consent/consent_ledger.h"
 #include "lib/consent/consent_state_index.h"
 #include "lib/consent/event_chains.h"
-#include "lib/core/memory.h"
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/consent/subject_rekey.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
+#include "lib/core/memory.h"
 #include "lib/deadline/engine.h"
 #include "lib/store/idempotency_sweeper.h"
 #include "lib/store/store.h"
@@ -23,8 +23,8 @@
 #include "services/dead_letter_alerts.h"
 #include "services/deadline_service.h"
 #include "services/grpc_server.h"
-#include "services/privacy_request_stack.h"
 #include "services/ops.h"
+#include "services/privacy_request_stack.h"
 #include "services/task_router.h"
 #include "services/withdrawal_propagation.h"
 
@@ -63,8 +63,9 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   }
   if (config.insecure_loopback()) {
     log::Warn("insecure_loopback_mode",
-              {{"detail", "serving plaintext without authentication on a loopback address; "
-                          "for demos and tests only"}});
+              {{"detail",
+                "serving plaintext without authentication on a loopback address; "
+                "for demos and tests only"}});
   }
   d->call_gate_ = std::make_unique<CallGate>(config, d->store_.get(), clock);
   d->audit_service_ = std::make_unique<AuditServiceImpl>(d->call_gate_.get(), d->store_.get());
@@ -76,8 +77,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->call_gate_->set_metrics(&d->ops_->request_metrics());
   d->task_router_ = std::make_unique<TaskRouter>();
   // Dead-lettered tasks raise an alert; it closes when the task finishes.
-  d->dead_letter_alerts_ =
-      std::make_unique<DeadLetterAlerts>(&d->deadline_engine_->deadlines());
+  d->dead_letter_alerts_ = std::make_unique<DeadLetterAlerts>(&d->deadline_engine_->deadlines());
   d->task_router_->RegisterForAllDeadLetters(d->dead_letter_alerts_.get());
   d->task_router_->RegisterForAllResults(d->dead_letter_alerts_.get());
   // Consent withdrawals propagate to the connectors declaring the purpose.
@@ -104,10 +104,9 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     d->ops_->set_consent_index(d->consent_index_.get());
     // The tables the index outgrew while loading are free now: give them back.
     ReleaseFreeMemoryToSystem();
-    log::Info("consent_index_loaded",
-              {{"states", d->consent_index_->size()},
-               {"enabled", d->consent_index_->enabled()},
-               {"ms", absl::ToInt64Milliseconds(absl::Now() - started)}});
+    log::Info("consent_index_loaded", {{"states", d->consent_index_->size()},
+                                       {"enabled", d->consent_index_->enabled()},
+                                       {"ms", absl::ToInt64Milliseconds(absl::Now() - started)}});
   }
   // The database keeps its index of consent events by subject only while the
   // in-memory index is off (lib/consent/event_chains.h).
@@ -120,10 +119,9 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   // Data-subject requests: created before the connector stack, whose
   // dispatcher reports their tasks' outcomes and streams their exports.
   if (config.tenants_size() > 0) {
-    auto privacy_requests =
-        PrivacyRequestStack::Create(config, d->store_.get(), clock,
-                                    &d->deadline_engine_->deadlines(), d->call_gate_.get(),
-                                    d->consent_index_.get());
+    auto privacy_requests = PrivacyRequestStack::Create(
+        config, d->store_.get(), clock, &d->deadline_engine_->deadlines(), d->call_gate_.get(),
+        d->consent_index_.get());
     if (!privacy_requests.ok()) return privacy_requests.status();
     d->privacy_requests_ = std::move(*privacy_requests);
     d->task_router_->Register("privacy_requests/", &d->privacy_requests_->hooks(),
@@ -147,12 +145,10 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     hooks.results = d->task_router_.get();
     hooks.dead_letters = d->task_router_.get();
     if (d->privacy_requests_) hooks.exports = &d->privacy_requests_->sinks();
-    auto connectors =
-        ConnectorStack::Start(config, d->store_.get(), clock, std::move(admit),
-                              [gate = d->call_gate_.get()](absl::string_view method) {
-                                return gate->StartCall(method);
-                              },
-                              hooks);
+    auto connectors = ConnectorStack::Start(
+        config, d->store_.get(), clock, std::move(admit),
+        [gate = d->call_gate_.get()](absl::string_view method) { return gate->StartCall(method); },
+        hooks);
     if (!connectors.ok()) return connectors.status();
     d->connectors_ = std::move(*connectors);
     services.push_back(d->connectors_->service());
@@ -195,8 +191,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   auto server = GrpcServer::Start(server_options, services);
   if (!server.ok()) return server.status();
   d->server_ = std::move(*server);
-  log::Info("server_listening", {{"address", d->server_->address()},
-                                 {"port", d->server_->port()}});
+  log::Info("server_listening", {{"address", d->server_->address()}, {"port", d->server_->port()}});
   // Backups and the admin (metrics) endpoint.
   if (absl::Status s = d->ops_->Start(); !s.ok()) return s;
   // Catches up on alerts that came due while dsard was down, then follows the clock.

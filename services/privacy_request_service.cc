@@ -24,13 +24,22 @@ constexpr char kDownload[] = "/dsar.v1.PrivacyRequestService/DownloadExport";
 
 v1::ConnectorTaskState ToProto(connector::TaskState s) {
   switch (s) {
-    case connector::TaskState::kPending: return v1::CONNECTOR_TASK_STATE_PENDING;
-    case connector::TaskState::kRunning: return v1::CONNECTOR_TASK_STATE_RUNNING;
-    case connector::TaskState::kDone: return v1::CONNECTOR_TASK_STATE_DONE;
-    case connector::TaskState::kSkipped: return v1::CONNECTOR_TASK_STATE_SKIPPED;
-    case connector::TaskState::kWaiting: return v1::CONNECTOR_TASK_STATE_WAITING;
-    case connector::TaskState::kFailed: return v1::CONNECTOR_TASK_STATE_FAILED;
-    case connector::TaskState::kDead: return v1::CONNECTOR_TASK_STATE_DEAD;
+    case connector::TaskState::kPending:
+      return v1::CONNECTOR_TASK_STATE_PENDING;
+    case connector::TaskState::kRunning:
+      return v1::CONNECTOR_TASK_STATE_RUNNING;
+    case connector::TaskState::kDone:
+      return v1::CONNECTOR_TASK_STATE_DONE;
+    case connector::TaskState::kSkipped:
+      return v1::CONNECTOR_TASK_STATE_SKIPPED;
+    case connector::TaskState::kWaiting:
+      return v1::CONNECTOR_TASK_STATE_WAITING;
+    case connector::TaskState::kFailed:
+      return v1::CONNECTOR_TASK_STATE_FAILED;
+    case connector::TaskState::kDead:
+      return v1::CONNECTOR_TASK_STATE_DEAD;
+    case connector::TaskState::kNoMatch:
+      return v1::CONNECTOR_TASK_STATE_NO_MATCHING_RECORD;
   }
   return v1::CONNECTOR_TASK_STATE_UNSPECIFIED;
 }

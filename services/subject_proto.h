@@ -10,9 +10,12 @@ namespace dsar {
 
 inline v1::SubjectIdentifierType ToProto(IdentifierType t) {
   switch (t) {
-    case IdentifierType::kEmail: return v1::SUBJECT_IDENTIFIER_TYPE_EMAIL;
-    case IdentifierType::kCustomerId: return v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID;
-    case IdentifierType::kPhone: return v1::SUBJECT_IDENTIFIER_TYPE_PHONE;
+    case IdentifierType::kEmail:
+      return v1::SUBJECT_IDENTIFIER_TYPE_EMAIL;
+    case IdentifierType::kCustomerId:
+      return v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID;
+    case IdentifierType::kPhone:
+      return v1::SUBJECT_IDENTIFIER_TYPE_PHONE;
   }
   return v1::SUBJECT_IDENTIFIER_TYPE_UNSPECIFIED;
 }
@@ -21,10 +24,18 @@ inline v1::SubjectIdentifierType ToProto(IdentifierType t) {
 inline SubjectIdentifier FromProto(const v1::SubjectIdentifier& id) {
   SubjectIdentifier out;
   switch (id.type()) {
-    case v1::SUBJECT_IDENTIFIER_TYPE_EMAIL: out.type = IdentifierType::kEmail; break;
-    case v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID: out.type = IdentifierType::kCustomerId; break;
-    case v1::SUBJECT_IDENTIFIER_TYPE_PHONE: out.type = IdentifierType::kPhone; break;
-    default: out.type = static_cast<IdentifierType>(-1); break;
+    case v1::SUBJECT_IDENTIFIER_TYPE_EMAIL:
+      out.type = IdentifierType::kEmail;
+      break;
+    case v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID:
+      out.type = IdentifierType::kCustomerId;
+      break;
+    case v1::SUBJECT_IDENTIFIER_TYPE_PHONE:
+      out.type = IdentifierType::kPhone;
+      break;
+    default:
+      out.type = static_cast<IdentifierType>(-1);
+      break;
   }
   out.value = id.value();
   return out;

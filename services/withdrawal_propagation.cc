@@ -9,10 +9,11 @@
 
 namespace dsar {
 
-absl::Status WithdrawalPropagation::OnWithdrawn(store::WriteTxn& txn, const RequestContext& ctx,
-                                                const consent::ConsentReceipt& receipt,
-                                                const SubjectIdentifier& subject,
-                                                absl::Time now) {
+absl::Status WithdrawalPropagation::OnChanged(store::WriteTxn& txn, const RequestContext& ctx,
+                                              const consent::ConsentReceipt& receipt,
+                                              consent::ConsentAction action,
+                                              const SubjectIdentifier& subject,
+                                              absl::Time change_time, absl::Time now) {
   if (outbox_ == nullptr) return absl::OkStatus();
   connector::TaskSpec spec;
   spec.tenant = ctx.tenant;
@@ -20,10 +21,11 @@ absl::Status WithdrawalPropagation::OnWithdrawn(store::WriteTxn& txn, const Requ
   spec.resource = absl::StrCat("consents/", receipt.receipt_id);
   spec.subject.push_back(subject);
   spec.purpose = receipt.purpose;
-  spec.consent_given = false;
-  spec.change_time = receipt.withdrawn_at.value_or(now);
+  spec.consent_given = action == consent::ConsentAction::kGiven;
+  spec.change_time = change_time;
   ASSIGN_OR_RETURN(std::vector<std::string> task_ids, outbox_->EnqueueFanOut(txn, spec, now));
-  if (task_ids.empty()) return absl::OkStatus();  // no connector declares the purpose
+  if (task_ids.empty()) return absl::OkStatus();    // no connector declares the purpose
+  if (spec.consent_given) return absl::OkStatus();  // no deadline for a grant
   deadline::ScheduleRequest deadline;
   deadline.tenant = ctx.tenant;
   deadline.kind = deadline::kConsentWithdrawalPropagation;
@@ -44,7 +46,7 @@ absl::Status WithdrawalPropagation::OnTaskFinished(store::WriteTxn& txn,
   // same withdrawal still open keeps the deadline running.
   SQLite::Statement& open = txn.Prepare(
       "SELECT count(*) FROM outbox_tasks WHERE tenant_id = ? AND resource = ? "
-      "AND state NOT IN ('done', 'skipped')");
+      "AND state NOT IN ('done', 'skipped', 'no_match')");
   open.bind(1, task.tenant);
   open.bind(2, task.resource);
   open.executeStep();

@@ -1,11 +1,15 @@
-// WithdrawalPropagation: what a consent withdrawal sets in motion.
+// WithdrawalPropagation: what a consent change (a grant or a withdrawal) sets
+// in motion.
 //
-// Inside the withdrawal's transaction: one consent.apply task per connector
-// that declares the purpose (the outbox fan-out), and, when there is at least
-// one, a 72-hour consent.withdrawal_propagation deadline. When the last of
-// those tasks finishes (done or skipped), the deadline is completed in the
-// same transaction that records the task. Connectors learn the subject by the
-// typed identifier the caller gave. Thread-safe.
+// Inside the change's transaction: one consent.apply task per connector that
+// declares the purpose (the outbox fan-out), carrying the typed identifier
+// the caller gave, the direction and the change's time (connectors apply a
+// change only if it is newer than what they hold, so reordered or retried
+// deliveries end on the latest state). A withdrawal with at least one task
+// also gets a 72-hour consent.withdrawal_propagation deadline; when the last
+// task of the consent finishes (done, skipped or no matching record) the
+// deadline is completed in the same transaction that records the task.
+// Thread-safe.
 #ifndef DSAR_SERVICES_WITHDRAWAL_PROPAGATION_H_
 #define DSAR_SERVICES_WITHDRAWAL_PROPAGATION_H_
 
@@ -16,19 +20,19 @@
 
 namespace dsar {
 
-class WithdrawalPropagation final : public consent::WithdrawalFollowUp,
+class WithdrawalPropagation final : public consent::ConsentFollowUp,
                                     public connector::TaskResultHook {
  public:
-  explicit WithdrawalPropagation(const deadline::Deadlines* deadlines)
-      : deadlines_(deadlines) {}
+  explicit WithdrawalPropagation(const deadline::Deadlines* deadlines) : deadlines_(deadlines) {}
   // Set once, before any withdrawal (the outbox exists only once the
   // connector stack has started, which needs this object as a hook). Without
   // an outbox (no connectors configured) there is nothing to propagate.
   void set_outbox(const connector::Outbox* outbox) { outbox_ = outbox; }
 
-  absl::Status OnWithdrawn(store::WriteTxn& txn, const RequestContext& ctx,
-                           const consent::ConsentReceipt& receipt,
-                           const SubjectIdentifier& subject, absl::Time now) override;
+  absl::Status OnChanged(store::WriteTxn& txn, const RequestContext& ctx,
+                         const consent::ConsentReceipt& receipt, consent::ConsentAction action,
+                         const SubjectIdentifier& subject, absl::Time change_time,
+                         absl::Time now) override;
   void Committed() override;
   absl::Status OnTaskFinished(store::WriteTxn& txn, const connector::TaskInfo& task,
                               absl::Time now) override;

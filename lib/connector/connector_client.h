@@ -67,6 +67,7 @@ struct ConsentOutcome {
   bool in_progress = false;
   int64_t affected = 0;
   bool replayed = false;
+  bool no_match = false;  // the system holds no record under the subject's identifiers
 };
 
 // One exported record; `json` holds personal data.
@@ -97,8 +98,7 @@ class ConnectorClient {
   // and is returned.
   virtual absl::Status Export(const SubjectCall& call, absl::Duration timeout,
                               absl::FunctionRef<absl::Status(ExportedRecord)> on_record) = 0;
-  virtual absl::StatusOr<EraseOutcome> Erase(const SubjectCall& call,
-                                             absl::Duration timeout) = 0;
+  virtual absl::StatusOr<EraseOutcome> Erase(const SubjectCall& call, absl::Duration timeout) = 0;
   virtual absl::StatusOr<ConsentOutcome> ApplyConsentChange(const ConsentCall& call,
                                                             absl::Duration timeout) = 0;
   virtual absl::StatusOr<EndedRelationshipsPage> ListEndedRelationships(
@@ -126,9 +126,11 @@ class ForwardingConnectorClient : public ConnectorClient {
                                                     absl::Duration timeout) override {
     return target_->ApplyConsentChange(call, timeout);
   }
-  absl::StatusOr<EndedRelationshipsPage> ListEndedRelationships(
-      absl::string_view tenant, absl::Time ended_before, int page_size,
-      absl::string_view page_token, absl::Duration timeout) override {
+  absl::StatusOr<EndedRelationshipsPage> ListEndedRelationships(absl::string_view tenant,
+                                                                absl::Time ended_before,
+                                                                int page_size,
+                                                                absl::string_view page_token,
+                                                                absl::Duration timeout) override {
     return target_->ListEndedRelationships(tenant, ended_before, page_size, page_token, timeout);
   }
   void CancelAll() override { target_->CancelAll(); }

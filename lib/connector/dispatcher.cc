@@ -30,7 +30,7 @@ struct Dispatcher::Runtime {
 struct Dispatcher::Outcome {
   TaskState state = TaskState::kDone;
   TaskResult result;
-  absl::Status status;       // the call's status (OK for done/waiting/skipped)
+  absl::Status status;  // the call's status (OK for done/waiting/skipped)
   bool breaker_failure = false;
   absl::Time next_attempt = absl::InfiniteFuture();
 };
@@ -68,9 +68,12 @@ class CountingSink final : public ExportSink {
 
 const char* OperationName(TaskKind kind) {
   switch (kind) {
-    case TaskKind::kConsentApply: return "ApplyConsentChange";
-    case TaskKind::kSubjectExport: return "ExportSubjectData";
-    case TaskKind::kSubjectErase: return "EraseSubjectData";
+    case TaskKind::kConsentApply:
+      return "ApplyConsentChange";
+    case TaskKind::kSubjectExport:
+      return "ExportSubjectData";
+    case TaskKind::kSubjectErase:
+      return "EraseSubjectData";
   }
   return "";
 }
@@ -183,8 +186,7 @@ void Dispatcher::Loop() {
       for (const auto& rt : runtimes_) {
         absl::Time open_until = rt->breaker.open_until();
         if (open_until != absl::InfinitePast()) {
-          wait = std::min(wait, std::max(absl::Milliseconds(1),
-                                         open_until - deps_.clock->Now()));
+          wait = std::min(wait, std::max(absl::Milliseconds(1), open_until - deps_.clock->Now()));
         }
       }
       if (wait > absl::ZeroDuration()) cv_.WaitWithTimeout(&mu_, wait);
@@ -302,11 +304,12 @@ Dispatcher::Outcome Dispatcher::Call(Runtime* rt, const task_store::ClaimedTask&
         break;
       }
       case TaskKind::kConsentApply: {
-        ConsentCall consent{call, payload->purpose, payload->consent_given,
-                            payload->change_time};
+        ConsentCall consent{call, payload->purpose, payload->consent_given, payload->change_time};
         auto r = rt->client->ApplyConsentChange(consent, rt->info->call_timeout);
         if (!(status = r.status()).ok()) break;
-        out.state = r->in_progress ? TaskState::kWaiting : TaskState::kDone;
+        out.state = r->in_progress ? TaskState::kWaiting
+                    : r->no_match  ? TaskState::kNoMatch
+                                   : TaskState::kDone;
         out.result.affected = r->affected;
         out.result.replayed = r->replayed;
         break;
@@ -385,9 +388,10 @@ void Dispatcher::Record(Runtime* rt, TaskInfo info, Outcome outcome) {
   const bool failed = !outcome.status.ok();
   const absl::Status call_status = outcome.status;
   auto write = [this, info, next_us](store::WriteTxn& txn) -> absl::Status {
-    if (!task_store::Finish(txn, info.task_id, options_.owner, info.state, info.result,
-                            info.last_error, next_us, info.updated,
-                            /*wipe_payload=*/info.state == TaskState::kDone)) {
+    if (!task_store::Finish(
+            txn, info.task_id, options_.owner, info.state, info.result, info.last_error, next_us,
+            info.updated,
+            /*wipe_payload=*/info.state == TaskState::kDone || info.state == TaskState::kNoMatch)) {
       return absl::AbortedError("lease lost");
     }
     if (info.state == TaskState::kDead && deps_.dead_letters != nullptr) {
@@ -395,8 +399,7 @@ void Dispatcher::Record(Runtime* rt, TaskInfo info, Outcome outcome) {
         return s;
       }
     }
-    if ((info.state == TaskState::kDone || info.state == TaskState::kSkipped) &&
-        deps_.results != nullptr) {
+    if (Finished(info.state) && deps_.results != nullptr) {
       if (absl::Status s = deps_.results->OnTaskFinished(txn, info, info.updated); !s.ok()) {
         return s;
       }
@@ -425,25 +428,30 @@ void Dispatcher::Record(Runtime* rt, TaskInfo info, Outcome outcome) {
       switch (info.state) {
         case TaskState::kDead:
           log::Error("connector_task_dead_lettered",
-                     {{"task_id", info.task_id}, {"tenant", info.tenant},
-                      {"connector", info.connector}, {"kind", TaskKindName(info.kind)},
+                     {{"task_id", info.task_id},
+                      {"tenant", info.tenant},
+                      {"connector", info.connector},
+                      {"kind", TaskKindName(info.kind)},
                       {"attempts", info.attempts},
                       {"code", absl::StatusCodeToString(call_status.code())}});
           break;
         case TaskState::kFailed:
           log::Warn("connector_task_attempt_failed",
-                    {{"task_id", info.task_id}, {"connector", info.connector},
+                    {{"task_id", info.task_id},
+                     {"connector", info.connector},
                      {"attempts", info.attempts},
                      {"code", absl::StatusCodeToString(call_status.code())},
                      {"retry_in_ms", absl::ToInt64Milliseconds(info.next_attempt - info.updated)}});
           break;
         default:
-          log::Info("connector_task_finished",
-                    {{"task_id", info.task_id}, {"connector", info.connector},
-                     {"kind", TaskKindName(info.kind)}, {"state", TaskStateName(info.state)},
-                     {"attempts", info.attempts}, {"deleted", info.result.deleted},
-                     {"anonymised", info.result.anonymised},
-                     {"replayed", info.result.replayed}});
+          log::Info("connector_task_finished", {{"task_id", info.task_id},
+                                                {"connector", info.connector},
+                                                {"kind", TaskKindName(info.kind)},
+                                                {"state", TaskStateName(info.state)},
+                                                {"attempts", info.attempts},
+                                                {"deleted", info.result.deleted},
+                                                {"anonymised", info.result.anonymised},
+                                                {"replayed", info.result.replayed}});
       }
     }
   };

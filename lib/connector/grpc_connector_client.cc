@@ -7,8 +7,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "dsar/connector/v1/connector.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -34,9 +34,12 @@ absl::Status FromGrpc(const grpc::Status& s) {
 
 pb::IdentifierType ToProto(IdentifierType t) {
   switch (t) {
-    case IdentifierType::kEmail: return pb::IDENTIFIER_TYPE_EMAIL;
-    case IdentifierType::kCustomerId: return pb::IDENTIFIER_TYPE_CUSTOMER_ID;
-    case IdentifierType::kPhone: return pb::IDENTIFIER_TYPE_PHONE;
+    case IdentifierType::kEmail:
+      return pb::IDENTIFIER_TYPE_EMAIL;
+    case IdentifierType::kCustomerId:
+      return pb::IDENTIFIER_TYPE_CUSTOMER_ID;
+    case IdentifierType::kPhone:
+      return pb::IDENTIFIER_TYPE_PHONE;
   }
   return pb::IDENTIFIER_TYPE_UNSPECIFIED;
 }
@@ -53,12 +56,17 @@ std::vector<SubjectIdentifier> FromProto(const pb::SubjectIdentity& subject) {
   std::vector<SubjectIdentifier> out;
   for (const auto& id : subject.identifiers()) {
     switch (id.type()) {
-      case pb::IDENTIFIER_TYPE_EMAIL: out.push_back({IdentifierType::kEmail, id.value()}); break;
+      case pb::IDENTIFIER_TYPE_EMAIL:
+        out.push_back({IdentifierType::kEmail, id.value()});
+        break;
       case pb::IDENTIFIER_TYPE_CUSTOMER_ID:
         out.push_back({IdentifierType::kCustomerId, id.value()});
         break;
-      case pb::IDENTIFIER_TYPE_PHONE: out.push_back({IdentifierType::kPhone, id.value()}); break;
-      default: break;
+      case pb::IDENTIFIER_TYPE_PHONE:
+        out.push_back({IdentifierType::kPhone, id.value()});
+        break;
+      default:
+        break;
     }
   }
   return out;
@@ -66,10 +74,14 @@ std::vector<SubjectIdentifier> FromProto(const pb::SubjectIdentity& subject) {
 
 std::string KeepReasonName(pb::KeepReason r) {
   switch (r) {
-    case pb::KEEP_REASON_LEGAL_HOLD: return "legal_hold";
-    case pb::KEEP_REASON_LEGAL_OBLIGATION: return "legal_obligation";
-    case pb::KEEP_REASON_LEGAL_CLAIMS: return "legal_claims";
-    default: return "unspecified";
+    case pb::KEEP_REASON_LEGAL_HOLD:
+      return "legal_hold";
+    case pb::KEEP_REASON_LEGAL_OBLIGATION:
+      return "legal_obligation";
+    case pb::KEEP_REASON_LEGAL_CLAIMS:
+      return "legal_claims";
+    default:
+      return "unspecified";
   }
 }
 
@@ -186,12 +198,15 @@ class GrpcConnectorClient final : public ConnectorClient {
     out.in_progress = r.state() == pb::OPERATION_STATE_IN_PROGRESS;
     out.affected = r.affected_count();
     out.replayed = r.replayed();
+    out.no_match = r.no_matching_record();
     return out;
   }
 
-  absl::StatusOr<EndedRelationshipsPage> ListEndedRelationships(
-      absl::string_view tenant, absl::Time ended_before, int page_size,
-      absl::string_view page_token, absl::Duration timeout) override {
+  absl::StatusOr<EndedRelationshipsPage> ListEndedRelationships(absl::string_view tenant,
+                                                                absl::Time ended_before,
+                                                                int page_size,
+                                                                absl::string_view page_token,
+                                                                absl::Duration timeout) override {
     grpc::ClientContext ctx;
     Prepare(ctx, timeout);
     Live live(this, &ctx);

@@ -4,9 +4,12 @@ namespace dsar::connector {
 
 const char* TaskKindName(TaskKind kind) {
   switch (kind) {
-    case TaskKind::kConsentApply: return "consent.apply";
-    case TaskKind::kSubjectExport: return "subject.export";
-    case TaskKind::kSubjectErase: return "subject.erase";
+    case TaskKind::kConsentApply:
+      return "consent.apply";
+    case TaskKind::kSubjectExport:
+      return "subject.export";
+    case TaskKind::kSubjectErase:
+      return "subject.erase";
   }
   return "";
 }
@@ -20,21 +23,30 @@ std::optional<TaskKind> ParseTaskKind(absl::string_view name) {
 
 const char* TaskStateName(TaskState state) {
   switch (state) {
-    case TaskState::kPending: return "pending";
-    case TaskState::kRunning: return "running";
-    case TaskState::kDone: return "done";
-    case TaskState::kSkipped: return "skipped";
-    case TaskState::kWaiting: return "waiting";
-    case TaskState::kFailed: return "failed";
-    case TaskState::kDead: return "dead";
+    case TaskState::kPending:
+      return "pending";
+    case TaskState::kRunning:
+      return "running";
+    case TaskState::kDone:
+      return "done";
+    case TaskState::kSkipped:
+      return "skipped";
+    case TaskState::kWaiting:
+      return "waiting";
+    case TaskState::kFailed:
+      return "failed";
+    case TaskState::kDead:
+      return "dead";
+    case TaskState::kNoMatch:
+      return "no_match";
   }
   return "";
 }
 
 std::optional<TaskState> ParseTaskState(absl::string_view name) {
-  for (TaskState s : {TaskState::kPending, TaskState::kRunning, TaskState::kDone,
-                      TaskState::kSkipped, TaskState::kWaiting, TaskState::kFailed,
-                      TaskState::kDead}) {
+  for (TaskState s :
+       {TaskState::kPending, TaskState::kRunning, TaskState::kDone, TaskState::kSkipped,
+        TaskState::kWaiting, TaskState::kFailed, TaskState::kDead, TaskState::kNoMatch}) {
     if (name == TaskStateName(s)) return s;
   }
   return std::nullopt;

@@ -35,10 +35,16 @@ enum class TaskKind { kConsentApply, kSubjectExport, kSubjectErase };
 const char* TaskKindName(TaskKind kind);
 std::optional<TaskKind> ParseTaskKind(absl::string_view name);
 
-enum class TaskState { kPending, kRunning, kDone, kSkipped, kWaiting, kFailed, kDead };
+// kNoMatch: finished, but the system holds no record under any of the
+// subject's identifiers (a consent change it could not apply to anyone).
+enum class TaskState { kPending, kRunning, kDone, kSkipped, kWaiting, kFailed, kDead, kNoMatch };
 
-// "pending", "running", "done", "skipped", "waiting", "failed", "dead".
+// "pending", "running", "done", "skipped", "waiting", "failed", "dead", "no_match".
 const char* TaskStateName(TaskState state);
+// Done, skipped or no_match: the task has its outcome and runs no more.
+inline bool Finished(TaskState state) {
+  return state == TaskState::kDone || state == TaskState::kSkipped || state == TaskState::kNoMatch;
+}
 std::optional<TaskState> ParseTaskState(absl::string_view name);
 
 using IdentifierType = ::dsar::IdentifierType;        // lib/core/subject_identifier.h
@@ -47,7 +53,7 @@ using SubjectIdentifier = ::dsar::SubjectIdentifier;  // sealed at rest, never l
 // What a module asks for. Personal data (the subject) is sealed in the task's
 // payload and wiped when the task is done.
 struct TaskSpec {
-  std::string tenant;     // required
+  std::string tenant;  // required
   TaskKind kind = TaskKind::kSubjectErase;
   std::string connector;  // registry name; EnqueueFanOut fills it in
   // What the task serves, e.g. "privacy_requests/pr_x" or "consents/rcpt_y";
@@ -72,13 +78,13 @@ struct KeptRecord {
 };
 
 struct TaskResult {
-  int64_t deleted = 0;       // subject.erase
-  int64_t anonymised = 0;    // subject.erase
+  int64_t deleted = 0;           // subject.erase
+  int64_t anonymised = 0;        // subject.erase
   std::vector<KeptRecord> kept;  // subject.erase
-  int64_t affected = 0;      // consent.apply
-  int64_t records = 0;       // subject.export
-  bool replayed = false;     // the connector answered a repeated task id
-  std::string skip_reason;   // skipped
+  int64_t affected = 0;          // consent.apply
+  int64_t records = 0;           // subject.export
+  bool replayed = false;         // the connector answered a repeated task id
+  std::string skip_reason;       // skipped
 };
 
 // A task as stored (payload excluded).

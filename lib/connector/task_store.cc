@@ -189,9 +189,9 @@ absl::StatusOr<TaskInfo> Retry(store::WriteTxn& txn, absl::string_view tenant,
   auto current = Get(txn, tenant, task_id);
   if (!current.ok()) return current.status();
   if (current->state != TaskState::kFailed && current->state != TaskState::kDead &&
-      current->state != TaskState::kSkipped) {
+      current->state != TaskState::kSkipped && current->state != TaskState::kNoMatch) {
     return FailedPreconditionWithViolations(
-        "only failed, dead or skipped tasks can be retried",
+        "only failed, dead, skipped or no-match tasks can be retried",
         {{"STATE", absl::StrCat("connector_tasks/", task_id),
           absl::StrCat("task is ", TaskStateName(current->state))}});
   }

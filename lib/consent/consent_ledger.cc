@@ -280,8 +280,7 @@ LatestEvent ReadLatestEvent(store::WriteTxn& txn, const ConsentStateIndex* index
     EnsureSqlSubjectIndex(txn);
     return ReadLatestEvent(txn, tenant, subject_key, purpose);
   }
-  std::vector<int64_t> latest =
-      ChainedSubjectEvents(txn, *index, tenant, subject_key, purpose, 1);
+  std::vector<int64_t> latest = ChainedSubjectEvents(txn, *index, tenant, subject_key, purpose, 1);
   if (latest.empty()) return LatestEvent{};
   SQLite::Statement& q = txn.Prepare(
       "SELECT action, receipt_id, notice_version, recorded_at_us, seq FROM consent_events "
@@ -362,20 +361,28 @@ absl::StatusOr<int64_t> DecodePageToken(absl::string_view token, absl::string_vi
 
 const char* LawfulBasisName(LawfulBasis basis) {
   switch (basis) {
-    case LawfulBasis::kConsent: return "consent";
-    case LawfulBasis::kExplicitConsent: return "explicit_consent";
-    case LawfulBasis::kContract: return "contract";
-    case LawfulBasis::kLegalObligation: return "legal_obligation";
-    case LawfulBasis::kVitalInterests: return "vital_interests";
-    case LawfulBasis::kPublicTask: return "public_task";
-    case LawfulBasis::kLegitimateInterests: return "legitimate_interests";
-    case LawfulBasis::kUnspecified: break;
+    case LawfulBasis::kConsent:
+      return "consent";
+    case LawfulBasis::kExplicitConsent:
+      return "explicit_consent";
+    case LawfulBasis::kContract:
+      return "contract";
+    case LawfulBasis::kLegalObligation:
+      return "legal_obligation";
+    case LawfulBasis::kVitalInterests:
+      return "vital_interests";
+    case LawfulBasis::kPublicTask:
+      return "public_task";
+    case LawfulBasis::kLegitimateInterests:
+      return "legitimate_interests";
+    case LawfulBasis::kUnspecified:
+      break;
   }
   return "unspecified";
 }
 
 ConsentLedger::ConsentLedger(store::Store* store, Clock* clock, const SubjectKeyer* keyer,
-                             const PurposeCatalog* catalog, WithdrawalFollowUp* follow_up,
+                             const PurposeCatalog* catalog, ConsentFollowUp* follow_up,
                              ConsentStateIndex* index)
     : store_(store),
       clock_(clock),
@@ -409,8 +416,7 @@ absl::Status ConsentLedger::ValidateRecord(const RequestContext& ctx, RecordCons
   } else if (!IsWellFormedLanguageTag(in.language)) {
     errors.Add("language", "not a well-formed BCP 47 language tag");
   }
-  if (in.lawful_basis == LawfulBasis::kUnspecified ||
-      static_cast<int>(in.lawful_basis) < 0 ||
+  if (in.lawful_basis == LawfulBasis::kUnspecified || static_cast<int>(in.lawful_basis) < 0 ||
       static_cast<int>(in.lawful_basis) > static_cast<int>(LawfulBasis::kLegitimateInterests)) {
     errors.Add("lawful_basis", "required: one of the LAWFUL_BASIS_ values");
   }
@@ -431,7 +437,9 @@ absl::Status ConsentLedger::ValidateRecord(const RequestContext& ctx, RecordCons
 
 struct ConsentLedger::PendingRecord {
   RequestContext ctx;
-  RecordConsentInput input;  // without the subject's value: only its key is kept
+  // The subject's value is kept only while a follow-up needs it (wiped once
+  // the batch is written).
+  RecordConsentInput input;
   std::string subject_key;
   absl::Time now;
   std::string fingerprint;
@@ -441,10 +449,10 @@ struct ConsentLedger::PendingRecord {
   absl::Status status;  // this record's outcome within its batch
   ConsentReceipt receipt;
   bool subject_has_events = true;  // false: the state index has never seen the subject
+  bool fresh = false;              // written by this batch (not a replay)
 };
 
-void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input,
-                           ReceiptDone done) {
+void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input, ReceiptDone done) {
   const absl::Time now = clock_->Now();
   if (absl::Status valid = ValidateRecord(ctx, input, now); !valid.ok()) {
     done(valid);
@@ -456,13 +464,12 @@ void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input,
   op->ctx = ctx;
   op->subject_key = keyer_->SubjectKey(ctx.tenant, input.subject);
   op->input = std::move(input);
-  WipeValue(op->input.subject);  // not needed past this point
+  if (follow_up_ == nullptr) WipeValue(op->input.subject);  // not needed past this point
   op->now = now;
   const RecordConsentInput& in = op->input;
-  op->fingerprint = store::FingerprintOf(
-      {op->subject_key, in.purpose, in.notice_version, in.language,
-       LawfulBasisName(in.lawful_basis), in.channel,
-       in.given_at ? absl::StrCat(Micros(*in.given_at)) : ""});
+  op->fingerprint = store::FingerprintOf({op->subject_key, in.purpose, in.notice_version,
+                                          in.language, LawfulBasisName(in.lawful_basis), in.channel,
+                                          in.given_at ? absl::StrCat(Micros(*in.given_at)) : ""});
   op->receipt_id = NewTimeOrderedId("rcpt", now);
   op->event_id = NewTimeOrderedId("cev", now);
   op->done = std::move(done);
@@ -494,6 +501,12 @@ void ConsentLedger::SubmitRecordBatch() {
           batch->swap(pending_);
           batch_queued_ = false;
         }
+        bool changed = false;
+        for (auto& op : *batch) {
+          WipeValue(op->input.subject);
+          changed |= status.ok() && op->status.ok() && op->fresh;
+        }
+        if (changed && follow_up_ != nullptr) follow_up_->Committed();
         for (auto& op : *batch) {
           absl::Status s = status.ok() ? op->status : status;
           if (s.ok()) {
@@ -520,8 +533,8 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
         first_by_key.try_emplace({op->ctx.tenant, op->subject_key, op->ctx.request_id}, op);
     if (!inserted) {
       const PendingRecord* first = it->second;
-      op->status = store::CheckSameRequest(first->ctx.method, first->fingerprint, op->ctx,
-                                           op->fingerprint);
+      op->status =
+          store::CheckSameRequest(first->ctx.method, first->fingerprint, op->ctx, op->fingerprint);
       if (op->status.ok()) repeats.emplace_back(op, it->second);
       continue;
     }
@@ -544,8 +557,8 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
       replay_receipt_id = std::move(recorded->receipt_id);
     } else if (std::optional<store::StoredAnswer> stored =
                    store::FindAnswer(txn, op->ctx.tenant, op->ctx.request_id)) {
-      op->status = store::CheckSameRequest(stored->method, stored->fingerprint, op->ctx,
-                                           op->fingerprint);
+      op->status =
+          store::CheckSameRequest(stored->method, stored->fingerprint, op->ctx, op->fingerprint);
       replay_receipt_id = std::move(stored->response);
     } else {
       fresh.push_back(op);
@@ -596,11 +609,11 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
       e.actor = op.ctx.principal;
       e.occurred_at = in.given_at.value_or(op.now);
       e.recorded_at = op.now;
-      event_rows[i] = EventRow{&op.ctx.tenant,      &op.subject_key,  &e,
+      event_rows[i] = EventRow{&op.ctx.tenant,     &op.subject_key, &e,
                                &op.ctx.request_id, &op.fingerprint, prev_seq};
-      states[i] = StateChange{&op.ctx.tenant,         &op.subject_key, &in.purpose,
-                              ConsentState::kGranted, &op.receipt_id,  &in.notice_version,
-                              op.now,                 e.seq};
+      states[i] =
+          StateChange{&op.ctx.tenant, &op.subject_key,    &in.purpose, ConsentState::kGranted,
+                      &op.receipt_id, &in.notice_version, op.now,      e.seq};
       audit_events[i] = audit::PendingEvent{&op.ctx, ResourceName(op.receipt_id), "OK"};
       latest = std::max(latest, op.now);
     }
@@ -611,7 +624,15 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
     // One time for the batch's audit events: the chain's times stay in order.
     RETURN_IF_ERROR(audit::AppendBatch(txn, audit_events, latest));
     for (size_t i = 0; i < fresh.size(); ++i) {
-      fresh[i]->receipt = GivenReceipt(fresh[i]->ctx.tenant, fresh[i]->subject_key, events[i]);
+      PendingRecord& op = *fresh[i];
+      op.receipt = GivenReceipt(op.ctx.tenant, op.subject_key, events[i]);
+      op.fresh = true;
+      // Grants propagate too (with their give time: connectors keep the
+      // latest change).
+      if (follow_up_ != nullptr) {
+        RETURN_IF_ERROR(follow_up_->OnChanged(txn, op.ctx, op.receipt, ConsentAction::kGiven,
+                                              op.input.subject, events[i].occurred_at, op.now));
+      }
     }
   }
   for (auto& [repeat, first] : repeats) {
@@ -649,7 +670,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
   op->subject_key = keyer_->SubjectKey(ctx.tenant, input.subject);
   op->input = std::move(input);
   op->now = clock_->Now();
-  WithdrawalFollowUp* follow_up = follow_up_;
+  ConsentFollowUp* follow_up = follow_up_;
   store_->Write(
       [op, follow_up, index = index_](store::WriteTxn& txn) -> absl::Status {
         const WithdrawConsentInput& in = op->input;
@@ -670,8 +691,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
                   LatestEvent current =
                       ReadLatestEvent(t, index, op->ctx.tenant, op->subject_key, in.purpose);
                   if (current.state == ConsentState::kNone) {
-                    return absl::NotFoundError(
-                        "no consent recorded for this subject and purpose");
+                    return absl::NotFoundError("no consent recorded for this subject and purpose");
                   }
                   std::string receipt_id = std::move(current.receipt_id);
                   std::string notice_version = std::move(current.notice_version);
@@ -696,14 +716,15 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
                   InsertEvents(t, {EventRow{&op->ctx.tenant, &op->subject_key, &e,
                                             &op->ctx.request_id, &fingerprint, current.seq}});
                   PublishStates(t, index,
-                               {StateChange{&op->ctx.tenant, &op->subject_key, &in.purpose,
-                                            ConsentState::kWithdrawn, &receipt_id,
-                                            &notice_version, op->now, e.seq}});
+                                {StateChange{&op->ctx.tenant, &op->subject_key, &in.purpose,
+                                             ConsentState::kWithdrawn, &receipt_id, &notice_version,
+                                             op->now, e.seq}});
                   given.withdrawn_at = op->now;
                   given.withdrawal_channel = in.channel;
                   if (follow_up != nullptr) {
-                    RETURN_IF_ERROR(
-                        follow_up->OnWithdrawn(t, op->ctx, given, in.subject, op->now));
+                    RETURN_IF_ERROR(follow_up->OnChanged(t, op->ctx, given,
+                                                         ConsentAction::kWithdrawn, in.subject,
+                                                         op->now, op->now));
                   }
                   RETURN_IF_ERROR(
                       audit::Append(t, op->ctx, ResourceName(receipt_id), "OK", op->now));
@@ -734,9 +755,9 @@ absl::StatusOr<ConsentCheck> ConsentLedger::Check(const RequestContext& ctx,
   ConsentCheck check;
   check.current_notice_version = p->current_notice_version;
   ConsentStateIndex::Row row;
-  const ConsentStateIndex::Lookup found =
-      index_ != nullptr ? index_->Find(ctx.tenant, subject_key, purpose, &row)
-                        : ConsentStateIndex::Lookup::kDisabled;
+  const ConsentStateIndex::Lookup found = index_ != nullptr
+                                              ? index_->Find(ctx.tenant, subject_key, purpose, &row)
+                                              : ConsentStateIndex::Lookup::kDisabled;
   if (found == ConsentStateIndex::Lookup::kFound) {
     check.state = row.state;
     check.receipt_id = std::move(row.receipt_id);
@@ -746,13 +767,12 @@ absl::StatusOr<ConsentCheck> ConsentLedger::Check(const RequestContext& ctx,
   if (found == ConsentStateIndex::Lookup::kDisabled) {
     RETURN_IF_ERROR(ReadState(*store_, ctx.tenant, subject_key, purpose, &check));
   }
-  check.reconsent_required = check.state == ConsentState::kGranted &&
-                             check.notice_version != check.current_notice_version;
+  check.reconsent_required =
+      check.state == ConsentState::kGranted && check.notice_version != check.current_notice_version;
   return check;
 }
 
-void ConsentLedger::ListEvents(const RequestContext& ctx, ListEventsInput input,
-                               PageDone done) {
+void ConsentLedger::ListEvents(const RequestContext& ctx, ListEventsInput input, PageDone done) {
   FieldErrors errors;
   CheckSubject(errors, input.subject);
   if (!input.purpose.empty()) CheckPurpose(errors, *catalog_, ctx.tenant, input.purpose);
@@ -799,10 +819,10 @@ void ConsentLedger::ListEvents(const RequestContext& ctx, ListEventsInput input,
       seqs = FindSubjectEvents(txn, query, heads);
       selected = &txn.Prepare(absl::StrCat(kColumns, "WHERE seq = ?"));
     } else {
-      SQLite::Statement& q = txn.Prepare(absl::StrCat(
-          kColumns,
-          "WHERE tenant_id = ?1 AND subject_key = ?2 AND seq < ?3 "
-          "AND (?4 = '' OR purpose = ?4) ORDER BY seq DESC LIMIT ?5"));
+      SQLite::Statement& q =
+          txn.Prepare(absl::StrCat(kColumns,
+                                   "WHERE tenant_id = ?1 AND subject_key = ?2 AND seq < ?3 "
+                                   "AND (?4 = '' OR purpose = ?4) ORDER BY seq DESC LIMIT ?5"));
       q.bind(1, ctx.tenant);
       q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
       q.bind(3, static_cast<int64_t>(before_seq));
@@ -822,7 +842,8 @@ void ConsentLedger::ListEvents(const RequestContext& ctx, ListEventsInput input,
         break;
       }
       if (static_cast<int>(page->events.size()) == page_size) {
-        page->next_page_token = store::EncodePageToken({absl::StrCat(page->events.back().seq)}, tag);
+        page->next_page_token =
+            store::EncodePageToken({absl::StrCat(page->events.back().seq)}, tag);
         break;
       }
       ConsentEvent e;

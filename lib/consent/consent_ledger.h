@@ -4,7 +4,7 @@
 // subject, purpose) is its current state. Check answers from the in-memory
 // ConsentStateIndex when one is given, else with one indexed read of that
 // latest event. A withdrawal appends its event, runs the
-// WithdrawalFollowUp (propagation tasks and a 72-hour deadline) and writes an
+// ConsentFollowUp (propagation tasks and a 72-hour deadline) and writes an
 // audit event, all in one write transaction: it takes effect when it commits,
 // and the caller is answered only after that commit is durable. Mutations are
 // idempotent: each event carries the request_id and fingerprint of the
@@ -17,8 +17,9 @@
 // Records are batched: every RecordConsent that arrives while the store's
 // writer is busy joins one store write, which looks up each request_id and
 // then writes all new consents' events and audit events with multi-row
-// statements (one statement per table instead of ~9 per consent). Each record still commits before it is answered, and answers
-// exactly as it would alone (a retry replays, a reused request_id is refused).
+// statements (one statement per table instead of ~9 per consent). Each record still commits before
+// it is answered, and answers exactly as it would alone (a retry replays, a reused request_id is
+// refused).
 //
 // Thread-safe. Record/Withdraw/ListEvents/GetReceipt answer through callbacks
 // (run on the store's writer thread, or inline on a validation error); Check is
@@ -140,18 +141,21 @@ struct EventPage {
   std::string next_page_token;
 };
 
-// What else must happen, in the same transaction, when consent is withdrawn:
-// a propagation task per connector declaring the purpose and a 72-hour
-// propagation deadline. Implemented by the wiring with the connector outbox and
-// the deadline engine. `subject` (normalised) is given in clear because
-// connectors need it; implementations must not log it.
-class WithdrawalFollowUp {
+// What else must happen, in the same transaction, when consent is given or
+// withdrawn: a propagation task per connector declaring the purpose (carrying
+// the change's time, so connectors keep the latest), and for a withdrawal a
+// 72-hour propagation deadline. Implemented by the wiring with the connector
+// outbox and the deadline engine. `subject` (normalised) is given in clear
+// because connectors need it; implementations must not log it.
+class ConsentFollowUp {
  public:
-  virtual ~WithdrawalFollowUp() = default;
-  virtual absl::Status OnWithdrawn(store::WriteTxn& txn, const RequestContext& ctx,
-                                   const ConsentReceipt& receipt,
-                                   const SubjectIdentifier& subject, absl::Time now) = 0;
-  // After a withdrawal's transaction committed (e.g. wake the dispatcher).
+  virtual ~ConsentFollowUp() = default;
+  // `change_time`: when the subject gave (give time) or withdrew consent.
+  virtual absl::Status OnChanged(store::WriteTxn& txn, const RequestContext& ctx,
+                                 const ConsentReceipt& receipt, ConsentAction action,
+                                 const SubjectIdentifier& subject, absl::Time change_time,
+                                 absl::Time now) = 0;
+  // After a change's transaction committed (e.g. wake the dispatcher).
   virtual void Committed() {}
 };
 
@@ -164,7 +168,7 @@ class ConsentLedger {
   // `index` may be null. With an index, Check answers from it, and every
   // state change updates it once committed (ConsentStateIndex).
   ConsentLedger(store::Store* store, Clock* clock, const SubjectKeyer* keyer,
-                const PurposeCatalog* catalog, WithdrawalFollowUp* follow_up,
+                const PurposeCatalog* catalog, ConsentFollowUp* follow_up,
                 ConsentStateIndex* index = nullptr);
 
   void Record(const RequestContext& ctx, RecordConsentInput input, ReceiptDone done);
@@ -191,7 +195,7 @@ class ConsentLedger {
   Clock* const clock_;
   const SubjectKeyer* const keyer_;
   const PurposeCatalog* const catalog_;
-  WithdrawalFollowUp* const follow_up_;
+  ConsentFollowUp* const follow_up_;
   ConsentStateIndex* const index_;
 
   absl::Mutex batch_mu_;

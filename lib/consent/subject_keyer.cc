@@ -41,9 +41,8 @@ absl::StatusOr<std::unique_ptr<SubjectKeyer>> SubjectKeyer::FromKey(
   for (const std::string& tenant : tenants) {
     std::string tenant_key = Hmac(keyer->master_key_, absl::StrCat("dsar-subject-v1/", tenant));
     auto state = std::make_unique<TenantState>();
-    crypto_auth_hmacsha256_init(&state->hmac,
-                                reinterpret_cast<const unsigned char*>(tenant_key.data()),
-                                tenant_key.size());
+    crypto_auth_hmacsha256_init(
+        &state->hmac, reinterpret_cast<const unsigned char*>(tenant_key.data()), tenant_key.size());
     sodium_memzero(tenant_key.data(), tenant_key.size());
     keyer->tenants_[tenant] = std::move(state);
   }

@@ -54,12 +54,11 @@ absl::StatusOr<int64_t> RekeyConsentSubjects(store::Store& store, const SubjectK
       read.bind(1, after);
       while (read.executeStep()) {
         const SQLite::Column key = read.getColumn(2);
-        rows.push_back(Row{read.getColumn(0).getInt64(),
-                           keyer.RekeyScheme1(read.getColumn(1).getText(),
-                                              IdentifierType::kCustomerId,
-                                              absl::string_view(
-                                                  static_cast<const char*>(key.getBlob()),
-                                                  static_cast<size_t>(key.getBytes())))});
+        rows.push_back(
+            Row{read.getColumn(0).getInt64(),
+                keyer.RekeyScheme1(read.getColumn(1).getText(), IdentifierType::kCustomerId,
+                                   absl::string_view(static_cast<const char*>(key.getBlob()),
+                                                     static_cast<size_t>(key.getBytes())))});
       }
       read.reset();
       if (rows.empty()) break;

@@ -49,9 +49,12 @@ bool ValidCustomerId(absl::string_view s) {
 
 const char* IdentifierTypeName(IdentifierType type) {
   switch (type) {
-    case IdentifierType::kEmail: return "email";
-    case IdentifierType::kCustomerId: return "customer_id";
-    case IdentifierType::kPhone: return "phone";
+    case IdentifierType::kEmail:
+      return "email";
+    case IdentifierType::kCustomerId:
+      return "customer_id";
+    case IdentifierType::kPhone:
+      return "phone";
   }
   return "";
 }

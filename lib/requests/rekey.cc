@@ -36,8 +36,8 @@ absl::StatusOr<int64_t> RekeyRequestSubjects(RequestEnv& env) {
                                q.getColumn(4).getInt() != 0});
     }
     q.reset();
-    SQLite::Statement& remove = txn.Prepare(
-        "DELETE FROM privacy_request_subjects WHERE tenant_id = ? AND request_id = ?");
+    SQLite::Statement& remove =
+        txn.Prepare("DELETE FROM privacy_request_subjects WHERE tenant_id = ? AND request_id = ?");
     for (Keyed& r : requests) {
       absl::StatusOr<connector::TaskPayload> payload =
           env.sealer->Open(r.sealed, RequestName(r.id));

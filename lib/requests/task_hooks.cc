@@ -14,16 +14,16 @@ constexpr absl::string_view kPrefix = "privacy_requests/";
 
 Stage StageOf(TaskPhase phase) {
   switch (phase) {
-    case TaskPhase::kExport: return Stage::kCollecting;
-    case TaskPhase::kErase: return Stage::kErasing;
-    case TaskPhase::kVerify: return Stage::kVerifying;
-    case TaskPhase::kUnspecified: break;
+    case TaskPhase::kExport:
+      return Stage::kCollecting;
+    case TaskPhase::kErase:
+      return Stage::kErasing;
+    case TaskPhase::kVerify:
+      return Stage::kVerifying;
+    case TaskPhase::kUnspecified:
+      break;
   }
   return Stage::kNone;
-}
-
-bool Finished(connector::TaskState s) {
-  return s == connector::TaskState::kDone || s == connector::TaskState::kSkipped;
 }
 
 }  // namespace
@@ -94,7 +94,8 @@ absl::Status TaskHooks::OnTaskFinished(store::WriteTxn& txn, const connector::Ta
       r->stage = Stage::kVerified;
       r->needs_work = true;
       break;
-    case TaskPhase::kUnspecified: return absl::OkStatus();
+    case TaskPhase::kUnspecified:
+      return absl::OkStatus();
   }
   r->updated_at = now;
   rows::Save(txn, *r);

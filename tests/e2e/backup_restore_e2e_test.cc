@@ -65,12 +65,13 @@ class BackupRestoreE2eTest : public ::testing::Test {
   }
 
   CommandResult Record(const std::string& subject) {
-    return ctl_.Run({"consent", "record", "marketing", "--customer-id", subject, "--notice-version", "v1",
-                     "--language", "sv-SE", "--channel", "web"},
+    return ctl_.Run({"consent", "record", "marketing", "--customer-id", subject, "--notice-version",
+                     "v1", "--language", "sv-SE", "--channel", "web"},
                     kServiceToken);
   }
   std::string State(const std::string& subject) {
-    auto r = ctl_.Run({"consent", "check", "marketing", "--customer-id", subject, "-o", "json"}, kDpoToken);
+    auto r = ctl_.Run({"consent", "check", "marketing", "--customer-id", subject, "-o", "json"},
+                      kDpoToken);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return DsarctlRunner::Json(r).value("state", "");
   }

@@ -17,8 +17,8 @@
 #include "services/call_gate.h"
 #include "tests/testing/grpc_probe.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/test_dsard.h"
 #include "tests/testing/subject_testing.h"
+#include "tests/testing/test_dsard.h"
 
 namespace dsar {
 namespace {
@@ -42,11 +42,10 @@ grpc::StatusCode CallWithEmptyRequest(const std::shared_ptr<grpc::Channel>& chan
   grpc::ByteBuffer response;
   absl::Notification done;
   grpc::Status status;
-  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response,
-                 [&](grpc::Status s) {
-                   status = std::move(s);
-                   done.Notify();
-                 });
+  stub.UnaryCall(&ctx, method, grpc::StubOptions(), &request, &response, [&](grpc::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
   done.WaitForNotification();
   return status.error_code();
 }
@@ -79,10 +78,9 @@ class AccessControlTest : public ::testing::Test {
 
   // Waits until every write queued so far (e.g. refusal audits) is committed.
   void FlushWrites() {
-    ASSERT_THAT(dsard_.daemon().store().WriteAndWait([](store::WriteTxn&) {
-      return absl::OkStatus();
-    }),
-                IsOk());
+    ASSERT_THAT(
+        dsard_.daemon().store().WriteAndWait([](store::WriteTxn&) { return absl::OkStatus(); }),
+        IsOk());
   }
 
   TestDsard dsard_;

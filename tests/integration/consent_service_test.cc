@@ -19,8 +19,8 @@
 #include "services/grpc_status.h"
 #include "tests/testing/grpc_probe.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/test_dsard.h"
 #include "tests/testing/subject_testing.h"
+#include "tests/testing/test_dsard.h"
 
 namespace dsar {
 namespace {
@@ -192,7 +192,9 @@ TEST_F(ConsentServiceTest, EachInvalidFieldIsNamedAndChangesNothing) {
       {"subject.type", [](auto& r) { r.clear_subject(); }},
       {"subject.type", [](auto& r) { r.mutable_subject()->clear_type(); }},
       {"subject.value",
-       [](auto& r) { *r.mutable_subject() = ::dsar::testing::CustomerSubject(std::string(300, 's')); }},
+       [](auto& r) {
+         *r.mutable_subject() = ::dsar::testing::CustomerSubject(std::string(300, 's'));
+       }},
       {"subject.value",
        [](auto& r) { *r.mutable_subject() = ::dsar::testing::EmailSubject("not-an-address"); }},
       {"subject.value",
@@ -505,10 +507,9 @@ TEST_F(ConsentServiceTest, CallsNeedAValidTokenAndAnAllowedRole) {
             grpc::StatusCode::PERMISSION_DENIED);
   // Refusals are audited asynchronously; once a later write has committed,
   // they are in. Nothing else changed.
-  ASSERT_THAT(dsard_.daemon().store().WriteAndWait([](store::WriteTxn&) {
-    return absl::OkStatus();
-  }),
-              IsOk());
+  ASSERT_THAT(
+      dsard_.daemon().store().WriteAndWait([](store::WriteTxn&) { return absl::OkStatus(); }),
+      IsOk());
   auto after = RowCounts();
   EXPECT_EQ(after["audit_events"], before.at("audit_events") + 4);
   after["audit_events"] = before.at("audit_events");

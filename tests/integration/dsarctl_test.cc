@@ -64,7 +64,8 @@ class DsarctlTest : public ::testing::Test {
 
   // Records marketing consent for `subject` and returns the receipt id.
   std::string Record(const std::string& subject) {
-    auto r = Ctl({"consent", "record", "marketing", "--email", subject, "--notice-version", "v7",
+    const char* flag = subject.find('@') != std::string::npos ? "--email" : "--customer-id";
+    auto r = Ctl({"consent", "record", "marketing", flag, subject, "--notice-version", "v7",
                   "--language", "sv-SE", "--channel", "web-booking", "-o", "json"},
                  ::dsar::testing::kServiceToken);
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -105,8 +106,8 @@ TEST_F(DsarctlTest, ConsentCommandsPrintTablesAndJson) {
   auto check = Ctl({"consent", "check", "marketing", "--email", " Person-0001@EXAMPLE.invalid"});
   ASSERT_EQ(check.exit_code, 0) << check.err;
   EXPECT_THAT(check.out, AllOf(HasSubstr("state:"), HasSubstr("granted"), HasSubstr(receipt)));
-  check = Ctl({"consent", "check", "marketing", "--email", "person-0001@example.invalid", "-o",
-               "json"});
+  check = Ctl(
+      {"consent", "check", "marketing", "--email", "person-0001@example.invalid", "-o", "json"});
   ASSERT_EQ(check.exit_code, 0) << check.err;
   EXPECT_EQ(Json(check).value("state", ""), "CONSENT_STATE_GRANTED");
   // "-" reads the identifier from stdin, keeping it out of argv.
@@ -127,8 +128,8 @@ TEST_F(DsarctlTest, ConsentCommandsPrintTablesAndJson) {
                 .exit_code,
             2);
 
-  auto withdraw = Ctl({"consent", "withdraw", "marketing", "--email", "person-0001@example.invalid", "--channel",
-                       "dpo-request", "--reason", "asked by phone"});
+  auto withdraw = Ctl({"consent", "withdraw", "marketing", "--email", "person-0001@example.invalid",
+                       "--channel", "dpo-request", "--reason", "asked by phone"});
   ASSERT_EQ(withdraw.exit_code, 0) << withdraw.err;
   EXPECT_THAT(withdraw.out, AllOf(HasSubstr("withdrawn"), HasSubstr("dpo-request")));
 
@@ -146,8 +147,8 @@ TEST_F(DsarctlTest, ConsentCommandsPrintTablesAndJson) {
 
   auto shown = Ctl({"consent", "receipt", receipt});
   ASSERT_EQ(shown.exit_code, 0) << shown.err;
-  EXPECT_THAT(shown.out, AllOf(HasSubstr("receipt:"), HasSubstr(receipt),
-                               HasSubstr("hmac-sha256:"), Not(HasSubstr("subject-0001"))));
+  EXPECT_THAT(shown.out, AllOf(HasSubstr("receipt:"), HasSubstr(receipt), HasSubstr("hmac-sha256:"),
+                               Not(HasSubstr("subject-0001"))));
   shown = Ctl({"consent", "receipt", receipt, "-o", "json"});
   ASSERT_EQ(shown.exit_code, 0) << shown.err;
   EXPECT_EQ(Json(shown)["receipt"].value("state", ""), "CONSENT_STATE_WITHDRAWN");
@@ -163,15 +164,17 @@ TEST_F(DsarctlTest, ExitCodesForNotFoundInvalidArgumentAndUnauthenticated) {
   EXPECT_TRUE(missing.out.empty());
 
   // Field violations are printed one per line.
-  auto invalid = Ctl({"consent", "record", "marketing", "--customer-id", "subject-0002", "--notice-version", "v7",
-                      "--language", "not a tag", "--channel", "web-booking"},
-                     ::dsar::testing::kServiceToken);
+  auto invalid =
+      Ctl({"consent", "record", "marketing", "--customer-id", "subject-0002", "--notice-version",
+           "v7", "--language", "not a tag", "--channel", "web-booking"},
+          ::dsar::testing::kServiceToken);
   EXPECT_EQ(invalid.exit_code, 4);
   EXPECT_THAT(invalid.err, AllOf(HasSubstr("INVALID_ARGUMENT"), HasSubstr("field language:")));
   // With --output json the error is one JSON object on stderr.
-  invalid = Ctl({"consent", "record", "marketing", "--customer-id", "subject-0002", "--notice-version", "v7",
-                 "--language", "not a tag", "--channel", "web-booking", "-o", "json"},
-                ::dsar::testing::kServiceToken);
+  invalid =
+      Ctl({"consent", "record", "marketing", "--customer-id", "subject-0002", "--notice-version",
+           "v7", "--language", "not a tag", "--channel", "web-booking", "-o", "json"},
+          ::dsar::testing::kServiceToken);
   EXPECT_EQ(invalid.exit_code, 4);
   json error = json::parse(invalid.err, nullptr, false);
   ASSERT_TRUE(error.is_object()) << invalid.err;
@@ -180,9 +183,10 @@ TEST_F(DsarctlTest, ExitCodesForNotFoundInvalidArgumentAndUnauthenticated) {
   EXPECT_THAT(error["error"]["details"].dump(), HasSubstr("language"));
 
   // An outdated notice version is a failed precondition: also 4.
-  auto outdated = Ctl({"consent", "record", "booking", "--customer-id", "subject-0002", "--notice-version",
-                       "2025-01", "--language", "sv-SE", "--channel", "web-booking"},
-                      ::dsar::testing::kServiceToken);
+  auto outdated =
+      Ctl({"consent", "record", "booking", "--customer-id", "subject-0002", "--notice-version",
+           "2025-01", "--language", "sv-SE", "--channel", "web-booking"},
+          ::dsar::testing::kServiceToken);
   EXPECT_EQ(outdated.exit_code, 4);
   EXPECT_THAT(outdated.err, AllOf(HasSubstr("FAILED_PRECONDITION"), HasSubstr("precondition")));
 
@@ -198,8 +202,8 @@ TEST_F(DsarctlTest, ExitCodesForNotFoundInvalidArgumentAndUnauthenticated) {
 }
 
 TEST_F(DsarctlTest, UsageErrorsExitTwo) {
-  EXPECT_EQ(Ctl({}).exit_code, 2);                                  // no command
-  EXPECT_EQ(Ctl({"consent"}).exit_code, 2);                         // no leaf
+  EXPECT_EQ(Ctl({}).exit_code, 2);           // no command
+  EXPECT_EQ(Ctl({"consent"}).exit_code, 2);  // no leaf
   EXPECT_EQ(Ctl({"consent", "check", "--customer-id", "subject-0001"}).exit_code,
             2);  // missing purpose
   EXPECT_EQ(Ctl({"connectors", "tasks", "--state", "sleeping"}).exit_code, 2);
@@ -212,11 +216,16 @@ TEST_F(DsarctlTest, UsageErrorsExitTwo) {
   EXPECT_EQ(remote.exit_code, 2);
   EXPECT_THAT(remote.err, HasSubstr("loopback"));
   // --help works on every level and exits 0.
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"--help"}, {"consent", "--help"}, {"consent", "record", "--help"},
-        {"deadlines", "watch", "--help"}, {"connectors", "retry", "--help"},
-        {"audit", "list", "--help"}, {"backup", "create", "--help"}, {"health", "--help"},
-        {"requests", "download", "--help"}, {"breaches", "report", "--help"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
+                                        {"consent", "--help"},
+                                        {"consent", "record", "--help"},
+                                        {"deadlines", "watch", "--help"},
+                                        {"connectors", "retry", "--help"},
+                                        {"audit", "list", "--help"},
+                                        {"backup", "create", "--help"},
+                                        {"health", "--help"},
+                                        {"requests", "download", "--help"},
+                                        {"breaches", "report", "--help"}}) {
     auto help = Ctl(args);
     EXPECT_EQ(help.exit_code, 0) << args[0];
     EXPECT_THAT(help.out, HasSubstr("Usage:"));
@@ -225,9 +234,11 @@ TEST_F(DsarctlTest, UsageErrorsExitTwo) {
 
 TEST_F(DsarctlTest, DeadlineCommandsListDueSoonOverdueAndSla) {
   const absl::Time t0 = dsard_.clock().Now();
-  Schedule("privacyRequests/req-0001", deadline::kRequestProcessor, t0);                    // due in 72h
-  Schedule("privacyRequests/req-0002", deadline::kRequestProcessor, t0 - absl::Hours(60));  // in 12h
-  Schedule("privacyRequests/req-0003", deadline::kRequestProcessor, t0 - absl::Hours(80));  // overdue
+  Schedule("privacyRequests/req-0001", deadline::kRequestProcessor, t0);  // due in 72h
+  Schedule("privacyRequests/req-0002", deadline::kRequestProcessor,
+           t0 - absl::Hours(60));  // in 12h
+  Schedule("privacyRequests/req-0003", deadline::kRequestProcessor,
+           t0 - absl::Hours(80));  // overdue
 
   auto list = Ctl({"deadlines", "list"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
@@ -258,8 +269,8 @@ TEST_F(DsarctlTest, DeadlineCommandsListDueSoonOverdueAndSla) {
 
   auto sla = Ctl({"deadlines", "sla"});
   ASSERT_EQ(sla.exit_code, 0) << sla.err;
-  EXPECT_THAT(sla.out, AllOf(HasSubstr("window:"), HasSubstr("request.processor"),
-                             HasSubstr("ON TIME")));
+  EXPECT_THAT(sla.out,
+              AllOf(HasSubstr("window:"), HasSubstr("request.processor"), HasSubstr("ON TIME")));
   sla = Ctl({"deadlines", "sla", "-o", "json"});
   ASSERT_EQ(sla.exit_code, 0);
   j = Json(sla);
@@ -322,8 +333,8 @@ TEST_F(DsarctlTest, ConnectorCommandsShowRegisterHealthTasksAndRetry) {
   EXPECT_EQ(Json(health).value("name", ""), "crm");
   EXPECT_EQ(Ctl({"connectors", "health", "no-such-connector"}).exit_code, 3);
 
-  // A withdrawal fans out one consent.apply task; the connector is down and
-  // allows one attempt, so the task is dead-lettered.
+  // The grant and the withdrawal fan out one consent.apply task each; the
+  // connector is down and allows one attempt, so both are dead-lettered.
   Record("person-0003@example.invalid");
   ASSERT_EQ(Ctl({"consent", "withdraw", "marketing", "--email", "person-0003@example.invalid",
                  "--channel", "web"})
@@ -333,7 +344,7 @@ TEST_F(DsarctlTest, ConnectorCommandsShowRegisterHealthTasksAndRetry) {
   auto dead = Ctl({"connectors", "tasks", "--state", "dead", "-o", "json"});
   ASSERT_EQ(dead.exit_code, 0) << dead.err;
   json tasks = Json(dead)["tasks"];
-  ASSERT_EQ(tasks.size(), 1u) << dead.out;
+  ASSERT_EQ(tasks.size(), 2u) << dead.out;
   const std::string task_id = tasks[0].value("taskId", "");
   EXPECT_EQ(tasks[0].value("kind", ""), "CONNECTOR_TASK_KIND_CONSENT_APPLY");
   auto table = Ctl({"connectors", "tasks", "--connector", "crm"});
@@ -395,9 +406,9 @@ TEST_F(DsarctlTest, HealthNeedsNoToken) {
   health = Ctl({"health", "-o", "json"}, nullptr);
   EXPECT_EQ(Json(health).value("status", ""), "SERVING");
   // Nothing listens on port 1: unavailable.
-  auto down = RunCommand({DSARCTL_PATH, "--server", "127.0.0.1:1", "--plaintext", "--timeout",
-                          "5s", "health"},
-                         BaseEnv());
+  auto down = RunCommand(
+      {DSARCTL_PATH, "--server", "127.0.0.1:1", "--plaintext", "--timeout", "5s", "health"},
+      BaseEnv());
   EXPECT_EQ(down.exit_code, 6);
 }
 
@@ -406,8 +417,8 @@ TEST_F(DsarctlTest, SettingsComeFromFlagsThenEnvironmentThenConfigFile) {
   const std::string token_file = config_home_.File("token");
   std::ofstream(token_file) << ::dsar::testing::kAuditorToken << "\n";
   const std::string config = config_home_.File("dsarctl.conf");
-  std::ofstream(config) << "# dsarctl settings\nserver = " << server_
-                        << "\ntoken-file = \"" << token_file << "\"\nplaintext = true\n";
+  std::ofstream(config) << "# dsarctl settings\nserver = " << server_ << "\ntoken-file = \""
+                        << token_file << "\"\nplaintext = true\n";
   auto from_file =
       RunCommand({DSARCTL_PATH, "--config", config, "audit", "verify", "-o", "json"}, BaseEnv());
   ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
@@ -418,11 +429,10 @@ TEST_F(DsarctlTest, SettingsComeFromFlagsThenEnvironmentThenConfigFile) {
   env.push_back(absl::StrCat("DSARCTL_CONFIG=", config));
   EXPECT_EQ(RunCommand({DSARCTL_PATH, "audit", "verify"}, env).exit_code, 5);
   // A flag beats the environment.
-  EXPECT_EQ(RunCommand({DSARCTL_PATH, "audit", "verify", "--token",
-                        ::dsar::testing::kAuditorToken},
-                       env)
-                .exit_code,
-            0);
+  EXPECT_EQ(
+      RunCommand({DSARCTL_PATH, "audit", "verify", "--token", ::dsar::testing::kAuditorToken}, env)
+          .exit_code,
+      0);
   // The default location ($XDG_CONFIG_HOME/dsarctl/config) is read too.
   std::filesystem::create_directories(config_home_.File("dsarctl"));
   std::filesystem::copy_file(config, config_home_.File("dsarctl/config"));
@@ -434,7 +444,6 @@ TEST_F(DsarctlTest, SettingsComeFromFlagsThenEnvironmentThenConfigFile) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.err, HasSubstr(":5: unknown key"));
 }
-
 
 // TLS options against a TLS-only dsard with a throw-away PKI.
 class DsarctlTlsTest : public ::testing::Test {

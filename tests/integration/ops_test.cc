@@ -2,13 +2,14 @@
 // text whose counters move with traffic, and a backup taken during a write
 // load restores into a fresh dsard with every write acknowledged before the
 // backup started and an intact audit chain.
+#include "services/ops.h"
+
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Statement.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <sodium.h>
-
-#include <SQLiteCpp/Column.h>
-#include <SQLiteCpp/Statement.h>
 
 #include <atomic>
 #include <cstring>
@@ -25,16 +26,15 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "dsar/v1/admin.grpc.pb.h"
-#include "dsar/v1/deadline.grpc.pb.h"
 #include "dsar/v1/audit.grpc.pb.h"
 #include "dsar/v1/consent.grpc.pb.h"
+#include "dsar/v1/deadline.grpc.pb.h"
 #include "lib/deadline/engine.h"
 #include "lib/deadline/kinds.h"
 #include "lib/store/store.h"
-#include "services/ops.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/test_dsard.h"
 #include "tests/testing/subject_testing.h"
+#include "tests/testing/test_dsard.h"
 
 namespace dsar {
 namespace {
@@ -50,7 +50,8 @@ class Scrape {
   explicit Scrape(const std::string& text) {
     static const std::regex kSample(
         R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|\+Inf|NaN)$)");
-    static const std::regex kType(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$)");
+    static const std::regex kType(
+        R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram)$)");
     for (const auto& line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
       std::string l(line);
       std::smatch m;
@@ -141,9 +142,9 @@ TEST_F(MetricsTest, EndpointServesPrometheusTextWhoseCountersMoveWithTraffic) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(consent_->CheckConsent(TestDsard::Context().get(), check, &checked).ok());
   }
-  EXPECT_EQ(consent_->CheckConsent(TestDsard::Context("wrong-token").get(), check, &checked)
-                .error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      consent_->CheckConsent(TestDsard::Context("wrong-token").get(), check, &checked).error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
   // A stream refused by role: counted too.
   {
     auto deadlines = v1::DeadlineService::NewStub(dsard_.channel());
@@ -183,9 +184,10 @@ TEST_F(MetricsTest, EndpointServesPrometheusTextWhoseCountersMoveWithTraffic) {
       "dsar_grpc_server_handling_seconds_count{grpc_service=\"dsar.v1.ConsentService\","
       "grpc_method=\"CheckConsent\",grpc_code=\"OK\"}";
   EXPECT_EQ(after.Get(latency), after.Get(kCheckOk));
-  EXPECT_EQ(after.Get("dsar_grpc_server_handling_seconds_bucket{grpc_service=\"dsar.v1."
-                      "ConsentService\",grpc_method=\"CheckConsent\",grpc_code=\"OK\",le=\"+Inf\"}"),
-            after.Get(kCheckOk));
+  EXPECT_EQ(
+      after.Get("dsar_grpc_server_handling_seconds_bucket{grpc_service=\"dsar.v1."
+                "ConsentService\",grpc_method=\"CheckConsent\",grpc_code=\"OK\",le=\"+Inf\"}"),
+      after.Get(kCheckOk));
   EXPECT_GT(after.Get("dsar_store_writes_committed_total"),
             before.Get("dsar_store_writes_committed_total"));
   EXPECT_GT(after.Get("dsar_store_group_size_count"), before.Get("dsar_store_group_size_count"));
@@ -289,8 +291,8 @@ TEST(BackupRestoreTest, BackupDuringWriteLoadRestoresEveryAcknowledgedWrite) {
   v1::CreateBackupRequest request;
   request.set_request_id("backup-under-load");
   auto admin = v1::AdminService::NewStub(source.channel());
-  grpc::Status status = admin->CreateBackup(
-      TestDsard::Context(::dsar::testing::kAdminToken).get(), request, &created);
+  grpc::Status status = admin->CreateBackup(TestDsard::Context(::dsar::testing::kAdminToken).get(),
+                                            request, &created);
   ASSERT_TRUE(status.ok()) << status.error_message();
   const size_t acked_during = load.Acked().size();
   load.WaitForAcked(acked_during + 50);  // the load went on after the backup
@@ -330,9 +332,9 @@ TEST(BackupRestoreTest, BackupDuringWriteLoadRestoresEveryAcknowledgedWrite) {
 
   auto audit = v1::AuditService::NewStub(restored.channel());
   v1::VerifyAuditLogResponse verified;
-  ASSERT_TRUE(audit->VerifyAuditLog(TestDsard::Context(::dsar::testing::kDpoToken).get(), {},
-                                    &verified)
-                  .ok());
+  ASSERT_TRUE(
+      audit->VerifyAuditLog(TestDsard::Context(::dsar::testing::kDpoToken).get(), {}, &verified)
+          .ok());
   EXPECT_TRUE(verified.intact()) << verified.reason();
   EXPECT_GE(verified.rows_checked(), backup.audit_head_seq());
   // The backup's audit head is in the restored chain, unchanged.
@@ -340,9 +342,9 @@ TEST(BackupRestoreTest, BackupDuringWriteLoadRestoresEveryAcknowledgedWrite) {
   list.set_page_size(1);
   list.set_page_token(absl::StrCat(backup.audit_head_seq() - 1));
   v1::ListAuditEventsResponse events;
-  ASSERT_TRUE(audit->ListAuditEvents(TestDsard::Context(::dsar::testing::kDpoToken).get(), list,
-                                     &events)
-                  .ok());
+  ASSERT_TRUE(
+      audit->ListAuditEvents(TestDsard::Context(::dsar::testing::kDpoToken).get(), list, &events)
+          .ok());
   ASSERT_EQ(events.events_size(), 1);
   EXPECT_EQ(events.events(0).seq(), backup.audit_head_seq());
   EXPECT_EQ(events.events(0).hash(), backup.audit_head_hash());

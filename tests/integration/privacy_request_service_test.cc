@@ -28,8 +28,8 @@
 #include "tests/testing/ref_backend.h"
 #include "tests/testing/status_callback_receiver.h"
 #include "tests/testing/status_matchers.h"
-#include "tests/testing/test_dsard.h"
 #include "tests/testing/subject_testing.h"
+#include "tests/testing/test_dsard.h"
 
 namespace dsar {
 namespace {

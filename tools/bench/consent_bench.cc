@@ -26,6 +26,7 @@
 //
 // Synthetic subjects only ("bench-subject-<n>"); loopback only.
 #include <grpcpp/grpcpp.h>
+
 #include <array>
 #include <atomic>
 #include <filesystem>
@@ -147,7 +148,7 @@ absl::Status Seed(const std::string& db_path, const std::string& key_file, int64
 
   constexpr int64_t kWindow = 20000;  // records in flight
   absl::Mutex mu;
-  int64_t in_flight = 0;  // guarded by mu
+  int64_t in_flight = 0;     // guarded by mu
   absl::Status first_error;  // guarded by mu
   RequestContext ctx;
   ctx.principal = kPrincipal;
@@ -179,7 +180,8 @@ absl::Status Seed(const std::string& db_path, const std::string& key_file, int64
   }
   {
     absl::MutexLock lock(&mu);
-    mu.Await(absl::Condition(+[](int64_t* n) { return *n == 0; }, &in_flight));
+    mu.Await(absl::Condition(
+        +[](int64_t* n) { return *n == 0; }, &in_flight));
   }
   (*store)->Close();
   absl::MutexLock lock(&mu);
@@ -269,8 +271,7 @@ ClientFactory CheckClient(int64_t stored) {
             stub->async()->CheckConsent(context, req, resp, std::move(on_done));
           },
           [](const CheckConsentResponse& response) {
-            return response.state() == v1::CONSENT_STATE_GRANTED &&
-                           !response.receipt_id().empty()
+            return response.state() == v1::CONSENT_STATE_GRANTED && !response.receipt_id().empty()
                        ? grpc::Status::OK
                        : grpc::Status(grpc::StatusCode::DATA_LOSS, "stored consent not granted");
           },
@@ -432,8 +433,8 @@ void BM_Check(benchmark::State& state, int64_t stored, bool cached, bool half_pe
       ReportPaced(state, result);
       measured = result.paced;
     } else {
-      auto result = RunLoad(config.Load(), InsecureChannelFactory((*server)->target()),
-                            CheckClient(stored));
+      auto result =
+          RunLoad(config.Load(), InsecureChannelFactory((*server)->target()), CheckClient(stored));
       if (!result.ok()) return Fail(state, result.status());
       ReportLoad(state, *result);
       measured = *result;
@@ -453,13 +454,14 @@ void BM_Check(benchmark::State& state, int64_t stored, bool cached, bool half_pe
   state.counters["rss_file_mib"] = file;
   // RssFile includes the pages of the database file that the read
   // connections' memory maps touched (page cache, shared and reclaimable).
-  std::string label = absl::StrCat(
-      errors, "dsar-bench RSS ", static_cast<int64_t>(rss), " MiB (anon ",
-      static_cast<int64_t>(anon), ", file-backed ", static_cast<int64_t>(file), "), +",
-      static_cast<int64_t>(rss - rss_before), " MiB since dsard started in-process");
+  std::string label =
+      absl::StrCat(errors, "dsar-bench RSS ", static_cast<int64_t>(rss), " MiB (anon ",
+                   static_cast<int64_t>(anon), ", file-backed ", static_cast<int64_t>(file), "), +",
+                   static_cast<int64_t>(rss - rss_before), " MiB since dsard started in-process");
   if (seeded->seeding_time > absl::ZeroDuration()) {
-    absl::StrAppend(&label, "; seeded ", stored, " in ",
-                    absl::FormatDuration(absl::Trunc(seeded->seeding_time, absl::Milliseconds(100))));
+    absl::StrAppend(
+        &label, "; seeded ", stored, " in ",
+        absl::FormatDuration(absl::Trunc(seeded->seeding_time, absl::Milliseconds(100))));
   }
   state.SetLabel(label);
 }
@@ -474,12 +476,10 @@ void RegisterConsentBenchmarks() {
     // The large store is cached between runs (not in the --smoke test).
     const bool cached = !config.smoke && stored == config.consent_large;
     const std::string name = absl::StrCat("consent/check/stored:", stored);
-    RegisterOnce(name, [stored, cached](benchmark::State& s) {
-      BM_Check(s, stored, cached, false);
-    });
-    RegisterOnce(name + "/half_peak", [stored, cached](benchmark::State& s) {
-      BM_Check(s, stored, cached, true);
-    });
+    RegisterOnce(name,
+                 [stored, cached](benchmark::State& s) { BM_Check(s, stored, cached, false); });
+    RegisterOnce(name + "/half_peak",
+                 [stored, cached](benchmark::State& s) { BM_Check(s, stored, cached, true); });
   }
 }
 

@@ -75,13 +75,12 @@ int Check(Cli& cli, CheckOptions o) {
     cli.out() << ToJson(response) << "\n";
     return kExitOk;
   }
-  PrintKeyValues(cli.out(),
-                 {{"state", EnumLabel(v1::ConsentState_descriptor(), response.state())},
-                  {"receipt", response.receipt_id()},
-                  {"notice version", response.notice_version()},
-                  {"current notice version", response.current_notice_version()},
-                  {"reconsent required", YesNo(response.reconsent_required())},
-                  {"changed", FormatTime(response.change_time())}});
+  PrintKeyValues(cli.out(), {{"state", EnumLabel(v1::ConsentState_descriptor(), response.state())},
+                             {"receipt", response.receipt_id()},
+                             {"notice version", response.notice_version()},
+                             {"current notice version", response.current_notice_version()},
+                             {"reconsent required", YesNo(response.reconsent_required())},
+                             {"changed", FormatTime(response.change_time())}});
   return kExitOk;
 }
 
@@ -99,16 +98,17 @@ int History(Cli& cli, HistoryOptions o) {
   }
   auto stub = ConsentService::NewStub(cli.channel());
   v1::ListConsentEventsResponse merged;
-  auto status = FetchPages(o.all, o.page_token,
-                           [&](const std::string& token, v1::ListConsentEventsResponse* page) {
-                             v1::ListConsentEventsRequest request;
-                             *request.mutable_subject() = subject;
-                             request.set_purpose(o.purpose);
-                             request.set_page_size(o.page_size);
-                             request.set_page_token(token);
-                             return stub->ListConsentEvents(cli.Context().get(), request, page);
-                           },
-                           &merged);
+  auto status = FetchPages(
+      o.all, o.page_token,
+      [&](const std::string& token, v1::ListConsentEventsResponse* page) {
+        v1::ListConsentEventsRequest request;
+        *request.mutable_subject() = subject;
+        request.set_purpose(o.purpose);
+        request.set_page_size(o.page_size);
+        request.set_page_token(token);
+        return stub->ListConsentEvents(cli.Context().get(), request, page);
+      },
+      &merged);
   if (!status.ok()) return cli.Fail(status);
   if (cli.json()) {
     cli.out() << ToJson(merged) << "\n";
@@ -119,8 +119,8 @@ int History(Cli& cli, HistoryOptions o) {
   for (const auto& e : merged.events()) {
     table.AddRow({FormatTime(e.occur_time()), EnumLabel(v1::ConsentAction_descriptor(), e.action()),
                   e.purpose(), e.receipt_id(), e.notice_version(), e.language(),
-                  EnumLabel(v1::LawfulBasis_descriptor(), e.lawful_basis()), e.channel(),
-                  e.actor(), e.reason()});
+                  EnumLabel(v1::LawfulBasis_descriptor(), e.lawful_basis()), e.channel(), e.actor(),
+                  e.reason()});
   }
   table.Print(cli.out());
   cli.MorePages(merged.next_page_token());
@@ -151,8 +151,8 @@ int Receipt(Cli& cli, const ReceiptOptions& o) {
 
 struct RecordOptions {
   SubjectFlags subject;
-  std::string purpose, notice_version, language, lawful_basis = "consent", channel,
-      given_at, request_id;
+  std::string purpose, notice_version, language, lawful_basis = "consent", channel, given_at,
+                                                 request_id;
 };
 
 int Record(Cli& cli, RecordOptions o) {
@@ -225,7 +225,8 @@ void AddConsentCommands(CLI::App& app, Cli& cli) {
   group->require_subcommand(1);
 
   auto check = std::make_shared<CheckOptions>();
-  CLI::App* c = group->add_subcommand("check", "Whether a subject's data may be processed for a purpose");
+  CLI::App* c =
+      group->add_subcommand("check", "Whether a subject's data may be processed for a purpose");
   AddSubjectAndPurpose(c, &check->subject, &check->purpose);
   c->callback([&cli, check] { cli.SetAction([&cli, check] { return Check(cli, *check); }); });
 
@@ -236,13 +237,15 @@ void AddConsentCommands(CLI::App& app, Cli& cli) {
   h->add_option("--page-size", history->page_size, "Events per page (1-1000, default 100)");
   h->add_option("--page-token", history->page_token, "Continue from a previous page");
   h->add_flag("--all", history->all, "Fetch every page");
-  h->callback([&cli, history] { cli.SetAction([&cli, history] { return History(cli, *history); }); });
+  h->callback(
+      [&cli, history] { cli.SetAction([&cli, history] { return History(cli, *history); }); });
 
   auto receipt = std::make_shared<ReceiptOptions>();
   CLI::App* r = group->add_subcommand("receipt", "Show a consent receipt");
   r->add_option("receipt_id", receipt->receipt_id, "Receipt id, e.g. rcpt_...")->required();
   r->add_flag("--kantara", receipt->kantara, "Print the Kantara Consent Receipt v1.1 JSON");
-  r->callback([&cli, receipt] { cli.SetAction([&cli, receipt] { return Receipt(cli, *receipt); }); });
+  r->callback(
+      [&cli, receipt] { cli.SetAction([&cli, receipt] { return Receipt(cli, *receipt); }); });
 
   auto record = std::make_shared<RecordOptions>();
   CLI::App* rc = group->add_subcommand("record", "Record that a subject gave consent");
@@ -250,7 +253,8 @@ void AddConsentCommands(CLI::App& app, Cli& cli) {
   rc->add_option("--notice-version", record->notice_version,
                  "The tenant's current notice version for the purpose")
       ->required();
-  rc->add_option("--language", record->language, "BCP 47 tag the consent was collected in, e.g. sv-SE")
+  rc->add_option("--language", record->language,
+                 "BCP 47 tag the consent was collected in, e.g. sv-SE")
       ->required();
   rc->add_option("--lawful-basis", record->lawful_basis, "Lawful basis (default consent)")
       ->check(CLI::IsMember(EnumLabels(v1::LawfulBasis_descriptor())));
@@ -260,12 +264,14 @@ void AddConsentCommands(CLI::App& app, Cli& cli) {
   rc->callback([&cli, record] { cli.SetAction([&cli, record] { return Record(cli, *record); }); });
 
   auto withdraw = std::make_shared<WithdrawOptions>();
-  CLI::App* w = group->add_subcommand("withdraw", "Withdraw a subject's consent (effective at once)");
+  CLI::App* w =
+      group->add_subcommand("withdraw", "Withdraw a subject's consent (effective at once)");
   AddSubjectAndPurpose(w, &withdraw->subject, &withdraw->purpose);
   w->add_option("--channel", withdraw->channel, "Withdrawal channel, e.g. dpo-request")->required();
   w->add_option("--reason", withdraw->reason, "Reason (no personal data)");
   w->add_option("--request-id", withdraw->request_id, "Idempotency key (default: a fresh one)");
-  w->callback([&cli, withdraw] { cli.SetAction([&cli, withdraw] { return Withdraw(cli, *withdraw); }); });
+  w->callback(
+      [&cli, withdraw] { cli.SetAction([&cli, withdraw] { return Withdraw(cli, *withdraw); }); });
 }
 
 }  // namespace dsar::dsarctl

@@ -29,12 +29,17 @@ IdentifierSets SplitIdentifiers(const SubjectIdentity& subject) {
   for (const auto& id : subject.identifiers()) {
     if (id.value().empty()) continue;
     switch (id.type()) {
-      case connector::v1::IDENTIFIER_TYPE_EMAIL: out.emails.push_back(id.value()); break;
+      case connector::v1::IDENTIFIER_TYPE_EMAIL:
+        out.emails.push_back(id.value());
+        break;
       case connector::v1::IDENTIFIER_TYPE_CUSTOMER_ID:
         out.customer_ids.push_back(id.value());
         break;
-      case connector::v1::IDENTIFIER_TYPE_PHONE: out.phones.push_back(id.value()); break;
-      default: break;
+      case connector::v1::IDENTIFIER_TYPE_PHONE:
+        out.phones.push_back(id.value());
+        break;
+      default:
+        break;
     }
   }
   return out;
@@ -55,8 +60,7 @@ absl::StatusOr<std::unique_ptr<Backend>> Backend::Open(const BackendOptions& opt
     SQLite::Statement& seeded = txn.Prepare("SELECT value FROM meta WHERE key = 'seeded'");
     if (seeded.executeStep()) return absl::OkStatus();
     RETURN_IF_ERROR(b->Seed(txn));
-    SQLite::Statement& mark = txn.Prepare(
-        "INSERT INTO meta (key, value) VALUES ('seeded', ?)");
+    SQLite::Statement& mark = txn.Prepare("INSERT INTO meta (key, value) VALUES ('seeded', ?)");
     mark.bind(1, absl::StrCat("seed=", b->options_.seed, " people=", b->options_.people));
     mark.exec();
     return absl::OkStatus();
@@ -64,8 +68,7 @@ absl::StatusOr<std::unique_ptr<Backend>> Backend::Open(const BackendOptions& opt
   return backend;
 }
 
-std::vector<int64_t> Backend::FindSubject(PrepareFn prepare,
-                                          const SubjectIdentity& subject) const {
+std::vector<int64_t> Backend::FindSubject(PrepareFn prepare, const SubjectIdentity& subject) const {
   IdentifierSets ids = SplitIdentifiers(subject);
   std::vector<int64_t> out;
   auto lookup = [&](const char* column, const std::vector<std::string>& values) {
@@ -174,8 +177,8 @@ absl::StatusOr<EraseSubjectDataResponse> Backend::Erase(const EraseSubjectDataRe
   const int64_t now_us = absl::ToUnixMicros(clock_->Now());
   EraseSubjectDataResponse response;
   RETURN_IF_ERROR(store_->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
-    SQLite::Statement& find = txn.Prepare(
-        "SELECT kind, response, ready_at_us FROM processed_tasks WHERE task_id = ?");
+    SQLite::Statement& find =
+        txn.Prepare("SELECT kind, response, ready_at_us FROM processed_tasks WHERE task_id = ?");
     find.bind(1, request.task_id());
     if (find.executeStep()) {
       std::string kind = find.getColumn(0).getString();
@@ -196,9 +199,9 @@ absl::StatusOr<EraseSubjectDataResponse> Backend::Erase(const EraseSubjectDataRe
       return absl::OkStatus();
     }
     find.reset();
-    std::vector<int64_t> ids = FindSubject(
-        [&](absl::string_view sql) -> SQLite::Statement& { return txn.Prepare(sql); },
-        request.subject());
+    std::vector<int64_t> ids =
+        FindSubject([&](absl::string_view sql) -> SQLite::Statement& { return txn.Prepare(sql); },
+                    request.subject());
     RETURN_IF_ERROR(EraseIn(txn, ids, response));
     response.set_state(connector::v1::OPERATION_STATE_DONE);
     SQLite::Statement& insert = txn.Prepare(
@@ -232,9 +235,8 @@ absl::StatusOr<ApplyConsentChangeResponse> Backend::ApplyConsent(
     return absl::InvalidArgumentError("action must be GIVEN or WITHDRAWN");
   }
   const int64_t now_us = absl::ToUnixMicros(clock_->Now());
-  const int64_t change_us = request.has_change_time()
-                                ? TimeUtil::TimestampToMicroseconds(request.change_time())
-                                : now_us;
+  const int64_t change_us =
+      request.has_change_time() ? TimeUtil::TimestampToMicroseconds(request.change_time()) : now_us;
   ApplyConsentChangeResponse response;
   RETURN_IF_ERROR(store_->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     SQLite::Statement& find =
@@ -252,15 +254,15 @@ absl::StatusOr<ApplyConsentChangeResponse> Backend::ApplyConsent(
       return absl::OkStatus();
     }
     find.reset();
-    std::vector<int64_t> ids = FindSubject(
-        [&](absl::string_view sql) -> SQLite::Statement& { return txn.Prepare(sql); },
-        request.subject());
+    std::vector<int64_t> ids =
+        FindSubject([&](absl::string_view sql) -> SQLite::Statement& { return txn.Prepare(sql); },
+                    request.subject());
     ASSIGN_OR_RETURN(int64_t affected,
                      ConsentIn(txn, ids, request.purpose(),
-                               request.action() == connector::v1::CONSENT_ACTION_GIVEN,
-                               change_us));
+                               request.action() == connector::v1::CONSENT_ACTION_GIVEN, change_us));
     response.set_state(connector::v1::OPERATION_STATE_DONE);
     response.set_affected_count(affected);
+    response.set_no_matching_record(ids.empty());
     SQLite::Statement& insert = txn.Prepare(
         "INSERT INTO processed_tasks (task_id, kind, response, ready_at_us, created_at_us) "
         "VALUES (?, 'consent', ?, 0, ?)");
@@ -291,11 +293,11 @@ absl::StatusOr<ListEndedRelationshipsResponse> Backend::ListEnded(
   const int64_t before = TimeUtil::TimestampToMicroseconds(request.end_time_before());
   ListEndedRelationshipsResponse response;
   RETURN_IF_ERROR(store_->Read([&](store::ReadTxn& txn) {
-    SQLite::Statement& q = txn.Prepare(absl::StrCat(
-        "SELECT id, ended_at_us, email, customer_id, phone FROM ", PeopleTable(),
-        " WHERE ended_at_us > 0 AND ended_at_us < ? AND (ended_at_us > ? OR "
-        "(ended_at_us = ? AND id > ?)) AND customer_id IS NOT NULL "
-        "ORDER BY ended_at_us, id LIMIT ?"));
+    SQLite::Statement& q = txn.Prepare(
+        absl::StrCat("SELECT id, ended_at_us, email, customer_id, phone FROM ", PeopleTable(),
+                     " WHERE ended_at_us > 0 AND ended_at_us < ? AND (ended_at_us > ? OR "
+                     "(ended_at_us = ? AND id > ?)) AND customer_id IS NOT NULL "
+                     "ORDER BY ended_at_us, id LIMIT ?"));
     q.bind(1, static_cast<int64_t>(before));
     q.bind(2, static_cast<int64_t>(after_end));
     q.bind(3, static_cast<int64_t>(after_end));
@@ -353,10 +355,16 @@ int64_t Backend::ExecForPerson(store::WriteTxn& txn, const char* sql, int64_t id
 
 int64_t Backend::UpsertConsent(store::WriteTxn& txn, const char* owner_column, int64_t id,
                                const std::string& purpose, bool given, int64_t now_us) {
-  SQLite::Statement& upsert = txn.Prepare(absl::StrCat(
-      "INSERT INTO consents (", owner_column, ", purpose, given, changed_at_us) "
-      "VALUES (?, ?, ?, ?) ON CONFLICT (", owner_column, ", purpose) DO UPDATE SET "
-      "given = excluded.given, changed_at_us = excluded.changed_at_us"));
+  // Only a change newer than the one held: reordered or retried deliveries
+  // end on the latest state.
+  SQLite::Statement& upsert =
+      txn.Prepare(absl::StrCat("INSERT INTO consents (", owner_column,
+                               ", purpose, given, changed_at_us) "
+                               "VALUES (?, ?, ?, ?) ON CONFLICT (",
+                               owner_column,
+                               ", purpose) DO UPDATE SET "
+                               "given = excluded.given, changed_at_us = excluded.changed_at_us "
+                               "WHERE excluded.changed_at_us > consents.changed_at_us"));
   upsert.bind(1, id);
   upsert.bind(2, purpose);
   upsert.bind(3, given ? 1 : 0);

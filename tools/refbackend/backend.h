@@ -51,8 +51,7 @@ class Backend {
  public:
   // Opens (creating and seeding on first use) the database. Seeding happens
   // once; a restarted backend keeps its data, erasures included.
-  static absl::StatusOr<std::unique_ptr<Backend>> Open(const BackendOptions& options,
-                                                       Clock* clock);
+  static absl::StatusOr<std::unique_ptr<Backend>> Open(const BackendOptions& options, Clock* clock);
   virtual ~Backend() = default;
 
   virtual connector::v1::DescribeResponse Describe() const = 0;
@@ -107,7 +106,9 @@ class Backend {
                           connector::v1::EraseSubjectDataResponse& out) const;
   // Runs `sql` with the person's id as its only parameter; rows changed.
   static int64_t ExecForPerson(store::WriteTxn& txn, const char* sql, int64_t id);
-  // Sets the consent row (owner_column = person id, purpose) to `given`.
+  // Sets the consent row (owner_column = person id, purpose) to `given`,
+  // unless it holds a change at or after `now_us` (the change's time);
+  // returns 1 when it changed, else 0.
   static int64_t UpsertConsent(store::WriteTxn& txn, const char* owner_column, int64_t id,
                                const std::string& purpose, bool given, int64_t now_us);
 

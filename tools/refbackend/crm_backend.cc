@@ -146,8 +146,8 @@ class CrmBackend final : public Backend {
         "INSERT INTO contacts (id, customer_id, name, email, phone, company, region, "
         "newsletter_consent, created_at_us, ended_at_us, legal_hold) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    SQLite::Statement& note = txn.Prepare(
-        "INSERT INTO notes (contact_id, body, created_at_us) VALUES (?, ?, ?)");
+    SQLite::Statement& note =
+        txn.Prepare("INSERT INTO notes (contact_id, body, created_at_us) VALUES (?, ?, ?)");
     SQLite::Statement& email = txn.Prepare(
         "INSERT INTO emails (contact_id, direction, address, subject, body, created_at_us) "
         "VALUES (?, ?, ?, ?, ?, ?)");
@@ -163,7 +163,8 @@ class CrmBackend final : public Backend {
       contact.bind(3, p.name);
       contact.bind(4, p.email);
       contact.bind(5, p.phone);
-      contact.bind(6, absl::StrFormat("Company %03d (synthetic)", static_cast<int>(rng.Below(200))));
+      contact.bind(6,
+                   absl::StrFormat("Company %03d (synthetic)", static_cast<int>(rng.Below(200))));
       contact.bind(7, p.region);
       contact.bind(8, p.marketing_consent ? 1 : 0);
       contact.bind(9, static_cast<int64_t>(p.created_at_us));
@@ -212,8 +213,8 @@ class CrmBackend final : public Backend {
                        EraseSubjectDataResponse& out) override {
     int64_t deleted = 0, anonymised = 0;
     for (int64_t id : ids) {
-      SQLite::Statement& hold = txn.Prepare(
-          "SELECT legal_hold, customer_id IS NULL FROM contacts WHERE id = ?");
+      SQLite::Statement& hold =
+          txn.Prepare("SELECT legal_hold, customer_id IS NULL FROM contacts WHERE id = ?");
       hold.bind(1, static_cast<int64_t>(id));
       bool found = hold.executeStep();
       bool on_hold = found && hold.getColumn(0).getInt() != 0;
@@ -228,9 +229,9 @@ class CrmBackend final : public Backend {
       deleted += run("DELETE FROM emails WHERE contact_id = ?");
       deleted += run("DELETE FROM documents WHERE contact_id = ?");
       deleted += run("DELETE FROM consents WHERE contact_id = ?");
-      anonymised += run(
-          "UPDATE contacts SET customer_id = NULL, name = NULL, email = NULL, phone = NULL, "
-          "company = NULL, newsletter_consent = 0 WHERE id = ? AND customer_id IS NOT NULL");
+      anonymised +=
+          run("UPDATE contacts SET customer_id = NULL, name = NULL, email = NULL, phone = NULL, "
+              "company = NULL, newsletter_consent = 0 WHERE id = ? AND customer_id IS NOT NULL");
     }
     out.set_deleted_count(deleted);
     out.set_anonymised_count(anonymised);
@@ -242,8 +243,9 @@ class CrmBackend final : public Backend {
                                     int64_t now_us) override {
     int64_t affected = 0;
     for (int64_t id : ids) {
-      affected += UpsertConsent(txn, "contact_id", id, purpose, given, now_us);
-      if (purpose == "marketing") {
+      const int64_t changed = UpsertConsent(txn, "contact_id", id, purpose, given, now_us);
+      affected += changed;
+      if (changed > 0 && purpose == "marketing") {
         SQLite::Statement& flag =
             txn.Prepare("UPDATE contacts SET newsletter_consent = ? WHERE id = ?");
         flag.bind(1, given ? 1 : 0);

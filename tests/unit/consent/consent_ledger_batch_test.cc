@@ -46,8 +46,8 @@ class ConsentLedgerBatchTest : public ::testing::Test {
     ASSERT_THAT(store, IsOk());
     store_ = std::move(*store);
     index_ = std::make_unique<ConsentStateIndex>(1000);
-    ledger_ = std::make_unique<ConsentLedger>(store_.get(), &clock_, keyer_.get(),
-                                              catalog_.get(), nullptr, index_.get());
+    ledger_ = std::make_unique<ConsentLedger>(store_.get(), &clock_, keyer_.get(), catalog_.get(),
+                                              nullptr, index_.get());
   }
   void TearDown() override { store_->Close(); }
 
@@ -131,12 +131,11 @@ TEST_F(ConsentLedgerBatchTest, RecordsInOneBatchAnswerAsTheyWouldAlone) {
     std::string request_id, subject, channel;
   };
   const std::vector<Call> calls = {
-      {"req-1", "subject-0002", "web"},
-      {"req-2", "subject-0003", "web"},
-      {"req-1", "subject-0002", "web"},     // repeat within the batch: same answer
-      {"req-2", "subject-0003", "kiosk"},   // same id, other content: refused
+      {"req-1", "subject-0002", "web"},       {"req-2", "subject-0003", "web"},
+      {"req-1", "subject-0002", "web"},        // repeat within the batch: same answer
+      {"req-2", "subject-0003", "kiosk"},      // same id, other content: refused
       {"req-earlier", "subject-0001", "web"},  // retry of a committed record
-      {"req-3", "subject-0002", "app"},     // same subject and purpose again: last wins
+      {"req-3", "subject-0002", "app"},        // same subject and purpose again: last wins
   };
   absl::Mutex mu;
   std::vector<absl::StatusOr<ConsentReceipt>> answers(calls.size());
@@ -182,8 +181,11 @@ TEST_F(ConsentLedgerBatchTest, RecordsInOneBatchAnswerAsTheyWouldAlone) {
   EXPECT_EQ(check->receipt_id, answers[5]->receipt_id);
   EXPECT_EQ(check->state, ConsentState::kGranted);
   ConsentStateIndex::Row row;
-  ASSERT_EQ(index_->Find("tenant-a", keyer_->SubjectKey("tenant-a", {IdentifierType::kCustomerId, "subject-0002"}), "booking", &row),
-            ConsentStateIndex::Lookup::kFound);
+  ASSERT_EQ(
+      index_->Find("tenant-a",
+                   keyer_->SubjectKey("tenant-a", {IdentifierType::kCustomerId, "subject-0002"}),
+                   "booking", &row),
+      ConsentStateIndex::Lookup::kFound);
   EXPECT_EQ(row.receipt_id, answers[5]->receipt_id);
   auto verified = audit::Verify(*store_);
   ASSERT_THAT(verified, IsOk());
@@ -264,8 +266,7 @@ TEST_F(ConsentLedgerBatchTest, RecordsAnsweredBeforeMigration11StillReplay) {
         "INSERT INTO idempotency_keys (tenant_id, request_id, method, fingerprint, response, "
         "created_at) SELECT tenant_id, request_id, '/dsar.v1.ConsentService/RecordConsent', "
         "request_fingerprint, receipt_id, 0 FROM consent_events");
-    txn.db().exec(
-        "UPDATE consent_events SET request_id = NULL, request_fingerprint = NULL");
+    txn.db().exec("UPDATE consent_events SET request_id = NULL, request_fingerprint = NULL");
     return absl::OkStatus();
   }),
               IsOk());

@@ -161,7 +161,9 @@ class EventChainsTest : public ::testing::Test {
   void HoldWriter(absl::Notification& release, absl::Notification& held_done) {
     testing::HoldWriter(*store_, release, held_done);
   }
-  std::string Key(const std::string& subject) { return keyer_->SubjectKey(kTenant, {IdentifierType::kCustomerId, subject}); }
+  std::string Key(const std::string& subject) {
+    return keyer_->SubjectKey(kTenant, {IdentifierType::kCustomerId, subject});
+  }
 
   config::v1::DsardConfig config_;
   FakeClock clock_{absl::FromUnixSeconds(1780000000)};
@@ -226,7 +228,8 @@ TEST_F(EventChainsTest, RetriesWithdrawalsHistoryAndErasureWorkWithoutTheDatabas
   EXPECT_EQ(Scalar("SELECT count(*) FROM consent_events WHERE prev_seq IS NOT NULL"), 0);
   EXPECT_THAT(History("subject-0001"), ElementsAre());
   EXPECT_THAT(History("subject-0002"), ElementsAre(other->receipt_id + ":given"));
-  auto check = ledger_->Check(Ctx("", ""), {IdentifierType::kCustomerId, "subject-0001"}, "booking");
+  auto check =
+      ledger_->Check(Ctx("", ""), {IdentifierType::kCustomerId, "subject-0001"}, "booking");
   ASSERT_THAT(check, IsOk());
   EXPECT_EQ(check->state, ConsentState::kNone);
 

@@ -84,11 +84,13 @@ class SubjectRekeyTest : public ::testing::Test {
 };
 
 TEST_F(SubjectRekeyTest, StoredEventsAreRekeyedAsCustomerIdsOnce) {
-  InsertScheme1Event("cust-0004", ConsentAction::kGiven);
+  // Callers used e-mail addresses as subject ids too: those become customer
+  // ids whose text is the address.
+  InsertScheme1Event("person-0004@example.invalid", ConsentAction::kGiven);
   InsertScheme1Event("cust-0005", ConsentAction::kGiven);
   InsertScheme1Event("cust-0005", ConsentAction::kWithdrawn);
   // Before: the typed key finds nothing.
-  auto before = Check(IdentifierType::kCustomerId, "cust-0004", nullptr);
+  auto before = Check(IdentifierType::kCustomerId, "person-0004@example.invalid", nullptr);
   ASSERT_THAT(before, IsOk());
   EXPECT_EQ(before->state, ConsentState::kNone);
 
@@ -98,14 +100,14 @@ TEST_F(SubjectRekeyTest, StoredEventsAreRekeyedAsCustomerIdsOnce) {
   auto index = ConsentStateIndex::Load(*store_, 1000);
   ASSERT_THAT(index, IsOk());
   for (ConsentStateIndex* with : {static_cast<ConsentStateIndex*>(nullptr), index->get()}) {
-    auto granted = Check(IdentifierType::kCustomerId, "cust-0004", with);
+    auto granted = Check(IdentifierType::kCustomerId, "person-0004@example.invalid", with);
     ASSERT_THAT(granted, IsOk());
     EXPECT_EQ(granted->state, ConsentState::kGranted);
     auto withdrawn = Check(IdentifierType::kCustomerId, "cust-0005", with);
     ASSERT_THAT(withdrawn, IsOk());
     EXPECT_EQ(withdrawn->state, ConsentState::kWithdrawn);
     // Re-keyed as customer ids only: the same text as another type is another person.
-    auto other = Check(IdentifierType::kPhone, "cust-0004", with);
+    auto other = Check(IdentifierType::kEmail, "person-0004@example.invalid", with);
     ASSERT_THAT(other, IsOk());
     EXPECT_EQ(other->state, ConsentState::kNone);
   }
@@ -114,12 +116,12 @@ TEST_F(SubjectRekeyTest, StoredEventsAreRekeyedAsCustomerIdsOnce) {
   auto again = RekeyConsentSubjects(*store_, *keyer_);
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(*again, 0);
-  auto still = Check(IdentifierType::kCustomerId, "cust-0004", nullptr);
+  auto still = Check(IdentifierType::kCustomerId, "person-0004@example.invalid", nullptr);
   ASSERT_THAT(still, IsOk());
   EXPECT_EQ(still->state, ConsentState::kGranted);
-  EXPECT_EQ(testing::ReadNumber(*store_,
-                                "SELECT scheme FROM subject_key_schemes WHERE part = 'consent'"),
-            kSubjectKeyScheme);
+  EXPECT_EQ(
+      testing::ReadNumber(*store_, "SELECT scheme FROM subject_key_schemes WHERE part = 'consent'"),
+      kSubjectKeyScheme);
 }
 
 TEST_F(SubjectRekeyTest, ANewDatabaseIsMarkedCurrentWithNothingToRekey) {
