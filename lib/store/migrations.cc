@@ -577,6 +577,13 @@ const std::vector<Migration>& DsarMigrations() {
           scheme       INTEGER NOT NULL,
           rows_rekeyed INTEGER NOT NULL
         ) WITHOUT ROWID;
+        -- A part with no keys yet has nothing to re-key: typed from the start
+        -- (whoever writes first, e.g. a tool seeding the ledger).
+        INSERT INTO subject_key_schemes (part, scheme, rows_rekeyed)
+          SELECT 'consent', 2, 0 WHERE NOT EXISTS (SELECT 1 FROM consent_events);
+        INSERT INTO subject_key_schemes (part, scheme, rows_rekeyed)
+          SELECT 'privacy_requests', 2, 0
+          WHERE NOT EXISTS (SELECT 1 FROM privacy_request_subjects);
       )sql"},
   };
   return *migrations;

@@ -382,7 +382,9 @@ absl::StatusOr<SeededStore> SeededStoreFor(int64_t count, const std::string& dir
   fs::create_directories(dir, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   SeededStore s;
-  s.db_path = absl::StrCat(dir, "/consents-", count, ".db");
+  // "typed": e-mail subjects under typed keys (issue 18); older caches held
+  // untyped ids.
+  s.db_path = absl::StrCat(dir, "/consents-typed-", count, ".db");
   s.key_file = dir + "/subject.key";
   const std::string marker = s.db_path + ".complete";
   if (fs::exists(marker) && fs::exists(s.db_path) && fs::exists(s.key_file)) return s;

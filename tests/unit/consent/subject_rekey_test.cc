@@ -11,10 +11,10 @@
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/clock.h"
+#include "lib/store/migrations.h"
 #include "tests/testing/consent_testing.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
-#include "tests/testing/test_store.h"
 
 namespace dsar::consent {
 namespace {
@@ -37,11 +37,26 @@ class SubjectRekeyTest : public ::testing::Test {
     auto keyer = SubjectKeyer::FromKey(kKey, {"tenant-a"});
     ASSERT_THAT(keyer, IsOk());
     keyer_ = std::move(*keyer);
-    auto store = testing::OpenKvStore(dir_.File("dsar.db"));
+    // The schema before typed subjects (migrations 1-14).
+    for (const auto& m : store::DsarMigrations()) {
+      if (m.version < 15) old_schema_.push_back(m);
+    }
+    Open(&old_schema_);
+  }
+  void TearDown() override { store_->Close(); }
+
+  void Open(const std::vector<store::Migration>* migrations) {
+    if (store_) store_->Close();
+    store_.reset();
+    store::StoreOptions options;
+    options.path = dir_.File("dsar.db");
+    options.migrations = migrations;
+    auto store = store::Store::Open(options);
     ASSERT_THAT(store, IsOk());
     store_ = std::move(*store);
   }
-  void TearDown() override { store_->Close(); }
+  // Opens the database with this version's migrations.
+  void Upgrade() { Open(nullptr); }
 
   void InsertScheme1Event(const std::string& subject_id, ConsentAction action) {
     const std::string key = keyer_->Scheme1Key("tenant-a", subject_id);
@@ -78,6 +93,7 @@ class SubjectRekeyTest : public ::testing::Test {
   std::unique_ptr<PurposeCatalog> catalog_;
   std::unique_ptr<SubjectKeyer> keyer_;
   testing::TempDir dir_;
+  std::vector<store::Migration> old_schema_;
   std::unique_ptr<store::Store> store_;
   FakeClock clock_{absl::FromUnixSeconds(1800000000)};
   int events_ = 0;
@@ -89,6 +105,7 @@ TEST_F(SubjectRekeyTest, StoredEventsAreRekeyedAsCustomerIdsOnce) {
   InsertScheme1Event("person-0004@example.invalid", ConsentAction::kGiven);
   InsertScheme1Event("cust-0005", ConsentAction::kGiven);
   InsertScheme1Event("cust-0005", ConsentAction::kWithdrawn);
+  ASSERT_NO_FATAL_FAILURE(Upgrade());
   // Before: the typed key finds nothing.
   auto before = Check(IdentifierType::kCustomerId, "person-0004@example.invalid", nullptr);
   ASSERT_THAT(before, IsOk());
@@ -125,10 +142,12 @@ TEST_F(SubjectRekeyTest, StoredEventsAreRekeyedAsCustomerIdsOnce) {
 }
 
 TEST_F(SubjectRekeyTest, ANewDatabaseIsMarkedCurrentWithNothingToRekey) {
+  ASSERT_NO_FATAL_FAILURE(Upgrade());  // no events yet: typed from the start
   auto rekeyed = RekeyConsentSubjects(*store_, *keyer_);
   ASSERT_THAT(rekeyed, IsOk());
   EXPECT_EQ(*rekeyed, 0);
-  // Events written after the mark are typed already and are never re-keyed.
+  // Events written after the mark are typed already and are never re-keyed,
+  // even those written before the first RekeyConsentSubjects.
   InsertScheme1Event("cust-0009", ConsentAction::kGiven);
   ASSERT_THAT(RekeyConsentSubjects(*store_, *keyer_), IsOk());
   auto check = Check(IdentifierType::kCustomerId, "cust-0009", nullptr);
