@@ -37,9 +37,9 @@ class SubjectRekeyTest : public ::testing::Test {
     auto keyer = SubjectKeyer::FromKey(kKey, {"tenant-a"});
     ASSERT_THAT(keyer, IsOk());
     keyer_ = std::move(*keyer);
-    // The schema before typed subjects (migrations 1-14).
+    // The schema before typed subjects (migrations 1-16).
     for (const auto& m : store::DsarMigrations()) {
-      if (m.version < 15) old_schema_.push_back(m);
+      if (m.version < 17) old_schema_.push_back(m);
     }
     Open(&old_schema_);
   }
