@@ -83,6 +83,7 @@ void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
   out->set_cancel_reason(r.cancel_reason);
   out->set_failure_reason(r.failure_reason);
   out->set_duplicate_count(r.duplicate_count);
+  for (const auto& system : r.only_systems) out->add_only_systems(system);
   for (const auto& s : r.systems) {
     auto* p = out->add_systems();
     p->set_connector(s.connector);

@@ -932,6 +932,13 @@ TEST_F(PrivacyRequestTest, RetentionOverTheCapHoldsEverythingForReviewWithOneAle
   auto ctx = TestDsard::Context(testing::kDpoToken);
   ASSERT_TRUE(stub_->ListPrivacyRequests(ctx.get(), list, &page).ok());
   ASSERT_GT(page.privacy_requests_size(), 0);
+  // The DPO sees where each would erase: the systems that listed the person.
+  for (const auto& held : page.privacy_requests()) {
+    EXPECT_THAT(held.only_systems(), ::testing::Not(IsEmpty()));
+    for (const auto& system : held.only_systems()) {
+      EXPECT_TRUE(system == "booking" || system == "crm") << system;
+    }
+  }
   auto approved = Verify(page.privacy_requests(0).name());
   ASSERT_THAT(approved, IsOk());
   EXPECT_NE(approved->state(), v1::PRIVACY_REQUEST_STATE_RECEIVED);

@@ -75,6 +75,7 @@ void PrintRequest(Cli& cli, const v1::PrivacyRequest& r) {
                        : ""},
       {"closed", FormatTime(r.close_time())},
       {"duplicates", absl::StrCat(r.duplicate_count())},
+      {"only systems", absl::StrJoin(r.only_systems(), ", ")},
   };
   if (r.has_extension()) {
     kv.push_back({"extended", absl::StrCat(r.extension().count(), "x: ", r.extension().reason())});
