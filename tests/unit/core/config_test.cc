@@ -107,6 +107,17 @@ principals {
                                      HasSubstr("t.textproto:13: principals[0].token_sha256"))));
 }
 
+TEST(ConfigTest, BreachClockHoursAreBounded) {
+  const std::string tenant = R"(subject_key_file: "k"
+tenants {
+  id: "acme-travel"
+  breach_subject_communication_hours: )";
+  EXPECT_THAT(ParseDsardConfig(std::string(kGood) + tenant + "48\n}\n", "t.textproto"), IsOk());
+  EXPECT_THAT(ParseDsardConfig(std::string(kGood) + tenant + "721\n}\n", "t.textproto"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("tenants[0].breach_subject_communication_hours")));
+}
+
 TEST(ConfigTest, MissingFileIsNotFoundNamingThePath) {
   EXPECT_THAT(LoadDsardConfig("/nonexistent/dsard.textproto"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/dsard.textproto")));

@@ -336,5 +336,28 @@ TEST(RequestOptionsTest, DefaultsAndValidation) {
   EXPECT_THAT(RequestOptionsFromConfig(*config), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
+TEST(RequestOptionsTest, RetentionModeAndCap) {
+  auto config = ParseDsardConfig(
+      "listen_address: \"127.0.0.1:0\" insecure_loopback: true database_path: "
+      "\"/tmp/x/dsar.db\"",
+      "t");
+  ASSERT_THAT(config, IsOk());
+  auto options = RequestOptionsFromConfig(*config);
+  ASSERT_THAT(options, IsOk());
+  EXPECT_FALSE(options->retention_review);  // automatic
+  EXPECT_EQ(options->retention_max_erasures_per_scan, 1000);
+  config->mutable_requests()->set_retention_mode("review");
+  config->mutable_requests()->set_retention_max_erasures_per_scan(50);
+  options = RequestOptionsFromConfig(*config);
+  ASSERT_THAT(options, IsOk());
+  EXPECT_TRUE(options->retention_review);
+  EXPECT_EQ(options->retention_max_erasures_per_scan, 50);
+  config->mutable_requests()->set_retention_mode("sometimes");
+  EXPECT_THAT(RequestOptionsFromConfig(*config), StatusIs(absl::StatusCode::kInvalidArgument));
+  config->mutable_requests()->set_retention_mode("automatic");
+  config->mutable_requests()->set_retention_max_erasures_per_scan(-1);
+  EXPECT_THAT(RequestOptionsFromConfig(*config), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 }  // namespace
 }  // namespace dsar::requests
