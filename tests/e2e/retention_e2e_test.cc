@@ -10,6 +10,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -85,126 +86,209 @@ class RetentionE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::ofstream(dir_.File("subject.key")) << "e2e-retention-subject-key-0123456789abcdef";
+    systems_ = {
+        {"booking", dir_.File("booking.db"), "people",
+         "SELECT (SELECT count(*) FROM people WHERE id = ?1) + "
+         "(SELECT count(*) FROM bookings WHERE person_id = ?1) + "
+         "(SELECT count(*) FROM payments WHERE person_id = ?1)"},
+        {"crm", dir_.File("crm.db"), "contacts",
+         "SELECT (SELECT count(*) FROM contacts WHERE id = ?1 AND (name IS NOT NULL OR email IS "
+         "NOT NULL OR phone IS NOT NULL OR customer_id IS NOT NULL)) + "
+         "(SELECT count(*) FROM notes WHERE contact_id = ?1) + "
+         "(SELECT count(*) FROM emails WHERE contact_id = ?1) + "
+         "(SELECT count(*) FROM documents WHERE contact_id = ?1)"},
+    };
   }
 
-  std::unique_ptr<WatchedProcess> StartBackend(const std::string& kind, int* port) {
-    // As tools/dev run starts them (there on fixed ports).
-    auto p = std::make_unique<WatchedProcess>(
-        std::vector<std::string>{REFBACKEND_PATH, "--kind=" + kind, "--listen=127.0.0.1:0",
-                                 "--db=" + dir_.File(kind + ".db"), "--seed=1", "--people=1000"},
-        std::vector<std::string>{});
-    *port = p->AwaitReady(absl::Seconds(60));
-    return p;
+  // Starts both refbackends as tools/dev run does (there on fixed ports),
+  // with `flags` added, and records what each holds before dsard starts.
+  void StartBackends(const std::vector<std::string>& flags = {}) {
+    for (const System& system : systems_) {
+      std::vector<std::string> argv = {
+          REFBACKEND_PATH, "--kind=" + system.name, "--listen=127.0.0.1:0", "--db=" + system.db,
+          "--seed=1",      "--people=1000"};
+      argv.insert(argv.end(), flags.begin(), flags.end());
+      backends_.push_back(std::make_unique<WatchedProcess>(argv, std::vector<std::string>{}));
+      ports_.push_back(backends_.back()->AwaitReady(absl::Seconds(60)));
+      ASSERT_GT(ports_.back(), 0) << system.name;
+      people_.push_back(People(system.db, system.people_table));
+      ASSERT_EQ(people_.back().size(), 1000u) << system.name;
+      before_.push_back(Traces(system, people_.back()));
+    }
   }
 
-  // deploy/dsard.dev.textproto with its @VAR@ and fixed ports replaced.
-  void WriteDemoConfig(int booking_port, int crm_port) {
+  // People whose relationship with some system ended before `cutoff_us`;
+  // each system has over 50.
+  std::set<std::string> OldPeople(int64_t cutoff_us) {
+    std::set<std::string> out;
+    for (size_t i = 0; i < systems_.size(); ++i) {
+      int n = 0;
+      for (const auto& [email, p] : people_[i]) {
+        if (Old(p, cutoff_us)) ++n, out.insert(email);
+      }
+      EXPECT_GT(n, 50) << systems_[i].name;
+    }
+    return out;
+  }
+  static bool Old(const Person& p, int64_t cutoff_us) {
+    return p.ended_at_us > 0 && p.ended_at_us < cutoff_us;
+  }
+
+  // Starts dsard on deploy/dsard.dev.textproto with its @VAR@ and fixed
+  // ports replaced (and `changes`), counting the log lines of `events`.
+  std::unique_ptr<WatchedProcess> StartDemoDsard(
+      const std::vector<std::pair<std::string, std::string>>& changes,
+      std::vector<std::string> events) {
     const std::string demo = ReadFile(DEV_CONFIG_PATH);
-    ASSERT_FALSE(demo.empty());
-    const std::string config =
-        absl::StrReplaceAll(demo, {{"@VAR@", dir_.path()},
-                                   {"127.0.0.1:50051", "127.0.0.1:0"},
-                                   {"127.0.0.1:9464", "127.0.0.1:0"},
-                                   {"127.0.0.1:50061", absl::StrCat("127.0.0.1:", booking_port)},
-                                   {"127.0.0.1:50062", absl::StrCat("127.0.0.1:", crm_port)}});
-    std::ofstream(dir_.File("dsard.textproto")) << config;
+    EXPECT_FALSE(demo.empty());
+    std::vector<std::pair<std::string, std::string>> all = {
+        {"@VAR@", dir_.path()},
+        {"127.0.0.1:50051", "127.0.0.1:0"},
+        {"127.0.0.1:9464", "127.0.0.1:0"},
+        {"127.0.0.1:50061", absl::StrCat("127.0.0.1:", ports_[0])},
+        {"127.0.0.1:50062", absl::StrCat("127.0.0.1:", ports_[1])}};
+    for (const auto& c : changes) {
+      EXPECT_NE(demo.find(c.first), std::string::npos) << c.first;
+      all.push_back(c);
+    }
+    std::ofstream(dir_.File("dsard.textproto")) << absl::StrReplaceAll(demo, all);
+    auto dsard = std::make_unique<WatchedProcess>(
+        std::vector<std::string>{DSARD_PATH, "--config", dir_.File("dsard.textproto")},
+        std::move(events));
+    port_ = dsard->AwaitReady(absl::Seconds(30));
+    EXPECT_GT(port_, 0);
+    return dsard;
+  }
+
+  // Every request dsard holds, by state; each is a RETENTION erasure.
+  std::map<int, int> RequestStates() {
+    auto channel =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+    auto stub = v1::PrivacyRequestService::NewStub(channel);
+    std::map<int, int> out;
+    v1::ListPrivacyRequestsRequest list;
+    list.set_page_size(100);
+    for (;;) {
+      grpc::ClientContext ctx;
+      ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kDpoToken));
+      v1::ListPrivacyRequestsResponse page;
+      grpc::Status s = stub->ListPrivacyRequests(&ctx, list, &page);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+      for (const auto& r : page.privacy_requests()) {
+        EXPECT_EQ(r.type(), v1::PRIVACY_REQUEST_TYPE_ERASURE);
+        EXPECT_EQ(r.source(), v1::PRIVACY_REQUEST_SOURCE_RETENTION);
+        ++out[r.state()];
+      }
+      if (!s.ok() || page.next_page_token().empty()) break;
+      list.set_page_token(page.next_page_token());
+    }
+    return out;
+  }
+
+  // In each system's own database: with `erased`, nothing identifying left of
+  // those whose relationship there ended before `cutoff_us` (unless on legal
+  // hold) and everyone else untouched; without, everyone untouched. Returns
+  // how many were erased.
+  int CheckSystems(int64_t cutoff_us, bool erased) {
+    int n = 0;
+    for (size_t i = 0; i < systems_.size(); ++i) {
+      const auto after = Traces(systems_[i], people_[i]);
+      for (const auto& [email, p] : people_[i]) {
+        if (erased && Old(p, cutoff_us) && !p.legal_hold) {
+          EXPECT_EQ(after.at(p.id), 0) << systems_[i].name << " person " << p.id;
+          ++n;
+        } else {
+          EXPECT_GT(before_[i].at(p.id), 0) << systems_[i].name << " person " << p.id;
+          EXPECT_EQ(after.at(p.id), before_[i].at(p.id)) << systems_[i].name << " person " << p.id;
+        }
+      }
+    }
+    return n;
   }
 
   ::dsar::testing::TempDir dir_;
+  std::vector<System> systems_;
+  std::vector<std::unique_ptr<WatchedProcess>> backends_;
+  std::vector<int> ports_;
+  std::vector<std::map<std::string, Person>> people_;
+  std::vector<std::map<int64_t, int64_t>> before_;
+  int port_ = 0;
 };
 
 TEST_F(RetentionE2eTest, DemoErasesEveryoneWhoseRelationshipEndedOverAYearAgo) {
-  int booking_port = 0, crm_port = 0;
-  auto booking = StartBackend("booking", &booking_port);
-  auto crm = StartBackend("crm", &crm_port);
-  ASSERT_GT(booking_port, 0);
-  ASSERT_GT(crm_port, 0);
-  const std::vector<System> systems = {
-      {"booking", dir_.File("booking.db"), "people",
-       "SELECT (SELECT count(*) FROM people WHERE id = ?1) + "
-       "(SELECT count(*) FROM bookings WHERE person_id = ?1) + "
-       "(SELECT count(*) FROM payments WHERE person_id = ?1)"},
-      {"crm", dir_.File("crm.db"), "contacts",
-       "SELECT (SELECT count(*) FROM contacts WHERE id = ?1 AND (name IS NOT NULL OR email IS NOT "
-       "NULL OR phone IS NOT NULL OR customer_id IS NOT NULL)) + "
-       "(SELECT count(*) FROM notes WHERE contact_id = ?1) + "
-       "(SELECT count(*) FROM emails WHERE contact_id = ?1) + "
-       "(SELECT count(*) FROM documents WHERE contact_id = ?1)"},
-  };
-  // What each system holds before dsard starts.
-  std::vector<std::map<std::string, Person>> people;
-  std::vector<std::map<int64_t, int64_t>> before;
-  for (const System& system : systems) {
-    people.push_back(People(system.db, system.people_table));
-    ASSERT_EQ(people.back().size(), 1000u) << system.name;
-    before.push_back(Traces(system, people.back()));
-  }
-
-  ASSERT_NO_FATAL_FAILURE(WriteDemoConfig(booking_port, crm_port));
+  ASSERT_NO_FATAL_FAILURE(StartBackends());
   const absl::Time started = absl::Now();
   const int64_t cutoff_us = absl::ToUnixMicros(started - absl::Hours(24 * 365));
-  auto old = [&](const Person& p) { return p.ended_at_us > 0 && p.ended_at_us < cutoff_us; };
-  std::set<std::string> expected;  // people with a relationship ended over a year ago somewhere
-  for (size_t i = 0; i < systems.size(); ++i) {
-    int n = 0;
-    for (const auto& [email, p] : people[i]) {
-      if (old(p)) ++n, expected.insert(email);
-    }
-    ASSERT_GT(n, 100) << systems[i].name;
-  }
+  const std::set<std::string> expected = OldPeople(cutoff_us);
 
-  WatchedProcess dsard({DSARD_PATH, "--config", dir_.File("dsard.textproto")}, {kCompleted});
-  const int port = dsard.AwaitReady(absl::Seconds(30));
-  ASSERT_GT(port, 0);
+  auto dsard = StartDemoDsard({}, {kCompleted});
   // Within 60 s of start every such person's erasure has completed.
   ASSERT_TRUE(
-      dsard.AwaitEvents(kCompleted, expected.size(), absl::Seconds(60) - (absl::Now() - started)))
-      << dsard.Events(kCompleted).size() << " of " << expected.size() << " completed in 60 s";
+      dsard->AwaitEvents(kCompleted, expected.size(), absl::Seconds(60) - (absl::Now() - started)))
+      << dsard->Events(kCompleted).size() << " of " << expected.size() << " completed in 60 s";
+  EXPECT_THAT(RequestStates(), ::testing::ElementsAre(::testing::Pair(
+                                   v1::PRIVACY_REQUEST_STATE_COMPLETED, expected.size())));
+  EXPECT_GT(CheckSystems(cutoff_us, /*erased=*/true), 200);
+  dsard->Stop();
+}
 
-  // Each is a completed RETENTION erasure.
-  auto channel =
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
-  auto stub = v1::PrivacyRequestService::NewStub(channel);
-  int completed = 0, total = 0;
-  v1::ListPrivacyRequestsRequest list;
-  list.set_page_size(100);
-  for (;;) {
-    grpc::ClientContext ctx;
-    ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kDpoToken));
-    v1::ListPrivacyRequestsResponse page;
-    ASSERT_TRUE(stub->ListPrivacyRequests(&ctx, list, &page).ok());
-    for (const auto& r : page.privacy_requests()) {
-      ++total;
-      EXPECT_EQ(r.type(), v1::PRIVACY_REQUEST_TYPE_ERASURE);
-      EXPECT_EQ(r.source(), v1::PRIVACY_REQUEST_SOURCE_RETENTION);
-      completed += r.state() == v1::PRIVACY_REQUEST_STATE_COMPLETED;
-    }
-    if (page.next_page_token().empty()) break;
-    list.set_page_token(page.next_page_token());
-  }
-  EXPECT_EQ(total, static_cast<int>(expected.size()));
-  EXPECT_EQ(completed, total);
-
-  // In each system's own database: nothing identifying left of those whose
-  // relationship there ended over a year ago (unless on legal hold); everyone
-  // else untouched.
-  int erased = 0, kept = 0;
-  for (size_t i = 0; i < systems.size(); ++i) {
-    const auto after = Traces(systems[i], people[i]);
-    for (const auto& [email, p] : people[i]) {
-      if (old(p) && !p.legal_hold) {
-        EXPECT_EQ(after.at(p.id), 0) << systems[i].name << " person " << p.id;
-        ++erased;
-      } else {
-        EXPECT_GT(before[i].at(p.id), 0) << systems[i].name << " person " << p.id;
-        EXPECT_EQ(after.at(p.id), before[i].at(p.id)) << systems[i].name << " person " << p.id;
-        ++kept;
-      }
+TEST_F(RetentionE2eTest, ConnectorsListingRecentEndsEraseNoOneEarly) {
+  // Both systems list every ended relationship, however recent.
+  ASSERT_NO_FATAL_FAILURE(StartBackends({"--fault-list-every-ended"}));
+  // A retention period that puts about half the seeded ends (fixed dates,
+  // 2022-2025) inside the window, whenever the test runs.
+  std::vector<int64_t> ends;
+  for (const auto& people : people_) {
+    for (const auto& [email, p] : people) {
+      if (p.ended_at_us > 0) ends.push_back(p.ended_at_us);
     }
   }
-  EXPECT_GT(erased, 200);
-  EXPECT_GT(kept, 1000);
-  dsard.Stop();
+  std::sort(ends.begin(), ends.end());
+  const absl::Time started = absl::Now();
+  const int64_t days =
+      absl::ToInt64Hours(started - absl::FromUnixMicros(ends[ends.size() / 2])) / 24;
+  const int64_t cutoff_us = absl::ToUnixMicros(started - absl::Hours(24 * days));
+  const std::set<std::string> expected = OldPeople(cutoff_us);
+  int recent = 0;
+  for (int64_t end : ends) recent += end >= cutoff_us;
+  ASSERT_GT(recent, 100);
+
+  auto dsard = StartDemoDsard(
+      {{"relationship_retention_days: 365", absl::StrCat("relationship_retention_days: ", days)}},
+      {kCompleted, "retention_scan", "retention_end_date_not_before_cutoff"});
+  ASSERT_TRUE(dsard->AwaitEvents(kCompleted, expected.size(), absl::Seconds(60)));
+  ASSERT_TRUE(dsard->AwaitEvents("retention_scan", 1, absl::Seconds(10)));
+  // Both connectors named people too recent; dsard ignored them.
+  EXPECT_EQ(dsard->Events("retention_end_date_not_before_cutoff").size(), 2u)
+      << dsard->Events("retention_scan")[0];
+  EXPECT_NE(dsard->Events("retention_scan")[0].find(absl::StrCat("\"ignored\":", recent)),
+            std::string::npos)
+      << dsard->Events("retention_scan")[0];
+  EXPECT_THAT(RequestStates(), ::testing::ElementsAre(::testing::Pair(
+                                   v1::PRIVACY_REQUEST_STATE_COMPLETED, expected.size())));
+  EXPECT_GT(CheckSystems(cutoff_us, /*erased=*/true), 100);
+  dsard->Stop();
+}
+
+TEST_F(RetentionE2eTest, ScanOverTheCapHoldsEveryoneAndRaisesOneAlert) {
+  ASSERT_NO_FATAL_FAILURE(StartBackends());
+  const int64_t cutoff_us = absl::ToUnixMicros(absl::Now() - absl::Hours(24 * 365));
+  const std::set<std::string> expected = OldPeople(cutoff_us);
+
+  auto dsard = StartDemoDsard(
+      {{"retention_max_erasures_per_scan: 1000", "retention_max_erasures_per_scan: 10"}},
+      {"retention_scan", "deadline_alert"});
+  ASSERT_TRUE(dsard->AwaitEvents("retention_scan", 1, absl::Seconds(60)));
+  ASSERT_TRUE(dsard->AwaitEvents("deadline_alert", 1, absl::Seconds(30)));
+  const auto alerts = dsard->Events("deadline_alert");
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_NE(alerts[0].find("retention.review"), std::string::npos) << alerts[0];
+  EXPECT_NE(dsard->Events("retention_scan")[0].find("\"capped_tenants\":1"), std::string::npos);
+  // Everyone held for the DPO, no one erased.
+  EXPECT_THAT(RequestStates(), ::testing::ElementsAre(::testing::Pair(
+                                   v1::PRIVACY_REQUEST_STATE_RECEIVED, expected.size())));
+  EXPECT_EQ(CheckSystems(cutoff_us, /*erased=*/false), 0);
+  dsard->Stop();
 }
 
 }  // namespace
