@@ -318,11 +318,16 @@ TEST_F(BundleTest, ALostOrTornPartIsDataLossNamingItsTask) {
   EXPECT_FALSE(std::filesystem::exists(files.BundlePath(r_.tenant, r_.request_id) + ".tmp"));
 }
 
-TEST(RequestOptionsTest, DefaultsAndValidation) {
-  auto config = ParseDsardConfig(
+// A config with no requests section.
+absl::StatusOr<config::v1::DsardConfig> MinimalConfig() {
+  return ParseDsardConfig(
       "listen_address: \"127.0.0.1:0\" insecure_loopback: true database_path: "
       "\"/tmp/x/dsar.db\"",
       "t");
+}
+
+TEST(RequestOptionsTest, DefaultsAndValidation) {
+  auto config = MinimalConfig();
   ASSERT_THAT(config, IsOk());
   auto options = RequestOptionsFromConfig(*config);
   ASSERT_THAT(options, IsOk());
@@ -337,10 +342,7 @@ TEST(RequestOptionsTest, DefaultsAndValidation) {
 }
 
 TEST(RequestOptionsTest, RetentionModeAndCap) {
-  auto config = ParseDsardConfig(
-      "listen_address: \"127.0.0.1:0\" insecure_loopback: true database_path: "
-      "\"/tmp/x/dsar.db\"",
-      "t");
+  auto config = MinimalConfig();
   ASSERT_THAT(config, IsOk());
   auto options = RequestOptionsFromConfig(*config);
   ASSERT_THAT(options, IsOk());
