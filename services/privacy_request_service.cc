@@ -103,10 +103,12 @@ void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
     }
     p->set_skip_reason(s.skip_reason);
     p->set_last_error(s.last_error);
+    for (IdentifierType t : s.matched_types) p->add_matched_identifier_types(ToProto(t));
   }
   if (r.export_info) {
     auto* e = out->mutable_export_bundle();
     e->set_state(r.export_info->available ? v1::EXPORT_BUNDLE_STATE_AVAILABLE
+                 : r.export_info->erased  ? v1::EXPORT_BUNDLE_STATE_ERASED
                                           : v1::EXPORT_BUNDLE_STATE_EXPIRED);
     e->set_size_bytes(r.export_info->size_bytes);
     e->set_sha256(r.export_info->sha256_hex);

@@ -54,6 +54,8 @@ struct EraseOutcome {
   int64_t anonymised = 0;
   std::vector<KeptRecord> kept;
   bool replayed = false;
+  // Identifiers under which the system knew the person (personal data).
+  std::vector<SubjectIdentifier> resolved;
 };
 
 struct ConsentCall {
@@ -95,9 +97,11 @@ class ConnectorClient {
 
   virtual absl::StatusOr<Description> Describe(absl::Duration timeout) = 0;
   // Streams every record to `on_record`; an error from it cancels the call
-  // and is returned.
+  // and is returned. The identifiers under which the system knows the person
+  // are appended to `resolved` (personal data).
   virtual absl::Status Export(const SubjectCall& call, absl::Duration timeout,
-                              absl::FunctionRef<absl::Status(ExportedRecord)> on_record) = 0;
+                              absl::FunctionRef<absl::Status(ExportedRecord)> on_record,
+                              std::vector<SubjectIdentifier>* resolved) = 0;
   virtual absl::StatusOr<EraseOutcome> Erase(const SubjectCall& call, absl::Duration timeout) = 0;
   virtual absl::StatusOr<ConsentOutcome> ApplyConsentChange(const ConsentCall& call,
                                                             absl::Duration timeout) = 0;
@@ -116,8 +120,9 @@ class ForwardingConnectorClient : public ConnectorClient {
     return target_->Describe(timeout);
   }
   absl::Status Export(const SubjectCall& call, absl::Duration timeout,
-                      absl::FunctionRef<absl::Status(ExportedRecord)> on_record) override {
-    return target_->Export(call, timeout, on_record);
+                      absl::FunctionRef<absl::Status(ExportedRecord)> on_record,
+                      std::vector<SubjectIdentifier>* resolved) override {
+    return target_->Export(call, timeout, on_record, resolved);
   }
   absl::StatusOr<EraseOutcome> Erase(const SubjectCall& call, absl::Duration timeout) override {
     return target_->Erase(call, timeout);

@@ -301,6 +301,7 @@ Dispatcher::Outcome Dispatcher::Call(Runtime* rt, const task_store::ClaimedTask&
         out.result.anonymised = r->anonymised;
         out.result.kept = std::move(r->kept);
         out.result.replayed = r->replayed;
+        out.result.resolved = std::move(r->resolved);
         break;
       }
       case TaskKind::kConsentApply: {
@@ -324,10 +325,13 @@ Dispatcher::Outcome Dispatcher::Call(Runtime* rt, const task_store::ClaimedTask&
           sink = std::make_unique<CountingSink>();
         }
         int64_t records = 0;
-        status = rt->client->Export(call, rt->info->export_timeout, [&](ExportedRecord r) {
-          ++records;
-          return sink->Add(std::move(r));
-        });
+        status = rt->client->Export(
+            call, rt->info->export_timeout,
+            [&](ExportedRecord r) {
+              ++records;
+              return sink->Add(std::move(r));
+            },
+            &out.result.resolved);
         if (status.ok()) status = sink->Close();
         if (!status.ok()) break;
         out.state = TaskState::kDone;

@@ -52,9 +52,10 @@ void ToProto(const std::vector<SubjectIdentifier>& subject, pb::SubjectIdentity*
   }
 }
 
-std::vector<SubjectIdentifier> FromProto(const pb::SubjectIdentity& subject) {
+std::vector<SubjectIdentifier> FromProtoIds(
+    const google::protobuf::RepeatedPtrField<pb::SubjectIdentifier>& ids) {
   std::vector<SubjectIdentifier> out;
-  for (const auto& id : subject.identifiers()) {
+  for (const auto& id : ids) {
     switch (id.type()) {
       case pb::IDENTIFIER_TYPE_EMAIL:
         out.push_back({IdentifierType::kEmail, id.value()});
@@ -70,6 +71,10 @@ std::vector<SubjectIdentifier> FromProto(const pb::SubjectIdentity& subject) {
     }
   }
   return out;
+}
+
+std::vector<SubjectIdentifier> FromProto(const pb::SubjectIdentity& subject) {
+  return FromProtoIds(subject.identifiers());
 }
 
 std::string KeepReasonName(pb::KeepReason r) {
@@ -121,7 +126,8 @@ class GrpcConnectorClient final : public ConnectorClient {
   }
 
   absl::Status Export(const SubjectCall& call, absl::Duration timeout,
-                      absl::FunctionRef<absl::Status(ExportedRecord)> on_record) override {
+                      absl::FunctionRef<absl::Status(ExportedRecord)> on_record,
+                      std::vector<SubjectIdentifier>* resolved) override {
     grpc::ClientContext ctx;
     Prepare(ctx, timeout);
     Live live(this, &ctx);
@@ -133,6 +139,10 @@ class GrpcConnectorClient final : public ConnectorClient {
     pb::ExportSubjectDataResponse batch;
     absl::Status sink_error;
     while (sink_error.ok() && reader->Read(&batch)) {
+      if (resolved != nullptr && batch.resolved_identifiers_size() > 0) {
+        std::vector<SubjectIdentifier> ids = FromProtoIds(batch.resolved_identifiers());
+        resolved->insert(resolved->end(), ids.begin(), ids.end());
+      }
       for (auto& r : *batch.mutable_records()) {
         ExportedRecord out;
         out.record_id = std::move(*r.mutable_record_id());
@@ -175,6 +185,7 @@ class GrpcConnectorClient final : public ConnectorClient {
     for (const auto& k : r.kept_records()) {
       out.kept.push_back({k.record_id(), k.category(), KeepReasonName(k.reason()), k.detail()});
     }
+    out.resolved = FromProtoIds(r.resolved_identifiers());
     return out;
   }
 

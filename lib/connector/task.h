@@ -69,7 +69,8 @@ struct TaskSpec {
   std::string task_id;
 };
 
-// What a connector reported for a finished task. No personal data.
+// What a connector reported for a finished task. No personal data is stored
+// (`resolved` is not persisted).
 struct KeptRecord {
   std::string record_id;
   std::string category;
@@ -85,6 +86,10 @@ struct TaskResult {
   int64_t records = 0;           // subject.export
   bool replayed = false;         // the connector answered a repeated task id
   std::string skip_reason;       // skipped
+  // subject.erase / subject.export: the identifiers under which the system
+  // knows the person. Personal data: handed to TaskResultHook in the
+  // transaction that records the outcome, never stored with the task.
+  std::vector<SubjectIdentifier> resolved;
 };
 
 // A task as stored (payload excluded).

@@ -1,17 +1,13 @@
 #include "lib/requests/own_records.h"
 
 #include "lib/consent/event_chains.h"
-#include "lib/consent/subject_keyer.h"
 
 namespace dsar::requests {
 
-int64_t AnonymiseConsentHistory(store::WriteTxn& txn, const consent::SubjectKeyer& keyer,
-                                consent::ConsentStateIndex* index, absl::string_view tenant,
-                                const std::vector<SubjectIdentifier>& subject) {
+int64_t AnonymiseConsentHistory(store::WriteTxn& txn, consent::ConsentStateIndex* index,
+                                absl::string_view tenant, const std::vector<std::string>& keys) {
   int64_t changed = 0;
-  for (const auto& id : subject) {
-    changed += consent::AnonymiseSubjectEvents(txn, index, tenant, keyer.SubjectKey(tenant, id));
-  }
+  for (const auto& key : keys) changed += consent::AnonymiseSubjectEvents(txn, index, tenant, key);
   return changed;
 }
 

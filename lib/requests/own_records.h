@@ -1,8 +1,8 @@
 // dsard's own records about a person, anonymised when their erasure
-// completes: the consent history (consent_events, whose latest rows are the current states) keyed by
-// SubjectKeyer::Key(tenant, subject id). The subject id a service used for
-// consent is its own identifier of the person, so each identifier of the
-// erasure (as normalised by the requests module) is tried; rows found get a
+// completes: the consent history (consent_events, whose latest rows are the
+// current states) keyed by SubjectKeyer::SubjectKey of a typed identifier.
+// Every identifier of the person is tried: the erasure's own and those the
+// connectors resolved (an index lookup per key, no scan); rows found get a
 // fresh random key each, which keeps consent statistics (counts per purpose,
 // notice version, time) and unlinks them from the person and from each other
 // (consent::AnonymiseSubjectEvents).
@@ -19,15 +19,15 @@
 namespace dsar::consent {
 class ConsentStateIndex;
 class SubjectKeyer;
-}
+}  // namespace dsar::consent
 
 namespace dsar::requests {
 
-// Returns how many consent rows (events and states) were anonymised. The
+// Returns how many consent events were anonymised under any of `keys`
+// (SubjectKeyer::SubjectKey of each of the person's identifiers). The
 // subject's entries leave `index` (may be null) once the write commits.
-int64_t AnonymiseConsentHistory(store::WriteTxn& txn, const consent::SubjectKeyer& keyer,
-                                consent::ConsentStateIndex* index, absl::string_view tenant,
-                                const std::vector<SubjectIdentifier>& subject);
+int64_t AnonymiseConsentHistory(store::WriteTxn& txn, consent::ConsentStateIndex* index,
+                                absl::string_view tenant, const std::vector<std::string>& keys);
 
 }  // namespace dsar::requests
 

@@ -80,22 +80,32 @@ void CheckVerification(FieldErrors& errors, absl::string_view field, const Verif
 
 const char* MethodName(VerificationMethod m) {
   switch (m) {
-    case VerificationMethod::kAuthenticatedSession: return "authenticated session";
-    case VerificationMethod::kDocumentCheck: return "document check";
-    case VerificationMethod::kKnownContactChannel: return "known contact channel";
-    case VerificationMethod::kOther: return "other method";
-    case VerificationMethod::kUnspecified: break;
+    case VerificationMethod::kAuthenticatedSession:
+      return "authenticated session";
+    case VerificationMethod::kDocumentCheck:
+      return "document check";
+    case VerificationMethod::kKnownContactChannel:
+      return "known contact channel";
+    case VerificationMethod::kOther:
+      return "other method";
+    case VerificationMethod::kUnspecified:
+      break;
   }
   return "unspecified";
 }
 
 const char* RejectionName(RejectionReason r) {
   switch (r) {
-    case RejectionReason::kManifestlyUnfounded: return "MANIFESTLY_UNFOUNDED";
-    case RejectionReason::kExcessive: return "EXCESSIVE";
-    case RejectionReason::kIdentityNotVerified: return "IDENTITY_NOT_VERIFIED";
-    case RejectionReason::kOther: return "OTHER";
-    case RejectionReason::kUnspecified: break;
+    case RejectionReason::kManifestlyUnfounded:
+      return "MANIFESTLY_UNFOUNDED";
+    case RejectionReason::kExcessive:
+      return "EXCESSIVE";
+    case RejectionReason::kIdentityNotVerified:
+      return "IDENTITY_NOT_VERIFIED";
+    case RejectionReason::kOther:
+      return "OTHER";
+    case RejectionReason::kUnspecified:
+      break;
   }
   return "UNSPECIFIED";
 }
@@ -142,8 +152,8 @@ absl::Status RenameDueField(const absl::Status& s, absl::string_view field) {
 }
 
 std::string EncodePageToken(const PrivacyRequest& last, absl::string_view tag) {
-  return store::EncodePageToken({absl::StrCat(absl::ToUnixMicros(last.created_at)), last.request_id},
-                                tag);
+  return store::EncodePageToken(
+      {absl::StrCat(absl::ToUnixMicros(last.created_at)), last.request_id}, tag);
 }
 
 std::optional<std::pair<int64_t, std::string>> DecodePageToken(absl::string_view token,
@@ -164,9 +174,9 @@ void AfterCommit(RequestEnv* env) {
 
 // The store's completion for a mutation that loads `result` in its
 // transaction: the error, or the nudges and then the loaded request.
-store::WriteDone AnswerAfterCommit(
-    RequestEnv* env, std::shared_ptr<absl::StatusOr<PrivacyRequest>> result,
-    PrivacyRequests::RequestDone done) {
+store::WriteDone AnswerAfterCommit(RequestEnv* env,
+                                   std::shared_ptr<absl::StatusOr<PrivacyRequest>> result,
+                                   PrivacyRequests::RequestDone done) {
   return [env, result = std::move(result), done = std::move(done)](absl::Status status) mutable {
     if (!status.ok()) {
       done(status);
@@ -457,7 +467,7 @@ void PrivacyRequests::Extend(const RequestContext& ctx, ExtendInput in, RequestD
   RequestEnv* env = env_;
   const std::string fingerprint =
       store::FingerprintOf({in.request_id, in.reason, TimeText(in.subject_informed_at),
-                   TimeText(in.gdpr_due), TimeText(in.processor_due)});
+                            TimeText(in.gdpr_due), TimeText(in.processor_due)});
   env_->store->Write(
       [env, ctx, in, now, fingerprint, result](store::WriteTxn& txn) -> absl::Status {
         ASSIGN_OR_RETURN(
@@ -684,6 +694,13 @@ void PrivacyRequests::Download(const RequestContext& ctx, DownloadInput in, Down
             done(absl::NotFoundError(
                 absl::StrCat(RequestName(id), ": the export expired and was destroyed")));
           });
+      return;
+    }
+    if (info.has_value() && info->erased) {
+      done(absl::NotFoundError(
+          absl::StrCat(r.name(),
+                       ": the export was destroyed because the person was erased (a later erasure "
+                       "request of the same person)")));
       return;
     }
     done(absl::NotFoundError(absl::StrCat(r.name(), ": the export expired and was destroyed")));

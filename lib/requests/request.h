@@ -142,10 +142,13 @@ struct SystemProgress {
   std::vector<KeptRecord> kept;
   std::string skip_reason;
   std::string last_error;
+  // The request's identifier types the system matched (types only).
+  std::vector<IdentifierType> matched_types;
 };
 
 struct ExportInfo {
-  bool available = false;  // false: expired and destroyed
+  bool available = false;  // false: expired (or erased) and destroyed
+  bool erased = false;     // destroyed by the erasure of the person
   int64_t size_bytes = 0;
   std::string sha256_hex;
   int64_t records = 0;

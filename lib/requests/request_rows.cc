@@ -3,6 +3,7 @@
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Statement.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -164,6 +165,11 @@ std::string ResultJson(const SystemProgress& t) {
   if (t.deleted) obj["deleted"] = t.deleted;
   if (t.anonymised) obj["anonymised"] = t.anonymised;
   if (!t.skip_reason.empty()) obj["skip_reason"] = t.skip_reason;
+  if (!t.matched_types.empty()) {
+    nlohmann::json matched = nlohmann::json::array();
+    for (IdentifierType type : t.matched_types) matched.push_back(IdentifierTypeName(type));
+    obj["matched"] = std::move(matched);
+  }
   if (!t.kept.empty()) {
     nlohmann::json kept = nlohmann::json::array();
     for (const auto& k : t.kept) {
@@ -184,6 +190,14 @@ void ReadResult(const std::string& json, SystemProgress& t) {
   t.records = obj.value("records", int64_t{0});
   t.deleted = obj.value("deleted", int64_t{0});
   t.anonymised = obj.value("anonymised", int64_t{0});
+  if (auto matched = obj.find("matched"); matched != obj.end() && matched->is_array()) {
+    for (const auto& name : *matched) {
+      if (!name.is_string()) continue;
+      if (auto type = ParseIdentifierType(name.get<std::string>())) {
+        t.matched_types.push_back(*type);
+      }
+    }
+  }
   t.skip_reason = obj.value("skip_reason", std::string());
   if (obj.contains("kept") && obj["kept"].is_array()) {
     for (const auto& k : obj["kept"]) {
@@ -347,6 +361,51 @@ void CloseSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::stri
       txn, "UPDATE privacy_request_subjects SET open = 0 WHERE tenant_id = ? AND request_id = ?",
       tenant, id);
   q.exec();
+}
+
+std::vector<std::string> LoadSubjectKeys(store::WriteTxn& txn, absl::string_view tenant,
+                                         absl::string_view id) {
+  SQLite::Statement& q = PrepareFor(
+      txn,
+      "SELECT subject_key FROM privacy_request_subjects WHERE tenant_id = ? AND request_id = ?",
+      tenant, id);
+  std::vector<std::string> keys;
+  while (q.executeStep()) keys.push_back(q.getColumn(0).getString());
+  q.reset();
+  return keys;
+}
+
+std::vector<std::string> OtherRequestsOf(store::WriteTxn& txn, absl::string_view tenant,
+                                         absl::string_view id,
+                                         const std::vector<std::string>& keys) {
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT request_id FROM privacy_request_subjects WHERE tenant_id = ? AND subject_key = ? "
+      "AND request_id != ?");
+  std::vector<std::string> out;
+  for (const auto& key : keys) {
+    q.reset();
+    q.clearBindings();
+    q.bind(1, std::string(tenant));
+    q.bind(2, key.data(), static_cast<int>(key.size()));
+    q.bind(3, std::string(id));
+    while (q.executeStep()) {
+      std::string other = q.getColumn(0).getString();
+      if (std::find(out.begin(), out.end(), other) == out.end()) out.push_back(std::move(other));
+    }
+  }
+  q.reset();
+  return out;
+}
+
+bool MarkExportErased(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
+                      absl::Time now) {
+  SQLite::Statement& q = txn.Prepare(
+      "UPDATE privacy_request_exports SET state = 'erased', destroyed_at_us = ? "
+      "WHERE tenant_id = ? AND request_id = ? AND state = 'available'");
+  q.bind(1, static_cast<int64_t>(Us(now)));
+  q.bind(2, std::string(tenant));
+  q.bind(3, std::string(id));
+  return q.exec() > 0;
 }
 
 int DeleteSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
@@ -540,6 +599,7 @@ std::optional<ExportInfo> LoadExport(Txn& txn, absl::string_view tenant, absl::s
   if (!q.executeStep()) return std::nullopt;
   ExportInfo e;
   e.available = q.getColumn(0).getString() == "available";
+  e.erased = q.getColumn(0).getString() == "erased";
   e.size_bytes = q.getColumn(1).getInt64();
   e.sha256_hex = q.getColumn(2).getString();
   e.records = q.getColumn(3).getInt64();

@@ -49,6 +49,18 @@ std::optional<std::string> FindOpenDuplicate(store::WriteTxn& txn, absl::string_
                                              RequestType type,
                                              const std::vector<std::string>& keys);
 void CloseSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id);
+// Every key stored for the request: its identifiers' and those connectors
+// resolved for the person.
+std::vector<std::string> LoadSubjectKeys(store::WriteTxn& txn, absl::string_view tenant,
+                                         absl::string_view id);
+// Other requests (open or closed) stored under any of `keys`, each once.
+std::vector<std::string> OtherRequestsOf(store::WriteTxn& txn, absl::string_view tenant,
+                                         absl::string_view id,
+                                         const std::vector<std::string>& keys);
+// An available export becomes 'erased' (the person was erased); false when
+// there was none available.
+bool MarkExportErased(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
+                      absl::Time now);
 // Deletes the request's keys and every closed request's rows for `keys`.
 int DeleteSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
                       const std::vector<std::string>& keys);

@@ -140,10 +140,17 @@ absl::Status RequestWorker::Step(const std::string& tenant, const std::string& i
   absl::Status s;
   if (r->state == RequestState::kInProgress) {
     switch (r->stage) {
-      case Stage::kAssembling: s = Assemble(*r); break;
-      case Stage::kErased: s = SendVerification(*r); break;
-      case Stage::kVerified: s = CompleteErasure(*r); break;
-      default: break;
+      case Stage::kAssembling:
+        s = Assemble(*r);
+        break;
+      case Stage::kErased:
+        s = SendVerification(*r);
+        break;
+      case Stage::kVerified:
+        s = CompleteErasure(*r);
+        break;
+      default:
+        break;
     }
     if (s.ok()) return s;
     if (!Permanent(s)) return s;
@@ -308,6 +315,7 @@ absl::Status RequestWorker::SendVerification(const PrivacyRequest& r) {
 absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
   int64_t deleted = 0, anonymised = 0, kept = 0, consent_rows = 0;
   bool completed = false;
+  std::vector<std::pair<std::string, std::string>> erased_exports;  // (tenant, request id)
   RETURN_IF_ERROR(env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     const absl::Time now = env_->clock->Now();
     std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.request_id);
@@ -315,9 +323,16 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
         cur->stage != Stage::kVerified) {
       return absl::OkStatus();
     }
+    erased_exports.clear();
     ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> subject,
                      internal::OpenSubject(txn, *env_, *cur));
-    const std::vector<std::string> keys = SubjectKeys(*env_->keyer, r.tenant, subject);
+    // The person is the union of the request's identifiers and those the
+    // systems resolved (TaskHooks stored their keys with the request's).
+    std::vector<std::string> keys = SubjectKeys(*env_->keyer, r.tenant, subject);
+    Wipe(subject);
+    for (std::string& key : rows::LoadSubjectKeys(txn, r.tenant, r.request_id)) {
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
+    }
     // dsard's own records go with an erasure from every system; a retention
     // erasure of some systems only (the person is still a customer of the
     // others) leaves the consent history that serves those.
@@ -329,10 +344,16 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
                           cur->only_systems.end();
     }
     if (every_system) {
-      consent_rows =
-          AnonymiseConsentHistory(txn, *env_->keyer, env_->consent_index, r.tenant, subject);
+      consent_rows = AnonymiseConsentHistory(txn, env_->consent_index, r.tenant, keys);
+      // Unexpired export bundles of the person's earlier requests go too.
+      for (const std::string& other : rows::OtherRequestsOf(txn, r.tenant, r.request_id, keys)) {
+        if (!rows::MarkExportErased(txn, r.tenant, other, now)) continue;
+        rows::DestroyWrappedKey(txn, r.tenant, other);
+        RETURN_IF_ERROR(audit::Append(txn, internal::SystemContext(r.tenant, "EraseExport"),
+                                      absl::StrCat(RequestName(other), "/export"), "OK", now));
+        erased_exports.emplace_back(r.tenant, other);
+      }
     }
-    Wipe(subject);
     rows::DeleteSubjectKeys(txn, r.tenant, r.request_id, keys);
     rows::DestroySealedSubject(txn, r.tenant, r.request_id);
     int systems = 0;
@@ -349,12 +370,18 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
         absl::StrCat("erased in ", systems, systems == 1 ? " system: " : " systems: ", deleted,
                      " deleted, ", anonymised, " anonymised, ", kept,
                      " kept with a reason; verified; ", consent_rows,
-                     " consent records anonymised in dsard"),
+                     " consent records anonymised in dsard; ", erased_exports.size(),
+                     " export bundle(s) of earlier requests destroyed"),
         now));
     completed = true;
     return audit::Append(txn, internal::SystemContext(r.tenant, "CompleteErasure"), r.name(), "OK",
                          now);
   }));
+  const ExportFiles files(env_->options.export_dir);
+  for (const auto& [tenant, id] : erased_exports) {
+    files.RemoveRequest(tenant, id);
+    log::Info("privacy_request_export_erased", {{"request_id", id}, {"tenant", tenant}});
+  }
   if (completed) {
     env_->signal.WakeCallbacks();
     log::Info(

@@ -1,9 +1,14 @@
 #include "lib/requests/task_hooks.h"
 
+#include <sodium.h>
+
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/audit/audit_log.h"
 #include "lib/core/status_macros.h"
+#include "lib/requests/identifiers.h"
 #include "lib/requests/request_rows.h"
 #include "lib/requests/transitions.h"
 
@@ -26,6 +31,38 @@ Stage StageOf(TaskPhase phase) {
   return Stage::kNone;
 }
 
+// Identity resolution: the identifiers a system reported for the person are
+// normalised and keyed (SubjectKey) into privacy_request_subjects beside the
+// request's own, so the erasure and later lookups work on the union; the
+// request's identifier types the system matched are recorded (types only).
+// Invalid reported values are skipped. Values are wiped afterwards.
+std::vector<IdentifierType> ResolveIdentities(store::WriteTxn& txn, RequestEnv& env,
+                                              const PrivacyRequest& r,
+                                              std::vector<SubjectIdentifier> resolved) {
+  std::vector<SubjectIdentifier> valid;
+  for (auto& id : resolved) {
+    FieldErrors ignored;
+    if (NormaliseIdentifier(id, "resolved", ignored)) valid.push_back(std::move(id));
+  }
+  std::vector<IdentifierType> matched;
+  if (valid.empty()) return matched;
+  rows::InsertSubjectKeys(txn, r.tenant, r.request_id, r.type,
+                          SubjectKeys(*env.keyer, r.tenant, valid));
+  if (auto subject = internal::OpenSubject(txn, env, r); subject.ok()) {
+    for (auto& own : *subject) {
+      for (const auto& found : valid) {
+        if (found.type == own.type && found.value == own.value &&
+            std::find(matched.begin(), matched.end(), own.type) == matched.end()) {
+          matched.push_back(own.type);
+        }
+      }
+      sodium_memzero(own.value.data(), own.value.size());
+    }
+  }
+  for (auto& id : valid) sodium_memzero(id.value.data(), id.value.size());
+  return matched;
+}
+
 }  // namespace
 
 absl::Status TaskHooks::OnTaskFinished(store::WriteTxn& txn, const connector::TaskInfo& task,
@@ -45,6 +82,9 @@ absl::Status TaskHooks::OnTaskFinished(store::WriteTxn& txn, const connector::Ta
   }
   row->skip_reason = task.result.skip_reason;
   row->last_error.clear();
+  if (IsOpen(r->state) && !task.result.resolved.empty()) {
+    row->matched_types = ResolveIdentities(txn, *env_, *r, task.result.resolved);
+  }
   rows::UpdateTask(txn, task.tenant, id, *row, now);
 
   if (!IsOpen(r->state)) {

@@ -39,6 +39,7 @@ using ::dsar::testing::IsOk;
 using ::dsar::testing::StatusCallbackReceiver;
 using ::dsar::testing::StatusIs;
 using ::dsar::testing::TestDsard;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -50,6 +51,7 @@ constexpr int kPeople = 60;
 
 std::string Email(int i) { return absl::StrFormat("person-%04d@example.invalid", i); }
 std::string CustomerId(int i) { return absl::StrFormat("cust-%04d", i); }
+std::string Phone(int i) { return absl::StrFormat("+467%08d", i); }
 
 std::vector<std::string> FieldsOf(const absl::Status& s) {
   std::vector<std::string> out;
@@ -239,6 +241,37 @@ class PrivacyRequestTest : public ::testing::Test {
     auto r = Get(name);
     EXPECT_THAT(r, IsOk());
     return r.ok() ? *r : v1::PrivacyRequest();
+  }
+
+  // Creates a request naming the person by `subject` only (verified at
+  // filing) and waits for it to complete.
+  v1::PrivacyRequest CompleteBy(v1::PrivacyRequestType type, const v1::SubjectIdentifier& subject) {
+    v1::CreatePrivacyRequestRequest request = NewRequest(type, 0, /*verified=*/true);
+    request.clear_identifiers();
+    *request.add_identifiers() = subject;
+    auto created =
+        Create(request, type == v1::PRIVACY_REQUEST_TYPE_ERASURE ? testing::kDpoToken
+                                                                 : testing::kServiceToken);
+    EXPECT_THAT(created, IsOk());
+    if (!created.ok()) return {};
+    const std::string name = created->privacy_request().name();
+    EXPECT_TRUE(callbacks_.WaitForState(name, "COMPLETED"))
+        << ::testing::PrintToString(callbacks_.States(name));
+    auto r = Get(name);
+    EXPECT_THAT(r, IsOk());
+    return r.ok() ? *r : v1::PrivacyRequest();
+  }
+
+  // Matched identifier types of each system in `phase`.
+  static std::map<std::string, std::vector<int>> MatchedTypes(const v1::PrivacyRequest& r,
+                                                              v1::TaskPhase phase) {
+    std::map<std::string, std::vector<int>> out;
+    for (const auto& s : r.systems()) {
+      if (s.phase() != phase) continue;
+      out[s.connector()].assign(s.matched_identifier_types().begin(),
+                                s.matched_identifier_types().end());
+    }
+    return out;
   }
 
   int64_t Count(const std::string& db, const std::string& sql) {
@@ -468,6 +501,93 @@ TEST_F(PrivacyRequestTest, ErasureDeletesEverywhereKeepsStatisticsAnonymisedAndL
     raw << in.rdbuf();
     EXPECT_EQ(raw.str().find(Email(9)), std::string::npos) << suffix;
     EXPECT_EQ(raw.str().find(CustomerId(9)), std::string::npos) << suffix;
+  }
+}
+
+// Identity resolution (issue 18): the systems report every identifier they
+// know the person by; an erasure filed by e-mail reaches consent recorded by
+// customer number and phone, and destroys the bundle of an earlier access
+// request filed by customer number.
+TEST_F(PrivacyRequestTest, ErasureByEmailReachesEveryIdentifierOfThePerson) {
+  ASSERT_NO_FATAL_FAILURE(StartDsard());
+  constexpr int kPerson = 12;
+  auto consent_stub = v1::ConsentService::NewStub(dsard_->channel());
+  int n = 0;
+  for (const v1::SubjectIdentifier& subject :
+       {::dsar::testing::CustomerSubject(CustomerId(kPerson)),
+        ::dsar::testing::PhoneSubject(Phone(kPerson))}) {
+    v1::RecordConsentRequest consent;
+    consent.set_request_id(absl::StrCat("consent-", ++n));
+    *consent.mutable_subject() = subject;
+    consent.set_purpose("marketing");
+    consent.set_notice_version("v7");
+    consent.set_language("sv-SE");
+    consent.set_lawful_basis(v1::LAWFUL_BASIS_CONSENT);
+    consent.set_channel("web-booking");
+    v1::RecordConsentResponse recorded;
+    auto ctx = TestDsard::Context();
+    ASSERT_TRUE(consent_stub->RecordConsent(ctx.get(), consent, &recorded).ok());
+  }
+  // An access request by customer number: both systems matched that type.
+  v1::PrivacyRequest access = CompleteBy(v1::PRIVACY_REQUEST_TYPE_ACCESS,
+                                         ::dsar::testing::CustomerSubject(CustomerId(kPerson)));
+  ASSERT_EQ(access.state(), v1::PRIVACY_REQUEST_STATE_COMPLETED);
+  const std::vector<int> customer = {v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID};
+  EXPECT_EQ(MatchedTypes(access, v1::TASK_PHASE_EXPORT),
+            (std::map<std::string, std::vector<int>>{{"booking", customer}, {"crm", customer}}));
+  ASSERT_THAT(Download(access.name()).status, IsOk());
+  ASSERT_TRUE(std::filesystem::exists(BundlePath(access.name())));
+
+  // The erasure, by e-mail only.
+  v1::PrivacyRequest erasure =
+      CompleteBy(v1::PRIVACY_REQUEST_TYPE_ERASURE, ::dsar::testing::EmailSubject(Email(kPerson)));
+  ASSERT_EQ(erasure.state(), v1::PRIVACY_REQUEST_STATE_COMPLETED);
+  const std::vector<int> email = {v1::SUBJECT_IDENTIFIER_TYPE_EMAIL};
+  EXPECT_EQ(MatchedTypes(erasure, v1::TASK_PHASE_ERASE),
+            (std::map<std::string, std::vector<int>>{{"booking", email}, {"crm", email}}));
+  EXPECT_THAT(erasure.history().rbegin()->detail(),
+              AllOf(HasSubstr("2 consent records anonymised"),
+                    HasSubstr("1 export bundle(s) of earlier requests destroyed")));
+
+  // Consent under the customer number and the phone is gone.
+  for (const v1::SubjectIdentifier& subject :
+       {::dsar::testing::CustomerSubject(CustomerId(kPerson)),
+        ::dsar::testing::PhoneSubject(Phone(kPerson))}) {
+    SCOPED_TRACE(subject.value());
+    v1::CheckConsentRequest check;
+    *check.mutable_subject() = subject;
+    check.set_purpose("marketing");
+    v1::CheckConsentResponse checked;
+    auto ctx = TestDsard::Context();
+    ASSERT_TRUE(consent_stub->CheckConsent(ctx.get(), check, &checked).ok());
+    EXPECT_EQ(checked.state(), v1::CONSENT_STATE_NONE);
+    v1::ListConsentEventsRequest list;
+    *list.mutable_subject() = subject;
+    v1::ListConsentEventsResponse events;
+    ctx = TestDsard::Context(testing::kDpoToken);
+    ASSERT_TRUE(consent_stub->ListConsentEvents(ctx.get(), list, &events).ok());
+    EXPECT_THAT(events.events(), IsEmpty());
+  }
+  EXPECT_EQ(DsardCount("SELECT count(*) FROM consent_events"), 2);  // kept as statistics
+
+  // The earlier access export is destroyed: NOT_FOUND saying why, file gone.
+  Downloaded gone = Download(access.name());
+  EXPECT_THAT(gone.status, StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(gone.status.message(), HasSubstr("the person was erased"));
+  EXPECT_FALSE(std::filesystem::exists(BundlePath(access.name())));
+  auto after = Get(access.name());
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(after->export_bundle().state(), v1::EXPORT_BUNDLE_STATE_ERASED);
+  EXPECT_EQ(DsardCount("SELECT count(*) FROM privacy_request_subjects"), 0);
+
+  dsard_->Stop();
+  for (const char* suffix : {"", "-wal"}) {
+    std::ifstream in(dsard_->DatabasePath() + suffix, std::ios::binary);
+    std::stringstream raw;
+    raw << in.rdbuf();
+    for (const std::string& id : {Email(kPerson), CustomerId(kPerson), Phone(kPerson)}) {
+      EXPECT_EQ(raw.str().find(id), std::string::npos) << suffix << " " << id;
+    }
   }
 }
 

@@ -90,14 +90,43 @@ std::vector<int64_t> Backend::FindSubject(PrepareFn prepare, const SubjectIdenti
   return out;
 }
 
+std::vector<connector::v1::SubjectIdentifier> Backend::IdentifiersOf(
+    PrepareFn prepare, const std::vector<int64_t>& ids) const {
+  std::vector<connector::v1::SubjectIdentifier> out;
+  SQLite::Statement& q = prepare(
+      absl::StrCat("SELECT email, customer_id, phone FROM ", PeopleTable(), " WHERE id = ?"));
+  auto add = [&](connector::v1::IdentifierType type, const SQLite::Column& c) {
+    if (c.isNull()) return;
+    const std::string value = c.getString();
+    for (const auto& id : out) {
+      if (id.type() == type && id.value() == value) return;
+    }
+    auto& id = out.emplace_back();
+    id.set_type(type);
+    id.set_value(value);
+  };
+  for (int64_t person : ids) {
+    q.reset();
+    q.bind(1, person);
+    if (q.executeStep()) {
+      add(connector::v1::IDENTIFIER_TYPE_EMAIL, q.getColumn(0));
+      add(connector::v1::IDENTIFIER_TYPE_CUSTOMER_ID, q.getColumn(1));
+      add(connector::v1::IDENTIFIER_TYPE_PHONE, q.getColumn(2));
+    }
+  }
+  q.reset();
+  return out;
+}
+
 absl::StatusOr<ExportCursor> Backend::StartExport(const SubjectIdentity& subject) {
   if (SplitIdentifiers(subject).empty()) {
     return absl::InvalidArgumentError("subject has no e-mail, customer id or phone");
   }
   ExportCursor cursor;
   RETURN_IF_ERROR(store_->Read([&](store::ReadTxn& txn) {
-    cursor.person_ids = FindSubject(
-        [&](absl::string_view sql) -> SQLite::Statement& { return txn.Prepare(sql); }, subject);
+    auto prepare = [&](absl::string_view sql) -> SQLite::Statement& { return txn.Prepare(sql); };
+    cursor.person_ids = FindSubject(prepare, subject);
+    cursor.resolved = IdentifiersOf(prepare, cursor.person_ids);
     return absl::OkStatus();
   }));
   return cursor;
@@ -199,9 +228,12 @@ absl::StatusOr<EraseSubjectDataResponse> Backend::Erase(const EraseSubjectDataRe
       return absl::OkStatus();
     }
     find.reset();
-    std::vector<int64_t> ids =
-        FindSubject([&](absl::string_view sql) -> SQLite::Statement& { return txn.Prepare(sql); },
-                    request.subject());
+    auto prepare = [&](absl::string_view sql) -> SQLite::Statement& { return txn.Prepare(sql); };
+    std::vector<int64_t> ids = FindSubject(prepare, request.subject());
+    // Read before the erasure removes them.
+    for (auto& id : IdentifiersOf(prepare, ids)) {
+      *response.add_resolved_identifiers() = std::move(id);
+    }
     RETURN_IF_ERROR(EraseIn(txn, ids, response));
     response.set_state(connector::v1::OPERATION_STATE_DONE);
     SQLite::Statement& insert = txn.Prepare(

@@ -41,6 +41,8 @@ struct BackendOptions {
 // the last row id sent in that category.
 struct ExportCursor {
   std::vector<int64_t> person_ids;
+  // Every identifier of the matched persons; sent with the first batch.
+  std::vector<connector::v1::SubjectIdentifier> resolved;
   size_t person = 0;
   size_t category = 0;
   int64_t last_id = 0;
@@ -85,6 +87,10 @@ class Backend {
   // The ids in PeopleTable() matching any identifier of `subject`, ascending.
   std::vector<int64_t> FindSubject(PrepareFn prepare,
                                    const connector::v1::SubjectIdentity& subject) const;
+  // The e-mail, customer id and phone of persons `ids` (each once): the
+  // identifiers under which this system knows them.
+  std::vector<connector::v1::SubjectIdentifier> IdentifiersOf(
+      PrepareFn prepare, const std::vector<int64_t>& ids) const;
 
   virtual const std::vector<store::Migration>& Migrations() const = 0;
   virtual absl::Status Seed(store::WriteTxn& txn) = 0;

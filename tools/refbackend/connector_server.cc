@@ -45,6 +45,9 @@ class ExportReactor final : public grpc::ServerWriteReactor<ExportSubjectDataRes
     if (batch->empty()) return Finish(grpc::Status::OK);
     response_.Clear();
     for (auto& r : *batch) *response_.add_records() = std::move(r);
+    // The identifiers the person is known by, once, with the first batch.
+    for (auto& id : cursor_.resolved) *response_.add_resolved_identifiers() = std::move(id);
+    cursor_.resolved.clear();
     StartWrite(&response_);
   }
 

@@ -114,7 +114,8 @@ class FakeConnector final : public ConnectorClient {
     return d;
   }
   absl::Status Export(const SubjectCall& call, absl::Duration,
-                      absl::FunctionRef<absl::Status(ExportedRecord)> on_record) override {
+                      absl::FunctionRef<absl::Status(ExportedRecord)> on_record,
+                      std::vector<SubjectIdentifier>*) override {
     absl::Status s = Enter(call);
     if (s.ok()) {
       for (int i = 0; i < 3 && s.ok(); ++i) {
@@ -153,8 +154,8 @@ class FakeConnector final : public ConnectorClient {
     out.affected = 1;
     return out;
   }
-  absl::StatusOr<EndedRelationshipsPage> ListEndedRelationships(absl::string_view, absl::Time,
-                                                                int, absl::string_view,
+  absl::StatusOr<EndedRelationshipsPage> ListEndedRelationships(absl::string_view, absl::Time, int,
+                                                                absl::string_view,
                                                                 absl::Duration) override {
     return EndedRelationshipsPage();
   }
