@@ -296,6 +296,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::ListPrivacyRequests(
   if (request->has_due_before()) in.due_before = FromTimestamp(request->due_before());
   in.page_size = request->page_size();
   in.page_token = request->page_token();
+  if (request->has_subject()) in.subject = FromProto(request->subject());
   auto page = requests_->List(call.ctx, in);
   if (!page.ok()) {
     reactor->Finish(ToGrpcStatus(page.status()));

@@ -1,5 +1,7 @@
 #include "lib/requests/privacy_requests.h"
 
+#include <sodium.h>
+
 #include <memory>
 
 #include "absl/strings/escaping.h"
@@ -382,9 +384,17 @@ absl::StatusOr<RequestPage> PrivacyRequests::List(const RequestContext& ctx, con
   const int type = static_cast<int>(in.type);
   if (state < 0 || state > 7) errors.Add("state", "unknown state");
   if (type < 0 || type > 3) errors.Add("type", "unknown type");
-  const std::string tag = store::PageFilterTag(
-      {ctx.tenant, absl::StrCat(state), absl::StrCat(type), TimeText(in.due_before)});
   rows::ListFilter f;
+  if (in.subject.has_value()) {
+    SubjectIdentifier subject = *in.subject;
+    if (NormaliseIdentifier(subject, "subject", errors)) {
+      f.subject_key = env_->keyer->SubjectKey(ctx.tenant, subject);
+    }
+    sodium_memzero(subject.value.data(), subject.value.size());
+  }
+  const std::string tag =
+      store::PageFilterTag({ctx.tenant, absl::StrCat(state), absl::StrCat(type),
+                            TimeText(in.due_before), f.subject_key.value_or("")});
   f.tenant = ctx.tenant;
   f.state = in.state;
   f.type = in.type;

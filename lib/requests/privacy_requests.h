@@ -56,6 +56,7 @@ struct Created {
 };
 
 struct ListInput {
+  std::optional<SubjectIdentifier> subject;  // only this person's requests
   RequestState state = RequestState::kUnspecified;
   RequestType type = RequestType::kUnspecified;
   std::optional<absl::Time> due_before;

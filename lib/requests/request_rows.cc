@@ -708,13 +708,26 @@ int64_t CountHeldRetention(store::WriteTxn& txn, absl::string_view tenant) {
 
 template <typename Txn>
 std::vector<PrivacyRequest> List(Txn& txn, const ListFilter& f) {
-  SQLite::Statement& q = txn.Prepare(absl::StrCat(
-      "SELECT ", Columns(),
-      " FROM privacy_requests WHERE tenant_id = ?1 AND (?2 = 0 OR state = ?2) "
-      "AND (?3 = 0 OR type = ?3) AND (?4 IS NULL OR (state IN (1, 2, 3, 7) AND "
-      "min(processor_due_at_us, gdpr_due_at_us) < ?4)) AND (?5 IS NULL OR created_at_us < ?5 "
-      "OR (created_at_us = ?5 AND request_id < ?6)) "
-      "ORDER BY created_at_us DESC, request_id DESC LIMIT ?7"));
+  constexpr char kFilters[] =
+      "(?2 = 0 OR r.state = ?2) AND (?3 = 0 OR r.type = ?3) AND (?4 IS NULL OR (r.state IN "
+      "(1, 2, 3, 7) AND min(r.processor_due_at_us, r.gdpr_due_at_us) < ?4)) AND (?5 IS NULL OR "
+      "r.created_at_us < ?5 OR (r.created_at_us = ?5 AND r.request_id < ?6)) "
+      "ORDER BY r.created_at_us DESC, r.request_id DESC LIMIT ?7";
+  static const std::string* const all = new std::string(absl::StrCat(
+      "SELECT ", Columns(), " FROM privacy_requests r WHERE r.tenant_id = ?1 AND ", kFilters));
+  // One person's: driven from privacy_request_subjects' primary key (the
+  // person's few requests, each by its own key), not the tenant's list.
+  static const std::string* const by_subject = [&] {
+    std::vector<std::string> columns = absl::StrSplit(Columns(), ", ");
+    for (auto& c : columns) c = absl::StrCat("r.", c);
+    return new std::string(
+        absl::StrCat("SELECT ", absl::StrJoin(columns, ", "),
+                     " FROM privacy_request_subjects s CROSS JOIN privacy_requests r "
+                     "ON r.tenant_id = s.tenant_id AND r.request_id = s.request_id "
+                     "WHERE s.tenant_id = ?1 AND s.subject_key = ?8 AND ",
+                     kFilters));
+  }();
+  SQLite::Statement& q = txn.Prepare(f.subject_key.has_value() ? *by_subject : *all);
   q.bind(1, f.tenant);
   q.bind(2, static_cast<int>(f.state));
   q.bind(3, static_cast<int>(f.type));
@@ -727,6 +740,9 @@ std::vector<PrivacyRequest> List(Txn& txn, const ListFilter& f) {
     q.bind(6, "");
   }
   q.bind(7, f.limit);
+  if (f.subject_key.has_value()) {
+    q.bind(8, f.subject_key->data(), static_cast<int>(f.subject_key->size()));
+  }
   std::vector<PrivacyRequest> out;
   while (q.executeStep()) out.push_back(ReadRequest(q));
   q.reset();

@@ -127,6 +127,7 @@ struct ListFilter {
   RequestState state = RequestState::kUnspecified;  // unspecified: any
   RequestType type = RequestType::kUnspecified;     // unspecified: any
   std::optional<absl::Time> due_before;             // open ones due before
+  std::optional<std::string> subject_key;           // only requests stored under it
   int limit = 100;
   // Cursor: requests created before (created_at, request_id).
   std::optional<std::pair<int64_t, std::string>> before;

@@ -78,9 +78,18 @@ class DsarctlRequestsTest : public ::testing::Test {
   // Files an access request for person 3 of the synthetic data, verified at
   // filing, and returns its name.
   std::string FileRequest(const std::string& type, bool verified) {
-    std::vector<std::string> args = {"requests", "create", "--type", type, "--identifiers-file",
-                                     "-", "--channel", "email", "--callback-url",
-                                     callbacks_.url(), "-o", "json"};
+    std::vector<std::string> args = {"requests",
+                                     "create",
+                                     "--type",
+                                     type,
+                                     "--identifiers-file",
+                                     "-",
+                                     "--channel",
+                                     "email",
+                                     "--callback-url",
+                                     callbacks_.url(),
+                                     "-o",
+                                     "json"};
     if (verified) {
       args.insert(args.end(), {"--verified", "document-check", "--verification-note", "seen"});
     }
@@ -107,6 +116,26 @@ TEST_F(DsarctlRequestsTest, FileFollowAndDownloadAnAccessRequest) {
   ASSERT_EQ(list.exit_code, 0) << list.err;
   EXPECT_THAT(list.out, AllOf(HasSubstr("REQUEST"), HasSubstr(id), HasSubstr("access"),
                               HasSubstr("completed")));
+  // Found by any identifier of the person, also one only the systems knew
+  // (the phone), through its keyed HMAC; not by someone else's.
+  for (const std::vector<std::string>& by :
+       {std::vector<std::string>{"--email", "Person-0003@example.invalid"},
+        std::vector<std::string>{"--phone", "+46700000003"}}) {
+    std::vector<std::string> args = {"requests", "list", "-o", "json"};
+    args.insert(args.end(), by.begin(), by.end());
+    auto mine = Ctl(args);
+    ASSERT_EQ(mine.exit_code, 0) << mine.err;
+    const json found = DsarctlRunner::Json(mine)["privacyRequests"];
+    ASSERT_EQ(found.size(), 1u) << mine.out;
+    EXPECT_EQ(found[0].value("name", ""), name);
+  }
+  auto others = Ctl({"requests", "list", "--customer-id", "cust-0004", "-o", "json"});
+  ASSERT_EQ(others.exit_code, 0) << others.err;
+  EXPECT_TRUE(DsarctlRunner::Json(others)["privacyRequests"].empty()) << others.out;
+  EXPECT_EQ(Ctl({"requests", "list", "--email", "a@example.invalid", "--phone", "+46700000003"})
+                .exit_code,
+            2);
+  EXPECT_EQ(Ctl({"requests", "list", "--phone", "0700"}).exit_code, 4);  // INVALID_ARGUMENT
   auto show = Ctl({"requests", "show", id});
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_THAT(show.out, AllOf(HasSubstr("state:"), HasSubstr("completed"), HasSubstr("booking"),
@@ -139,7 +168,8 @@ TEST_F(DsarctlRequestsTest, FileFollowAndDownloadAnAccessRequest) {
       Ctl({"requests", "reject", id, "--reason", "excessive", "--detail", "third this week"});
   EXPECT_EQ(reject.exit_code, 4);
   EXPECT_THAT(reject.err, HasSubstr("precondition STATE"));
-  EXPECT_EQ(Ctl({"requests", "download", "pr_missing", "--to", dir_.File("none.json")}).exit_code, 3);
+  EXPECT_EQ(Ctl({"requests", "download", "pr_missing", "--to", dir_.File("none.json")}).exit_code,
+            3);
   EXPECT_FALSE(std::ifstream(dir_.File("none.json")).good());
 }
 
@@ -164,12 +194,12 @@ TEST_F(DsarctlRequestsTest, VerifyExtendCancelAndInvalidFilings) {
   auto empty = Ctl({"requests", "create", "--type", "access"});
   EXPECT_EQ(empty.exit_code, 4);
   EXPECT_THAT(empty.err, HasSubstr("field identifiers"));
-  auto bad_line = Ctl({"requests", "create", "--type", "access", "--identifiers-file", "-"},
-                      "passport 123\n");
+  auto bad_line =
+      Ctl({"requests", "create", "--type", "access", "--identifiers-file", "-"}, "passport 123\n");
   EXPECT_EQ(bad_line.exit_code, 2);
-  EXPECT_EQ(Ctl({"requests", "create", "--type", "deletion", "--email", "a@example.invalid"})
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      Ctl({"requests", "create", "--type", "deletion", "--email", "a@example.invalid"}).exit_code,
+      2);
 }
 
 class DsarctlBreachesTest : public ::testing::Test {
@@ -229,18 +259,19 @@ TEST_F(DsarctlBreachesTest, ReportUpdateNotifyExportAndClose) {
   auto notified = Ctl({"breaches", "notify", name, "--for-tenant", "acme-travel", "--recipient",
                        "controller", "--channel", "email", "--reference", "case-0001"});
   ASSERT_EQ(notified.exit_code, 0) << notified.err;
-  EXPECT_THAT(notified.out, AllOf(HasSubstr("recipient:"), HasSubstr("controller"),
-                                  HasSubstr("late:")));
+  EXPECT_THAT(notified.out,
+              AllOf(HasSubstr("recipient:"), HasSubstr("controller"), HasSubstr("late:")));
   auto show = Ctl({"breaches", "show", name});
   ASSERT_EQ(show.exit_code, 0) << show.err;
-  EXPECT_THAT(show.out, AllOf(HasSubstr("TENANT"), HasSubstr("acme-travel"),
-                              HasSubstr("RECIPIENT"), HasSubstr("case-0001")));
+  EXPECT_THAT(show.out, AllOf(HasSubstr("TENANT"), HasSubstr("acme-travel"), HasSubstr("RECIPIENT"),
+                              HasSubstr("case-0001")));
 
   auto markdown = Ctl({"breaches", "export", name});
   ASSERT_EQ(markdown.exit_code, 0) << markdown.err;
   EXPECT_THAT(markdown.out, HasSubstr("Misdirected booking export"));
   const std::string report_json = dir_.File("report.json");
-  ASSERT_EQ(Ctl({"breaches", "export", name, "--format", "json", "--to", report_json}).exit_code, 0);
+  ASSERT_EQ(Ctl({"breaches", "export", name, "--format", "json", "--to", report_json}).exit_code,
+            0);
   EXPECT_TRUE(json::parse(Slurp(report_json), nullptr, false).is_object());
 
   // Closing before the documentation is complete is a failed precondition.

@@ -28,8 +28,8 @@ absl::Status ReadFile(const std::string& path, std::string* out) {
 bool IsLoopback(absl::string_view host_port) {
   absl::string_view host = host_port;
   if (absl::StartsWith(host, "[")) {
-    host = host.substr(1, host.find(']') == absl::string_view::npos ? host.size() - 1
-                                                                     : host.find(']') - 1);
+    host = host.substr(
+        1, host.find(']') == absl::string_view::npos ? host.size() - 1 : host.find(']') - 1);
   } else if (auto colon = host.rfind(':');
              colon != absl::string_view::npos && host.find(':') == colon) {
     host = host.substr(0, colon);
@@ -65,7 +65,8 @@ Cli::Cli(CLI::App& app, std::ostream& out, std::ostream& err) : out_(out), err_(
       "File holding the bearer token");
   add("--tenant", &flags_.tenant, "DSAR_TENANT", "tenant",
       "Tenant to act for (for principals that serve all tenants)");
-  add("--ca", &flags_.ca, "DSAR_CA", "ca", "CA bundle (PEM) to verify dsard; default: system roots");
+  add("--ca", &flags_.ca, "DSAR_CA", "ca",
+      "CA bundle (PEM) to verify dsard; default: system roots");
   add("--cert", &flags_.cert, "DSAR_CERT", "cert", "Client certificate (PEM) for mutual TLS");
   add("--key", &flags_.key, "DSAR_KEY", "key", "Client private key (PEM) for mutual TLS");
   add("--server-name", &flags_.server_name, "DSAR_SERVER_NAME", "server-name",
@@ -74,10 +75,9 @@ Cli::Cli(CLI::App& app, std::ostream& out, std::ostream& err) : out_(out), err_(
       "Deadline of each call, e.g. 30s (default), 2m");
   add("--output,-o", &flags_.output, "DSAR_OUTPUT", "output", "table (default) or json")
       ->check(CLI::IsMember({"table", "json"}));
-  CLI::Option* plaintext =
-      app.add_flag("--plaintext", flags_.plaintext,
-                   "No TLS (only to a loopback server such as the local demo)")
-          ->envname("DSAR_PLAINTEXT");
+  CLI::Option* plaintext = app.add_flag("--plaintext", flags_.plaintext,
+                                        "No TLS (only to a loopback server such as the local demo)")
+                               ->envname("DSAR_PLAINTEXT");
   plaintext->group("Connection and output (flags > environment > config file)");
   options_.push_back({"plaintext", plaintext});
   app.add_option("--config", flags_.config,
@@ -91,15 +91,20 @@ Cli::Cli(CLI::App& app, std::ostream& out, std::ostream& err) : out_(out), err_(
 absl::Status Cli::ApplyConfigFile(const std::string& path, bool required) {
   std::ifstream in(path);
   if (!in) {
-    if (required) return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open config file"));
+    if (required)
+      return absl::InvalidArgumentError(absl::StrCat(path, ": cannot open config file"));
     return absl::OkStatus();
   }
-  std::map<std::string, std::string*> targets = {
-      {"server", &flags_.server},       {"token", &flags_.token},
-      {"token-file", &flags_.token_file}, {"tenant", &flags_.tenant},
-      {"ca", &flags_.ca},               {"cert", &flags_.cert},
-      {"key", &flags_.key},             {"server-name", &flags_.server_name},
-      {"timeout", &flags_.timeout},     {"output", &flags_.output}};
+  std::map<std::string, std::string*> targets = {{"server", &flags_.server},
+                                                 {"token", &flags_.token},
+                                                 {"token-file", &flags_.token_file},
+                                                 {"tenant", &flags_.tenant},
+                                                 {"ca", &flags_.ca},
+                                                 {"cert", &flags_.cert},
+                                                 {"key", &flags_.key},
+                                                 {"server-name", &flags_.server_name},
+                                                 {"timeout", &flags_.timeout},
+                                                 {"output", &flags_.output}};
   std::string line;
   int number = 0;
   while (std::getline(in, line)) {
@@ -121,8 +126,8 @@ absl::Status Cli::ApplyConfigFile(const std::string& path, bool required) {
       if (name == key) option = opt;
     }
     if (option == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ":", number, ": unknown key \"", key,
-                                                     "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", number, ": unknown key \"", key, "\""));
     }
     if (option->count() > 0) continue;  // given on the command line or in the environment
     if (key == "plaintext") {
@@ -155,8 +160,8 @@ absl::Status Cli::Resolve() {
   }
   if (!flags_.timeout.empty()) {
     if (!absl::ParseDuration(flags_.timeout, &s.timeout) || s.timeout <= absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--timeout: \"", flags_.timeout, "\" is not a positive duration (e.g. 30s)"));
+      return absl::InvalidArgumentError(absl::StrCat("--timeout: \"", flags_.timeout,
+                                                     "\" is not a positive duration (e.g. 30s)"));
     }
   }
   if (!flags_.token.empty()) {
@@ -251,6 +256,32 @@ absl::Status ReadSubject(std::string* subject) {
     return absl::InvalidArgumentError("SUBJECT is \"-\" but stdin is empty");
   }
   *subject = std::string(absl::StripAsciiWhitespace(line));
+  return absl::OkStatus();
+}
+
+void AddSubjectFlags(CLI::App* sub, SubjectFlags* f) {
+  sub->add_option("--email", f->email, "The person's e-mail address (\"-\": read stdin)");
+  sub->add_option("--customer-id", f->customer_id, "The person's customer id (\"-\": read stdin)");
+  sub->add_option("--phone", f->phone, "The person's phone number, E.164 (\"-\": read stdin)");
+}
+
+absl::Status ReadSubjectFlags(SubjectFlags f, v1::SubjectIdentifier* out, bool required) {
+  int given = 0;
+  const std::pair<std::string*, v1::SubjectIdentifierType> flags[] = {
+      {&f.email, v1::SUBJECT_IDENTIFIER_TYPE_EMAIL},
+      {&f.customer_id, v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID},
+      {&f.phone, v1::SUBJECT_IDENTIFIER_TYPE_PHONE}};
+  for (const auto& [value, type] : flags) {
+    if (value->empty()) continue;
+    ++given;
+    if (absl::Status s = ReadSubject(value); !s.ok()) return s;
+    out->set_type(type);
+    out->set_value(*value);
+  }
+  if (given > 1 || (given == 0 && required)) {
+    return absl::InvalidArgumentError(
+        "name the person by exactly one of --email, --customer-id, --phone");
+  }
   return absl::OkStatus();
 }
 

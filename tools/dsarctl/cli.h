@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "dsar/v1/subject.pb.h"
 #include "tools/dsarctl/exit_codes.h"
 #include "tools/dsarctl/output.h"
 
@@ -83,8 +84,8 @@ class Cli {
 
  private:
   struct Flags {
-    std::string server, token, token_file, tenant, ca, cert, key, server_name, timeout,
-        output, config;
+    std::string server, token, token_file, tenant, ca, cert, key, server_name, timeout, output,
+        config;
     bool plaintext = false;
   };
   absl::Status ApplyConfigFile(const std::string& path, bool required);
@@ -103,6 +104,18 @@ class Cli {
 // Reads a subject identifier: the argument itself, or one line from stdin
 // when it is "-" (keeps identifiers out of shell history and process lists).
 absl::Status ReadSubject(std::string* subject);
+
+// The person, by one of --email, --customer-id, --phone; a value of "-" is
+// read from stdin (keeps it out of argv and shell history).
+struct SubjectFlags {
+  std::string email, customer_id, phone;
+  bool given() const { return !email.empty() || !customer_id.empty() || !phone.empty(); }
+};
+// Adds the three options to `sub`.
+void AddSubjectFlags(CLI::App* sub, SubjectFlags* flags);
+// Fills `out` from the one flag given; INVALID_ARGUMENT when more than one
+// is given, or none and `required`.
+absl::Status ReadSubjectFlags(SubjectFlags flags, v1::SubjectIdentifier* out, bool required);
 
 // Walks pages: `fetch(page_token, &page)` is called until the last page when
 // `all`, else once; pages are merged into `merged` (repeated fields appended).

@@ -24,38 +24,6 @@ KeyValues ReceiptValues(const v1::ConsentReceipt& r) {
           {"withdrawal channel", r.withdrawal_channel()}};
 }
 
-// The person, by exactly one of --email, --customer-id, --phone; a value of
-// "-" is read from stdin (keeps it out of argv and shell history).
-struct SubjectFlags {
-  std::string email, customer_id, phone;
-};
-
-absl::Status ReadSubjectFlags(SubjectFlags f, v1::SubjectIdentifier* out) {
-  int given = 0;
-  const std::pair<std::string*, v1::SubjectIdentifierType> flags[] = {
-      {&f.email, v1::SUBJECT_IDENTIFIER_TYPE_EMAIL},
-      {&f.customer_id, v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID},
-      {&f.phone, v1::SUBJECT_IDENTIFIER_TYPE_PHONE}};
-  for (const auto& [value, type] : flags) {
-    if (value->empty()) continue;
-    ++given;
-    if (absl::Status s = ReadSubject(value); !s.ok()) return s;
-    out->set_type(type);
-    out->set_value(*value);
-  }
-  if (given != 1) {
-    return absl::InvalidArgumentError(
-        "name the person by exactly one of --email, --customer-id, --phone");
-  }
-  return absl::OkStatus();
-}
-
-void AddSubjectFlags(CLI::App* sub, SubjectFlags* f) {
-  sub->add_option("--email", f->email, "The person's e-mail address (\"-\": read stdin)");
-  sub->add_option("--customer-id", f->customer_id, "The person's customer id (\"-\": read stdin)");
-  sub->add_option("--phone", f->phone, "The person's phone number, E.164 (\"-\": read stdin)");
-}
-
 struct CheckOptions {
   SubjectFlags subject;
   std::string purpose;
@@ -63,7 +31,7 @@ struct CheckOptions {
 
 int Check(Cli& cli, CheckOptions o) {
   v1::CheckConsentRequest request;
-  if (auto s = ReadSubjectFlags(o.subject, request.mutable_subject()); !s.ok()) {
+  if (auto s = ReadSubjectFlags(o.subject, request.mutable_subject(), /*required=*/true); !s.ok()) {
     return cli.Usage(std::string(s.message()));
   }
   request.set_purpose(o.purpose);
@@ -93,7 +61,7 @@ struct HistoryOptions {
 
 int History(Cli& cli, HistoryOptions o) {
   v1::SubjectIdentifier subject;
-  if (auto s = ReadSubjectFlags(o.subject, &subject); !s.ok()) {
+  if (auto s = ReadSubjectFlags(o.subject, &subject, /*required=*/true); !s.ok()) {
     return cli.Usage(std::string(s.message()));
   }
   auto stub = ConsentService::NewStub(cli.channel());
@@ -157,7 +125,7 @@ struct RecordOptions {
 
 int Record(Cli& cli, RecordOptions o) {
   v1::RecordConsentRequest request;
-  if (auto s = ReadSubjectFlags(o.subject, request.mutable_subject()); !s.ok()) {
+  if (auto s = ReadSubjectFlags(o.subject, request.mutable_subject(), /*required=*/true); !s.ok()) {
     return cli.Usage(std::string(s.message()));
   }
   request.set_request_id(o.request_id.empty() ? Cli::NewRequestId() : o.request_id);
@@ -194,7 +162,7 @@ struct WithdrawOptions {
 
 int Withdraw(Cli& cli, WithdrawOptions o) {
   v1::WithdrawConsentRequest request;
-  if (auto s = ReadSubjectFlags(o.subject, request.mutable_subject()); !s.ok()) {
+  if (auto s = ReadSubjectFlags(o.subject, request.mutable_subject(), /*required=*/true); !s.ok()) {
     return cli.Usage(std::string(s.message()));
   }
   request.set_request_id(o.request_id.empty() ? Cli::NewRequestId() : o.request_id);

@@ -36,8 +36,8 @@ std::string Label(const google::protobuf::EnumDescriptor* type, int value) {
 }
 
 // Parses an optional RFC 3339 flag into `out`; false (after printing) when bad.
-bool TimeFlag(Cli& cli, const char* flag, const std::string& text,
-              google::protobuf::Timestamp* out, int* code) {
+bool TimeFlag(Cli& cli, const char* flag, const std::string& text, google::protobuf::Timestamp* out,
+              int* code) {
   if (text.empty()) return true;
   absl::Time t;
   if (!ParseTimeFlag(text, &t)) {
@@ -59,20 +59,19 @@ void PrintRequest(Cli& cli, const v1::PrivacyRequest& r) {
       {"state", Label(v1::PrivacyRequestState_descriptor(), r.state())},
       {"source", Label(v1::PrivacyRequestSource_descriptor(), r.source())},
       {"identifiers", absl::StrJoin(identifier_types, ", ")},
-      {"requester", absl::StrCat(Label(v1::RequesterRelation_descriptor(), r.requester().relation()),
-                                 r.requester().channel().empty() ? "" : " via ",
-                                 r.requester().channel())},
+      {"requester",
+       absl::StrCat(Label(v1::RequesterRelation_descriptor(), r.requester().relation()),
+                    r.requester().channel().empty() ? "" : " via ", r.requester().channel())},
       {"filed by", r.creator()},
       {"received", FormatTime(r.receive_time())},
       {"due (processor)", FormatTime(r.due_time())},
       {"due (GDPR)", FormatTime(r.gdpr_due_time())},
       {"clock paused", YesNo(r.clock_paused())},
-      {"verified", r.has_verification()
-                       ? absl::StrCat(Label(v1::VerificationMethod_descriptor(),
-                                            r.verification().method()),
-                                      " by ", r.verification().verifier(), " at ",
-                                      FormatTime(r.verification().verify_time()))
-                       : ""},
+      {"verified", r.has_verification() ? absl::StrCat(Label(v1::VerificationMethod_descriptor(),
+                                                             r.verification().method()),
+                                                       " by ", r.verification().verifier(), " at ",
+                                                       FormatTime(r.verification().verify_time()))
+                                        : ""},
       {"closed", FormatTime(r.close_time())},
       {"duplicates", absl::StrCat(r.duplicate_count())},
       {"only systems", absl::StrJoin(r.only_systems(), ", ")},
@@ -81,9 +80,9 @@ void PrintRequest(Cli& cli, const v1::PrivacyRequest& r) {
     kv.push_back({"extended", absl::StrCat(r.extension().count(), "x: ", r.extension().reason())});
   }
   if (r.has_rejection()) {
-    kv.push_back({"rejected", absl::StrCat(Label(v1::RejectionReason_descriptor(),
-                                                 r.rejection().reason()),
-                                           ": ", r.rejection().detail())});
+    kv.push_back(
+        {"rejected", absl::StrCat(Label(v1::RejectionReason_descriptor(), r.rejection().reason()),
+                                  ": ", r.rejection().detail())});
   }
   if (!r.cancel_reason().empty()) kv.push_back({"cancelled", r.cancel_reason()});
   if (!r.failure_reason().empty()) kv.push_back({"failed", r.failure_reason()});
@@ -113,10 +112,9 @@ void PrintRequest(Cli& cli, const v1::PrivacyRequest& r) {
     cli.out() << "\n";
     Table history({"TIME", "FROM", "TO", "BY", "DETAIL"});
     for (const auto& h : r.history()) {
-      history.AddRow({FormatTime(h.change_time()),
-                      Label(v1::PrivacyRequestState_descriptor(), h.from_state()),
-                      Label(v1::PrivacyRequestState_descriptor(), h.to_state()), h.actor(),
-                      h.detail()});
+      history.AddRow(
+          {FormatTime(h.change_time()), Label(v1::PrivacyRequestState_descriptor(), h.from_state()),
+           Label(v1::PrivacyRequestState_descriptor(), h.to_state()), h.actor(), h.detail()});
     }
     history.Print(cli.out());
   }
@@ -134,6 +132,7 @@ int PrintOne(Cli& cli, const Response& response) {
 }
 
 struct ListOptions {
+  SubjectFlags subject;
   std::string state, type, due_before, page_token;
   int page_size = 0;
   bool all = false;
@@ -141,6 +140,11 @@ struct ListOptions {
 
 int List(Cli& cli, const ListOptions& o) {
   v1::ListPrivacyRequestsRequest base;
+  if (o.subject.given()) {
+    if (auto s = ReadSubjectFlags(o.subject, base.mutable_subject(), /*required=*/true); !s.ok()) {
+      return cli.Usage(std::string(s.message()));
+    }
+  }
   if (!o.state.empty()) {
     base.set_state(static_cast<v1::PrivacyRequestState>(
         *ParseEnumLabel(v1::PrivacyRequestState_descriptor(), o.state)));
@@ -155,20 +159,21 @@ int List(Cli& cli, const ListOptions& o) {
   base.set_page_size(o.page_size);
   auto stub = PrivacyRequestService::NewStub(cli.channel());
   v1::ListPrivacyRequestsResponse merged;
-  auto status = FetchPages(o.all, o.page_token,
-                           [&](const std::string& token, v1::ListPrivacyRequestsResponse* page) {
-                             v1::ListPrivacyRequestsRequest request = base;
-                             request.set_page_token(token);
-                             return stub->ListPrivacyRequests(cli.Context().get(), request, page);
-                           },
-                           &merged);
+  auto status = FetchPages(
+      o.all, o.page_token,
+      [&](const std::string& token, v1::ListPrivacyRequestsResponse* page) {
+        v1::ListPrivacyRequestsRequest request = base;
+        request.set_page_token(token);
+        return stub->ListPrivacyRequests(cli.Context().get(), request, page);
+      },
+      &merged);
   if (!status.ok()) return cli.Fail(status);
   if (cli.json()) {
     cli.out() << ToJson(merged) << "\n";
     return kExitOk;
   }
-  Table table({"REQUEST", "TYPE", "STATE", "RECEIVED", "DUE", "GDPR DUE", "PAUSED", "SYSTEMS",
-               "EXPORT"});
+  Table table(
+      {"REQUEST", "TYPE", "STATE", "RECEIVED", "DUE", "GDPR DUE", "PAUSED", "SYSTEMS", "EXPORT"});
   for (const auto& r : merged.privacy_requests()) {
     int done = 0;
     for (const auto& s : r.systems()) {
@@ -200,8 +205,8 @@ int Show(Cli& cli, const std::string& name) {
 }
 
 struct CreateOptions {
-  std::string type, identifiers_file, relation = "data-subject", channel, reference,
-      received_at, callback_url, verified_method, verification_note, request_id;
+  std::string type, identifiers_file, relation = "data-subject", channel, reference, received_at,
+                                      callback_url, verified_method, verification_note, request_id;
   std::vector<std::string> emails, customer_ids, phones;
 };
 
@@ -421,24 +426,25 @@ int Download(Cli& cli, const DownloadOptions& o) {
   }
   if (!have_digest || digest.sha256() != hex || digest.size_bytes() != received) {
     fs::remove(tmp, ec);
-    return cli.Error(kExitCheckFailed,
-                     absl::StrCat("export digest mismatch: got ", received, " bytes with sha256 ",
-                                  hex, ", server says ", digest.size_bytes(), " bytes with ",
-                                  have_digest ? digest.sha256() : "(no digest)",
-                                  "; nothing was saved"));
+    return cli.Error(
+        kExitCheckFailed,
+        absl::StrCat("export digest mismatch: got ", received, " bytes with sha256 ", hex,
+                     ", server says ", digest.size_bytes(), " bytes with ",
+                     have_digest ? digest.sha256() : "(no digest)", "; nothing was saved"));
   }
   fs::rename(tmp, o.to, ec);
   if (ec) return cli.Error(kExitError, o.to + ": " + ec.message());
   if (cli.json()) {
-    cli.out() << "{\"file\":\"" << absl::CEscape(o.to) << "\",\"digest\":"
-              << ToJson(digest, /*pretty=*/false) << ",\"verified\":true}\n";
+    cli.out() << "{\"file\":\"" << absl::CEscape(o.to)
+              << "\",\"digest\":" << ToJson(digest, /*pretty=*/false) << ",\"verified\":true}\n";
   } else {
-    PrintKeyValues(cli.out(), {{"file", o.to},
-                               {"size", absl::StrCat(HumanBytes(received), " (", received, " bytes)")},
-                               {"records", absl::StrCat(digest.record_count())},
-                               {"sha256", hex},
-                               {"digest", "verified"},
-                               {"disclosure", digest.disclosure_id()}});
+    PrintKeyValues(cli.out(),
+                   {{"file", o.to},
+                    {"size", absl::StrCat(HumanBytes(received), " (", received, " bytes)")},
+                    {"records", absl::StrCat(digest.record_count())},
+                    {"sha256", hex},
+                    {"digest", "verified"},
+                    {"disclosure", digest.disclosure_id()}});
   }
   return kExitOk;
 }
@@ -454,9 +460,10 @@ void AddRequestId(CLI::App* sub, std::string* request_id) {
 }  // namespace
 
 void AddRequestCommands(CLI::App& app, Cli& cli) {
-  CLI::App* group = app.add_subcommand(
-      "requests", "Data-subject requests: list, show, file, verify, extend, reject, cancel, "
-                  "download the export");
+  CLI::App* group =
+      app.add_subcommand("requests",
+                         "Data-subject requests: list, show, file, verify, extend, reject, cancel, "
+                         "download the export");
   group->require_subcommand(1);
 
   auto list = std::make_shared<ListOptions>();
@@ -466,6 +473,7 @@ void AddRequestCommands(CLI::App& app, Cli& cli) {
   l->add_option("--type", list->type, "Only this type")
       ->check(EnumChoice(v1::PrivacyRequestType_descriptor()));
   l->add_option("--due-before", list->due_before, "Only those due before this time (RFC 3339)");
+  AddSubjectFlags(l, &list->subject);  // only this person's requests
   l->add_option("--page-size", list->page_size, "Requests per page");
   l->add_option("--page-token", list->page_token, "Continue from a previous page");
   l->add_flag("--all", list->all, "Fetch every page");
@@ -494,8 +502,7 @@ void AddRequestCommands(CLI::App& app, Cli& cli) {
   c->add_option("--reference", create->reference, "Your case or ticket reference");
   c->add_option("--received-at", create->received_at, "When it was received (default now)");
   c->add_option("--callback-url", create->callback_url, "Status callback URL (https)");
-  c->add_option("--verified", create->verified_method,
-                "Identity already verified by this method")
+  c->add_option("--verified", create->verified_method, "Identity already verified by this method")
       ->check(EnumChoice(v1::VerificationMethod_descriptor()));
   c->add_option("--verification-note", create->verification_note, "How (no personal data)");
   AddRequestId(c, &create->request_id);
@@ -541,8 +548,9 @@ void AddRequestCommands(CLI::App& app, Cli& cli) {
 
   auto download = std::make_shared<DownloadOptions>();
   CLI::App* d = group->add_subcommand(
-      "download", "Save a completed request's export to a file, checking its digest (exit 7 on "
-                  "a mismatch)");
+      "download",
+      "Save a completed request's export to a file, checking its digest (exit 7 on "
+      "a mismatch)");
   d->add_option("name", download->name, "Request id")->required();
   d->add_option("--to", download->to, "File to write (created owner-only)")->required();
   d->add_option("--recipient", download->recipient, "Who receives it (default data-subject)")
