@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "lib/breach/breach_validation.h"
@@ -86,7 +87,37 @@ std::string When(const std::optional<absl::Time>& t) {
 std::string EscapeMarkdown(absl::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
+  bool line_start = true;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (line_start) {
+      line_start = false;
+      // What opens a block only at the start of a line: indentation (code
+      // after a blank line), a list item ("-", "+", "1." or "1)"), a setext
+      // heading underline or thematic break ("===", "---").
+      if (c == ' ' || c == '\t') {
+        out += c == ' ' ? "&#32;" : "&#9;";
+        continue;
+      }
+      if (c == '-' || c == '+' || c == '=') {
+        out += '\\';
+        out += c;
+        continue;
+      }
+      if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+        size_t end = i;
+        while (end < text.size() && absl::ascii_isdigit(static_cast<unsigned char>(text[end]))) {
+          ++end;
+        }
+        if (end < text.size() && (text[end] == '.' || text[end] == ')')) {
+          out.append(text.data() + i, end - i);
+          out += '\\';
+          out += text[end];
+          i = end;
+          continue;
+        }
+      }
+    }
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
@@ -95,6 +126,10 @@ std::string EscapeMarkdown(absl::string_view text) {
       case '~': case '!':
         out += '\\';
         out += c;
+        break;
+      case '\n': case '\r':
+        out += c;
+        line_start = true;
         break;
       default:
         out += c;

@@ -216,6 +216,31 @@ TEST_F(BreachReportTest, CallerTextCannotInjectHtmlOrMarkdownStructure) {
   EXPECT_THAT(md, HasSubstr("| a\\|b |"));
 }
 
+TEST_F(BreachReportTest, CallerTextCannotOpenListsHeadingsOrCodeBlocksAtALineStart) {
+  b_.details.effect = "Synthetic effect\n===\n- not a list\n1. not a list\n\n    not code\n---";
+  const std::string md = RenderReportMarkdown(b_, "tenant-a", kT0);
+  EXPECT_THAT(md, Not(HasSubstr("\n===")));  // a setext heading underline
+  EXPECT_THAT(md, Not(HasSubstr("\n- not a list")));
+  EXPECT_THAT(md, Not(HasSubstr("\n1. not a list")));
+  EXPECT_THAT(md, Not(HasSubstr("\n    not code")));  // indented code after a blank line
+  EXPECT_THAT(md, Not(HasSubstr("\n---\n")));         // a thematic break
+  EXPECT_THAT(md, HasSubstr("### Effect\n\nSynthetic effect  \n\\===  \n\\- not a list  \n"
+                            "1\\. not a list  \n  \n&#32;   not code  \n\\---\n"));
+}
+
+TEST(EscapeMarkdownTest, NeutralisesBlockMarkersOnlyAtTheStartOfALine) {
+  EXPECT_EQ(EscapeMarkdown("- item"), "\\- item");
+  EXPECT_EQ(EscapeMarkdown("+ item"), "\\+ item");
+  EXPECT_EQ(EscapeMarkdown("a\n==="), "a\n\\===");
+  EXPECT_EQ(EscapeMarkdown("a\r\n---"), "a\r\n\\---");
+  EXPECT_EQ(EscapeMarkdown("1. first"), "1\\. first");
+  EXPECT_EQ(EscapeMarkdown("a\n12) x"), "a\n12\\) x");
+  EXPECT_EQ(EscapeMarkdown("a\n\n    code"), "a\n\n&#32;   code");
+  EXPECT_EQ(EscapeMarkdown("\tcode"), "&#9;code");
+  EXPECT_EQ(EscapeMarkdown("2026 was a year"), "2026 was a year");
+  EXPECT_EQ(EscapeMarkdown("well-known - 1. a+b=c"), "well-known - 1. a+b=c");
+}
+
 TEST(EscapeMarkdownTest, EscapesEveryStructuralCharacterAndLeavesOthers) {
   EXPECT_EQ(EscapeMarkdown("a&b<c>d"), "a&amp;b&lt;c&gt;d");
   EXPECT_EQ(EscapeMarkdown("\\`*_[]|#~!"), "\\\\\\`\\*\\_\\[\\]\\|\\#\\~\\!");
