@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "lib/connector/connector_client.h"
@@ -304,6 +306,35 @@ TEST_F(RetentionTest, TheReviewAlertIsCompletedByTheFirstScanWithNoHeldErasureLe
   ASSERT_THAT(settled, IsOk());
   EXPECT_EQ(settled->state, deadline::DeadlineState::kCompleted);
   EXPECT_EQ(settled->closed_at, clock_.Now());
+}
+
+// docs/privacy-requests.md: a rejected held erasure is not filed again by
+// scans that hold (same request id); a later automatic scan under the cap
+// that still finds the person files a new one.
+TEST_F(RetentionTest, ARejectedHeldErasureStaysRejectedWhileScansHoldButNotInALaterAutomaticScan) {
+  env_.options.retention_max_erasures_per_scan = 1;
+  booking_.Add({Email(1)}, Cutoff() - absl::Hours(1));
+  booking_.Add({Email(2)}, Cutoff() - absl::Hours(2));
+  ASSERT_EQ(Scan().capped_tenants, 1);
+  const auto held = Filed();
+  ASSERT_EQ(held.size(), 2u);
+  for (const auto& r : held) ASSERT_THAT(Reject(r.request_id), IsOk());
+  const auto holding = Scan();
+  EXPECT_EQ(holding.capped_tenants, 1);
+  EXPECT_EQ(holding.filed, 2);  // replays of the rejected filings
+  EXPECT_EQ(Filed().size(), 2u);
+
+  booking_.Clear();
+  booking_.Add({Email(1)}, Cutoff() - absl::Hours(1));
+  const auto automatic = Scan();
+  EXPECT_EQ(automatic.held, 0);
+  EXPECT_EQ(automatic.filed, 1);
+  const auto all = Filed();
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(
+      std::count_if(all.begin(), all.end(),
+                    [](const PrivacyRequest& r) { return r.state == RequestState::kInProgress; }),
+      1);
 }
 
 TEST_F(RetentionTest, AConnectorThatCannotBeListedIsCountedAndTheOthersStillFiled) {
