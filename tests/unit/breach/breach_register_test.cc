@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "lib/core/errors.h"
@@ -402,6 +404,145 @@ TEST_F(BreachCloseTest, ANoRiskBreachTheControllerReportedClosesWithoutAnyNotifi
   auto c = Close(Controller(), b->name());
   ASSERT_THAT(c, IsOk());
   EXPECT_EQ(c->state, BreachState::kClosed);
+}
+
+class BreachListTest : public testing::BreachRegisterTest {
+ protected:
+  absl::StatusOr<BreachPage> List(const RequestContext& ctx, ListInput in) {
+    std::promise<absl::StatusOr<BreachPage>> p;
+    register_->List(ctx, std::move(in),
+                    [&p](absl::StatusOr<BreachPage> r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+
+  std::vector<std::string> Names(const BreachPage& page) {
+    std::vector<std::string> out;
+    for (const auto& b : page.breaches) out.push_back(b.name());
+    return out;
+  }
+};
+
+TEST_F(BreachListTest, OverdueOnlyListsExactlyTheBreachesFlaggedOverdue) {
+  // Controller not notified (processor-reported): overdue after 72 h.
+  auto controller_missing = ReportAsProcessor(testing::MinimalDetails());
+  // Authority clock open: overdue after 72 h.
+  auto authority_missing = ReportAsController(testing::MinimalDetails());
+  // No risk: the authority clock is exempt.
+  auto exempt = ReportAsController(
+      testing::CompleteDetails(RiskAssessment::kNoRisk, SubjectDecision::kNotRequired));
+  // High risk, authority notified, data subjects not: the subject clock runs.
+  auto subjects_missing = ReportAsController(
+      testing::CompleteDetails(RiskAssessment::kHighRisk, SubjectDecision::kNotify));
+  // High risk with an Art. 34(3) exemption, authority notified.
+  auto subjects_exempt = ReportAsController(
+      testing::CompleteDetails(RiskAssessment::kHighRisk, SubjectDecision::kExemptProtected));
+  for (const auto* b :
+       {&controller_missing, &authority_missing, &exempt, &subjects_missing, &subjects_exempt}) {
+    ASSERT_THAT(*b, IsOk());
+  }
+  ASSERT_THAT(Notify(Controller(), subjects_missing->name(), "", Recipient::kSupervisoryAuthority),
+              IsOk());
+  ASSERT_THAT(Notify(Controller(), subjects_exempt->name(), "", Recipient::kSupervisoryAuthority),
+              IsOk());
+
+  ListInput overdue;
+  overdue.overdue_only = true;
+  auto none = List(Processor(), overdue);
+  ASSERT_THAT(none, IsOk());
+  EXPECT_TRUE(none->breaches.empty());
+
+  clock_.Advance(absl::Hours(72));
+  const std::vector<std::string> expected = {subjects_missing->name(), authority_missing->name(),
+                                             controller_missing->name()};  // newest first
+  auto all_tenants = List(Processor(), overdue);
+  ASSERT_THAT(all_tenants, IsOk());
+  EXPECT_EQ(Names(*all_tenants), expected);
+  overdue.tenant = kTenantA;
+  auto one_tenant = List(Processor(), overdue);
+  ASSERT_THAT(one_tenant, IsOk());
+  EXPECT_EQ(Names(*one_tenant), expected);
+  // The list filter and the flag readers see agree on every breach.
+  auto everything = List(Processor(), ListInput{});
+  ASSERT_THAT(everything, IsOk());
+  ASSERT_EQ(everything->breaches.size(), 5u);
+  for (const auto& b : everything->breaches) {
+    const bool listed = std::find(expected.begin(), expected.end(), b.name()) != expected.end();
+    EXPECT_EQ(b.notification_overdue, listed) << b.name();
+  }
+}
+
+TEST_F(BreachListTest, PagesRunNewestFirstWithATokenForTheRest) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 3; ++i) {
+    auto b = ReportAsProcessor(testing::MinimalDetails());
+    ASSERT_THAT(b, IsOk());
+    names.insert(names.begin(), b->name());
+  }
+  ListInput in;
+  in.page_size = 2;
+  auto first = List(Processor(), in);
+  ASSERT_THAT(first, IsOk());
+  EXPECT_EQ(Names(*first), std::vector<std::string>(names.begin(), names.begin() + 2));
+  ASSERT_FALSE(first->next_page_token.empty());
+  in.page_token = first->next_page_token;
+  auto second = List(Processor(), in);
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(Names(*second), std::vector<std::string>{names[2]});
+  EXPECT_TRUE(second->next_page_token.empty());
+  // A token of another query is refused.
+  in.state = BreachState::kClosed;
+  auto other = List(Processor(), in);
+  ASSERT_THAT(other, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(FieldsOf(other.status()), ElementsAre("page_token"));
+}
+
+TEST_F(BreachListTest, BadFiltersAreInvalidAndAnotherTenantsFilterIsDenied) {
+  ListInput in;
+  in.page_size = 501;
+  in.state = static_cast<BreachState>(3);
+  auto bad = List(Processor(), in);
+  ASSERT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(FieldsOf(bad.status()), ElementsAre("state", "page_size"));
+  ListInput other;
+  other.tenant = kTenantB;
+  EXPECT_THAT(List(Controller(kTenantA), other), StatusIs(absl::StatusCode::kPermissionDenied));
+  other.tenant = "tenant-unknown";
+  auto unknown = List(Processor(), other);
+  ASSERT_THAT(unknown, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(FieldsOf(unknown.status()), ElementsAre("tenant"));
+}
+
+TEST_F(BreachListTest, AControllerListsOnlyBreachesAffectingItsTenant) {
+  auto a = ReportAsProcessor(testing::MinimalDetails(), {kTenantA});
+  auto b = ReportAsProcessor(testing::MinimalDetails(), {kTenantB});
+  auto both = ReportAsProcessor(testing::MinimalDetails(), {kTenantA, kTenantB});
+  ASSERT_THAT(a, IsOk());
+  ASSERT_THAT(b, IsOk());
+  ASSERT_THAT(both, IsOk());
+  auto page = List(Controller(kTenantB), ListInput{});
+  ASSERT_THAT(page, IsOk());
+  EXPECT_THAT(Names(*page), ElementsAre(both->name(), b->name()));
+}
+
+class BreachIdempotencyTest : public testing::BreachRegisterTest {};
+
+TEST_F(BreachIdempotencyTest, ARetriedReportReturnsTheSameBreachAndADifferentOneIsRefused) {
+  RequestContext ctx = Processor();
+  ReportInput in;
+  in.aware_at = clock_.Now();
+  in.details = testing::MinimalDetails();
+  in.affected_tenants = {kTenantA};
+  auto first = Report(ctx, in);
+  ASSERT_THAT(first, IsOk());
+  clock_.Advance(absl::Minutes(1));
+  auto retry = Report(ctx, in);
+  ASSERT_THAT(retry, IsOk());
+  EXPECT_EQ(retry->breach_id, first->breach_id);
+  EXPECT_EQ(retry->reported_at, first->reported_at);
+  in.details.title = "Another breach";
+  auto reused = Report(ctx, in);
+  ASSERT_THAT(reused, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(FieldsOf(reused.status()), ElementsAre("request_id"));
 }
 
 class BreachExportTest : public testing::BreachRegisterTest {};
