@@ -261,6 +261,55 @@ TEST_F(BreachClocksTest, AHighRiskReportWithAnExemptionStartsAndClosesTheSubject
   EXPECT_EQ(d->state, DeadlineState::kCompleted);
 }
 
+TEST_F(BreachClocksTest, WithdrawingAnExemptionStartsAFreshSubjectClock) {
+  auto b = ReportAsController(
+      testing::CompleteDetails(RiskAssessment::kHighRisk, SubjectDecision::kExemptMitigated));
+  ASSERT_THAT(b, IsOk());
+  const std::string exempt_id = TenantOf(b->name()).subjects.deadline_id;
+  clock_.Advance(absl::Hours(6));
+  ASSERT_THAT(SetRisk(Controller(), b->name(), RiskAssessment::kHighRisk, SubjectDecision::kNotify),
+              IsOk());
+  const AffectedTenant t = TenantOf(b->name());
+  EXPECT_EQ(SubjectClockState(t, RiskAssessment::kHighRisk), ClockState::kOpen);
+  EXPECT_EQ(t.subjects.start_at, T(6));
+  EXPECT_EQ(t.subjects.due_at, T(78));
+  EXPECT_FALSE(t.subjects.exempt_at.has_value());
+  EXPECT_NE(t.subjects.deadline_id, exempt_id);
+}
+
+TEST_F(BreachClocksTest, AnExemptSubjectClockStaysExemptWhenTheRiskIsLoweredAndRaisedAgain) {
+  auto b = ReportAsController(
+      testing::CompleteDetails(RiskAssessment::kHighRisk, SubjectDecision::kExemptProtected));
+  ASSERT_THAT(b, IsOk());
+  clock_.Advance(absl::Hours(1));
+  ASSERT_THAT(
+      SetRisk(Controller(), b->name(), RiskAssessment::kRisk, SubjectDecision::kExemptProtected),
+      IsOk());
+  clock_.Advance(absl::Hours(1));
+  ASSERT_THAT(SetRisk(Controller(), b->name(), RiskAssessment::kHighRisk,
+                      SubjectDecision::kExemptProtected),
+              IsOk());
+  const AffectedTenant t = TenantOf(b->name());
+  EXPECT_EQ(SubjectClockState(t, RiskAssessment::kHighRisk), ClockState::kExempt);
+  EXPECT_EQ(t.subjects.exempt_at, T(0));
+}
+
+TEST_F(BreachClocksTest, ANoRiskAssessmentMadeBeforeTheControllerKnewExemptsItsClockOnceStarted) {
+  auto b = ReportAsProcessor(
+      testing::CompleteDetails(RiskAssessment::kNoRisk, SubjectDecision::kNotRequired));
+  ASSERT_THAT(b, IsOk());
+  EXPECT_EQ(AuthorityClockState(TenantOf(b->name())), ClockState::kNotStarted);
+  clock_.Advance(absl::Hours(2));
+  ASSERT_THAT(Notify(Processor(), b->name(), kTenantA, Recipient::kController), IsOk());
+  const AffectedTenant t = TenantOf(b->name());
+  EXPECT_EQ(AuthorityClockState(t), ClockState::kExempt);
+  EXPECT_EQ(t.authority.start_at, T(2));
+  EXPECT_EQ(t.authority.exempt_at, T(2));
+  auto d = FindDeadline(kBreachAuthorityNotification, b->name());
+  ASSERT_THAT(d, IsOk());
+  EXPECT_EQ(d->state, DeadlineState::kCompleted);
+}
+
 TEST_F(BreachClocksTest, LoweringTheRiskCancelsTheSubjectClockAndRaisingItStartsAFreshOne) {
   auto b = ReportAsController(
       testing::CompleteDetails(RiskAssessment::kHighRisk, SubjectDecision::kNotify));
