@@ -3,9 +3,12 @@
 #include "lib/connector/connector_admin.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
+#include "services/task_state_proto.h"
 
 namespace dsar {
 namespace {
+
+using ::dsar::ToProto;  // services/task_state_proto.h
 
 using connector::TaskKind;
 using connector::TaskState;
@@ -25,28 +28,6 @@ v1::ConnectorTaskKind ToProto(TaskKind k) {
       return v1::CONNECTOR_TASK_KIND_SUBJECT_ERASE;
   }
   return v1::CONNECTOR_TASK_KIND_UNSPECIFIED;
-}
-
-v1::ConnectorTaskState ToProto(TaskState s) {
-  switch (s) {
-    case TaskState::kPending:
-      return v1::CONNECTOR_TASK_STATE_PENDING;
-    case TaskState::kRunning:
-      return v1::CONNECTOR_TASK_STATE_RUNNING;
-    case TaskState::kDone:
-      return v1::CONNECTOR_TASK_STATE_DONE;
-    case TaskState::kSkipped:
-      return v1::CONNECTOR_TASK_STATE_SKIPPED;
-    case TaskState::kWaiting:
-      return v1::CONNECTOR_TASK_STATE_WAITING;
-    case TaskState::kFailed:
-      return v1::CONNECTOR_TASK_STATE_FAILED;
-    case TaskState::kDead:
-      return v1::CONNECTOR_TASK_STATE_DEAD;
-    case TaskState::kNoMatch:
-      return v1::CONNECTOR_TASK_STATE_NO_MATCHING_RECORD;
-  }
-  return v1::CONNECTOR_TASK_STATE_UNSPECIFIED;
 }
 
 std::optional<TaskState> FromProto(v1::ConnectorTaskState s) {

@@ -7,9 +7,12 @@
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
 #include "services/subject_proto.h"
+#include "services/task_state_proto.h"
 
 namespace dsar {
 namespace {
+
+using ::dsar::ToProto;  // services/task_state_proto.h
 
 using consent::ConsentReceipt;
 
@@ -46,6 +49,15 @@ void ToProto(const ConsentReceipt& r, v1::ConsentReceipt* out) {
   if (r.withdrawn_at) SetTimestamp(*r.withdrawn_at, out->mutable_withdraw_time());
   out->set_state(r.withdrawn_at ? v1::CONSENT_STATE_WITHDRAWN : v1::CONSENT_STATE_GRANTED);
   out->set_withdrawal_channel(r.withdrawal_channel);
+  for (const consent::Propagation& p : r.propagation) {
+    auto* prop = out->add_propagation();
+    prop->set_connector(p.connector);
+    prop->set_action(static_cast<v1::ConsentAction>(p.action));
+    prop->set_state(
+        ToProto(connector::ParseTaskState(p.state).value_or(connector::TaskState::kPending)));
+    prop->set_task_id(p.task_id);
+    SetTimestamp(p.updated, prop->mutable_update_time());
+  }
 }
 
 }  // namespace

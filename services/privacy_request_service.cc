@@ -7,9 +7,12 @@
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
 #include "services/subject_proto.h"
+#include "services/task_state_proto.h"
 
 namespace dsar {
 namespace {
+
+using ::dsar::ToProto;  // services/task_state_proto.h
 
 using requests::PrivacyRequest;
 
@@ -21,28 +24,6 @@ constexpr char kExtend[] = "/dsar.v1.PrivacyRequestService/ExtendPrivacyRequest"
 constexpr char kReject[] = "/dsar.v1.PrivacyRequestService/RejectPrivacyRequest";
 constexpr char kCancel[] = "/dsar.v1.PrivacyRequestService/CancelPrivacyRequest";
 constexpr char kDownload[] = "/dsar.v1.PrivacyRequestService/DownloadExport";
-
-v1::ConnectorTaskState ToProto(connector::TaskState s) {
-  switch (s) {
-    case connector::TaskState::kPending:
-      return v1::CONNECTOR_TASK_STATE_PENDING;
-    case connector::TaskState::kRunning:
-      return v1::CONNECTOR_TASK_STATE_RUNNING;
-    case connector::TaskState::kDone:
-      return v1::CONNECTOR_TASK_STATE_DONE;
-    case connector::TaskState::kSkipped:
-      return v1::CONNECTOR_TASK_STATE_SKIPPED;
-    case connector::TaskState::kWaiting:
-      return v1::CONNECTOR_TASK_STATE_WAITING;
-    case connector::TaskState::kFailed:
-      return v1::CONNECTOR_TASK_STATE_FAILED;
-    case connector::TaskState::kDead:
-      return v1::CONNECTOR_TASK_STATE_DEAD;
-    case connector::TaskState::kNoMatch:
-      return v1::CONNECTOR_TASK_STATE_NO_MATCHING_RECORD;
-  }
-  return v1::CONNECTOR_TASK_STATE_UNSPECIFIED;
-}
 
 void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
   out->set_name(r.name());

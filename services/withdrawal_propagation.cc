@@ -4,6 +4,7 @@
 #include <SQLiteCpp/Statement.h>
 
 #include "absl/strings/str_cat.h"
+#include "lib/connector/task_store.h"
 #include "lib/core/status_macros.h"
 #include "lib/deadline/kinds.h"
 
@@ -32,6 +33,28 @@ absl::Status WithdrawalPropagation::OnChanged(store::WriteTxn& txn, const Reques
   deadline.resource = spec.resource;
   deadline.start = now;
   return deadlines_->Schedule(txn, deadline, now).status();
+}
+
+absl::Status WithdrawalPropagation::ReadPropagation(store::ReadTxn& txn,
+                                                    consent::ConsentReceipt* receipt) {
+  connector::task_store::ListQuery query;
+  query.tenant = receipt->tenant;
+  query.resource = absl::StrCat("consents/", receipt->receipt_id);
+  query.page_size = 500;
+  ASSIGN_OR_RETURN(connector::task_store::TaskPage page, connector::task_store::List(txn, query));
+  for (auto it = page.tasks.rbegin(); it != page.tasks.rend(); ++it) {  // oldest first
+    const connector::TaskInfo& t = *it;
+    consent::Propagation p;
+    p.connector = t.connector;
+    p.action = receipt->withdrawn_at.has_value() && t.created >= *receipt->withdrawn_at
+                   ? consent::ConsentAction::kWithdrawn
+                   : consent::ConsentAction::kGiven;
+    p.state = connector::TaskStateName(t.state);
+    p.task_id = t.task_id;
+    p.updated = t.updated;
+    receipt->propagation.push_back(std::move(p));
+  }
+  return absl::OkStatus();
 }
 
 void WithdrawalPropagation::Committed() {

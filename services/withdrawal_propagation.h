@@ -34,6 +34,9 @@ class WithdrawalPropagation final : public consent::ConsentFollowUp,
                          const SubjectIdentifier& subject, absl::Time change_time,
                          absl::Time now) override;
   void Committed() override;
+  // The consent.apply tasks of the receipt: grants are those enqueued before
+  // its withdrawal time, withdrawals those at or after it.
+  absl::Status ReadPropagation(store::ReadTxn& txn, consent::ConsentReceipt* receipt) override;
   absl::Status OnTaskFinished(store::WriteTxn& txn, const connector::TaskInfo& task,
                               absl::Time now) override;
 

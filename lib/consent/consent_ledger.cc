@@ -895,6 +895,9 @@ void ConsentLedger::GetReceipt(const RequestContext& ctx, std::string receipt_id
   absl::StatusOr<ConsentReceipt> receipt;
   absl::Status read = store_->Read([&](store::ReadTxn& txn) {
     receipt = LoadReceipt(txn, ctx.tenant, receipt_id);
+    if (receipt.ok() && follow_up_ != nullptr) {
+      return follow_up_->ReadPropagation(txn, &*receipt);
+    }
     return absl::OkStatus();
   });
   if (!read.ok()) {

@@ -88,6 +88,15 @@ struct WithdrawConsentInput {
   std::string reason;
 };
 
+// Where the propagation of one change of a consent to one system stands.
+struct Propagation {
+  std::string connector;
+  ConsentAction action = ConsentAction::kGiven;
+  std::string state;  // the connector task's state: "pending", "done", "no_match", ...
+  std::string task_id;
+  absl::Time updated;
+};
+
 struct ConsentReceipt {
   std::string receipt_id;
   std::string tenant;
@@ -102,6 +111,8 @@ struct ConsentReceipt {
   absl::Time recorded_at;
   std::optional<absl::Time> withdrawn_at;
   std::string withdrawal_channel;
+  // GetReceipt only: per system and change, where its propagation stands.
+  std::vector<Propagation> propagation;
 };
 
 struct ConsentEvent {
@@ -157,6 +168,13 @@ class ConsentFollowUp {
                                  absl::Time now) = 0;
   // After a change's transaction committed (e.g. wake the dispatcher).
   virtual void Committed() {}
+  // Where the propagation of `receipt`'s changes stands, per system, read in
+  // `txn` (GetReceipt). Appends to `receipt->propagation`.
+  virtual absl::Status ReadPropagation(store::ReadTxn& txn, ConsentReceipt* receipt) {
+    (void)txn;
+    (void)receipt;
+    return absl::OkStatus();
+  }
 };
 
 class ConsentLedger {

@@ -24,8 +24,12 @@ std::vector<int64_t> Walk(Txn& txn, const SubjectEventsQuery& query,
   // yields the subject's events newest first across all its chains.
   std::priority_queue<int64_t> next(heads.begin(), heads.end());
   if (own_rows_after >= 0) {
+    // "+tenant_id": the range of seq above the committed ones (a few rows),
+    // never consent_events_by_receipt's tenant_id prefix, which SQLite
+    // otherwise prefers and which is every event of the tenant (~300 ms
+    // per walk over 1,000,000 events, found by the erasure benchmark).
     SQLite::Statement& own = txn.Prepare(
-        "SELECT seq FROM consent_events WHERE seq > ?1 AND tenant_id = ?2 "
+        "SELECT seq FROM consent_events WHERE seq > ?1 AND +tenant_id = ?2 "
         "AND subject_key = ?3 AND (?4 = '' OR purpose = ?4)");
     own.bind(1, own_rows_after);
     own.bind(2, std::string(query.tenant));  // text: bindNoCopy(ptr, n) would bind a blob

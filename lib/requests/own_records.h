@@ -12,7 +12,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "lib/requests/request.h"
 #include "lib/store/txn.h"
 
@@ -28,6 +30,24 @@ namespace dsar::requests {
 // subject's entries leave `index` (may be null) once the write commits.
 int64_t AnonymiseConsentHistory(store::WriteTxn& txn, consent::ConsentStateIndex* index,
                                 absl::string_view tenant, const std::vector<std::string>& keys);
+
+// What an erasure did to dsard's own records of the person.
+struct OwnRecordsErased {
+  int64_t consent_events = 0;
+  std::vector<std::string> exports;  // earlier requests whose bundles were destroyed
+};
+
+// The dsard side of an erasure's identity resolution, inside its
+// transaction: the person is `keys` (the request's and those the systems
+// resolved); consent events under any of them are anonymised, and the
+// unexpired export bundles of the person's other requests are destroyed
+// (state 'erased', wrapped key deleted, audited as dsard/requests.EraseExport;
+// the caller removes their files once the transaction commits). Index
+// lookups only: per key the consent chains and privacy_request_subjects'
+// primary key.
+absl::StatusOr<OwnRecordsErased> EraseOwnRecords(
+    store::WriteTxn& txn, consent::ConsentStateIndex* index, absl::string_view tenant,
+    absl::string_view request_id, const std::vector<std::string>& keys, absl::Time now);
 
 }  // namespace dsar::requests
 

@@ -344,15 +344,11 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
                           cur->only_systems.end();
     }
     if (every_system) {
-      consent_rows = AnonymiseConsentHistory(txn, env_->consent_index, r.tenant, keys);
-      // Unexpired export bundles of the person's earlier requests go too.
-      for (const std::string& other : rows::OtherRequestsOf(txn, r.tenant, r.request_id, keys)) {
-        if (!rows::MarkExportErased(txn, r.tenant, other, now)) continue;
-        rows::DestroyWrappedKey(txn, r.tenant, other);
-        RETURN_IF_ERROR(audit::Append(txn, internal::SystemContext(r.tenant, "EraseExport"),
-                                      absl::StrCat(RequestName(other), "/export"), "OK", now));
-        erased_exports.emplace_back(r.tenant, other);
-      }
+      // Consent under any of the keys, and the person's earlier bundles.
+      ASSIGN_OR_RETURN(OwnRecordsErased own, EraseOwnRecords(txn, env_->consent_index, r.tenant,
+                                                             r.request_id, keys, now));
+      consent_rows = own.consent_events;
+      for (auto& id : own.exports) erased_exports.emplace_back(r.tenant, std::move(id));
     }
     rows::DeleteSubjectKeys(txn, r.tenant, r.request_id, keys);
     rows::DestroySealedSubject(txn, r.tenant, r.request_id);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "dsar/connector/v1/connector.grpc.pb.h"
@@ -201,6 +202,14 @@ TEST_F(ConsentPropagationE2eTest, EachIdentifierTypeReachesExactlyThatPersonAndR
   // A retry of a withdrawal changes nothing and enqueues nothing.
   const std::string receipt = Withdraw(cases[1].subject, "e2e-withdraw-again");
   EXPECT_THAT(AwaitFinished(2), ::testing::Each(std::string("done")));
+  v1::GetConsentReceiptRequest get;
+  get.set_receipt_id(receipt);
+  v1::GetConsentReceiptResponse got;
+  ASSERT_TRUE(stub_->GetConsentReceipt(Context().get(), get, &got).ok());
+  ASSERT_EQ(got.receipt().propagation_size(), 4);
+  for (const auto& p : got.receipt().propagation()) {
+    EXPECT_EQ(p.state(), v1::CONNECTOR_TASK_STATE_DONE) << p.connector();
+  }
   EXPECT_EQ(Withdraw(cases[1].subject, "e2e-withdraw-again"), receipt);
   StopDsard();
 
@@ -227,6 +236,20 @@ TEST_F(ConsentPropagationE2eTest, AnIdentifierNoSystemKnowsEndsInNoMatchingRecor
   const std::string receipt = Withdraw(nobody, "e2e-withdraw-nobody");
   ASSERT_FALSE(receipt.empty());
   EXPECT_THAT(AwaitFinished(2), ::testing::Each(std::string("no_match")));
+  // The receipt says where each change stands in each system.
+  v1::GetConsentReceiptRequest get;
+  get.set_receipt_id(receipt);
+  v1::GetConsentReceiptResponse got;
+  ASSERT_TRUE(stub_->GetConsentReceipt(Context().get(), get, &got).ok());
+  std::multiset<std::string> propagation;
+  for (const auto& p : got.receipt().propagation()) {
+    EXPECT_EQ(p.state(), v1::CONNECTOR_TASK_STATE_NO_MATCHING_RECORD) << p.connector();
+    EXPECT_FALSE(p.task_id().empty());
+    propagation.insert(absl::StrCat(p.connector(), " ", v1::ConsentAction_Name(p.action())));
+  }
+  EXPECT_EQ(propagation, (std::multiset<std::string>{
+                             "booking CONSENT_ACTION_GIVEN", "booking CONSENT_ACTION_WITHDRAWN",
+                             "crm CONSENT_ACTION_GIVEN", "crm CONSENT_ACTION_WITHDRAWN"}));
   StopDsard();
   const std::string resource = "consents/" + receipt;
   EXPECT_EQ(Query("dsar.db", absl::StrCat("SELECT count(*) FROM outbox_tasks WHERE resource = '",

@@ -112,7 +112,14 @@ int Receipt(Cli& cli, const ReceiptOptions& o) {
   } else if (cli.json()) {
     cli.out() << ToJson(response) << "\n";
   } else {
-    PrintKeyValues(cli.out(), ReceiptValues(response.receipt()));
+    KeyValues values = ReceiptValues(response.receipt());
+    // Where each change reached each system: "booking withdrawn: done".
+    for (const auto& p : response.receipt().propagation()) {
+      values.push_back({absl::StrCat("propagation ", p.connector(), " ",
+                                     EnumLabel(v1::ConsentAction_descriptor(), p.action())),
+                        EnumLabel(v1::ConnectorTaskState_descriptor(), p.state())});
+    }
+    PrintKeyValues(cli.out(), values);
   }
   return kExitOk;
 }
