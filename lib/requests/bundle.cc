@@ -114,7 +114,8 @@ absl::Status SyncDir(const std::string& dir) {
 absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const PrivacyRequest& r,
                                             const std::vector<SystemProgress>& tasks,
                                             const SecretKey& key, absl::Time now,
-                                            std::string* lost_task) {
+                                            std::string* lost_task,
+                                            const std::string& own_records) {
   const ExportFiles files(env.options.export_dir);
   const std::string dir = files.RequestDir(r.tenant, r.request_id);
   std::error_code ec;
@@ -219,7 +220,9 @@ absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const Privacy
     result.records += system_records;
     ++result.systems;
   }
-  RETURN_IF_ERROR(out.Emit(absl::StrCat("],\"record_count\":", result.records, "}")));
+  RETURN_IF_ERROR(out.Emit("]"));
+  if (!own_records.empty()) RETURN_IF_ERROR(out.Emit(absl::StrCat(",\"dsard\":", own_records)));
+  RETURN_IF_ERROR(out.Emit(absl::StrCat(",\"record_count\":", result.records, "}")));
   result.size_bytes = writer->plaintext_bytes();
   RETURN_IF_ERROR(writer->Finish(/*sync=*/true));
   std::filesystem::rename(tmp_path, final_path, ec);

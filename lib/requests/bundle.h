@@ -9,7 +9,8 @@
 //       "information": {...}, "record_count": N,
 //       "categories": [{"category": "booking", "record_count": n,
 //                       "retention": ..., "records": [{...}, ...]}, ...]},
-//      ...], "record_count": total}
+//      ...], "dsard": {"consent_events": [...], "requests": [...]},
+//    "record_count": total}
 //
 // The document is streamed from the encrypted parts into an encrypted bundle
 // file (the request's key) while its SHA-256 is computed, a chunk at a time:
@@ -42,10 +43,13 @@ struct BundleResult {
 // phase export, each done or skipped). DATA_LOSS when a part is missing,
 // torn or altered (the task it belongs to is stored in `*lost_task`, when
 // given); INTERNAL for I/O errors.
+// `own_records`: dsard's own records of the person, a JSON object
+// (OwnRecordsJson), emitted as "dsard".
 absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const PrivacyRequest& r,
                                             const std::vector<SystemProgress>& tasks,
                                             const SecretKey& key, absl::Time now,
-                                            std::string* lost_task = nullptr);
+                                            std::string* lost_task = nullptr,
+                                            const std::string& own_records = "");
 
 }  // namespace dsar::requests
 

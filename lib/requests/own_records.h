@@ -49,6 +49,17 @@ absl::StatusOr<OwnRecordsErased> EraseOwnRecords(
     store::WriteTxn& txn, consent::ConsentStateIndex* index, absl::string_view tenant,
     absl::string_view request_id, const std::vector<std::string>& keys, absl::Time now);
 
+// dsard's own records of the person for their access export, as a JSON
+// object: {"consent_events": [...], "requests": [...]}: the consent events
+// keyed under any of `keys` (the request's and those the systems resolved;
+// purpose, action, notice version, language, lawful basis, channel, times),
+// newest first, and the person's other requests (id, type, state, received
+// and closed times). Index lookups only. No identifier values (dsard holds
+// none in clear).
+std::string OwnRecordsJson(store::ReadTxn& txn, const consent::ConsentStateIndex* index,
+                           absl::string_view tenant, absl::string_view request_id,
+                           const std::vector<std::string>& keys, int64_t* count);
+
 }  // namespace dsar::requests
 
 #endif  // DSAR_LIB_REQUESTS_OWN_RECORDS_H_

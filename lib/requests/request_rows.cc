@@ -363,8 +363,8 @@ void CloseSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::stri
   q.exec();
 }
 
-std::vector<std::string> LoadSubjectKeys(store::WriteTxn& txn, absl::string_view tenant,
-                                         absl::string_view id) {
+template <typename Txn>
+std::vector<std::string> LoadSubjectKeys(Txn& txn, absl::string_view tenant, absl::string_view id) {
   SQLite::Statement& q = PrepareFor(
       txn,
       "SELECT subject_key FROM privacy_request_subjects WHERE tenant_id = ? AND request_id = ?",
@@ -764,7 +764,8 @@ std::vector<PrivacyRequest> List(Txn& txn, const ListFilter& f) {
                                                    int);                                          \
   template int CountDisclosures(Txn&, absl::string_view, absl::string_view);                      \
   template std::vector<std::pair<std::string, std::string>> ListNeedingWork(Txn&, int);           \
-  template std::vector<PrivacyRequest> List(Txn&, const ListFilter&);
+  template std::vector<PrivacyRequest> List(Txn&, const ListFilter&);                             \
+  template std::vector<std::string> LoadSubjectKeys(Txn&, absl::string_view, absl::string_view);
 
 DSAR_INSTANTIATE_READS(store::ReadTxn)
 DSAR_INSTANTIATE_READS(store::WriteTxn)

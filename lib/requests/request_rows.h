@@ -51,8 +51,8 @@ std::optional<std::string> FindOpenDuplicate(store::WriteTxn& txn, absl::string_
 void CloseSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id);
 // Every key stored for the request: its identifiers' and those connectors
 // resolved for the person.
-std::vector<std::string> LoadSubjectKeys(store::WriteTxn& txn, absl::string_view tenant,
-                                         absl::string_view id);
+template <typename Txn>
+std::vector<std::string> LoadSubjectKeys(Txn& txn, absl::string_view tenant, absl::string_view id);
 // Other requests (open or closed) stored under any of `keys`, each once.
 std::vector<std::string> OtherRequestsOf(store::WriteTxn& txn, absl::string_view tenant,
                                          absl::string_view id,

@@ -174,16 +174,21 @@ absl::Status RequestWorker::Step(const std::string& tenant, const std::string& i
 absl::Status RequestWorker::Assemble(const PrivacyRequest& r) {
   std::vector<SystemProgress> tasks;
   std::optional<std::string> wrapped;
+  std::string own_records;
   RETURN_IF_ERROR(env_->store->Read([&](store::ReadTxn& txn) {
     tasks = rows::ListTasks(txn, r.tenant, r.request_id);
     wrapped = rows::LoadWrappedKey(txn, r.tenant, r.request_id);
+    // dsard's own records of the person, under any of their keys.
+    own_records = OwnRecordsJson(txn, env_->consent_index, r.tenant, r.request_id,
+                                 rows::LoadSubjectKeys(txn, r.tenant, r.request_id), nullptr);
     return absl::OkStatus();
   }));
   if (!wrapped.has_value()) return absl::FailedPreconditionError("the export key was destroyed");
   ASSIGN_OR_RETURN(SecretKey key, env_->key_wrapper->Unwrap(*wrapped, r.request_id));
   const absl::Time started = env_->clock->Now();
   std::string lost_task;
-  absl::StatusOr<BundleResult> built = AssembleBundle(*env_, r, tasks, key, started, &lost_task);
+  absl::StatusOr<BundleResult> built =
+      AssembleBundle(*env_, r, tasks, key, started, &lost_task, own_records);
   if (!built.ok()) {
     if (built.status().code() == absl::StatusCode::kDataLoss && !lost_task.empty()) {
       return Reexport(r, lost_task);

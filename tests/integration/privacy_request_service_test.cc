@@ -528,6 +528,13 @@ TEST_F(PrivacyRequestTest, ErasureByEmailReachesEveryIdentifierOfThePerson) {
     auto ctx = TestDsard::Context();
     ASSERT_TRUE(consent_stub->RecordConsent(ctx.get(), consent, &recorded).ok());
   }
+  // An earlier portability request by phone, not yet verified.
+  v1::CreatePrivacyRequestRequest earlier = NewRequest(v1::PRIVACY_REQUEST_TYPE_PORTABILITY, 0);
+  earlier.clear_identifiers();
+  *earlier.add_identifiers() = ::dsar::testing::PhoneSubject(Phone(kPerson));
+  auto filed = Create(earlier);
+  ASSERT_THAT(filed, IsOk());
+  const std::string earlier_name = filed->privacy_request().name();
   // An access request by customer number: both systems matched that type.
   v1::PrivacyRequest access = CompleteBy(v1::PRIVACY_REQUEST_TYPE_ACCESS,
                                          ::dsar::testing::CustomerSubject(CustomerId(kPerson)));
@@ -535,7 +542,22 @@ TEST_F(PrivacyRequestTest, ErasureByEmailReachesEveryIdentifierOfThePerson) {
   const std::vector<int> customer = {v1::SUBJECT_IDENTIFIER_TYPE_CUSTOMER_ID};
   EXPECT_EQ(MatchedTypes(access, v1::TASK_PHASE_EXPORT),
             (std::map<std::string, std::vector<int>>{{"booking", customer}, {"crm", customer}}));
-  ASSERT_THAT(Download(access.name()).status, IsOk());
+  Downloaded exported = Download(access.name());
+  ASSERT_THAT(exported.status, IsOk());
+  // The export holds dsard's own records of the person under every identifier
+  // the systems know: the consents by customer number and by phone, and the
+  // earlier request (filed by phone).
+  const nlohmann::json bundle = nlohmann::json::parse(exported.data, nullptr, false);
+  ASSERT_TRUE(bundle.is_object());
+  const nlohmann::json& own = bundle["dsard"];
+  ASSERT_TRUE(own.is_object()) << exported.data.substr(0, 200);
+  ASSERT_EQ(own["consent_events"].size(), 2u) << own.dump();
+  EXPECT_EQ(own["consent_events"][0].value("purpose", ""), "marketing");
+  EXPECT_EQ(own["consent_events"][0].value("action", ""), "given");
+  ASSERT_EQ(own["requests"].size(), 1u) << own.dump();
+  EXPECT_EQ(own["requests"][0].value("name", ""), earlier_name);
+  EXPECT_EQ(own["requests"][0].value("type", ""), "PORTABILITY");
+  ASSERT_THAT(Cancel(earlier_name), IsOk());
   ASSERT_TRUE(std::filesystem::exists(BundlePath(access.name())));
 
   // The erasure, by e-mail only.
