@@ -102,20 +102,7 @@ std::string OwnRecordsJson(store::ReadTxn& txn, const consent::ConsentStateIndex
   }
   event.reset();
 
-  std::vector<std::string> others;
-  SQLite::Statement& by_key = txn.Prepare(
-      "SELECT request_id FROM privacy_request_subjects WHERE tenant_id = ? AND subject_key = ? "
-      "AND request_id != ?");
-  for (const auto& key : keys) {
-    by_key.reset();
-    by_key.bind(1, std::string(tenant));
-    by_key.bind(2, key.data(), static_cast<int>(key.size()));
-    by_key.bind(3, std::string(request_id));
-    while (by_key.executeStep()) others.push_back(by_key.getColumn(0).getString());
-  }
-  by_key.reset();
-  std::sort(others.begin(), others.end());
-  others.erase(std::unique(others.begin(), others.end()), others.end());
+  const std::vector<std::string> others = rows::OtherRequestsOf(txn, tenant, request_id, keys);
   json requests = json::array();
   SQLite::Statement& req = txn.Prepare(
       "SELECT type, state, received_at_us, closed_at_us FROM privacy_requests "

@@ -208,6 +208,20 @@ void ReadResult(const std::string& json, SystemProgress& t) {
   }
 }
 
+// An available export becomes `state` ("expired", "erased"); false when none
+// was available.
+bool MarkExportDestroyed(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
+                         absl::Time now, absl::string_view state) {
+  SQLite::Statement& q = txn.Prepare(
+      "UPDATE privacy_request_exports SET state = ?, destroyed_at_us = ? "
+      "WHERE tenant_id = ? AND request_id = ? AND state = 'available'");
+  q.bind(1, std::string(state));
+  q.bind(2, static_cast<int64_t>(Us(now)));
+  q.bind(3, std::string(tenant));
+  q.bind(4, std::string(id));
+  return q.exec() > 0;
+}
+
 SystemProgress ReadTask(SQLite::Statement& q) {
   SystemProgress t;
   t.task_id = q.getColumn(0).getString();
@@ -375,8 +389,8 @@ std::vector<std::string> LoadSubjectKeys(Txn& txn, absl::string_view tenant, abs
   return keys;
 }
 
-std::vector<std::string> OtherRequestsOf(store::WriteTxn& txn, absl::string_view tenant,
-                                         absl::string_view id,
+template <typename Txn>
+std::vector<std::string> OtherRequestsOf(Txn& txn, absl::string_view tenant, absl::string_view id,
                                          const std::vector<std::string>& keys) {
   SQLite::Statement& q = txn.Prepare(
       "SELECT request_id FROM privacy_request_subjects WHERE tenant_id = ? AND subject_key = ? "
@@ -399,13 +413,7 @@ std::vector<std::string> OtherRequestsOf(store::WriteTxn& txn, absl::string_view
 
 bool MarkExportErased(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
                       absl::Time now) {
-  SQLite::Statement& q = txn.Prepare(
-      "UPDATE privacy_request_exports SET state = 'erased', destroyed_at_us = ? "
-      "WHERE tenant_id = ? AND request_id = ? AND state = 'available'");
-  q.bind(1, static_cast<int64_t>(Us(now)));
-  q.bind(2, std::string(tenant));
-  q.bind(3, std::string(id));
-  return q.exec() > 0;
+  return MarkExportDestroyed(txn, tenant, id, now, "erased");
 }
 
 int DeleteSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
@@ -612,13 +620,7 @@ std::optional<ExportInfo> LoadExport(Txn& txn, absl::string_view tenant, absl::s
 
 void MarkExportExpired(store::WriteTxn& txn, absl::string_view tenant, absl::string_view id,
                        absl::Time now) {
-  SQLite::Statement& q = txn.Prepare(
-      "UPDATE privacy_request_exports SET state = 'expired', destroyed_at_us = ? "
-      "WHERE tenant_id = ? AND request_id = ? AND state = 'available'");
-  q.bind(1, static_cast<int64_t>(Us(now)));
-  q.bind(2, std::string(tenant));
-  q.bind(3, std::string(id));
-  q.exec();
+  MarkExportDestroyed(txn, tenant, id, now, "expired");
 }
 
 template <typename Txn>
@@ -765,7 +767,9 @@ std::vector<PrivacyRequest> List(Txn& txn, const ListFilter& f) {
   template int CountDisclosures(Txn&, absl::string_view, absl::string_view);                      \
   template std::vector<std::pair<std::string, std::string>> ListNeedingWork(Txn&, int);           \
   template std::vector<PrivacyRequest> List(Txn&, const ListFilter&);                             \
-  template std::vector<std::string> LoadSubjectKeys(Txn&, absl::string_view, absl::string_view);
+  template std::vector<std::string> LoadSubjectKeys(Txn&, absl::string_view, absl::string_view);  \
+  template std::vector<std::string> OtherRequestsOf(Txn&, absl::string_view, absl::string_view,   \
+                                                    const std::vector<std::string>&);
 
 DSAR_INSTANTIATE_READS(store::ReadTxn)
 DSAR_INSTANTIATE_READS(store::WriteTxn)

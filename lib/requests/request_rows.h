@@ -54,8 +54,8 @@ void CloseSubjectKeys(store::WriteTxn& txn, absl::string_view tenant, absl::stri
 template <typename Txn>
 std::vector<std::string> LoadSubjectKeys(Txn& txn, absl::string_view tenant, absl::string_view id);
 // Other requests (open or closed) stored under any of `keys`, each once.
-std::vector<std::string> OtherRequestsOf(store::WriteTxn& txn, absl::string_view tenant,
-                                         absl::string_view id,
+template <typename Txn>
+std::vector<std::string> OtherRequestsOf(Txn& txn, absl::string_view tenant, absl::string_view id,
                                          const std::vector<std::string>& keys);
 // An available export becomes 'erased' (the person was erased); false when
 // there was none available.

@@ -229,10 +229,14 @@ class PrivacyRequestTest : public ::testing::Test {
 
   // Creates (verified at filing) and waits for the request to complete.
   v1::PrivacyRequest CreateAndComplete(v1::PrivacyRequestType type, int person) {
+    return Complete(NewRequest(type, person, /*verified=*/true));
+  }
+  // Creates `request` (verified at filing) and waits for it to complete.
+  v1::PrivacyRequest Complete(const v1::CreatePrivacyRequestRequest& request) {
     // Skipping verification of an erasure is the DPO's permission.
-    auto created = Create(
-        NewRequest(type, person, /*verified=*/true),
-        type == v1::PRIVACY_REQUEST_TYPE_ERASURE ? testing::kDpoToken : testing::kServiceToken);
+    auto created = Create(request, request.type() == v1::PRIVACY_REQUEST_TYPE_ERASURE
+                                       ? testing::kDpoToken
+                                       : testing::kServiceToken);
     EXPECT_THAT(created, IsOk());
     if (!created.ok()) return {};
     const std::string name = created->privacy_request().name();
@@ -249,17 +253,7 @@ class PrivacyRequestTest : public ::testing::Test {
     v1::CreatePrivacyRequestRequest request = NewRequest(type, 0, /*verified=*/true);
     request.clear_identifiers();
     *request.add_identifiers() = subject;
-    auto created =
-        Create(request, type == v1::PRIVACY_REQUEST_TYPE_ERASURE ? testing::kDpoToken
-                                                                 : testing::kServiceToken);
-    EXPECT_THAT(created, IsOk());
-    if (!created.ok()) return {};
-    const std::string name = created->privacy_request().name();
-    EXPECT_TRUE(callbacks_.WaitForState(name, "COMPLETED"))
-        << ::testing::PrintToString(callbacks_.States(name));
-    auto r = Get(name);
-    EXPECT_THAT(r, IsOk());
-    return r.ok() ? *r : v1::PrivacyRequest();
+    return Complete(request);
   }
 
   // Matched identifier types of each system in `phase`.
