@@ -249,7 +249,7 @@ absl::StatusOr<TaskPage> List(Txn& txn, const ListQuery& query) {
       " FROM outbox_tasks WHERE tenant_id = ?1 "
       "AND (?2 = 0 OR ((CASE state WHEN 'pending' THEN 1 WHEN 'running' THEN 2 "
       "WHEN 'done' THEN 4 WHEN 'skipped' THEN 8 WHEN 'waiting' THEN 16 WHEN 'failed' THEN 32 "
-      "WHEN 'dead' THEN 64 ELSE 0 END) & ?2) != 0) "
+      "WHEN 'dead' THEN 64 WHEN 'no_match' THEN 128 ELSE 0 END) & ?2) != 0) "
       "AND (?3 = '' OR connector = ?3) AND (?4 = '' OR resource = ?4) "
       "AND (created_at_us < ?5 OR (created_at_us = ?5 AND task_id < ?6)) "
       "ORDER BY created_at_us DESC, task_id DESC LIMIT ?7"));

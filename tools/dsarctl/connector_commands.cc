@@ -11,18 +11,19 @@ using v1::ConnectorService;
 
 int List(Cli& cli) {
   v1::ListConnectorsResponse response;
-  auto status = ConnectorService::NewStub(cli.channel())
-                    ->ListConnectors(cli.Context().get(), {}, &response);
+  auto status =
+      ConnectorService::NewStub(cli.channel())->ListConnectors(cli.Context().get(), {}, &response);
   if (!status.ok()) return cli.Fail(status);
   if (cli.json()) {
     cli.out() << ToJson(response) << "\n";
     return kExitOk;
   }
-  Table table({"NAME", "SYSTEM", "ADDRESS", "TLS", "TENANT", "COUNTRY", "PROCESSOR",
-               "PURPOSES", "CATEGORIES", "SUB-PROCESSORS"});
+  Table table({"NAME", "SYSTEM", "ADDRESS", "TLS", "TENANT", "COUNTRY", "PROCESSOR", "PURPOSES",
+               "CATEGORIES", "SUB-PROCESSORS"});
   for (const auto& c : response.connectors()) {
     std::vector<std::string> subs;
-    for (const auto& sp : c.sub_processors()) subs.push_back(absl::StrCat(sp.name(), " (", sp.country(), ")"));
+    for (const auto& sp : c.sub_processors())
+      subs.push_back(absl::StrCat(sp.name(), " (", sp.country(), ")"));
     table.AddRow({c.name(), c.display_name(), c.address(), YesNo(c.tls()),
                   c.tenant().empty() ? "*" : c.tenant(), c.country(), c.processor(),
                   absl::StrJoin(c.purposes(), ","), absl::StrJoin(c.categories(), ","),
@@ -74,10 +75,9 @@ int Health(Cli& cli, const HealthOptions& o) {
     table.AddRow({h.name(), YesNo(h.reachable()),
                   EnumLabel(v1::CircuitBreakerState_descriptor(), h.breaker_state()),
                   h.window_calls() == 0 ? "-" : Percent(h.error_rate()),
-                  absl::StrCat(h.in_flight()), absl::StrCat(h.calls()),
-                  absl::StrCat(h.failures()), FormatTime(h.last_success_time()),
-                  FormatTime(h.last_failure_time()), last_error, FormatTime(h.last_probe_time()),
-                  h.version()});
+                  absl::StrCat(h.in_flight()), absl::StrCat(h.calls()), absl::StrCat(h.failures()),
+                  FormatTime(h.last_success_time()), FormatTime(h.last_failure_time()), last_error,
+                  FormatTime(h.last_probe_time()), h.version()});
   }
   table.Print(cli.out());
   return kExitOk;
@@ -102,13 +102,14 @@ int Tasks(Cli& cli, const TasksOptions& o) {
   base.set_page_size(o.page_size);
   auto stub = ConnectorService::NewStub(cli.channel());
   v1::ListTasksResponse merged;
-  auto status = FetchPages(o.all, o.page_token,
-                           [&](const std::string& token, v1::ListTasksResponse* page) {
-                             v1::ListTasksRequest request = base;
-                             request.set_page_token(token);
-                             return stub->ListTasks(cli.Context().get(), request, page);
-                           },
-                           &merged);
+  auto status = FetchPages(
+      o.all, o.page_token,
+      [&](const std::string& token, v1::ListTasksResponse* page) {
+        v1::ListTasksRequest request = base;
+        request.set_page_token(token);
+        return stub->ListTasks(cli.Context().get(), request, page);
+      },
+      &merged);
   if (!status.ok()) return cli.Fail(status);
   if (cli.json()) {
     cli.out() << ToJson(merged) << "\n";
@@ -119,7 +120,8 @@ int Tasks(Cli& cli, const TasksOptions& o) {
   for (const auto& t : merged.tasks()) {
     const bool finished = t.state() == v1::CONNECTOR_TASK_STATE_DONE ||
                           t.state() == v1::CONNECTOR_TASK_STATE_DEAD ||
-                          t.state() == v1::CONNECTOR_TASK_STATE_SKIPPED;
+                          t.state() == v1::CONNECTOR_TASK_STATE_SKIPPED ||
+                          t.state() == v1::CONNECTOR_TASK_STATE_NO_MATCHING_RECORD;
     table.AddRow({t.task_id(), EnumLabel(v1::ConnectorTaskKind_descriptor(), t.kind()),
                   t.connector(), t.resource(),
                   EnumLabel(v1::ConnectorTaskState_descriptor(), t.state()),
@@ -174,7 +176,8 @@ void AddConnectorCommands(CLI::App& app, Cli& cli) {
   h->callback([&cli, health] { cli.SetAction([&cli, health] { return Health(cli, *health); }); });
 
   auto tasks = std::make_shared<TasksOptions>();
-  CLI::App* t = group->add_subcommand("tasks", "Connector tasks, newest first (--state dead: dead letters)");
+  CLI::App* t =
+      group->add_subcommand("tasks", "Connector tasks, newest first (--state dead: dead letters)");
   t->add_option("--state", tasks->states, "Only these states (repeatable)")
       ->check(CLI::IsMember(EnumLabels(v1::ConnectorTaskState_descriptor())));
   t->add_option("--connector", tasks->connector, "Only this connector's tasks");

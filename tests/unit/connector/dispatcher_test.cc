@@ -56,8 +56,7 @@ ConnectorInfo Connector(const std::string& name, std::vector<std::string> purpos
 // transaction.
 class RecordingHook final : public DeadLetterHook, public TaskResultHook {
  public:
-  absl::Status OnDeadLettered(store::WriteTxn& txn, const TaskInfo& task,
-                              absl::Time) override {
+  absl::Status OnDeadLettered(store::WriteTxn& txn, const TaskInfo& task, absl::Time) override {
     SQLite::Statement& q = txn.Prepare("SELECT state FROM outbox_tasks WHERE task_id = ?");
     q.bind(1, task.task_id);
     std::string state = q.executeStep() ? q.getColumn(0).getString() : "";
@@ -170,8 +169,7 @@ class DispatcherTest : public ::testing::Test {
     return id;
   }
 
-  std::string EnqueueOk(const std::string& connector,
-                        TaskKind kind = TaskKind::kSubjectErase) {
+  std::string EnqueueOk(const std::string& connector, TaskKind kind = TaskKind::kSubjectErase) {
     TaskSpec spec = Spec(kind);
     spec.connector = connector;
     if (kind == TaskKind::kConsentApply) spec.purpose = "marketing";
@@ -240,9 +238,9 @@ TEST_F(DispatcherTest, FanOutWritesOneTaskPerConnectorThatMustSeeTheJob) {
   }),
               IsOk());
   ASSERT_THAT(erase_ids, SizeIs(2));
-  EXPECT_THAT((std::vector<std::string>{Task(erase_ids[0]).connector,
-                                        Task(erase_ids[1]).connector}),
-              UnorderedElementsAre("booking", "crm"));
+  EXPECT_THAT(
+      (std::vector<std::string>{Task(erase_ids[0]).connector, Task(erase_ids[1]).connector}),
+      UnorderedElementsAre("booking", "crm"));
   ASSERT_THAT(consent_ids, SizeIs(1));  // only the CRM declares customer_service
   EXPECT_EQ(Task(consent_ids[0]).connector, "crm");
   EXPECT_EQ(Task(consent_ids[0]).state, TaskState::kPending);
@@ -444,6 +442,33 @@ TEST_F(DispatcherTest, UnimplementedOperationIsSkippedWithAReason) {
   EXPECT_EQ(t.state, TaskState::kSkipped);
   EXPECT_EQ(t.result.skip_reason, "connector does not implement ApplyConsentChange");
   EXPECT_THAT(hook_.finished(), ElementsAre(id + ":skipped"));
+}
+
+TEST_F(DispatcherTest, AConsentChangeThatMatchedNoRecordEndsNoMatchNotDone) {
+  std::string id = EnqueueOk("crm", TaskKind::kConsentApply);
+  crm_.KnowNobody();
+  Dispatcher& d = MakeDispatcher();
+  EXPECT_EQ(Round(d), 1);
+  TaskInfo t = Task(id);
+  EXPECT_EQ(t.state, TaskState::kNoMatch);
+  EXPECT_EQ(t.result.affected, 0);
+  EXPECT_EQ(PayloadBytes(id), 0);  // finished: the identifiers are wiped
+  EXPECT_THAT(hook_.finished(), ElementsAre(id + ":no_match"));
+  EXPECT_EQ(Round(d), 0);  // not retried
+  // Listed by its state (ListTasks --state no-matching-record), and only then.
+  task_store::ListQuery q;
+  q.tenant = kTenant;
+  for (auto [states, expected] : std::vector<std::pair<std::vector<TaskState>, size_t>>{
+           {{TaskState::kNoMatch}, 1}, {{TaskState::kDone}, 0}}) {
+    q.states = states;
+    absl::StatusOr<task_store::TaskPage> page;
+    ASSERT_THAT(store_->Read([&](store::ReadTxn& txn) {
+      page = task_store::List(txn, q);
+      return page.status();
+    }),
+                IsOk());
+    EXPECT_THAT(page->tasks, SizeIs(expected));
+  }
 }
 
 TEST_F(DispatcherTest, AsynchronousBackendIsPolledWithoutSpendingAttempts) {

@@ -34,6 +34,11 @@ class FakeConnector final : public ConnectorClient {
     absl::MutexLock lock(&mu_);
     in_progress_ = n;
   }
+  // Consent changes answer that the system holds no record of the subject.
+  void KnowNobody() {
+    absl::MutexLock lock(&mu_);
+    know_nobody_ = true;
+  }
   // Calls wait at the gate until Open().
   void Close() {
     absl::MutexLock lock(&mu_);
@@ -151,7 +156,9 @@ class FakeConnector final : public ConnectorClient {
     if (!s.ok()) return s;
     ConsentOutcome out;
     out.in_progress = in_progress;
-    out.affected = 1;
+    absl::MutexLock lock(&mu_);
+    out.no_match = know_nobody_;
+    out.affected = know_nobody_ ? 0 : 1;
     return out;
   }
   absl::StatusOr<EndedRelationshipsPage> ListEndedRelationships(absl::string_view, absl::Time, int,
@@ -193,6 +200,7 @@ class FakeConnector final : public ConnectorClient {
   std::deque<absl::Status> script_ ABSL_GUARDED_BY(mu_);
   absl::Status always_ ABSL_GUARDED_BY(mu_);
   int in_progress_ ABSL_GUARDED_BY(mu_) = 0;
+  bool know_nobody_ ABSL_GUARDED_BY(mu_) = false;
   bool hang_probes_ ABSL_GUARDED_BY(mu_) = false;
   int hanging_probes_ ABSL_GUARDED_BY(mu_) = 0;
   int cancel_alls_ ABSL_GUARDED_BY(mu_) = 0;
