@@ -38,19 +38,18 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateBackup(grpc::CallbackServerCon
     return reactor;
   }
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kCreateBackup,
-                            request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kCreateBackup, request->request_id(), &call)) {
     return reactor;
   }
-  backups_->Create(call.ctx, [reactor, response, slot = call.slot](
-                                 absl::StatusOr<ops::BackupInfo> result) {
-    if (!result.ok()) {
-      reactor->Finish(ToGrpcStatus(result.status()));
-      return;
-    }
-    ToProto(*result, response->mutable_backup());
-    reactor->Finish(grpc::Status::OK);
-  });
+  backups_->Create(call.ctx,
+                   [reactor, response, slot = call.slot](absl::StatusOr<ops::BackupInfo> result) {
+                     if (!result.ok()) {
+                       reactor->Finish(ToGrpcStatus(result.status()));
+                       return;
+                     }
+                     ToProto(*result, response->mutable_backup());
+                     reactor->Finish(grpc::Status::OK);
+                   });
   return reactor;
 }
 

@@ -18,8 +18,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditEvents(
     v1::ListAuditEventsResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kListAuditEvents);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kListAuditEvents, "",
-                            &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kListAuditEvents, "", &call)) {
     return reactor;
   }
   audit::ListOptions options;
@@ -64,13 +63,12 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditEvents(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAuditLog(
-    grpc::CallbackServerContext* context, const v1::VerifyAuditLogRequest* request,
-    v1::VerifyAuditLogResponse* response) {
+grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAuditLog(grpc::CallbackServerContext* context,
+                                                           const v1::VerifyAuditLogRequest* request,
+                                                           v1::VerifyAuditLogResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kVerifyAuditLog);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kVerifyAuditLog, "",
-                            &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kVerifyAuditLog, "", &call)) {
     return reactor;
   }
   auto result = audit::Verify(*store_);

@@ -132,8 +132,8 @@ void ToProto(const breach::Breach& b, v1::Breach* out) {
 
 // Finishes `reactor` with the breach written into `out`, or the error.
 template <typename Slot>
-breach::BreachRegister::BreachDone FinishWithBreach(MeteredReactor* reactor,
-                                                    v1::Breach* out, Slot slot) {
+breach::BreachRegister::BreachDone FinishWithBreach(MeteredReactor* reactor, v1::Breach* out,
+                                                    Slot slot) {
   return [reactor, out, slot = std::move(slot)](absl::StatusOr<breach::Breach> b) {
     if (!b.ok()) {
       reactor->Finish(ToGrpcStatus(b.status()));
@@ -278,19 +278,18 @@ grpc::ServerUnaryReactor* BreachServiceImpl::ExportBreachReport(
   in.name = request->name();
   in.format = static_cast<breach::ReportFormat>(request->format());
   in.tenant = request->tenant();
-  register_->Export(
-      call.ctx, std::move(in),
-      [reactor, response,
-       slot = std::move(call.slot)](absl::StatusOr<breach::RenderedReport> report) {
-        if (!report.ok()) {
-          reactor->Finish(ToGrpcStatus(report.status()));
-          return;
-        }
-        response->set_content(std::move(report->content));
-        response->set_media_type(report->media_type);
-        response->set_file_name(report->file_name);
-        reactor->Finish(grpc::Status::OK);
-      });
+  register_->Export(call.ctx, std::move(in),
+                    [reactor, response,
+                     slot = std::move(call.slot)](absl::StatusOr<breach::RenderedReport> report) {
+                      if (!report.ok()) {
+                        reactor->Finish(ToGrpcStatus(report.status()));
+                        return;
+                      }
+                      response->set_content(std::move(report->content));
+                      response->set_media_type(report->media_type);
+                      response->set_file_name(report->file_name);
+                      reactor->Finish(grpc::Status::OK);
+                    });
   return reactor;
 }
 

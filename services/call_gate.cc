@@ -73,11 +73,11 @@ const MethodPolicy& MethodPolicy::Default() {
         {"CreatePrivacyRequest", "GetPrivacyRequest", "ListPrivacyRequests"},
         {R::kService, R::kDpo});
     add("PrivacyRequestService",
-        {"VerifyIdentity", "ExtendPrivacyRequest", "RejectPrivacyRequest",
-         "CancelPrivacyRequest", "DownloadExport"},
+        {"VerifyIdentity", "ExtendPrivacyRequest", "RejectPrivacyRequest", "CancelPrivacyRequest",
+         "DownloadExport"},
         {R::kDpo});
-    add("BreachService",
-        {"ReportBreach", "UpdateBreach", "RecordNotification", "CloseBreach"}, {R::kDpo});
+    add("BreachService", {"ReportBreach", "UpdateBreach", "RecordNotification", "CloseBreach"},
+        {R::kDpo});
     add("BreachService", {"GetBreach", "ListBreaches", "ExportBreachReport"},
         {R::kDpo, R::kAuditor});
     add("AdminService", {"CreateBackup", "ListBackups"}, {R::kAdmin});
@@ -119,8 +119,7 @@ std::vector<std::string> MethodPolicy::Permissions() const {
 
 std::string CallGate::TokenHash(absl::string_view token) {
   unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()),
-                     token.size());
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
@@ -179,8 +178,8 @@ absl::Status CallGate::TakeToken(const std::string& principal) {
   auto [it, inserted] = buckets_.try_emplace(principal, Bucket{burst_, now});
   Bucket& b = it->second;
   if (!inserted) {
-    b.tokens = std::min(burst_, b.tokens + absl::ToDoubleSeconds(now - b.refilled) *
-                                               rate_per_second_);
+    b.tokens =
+        std::min(burst_, b.tokens + absl::ToDoubleSeconds(now - b.refilled) * rate_per_second_);
     b.refilled = now;
   }
   if (b.tokens < 1.0) {
@@ -210,7 +209,8 @@ void CallGate::AuditRefusal(const grpc::ServerContextBase& context, const Princi
         return audit::Append(txn, ctx, "-", outcome, now);
       },
       [](absl::Status s) {
-        if (!s.ok()) log::Warn("audit_refusal_failed", {{"code", absl::StatusCodeToString(s.code())}});
+        if (!s.ok())
+          log::Warn("audit_refusal_failed", {{"code", absl::StatusCodeToString(s.code())}});
       });
 }
 
@@ -224,10 +224,9 @@ absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& cont
   }
   const Principal& p = **principal;
   if (!policy_->Allows(method, p.role)) {
-    absl::Status denied = WithErrorInfo(
-        absl::PermissionDeniedError(absl::StrCat("role ", RoleName(p.role), " may not call ",
-                                                 method)),
-        "ROLE_NOT_ALLOWED", {{"method", std::string(method)}});
+    absl::Status denied = WithErrorInfo(absl::PermissionDeniedError(absl::StrCat(
+                                            "role ", RoleName(p.role), " may not call ", method)),
+                                        "ROLE_NOT_ALLOWED", {{"method", std::string(method)}});
     AuditRefusal(context, &p, method, request_id, denied);
     return denied;
   }
@@ -241,9 +240,9 @@ absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& cont
     }
     tenant = requested;
   } else if (!requested.empty() && requested != p.tenant) {
-    absl::Status denied = WithErrorInfo(
-        absl::PermissionDeniedError("principal may not act for another tenant"),
-        "TENANT_NOT_ALLOWED");
+    absl::Status denied =
+        WithErrorInfo(absl::PermissionDeniedError("principal may not act for another tenant"),
+                      "TENANT_NOT_ALLOWED");
     AuditRefusal(context, &p, method, request_id, denied);
     return denied;
   }
@@ -276,9 +275,9 @@ absl::Status CallGate::Authorize(const grpc::ServerContextBase& context, const A
   return denied;
 }
 
-bool CallGate::AdmitOrFinish(grpc::CallbackServerContext* context,
-                             MeteredReactor* reactor, absl::string_view method,
-                             absl::string_view request_id, AdmittedCall* call) {
+bool CallGate::AdmitOrFinish(grpc::CallbackServerContext* context, MeteredReactor* reactor,
+                             absl::string_view method, absl::string_view request_id,
+                             AdmittedCall* call) {
   auto admitted = Admit(*context, method, request_id);
   if (!admitted.ok()) {
     reactor->Finish(ToGrpcStatus(admitted.status()));

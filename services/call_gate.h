@@ -89,8 +89,7 @@ class CallGate {
   // Errors: UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT (bad
   // x-dsar-tenant), RESOURCE_EXHAUSTED (overloaded or rate-limited).
   absl::StatusOr<AdmittedCall> Admit(const grpc::ServerContextBase& context,
-                                     absl::string_view method,
-                                     absl::string_view request_id = "");
+                                     absl::string_view method, absl::string_view request_id = "");
 
   // Whether the admitted caller holds `permission` (kPermission*):
   // PERMISSION_DENIED (ErrorInfo "PERMISSION_NOT_GRANTED", audited) when not.
@@ -100,8 +99,7 @@ class CallGate {
   // Admit for unary callback handlers: on refusal finishes `reactor` with the
   // mapped status and returns false.
   bool AdmitOrFinish(grpc::CallbackServerContext* context, MeteredReactor* reactor,
-                     absl::string_view method, absl::string_view request_id,
-                     AdmittedCall* call);
+                     absl::string_view method, absl::string_view request_id, AdmittedCall* call);
 
   // Where calls are counted (services/metered_reactor.h); set once, before
   // the server serves. Without it calls are not counted.

@@ -13,10 +13,10 @@
 #include <functional>
 #include <memory>
 
-#include "services/metered_reactor.h"
 #include "absl/status/statusor.h"
 #include "dsar/v1/connector_admin.grpc.pb.h"
 #include "lib/core/request_context.h"
+#include "services/metered_reactor.h"
 
 namespace dsar {
 
@@ -33,8 +33,7 @@ struct ConnectorCall {
 
 // Authenticates and authorises `method`; the refusal status otherwise.
 using ConnectorAdmitFn = std::function<absl::StatusOr<ConnectorCall>(
-    grpc::CallbackServerContext* context, absl::string_view method,
-    absl::string_view request_id)>;
+    grpc::CallbackServerContext* context, absl::string_view method, absl::string_view request_id)>;
 // The reactor a unary handler answers through (CallGate::StartCall).
 using ConnectorStartFn = std::function<MeteredReactor*(absl::string_view method)>;
 

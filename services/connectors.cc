@@ -43,8 +43,8 @@ absl::StatusOr<std::unique_ptr<ConnectorStack>> ConnectorStack::Start(
   if (absl::Status started = s->dispatcher_->Start(); !started.ok()) return started;
   s->admin_ = std::make_unique<connector::ConnectorAdmin>(store, clock, s->registry_.get(),
                                                           s->dispatcher_.get());
-  s->service_ = std::make_unique<ConnectorServiceImpl>(std::move(admit), std::move(start),
-                                                    s->admin_.get());
+  s->service_ =
+      std::make_unique<ConnectorServiceImpl>(std::move(admit), std::move(start), s->admin_.get());
   log::Info("connectors_started", {{"connectors", static_cast<int>(s->clients_.size())},
                                    {"owner", s->dispatcher_->owner()}});
   return s;

@@ -32,7 +32,6 @@ struct ConnectorHooks {
 
 class ConnectorStack {
  public:
-
   // Builds everything and starts the dispatcher. FAILED_PRECONDITION when the
   // payload key or a connector's TLS/token file cannot be read.
   static absl::StatusOr<std::unique_ptr<ConnectorStack>> Start(

@@ -5,8 +5,8 @@
 
 namespace dsar {
 
-absl::Status DeadLetterAlerts::OnDeadLettered(store::WriteTxn& txn,
-                                              const connector::TaskInfo& task, absl::Time now) {
+absl::Status DeadLetterAlerts::OnDeadLettered(store::WriteTxn& txn, const connector::TaskInfo& task,
+                                              absl::Time now) {
   deadline::ScheduleRequest request;
   request.tenant = task.tenant;
   request.kind = deadline::kConnectorTaskDead;
@@ -18,8 +18,8 @@ absl::Status DeadLetterAlerts::OnDeadLettered(store::WriteTxn& txn,
   return scheduled.status();
 }
 
-absl::Status DeadLetterAlerts::OnTaskFinished(store::WriteTxn& txn,
-                                              const connector::TaskInfo& task, absl::Time now) {
+absl::Status DeadLetterAlerts::OnTaskFinished(store::WriteTxn& txn, const connector::TaskInfo& task,
+                                              absl::Time now) {
   auto completed = deadlines_->Complete(
       txn,
       {task.tenant, deadline::kConnectorTaskDead, absl::StrCat("connector_tasks/", task.task_id)},

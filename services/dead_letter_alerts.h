@@ -12,8 +12,7 @@
 
 namespace dsar {
 
-class DeadLetterAlerts final : public connector::DeadLetterHook,
-                               public connector::TaskResultHook {
+class DeadLetterAlerts final : public connector::DeadLetterHook, public connector::TaskResultHook {
  public:
   explicit DeadLetterAlerts(const deadline::Deadlines* deadlines) : deadlines_(deadlines) {}
 

@@ -35,18 +35,24 @@ absl::Duration FromDuration(const google::protobuf::Duration& d) {
 
 v1::DeadlineState ToProto(deadline::DeadlineState s) {
   switch (s) {
-    case deadline::DeadlineState::kOpen: return v1::DEADLINE_STATE_OPEN;
-    case deadline::DeadlineState::kCompleted: return v1::DEADLINE_STATE_COMPLETED;
-    case deadline::DeadlineState::kCancelled: return v1::DEADLINE_STATE_CANCELLED;
+    case deadline::DeadlineState::kOpen:
+      return v1::DEADLINE_STATE_OPEN;
+    case deadline::DeadlineState::kCompleted:
+      return v1::DEADLINE_STATE_COMPLETED;
+    case deadline::DeadlineState::kCancelled:
+      return v1::DEADLINE_STATE_CANCELLED;
   }
   return v1::DEADLINE_STATE_UNSPECIFIED;
 }
 
 v1::AlertLevel ToProto(deadline::AlertLevel l) {
   switch (l) {
-    case deadline::AlertLevel::kWarning: return v1::ALERT_LEVEL_WARNING;
-    case deadline::AlertLevel::kDue: return v1::ALERT_LEVEL_DUE;
-    case deadline::AlertLevel::kOverdue: return v1::ALERT_LEVEL_OVERDUE;
+    case deadline::AlertLevel::kWarning:
+      return v1::ALERT_LEVEL_WARNING;
+    case deadline::AlertLevel::kDue:
+      return v1::ALERT_LEVEL_DUE;
+    case deadline::AlertLevel::kOverdue:
+      return v1::ALERT_LEVEL_OVERDUE;
   }
   return v1::ALERT_LEVEL_UNSPECIFIED;
 }
@@ -92,8 +98,8 @@ void ToProto(const deadline::Alert& a, v1::Alert* out) {
 class AlertWatcher final : public MeteredWriteReactor<v1::WatchAlertsResponse>,
                            public deadline::AlertFeed::Subscriber {
  public:
-  AlertWatcher(CallMeter meter, store::Store* store, deadline::AlertFeed* feed,
-               AdmittedCall call, int64_t after_seq)
+  AlertWatcher(CallMeter meter, store::Store* store, deadline::AlertFeed* feed, AdmittedCall call,
+               int64_t after_seq)
       : MeteredWriteReactor(meter),
         store_(store),
         feed_(feed),
@@ -229,9 +235,15 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::ListDeadlines(
   q.tenant = call.ctx.tenant;
   q.kind = request->kind();
   switch (request->state()) {
-    case v1::DEADLINE_STATE_COMPLETED: q.state = deadline::DeadlineState::kCompleted; break;
-    case v1::DEADLINE_STATE_CANCELLED: q.state = deadline::DeadlineState::kCancelled; break;
-    default: q.state = deadline::DeadlineState::kOpen; break;
+    case v1::DEADLINE_STATE_COMPLETED:
+      q.state = deadline::DeadlineState::kCompleted;
+      break;
+    case v1::DEADLINE_STATE_CANCELLED:
+      q.state = deadline::DeadlineState::kCancelled;
+      break;
+    default:
+      q.state = deadline::DeadlineState::kOpen;
+      break;
   }
   if (request->has_due_within()) {
     const absl::Duration within = FromDuration(request->due_within());
@@ -259,9 +271,9 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::ListDeadlines(
   return reactor;
 }
 
-grpc::ServerUnaryReactor* DeadlineServiceImpl::GetSlaReport(
-    grpc::CallbackServerContext* context, const v1::GetSlaReportRequest* request,
-    v1::GetSlaReportResponse* response) {
+grpc::ServerUnaryReactor* DeadlineServiceImpl::GetSlaReport(grpc::CallbackServerContext* context,
+                                                            const v1::GetSlaReportRequest* request,
+                                                            v1::GetSlaReportResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kSla);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kSla, "", &call)) return reactor;

@@ -42,7 +42,7 @@ class BreachRegister;
 namespace store {
 class IdempotencyKeySweeper;
 class Store;
-}
+}  // namespace store
 
 class Dsard {
  public:

@@ -89,8 +89,7 @@ class MeteredWriteReactor : public grpc::ServerWriteReactor<Response> {
   void StartWriteAndFinish(const Response* response, grpc::WriteOptions options,
                            grpc::Status status) {
     meter_.Record(status.error_code());
-    grpc::ServerWriteReactor<Response>::StartWriteAndFinish(response, options,
-                                                            std::move(status));
+    grpc::ServerWriteReactor<Response>::StartWriteAndFinish(response, options, std::move(status));
   }
   void RecordDone() { meter_.Record(grpc::StatusCode::CANCELLED); }
 

@@ -2,11 +2,11 @@
 
 #include <filesystem>
 
+#include "lib/consent/consent_state_index.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/ops/backup.h"
 #include "lib/ops/prometheus_text.h"
-#include "lib/consent/consent_state_index.h"
 #include "lib/ops/request_metrics.h"
 #include "lib/ops/state_counts.h"
 #include "lib/store/store.h"

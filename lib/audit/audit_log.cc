@@ -62,10 +62,9 @@ std::string ComputeHash(const AuditEvent& e) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
-absl::Status Append(store::WriteTxn& txn, const RequestContext& ctx,
-                    absl::string_view resource, absl::string_view outcome, absl::Time now) {
-  return AppendBatch(txn, {PendingEvent{&ctx, std::string(resource), std::string(outcome)}},
-                     now);
+absl::Status Append(store::WriteTxn& txn, const RequestContext& ctx, absl::string_view resource,
+                    absl::string_view outcome, absl::Time now) {
+  return AppendBatch(txn, {PendingEvent{&ctx, std::string(resource), std::string(outcome)}}, now);
 }
 
 absl::Status AppendBatch(store::WriteTxn& txn, const std::vector<PendingEvent>& pending,
@@ -134,8 +133,8 @@ absl::StatusOr<std::vector<AuditEvent>> List(store::Store& store, const ListOpti
   }
   std::vector<AuditEvent> events;
   absl::Status status = store.Read([&](store::ReadTxn& txn) {
-    SQLite::Statement& q = txn.Prepare(absl::StrCat(
-        kSelectColumns, "WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?"));
+    SQLite::Statement& q = txn.Prepare(
+        absl::StrCat(kSelectColumns, "WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?"));
     q.bind(1, options.tenant);
     q.bind(2, static_cast<int64_t>(options.after_seq));
     q.bind(3, options.page_size);
@@ -176,8 +175,8 @@ absl::StatusOr<VerifyResult> Verify(store::Store& store) {
       AuditEvent e = RowToEvent(q);
       ++result.rows_checked;
       if (e.seq != expected_seq) {
-        fail(expected_seq, absl::StrCat("row ", expected_seq, " is missing (next row is ",
-                                        e.seq, ")"));
+        fail(expected_seq,
+             absl::StrCat("row ", expected_seq, " is missing (next row is ", e.seq, ")"));
         break;
       }
       if (e.prev_hash != expected_prev) {

@@ -34,11 +34,11 @@ struct AuditEvent {
   std::string principal;
   std::string role;
   std::string method;
-  std::string resource;    // resource name, e.g. "consents/rcpt_x"; no personal data
-  std::string outcome;     // "OK" or a canonical code name, e.g. "INVALID_ARGUMENT"
+  std::string resource;  // resource name, e.g. "consents/rcpt_x"; no personal data
+  std::string outcome;   // "OK" or a canonical code name, e.g. "INVALID_ARGUMENT"
   std::string request_id;
-  std::string prev_hash;   // hex
-  std::string hash;        // hex
+  std::string prev_hash;  // hex
+  std::string hash;       // hex
 };
 
 struct VerifyResult {
@@ -50,15 +50,15 @@ struct VerifyResult {
 };
 
 struct ListOptions {
-  std::string tenant;      // required: events of this tenant only
-  int64_t after_seq = 0;   // page cursor: events with seq > after_seq
-  int page_size = 100;     // 1..1000
+  std::string tenant;     // required: events of this tenant only
+  int64_t after_seq = 0;  // page cursor: events with seq > after_seq
+  int page_size = 100;    // 1..1000
 };
 
 // Appends an event inside the caller's write transaction. The event's seq and
 // hashes are computed here. `outcome` is "OK" or a canonical code name.
-absl::Status Append(store::WriteTxn& txn, const RequestContext& ctx,
-                    absl::string_view resource, absl::string_view outcome, absl::Time now);
+absl::Status Append(store::WriteTxn& txn, const RequestContext& ctx, absl::string_view resource,
+                    absl::string_view outcome, absl::Time now);
 
 // One event of AppendBatch; the pointed-to context outlives the call.
 struct PendingEvent {

@@ -7,51 +7,72 @@ namespace dsar::breach {
 
 const char* BreachStateName(BreachState s) {
   switch (s) {
-    case BreachState::kOpen: return "open";
-    case BreachState::kClosed: return "closed";
-    case BreachState::kUnspecified: break;
+    case BreachState::kOpen:
+      return "open";
+    case BreachState::kClosed:
+      return "closed";
+    case BreachState::kUnspecified:
+      break;
   }
   return "unspecified";
 }
 
 const char* BreachTypeName(BreachType t) {
   switch (t) {
-    case BreachType::kConfidentiality: return "confidentiality";
-    case BreachType::kIntegrity: return "integrity";
-    case BreachType::kAvailability: return "availability";
-    case BreachType::kUnspecified: break;
+    case BreachType::kConfidentiality:
+      return "confidentiality";
+    case BreachType::kIntegrity:
+      return "integrity";
+    case BreachType::kAvailability:
+      return "availability";
+    case BreachType::kUnspecified:
+      break;
   }
   return "unspecified";
 }
 
 const char* RiskAssessmentName(RiskAssessment r) {
   switch (r) {
-    case RiskAssessment::kNoRisk: return "no_risk";
-    case RiskAssessment::kRisk: return "risk";
-    case RiskAssessment::kHighRisk: return "high_risk";
-    case RiskAssessment::kUnspecified: break;
+    case RiskAssessment::kNoRisk:
+      return "no_risk";
+    case RiskAssessment::kRisk:
+      return "risk";
+    case RiskAssessment::kHighRisk:
+      return "high_risk";
+    case RiskAssessment::kUnspecified:
+      break;
   }
   return "unspecified";
 }
 
 const char* SubjectDecisionName(SubjectDecision d) {
   switch (d) {
-    case SubjectDecision::kNotify: return "notify";
-    case SubjectDecision::kNotRequired: return "not_required";
-    case SubjectDecision::kExemptProtected: return "exempt_protected";
-    case SubjectDecision::kExemptMitigated: return "exempt_mitigated";
-    case SubjectDecision::kPublicCommunication: return "public_communication";
-    case SubjectDecision::kUnspecified: break;
+    case SubjectDecision::kNotify:
+      return "notify";
+    case SubjectDecision::kNotRequired:
+      return "not_required";
+    case SubjectDecision::kExemptProtected:
+      return "exempt_protected";
+    case SubjectDecision::kExemptMitigated:
+      return "exempt_mitigated";
+    case SubjectDecision::kPublicCommunication:
+      return "public_communication";
+    case SubjectDecision::kUnspecified:
+      break;
   }
   return "unspecified";
 }
 
 const char* RecipientName(Recipient r) {
   switch (r) {
-    case Recipient::kController: return "controller";
-    case Recipient::kSupervisoryAuthority: return "supervisory_authority";
-    case Recipient::kDataSubjects: return "data_subjects";
-    case Recipient::kUnspecified: break;
+    case Recipient::kController:
+      return "controller";
+    case Recipient::kSupervisoryAuthority:
+      return "supervisory_authority";
+    case Recipient::kDataSubjects:
+      return "data_subjects";
+    case Recipient::kUnspecified:
+      break;
   }
   return "unspecified";
 }
@@ -89,24 +110,42 @@ bool IsDetailField(absl::string_view name) {
 }
 
 void CopyDetailField(absl::string_view name, const BreachDetails& from, BreachDetails* to) {
-  if (name == "title") to->title = from.title;
-  else if (name == "nature") to->nature = from.nature;
-  else if (name == "types") to->types = from.types;
-  else if (name == "occur_time") to->occurred_at = from.occurred_at;
-  else if (name == "subject_categories") to->subject_categories = from.subject_categories;
-  else if (name == "approx_subject_count") to->approx_subject_count = from.approx_subject_count;
-  else if (name == "record_categories") to->record_categories = from.record_categories;
-  else if (name == "approx_record_count") to->approx_record_count = from.approx_record_count;
-  else if (name == "affected_systems") to->affected_systems = from.affected_systems;
-  else if (name == "contact_point") to->contact_point = from.contact_point;
-  else if (name == "likely_consequences") to->likely_consequences = from.likely_consequences;
-  else if (name == "measures_taken") to->measures_taken = from.measures_taken;
-  else if (name == "circumstances") to->circumstances = from.circumstances;
-  else if (name == "effect") to->effect = from.effect;
-  else if (name == "corrective_actions") to->corrective_actions = from.corrective_actions;
-  else if (name == "risk_assessment") to->risk = from.risk;
-  else if (name == "risk_rationale") to->risk_rationale = from.risk_rationale;
-  else if (name == "subject_notification_decision") to->subject_decision = from.subject_decision;
+  if (name == "title")
+    to->title = from.title;
+  else if (name == "nature")
+    to->nature = from.nature;
+  else if (name == "types")
+    to->types = from.types;
+  else if (name == "occur_time")
+    to->occurred_at = from.occurred_at;
+  else if (name == "subject_categories")
+    to->subject_categories = from.subject_categories;
+  else if (name == "approx_subject_count")
+    to->approx_subject_count = from.approx_subject_count;
+  else if (name == "record_categories")
+    to->record_categories = from.record_categories;
+  else if (name == "approx_record_count")
+    to->approx_record_count = from.approx_record_count;
+  else if (name == "affected_systems")
+    to->affected_systems = from.affected_systems;
+  else if (name == "contact_point")
+    to->contact_point = from.contact_point;
+  else if (name == "likely_consequences")
+    to->likely_consequences = from.likely_consequences;
+  else if (name == "measures_taken")
+    to->measures_taken = from.measures_taken;
+  else if (name == "circumstances")
+    to->circumstances = from.circumstances;
+  else if (name == "effect")
+    to->effect = from.effect;
+  else if (name == "corrective_actions")
+    to->corrective_actions = from.corrective_actions;
+  else if (name == "risk_assessment")
+    to->risk = from.risk;
+  else if (name == "risk_rationale")
+    to->risk_rationale = from.risk_rationale;
+  else if (name == "subject_notification_decision")
+    to->subject_decision = from.subject_decision;
   else if (name == "subject_notification_reason")
     to->subject_decision_reason = from.subject_decision_reason;
 }
@@ -144,10 +183,14 @@ std::vector<std::string> SetDetailFields(const BreachDetails& d) {
 
 std::optional<absl::Time> AffectedTenant::NotifiedAt(Recipient r) const {
   switch (r) {
-    case Recipient::kController: return controller_notified_at;
-    case Recipient::kSupervisoryAuthority: return authority_notified_at;
-    case Recipient::kDataSubjects: return subjects_notified_at;
-    case Recipient::kUnspecified: break;
+    case Recipient::kController:
+      return controller_notified_at;
+    case Recipient::kSupervisoryAuthority:
+      return authority_notified_at;
+    case Recipient::kDataSubjects:
+      return subjects_notified_at;
+    case Recipient::kUnspecified:
+      break;
   }
   return std::nullopt;
 }
@@ -174,8 +217,7 @@ std::vector<Recipient> RequiredRecipients(bool processor_reported, RiskAssessmen
   std::vector<Recipient> out;
   if (processor_reported) out.push_back(Recipient::kController);
   if (risk != RiskAssessment::kNoRisk) out.push_back(Recipient::kSupervisoryAuthority);
-  if (decision == SubjectDecision::kNotify ||
-      decision == SubjectDecision::kPublicCommunication) {
+  if (decision == SubjectDecision::kNotify || decision == SubjectDecision::kPublicCommunication) {
     out.push_back(Recipient::kDataSubjects);
   }
   return out;

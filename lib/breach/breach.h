@@ -109,15 +109,15 @@ const char* ClockStateName(ClockState s);  // "not_started", "open", "met"...
 // notifications are the first of each recipient.
 struct AffectedTenant {
   std::string tenant;
-  absl::Time aware_at;  // the controller-notification clock starts here
-  absl::Time due_at;    // 72 hours later
+  absl::Time aware_at;      // the controller-notification clock starts here
+  absl::Time due_at;        // 72 hours later
   std::string deadline_id;  // empty when the controller reported the breach itself
   std::optional<absl::Time> controller_notified_at;
   std::optional<absl::Time> authority_notified_at;
   std::optional<absl::Time> subjects_notified_at;
   TenantClock authority;  // Art. 33(1)
   TenantClock subjects;   // Art. 34
-  bool overdue = false;  // filled in by readers at their `now`
+  bool overdue = false;   // filled in by readers at their `now`
 
   std::optional<absl::Time> NotifiedAt(Recipient r) const;
 };

@@ -70,8 +70,9 @@ absl::Status CheckOpen(const Breach& b) {
 // Changing a breach the processor reported needs a principal of all tenants.
 absl::Status CheckManages(const RequestContext& ctx, const Breach& b) {
   if (!b.processor_reported || ctx.all_tenants) return absl::OkStatus();
-  return Denied("the processor manages this breach: only a principal of all tenants may "
-                "change it");
+  return Denied(
+      "the processor manages this breach: only a principal of all tenants may "
+      "change it");
 }
 
 std::vector<std::string> TenantIds(const std::vector<AffectedTenant>& tenants) {
@@ -164,17 +165,15 @@ void BreachRegister::AuditRead(const RequestContext& ctx, std::string resource, 
                                absl::AnyInvocable<void(absl::StatusOr<T>)> done) {
   auto value = std::make_shared<T>(std::move(result));
   const absl::Time now = clock_->Now();
-  store_->Write(
-      [ctx, resource = std::move(resource), now](store::WriteTxn& txn) {
-        return audit::Append(txn, ctx, resource, "OK", now);
-      },
-      [value, done = std::move(done)](absl::Status status) mutable {
-        if (!status.ok()) {
-          done(status);
-        } else {
-          done(std::move(*value));
-        }
-      });
+  store_->Write([ctx, resource = std::move(resource), now](
+                    store::WriteTxn& txn) { return audit::Append(txn, ctx, resource, "OK", now); },
+                [value, done = std::move(done)](absl::Status status) mutable {
+                  if (!status.ok()) {
+                    done(status);
+                  } else {
+                    done(std::move(*value));
+                  }
+                });
 }
 
 void BreachRegister::Report(const RequestContext& ctx, ReportInput input, BreachDone done) {
@@ -196,8 +195,8 @@ void BreachRegister::Report(const RequestContext& ctx, ReportInput input, Breach
     errors.Add("aware_time", "must lie between 1970 and now");
   }
   CheckDetailFields(input.details, DetailFieldNames(), "details.", now, errors);
-  CheckDetailInvariants(input.details, input.aware_at.value_or(absl::InfiniteFuture()),
-                        "details.", errors);
+  CheckDetailInvariants(input.details, input.aware_at.value_or(absl::InfiniteFuture()), "details.",
+                        errors);
   if (input.affected_tenants.empty()) {
     errors.Add("affected_tenants", "required: at least one affected tenant");
   }
@@ -218,9 +217,9 @@ void BreachRegister::Report(const RequestContext& ctx, ReportInput input, Breach
   store_->Write(
       [op, deadlines, clocks](store::WriteTxn& txn) -> absl::Status {
         const ReportInput& in = op->in;
-        const std::string fingerprint = store::FingerprintOf(
-            {internal::DetailsToJson(in.details), OptMicros(in.aware_at),
-             absl::StrJoin(in.affected_tenants, ",")});
+        const std::string fingerprint =
+            store::FingerprintOf({internal::DetailsToJson(in.details), OptMicros(in.aware_at),
+                                  absl::StrJoin(in.affected_tenants, ",")});
         ASSIGN_OR_RETURN(
             std::string ref,
             store::RunIdempotent(
@@ -239,10 +238,9 @@ void BreachRegister::Report(const RequestContext& ctx, ReportInput input, Breach
                   b.version_recorded_at = op->now;
                   b.current_risk = in.details.risk;
                   const int64_t seq = internal::InsertBreach(t, b);
-                  internal::InsertVersion(
-                      t, b,
-                      BreachVersion{1, in.details, SetDetailFields(in.details), "",
-                                    op->ctx.principal, op->now});
+                  internal::InsertVersion(t, b,
+                                          BreachVersion{1, in.details, SetDetailFields(in.details),
+                                                        "", op->ctx.principal, op->now});
                   for (const std::string& tenant : in.affected_tenants) {
                     AffectedTenant at;
                     at.tenant = tenant;
@@ -258,9 +256,9 @@ void BreachRegister::Report(const RequestContext& ctx, ReportInput input, Breach
                       at.deadline_id = d.deadline_id;
                       at.due_at = d.due_at;
                     } else {
-                      ASSIGN_OR_RETURN(at.due_at,
-                                       deadlines->DueFor(deadline::kBreachControllerNotification,
-                                                         b.aware_at));
+                      ASSIGN_OR_RETURN(
+                          at.due_at,
+                          deadlines->DueFor(deadline::kBreachControllerNotification, b.aware_at));
                     }
                     internal::InsertAffected(t, b, seq, at, op->now);
                     RETURN_IF_ERROR(
@@ -340,8 +338,8 @@ void BreachRegister::Update(const RequestContext& ctx, UpdateInput input, Breach
             store::RunIdempotent(
                 txn, op->ctx, fingerprint, op->now,
                 [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
-                  ASSIGN_OR_RETURN(Breach b, internal::LoadView(t, op->breach_id,
-                                                                ScopeOf(op->ctx), {}, op->now));
+                  ASSIGN_OR_RETURN(Breach b, internal::LoadView(t, op->breach_id, ScopeOf(op->ctx),
+                                                                {}, op->now));
                   RETURN_IF_ERROR(CheckManages(op->ctx, b));
                   RETURN_IF_ERROR(CheckOpen(b));
                   if (b.current_version >= kMaxVersions) {
@@ -363,15 +361,14 @@ void BreachRegister::Update(const RequestContext& ctx, UpdateInput input, Breach
                   for (size_t i = 0; i < in.add_affected_tenants.size(); ++i) {
                     if (std::find(tenants.begin(), tenants.end(), in.add_affected_tenants[i]) !=
                         tenants.end()) {
-                      errors.Add(absl::StrCat("add_affected_tenants[", i, "]"),
-                                 "already affected");
+                      errors.Add(absl::StrCat("add_affected_tenants[", i, "]"), "already affected");
                     }
                   }
                   if (static_cast<int>(tenants.size() + in.add_affected_tenants.size()) >
                       kMaxAffectedTenants) {
-                    errors.Add("add_affected_tenants",
-                               absl::StrCat("a breach affects at most ", kMaxAffectedTenants,
-                                            " tenants"));
+                    errors.Add(
+                        "add_affected_tenants",
+                        absl::StrCat("a breach affects at most ", kMaxAffectedTenants, " tenants"));
                   }
                   RETURN_IF_ERROR(errors.ToStatus("invalid breach update"));
 
@@ -379,10 +376,10 @@ void BreachRegister::Update(const RequestContext& ctx, UpdateInput input, Breach
                   b.version = b.current_version = b.current_version + 1;
                   b.current_risk = merged.risk;
                   b.version_recorded_at = op->now;
-                  internal::InsertVersion(t, b,
-                                          BreachVersion{b.version, merged, op->fields,
-                                                        in.change_note, op->ctx.principal,
-                                                        op->now});
+                  internal::InsertVersion(
+                      t, b,
+                      BreachVersion{b.version, merged, op->fields, in.change_note,
+                                    op->ctx.principal, op->now});
                   internal::UpdateBreachRow(t, b);
                   if (!in.add_affected_tenants.empty()) {
                     const int64_t seq = internal::BreachSeq(t, b.breach_id);
@@ -474,8 +471,7 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
     absl::Time now;
     Notification result;
   };
-  auto op = std::make_shared<Op>(
-      Op{ctx, std::move(input), breach_id, std::move(*tenant), now, {}});
+  auto op = std::make_shared<Op>(Op{ctx, std::move(input), breach_id, std::move(*tenant), now, {}});
   const deadline::Deadlines* deadlines = deadlines_;
   const BreachClockOptions* clocks = &clocks_;
   store_->Write(
@@ -483,8 +479,8 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
         const NotificationInput& in = op->in;
         const std::string fingerprint = store::FingerprintOf(
             {op->breach_id, op->tenant, absl::StrCat(static_cast<int>(in.recipient)),
-             OptMicros(in.notified_at), in.channel, in.reference,
-             absl::StrCat(in.content_version), in.delay_reason});
+             OptMicros(in.notified_at), in.channel, in.reference, absl::StrCat(in.content_version),
+             in.delay_reason});
         const Scope scope = ScopeOf(op->ctx);
         ASSIGN_OR_RETURN(
             std::string notification_id,
@@ -505,10 +501,9 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
                     }
                   }
                   const auto affected = internal::LoadAffected(t, b, AllTenants(), op->now);
-                  auto it = std::find_if(affected.begin(), affected.end(),
-                                         [&](const AffectedTenant& a) {
-                                           return a.tenant == op->tenant;
-                                         });
+                  auto it =
+                      std::find_if(affected.begin(), affected.end(),
+                                   [&](const AffectedTenant& a) { return a.tenant == op->tenant; });
                   if (it == affected.end()) {
                     return InvalidField("tenant", "not affected by this breach");
                   }
@@ -577,8 +572,7 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
                   n.recorded_by = op->ctx.principal;
                   n.recorded_at = op->now;
                   internal::InsertNotification(t, n);
-                  internal::SetFirstNotified(t, at.tenant, b.breach_id, in.recipient,
-                                             notified_at);
+                  internal::SetFirstNotified(t, at.tenant, b.breach_id, in.recipient, notified_at);
                   if (first) {
                     RETURN_IF_ERROR(CompleteTenantClock(t, *deadlines, b, at, in.recipient,
                                                         std::min(notified_at, op->now)));
@@ -594,8 +588,7 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
                 }));
         auto n = internal::LoadNotification(txn, op->breach_id, notification_id, scope);
         if (!n.has_value()) {
-          return absl::NotFoundError(
-              absl::StrCat("notification ", notification_id, " not found"));
+          return absl::NotFoundError(absl::StrCat("notification ", notification_id, " not found"));
         }
         op->result = std::move(*n);
         return absl::OkStatus();
@@ -640,8 +633,8 @@ void BreachRegister::Close(const RequestContext& ctx, CloseInput input, BreachDo
             store::RunIdempotent(
                 txn, op->ctx, fingerprint, op->now,
                 [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
-                  ASSIGN_OR_RETURN(Breach b, internal::LoadView(t, op->breach_id,
-                                                                ScopeOf(op->ctx), {}, op->now));
+                  ASSIGN_OR_RETURN(Breach b, internal::LoadView(t, op->breach_id, ScopeOf(op->ctx),
+                                                                {}, op->now));
                   RETURN_IF_ERROR(CheckManages(op->ctx, b));
                   RETURN_IF_ERROR(CheckOpen(b));
                   b.affected_tenants = internal::LoadAffected(t, b, AllTenants(), op->now);
@@ -657,8 +650,8 @@ void BreachRegister::Close(const RequestContext& ctx, CloseInput input, BreachDo
                   b.closed_by = op->ctx.principal;
                   b.close_note = op->in.close_note;
                   internal::UpdateBreachRow(t, b);
-                  RETURN_IF_ERROR(AuditMutation(t, op->ctx, b.name(),
-                                                TenantIds(b.affected_tenants), op->now));
+                  RETURN_IF_ERROR(
+                      AuditMutation(t, op->ctx, b.name(), TenantIds(b.affected_tenants), op->now));
                   return VersionRef(b.breach_id, b.current_version);
                 }));
         ASSIGN_OR_RETURN(op->result, LoadRef(txn, ref, ScopeOf(op->ctx), op->now));
@@ -751,8 +744,7 @@ void BreachRegister::List(const RequestContext& ctx, ListInput input, PageDone d
       page.breaches.push_back(std::move(b));
     }
     if (static_cast<int>(ids.size()) > page_size) {
-      page.next_page_token =
-          store::EncodePageToken({absl::StrCat(ids[page_size - 1].first)}, tag);
+      page.next_page_token = store::EncodePageToken({absl::StrCat(ids[page_size - 1].first)}, tag);
     }
     return absl::OkStatus();
   });
@@ -764,8 +756,8 @@ void BreachRegister::List(const RequestContext& ctx, ListInput input, PageDone d
 }
 
 void BreachRegister::Export(const RequestContext& ctx, ExportInput input, ReportDone done) {
-  auto tenant = ctx.all_tenants ? absl::StatusOr<std::string>(input.tenant)
-                                : CallTenant(ctx, input.tenant);
+  auto tenant =
+      ctx.all_tenants ? absl::StatusOr<std::string>(input.tenant) : CallTenant(ctx, input.tenant);
   if (!tenant.ok()) {
     done(tenant.status());
     return;

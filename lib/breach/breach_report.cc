@@ -78,9 +78,7 @@ std::string Count(const std::optional<int64_t>& n) {
   return n.has_value() ? absl::StrCat("about ", *n) : "_(not yet known)_";
 }
 
-std::string When(const std::optional<absl::Time>& t) {
-  return t.has_value() ? Rfc3339(*t) : "-";
-}
+std::string When(const std::optional<absl::Time>& t) { return t.has_value() ? Rfc3339(*t) : "-"; }
 
 }  // namespace
 
@@ -119,15 +117,30 @@ std::string EscapeMarkdown(absl::string_view text) {
       }
     }
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '\\': case '`': case '*': case '_': case '[': case ']': case '|': case '#':
-      case '~': case '!':
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '\\':
+      case '`':
+      case '*':
+      case '_':
+      case '[':
+      case ']':
+      case '|':
+      case '#':
+      case '~':
+      case '!':
         out += '\\';
         out += c;
         break;
-      case '\n': case '\r':
+      case '\n':
+      case '\r':
         out += c;
         line_start = true;
         break;
@@ -207,7 +220,8 @@ std::string RenderReportJson(const Breach& b, absl::string_view controller,
   json open_items = json::array();
   if (b.state == BreachState::kOpen) {
     for (const auto& v : CloseViolations(b)) {
-      open_items.push_back({{"type", v.type}, {"subject", v.subject}, {"description", v.description}});
+      open_items.push_back(
+          {{"type", v.type}, {"subject", v.subject}, {"description", v.description}});
     }
   }
   j["open_items"] = open_items;
@@ -236,20 +250,18 @@ std::string RenderReportMarkdown(const Breach& b, absl::string_view controller,
                   Cell(b.reported_by), b.processor_reported ? " (processor)" : " (controller)",
                   " |\n");
   if (b.closed_at.has_value()) {
-    absl::StrAppend(&md, "| Closed | ", Rfc3339(*b.closed_at), " by ", Cell(b.closed_by),
-                    " |\n");
+    absl::StrAppend(&md, "| Closed | ", Rfc3339(*b.closed_at), " by ", Cell(b.closed_by), " |\n");
   }
   md += "\n## Notification content (Art. 33(3))\n\n";
   absl::StrAppend(&md, "### Nature of the breach\n\n", Paragraph(d.nature), "\n");
   std::vector<std::string> types;
   for (BreachType t : d.types) types.push_back(BreachTypeName(t));
-  absl::StrAppend(&md, "- Type: ", types.empty() ? "_(not yet recorded)_" : absl::StrJoin(types, ", "),
-                  "\n");
+  absl::StrAppend(
+      &md, "- Type: ", types.empty() ? "_(not yet recorded)_" : absl::StrJoin(types, ", "), "\n");
   absl::StrAppend(&md, "- Categories of data subjects: ", List(d.subject_categories), "\n");
   absl::StrAppend(&md, "- Approximate number of data subjects: ", Count(d.approx_subject_count),
                   "\n");
-  absl::StrAppend(&md, "- Categories of personal data records: ", List(d.record_categories),
-                  "\n");
+  absl::StrAppend(&md, "- Categories of personal data records: ", List(d.record_categories), "\n");
   absl::StrAppend(&md, "- Approximate number of records: ", Count(d.approx_record_count), "\n");
   absl::StrAppend(&md, "- Systems affected: ", List(d.affected_systems), "\n\n");
   absl::StrAppend(&md, "### Contact point\n\n", Paragraph(d.contact_point), "\n");
@@ -269,13 +281,14 @@ std::string RenderReportMarkdown(const Breach& b, absl::string_view controller,
                   "\n");
 
   md += "## Affected controllers\n\n";
-  md += "| Tenant | Aware | Due (72 h) | Controller notified | Authority notified | Subjects "
-        "notified | Overdue |\n|---|---|---|---|---|---|---|\n";
+  md +=
+      "| Tenant | Aware | Due (72 h) | Controller notified | Authority notified | Subjects "
+      "notified | Overdue |\n|---|---|---|---|---|---|---|\n";
   for (const auto& t : b.affected_tenants) {
-    absl::StrAppend(&md, "| ", Cell(t.tenant), " | ", Rfc3339(t.aware_at), " | ",
-                    Rfc3339(t.due_at), " | ", When(t.controller_notified_at), " | ",
-                    When(t.authority_notified_at), " | ", When(t.subjects_notified_at), " | ",
-                    t.overdue ? "**yes**" : "no", " |\n");
+    absl::StrAppend(&md, "| ", Cell(t.tenant), " | ", Rfc3339(t.aware_at), " | ", Rfc3339(t.due_at),
+                    " | ", When(t.controller_notified_at), " | ", When(t.authority_notified_at),
+                    " | ", When(t.subjects_notified_at), " | ", t.overdue ? "**yes**" : "no",
+                    " |\n");
   }
   md += "\n### Clocks towards the authority (Art. 33(1)) and the data subjects (Art. 34)\n\n";
   md += "| Tenant | Clock | State | Started | Due | Exempt since |\n|---|---|---|---|---|---|\n";
@@ -294,13 +307,14 @@ std::string RenderReportMarkdown(const Breach& b, absl::string_view controller,
   if (b.notifications.empty()) {
     md += "_(none recorded)_\n\n";
   } else {
-    md += "| When | Tenant | Recipient | Channel | Reference | Content version | Late | Reason "
-          "for delay |\n|---|---|---|---|---|---|---|---|\n";
+    md +=
+        "| When | Tenant | Recipient | Channel | Reference | Content version | Late | Reason "
+        "for delay |\n|---|---|---|---|---|---|---|---|\n";
     for (const auto& n : b.notifications) {
       absl::StrAppend(&md, "| ", Rfc3339(n.notified_at), " | ", Cell(n.tenant), " | ",
-                      RecipientName(n.recipient), " | ", Cell(n.channel), " | ",
-                      Cell(n.reference), " | ", n.content_version, " | ",
-                      n.late ? "yes" : "no", " | ", Cell(n.delay_reason), " |\n");
+                      RecipientName(n.recipient), " | ", Cell(n.channel), " | ", Cell(n.reference),
+                      " | ", n.content_version, " | ", n.late ? "yes" : "no", " | ",
+                      Cell(n.delay_reason), " |\n");
     }
     md += "\n";
   }
@@ -315,10 +329,11 @@ std::string RenderReportMarkdown(const Breach& b, absl::string_view controller,
   }
   md += "## Version history (Art. 33(4))\n\n";
   for (const auto& v : b.versions) {
-    absl::StrAppend(&md, "- Version ", v.version, ", ", Rfc3339(v.recorded_at), ", ",
-                    Cell(v.author), ": ",
-                    v.changed_fields.empty() ? "no field changed"
-                                             : absl::StrCat("changed ", EscapeMarkdown(absl::StrJoin(v.changed_fields, ", "))));
+    absl::StrAppend(
+        &md, "- Version ", v.version, ", ", Rfc3339(v.recorded_at), ", ", Cell(v.author), ": ",
+        v.changed_fields.empty()
+            ? "no field changed"
+            : absl::StrCat("changed ", EscapeMarkdown(absl::StrJoin(v.changed_fields, ", "))));
     if (!v.change_note.empty()) absl::StrAppend(&md, " (", Cell(v.change_note), ")");
     md += "\n";
   }

@@ -34,10 +34,14 @@ void BindOptTime(SQLite::Statement& q, int index, const std::optional<absl::Time
 
 const char* FirstNotifiedColumn(Recipient r) {
   switch (r) {
-    case Recipient::kController: return "controller_notified_at_us";
-    case Recipient::kSupervisoryAuthority: return "authority_notified_at_us";
-    case Recipient::kDataSubjects: return "subjects_notified_at_us";
-    case Recipient::kUnspecified: break;
+    case Recipient::kController:
+      return "controller_notified_at_us";
+    case Recipient::kSupervisoryAuthority:
+      return "authority_notified_at_us";
+    case Recipient::kDataSubjects:
+      return "subjects_notified_at_us";
+    case Recipient::kUnspecified:
+      break;
   }
   return nullptr;
 }
@@ -155,7 +159,8 @@ absl::StatusOr<BreachDetails> DetailsFromJson(absl::string_view text) {
     d.corrective_actions = j.at("corrective_actions").get<std::string>();
     d.risk = static_cast<RiskAssessment>(j.at("risk_assessment").get<int>());
     d.risk_rationale = j.at("risk_rationale").get<std::string>();
-    d.subject_decision = static_cast<SubjectDecision>(j.at("subject_notification_decision").get<int>());
+    d.subject_decision =
+        static_cast<SubjectDecision>(j.at("subject_notification_decision").get<int>());
     d.subject_decision_reason = j.at("subject_notification_reason").get<std::string>();
     return d;
   } catch (const json::exception&) {
@@ -167,13 +172,12 @@ template <typename Txn>
 std::optional<Breach> LoadBreachRow(Txn& txn, absl::string_view breach_id, const Scope& scope) {
   // Two statements rather than one with an OR, so each uses its index.
   SQLite::Statement& q =
-      scope.all_tenants
-          ? txn.Prepare(absl::StrCat("SELECT ", kBreachColumns,
-                                     " FROM breaches b WHERE b.breach_id = ?1"))
-          : txn.Prepare(absl::StrCat(
-                "SELECT ", kBreachColumns,
-                " FROM breach_tenants t JOIN breaches b ON b.breach_id = t.breach_id "
-                "WHERE t.tenant_id = ?2 AND t.breach_id = ?1"));
+      scope.all_tenants ? txn.Prepare(absl::StrCat("SELECT ", kBreachColumns,
+                                                   " FROM breaches b WHERE b.breach_id = ?1"))
+                        : txn.Prepare(absl::StrCat(
+                              "SELECT ", kBreachColumns,
+                              " FROM breach_tenants t JOIN breaches b ON b.breach_id = t.breach_id "
+                              "WHERE t.tenant_id = ?2 AND t.breach_id = ?1"));
   q.bind(1, std::string(breach_id));
   if (!scope.all_tenants) q.bind(2, scope.tenant);
   if (!q.executeStep()) return std::nullopt;
@@ -219,8 +223,7 @@ std::vector<AffectedTenant> LoadAffected(Txn& txn, const Breach& row, const Scop
 }
 
 template <typename Txn>
-absl::StatusOr<std::vector<BreachVersion>> LoadVersions(Txn& txn, const Breach& row,
-                                                        int up_to) {
+absl::StatusOr<std::vector<BreachVersion>> LoadVersions(Txn& txn, const Breach& row, int up_to) {
   SQLite::Statement& q = txn.Prepare(
       "SELECT version, details, changed_fields, change_note, author, recorded_at_us "
       "FROM breach_versions WHERE tenant_id = ? AND breach_id = ? AND version <= ? "
@@ -245,8 +248,7 @@ absl::StatusOr<BreachVersion> LoadVersion(Txn& txn, const Breach& row, int versi
   q.bind(2, row.breach_id);
   q.bind(3, version);
   if (!q.executeStep()) {
-    return absl::InternalError(
-        absl::StrCat("breach ", row.breach_id, " has no version ", version));
+    return absl::InternalError(absl::StrCat("breach ", row.breach_id, " has no version ", version));
   }
   auto v = ReadVersionRow<Txn>(q);
   q.reset();
@@ -256,10 +258,10 @@ absl::StatusOr<BreachVersion> LoadVersion(Txn& txn, const Breach& row, int versi
 template <typename Txn>
 std::vector<Notification> LoadNotifications(Txn& txn, absl::string_view breach_id,
                                             const Scope& scope) {
-  SQLite::Statement& q = txn.Prepare(
-      absl::StrCat("SELECT ", kNotificationColumns,
-                   " FROM breach_notifications WHERE breach_id = ?1 AND "
-                   "(?2 = '' OR tenant_id = ?2) ORDER BY seq"));
+  SQLite::Statement& q =
+      txn.Prepare(absl::StrCat("SELECT ", kNotificationColumns,
+                               " FROM breach_notifications WHERE breach_id = ?1 AND "
+                               "(?2 = '' OR tenant_id = ?2) ORDER BY seq"));
   q.bind(1, std::string(breach_id));
   q.bind(2, scope.filter());
   std::vector<Notification> out;
@@ -271,10 +273,10 @@ template <typename Txn>
 std::optional<Notification> LoadNotification(Txn& txn, absl::string_view breach_id,
                                              absl::string_view notification_id,
                                              const Scope& scope) {
-  SQLite::Statement& q = txn.Prepare(
-      absl::StrCat("SELECT ", kNotificationColumns,
-                   " FROM breach_notifications WHERE notification_id = ?1 AND "
-                   "breach_id = ?2 AND (?3 = '' OR tenant_id = ?3)"));
+  SQLite::Statement& q =
+      txn.Prepare(absl::StrCat("SELECT ", kNotificationColumns,
+                               " FROM breach_notifications WHERE notification_id = ?1 AND "
+                               "breach_id = ?2 AND (?3 = '' OR tenant_id = ?3)"));
   q.bind(1, std::string(notification_id));
   q.bind(2, std::string(breach_id));
   q.bind(3, scope.filter());
@@ -332,11 +334,11 @@ std::vector<std::pair<int64_t, std::string>> ListBreachIds(store::ReadTxn& txn,
       "AND t.subjects_due_at_us <= ?4))";
   SQLite::Statement& q =
       filter.tenant.empty()
-          ? txn.Prepare(absl::StrCat(
-                "SELECT b.seq, b.breach_id FROM breaches b WHERE b.seq < ?1 "
-                "AND (?2 = 0 OR b.state = ?2) AND (?3 = 0 OR (b.state = 1 AND EXISTS ("
-                "SELECT 1 FROM breach_tenants t WHERE t.breach_id = b.breach_id AND ",
-                kOverdue, "))) ORDER BY b.seq DESC LIMIT ?5"))
+          ? txn.Prepare(
+                absl::StrCat("SELECT b.seq, b.breach_id FROM breaches b WHERE b.seq < ?1 "
+                             "AND (?2 = 0 OR b.state = ?2) AND (?3 = 0 OR (b.state = 1 AND EXISTS ("
+                             "SELECT 1 FROM breach_tenants t WHERE t.breach_id = b.breach_id AND ",
+                             kOverdue, "))) ORDER BY b.seq DESC LIMIT ?5"))
           : txn.Prepare(absl::StrCat(
                 "SELECT b.seq, b.breach_id FROM breach_tenants t "
                 "JOIN breaches b ON b.breach_id = t.breach_id "
@@ -470,8 +472,8 @@ void InsertNotification(store::WriteTxn& txn, const Notification& n) {
   q.exec();
 }
 
-void SetFirstNotified(store::WriteTxn& txn, absl::string_view tenant,
-                      absl::string_view breach_id, Recipient recipient, absl::Time at) {
+void SetFirstNotified(store::WriteTxn& txn, absl::string_view tenant, absl::string_view breach_id,
+                      Recipient recipient, absl::Time at) {
   const char* column = FirstNotifiedColumn(recipient);
   if (column == nullptr) return;
   SQLite::Statement& q = txn.Prepare(absl::StrCat(
@@ -484,17 +486,16 @@ void SetFirstNotified(store::WriteTxn& txn, absl::string_view tenant,
 }
 
 // Explicit instantiations for both transaction kinds.
-#define DSAR_BREACH_INSTANTIATE(Txn)                                                          \
-  template std::optional<Breach> LoadBreachRow(Txn&, absl::string_view, const Scope&);        \
-  template std::vector<AffectedTenant> LoadAffected(Txn&, const Breach&, const Scope&,        \
-                                                    absl::Time);                              \
-  template absl::StatusOr<std::vector<BreachVersion>> LoadVersions(Txn&, const Breach&, int); \
-  template absl::StatusOr<BreachVersion> LoadVersion(Txn&, const Breach&, int);               \
-  template std::vector<Notification> LoadNotifications(Txn&, absl::string_view,              \
-                                                       const Scope&);                         \
-  template std::optional<Notification> LoadNotification(Txn&, absl::string_view,             \
-                                                        absl::string_view, const Scope&);     \
-  template absl::StatusOr<Breach> LoadView(Txn&, absl::string_view, const Scope&,             \
+#define DSAR_BREACH_INSTANTIATE(Txn)                                                           \
+  template std::optional<Breach> LoadBreachRow(Txn&, absl::string_view, const Scope&);         \
+  template std::vector<AffectedTenant> LoadAffected(Txn&, const Breach&, const Scope&,         \
+                                                    absl::Time);                               \
+  template absl::StatusOr<std::vector<BreachVersion>> LoadVersions(Txn&, const Breach&, int);  \
+  template absl::StatusOr<BreachVersion> LoadVersion(Txn&, const Breach&, int);                \
+  template std::vector<Notification> LoadNotifications(Txn&, absl::string_view, const Scope&); \
+  template std::optional<Notification> LoadNotification(Txn&, absl::string_view,               \
+                                                        absl::string_view, const Scope&);      \
+  template absl::StatusOr<Breach> LoadView(Txn&, absl::string_view, const Scope&,              \
                                            const ViewOptions&, absl::Time);
 DSAR_BREACH_INSTANTIATE(store::ReadTxn)
 DSAR_BREACH_INSTANTIATE(store::WriteTxn)

@@ -61,8 +61,7 @@ std::vector<Notification> LoadNotifications(Txn& txn, absl::string_view breach_i
                                             const Scope& scope);
 template <typename Txn>
 std::optional<Notification> LoadNotification(Txn& txn, absl::string_view breach_id,
-                                             absl::string_view notification_id,
-                                             const Scope& scope);
+                                             absl::string_view notification_id, const Scope& scope);
 int64_t CountNotifications(store::WriteTxn& txn, absl::string_view breach_id);
 
 struct ViewOptions {
@@ -100,8 +99,8 @@ void UpdateBreachRow(store::WriteTxn& txn, const Breach& b);
 int64_t BreachSeq(store::WriteTxn& txn, absl::string_view breach_id);
 void InsertNotification(store::WriteTxn& txn, const Notification& n);
 // Sets the tenant's first-notified time of `recipient` when unset.
-void SetFirstNotified(store::WriteTxn& txn, absl::string_view tenant,
-                      absl::string_view breach_id, Recipient recipient, absl::Time at);
+void SetFirstNotified(store::WriteTxn& txn, absl::string_view tenant, absl::string_view breach_id,
+                      Recipient recipient, absl::Time at);
 
 }  // namespace dsar::breach::internal
 

@@ -35,8 +35,8 @@ bool IsValidUtf8(absl::string_view s) {
       cp = (cp << 6) | (cc & 0x3F);
     }
     // Overlong forms, surrogates and values beyond U+10FFFF.
-    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-        (extra == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
       return false;
     }
     i += extra + 1;
@@ -85,8 +85,7 @@ void CheckCount(const std::string& field, const std::optional<int64_t>& count,
 
 }  // namespace
 
-void CheckText(absl::string_view field, absl::string_view value, size_t max,
-               FieldErrors& errors) {
+void CheckText(absl::string_view field, absl::string_view value, size_t max, FieldErrors& errors) {
   if (value.size() > max) {
     errors.Add(std::string(field), absl::StrCat("at most ", max, " bytes"));
   } else if (!IsValidUtf8(value)) {
@@ -94,8 +93,7 @@ void CheckText(absl::string_view field, absl::string_view value, size_t max,
   }
 }
 
-void CheckLabel(absl::string_view field, absl::string_view value, size_t max,
-                FieldErrors& errors) {
+void CheckLabel(absl::string_view field, absl::string_view value, size_t max, FieldErrors& errors) {
   if (value.size() > max) {
     errors.Add(std::string(field), absl::StrCat("at most ", max, " bytes"));
   } else if (!IsValidUtf8(value) || HasControlCharacters(value)) {
@@ -164,8 +162,8 @@ void CheckDetailFields(const BreachDetails& d, const std::vector<std::string>& f
   }
 }
 
-void CheckDetailInvariants(const BreachDetails& d, absl::Time aware_at,
-                           absl::string_view prefix, FieldErrors& errors) {
+void CheckDetailInvariants(const BreachDetails& d, absl::Time aware_at, absl::string_view prefix,
+                           FieldErrors& errors) {
   if (d.title.empty()) errors.Add(absl::StrCat(prefix, "title"), "required");
   if (d.nature.empty()) errors.Add(absl::StrCat(prefix, "nature"), "required");
   if (d.occurred_at.has_value() && *d.occurred_at > aware_at) {
@@ -208,8 +206,7 @@ std::vector<PreconditionViolation> CloseViolations(const Breach& b) {
   missing(d.contact_point.empty(), "contact_point", "contact point, Art. 33(3)(b)");
   missing(d.likely_consequences.empty(), "likely_consequences",
           "likely consequences, Art. 33(3)(c)");
-  missing(d.measures_taken.empty(), "measures_taken",
-          "measures taken or proposed, Art. 33(3)(d)");
+  missing(d.measures_taken.empty(), "measures_taken", "measures taken or proposed, Art. 33(3)(d)");
   missing(d.circumstances.empty(), "circumstances", "facts of the breach, Art. 33(5)");
   missing(d.effect.empty(), "effect", "its effects, Art. 33(5)");
   missing(d.corrective_actions.empty(), "corrective_actions",
@@ -219,8 +216,7 @@ std::vector<PreconditionViolation> CloseViolations(const Breach& b) {
           "decision on informing data subjects, Art. 34");
   missing(d.subject_decision_reason.empty(), "subject_notification_reason",
           "reason for that decision");
-  if (d.risk == RiskAssessment::kHighRisk &&
-      d.subject_decision == SubjectDecision::kNotRequired) {
+  if (d.risk == RiskAssessment::kHighRisk && d.subject_decision == SubjectDecision::kNotRequired) {
     out.push_back({"SUBJECT_NOTIFICATION", subject,
                    "the risk is high: data subjects must be informed unless an Art. 34(3) "
                    "exception applies (EXEMPT_PROTECTED, EXEMPT_MITIGATED or "

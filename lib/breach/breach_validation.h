@@ -44,15 +44,13 @@ void CheckDetailFields(const BreachDetails& d, const std::vector<std::string>& f
 // What every version keeps: title and nature present; occurrence not after
 // awareness; a NO_RISK assessment with its rationale and an Art. 34(3)(a)/(b)
 // exemption with its reason (each closes a clock without a notification).
-void CheckDetailInvariants(const BreachDetails& d, absl::Time aware_at,
-                           absl::string_view prefix, FieldErrors& errors);
+void CheckDetailInvariants(const BreachDetails& d, absl::Time aware_at, absl::string_view prefix,
+                           FieldErrors& errors);
 
 // Checks one free-text field: at most `max` bytes of UTF-8.
-void CheckText(absl::string_view field, absl::string_view value, size_t max,
-               FieldErrors& errors);
+void CheckText(absl::string_view field, absl::string_view value, size_t max, FieldErrors& errors);
 // Checks a one-line label: at most `max` bytes of UTF-8 without control characters.
-void CheckLabel(absl::string_view field, absl::string_view value, size_t max,
-                FieldErrors& errors);
+void CheckLabel(absl::string_view field, absl::string_view value, size_t max, FieldErrors& errors);
 
 // Why `breach` (current details, every affected tenant) may not close yet:
 // missing required fields (type "MISSING_FIELD"), an Art. 34 decision the risk

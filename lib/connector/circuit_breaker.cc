@@ -6,9 +6,12 @@ namespace dsar::connector {
 
 const char* BreakerStateName(CircuitBreaker::State state) {
   switch (state) {
-    case CircuitBreaker::State::kClosed: return "closed";
-    case CircuitBreaker::State::kOpen: return "open";
-    case CircuitBreaker::State::kHalfOpen: return "half_open";
+    case CircuitBreaker::State::kClosed:
+      return "closed";
+    case CircuitBreaker::State::kOpen:
+      return "open";
+    case CircuitBreaker::State::kHalfOpen:
+      return "half_open";
   }
   return "closed";
 }
@@ -32,8 +35,10 @@ CircuitBreaker::Grant CircuitBreaker::Acquire(int wanted) {
   Refresh();
   if (wanted <= 0) return {};
   switch (state_) {
-    case State::kClosed: return {wanted, false};
-    case State::kOpen: return {};
+    case State::kClosed:
+      return {wanted, false};
+    case State::kOpen:
+      return {};
     case State::kHalfOpen: {
       int calls = std::min(wanted, std::max(0, options_.half_open_calls - probes_in_flight_));
       probes_in_flight_ += calls;
@@ -84,8 +89,7 @@ CircuitBreaker::State CircuitBreaker::state() const {
 
 absl::Time CircuitBreaker::open_until() const {
   absl::MutexLock lock(&mu_);
-  return state_ == State::kOpen && clock_->Now() < open_until_ ? open_until_
-                                                               : absl::InfinitePast();
+  return state_ == State::kOpen && clock_->Now() < open_until_ ? open_until_ : absl::InfinitePast();
 }
 
 int64_t CircuitBreaker::times_opened() const {

@@ -9,8 +9,7 @@
 
 namespace dsar::connector {
 
-std::vector<const ConnectorInfo*> ConnectorAdmin::ListConnectors(
-    const RequestContext& ctx) const {
+std::vector<const ConnectorInfo*> ConnectorAdmin::ListConnectors(const RequestContext& ctx) const {
   std::vector<const ConnectorInfo*> out;
   for (const auto& c : registry_->connectors()) {
     if (c.Serves(ctx.tenant)) out.push_back(&c);
@@ -29,8 +28,8 @@ absl::StatusOr<ConnectorHealth> ConnectorAdmin::GetHealth(const RequestContext& 
   return dispatcher_->HealthOf(name);
 }
 
-absl::StatusOr<task_store::TaskPage> ConnectorAdmin::ListTasks(
-    const RequestContext& ctx, task_store::ListQuery query) const {
+absl::StatusOr<task_store::TaskPage> ConnectorAdmin::ListTasks(const RequestContext& ctx,
+                                                               task_store::ListQuery query) const {
   query.tenant = ctx.tenant;
   absl::StatusOr<task_store::TaskPage> page;
   absl::Status s = store_->Read([&](store::ReadTxn& txn) {

@@ -84,7 +84,7 @@ class ExportSinkFactory {
 };
 
 struct DispatcherOptions {
-  absl::Duration poll_interval = absl::Seconds(1);    // re-read the table at least this often
+  absl::Duration poll_interval = absl::Seconds(1);     // re-read the table at least this often
   absl::Duration health_interval = absl::Seconds(10);  // Describe probes (0: never)
   absl::Duration waiting_poll = absl::Seconds(2);      // re-ask an asynchronous backend
   absl::Duration lease_margin = absl::Seconds(30);     // lease = call deadline + margin
@@ -96,8 +96,8 @@ struct DispatcherOptions {
 // last_success is also read from the table at start.
 struct ConnectorHealth {
   std::string name;
-  bool probed = false;      // a Describe probe has completed
-  bool reachable = false;   // the last probe succeeded
+  bool probed = false;     // a Describe probe has completed
+  bool reachable = false;  // the last probe succeeded
   absl::Time last_probe = absl::InfinitePast();
   std::string probe_error;  // status code of the last failed probe
   Description description;  // from the last successful probe
@@ -106,8 +106,8 @@ struct ConnectorHealth {
   int64_t breaker_opened = 0;
   absl::Time last_success = absl::InfinitePast();
   absl::Time last_failure = absl::InfinitePast();
-  std::string last_error;   // status code of the last failed call
-  double error_rate = 0;    // failed / calls over the last `error_window` calls
+  std::string last_error;  // status code of the last failed call
+  double error_rate = 0;   // failed / calls over the last `error_window` calls
   int64_t window_calls = 0;
   int in_flight = 0;
   int64_t calls = 0;
@@ -117,7 +117,7 @@ struct ConnectorHealth {
 struct DispatcherDeps {
   store::Store* store = nullptr;
   Clock* clock = nullptr;
-  Outbox* outbox = nullptr;              // registry and wake-ups
+  Outbox* outbox = nullptr;  // registry and wake-ups
   const PayloadSealer* sealer = nullptr;
   // One client per registry entry, by connector name. Not owned.
   absl::flat_hash_map<std::string, ConnectorClient*> clients;

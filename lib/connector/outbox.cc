@@ -36,9 +36,9 @@ absl::StatusOr<std::string> Outbox::EnqueueTask(store::WriteTxn& txn, const Task
   if (absl::Status s = ValidateSpec(spec); !s.ok()) return s;
   const ConnectorInfo* connector = registry_->Find(spec.connector);
   if (connector == nullptr) {
-    return WithErrorInfo(absl::NotFoundError(absl::StrCat("connectors/", spec.connector,
-                                                          " is not configured")),
-                         "CONNECTOR_NOT_FOUND");
+    return WithErrorInfo(
+        absl::NotFoundError(absl::StrCat("connectors/", spec.connector, " is not configured")),
+        "CONNECTOR_NOT_FOUND");
   }
   if (!connector->Serves(spec.tenant) || !connector->Accepts(spec.kind)) {
     return FailedPreconditionWithViolations(
@@ -60,8 +60,7 @@ absl::StatusOr<std::string> Outbox::EnqueueTask(store::WriteTxn& txn, const Task
     payload.consent_given = spec.consent_given;
     payload.change_time = spec.change_time == absl::InfinitePast() ? now : spec.change_time;
   }
-  absl::Status inserted =
-      task_store::Insert(txn, info, sealer_->Seal(payload, info.task_id));
+  absl::Status inserted = task_store::Insert(txn, info, sealer_->Seal(payload, info.task_id));
   if (!inserted.ok()) return inserted;
   return info.task_id;
 }

@@ -51,8 +51,7 @@ class Outbox {
   // One task per connector that must see this job (Registry::Targets), all
   // sharing spec.resource; spec.connector and spec.task_id are ignored. May
   // return no ids when no connector qualifies.
-  absl::StatusOr<std::vector<std::string>> EnqueueFanOut(store::WriteTxn& txn,
-                                                         const TaskSpec& spec,
+  absl::StatusOr<std::vector<std::string>> EnqueueFanOut(store::WriteTxn& txn, const TaskSpec& spec,
                                                          absl::Time now) const;
 
   // Call after the enqueuing transaction committed: the dispatcher starts the

@@ -16,17 +16,19 @@ constexpr char kKeyContext[] = "dsar-outbox-payload-v1";
 
 const char* TypeName(IdentifierType t) {
   switch (t) {
-    case IdentifierType::kEmail: return "email";
-    case IdentifierType::kCustomerId: return "customer_id";
-    case IdentifierType::kPhone: return "phone";
+    case IdentifierType::kEmail:
+      return "email";
+    case IdentifierType::kCustomerId:
+      return "customer_id";
+    case IdentifierType::kPhone:
+      return "phone";
   }
   return "";
 }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PayloadSealer>> PayloadSealer::FromSecret(
-    absl::string_view secret) {
+absl::StatusOr<std::unique_ptr<PayloadSealer>> PayloadSealer::FromSecret(absl::string_view secret) {
   if (secret.size() < 32) {
     return absl::FailedPreconditionError("payload key secret must hold at least 32 bytes");
   }
@@ -80,8 +82,7 @@ std::string PayloadSealer::Seal(const TaskPayload& payload, absl::string_view ta
   crypto_aead_xchacha20poly1305_ietf_encrypt(
       nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &written,
       reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
-      reinterpret_cast<const unsigned char*>(task_id.data()), task_id.size(), nullptr, nonce,
-      key_);
+      reinterpret_cast<const unsigned char*>(task_id.data()), task_id.size(), nullptr, nonce, key_);
   sodium_memzero(plain.data(), plain.size());
   out.resize(1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + written);
   return out;
@@ -101,9 +102,9 @@ absl::StatusOr<TaskPayload> PayloadSealer::Open(absl::string_view sealed,
   std::string plain(cipher_len, '\0');
   unsigned long long plain_len = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          reinterpret_cast<unsigned char*>(plain.data()), &plain_len, nullptr, cipher,
-          cipher_len, reinterpret_cast<const unsigned char*>(task_id.data()), task_id.size(),
-          nonce, key_) != 0) {
+          reinterpret_cast<unsigned char*>(plain.data()), &plain_len, nullptr, cipher, cipher_len,
+          reinterpret_cast<const unsigned char*>(task_id.data()), task_id.size(), nonce,
+          key_) != 0) {
     return absl::DataLossError("task payload does not decrypt (altered, or another key)");
   }
   plain.resize(plain_len);

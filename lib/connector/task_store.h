@@ -59,17 +59,17 @@ absl::StatusOr<TaskInfo> Retry(store::WriteTxn& txn, absl::string_view tenant,
                                absl::string_view task_id, absl::Time now);
 
 struct ListQuery {
-  std::string tenant;              // required
-  std::vector<TaskState> states;   // empty: all
-  std::string connector;           // empty: all
-  std::string resource;            // empty: all
-  int page_size = 50;              // 1..500
-  std::string page_token;          // from a previous page
+  std::string tenant;             // required
+  std::vector<TaskState> states;  // empty: all
+  std::string connector;          // empty: all
+  std::string resource;           // empty: all
+  int page_size = 50;             // 1..500
+  std::string page_token;         // from a previous page
 };
 
 struct TaskPage {
-  std::vector<TaskInfo> tasks;     // newest first
-  std::string next_page_token;     // empty on the last page
+  std::vector<TaskInfo> tasks;  // newest first
+  std::string next_page_token;  // empty on the last page
 };
 
 // INVALID_ARGUMENT (field page_token / page_size).

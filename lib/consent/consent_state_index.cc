@@ -78,8 +78,8 @@ int64_t ConsentStateIndex::SlotOf(absl::string_view tenant, absl::string_view pu
                                   bool create) {
   if (int64_t slot = FindSlot(tenant, purpose); slot >= 0 || !create) return slot;
   absl::MutexLock lock(&slots_mu_);
-  auto [it, inserted] = slot_ids_[tenant].try_emplace(purpose,
-                                                      static_cast<uint32_t>(slots_.size()));
+  auto [it, inserted] =
+      slot_ids_[tenant].try_emplace(purpose, static_cast<uint32_t>(slots_.size()));
   if (inserted) slots_.push_back(Slot{std::string(tenant), {}});
   return it->second;
 }
@@ -214,8 +214,7 @@ void ConsentStateIndex::PutInSlot(uint32_t slot, absl::string_view subject_key, 
 }
 
 bool ConsentStateIndex::LatestSeqsOf(absl::string_view tenant, absl::string_view subject_key,
-                                     absl::string_view purpose,
-                                     std::vector<int64_t>* seqs) const {
+                                     absl::string_view purpose, std::vector<int64_t>* seqs) const {
   seqs->clear();
   if (!enabled()) return false;
   absl::InlinedVector<uint32_t, 8> tenant_slots;

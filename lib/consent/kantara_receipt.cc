@@ -18,10 +18,10 @@ std::string KantaraReceiptJson(const ConsentReceipt& r, const TenantInfo* tenant
   json purpose_entry = {
       {"purpose", purpose && !purpose->description.empty() ? purpose->description : r.purpose},
       {"purposeCategory", json::array({r.purpose})},
-      {"consentType", r.lawful_basis == LawfulBasis::kConsent ||
-                              r.lawful_basis == LawfulBasis::kExplicitConsent
-                          ? "EXPLICIT"
-                          : "IMPLICIT"},
+      {"consentType",
+       r.lawful_basis == LawfulBasis::kConsent || r.lawful_basis == LawfulBasis::kExplicitConsent
+           ? "EXPLICIT"
+           : "IMPLICIT"},
       {"piiCategory", json::array()},
       {"primaryPurpose", true},
       {"termination", "Withdrawal by the data subject at any time, with immediate effect"},
@@ -37,7 +37,8 @@ std::string KantaraReceiptJson(const ConsentReceipt& r, const TenantInfo* tenant
       {"piiPrincipalId", r.subject_pseudonym},
       {"piiControllers", json::array({controller})},
       {"policyUrl", tenant ? tenant->policy_url : ""},
-      {"services", json::array({{{"service", r.purpose}, {"purposes", json::array({purpose_entry})}}})},
+      {"services",
+       json::array({{{"service", r.purpose}, {"purposes", json::array({purpose_entry})}}})},
       {"sensitive", r.lawful_basis == LawfulBasis::kExplicitConsent},
       {"spiCat", json::array()},
       // dsar additions.

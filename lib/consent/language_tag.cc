@@ -39,7 +39,7 @@ bool IsWellFormedLanguageTag(absl::string_view tag) {
   if (lang.size() <= 3) {
     for (int ext = 0; ext < 3 && at(i).size() == 3 && Alpha(at(i)); ++ext) ++i;
   }
-  if (at(i).size() == 4 && Alpha(at(i))) ++i;                      // script
+  if (at(i).size() == 4 && Alpha(at(i))) ++i;                                           // script
   if ((at(i).size() == 2 && Alpha(at(i))) || (at(i).size() == 3 && Digit(at(i)))) ++i;  // region
   while (i < parts.size() &&
          ((parts[i].size() >= 5 && parts[i].size() <= 8 && Alnum(parts[i])) ||

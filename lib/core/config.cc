@@ -126,8 +126,7 @@ void ValidateTenants(const DsardConfig& c, const TextFormat::ParseInfoTree& tree
   }
 }
 
-void ValidatePrincipals(const DsardConfig& c, const TextFormat::ParseInfoTree& tree,
-                        Validator& v) {
+void ValidatePrincipals(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Validator& v) {
   const Where root{&tree, DsardConfig::descriptor()};
   std::set<std::string> tenants;
   for (const auto& t : c.tenants()) tenants.insert(t.id());
@@ -145,13 +144,13 @@ void ValidatePrincipals(const DsardConfig& c, const TextFormat::ParseInfoTree& t
     bool role_ok = false;
     for (const char* r : kRoles) role_ok |= p.role() == r;
     if (!role_ok) {
-      v.Fail(where, "role", path + ".role",
-             "must be service, dpo, connector, auditor or admin");
+      v.Fail(where, "role", path + ".role", "must be service, dpo, connector, auditor or admin");
     }
     if (p.tenant() == "*") {
       if (p.role() != "dpo" && p.role() != "auditor" && p.role() != "admin") {
-        v.Fail(where, "tenant", path + ".tenant", "\"*\" (all tenants) is only for dpo, "
-                                                  "auditor and admin principals");
+        v.Fail(where, "tenant", path + ".tenant",
+               "\"*\" (all tenants) is only for dpo, "
+               "auditor and admin principals");
       }
     } else if (tenants.count(p.tenant()) == 0) {
       v.Fail(where, "tenant", path + ".tenant", "must name a tenant under tenants, or \"*\"");
@@ -171,14 +170,12 @@ void ValidatePrincipals(const DsardConfig& c, const TextFormat::ParseInfoTree& t
 
 // Connectors (lib/connector): endpoints, retry/breaker tuning and the Art. 30
 // register fields.
-void ValidateConnectors(const DsardConfig& c, const TextFormat::ParseInfoTree& tree,
-                        Validator& v) {
+void ValidateConnectors(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Validator& v) {
   using dsar::config::v1::ConnectorConfig;
   const Where root{&tree, DsardConfig::descriptor()};
   std::set<std::string> tenants, names;
   for (const auto& t : c.tenants()) tenants.insert(t.id());
-  auto range = [&](Where w, const char* name, const std::string& path, int value, int lo,
-                   int hi) {
+  auto range = [&](Where w, const char* name, const std::string& path, int value, int lo, int hi) {
     if (value != 0 && (value < lo || value > hi)) {
       v.Fail(w, name, path + "." + name,
              absl::StrCat("must be between ", lo, " and ", hi, " (or unset for the default)"));
@@ -254,8 +251,7 @@ void ValidateConnectors(const DsardConfig& c, const TextFormat::ParseInfoTree& t
   range(ow, "waiting_poll_ms", "outbox", c.outbox().waiting_poll_ms(), 1, 3600000);
 }
 
-void ValidateDeadline(const DsardConfig& c, const TextFormat::ParseInfoTree& tree,
-                      Validator& v) {
+void ValidateDeadline(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Validator& v) {
   using dsar::config::v1::DeadlineConfig;
   using dsar::config::v1::WebhookConfig;
   const DeadlineConfig& d = c.deadline();
@@ -379,8 +375,7 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
              absl::StrCat("must be between ", lo, " and ", hi, " (or unset for the default)"));
     }
   };
-  in_range(root, "max_message_bytes", "max_message_bytes", c.max_message_bytes(), 1024,
-           64 << 20);
+  in_range(root, "max_message_bytes", "max_message_bytes", c.max_message_bytes(), 1024, 64 << 20);
   in_range(root, "shutdown_grace_ms", "shutdown_grace_ms", c.shutdown_grace_ms(), 1, 600000);
   in_range(root, "read_pool_size", "read_pool_size", c.read_pool_size(), 1, 64);
   in_range(root, "audit_anchor_interval_seconds", "audit_anchor_interval_seconds",
@@ -394,8 +389,8 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
   }
   in_range(writer, "max_group_size", "writer.max_group_size", c.writer().max_group_size(), 1,
            10000);
-  in_range(writer, "max_queue_depth", "writer.max_queue_depth", c.writer().max_queue_depth(),
-           1, 10000000);
+  in_range(writer, "max_queue_depth", "writer.max_queue_depth", c.writer().max_queue_depth(), 1,
+           10000000);
   static const char* const kLevels[] = {"", "trace", "debug", "info", "warn", "error"};
   bool level_ok = false;
   for (const char* l : kLevels) level_ok |= (c.log_level() == l);
@@ -415,9 +410,8 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
     v.Fail(limits, "per_principal_rps", "limits.per_principal_rps", "must not be negative");
   }
   if (c.has_tls()) {
-    const Where tls{
-        tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("tls"), -1),
-        dsar::config::v1::TlsConfig::descriptor()};
+    const Where tls{tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("tls"), -1),
+                    dsar::config::v1::TlsConfig::descriptor()};
     if (c.tls().cert_file().empty()) v.Fail(tls, "cert_file", "tls.cert_file", "required");
     if (c.tls().key_file().empty()) v.Fail(tls, "key_file", "tls.key_file", "required");
     if (c.tls().require_client_cert() && c.tls().client_ca_file().empty()) {

@@ -52,8 +52,8 @@ absl::Status InvalidArgumentWithFields(absl::string_view message,
 absl::Status InvalidField(absl::string_view field, absl::string_view description);
 
 // FAILED_PRECONDITION with a google.rpc.PreconditionFailure detail.
-absl::Status FailedPreconditionWithViolations(
-    absl::string_view message, const std::vector<PreconditionViolation>& violations);
+absl::Status FailedPreconditionWithViolations(absl::string_view message,
+                                              const std::vector<PreconditionViolation>& violations);
 
 // Attaches a google.rpc.ErrorInfo (domain kErrorDomain) to `status`.
 absl::Status WithErrorInfo(absl::Status status, absl::string_view reason,

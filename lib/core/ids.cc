@@ -78,7 +78,8 @@ std::vector<std::string> NewTimeOrderedIds(absl::string_view prefix, absl::Time 
   std::vector<uint8_t> random(10 * n);
   if (n > 0) randombytes_buf(random.data(), random.size());
   std::vector<std::string> out(n);
-  for (size_t i = 0; i < n; ++i) AppendTimeOrderedId(out[i], prefix, MicrosOf(now), &random[10 * i]);
+  for (size_t i = 0; i < n; ++i)
+    AppendTimeOrderedId(out[i], prefix, MicrosOf(now), &random[10 * i]);
   return out;
 }
 

@@ -15,7 +15,7 @@ namespace dsar {
 enum class Role { kUnspecified, kService, kDpo, kConnector, kAuditor, kAdmin };
 
 struct RequestContext {
-  std::string principal;   // stable principal name, e.g. "svc-booking"
+  std::string principal;  // stable principal name, e.g. "svc-booking"
   Role role = Role::kUnspecified;
   std::string tenant;      // tenant (controller) the call acts for
   std::string request_id;  // client idempotency key; empty for reads

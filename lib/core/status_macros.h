@@ -12,9 +12,9 @@
 
 // Evaluates `expr` (an absl::Status); returns it from the enclosing function
 // when it is not OK.
-#define RETURN_IF_ERROR(expr)                                   \
-  do {                                                          \
-    ::absl::Status dsar_status_ = (expr);                       \
+#define RETURN_IF_ERROR(expr)                                        \
+  do {                                                               \
+    ::absl::Status dsar_status_ = (expr);                            \
     if (ABSL_PREDICT_FALSE(!dsar_status_.ok())) return dsar_status_; \
   } while (0)
 
@@ -24,8 +24,8 @@
 #define ASSIGN_OR_RETURN(lhs, expr) \
   DSAR_ASSIGN_OR_RETURN_IMPL_(DSAR_STATUS_CONCAT_(dsar_statusor_, __LINE__), lhs, expr)
 
-#define DSAR_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)         \
-  auto statusor = (expr);                                        \
+#define DSAR_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr)            \
+  auto statusor = (expr);                                           \
   if (ABSL_PREDICT_FALSE(!statusor.ok())) return statusor.status(); \
   lhs = std::move(statusor).value()
 

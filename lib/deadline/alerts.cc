@@ -58,8 +58,7 @@ Alert ReadAlert(SQLite::Statement& s) {
 // formatted: this runs once per fired alert inside the firing transaction.
 void AppendRfc3339(std::string& out, absl::Time t) {
   const absl::CivilSecond cs = absl::ToCivilSecond(t, absl::UTCTimeZone());
-  const int64_t micros =
-      absl::ToInt64Microseconds(t - absl::FromCivil(cs, absl::UTCTimeZone()));
+  const int64_t micros = absl::ToInt64Microseconds(t - absl::FromCivil(cs, absl::UTCTimeZone()));
   char buf[40];
   const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
                               static_cast<int>(cs.year()), cs.month(), cs.day(), cs.hour(),
@@ -72,11 +71,21 @@ void AppendJsonString(std::string& out, absl::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (c < 0x20) {
           char esc[8];
@@ -176,8 +185,7 @@ std::optional<AlertKey> ParseAlertId(absl::string_view alert_id) {
   const int64_t us = static_cast<int64_t>(micros ? magnitude : magnitude * 1000000);
   key.offset = absl::Microseconds(sign < 0 ? -us : us);
   // Only the canonical spelling names an alert (no "007", no "1000000u").
-  if (AlertIdFor(key.deadline_id, key.due_version, key.offset) !=
-      absl::StrCat("alrt_", alert_id)) {
+  if (AlertIdFor(key.deadline_id, key.due_version, key.offset) != absl::StrCat("alrt_", alert_id)) {
     return std::nullopt;
   }
   return key;
@@ -196,8 +204,8 @@ std::optional<Alert> LoadAlert(Txn& txn, absl::string_view tenant, absl::string_
                                      "WHERE a.tenant_id = ?1 AND a.deadline_id = ?2 AND "
                                      "a.due_version = ?3 AND a.offset_us = ?4 AND "
                                      "a.legacy_alert_id IS NULL"))
-          : txn.Prepare(absl::StrCat(kAlertSelect,
-                                     "WHERE a.tenant_id = ?1 AND a.legacy_alert_id = ?2"));
+          : txn.Prepare(
+                absl::StrCat(kAlertSelect, "WHERE a.tenant_id = ?1 AND a.legacy_alert_id = ?2"));
   select.bind(1, std::string(tenant));
   if (key.has_value()) {
     select.bind(2, key->deadline_id);
@@ -217,8 +225,8 @@ std::optional<Alert> LoadAlert(Txn& txn, absl::string_view tenant, absl::string_
 absl::StatusOr<std::vector<Alert>> ListAlertsAfter(store::ReadTxn& txn, absl::string_view tenant,
                                                    int64_t after_seq, int limit) {
   if (tenant.empty()) return InvalidField("tenant", "required");
-  SQLite::Statement& select = txn.Prepare(absl::StrCat(
-      kAlertSelect, "WHERE a.tenant_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?"));
+  SQLite::Statement& select = txn.Prepare(
+      absl::StrCat(kAlertSelect, "WHERE a.tenant_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?"));
   select.bind(1, std::string(tenant));
   select.bind(2, after_seq);
   select.bind(3, limit);

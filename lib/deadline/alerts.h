@@ -35,9 +35,9 @@ struct Alert {
   int due_version = 1;
   absl::Duration offset;  // level, relative to the due time
   absl::Time due_at;
-  absl::Time fire_at;     // when the level was due to fire
-  absl::Time fired_at;    // when it fired
-  std::string payload;    // JSON sent to sinks (AlertPayload)
+  absl::Time fire_at;   // when the level was due to fire
+  absl::Time fired_at;  // when it fired
+  std::string payload;  // JSON sent to sinks (AlertPayload)
   std::optional<absl::Time> acknowledged_at;
   std::string acknowledged_by;
 

@@ -70,8 +70,7 @@ void UpdateDeadline(store::WriteTxn& txn, const Deadline& d) {
   update.bind(6, d.extension_count);
   update.bind(7, d.extension_reason);
   update.bind(8, d.levels_fired);
-  BindOpt(update, 9,
-          d.next_offset ? std::optional<int64_t>(DurUs(*d.next_offset)) : std::nullopt);
+  BindOpt(update, 9, d.next_offset ? std::optional<int64_t>(DurUs(*d.next_offset)) : std::nullopt);
   BindOpt(update, 10,
           d.next_alert_at ? std::optional<int64_t>(Us(*d.next_alert_at)) : std::nullopt);
   BindOpt(update, 11, d.closed_at ? std::optional<int64_t>(Us(*d.closed_at)) : std::nullopt);
@@ -95,13 +94,13 @@ std::optional<Deadline> LoadById(Txn& txn, absl::string_view tenant, absl::strin
 
 template <typename Txn>
 std::optional<Deadline> LoadByKey(Txn& txn, const DeadlineKey& key) {
-  SQLite::Statement& select = txn.Prepare(absl::StrCat(
-      "SELECT ", kDeadlineColumns,
-      // Without the hint SQLite (no statistics) walks the tenant's whole
-      // primary key to avoid sorting; a key has only a handful of rows.
-      " FROM deadlines INDEXED BY deadlines_by_resource "
-      "WHERE tenant_id = ? AND resource = ? AND kind = ? "
-      "ORDER BY state = 'open' DESC, created_at_us DESC, deadline_id DESC LIMIT 1"));
+  SQLite::Statement& select = txn.Prepare(
+      absl::StrCat("SELECT ", kDeadlineColumns,
+                   // Without the hint SQLite (no statistics) walks the tenant's whole
+                   // primary key to avoid sorting; a key has only a handful of rows.
+                   " FROM deadlines INDEXED BY deadlines_by_resource "
+                   "WHERE tenant_id = ? AND resource = ? AND kind = ? "
+                   "ORDER BY state = 'open' DESC, created_at_us DESC, deadline_id DESC LIMIT 1"));
   select.bind(1, key.tenant);
   select.bind(2, key.resource);
   select.bind(3, key.kind);

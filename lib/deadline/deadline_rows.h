@@ -21,7 +21,6 @@ inline int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
 inline absl::Time FromUs(int64_t us) { return absl::FromUnixMicros(us); }
 inline int64_t DurUs(absl::Duration d) { return absl::ToInt64Microseconds(d); }
 
-
 // Columns in the order ReadDeadline expects.
 inline constexpr char kDeadlineColumns[] =
     "tenant_id, deadline_id, kind, resource, state, started_at_us, initial_due_at_us, "

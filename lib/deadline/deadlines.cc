@@ -26,12 +26,10 @@ std::map<std::string, KindRule> DefaultKindRules() {
   rules[kRetentionReview] = KindRule{DueRule{0, absl::Seconds(1)}, false, std::nullopt};
   rules[kRequestGdpr] =
       KindRule{DueRule{1, absl::ZeroDuration()}, true, DueRule{3, absl::ZeroDuration()}};
-  rules[kBreachControllerNotification] =
-      KindRule{DueRule{0, absl::Hours(72)}, false, std::nullopt};
+  rules[kBreachControllerNotification] = KindRule{DueRule{0, absl::Hours(72)}, false, std::nullopt};
   rules[kBreachAuthorityNotification] = KindRule{DueRule{0, absl::Hours(72)}, false, std::nullopt};
   rules[kBreachSubjectCommunication] = KindRule{DueRule{0, absl::Hours(72)}, false, std::nullopt};
-  rules[kConsentWithdrawalPropagation] =
-      KindRule{DueRule{0, absl::Hours(72)}, false, std::nullopt};
+  rules[kConsentWithdrawalPropagation] = KindRule{DueRule{0, absl::Hours(72)}, false, std::nullopt};
   return rules;
 }
 
@@ -52,8 +50,8 @@ namespace {
 absl::Status StateError(const Deadline& d, absl::string_view what) {
   return FailedPreconditionWithViolations(
       absl::StrCat("deadline ", d.deadline_id, " ", what),
-      {{"STATE", d.name(), absl::StrCat("deadline is ", DeadlineStateName(d.state),
-                                        d.paused() ? " (paused)" : "")}});
+      {{"STATE", d.name(),
+        absl::StrCat("deadline is ", DeadlineStateName(d.state), d.paused() ? " (paused)" : "")}});
 }
 
 absl::Status ValidateKey(const DeadlineKey& key) {
@@ -69,8 +67,7 @@ absl::StatusOr<Deadline> FindExisting(Txn& txn, const DeadlineKey& key) {
   RETURN_IF_ERROR(ValidateKey(key));
   std::optional<Deadline> d = internal::LoadByKey(txn, key);
   if (!d.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("no ", key.kind, " deadline for ", key.resource));
+    return absl::NotFoundError(absl::StrCat("no ", key.kind, " deadline for ", key.resource));
   }
   return *d;
 }
@@ -151,8 +148,7 @@ absl::StatusOr<absl::Time> Deadlines::ExtensionLimit(const Deadline& d) const {
          d.paused_total;
 }
 
-absl::StatusOr<Deadline> Deadlines::Schedule(store::WriteTxn& txn,
-                                             const ScheduleRequest& request,
+absl::StatusOr<Deadline> Deadlines::Schedule(store::WriteTxn& txn, const ScheduleRequest& request,
                                              absl::Time now) const {
   FieldErrors errors;
   if (request.tenant.empty()) errors.Add("tenant", "required");
@@ -160,8 +156,7 @@ absl::StatusOr<Deadline> Deadlines::Schedule(store::WriteTxn& txn,
   if (rule == options_.kinds.end()) {
     errors.Add("kind", absl::StrCat("unknown deadline kind \"", request.kind, "\""));
   }
-  if (request.resource.empty() ||
-      static_cast<int>(request.resource.size()) > kMaxResourceLength) {
+  if (request.resource.empty() || static_cast<int>(request.resource.size()) > kMaxResourceLength) {
     errors.Add("resource", "required, at most 256 characters");
   }
   if (request.start == absl::InfinitePast() || request.start == absl::InfiniteFuture()) {
@@ -251,10 +246,10 @@ absl::StatusOr<Deadline> Deadlines::Extend(store::WriteTxn& txn, const DeadlineK
     return InvalidField("new_due", "must be later than the current due time");
   }
   if (new_due > limit) {
-    return InvalidField("new_due", absl::StrCat("must not be later than ",
-                                                absl::FormatTime(absl::RFC3339_sec, limit,
-                                                                 absl::UTCTimeZone()),
-                                                " for a ", d.kind, " deadline"));
+    return InvalidField(
+        "new_due", absl::StrCat("must not be later than ",
+                                absl::FormatTime(absl::RFC3339_sec, limit, absl::UTCTimeZone()),
+                                " for a ", d.kind, " deadline"));
   }
   d.due_at = new_due;
   ++d.due_version;
@@ -348,7 +343,8 @@ absl::StatusOr<DeadlinePage> Deadlines::List(store::ReadTxn& txn, const ListQuer
   std::string sql = absl::StrCat("SELECT ", internal::kDeadlineColumns,
                                  " FROM deadlines WHERE tenant_id = :tenant");
   if (!state.empty()) absl::StrAppend(&sql, " AND state = :state");
-  absl::StrAppend(&sql, " AND due_at_us < :due_before AND (due_at_us, deadline_id) > (:after_due, :after_id)");
+  absl::StrAppend(
+      &sql, " AND due_at_us < :due_before AND (due_at_us, deadline_id) > (:after_due, :after_id)");
   if (!query.kind.empty()) absl::StrAppend(&sql, " AND kind = :kind");
   if (query.overdue_only) absl::StrAppend(&sql, " AND paused_at_us IS NULL");
   absl::StrAppend(&sql, " ORDER BY due_at_us, deadline_id LIMIT :limit");

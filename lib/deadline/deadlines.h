@@ -40,8 +40,8 @@ namespace dsar::deadline {
 
 // What a kind of deadline means.
 struct KindRule {
-  DueRule due;                           // due = ComputeDue(start, due)
-  bool extendable = false;               // whether Extend is allowed
+  DueRule due;              // due = ComputeDue(start, due)
+  bool extendable = false;  // whether Extend is allowed
   // Latest due time an extension may reach, as a rule from the start
   // (request.gdpr: 3 months = 1 + 2 further). Unset: no limit.
   std::optional<DueRule> extension_limit;
@@ -66,19 +66,19 @@ struct Deadline {
   std::string tenant;
   std::string deadline_id;  // "dl_..."
   std::string kind;
-  std::string resource;     // the obligation's subject, e.g. "privacyRequests/req_x"
+  std::string resource;  // the obligation's subject, e.g. "privacyRequests/req_x"
   DeadlineState state = DeadlineState::kOpen;
   absl::Time started_at;
   absl::Time initial_due_at;  // as first scheduled
   // Current due time, moved by extensions and by time spent paused. While
   // paused it is the due time had the clock been resumed at paused_at.
   absl::Time due_at;
-  int due_version = 1;       // +1 per extension
+  int due_version = 1;  // +1 per extension
   std::optional<absl::Time> paused_at;
   absl::Duration paused_total = absl::ZeroDuration();
   int extension_count = 0;
-  std::string extension_reason;  // of the latest extension
-  int levels_fired = 0;          // alerts fired for this deadline, all versions
+  std::string extension_reason;               // of the latest extension
+  int levels_fired = 0;                       // alerts fired for this deadline, all versions
   std::optional<absl::Duration> next_offset;  // next level, relative to due
   std::optional<absl::Time> next_alert_at;    // unset when closed, paused or none left
   std::optional<absl::Time> closed_at;
@@ -122,13 +122,13 @@ class ScheduleObserver {
 };
 
 struct ListQuery {
-  std::string tenant;                     // required
-  std::string kind;                       // empty: every kind
+  std::string tenant;                                         // required
+  std::string kind;                                           // empty: every kind
   std::optional<DeadlineState> state = DeadlineState::kOpen;  // unset: any state
-  std::optional<absl::Time> due_before;   // due_at < due_before
-  bool overdue_only = false;              // open, not paused, due_at <= now
-  int page_size = 50;                     // 1..1000 (0 means 50)
-  std::string page_token;                 // from a previous page
+  std::optional<absl::Time> due_before;                       // due_at < due_before
+  bool overdue_only = false;                                  // open, not paused, due_at <= now
+  int page_size = 50;                                         // 1..1000 (0 means 50)
+  std::string page_token;                                     // from a previous page
 };
 
 struct DeadlinePage {
@@ -166,9 +166,8 @@ class Deadlines {
   // the current due or beyond the kind's limit); NOT_FOUND;
   // FAILED_PRECONDITION (closed, paused, kind not extendable, or already past
   // due: an extension must be decided before the deadline passes).
-  absl::StatusOr<Deadline> Extend(store::WriteTxn& txn, const DeadlineKey& key,
-                                  absl::Time new_due, absl::string_view reason,
-                                  absl::Time now) const;
+  absl::StatusOr<Deadline> Extend(store::WriteTxn& txn, const DeadlineKey& key, absl::Time new_due,
+                                  absl::string_view reason, absl::Time now) const;
 
   // Stops the clock (e.g. while waiting for the subject's identity). Errors:
   // NOT_FOUND; FAILED_PRECONDITION (closed or already paused).

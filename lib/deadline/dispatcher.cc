@@ -200,12 +200,11 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more, int64_t*
     bool retry;
   };
   std::vector<Due> due;
-  for (size_t i = 0, j = 0; static_cast<int>(due.size()) < batch &&
-                            (i < retries.size() || j < fresh.size());) {
+  for (size_t i = 0, j = 0;
+       static_cast<int>(due.size()) < batch && (i < retries.size() || j < fresh.size());) {
     const bool take_retry =
-        j == fresh.size() ||
-        (i < retries.size() && std::tie(retry_at[i], retries[i].seq) <
-                                   std::tie(fresh_at[j], fresh[j].seq));
+        j == fresh.size() || (i < retries.size() && std::tie(retry_at[i], retries[i].seq) <
+                                                        std::tie(fresh_at[j], fresh[j].seq));
     if (take_retry) {
       due.push_back({&retries[i++], true});
     } else {
@@ -231,16 +230,19 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more, int64_t*
     if (s.code() == absl::StatusCode::kInvalidArgument || out_of_attempts) {
       outcomes.push_back({d.seq, "failed", d.attempt, at, error, d.tenant, next_due.retry});
       ++delta.failed;
-      log::Error("deadline_alert_undeliverable",
-                 {{"alert_id", d.alert_id}, {"sink", sink}, {"attempts", d.attempt},
-                  {"code", absl::StatusCodeToString(s.code())}});
+      log::Error("deadline_alert_undeliverable", {{"alert_id", d.alert_id},
+                                                  {"sink", sink},
+                                                  {"attempts", d.attempt},
+                                                  {"code", absl::StatusCodeToString(s.code())}});
       continue;
     }
     const absl::Time next = at + Backoff(d.attempt);
     outcomes.push_back({d.seq, "pending", d.attempt, next, error, d.tenant, next_due.retry});
     ++delta.retried;
     log::Warn("deadline_alert_delivery_retry",
-              {{"alert_id", d.alert_id}, {"sink", sink}, {"attempt", d.attempt},
+              {{"alert_id", d.alert_id},
+               {"sink", sink},
+               {"attempt", d.attempt},
                {"code", absl::StatusCodeToString(s.code())},
                {"retry_in_ms", absl::ToInt64Milliseconds(next - at)}});
     // The receiver is probably down: leave the rest until this retry.
@@ -260,8 +262,7 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more, int64_t*
   for (const Outcome& o : outcomes) {
     if (!o.retry) last_fresh_seq = std::max(last_fresh_seq, o.seq);
   }
-  auto record = [this, sink, outcomes = std::move(outcomes)](
-                    store::WriteTxn& txn) -> absl::Status {
+  auto record = [this, sink, outcomes = std::move(outcomes)](store::WriteTxn& txn) -> absl::Status {
     // Retries: rows updated, deliveries set-based.
     std::vector<const Outcome*> delivered;
     for (const Outcome& o : outcomes) {

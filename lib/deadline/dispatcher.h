@@ -59,8 +59,8 @@ struct DispatcherStats {
 
 class AlertDispatcher final : public AlertListener {
  public:
-  AlertDispatcher(store::Store& store, Clock& clock,
-                  std::vector<std::unique_ptr<AlertSink>> sinks, DispatcherOptions options);
+  AlertDispatcher(store::Store& store, Clock& clock, std::vector<std::unique_ptr<AlertSink>> sinks,
+                  DispatcherOptions options);
   ~AlertDispatcher() override;
   AlertDispatcher(const AlertDispatcher&) = delete;
   AlertDispatcher& operator=(const AlertDispatcher&) = delete;

@@ -69,13 +69,14 @@ absl::StatusOr<std::unique_ptr<DeadlineEngine>> DeadlineEngine::Create(
   }
   DispatcherOptions dispatcher_options;
   dispatcher_options.max_attempts = max_attempts < 0 ? 0 : max_attempts;
-  engine->dispatcher_ = std::make_unique<AlertDispatcher>(*store, *clock, std::move(sinks),
-                                                          dispatcher_options);
+  engine->dispatcher_ =
+      std::make_unique<AlertDispatcher>(*store, *clock, std::move(sinks), dispatcher_options);
   SchedulerOptions scheduler_options;
-  if (config.horizon_seconds() > 0) scheduler_options.horizon = absl::Seconds(config.horizon_seconds());
+  if (config.horizon_seconds() > 0)
+    scheduler_options.horizon = absl::Seconds(config.horizon_seconds());
   scheduler_options.sinks = engine->dispatcher_->sink_names();
-  engine->scheduler_ = std::make_unique<Scheduler>(*store, *clock, *engine->deadlines_,
-                                                   scheduler_options);
+  engine->scheduler_ =
+      std::make_unique<Scheduler>(*store, *clock, *engine->deadlines_, scheduler_options);
   engine->scheduler_->AddListener(&engine->feed_);
   engine->scheduler_->AddListener(engine->dispatcher_.get());
   return engine;
@@ -86,8 +87,8 @@ DeadlineEngine::~DeadlineEngine() { Stop(); }
 void DeadlineEngine::Start() {
   dispatcher_->Start();
   scheduler_->Start();
-  log::Info("deadline_engine_started", {{"sinks", static_cast<int>(
-                                                       dispatcher_->sink_names().size())}});
+  log::Info("deadline_engine_started",
+            {{"sinks", static_cast<int>(dispatcher_->sink_names().size())}});
 }
 
 void DeadlineEngine::Stop() {

@@ -54,8 +54,7 @@ std::vector<DueRow> ReadDue(store::WriteTxn& txn, int64_t now_us, int limit,
       "FROM deadlines d INDEXED BY deadlines_next_fire "
       "WHERE d.next_fire_at_us IS NOT NULL AND d.next_fire_at_us <= ?1 AND d.state = 'open' "
       "AND d.next_offset_us IS NOT NULL ";
-  static constexpr char kTail[] =
-      "ORDER BY d.next_fire_at_us, d.tenant_id, d.deadline_id LIMIT ?2";
+  static constexpr char kTail[] = "ORDER BY d.next_fire_at_us, d.tenant_id, d.deadline_id LIMIT ?2";
   SQLite::Statement& select =
       after.has_value()
           ? txn.Prepare(absl::StrCat(
@@ -72,9 +71,12 @@ std::vector<DueRow> ReadDue(store::WriteTxn& txn, int64_t now_us, int limit,
   std::vector<DueRow> rows;
   rows.reserve(static_cast<size_t>(std::min(limit, 4096)));
   while (select.executeStep()) {
-    DueRow r{select.getColumn(0).getInt64(), select.getColumn(1).getString(),
-             select.getColumn(2).getString(), select.getColumn(3).getInt64(),
-             select.getColumn(4).getInt(),    select.getColumn(5).getInt64(),
+    DueRow r{select.getColumn(0).getInt64(),
+             select.getColumn(1).getString(),
+             select.getColumn(2).getString(),
+             select.getColumn(3).getInt64(),
+             select.getColumn(4).getInt(),
+             select.getColumn(5).getInt64(),
              std::nullopt};
     if (!select.getColumn(6).isNull()) r.fired_through_us = select.getColumn(6).getInt64();
     rows.push_back(std::move(r));
@@ -103,7 +105,6 @@ void InsertAlerts(store::WriteTxn& txn, const std::vector<Level>& levels, absl::
         insert.bind(p++, Us(now));
       });
 }
-
 
 // SQL for the level after offset column `o` (NextLevelAfter), NULL when none
 // is left: the configured levels are constants of the statement.
@@ -135,7 +136,8 @@ bool FireFast(store::WriteTxn& txn, const AlertLevels& levels, int64_t now_us, i
       "INSERT INTO deadline_alerts (tenant_id, deadline_id, due_version, offset_us, due_at_us, "
       "fire_at_us, fired_at_us) "
       "SELECT d.tenant_id, d.deadline_id, d.due_version, d.next_offset_us, d.due_at_us, "
-      "CASE WHEN COALESCE(d.due_at_us + (", NextOffsetSql(levels, "d.next_offset_us"),
+      "CASE WHEN COALESCE(d.due_at_us + (",
+      NextOffsetSql(levels, "d.next_offset_us"),
       ") > ?1, 1) THEN d.next_fire_at_us END, ?1 "
       "FROM deadlines d INDEXED BY deadlines_next_fire "
       "WHERE d.next_fire_at_us IS NOT NULL AND d.next_fire_at_us <= ?1 AND d.state = 'open' "

@@ -72,13 +72,13 @@ struct PendingAdvance {
   std::string tenant;
   std::string deadline_id;
   int due_version;
-  int64_t fired_through_us;              // offset of the last level fired
-  std::optional<int64_t> next_offset_us; // the level after it (unset: none left)
+  int64_t fired_through_us;               // offset of the last level fired
+  std::optional<int64_t> next_offset_us;  // the level after it (unset: none left)
 };
 
 struct FireDueResult {
-  int fired = 0;                       // alerts written
-  int64_t last_seq = 0;                // seq of the last alert written (0: none)
+  int fired = 0;         // alerts written
+  int64_t last_seq = 0;  // seq of the last alert written (0: none)
   // Fired by the fast path: the alerts first_seq..last_seq, one per deadline;
   // `deadlines` and `advances` are left empty (CollectFastFired fills them).
   bool fast = false;

@@ -101,18 +101,17 @@ absl::Status Scheduler::MaybeRefill(absl::Time now) {
   std::vector<Entry> rows;
   RETURN_IF_ERROR(store_.Read([&](store::ReadTxn& txn) -> absl::Status {
     SQLite::Statement& select =
-        cursor.has_value()
-            ? txn.Prepare(
-                  "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
-                  "WHERE next_fire_at_us IS NOT NULL "
-                  "AND (next_fire_at_us, tenant_id, deadline_id) > (?1, ?2, ?3) "
-                  "AND next_fire_at_us <= ?4 "
-                  "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?5")
-            : txn.Prepare(
-                  "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
-                  "WHERE next_fire_at_us IS NOT NULL AND next_fire_at_us > ?1 "
-                  "AND next_fire_at_us <= ?4 "
-                  "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?5");
+        cursor.has_value() ? txn.Prepare(
+                                 "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
+                                 "WHERE next_fire_at_us IS NOT NULL "
+                                 "AND (next_fire_at_us, tenant_id, deadline_id) > (?1, ?2, ?3) "
+                                 "AND next_fire_at_us <= ?4 "
+                                 "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?5")
+                           : txn.Prepare(
+                                 "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
+                                 "WHERE next_fire_at_us IS NOT NULL AND next_fire_at_us > ?1 "
+                                 "AND next_fire_at_us <= ?4 "
+                                 "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?5");
     if (cursor.has_value()) {
       select.bind(1, cursor->fire_us);
       select.bind(2, cursor->tenant);
@@ -152,8 +151,7 @@ absl::StatusOr<FireDueResult> Scheduler::FireBatch(absl::Time now,
   RETURN_IF_ERROR(store_.WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     // The actual firing time; at or after `now`, which decided what is due.
     const absl::Time fire_now = std::max(now, clock_.Now());
-    result =
-        FireDue(txn, levels, fire_now, options_.fire_batch, options_.sinks, after, try_fast);
+    result = FireDue(txn, levels, fire_now, options_.fire_batch, options_.sinks, after, try_fast);
     return absl::OkStatus();
   }));
   if (result.fired > 0) {

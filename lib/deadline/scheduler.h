@@ -70,13 +70,13 @@ struct SchedulerOptions {
 };
 
 struct SchedulerStats {
-  int64_t fired = 0;         // alerts fired by this scheduler
-  int64_t stale_skipped = 0; // due queue entries whose deadline had moved or closed
-  int64_t refills = 0;       // pages read from the deadlines_next_fire index
-  int64_t swept = 0;         // due deadlines fired that the queue did not hold
-  int64_t fast_batches = 0;  // batches fired by FireDue's fast path
-  int64_t fast_fallbacks = 0; // batches where the fast path failed (fired the general way)
-  size_t queued = 0;         // current queue size
+  int64_t fired = 0;           // alerts fired by this scheduler
+  int64_t stale_skipped = 0;   // due queue entries whose deadline had moved or closed
+  int64_t refills = 0;         // pages read from the deadlines_next_fire index
+  int64_t swept = 0;           // due deadlines fired that the queue did not hold
+  int64_t fast_batches = 0;    // batches fired by FireDue's fast path
+  int64_t fast_fallbacks = 0;  // batches where the fast path failed (fired the general way)
+  size_t queued = 0;           // current queue size
 };
 
 class Scheduler final : public ScheduleObserver {
@@ -116,8 +116,7 @@ class Scheduler final : public ScheduleObserver {
     std::string tenant;
     std::string deadline_id;
     bool operator<(const Entry& o) const {
-      return std::tie(fire_us, tenant, deadline_id) <
-             std::tie(o.fire_us, o.tenant, o.deadline_id);
+      return std::tie(fire_us, tenant, deadline_id) < std::tie(o.fire_us, o.tenant, o.deadline_id);
     }
     bool operator>(const Entry& o) const { return o < *this; }
   };

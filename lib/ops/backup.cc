@@ -265,9 +265,8 @@ void BackupManager::Loop() {
     Job job;
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !queue_.empty();
-      };
+      auto ready = [this]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
       if (scheduled) {
         mu_.AwaitWithDeadline(absl::Condition(&ready), next_scheduled);
       } else {
@@ -305,8 +304,7 @@ void BackupManager::Loop() {
 }
 
 absl::StatusOr<std::string> BackupManager::FreshName() const {
-  const std::string stamp =
-      absl::FormatTime("%Y%m%dT%H%M%SZ", clock_->Now(), absl::UTCTimeZone());
+  const std::string stamp = absl::FormatTime("%Y%m%dT%H%M%SZ", clock_->Now(), absl::UTCTimeZone());
   for (int i = 0; i < 1000; ++i) {
     std::string name = i == 0 ? absl::StrCat(kPrefix, stamp, kSuffix)
                               : absl::StrCat(kPrefix, stamp, "-", i, kSuffix);
@@ -345,17 +343,16 @@ absl::StatusOr<BackupInfo> BackupManager::Run(const Job& job) {
     info->create_time = snapshot_time;
     info->trigger = job.trigger;
     info->duration = absl::Now() - started;
-    status = WriteFileAtomically(final_path + ".sha256",
-                                 absl::StrCat(info->sha256, "  ", *name, "\n"));
+    status =
+        WriteFileAtomically(final_path + ".sha256", absl::StrCat(info->sha256, "  ", *name, "\n"));
   }
   if (status.ok()) status = WriteFileAtomically(final_path + ".json", ToJson(*info).dump(2) + "\n");
   if (status.ok()) status = FsyncPath(dir, true);
   Audit(job, absl::StrCat("backups/", *name), status);
   if (!status.ok()) {
     // No half-made backup is left: not the copy, nor a sidecar without it.
-    for (const std::string& p : {tmp_path, final_path, final_path + ".sha256",
-                                 final_path + ".json", final_path + ".sha256.tmp",
-                                 final_path + ".json.tmp"}) {
+    for (const std::string& p : {tmp_path, final_path, final_path + ".sha256", final_path + ".json",
+                                 final_path + ".sha256.tmp", final_path + ".json.tmp"}) {
       fs::remove(p, ec);
     }
     log::Error("backup_failed", {{"name", *name},
@@ -379,9 +376,8 @@ void BackupManager::Audit(const Job& job, const std::string& resource,
   RequestContext ctx = job.ctx;
   if (ctx.method.empty()) ctx.method = "/dsar.v1.AdminService/CreateBackup";
   const std::string code = outcome.ok() ? "OK" : absl::StatusCodeToString(outcome.code());
-  absl::Status s = store_->WriteAndWait([&](store::WriteTxn& txn) {
-    return audit::Append(txn, ctx, resource, code, clock_->Now());
-  });
+  absl::Status s = store_->WriteAndWait(
+      [&](store::WriteTxn& txn) { return audit::Append(txn, ctx, resource, code, clock_->Now()); });
   if (!s.ok()) log::Warn("backup_audit_failed", {{"code", absl::StatusCodeToString(s.code())}});
 }
 

@@ -35,16 +35,16 @@
 namespace dsar::ops {
 
 struct BackupInfo {
-  std::string name;    // file name, e.g. "dsar-20260101T020000Z.db"
-  std::string path;    // absolute path
+  std::string name;  // file name, e.g. "dsar-20260101T020000Z.db"
+  std::string path;  // absolute path
   int64_t size_bytes = 0;
   std::string sha256;  // lower-case hex of the file
   absl::Time create_time;
   absl::Duration duration;
   int schema_version = 0;
-  int64_t audit_head_seq = 0;    // last audit event in the copy
-  std::string audit_head_hash;   // its hash ("" when the log is empty)
-  std::string trigger;           // "manual" or "scheduled"
+  int64_t audit_head_seq = 0;   // last audit event in the copy
+  std::string audit_head_hash;  // its hash ("" when the log is empty)
+  std::string trigger;          // "manual" or "scheduled"
 };
 
 // Copies `store`'s database to `dest_path` (which must not exist) and fills
@@ -53,10 +53,10 @@ struct BackupInfo {
 absl::StatusOr<BackupInfo> BackupDatabase(store::Store& store, const std::string& dest_path);
 
 struct BackupOptions {
-  std::string directory;                          // created if missing
-  int keep = 7;                                   // newest backups kept; 0 keeps all
-  absl::Duration interval = absl::ZeroDuration(); // scheduled backups; zero: none
-  int max_queued = 4;                             // waiting requests beyond: RESOURCE_EXHAUSTED
+  std::string directory;                           // created if missing
+  int keep = 7;                                    // newest backups kept; 0 keeps all
+  absl::Duration interval = absl::ZeroDuration();  // scheduled backups; zero: none
+  int max_queued = 4;                              // waiting requests beyond: RESOURCE_EXHAUSTED
 };
 
 class BackupManager {

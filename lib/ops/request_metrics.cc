@@ -38,13 +38,12 @@ void RequestMetrics::Record(int method_index, int code, absl::Duration latency) 
   if (code < 0 || code >= kCodes) code = static_cast<int>(absl::StatusCode::kUnknown);
   CodeStats& stats = methods_[method_index]->codes[code];
   const double seconds = absl::ToDoubleSeconds(latency);
-  const size_t bucket =
-      std::lower_bound(kLatencyBounds.begin(), kLatencyBounds.end(), seconds) -
-      kLatencyBounds.begin();
+  const size_t bucket = std::lower_bound(kLatencyBounds.begin(), kLatencyBounds.end(), seconds) -
+                        kLatencyBounds.begin();
   stats.buckets[bucket].fetch_add(1, std::memory_order_relaxed);
-  stats.sum_micros.fetch_add(static_cast<uint64_t>(std::max<int64_t>(
-                                 0, absl::ToInt64Microseconds(latency))),
-                             std::memory_order_relaxed);
+  stats.sum_micros.fetch_add(
+      static_cast<uint64_t>(std::max<int64_t>(0, absl::ToInt64Microseconds(latency))),
+      std::memory_order_relaxed);
 }
 
 void RequestMetrics::WriteTo(PrometheusText& out) const {
@@ -67,16 +66,18 @@ void RequestMetrics::WriteTo(PrometheusText& out) const {
       }
       if (total == 0) continue;
       data.sum = static_cast<double>(stats.sum_micros.load(std::memory_order_relaxed)) / 1e6;
-      Labels labels = {{"grpc_service", m->service},
-                       {"grpc_method", m->method},
-                       {"grpc_code", absl::StatusCodeToString(static_cast<absl::StatusCode>(code))}};
+      Labels labels = {
+          {"grpc_service", m->service},
+          {"grpc_method", m->method},
+          {"grpc_code", absl::StatusCodeToString(static_cast<absl::StatusCode>(code))}};
       out.Sample("dsar_grpc_server_handled_total", labels, static_cast<double>(total));
       rows.push_back({std::move(labels), std::move(data)});
     }
   }
   out.Family("dsar_grpc_server_handling_seconds", "histogram",
              "Time from a call's arrival to its status being sent (streams: their lifetime).");
-  for (const auto& row : rows) out.Histogram("dsar_grpc_server_handling_seconds", row.labels, row.data);
+  for (const auto& row : rows)
+    out.Histogram("dsar_grpc_server_handling_seconds", row.labels, row.data);
 }
 
 uint64_t RequestMetrics::Count(absl::string_view full_method, int code) const {

@@ -16,7 +16,8 @@ void Collect(store::ReadTxn& txn, const char* sql, std::initializer_list<const c
   while (stmt.executeStep()) {
     LabeledCount row;
     int column = 0;
-    for (const char* name : names) row.labels.push_back({name, stmt.getColumn(column++).getString()});
+    for (const char* name : names)
+      row.labels.push_back({name, stmt.getColumn(column++).getString()});
     row.count = stmt.getColumn(column).getInt64();
     out->push_back(std::move(row));
   }
@@ -55,8 +56,7 @@ absl::StatusOr<StateCounts> ReadStateCounts(store::Store& store, absl::Time now)
             "THEN 'due' ELSE 'overdue' END AS level, COUNT(*) FROM deadline_alerts "
             "GROUP BY tenant_id, level",
             {"tenant", "level"}, &counts.alerts_fired);
-    Collect(txn,
-            "SELECT sink, state, n FROM deadline_alert_delivery_counts ORDER BY sink, state",
+    Collect(txn, "SELECT sink, state, n FROM deadline_alert_delivery_counts ORDER BY sink, state",
             {"sink", "state"}, &counts.alert_deliveries);
     return absl::OkStatus();
   });

@@ -32,7 +32,7 @@ struct ModuleDeps {
   Clock* clock = nullptr;
   const deadline::Deadlines* deadlines = nullptr;
   const consent::SubjectKeyer* keyer = nullptr;
-  const consent::PurposeCatalog* catalog = nullptr;  // may be null
+  const consent::PurposeCatalog* catalog = nullptr;     // may be null
   consent::ConsentStateIndex* consent_index = nullptr;  // may be null
 };
 

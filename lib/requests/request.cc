@@ -12,37 +12,56 @@ constexpr absl::string_view kPrefix = "privacy_requests/";
 
 const char* RequestTypeName(RequestType type) {
   switch (type) {
-    case RequestType::kAccess: return "ACCESS";
-    case RequestType::kPortability: return "PORTABILITY";
-    case RequestType::kErasure: return "ERASURE";
-    case RequestType::kUnspecified: break;
+    case RequestType::kAccess:
+      return "ACCESS";
+    case RequestType::kPortability:
+      return "PORTABILITY";
+    case RequestType::kErasure:
+      return "ERASURE";
+    case RequestType::kUnspecified:
+      break;
   }
   return "UNSPECIFIED";
 }
 
 const char* RequestStateName(RequestState state) {
   switch (state) {
-    case RequestState::kReceived: return "RECEIVED";
-    case RequestState::kVerified: return "VERIFIED";
-    case RequestState::kInProgress: return "IN_PROGRESS";
-    case RequestState::kCompleted: return "COMPLETED";
-    case RequestState::kRejected: return "REJECTED";
-    case RequestState::kCancelled: return "CANCELLED";
-    case RequestState::kFailed: return "FAILED";
-    case RequestState::kUnspecified: break;
+    case RequestState::kReceived:
+      return "RECEIVED";
+    case RequestState::kVerified:
+      return "VERIFIED";
+    case RequestState::kInProgress:
+      return "IN_PROGRESS";
+    case RequestState::kCompleted:
+      return "COMPLETED";
+    case RequestState::kRejected:
+      return "REJECTED";
+    case RequestState::kCancelled:
+      return "CANCELLED";
+    case RequestState::kFailed:
+      return "FAILED";
+    case RequestState::kUnspecified:
+      break;
   }
   return "UNSPECIFIED";
 }
 
 const char* StageName(Stage stage) {
   switch (stage) {
-    case Stage::kNone: return "";
-    case Stage::kCollecting: return "collecting";
-    case Stage::kAssembling: return "assembling";
-    case Stage::kErasing: return "erasing";
-    case Stage::kErased: return "erased";
-    case Stage::kVerifying: return "verifying";
-    case Stage::kVerified: return "verified";
+    case Stage::kNone:
+      return "";
+    case Stage::kCollecting:
+      return "collecting";
+    case Stage::kAssembling:
+      return "assembling";
+    case Stage::kErasing:
+      return "erasing";
+    case Stage::kErased:
+      return "erased";
+    case Stage::kVerifying:
+      return "verifying";
+    case Stage::kVerified:
+      return "verified";
   }
   return "";
 }
@@ -57,10 +76,14 @@ Stage ParseStage(absl::string_view name) {
 
 const char* TaskPhaseName(TaskPhase phase) {
   switch (phase) {
-    case TaskPhase::kExport: return "export";
-    case TaskPhase::kErase: return "erase";
-    case TaskPhase::kVerify: return "verify";
-    case TaskPhase::kUnspecified: break;
+    case TaskPhase::kExport:
+      return "export";
+    case TaskPhase::kErase:
+      return "erase";
+    case TaskPhase::kVerify:
+      return "verify";
+    case TaskPhase::kUnspecified:
+      break;
   }
   return "";
 }
@@ -80,14 +103,19 @@ bool IsOpen(RequestState state) {
 bool TransitionAllowed(RequestState from, RequestState to) {
   using S = RequestState;
   switch (from) {
-    case S::kReceived: return to == S::kVerified || to == S::kRejected || to == S::kCancelled;
-    case S::kVerified: return to == S::kInProgress || to == S::kRejected || to == S::kCancelled;
-    case S::kInProgress: return to == S::kCompleted || to == S::kFailed || to == S::kCancelled;
-    case S::kFailed: return to == S::kInProgress || to == S::kCancelled;
+    case S::kReceived:
+      return to == S::kVerified || to == S::kRejected || to == S::kCancelled;
+    case S::kVerified:
+      return to == S::kInProgress || to == S::kRejected || to == S::kCancelled;
+    case S::kInProgress:
+      return to == S::kCompleted || to == S::kFailed || to == S::kCancelled;
+    case S::kFailed:
+      return to == S::kInProgress || to == S::kCancelled;
     case S::kCompleted:
     case S::kRejected:
     case S::kCancelled:
-    case S::kUnspecified: return false;
+    case S::kUnspecified:
+      return false;
   }
   return false;
 }

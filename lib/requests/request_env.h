@@ -114,7 +114,7 @@ struct RequestEnv {
   const connector::PayloadSealer* sealer = nullptr;  // identifiers at rest
   const KeyWrapper* key_wrapper = nullptr;           // per-request export keys
   const connector::ConnectorRegistry* registry = nullptr;
-  const consent::PurposeCatalog* catalog = nullptr;  // controller details; may be null
+  const consent::PurposeCatalog* catalog = nullptr;     // controller details; may be null
   consent::ConsentStateIndex* consent_index = nullptr;  // erasure updates it; may be null
   RequestOptions options;
   std::atomic<connector::Outbox*> outbox{nullptr};  // null until attached / without connectors

@@ -33,13 +33,18 @@ absl::Status IgnoreClosed(const absl::Status& s) {
 const char* OpenDsrStatus(RequestState s) {
   switch (s) {
     case RequestState::kReceived:
-    case RequestState::kVerified: return "pending";
+    case RequestState::kVerified:
+      return "pending";
     case RequestState::kInProgress:
-    case RequestState::kFailed: return "in_progress";
-    case RequestState::kCompleted: return "completed";
+    case RequestState::kFailed:
+      return "in_progress";
+    case RequestState::kCompleted:
+      return "completed";
     case RequestState::kRejected:
-    case RequestState::kCancelled: return "cancelled";
-    case RequestState::kUnspecified: break;
+    case RequestState::kCancelled:
+      return "cancelled";
+    case RequestState::kUnspecified:
+      break;
   }
   return "pending";
 }

@@ -49,12 +49,10 @@ std::optional<StoredAnswer> FindAnswer(WriteTxn& txn, absl::string_view tenant,
   return found;
 }
 
-absl::Status CheckSameRequest(absl::string_view stored_method,
-                              absl::string_view stored_fingerprint,
+absl::Status CheckSameRequest(absl::string_view stored_method, absl::string_view stored_fingerprint,
                               const RequestContext& ctx, absl::string_view fingerprint) {
   if (stored_method != ctx.method || stored_fingerprint != fingerprint) {
-    return InvalidField("request_id",
-                        "already used for a different request; use a new request_id");
+    return InvalidField("request_id", "already used for a different request; use a new request_id");
   }
   return absl::OkStatus();
 }

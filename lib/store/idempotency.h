@@ -47,8 +47,7 @@ std::optional<StoredAnswer> FindAnswer(WriteTxn& txn, absl::string_view tenant,
                                        absl::string_view request_id);
 // OK when `stored` answered this same request (method and fingerprint);
 // INVALID_ARGUMENT naming "request_id" otherwise.
-absl::Status CheckSameRequest(absl::string_view stored_method,
-                              absl::string_view stored_fingerprint,
+absl::Status CheckSameRequest(absl::string_view stored_method, absl::string_view stored_fingerprint,
                               const RequestContext& ctx, absl::string_view fingerprint);
 struct NewAnswer {
   const RequestContext* ctx;

@@ -2,7 +2,6 @@
 
 #include <SQLiteCpp/Statement.h>
 
-
 namespace dsar::store {
 
 size_t ChunkRows(size_t left) {
@@ -25,10 +24,9 @@ std::string MultiRowSql(absl::string_view head, int cols, size_t rows, absl::str
   return sql;
 }
 
-void ExecMultiRow(WriteTxn& txn, absl::string_view head, int cols, absl::string_view tail,
-                  size_t rows,
-                  absl::FunctionRef<void(SQLite::Statement& statement, int& param, size_t row)>
-                      bind_row) {
+void ExecMultiRow(
+    WriteTxn& txn, absl::string_view head, int cols, absl::string_view tail, size_t rows,
+    absl::FunctionRef<void(SQLite::Statement& statement, int& param, size_t row)> bind_row) {
   for (size_t first = 0; first < rows;) {
     const size_t n = ChunkRows(rows - first);
     SQLite::Statement& statement = txn.Prepare(MultiRowSql(head, cols, n, tail));

@@ -29,10 +29,9 @@ std::string MultiRowSql(absl::string_view head, int cols, size_t rows, absl::str
 // bind_row(statement, param, row) binds row `row`'s `cols` values from
 // parameter `param` on, advancing it. Values bound without copying must
 // outlive the call.
-void ExecMultiRow(WriteTxn& txn, absl::string_view head, int cols, absl::string_view tail,
-                  size_t rows,
-                  absl::FunctionRef<void(SQLite::Statement& statement, int& param, size_t row)>
-                      bind_row);
+void ExecMultiRow(
+    WriteTxn& txn, absl::string_view head, int cols, absl::string_view tail, size_t rows,
+    absl::FunctionRef<void(SQLite::Statement& statement, int& param, size_t row)> bind_row);
 
 }  // namespace dsar::store
 

@@ -266,9 +266,9 @@ class SqliteStore final : public Store {
       int current = db.execAndGet("PRAGMA user_version").getInt();
       if (current > known) {
         db.exec("ROLLBACK");
-        return absl::FailedPreconditionError(absl::StrCat(
-            options_.path, ": database schema version ", current,
-            " is newer than this dsard supports (", known, "); upgrade dsard"));
+        return absl::FailedPreconditionError(
+            absl::StrCat(options_.path, ": database schema version ", current,
+                         " is newer than this dsard supports (", known, "); upgrade dsard"));
       }
       for (const auto& m : migrations) {
         if (m.version <= current) continue;
@@ -422,10 +422,11 @@ class SqliteStore final : public Store {
         if (w.status.ok()) ++ok_count;
         w.fn = nullptr;  // release captures before the commit
       }
-      absl::Status commit = broken.ok() ? Guard("commit", [&] {
-        conn.Exec("COMMIT");
-        return absl::OkStatus();
-      })
+      absl::Status commit = broken.ok() ? Guard("commit",
+                                                [&] {
+                                                  conn.Exec("COMMIT");
+                                                  return absl::OkStatus();
+                                                })
                                         : broken;
       if (!commit.ok()) {
         log::Error("writer_commit_failed", {{"code", absl::StatusCodeToString(commit.code())}});
@@ -454,7 +455,8 @@ class SqliteStore final : public Store {
       const double seconds = absl::ToDoubleSeconds(absl::Now() - started);
       const auto& sizes = WriterStats::kGroupSizeBounds;
       const auto& times = WriterStats::kCommitSecondsBounds;
-      ++stats_.group_size_counts[std::lower_bound(sizes.begin(), sizes.end(), size) - sizes.begin()];
+      ++stats_
+            .group_size_counts[std::lower_bound(sizes.begin(), sizes.end(), size) - sizes.begin()];
       stats_.group_size_sum += static_cast<int64_t>(group.size());
       ++stats_.commit_seconds_counts[std::lower_bound(times.begin(), times.end(), seconds) -
                                      times.begin()];

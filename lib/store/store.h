@@ -38,16 +38,16 @@
 namespace dsar::store {
 
 struct StoreOptions {
-  std::string path;                 // SQLite file; parent directory is created
-  int read_pool_size = 4;           // read-only connections
+  std::string path;        // SQLite file; parent directory is created
+  int read_pool_size = 4;  // read-only connections
   // Read connections map up to this many bytes of the file (PRAGMA
   // mmap_size; SQLite caps it at ~2 GiB): reads of pages not in SQLite's own
   // small page cache then cost no pread and no copy, but every mapped page a
   // read touches (and its neighbours, by the kernel's fault-around) counts in
   // the process's RSS. 0 (default) disables.
   int64_t read_mmap_bytes = 0;
-  int max_group_size = 512;         // writes per transaction
-  int max_queue_depth = 100000;     // beyond this, Write answers RESOURCE_EXHAUSTED
+  int max_group_size = 512;      // writes per transaction
+  int max_queue_depth = 100000;  // beyond this, Write answers RESOURCE_EXHAUSTED
   absl::Duration busy_timeout = absl::Seconds(5);
   // WAL checkpoints. SQLite's automatic one copies the WAL back into the
   // database file (and fsyncs it) inside the commit that takes the WAL past

@@ -14,8 +14,7 @@ SQLite::Statement& Connection::Prepare(absl::string_view sql) {
   auto it = statements_.find(sql);
   if (it == statements_.end()) {
     it = statements_
-             .emplace(std::string(sql),
-                      std::make_unique<SQLite::Statement>(*db_, std::string(sql)))
+             .emplace(std::string(sql), std::make_unique<SQLite::Statement>(*db_, std::string(sql)))
              .first;
   } else {
     // tryReset: reset() would rethrow the statement's last error.

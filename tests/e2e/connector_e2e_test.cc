@@ -109,8 +109,9 @@ class ConnectorE2eTest : public ::testing::Test {
   }
 
   std::string ConnectorConfig(const std::string& name, int port, const std::string& tuning) {
-    std::string purposes = name == "booking" ? "purposes: \"booking\" purposes: \"marketing\""
-                                             : "purposes: \"customer_service\" purposes: \"marketing\"";
+    std::string purposes = name == "booking"
+                               ? "purposes: \"booking\" purposes: \"marketing\""
+                               : "purposes: \"customer_service\" purposes: \"marketing\"";
     return absl::StrCat("connectors {\n  name: \"", name, "\"\n  address: \"127.0.0.1:", port,
                         "\"\n  display_name: \"Reference ", name, "\"\n  ", purposes,
                         "\n  categories: \"identity\"\n  country: \"SE\"\n",
@@ -143,8 +144,8 @@ class ConnectorE2eTest : public ::testing::Test {
     auto line = dsard_->WaitForLine("\"event\":\"ready\"");
     if (!line) return false;
     int port = nlohmann::json::parse(*line).value("port", 0);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
     stub_ = v1::ConnectorService::NewStub(channel_);
     return port > 0;
   }
@@ -184,10 +185,10 @@ class ConnectorE2eTest : public ::testing::Test {
         spec.tenant = kTenant;
         spec.kind = kind;
         spec.resource = absl::StrCat("privacy_requests/pr_e2e_", index);
-        spec.subject = {{connector::IdentifierType::kEmail,
-                         absl::StrFormat("person-%04d@example.invalid", index)},
-                        {connector::IdentifierType::kCustomerId,
-                         absl::StrFormat("cust-%04d", index)}};
+        spec.subject = {
+            {connector::IdentifierType::kEmail,
+             absl::StrFormat("person-%04d@example.invalid", index)},
+            {connector::IdentifierType::kCustomerId, absl::StrFormat("cust-%04d", index)}};
         spec.purpose = purpose;
         auto e = outbox.EnqueueFanOut(txn, spec, absl::Now());
         if (!e.ok()) {
@@ -298,16 +299,18 @@ TEST_F(ConnectorE2eTest, AJobFansOutToBothBackendsAndEachTaskEndsDone) {
   // The person is gone from both systems; statistics rows stay anonymised.
   EXPECT_EQ(Query("booking", "SELECT count(*) FROM people WHERE customer_id = 'cust-0007'"), 0);
   EXPECT_EQ(Query("crm", "SELECT count(*) FROM contacts WHERE customer_id = 'cust-0007'"), 0);
-  EXPECT_EQ(Query("crm", "SELECT count(*) FROM emails WHERE address = "
-                         "'person-0007@example.invalid'"),
+  EXPECT_EQ(Query("crm",
+                  "SELECT count(*) FROM emails WHERE address = "
+                  "'person-0007@example.invalid'"),
             0);
   const v1::ConnectorTask& booking_erase =
       tasks[erase[0]].connector() == "booking" ? tasks[erase[0]] : tasks[erase[1]];
   EXPECT_GT(booking_erase.anonymised_count(), 0);
   EXPECT_EQ(Query("booking", kAnonymisedRows),
             anonymised_before + booking_erase.anonymised_count());
-  EXPECT_EQ(Query("booking", "SELECT count(*) FROM consents WHERE person_id = 8 AND purpose = "
-                             "'marketing' AND given = 0"),
+  EXPECT_EQ(Query("booking",
+                  "SELECT count(*) FROM consents WHERE person_id = 8 AND purpose = "
+                  "'marketing' AND given = 0"),
             1);
 
   // The register and health through the admin API.
@@ -351,9 +354,9 @@ TEST_F(ConnectorE2eTest, BackendDownPastTheBudgetDeadLettersAndRetryTaskFinishes
   ASSERT_GT(StartBackend("booking"), 0);
   int crm_port = StartBackend("crm");
   ASSERT_GT(crm_port, 0);
-  ASSERT_TRUE(StartDsard(
-      "max_attempts: 3 initial_backoff_ms: 10 max_backoff_ms: 50 call_timeout_ms: 500 "
-      "breaker { failure_threshold: 100 }"))
+  ASSERT_TRUE(
+      StartDsard("max_attempts: 3 initial_backoff_ms: 10 max_backoff_ms: 50 call_timeout_ms: 500 "
+                 "breaker { failure_threshold: 100 }"))
       << dsard_->output();
   backends_["crm"]->Signal(SIGKILL);
   Reap(*backends_["crm"]);
@@ -377,8 +380,7 @@ TEST_F(ConnectorE2eTest, BackendDownPastTheBudgetDeadLettersAndRetryTaskFinishes
       dead[crm_task] = obj;
     }
     if (obj.value("event", "") == "deadline_alert" &&
-        obj.value("kind", "") == "connector.task_dead" &&
-        obj.value("alert_level", "") == "DUE") {
+        obj.value("kind", "") == "connector.task_dead" && obj.value("alert_level", "") == "DUE") {
       alerted = true;
     }
   }
@@ -407,7 +409,8 @@ TEST_F(ConnectorE2eTest, BackendDownPastTheBudgetDeadLettersAndRetryTaskFinishes
   EXPECT_EQ(Query("crm", "SELECT count(*) FROM contacts WHERE customer_id = 'cust-0003'"), 0);
   // The finished task closed its dead-letter alert's deadline.
   EXPECT_EQ(Query("dsar", absl::StrCat("SELECT count(*) FROM deadlines WHERE resource = "
-                                       "'connector_tasks/", crm_task,
+                                       "'connector_tasks/",
+                                       crm_task,
                                        "' AND kind = 'connector.task_dead' AND state = "
                                        "'completed'")),
             1);
@@ -499,8 +502,8 @@ TEST_F(ConnectorE2eTest, SigkillOfDsardMidFanOutCompletesEachTaskExactlyOnceInEf
   auto ready = dsard_->WaitForLine("\"event\":\"ready\"");
   ASSERT_TRUE(ready.has_value()) << dsard_->output();
   int port = nlohmann::json::parse(*ready).value("port", 0);
-  channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                 grpc::InsecureChannelCredentials());
+  channel_ =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
   stub_ = v1::ConnectorService::NewStub(channel_);
   int re_leased = -1;
   for (absl::string_view line : absl::StrSplit(dsard_->output(), '\n')) {
@@ -533,8 +536,9 @@ TEST_F(ConnectorE2eTest, SigkillOfDsardMidFanOutCompletesEachTaskExactlyOnceInEf
   // the databases hold, so nothing was counted (or done) twice.
   EXPECT_EQ(Query("booking", "SELECT count(*) FROM processed_tasks"), jobs);
   EXPECT_EQ(Query("crm", "SELECT count(*) FROM processed_tasks"), jobs);
-  EXPECT_EQ(Query("booking", "SELECT (SELECT count(*) FROM bookings WHERE person_id IS NULL) + "
-                             "(SELECT count(*) FROM payments WHERE person_id IS NULL)"),
+  EXPECT_EQ(Query("booking",
+                  "SELECT (SELECT count(*) FROM bookings WHERE person_id IS NULL) + "
+                  "(SELECT count(*) FROM payments WHERE person_id IS NULL)"),
             booking_anonymised);
   EXPECT_EQ(Query("crm", "SELECT count(*) FROM contacts WHERE customer_id IS NULL"),
             crm_anonymised);
@@ -551,9 +555,9 @@ TEST_F(ConnectorE2eTest, SigkillOfDsardMidFanOutCompletesEachTaskExactlyOnceInEf
 TEST_F(ConnectorE2eTest, AHangingBackendHoldsAWorkerOnlyUntilTheCallDeadline) {
   ASSERT_GT(StartBackend("booking"), 0);
   ASSERT_GT(StartBackend("crm", {{"--latency-ms=600000"}}), 0);
-  ASSERT_TRUE(StartDsard(
-      "max_attempts: 2 max_concurrency: 1 initial_backoff_ms: 10 max_backoff_ms: 20 "
-      "call_timeout_ms: 300 breaker { failure_threshold: 1 open_ms: 100 }"))
+  ASSERT_TRUE(
+      StartDsard("max_attempts: 2 max_concurrency: 1 initial_backoff_ms: 10 max_backoff_ms: 20 "
+                 "call_timeout_ms: 300 breaker { failure_threshold: 1 open_ms: 100 }"))
       << dsard_->output();
   const absl::Time start = absl::Now();
   auto ids = EnqueueJob(5, connector::TaskKind::kSubjectErase);

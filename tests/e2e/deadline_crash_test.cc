@@ -44,11 +44,11 @@ class DeadlineCrashTest : public ::testing::Test {
     const absl::Time now = absl::Now();
     ASSERT_THAT((*store)->WriteAndWait([&](store::WriteTxn& txn) {
       return (*deadlines)
-          ->Schedule(txn,
-                     deadline::ScheduleRequest{"tenant-e2e",
-                                               deadline::kBreachControllerNotification,
-                                               "breaches/br-e2e-0001", now - absl::Hours(70)},
-                     now)
+          ->Schedule(
+              txn,
+              deadline::ScheduleRequest{"tenant-e2e", deadline::kBreachControllerNotification,
+                                        "breaches/br-e2e-0001", now - absl::Hours(70)},
+              now)
           .status();
     }),
                 IsOk());

@@ -31,8 +31,8 @@ class DsardProcessTest : public ::testing::Test {
   }
   std::string GoodConfig() {
     return "listen_address: \"127.0.0.1:0\"\ninsecure_loopback: true\nshutdown_grace_ms: 1000\n"
-           "database_path: \"" + dir_.File("var/dsar.db") + "\"\nport_file: \"" +
-           dir_.File("port") + "\"\n";
+           "database_path: \"" +
+           dir_.File("var/dsar.db") + "\"\nport_file: \"" + dir_.File("port") + "\"\n";
   }
   // Waits for the "ready" log line and returns the port it names.
   int ListeningPort(ChildProcess& dsard) {
@@ -60,8 +60,7 @@ TEST_F(DsardProcessTest, UnknownFieldStopsStartupWithFileLineAndReason) {
   std::string path = WriteConfig(GoodConfig() + "listen_port: 5\n");
   ChildProcess dsard({DSARD_PATH, "--config", path});
   EXPECT_EQ(dsard.Wait(), 2);
-  EXPECT_THAT(dsard.output(),
-              AllOf(HasSubstr(path + ":6:"), HasSubstr("listen_port")));
+  EXPECT_THAT(dsard.output(), AllOf(HasSubstr(path + ":6:"), HasSubstr("listen_port")));
 }
 
 TEST_F(DsardProcessTest, WrongTypeStopsStartupWithFileLineAndReason) {
@@ -107,9 +106,8 @@ TEST_F(DsardProcessTest, ServesHealthWritesPortFileAndLogsJson) {
   EXPECT_GE(parsed, 4);
   // The audit head is anchored in the log at start and at shutdown.
   size_t anchors = 0;
-  for (size_t pos = 0; (pos = dsard.output().find("\"event\":\"audit_anchor\"", pos)) !=
-                       std::string::npos;
-       ++pos) {
+  for (size_t pos = 0;
+       (pos = dsard.output().find("\"event\":\"audit_anchor\"", pos)) != std::string::npos; ++pos) {
     ++anchors;
   }
   EXPECT_EQ(anchors, 2u);
@@ -157,8 +155,8 @@ TEST_F(DsardProcessTest, SigtermDuringInFlightCallsEndsThemAndExitsZero) {
   stop = true;
   caller.join();
   EXPECT_EQ(dsard.Wait(), 0);
-  EXPECT_THAT(dsard.output(), AllOf(HasSubstr("\"signal_received\""),
-                                    HasSubstr("\"store_closed\""), HasSubstr("\"stopped\"")));
+  EXPECT_THAT(dsard.output(), AllOf(HasSubstr("\"signal_received\""), HasSubstr("\"store_closed\""),
+                                    HasSubstr("\"stopped\"")));
   SQLite::Database db(dir_.File("var/dsar.db"), SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
 }

@@ -49,7 +49,7 @@ void Run(const std::string& input) {
 std::string Mutate(const std::vector<std::string>& corpus, std::mt19937_64& rng, size_t max_len) {
   auto pick = [&](size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng() % n); };
   std::string s = corpus.empty() ? std::string() : corpus[pick(corpus.size())];
-  static const char kInteresting[] = {'\0', '\xff', '\x7f', '\x80', ':', '-', '@', '.', '/',
+  static const char kInteresting[] = {'\0', '\xff', '\x7f', '\x80', ':',  '-', '@', '.', '/',
                                       '"',  '\\',   '{',    '}',    '\n', ' ', '+', '0', '9'};
   const int steps = 1 + static_cast<int>(pick(4));
   for (int i = 0; i < steps; ++i) {

@@ -43,9 +43,10 @@ constexpr const char* kAcmeDpo = ::dsar::testing::kDpoToken;
 constexpr const char* kAcmeAuditor = ::dsar::testing::kAuditorToken;
 
 std::string ExtraPrincipals() {
-  return absl::StrCat("principals { name: \"dpo-other\" role: \"dpo\" tenant: \"other-tenant\" "
-                      "token_sha256: \"",
-                      CallGate::TokenHash(kOtherDpoToken), "\" }\n");
+  return absl::StrCat(
+      "principals { name: \"dpo-other\" role: \"dpo\" tenant: \"other-tenant\" "
+      "token_sha256: \"",
+      CallGate::TokenHash(kOtherDpoToken), "\" }\n");
 }
 
 // A context for `token`; principals of all tenants name `tenant` (acme-travel
@@ -171,8 +172,7 @@ class BreachServiceTest : public ::testing::Test {
   }
 
   grpc::Status Close(const std::string& name, const std::string& request_id,
-                     v1::CloseBreachResponse* response = nullptr,
-                     const char* token = kProcessor) {
+                     v1::CloseBreachResponse* response = nullptr, const char* token = kProcessor) {
     v1::CloseBreachRequest request;
     request.set_name(name);
     request.set_request_id(request_id);
@@ -348,8 +348,8 @@ TEST_F(BreachServiceTest, ReportAlertsNotifyAndClose) {
   EXPECT_EQ(early_close.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(ViolationSubjects(early_close),
               ElementsAre(b.name() + "/tenants/acme-travel/supervisory_authority"));
-  ASSERT_TRUE(Notify(b.name(), "notify-2", v1::NOTIFICATION_RECIPIENT_SUPERVISORY_AUTHORITY,
-                     kAcme, "Waited for the controller's instruction.")
+  ASSERT_TRUE(Notify(b.name(), "notify-2", v1::NOTIFICATION_RECIPIENT_SUPERVISORY_AUTHORITY, kAcme,
+                     "Waited for the controller's instruction.")
                   .ok());
   v1::CloseBreachResponse closed;
   ASSERT_TRUE(Close(b.name(), "close-1", &closed).ok());
@@ -364,9 +364,9 @@ TEST_F(BreachServiceTest, ReportAlertsNotifyAndClose) {
   // Nothing changes after closing.
   EXPECT_EQ(Update(b.name(), "update-2", details, {"effect"}).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(Notify(b.name(), "notify-3", v1::NOTIFICATION_RECIPIENT_DATA_SUBJECTS, kAcme)
-                .error_code(),
-            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(
+      Notify(b.name(), "notify-3", v1::NOTIFICATION_RECIPIENT_DATA_SUBJECTS, kAcme).error_code(),
+      grpc::StatusCode::FAILED_PRECONDITION);
 
   // The controller's documentation, as JSON and Markdown.
   v1::ExportBreachReportRequest export_request;
@@ -416,8 +416,7 @@ TEST_F(BreachServiceTest, LateFirstNotificationNeedsAReasonForTheDelay) {
   // With a reason: accepted, marked late, the deadline completed (late).
   v1::RecordNotificationResponse accepted;
   ASSERT_TRUE(Notify(b.name(), "late-n2", v1::NOTIFICATION_RECIPIENT_CONTROLLER, kAcme,
-                     "Forensics needed 80 hours to establish which tenant was affected.",
-                     &accepted)
+                     "Forensics needed 80 hours to establish which tenant was affected.", &accepted)
                   .ok());
   EXPECT_TRUE(accepted.notification().late());
   EXPECT_THAT(BreachDeadlines(kAcmeDpo, v1::DEADLINE_STATE_COMPLETED), ElementsAre(b.name()));
@@ -430,9 +429,9 @@ TEST_F(BreachServiceTest, LateFirstNotificationNeedsAReasonForTheDelay) {
   EXPECT_FALSE(authority.notification().late());
   // A follow-up (phased information) needs no reason.
   v1::RecordNotificationResponse follow_up;
-  ASSERT_TRUE(Notify(b.name(), "late-n5", v1::NOTIFICATION_RECIPIENT_CONTROLLER, kAcme, "",
-                     &follow_up)
-                  .ok());
+  ASSERT_TRUE(
+      Notify(b.name(), "late-n5", v1::NOTIFICATION_RECIPIENT_CONTROLLER, kAcme, "", &follow_up)
+          .ok());
   EXPECT_FALSE(follow_up.notification().late());
   listed.Clear();
   ASSERT_TRUE(List(overdue, &listed).ok());
@@ -485,15 +484,14 @@ TEST_F(BreachServiceTest, EveryUpdateIsANewVersionKeptInOrder) {
   EXPECT_EQ(r.breach().version(), 3);
   d.Clear();
   ASSERT_TRUE(Update(b.name(), "versions-u3", d, {"approx_subject_count"}, &r).ok());
-  EXPECT_FALSE(r.breach().details().has_approx_subject_count());  // back to unknown
+  EXPECT_FALSE(r.breach().details().has_approx_subject_count());          // back to unknown
   EXPECT_EQ(r.breach().details().effect(), "Wider than first thought.");  // kept
 
   v1::Breach got = Get(b.name());
   ASSERT_EQ(got.versions_size(), 4);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(got.versions(i).version(), i + 1);
   EXPECT_FALSE(got.versions(0).details().has_approx_subject_count());
-  EXPECT_THAT(got.versions(0).changed_fields(),
-              ElementsAre("title", "nature", "risk_assessment"));
+  EXPECT_THAT(got.versions(0).changed_fields(), ElementsAre("title", "nature", "risk_assessment"));
   EXPECT_EQ(got.versions(1).details().approx_subject_count(), 10);
   EXPECT_THAT(got.versions(1).changed_fields(), ElementsAre("approx_subject_count"));
   EXPECT_EQ(got.versions(2).details().approx_subject_count(), 250);
@@ -531,14 +529,14 @@ TEST_F(BreachServiceTest, EveryUpdateIsANewVersionKeptInOrder) {
 }
 
 TEST_F(BreachServiceTest, CloseListsEverythingMissing) {
-  v1::Breach b = Report("close-1", t0_, {kAcme, kOther}, kProcessor,
-                        v1::RISK_ASSESSMENT_UNSPECIFIED);
+  v1::Breach b =
+      Report("close-1", t0_, {kAcme, kOther}, kProcessor, v1::RISK_ASSESSMENT_UNSPECIFIED);
   grpc::Status s = Close(b.name(), "close-c1");
   ASSERT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   const auto subjects = ViolationSubjects(s);
-  for (const char* missing :
-       {"/tenants/acme-travel/controller", "/tenants/other-tenant/controller",
-        "/tenants/acme-travel/supervisory_authority", "/tenants/other-tenant/supervisory_authority"}) {
+  for (const char* missing : {"/tenants/acme-travel/controller", "/tenants/other-tenant/controller",
+                              "/tenants/acme-travel/supervisory_authority",
+                              "/tenants/other-tenant/supervisory_authority"}) {
     EXPECT_THAT(subjects, Contains(b.name() + missing));
   }
   std::vector<std::string> missing_fields;
@@ -638,8 +636,8 @@ TEST_F(BreachServiceTest, ControllersSeeOnlyTheirOwnPartOfABreach) {
                    "", nullptr, kAcmeDpo)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(Notify(both.name(), "iso-n4", v1::NOTIFICATION_RECIPIENT_CONTROLLER, kAcme, "",
-                   nullptr, kAcmeDpo)
+  EXPECT_EQ(Notify(both.name(), "iso-n4", v1::NOTIFICATION_RECIPIENT_CONTROLLER, kAcme, "", nullptr,
+                   kAcmeDpo)
                 .error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   v1::BreachDetails d;
@@ -667,7 +665,8 @@ TEST_F(BreachServiceTest, ControllersSeeOnlyTheirOwnPartOfABreach) {
   EXPECT_EQ(seen_by_processor.notifications_size(), 3);
   // Each controller's audit log shows the changes to breaches affecting it.
   EXPECT_GE(Count("SELECT count(*) FROM audit_events WHERE tenant_id = 'other-tenant' AND "
-                  "resource = '" + both.name() + "'"),
+                  "resource = '" +
+                  both.name() + "'"),
             1);
   // An auditor reads but may not report.
   v1::ReportBreachRequest report;
@@ -698,26 +697,26 @@ TEST_F(BreachServiceTest, AControllerDocumentsItsOwnBreach) {
   EXPECT_EQ(b.affected_tenants(0).deadline(), "");
   EXPECT_THAT(BreachDeadlines(kAcmeDpo, v1::DEADLINE_STATE_OPEN), ElementsAre());
   // There is no controller to notify; the authority and the documentation are needed.
-  EXPECT_EQ(Notify(b.name(), "own-n1", v1::NOTIFICATION_RECIPIENT_CONTROLLER, "", "", nullptr,
-                   kAcmeDpo)
-                .error_code(),
-            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(
+      Notify(b.name(), "own-n1", v1::NOTIFICATION_RECIPIENT_CONTROLLER, "", "", nullptr, kAcmeDpo)
+          .error_code(),
+      grpc::StatusCode::INVALID_ARGUMENT);
   v1::BreachDetails d;
   FillCompleteDetails(&d, v1::RISK_ASSESSMENT_RISK, v1::SUBJECT_NOTIFICATION_DECISION_NOT_REQUIRED);
-  ASSERT_TRUE(Update(b.name(), "own-u1", d,
-                     {"subject_categories", "approx_subject_count", "record_categories",
-                      "approx_record_count", "contact_point", "likely_consequences",
-                      "measures_taken", "circumstances", "effect", "corrective_actions",
-                      "risk_assessment", "subject_notification_decision",
-                      "subject_notification_reason"},
-                     nullptr, kAcmeDpo)
-                  .ok());
+  ASSERT_TRUE(
+      Update(b.name(), "own-u1", d,
+             {"subject_categories", "approx_subject_count", "record_categories",
+              "approx_record_count", "contact_point", "likely_consequences", "measures_taken",
+              "circumstances", "effect", "corrective_actions", "risk_assessment",
+              "subject_notification_decision", "subject_notification_reason"},
+             nullptr, kAcmeDpo)
+          .ok());
   grpc::Status s = Close(b.name(), "own-c1", nullptr, kAcmeDpo);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(ViolationSubjects(s),
               ElementsAre(b.name() + "/tenants/acme-travel/supervisory_authority"));
-  ASSERT_TRUE(Notify(b.name(), "own-n2", v1::NOTIFICATION_RECIPIENT_SUPERVISORY_AUTHORITY, "",
-                     "", nullptr, kAcmeDpo)
+  ASSERT_TRUE(Notify(b.name(), "own-n2", v1::NOTIFICATION_RECIPIENT_SUPERVISORY_AUTHORITY, "", "",
+                     nullptr, kAcmeDpo)
                   .ok());
   EXPECT_TRUE(Close(b.name(), "own-c2", nullptr, kAcmeDpo).ok());
   // Invisible to the other tenant.
@@ -821,8 +820,9 @@ TEST_F(BreachServiceTest, BadInputIsRefusedAndChangesNothing) {
                     static_cast<v1::SubjectNotificationDecision>(-2));
               }),
               ElementsAre("details.subject_notification_decision"));
-  EXPECT_THAT(report([](auto& r) { r.mutable_details()->add_types(static_cast<v1::BreachType>(7)); }),
-              ElementsAre("details.types[0]"));
+  EXPECT_THAT(
+      report([](auto& r) { r.mutable_details()->add_types(static_cast<v1::BreachType>(7)); }),
+      ElementsAre("details.types[0]"));
   EXPECT_THAT(report([](auto& r) { r.mutable_details()->set_title(std::string(201, 'x')); }),
               ElementsAre("details.title"));
   EXPECT_THAT(report([](auto& r) { r.mutable_details()->set_title("two\nlines"); }),
@@ -832,8 +832,8 @@ TEST_F(BreachServiceTest, BadInputIsRefusedAndChangesNothing) {
   EXPECT_THAT(report([](auto& r) { r.mutable_details()->clear_nature(); }),
               ElementsAre("details.nature"));
   EXPECT_THAT(report([](auto& r) {
-                for (int i = 0; i < 51; ++i) r.mutable_details()->add_subject_categories(
-                    "category-" + std::to_string(i));
+                for (int i = 0; i < 51; ++i)
+                  r.mutable_details()->add_subject_categories("category-" + std::to_string(i));
               }),
               ElementsAre("details.subject_categories"));
   EXPECT_THAT(report([](auto& r) { r.clear_affected_tenants(); }), ElementsAre("affected_tenants"));
@@ -879,8 +879,7 @@ TEST_F(BreachServiceTest, BadInputIsRefusedAndChangesNothing) {
   n.set_name("breaches/br_doesnotexist");
   n.clear_tenant();
   ctx = Ctx(kProcessor);
-  EXPECT_EQ(stub_->RecordNotification(ctx.get(), n, &nr).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(stub_->RecordNotification(ctx.get(), n, &nr).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(Count("SELECT count(*) FROM breach_notifications"), 0);
 
   // List: bad page size and page tokens.

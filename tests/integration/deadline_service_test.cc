@@ -95,8 +95,7 @@ TEST_F(DeadlineServiceTest, ReflectionListsTheDeadlineService) {
 TEST_F(DeadlineServiceTest, ListDeadlinesShowsOnlyTheCallersTenant) {
   const absl::Time t0 = dsard_.clock().Now();
   Schedule(kTenant, "privacyRequests/req-0001", deadline::kRequestProcessor, t0);
-  Schedule(kTenant, "privacyRequests/req-0002", deadline::kRequestProcessor,
-           t0 - absl::Hours(80));
+  Schedule(kTenant, "privacyRequests/req-0002", deadline::kRequestProcessor, t0 - absl::Hours(80));
   Schedule("other-tenant", "privacyRequests/req-0003", deadline::kRequestProcessor, t0);
   v1::ListDeadlinesRequest request;
   v1::ListDeadlinesResponse response;
@@ -106,8 +105,7 @@ TEST_F(DeadlineServiceTest, ListDeadlinesShowsOnlyTheCallersTenant) {
   EXPECT_EQ(response.deadlines(0).resource(), "privacyRequests/req-0002");  // due first
   EXPECT_TRUE(response.deadlines(0).overdue());
   EXPECT_EQ(response.deadlines(0).kind(), deadline::kRequestProcessor);
-  EXPECT_EQ(response.deadlines(1).due_time().seconds(),
-            absl::ToUnixSeconds(t0 + absl::Hours(72)));
+  EXPECT_EQ(response.deadlines(1).due_time().seconds(), absl::ToUnixSeconds(t0 + absl::Hours(72)));
   request.set_overdue_only(true);
   ctx = TestDsard::Context(::dsar::testing::kAuditorToken);
   ASSERT_TRUE(stub_->ListDeadlines(ctx.get(), request, &response).ok());

@@ -21,7 +21,8 @@ class ServerTest : public ::testing::Test {
   void SetUp() override {
     auto config = ParseDsardConfig(
         "listen_address: \"127.0.0.1:0\"\ninsecure_loopback: true\n"
-        "shutdown_grace_ms: 500\ndatabase_path: \"" + dir_.File("dsar.db") + "\"\n",
+        "shutdown_grace_ms: 500\ndatabase_path: \"" +
+            dir_.File("dsar.db") + "\"\n",
         "test");
     ASSERT_THAT(config, IsOk());
     auto daemon = Dsard::Start(*config);

@@ -42,8 +42,7 @@ class TlsTest : public ::testing::Test {
   }
 
   // Calls VerifyAuditLog (auditor-allowed) over `creds`, with `token` if set.
-  grpc::StatusCode Call(const std::shared_ptr<grpc::ChannelCredentials>& creds,
-                        const char* token) {
+  grpc::StatusCode Call(const std::shared_ptr<grpc::ChannelCredentials>& creds, const char* token) {
     auto stub = v1::AuditService::NewStub(grpc::CreateChannel(address_, creds));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));

@@ -34,8 +34,7 @@ inline absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> Chec
   grpc::health::v1::HealthCheckResponse response;
   grpc::Status status = stub->Check(&ctx, request, &response);
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
   return response.status();
 }
@@ -48,8 +47,8 @@ inline absl::StatusOr<std::string> ReflectionCall(const std::shared_ptr<grpc::Ch
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   grpc::CompletionQueue cq;
-  auto call = stub.PrepareCall(
-      &ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
   auto step = [&](void* tag) {
     void* got = nullptr;
     bool ok = false;
@@ -128,7 +127,7 @@ inline absl::StatusOr<bool> ReflectionDescribes(const std::shared_ptr<grpc::Chan
   google::protobuf::UnknownFieldSet top;
   if (!top.ParseFromString(*bytes)) return absl::InternalError("bad reflection response");
   for (int i = 0; i < top.field_count(); ++i) {
-    if (top.field(i).number() == 4) return true;   // file_descriptor_response
+    if (top.field(i).number() == 4) return true;  // file_descriptor_response
   }
   return false;  // error_response (7)
 }

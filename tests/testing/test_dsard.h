@@ -39,8 +39,7 @@ class TestDsard {
   ~TestDsard() { Stop(); }
 
   std::string ConfigText() const {
-    auto principal = [](const char* name, const char* role, const char* tenant,
-                        const char* token) {
+    auto principal = [](const char* name, const char* role, const char* tenant, const char* token) {
       return absl::StrCat("principals { name: \"", name, "\" role: \"", role, "\" tenant: \"",
                           tenant, "\" token_sha256: \"", CallGate::TokenHash(token), "\" }\n");
     };

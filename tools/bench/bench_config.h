@@ -26,8 +26,8 @@ struct BenchConfig {
   absl::Duration store_warmup = absl::Milliseconds(500);
   absl::Duration store_duration = absl::Seconds(3);
   int64_t max_writes = 0;  // per store run; 0: bounded by duration only
-  std::string store_dir;  // parent of the temporary database directories
-  bool smoke = false;     // tiny bounded configuration for ctest
+  std::string store_dir;   // parent of the temporary database directories
+  bool smoke = false;      // tiny bounded configuration for ctest
   // Data-subject request benchmarks: real dsard and refbackend processes.
   std::string dsard_path;       // default: the dsard built with dsar-bench
   std::string refbackend_path;  // default: the refbackend built with dsar-bench

@@ -48,9 +48,8 @@ constexpr absl::Duration kStartTimeout = absl::Minutes(2);
 std::unique_ptr<WatchedProcess> StartBackend(const std::string& kind, const std::string& db,
                                              int people, int latency_ms) {
   return std::make_unique<WatchedProcess>(
-      std::vector<std::string>{Config().refbackend_path, "--kind=" + kind,
-                               "--listen=127.0.0.1:0", "--db=" + db,
-                               absl::StrCat("--people=", people),
+      std::vector<std::string>{Config().refbackend_path, "--kind=" + kind, "--listen=127.0.0.1:0",
+                               "--db=" + db, absl::StrCat("--people=", people),
                                absl::StrCat("--latency-ms=", latency_ms), "--threads=8"},
       std::vector<std::string>{});
 }
@@ -110,11 +109,11 @@ void BM_EraseJobLatency(benchmark::State& state) {
   if (booking_port == 0 || crm_port == 0) {
     return Fail(state, absl::UnavailableError("refbackend did not start"));
   }
-  auto config_proto = ParseDsardConfig(
-      absl::StrCat("listen_address: \"127.0.0.1:0\"\ninsecure_loopback: true\n",
-                   "database_path: \"x\"\nsubject_key_file: \"x\"\n",
-                   ConnectorsText(booking_port, crm_port, 4)),
-      "bench");
+  auto config_proto =
+      ParseDsardConfig(absl::StrCat("listen_address: \"127.0.0.1:0\"\ninsecure_loopback: true\n",
+                                    "database_path: \"x\"\nsubject_key_file: \"x\"\n",
+                                    ConnectorsText(booking_port, crm_port, 4)),
+                       "bench");
   if (!config_proto.ok()) return Fail(state, config_proto.status());
   store::StoreOptions store_options;
   store_options.path = dir.path() + "/dsar.db";

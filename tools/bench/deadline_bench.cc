@@ -67,7 +67,8 @@ absl::Status Seed(store::Store& store, const Deadlines& deadlines, int64_t n,
   for (int64_t first = 0; first < n; first += kPerWrite) {
     {
       absl::MutexLock lock(&mu);
-      mu.Await(absl::Condition(+[](int* f) { return *f < 8; }, &in_flight));
+      mu.Await(absl::Condition(
+          +[](int* f) { return *f < 8; }, &in_flight));
       if (!first_error.ok()) break;
       ++in_flight;
     }
@@ -88,7 +89,8 @@ absl::Status Seed(store::Store& store, const Deadlines& deadlines, int64_t n,
         });
   }
   absl::MutexLock lock(&mu);
-  mu.Await(absl::Condition(+[](int* f) { return *f == 0; }, &in_flight));
+  mu.Await(absl::Condition(
+      +[](int* f) { return *f == 0; }, &in_flight));
   return first_error;
 }
 
@@ -210,8 +212,7 @@ void BM_Burst(benchmark::State& state, bool log_sink) {
     SQLite::Database db(db_path, SQLite::OPEN_READONLY);
     db.exec("PRAGMA busy_timeout = 5000");
     const int64_t burst_us = absl::ToUnixMicros(burst_at);
-    const int64_t seq_before =
-        QueryInt(db, "SELECT COALESCE(MAX(seq), 0) FROM deadline_alerts");
+    const int64_t seq_before = QueryInt(db, "SELECT COALESCE(MAX(seq), 0) FROM deadline_alerts");
     // Burst alerts are the only alerts: MAX(seq) is a cheap primary-key seek.
     auto all_visible = PollUntil(
         [&] {
@@ -255,7 +256,8 @@ void BM_Burst(benchmark::State& state, bool log_sink) {
     auto pct = [&](double p) -> double {
       if (lateness_us.empty()) return -1;
       const size_t i = static_cast<size_t>(std::ceil(p * static_cast<double>(lateness_us.size())));
-      return static_cast<double>(lateness_us[std::min(std::max<size_t>(i, 1), lateness_us.size()) - 1]);
+      return static_cast<double>(
+          lateness_us[std::min(std::max<size_t>(i, 1), lateness_us.size()) - 1]);
     };
     const auto fired = static_cast<int64_t>(lateness_us.size());
     const int64_t doubled = QueryInt(
@@ -267,8 +269,7 @@ void BM_Burst(benchmark::State& state, bool log_sink) {
     const int64_t lost = std::max<int64_t>(0, burst - fired);
     dsard.Stop();
 
-    const double visible_s =
-        all_visible ? absl::ToDoubleSeconds(*all_visible - burst_at) : -1.0;
+    const double visible_s = all_visible ? absl::ToDoubleSeconds(*all_visible - burst_at) : -1.0;
     state.SetIterationTime(std::max(visible_s, 1e-6));
     state.SetItemsProcessed(fired);
     state.counters["ok"] = static_cast<double>(fired);
@@ -299,9 +300,9 @@ void BM_Burst(benchmark::State& state, bool log_sink) {
         met ? "met" : "NOT met", lost, doubled, absl::ToDoubleMilliseconds(startup),
         rss_ready / 1024.0, rss_peak / 1024.0));
     if (!all_visible || lost + doubled + unexpected > 0) {
-      return Fail(state, absl::DataLossError(absl::StrCat(
-                             "burst of ", burst, ": ", fired, " fired, ", doubled, " doubled, ",
-                             unexpected, " unexpected")));
+      return Fail(state, absl::DataLossError(absl::StrCat("burst of ", burst, ": ", fired,
+                                                          " fired, ", doubled, " doubled, ",
+                                                          unexpected, " unexpected")));
     }
   }
 }

@@ -16,8 +16,9 @@ void BM_Echo(benchmark::State& state) {
   absl::StatusOr<std::unique_ptr<EchoServer>> server = EchoServer::Start();
   if (!server.ok()) return Fail(state, server.status());
   for (auto _ : state) {
-    absl::StatusOr<LoadResult> result = RunLoad(
-        config.Load(), InsecureChannelFactory((*server)->target()), EchoClient(config.payload_bytes));
+    absl::StatusOr<LoadResult> result =
+        RunLoad(config.Load(), InsecureChannelFactory((*server)->target()),
+                EchoClient(config.payload_bytes));
     if (!result.ok()) return Fail(state, result.status());
     ReportLoad(state, *result);
   }

@@ -62,14 +62,13 @@ class Run : public std::enable_shared_from_this<Run> {
       while (issued < due && phase_.load(std::memory_order_acquire) != kStop) {
         {
           absl::MutexLock lock(&mu_);
-          if (!mu_.AwaitWithTimeout(
-                  absl::Condition(
-                      +[](Run* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
-                        return r->outstanding_ < r->cap_ ||
-                               r->phase_.load(std::memory_order_acquire) == kStop;
-                      },
-                      this),
-                  absl::Milliseconds(100))) {
+          if (!mu_.AwaitWithTimeout(absl::Condition(
+                                        +[](Run* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(r->mu_) {
+                                          return r->outstanding_ < r->cap_ ||
+                                                 r->phase_.load(std::memory_order_acquire) == kStop;
+                                        },
+                                        this),
+                                    absl::Milliseconds(100))) {
             continue;
           }
           if (phase_.load(std::memory_order_acquire) == kStop) break;
@@ -249,12 +248,23 @@ ChannelFactory InsecureChannelFactory(std::string target) {
 }
 
 const char* StatusCodeName(grpc::StatusCode code) {
-  static constexpr const char* kNames[kStatusCodes] = {
-      "OK",        "CANCELLED",          "UNKNOWN",           "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS",    "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",       "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static constexpr const char* kNames[kStatusCodes] = {"OK",
+                                                       "CANCELLED",
+                                                       "UNKNOWN",
+                                                       "INVALID_ARGUMENT",
+                                                       "DEADLINE_EXCEEDED",
+                                                       "NOT_FOUND",
+                                                       "ALREADY_EXISTS",
+                                                       "PERMISSION_DENIED",
+                                                       "RESOURCE_EXHAUSTED",
+                                                       "FAILED_PRECONDITION",
+                                                       "ABORTED",
+                                                       "OUT_OF_RANGE",
+                                                       "UNIMPLEMENTED",
+                                                       "INTERNAL",
+                                                       "UNAVAILABLE",
+                                                       "DATA_LOSS",
+                                                       "UNAUTHENTICATED"};
   int c = static_cast<int>(code);
   return c >= 0 && c < kStatusCodes ? kNames[c] : "UNKNOWN";
 }

@@ -68,8 +68,8 @@ struct LoadResult {
   int64_t ok = 0;      // successful calls completed in the window
   int64_t errors = 0;  // failed calls completed in the window
   std::map<grpc::StatusCode, int64_t> errors_by_code;
-  absl::Duration elapsed;  // measured window
-  double qps = 0;          // ok / elapsed
+  absl::Duration elapsed;                         // measured window
+  double qps = 0;                                 // ok / elapsed
   absl::Duration p50, p90, p99, p999, max, mean;  // successful calls only
   // CPU time of this whole process (client and any in-process server, all
   // threads) during the window: cpu / ok is the cost of one call, which other

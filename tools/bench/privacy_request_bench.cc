@@ -138,8 +138,8 @@ struct RequestStack {
         std::vector<std::string>{kCompleted});
     const int port = dsard->AwaitReady(kStartTimeout);
     if (port == 0) return absl::UnavailableError("dsard not ready");
-    stub = v1::PrivacyRequestService::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    stub = v1::PrivacyRequestService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
     return absl::OkStatus();
   }
 };
@@ -185,8 +185,8 @@ void BM_AccessRequestsConcurrent(benchmark::State& state) {
       auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return answered == config.requests; };
       mu.Await(absl::Condition(&all));
     }
-    const int filed = static_cast<int>(std::count_if(
-        calls.begin(), calls.end(), [](const Call& c) { return c.ok; }));
+    const int filed = static_cast<int>(
+        std::count_if(calls.begin(), calls.end(), [](const Call& c) { return c.ok; }));
     if (!stack.dsard->AwaitEvents(kCompleted, filed, kCompletionTimeout)) {
       return Fail(state, absl::DeadlineExceededError("requests did not complete in time"));
     }
@@ -204,9 +204,10 @@ void BM_AccessRequestsConcurrent(benchmark::State& state) {
     state.counters["p99_us"] = absl::ToDoubleMicroseconds(completion.Percentile(0.99));
     SetMiB(state, "rss_ready_mib", rss_ready);
     SetMiB(state, "rss_peak_mib", stack.dsard->StatusKb("VmHWM"));
-    state.SetLabel(absl::StrFormat("%d requests at once, 2 backends x %d people, "
-                                   "p50/p99 = receipt to completion",
-                                   config.requests, config.request_people));
+    state.SetLabel(
+        absl::StrFormat("%d requests at once, 2 backends x %d people, "
+                        "p50/p99 = receipt to completion",
+                        config.requests, config.request_people));
     if (filed < config.requests) MarkFailed(CurrentBenchmarkName(), "some filings failed");
   }
 }
@@ -241,7 +242,8 @@ void BM_LargeExport(benchmark::State& state) {
   const std::string booking_db = dir.path() + "/booking.db";
   {
     auto seed = StartBackend("booking", 100, booking_db);  // creates and seeds the schema
-    if (seed->AwaitReady(kStartTimeout) == 0) return Fail(state, absl::UnavailableError("refbackend"));
+    if (seed->AwaitReady(kStartTimeout) == 0)
+      return Fail(state, absl::UnavailableError("refbackend"));
   }
   if (absl::Status s = AddBookings(booking_db, config.heavy_records); !s.ok()) {
     return Fail(state, s);

@@ -8,8 +8,7 @@ namespace {
 
 double Micros(absl::Duration d) { return absl::ToDoubleMicroseconds(d); }
 
-void CheckOutcome(benchmark::State& state, int64_t ok, int64_t errors,
-                  const std::string& summary) {
+void CheckOutcome(benchmark::State& state, int64_t ok, int64_t errors, const std::string& summary) {
   if (errors == 0 && ok > 0) return;
   std::string why = errors > 0 ? absl::StrCat("errors: ", summary) : "no successful call";
   state.SetLabel(why);

@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -28,12 +27,11 @@ namespace dsar::bench {
 namespace {
 
 const std::vector<store::Migration>& BenchMigrations() {
-  static const std::vector<store::Migration>* const migrations =
-      new std::vector<store::Migration>{
-          {1, "bench_writes",
-           "CREATE TABLE bench_writes (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, "
-           "submitter INTEGER NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL, "
-           "created_at_us INTEGER NOT NULL)"}};
+  static const std::vector<store::Migration>* const migrations = new std::vector<store::Migration>{
+      {1, "bench_writes",
+       "CREATE TABLE bench_writes (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, "
+       "submitter INTEGER NOT NULL, seq INTEGER NOT NULL, payload TEXT NOT NULL, "
+       "created_at_us INTEGER NOT NULL)"}};
   return *migrations;
 }
 
@@ -41,8 +39,8 @@ void BM_StoreWrite(benchmark::State& state, int max_group_size) {
   const BenchConfig& config = Config();
   testing::TempDir dir(config.store_dir);
   if (dir.path().empty()) {
-    return Fail(state, absl::UnavailableError(absl::StrCat("cannot create a directory under ",
-                                                           config.store_dir)));
+    return Fail(state, absl::UnavailableError(
+                           absl::StrCat("cannot create a directory under ", config.store_dir)));
   }
   store::StoreOptions options;
   options.path = dir.path() + "/bench.db";
@@ -118,7 +116,8 @@ void BM_Fdatasync(benchmark::State& state) {
     state.counters["p99_us"] = absl::ToDoubleMicroseconds(latency.Percentile(0.99));
   }
   close(fd);
-  if (!io_ok) Fail(state, absl::UnavailableError(absl::StrCat("write/fdatasync: ", strerror(errno))));
+  if (!io_ok)
+    Fail(state, absl::UnavailableError(absl::StrCat("write/fdatasync: ", strerror(errno))));
 }
 
 }  // namespace

@@ -31,14 +31,15 @@ std::string StoreLoadResult::ErrorSummary() const {
 }
 
 StoreLoadResult RunStoreLoad(
-    store::Store& store, const std::function<store::WriteFn(int submitter, int64_t seq)>& make_write,
+    store::Store& store,
+    const std::function<store::WriteFn(int submitter, int64_t seq)>& make_write,
     const StoreLoadOptions& options) {
   std::atomic<int> phase{kWarmup};
   std::atomic<int64_t> ok{0};
   std::atomic<int64_t> measured{0};
   LatencyHistogram latency;
   absl::Mutex mu;
-  bool count_reached = false;                    // guarded by mu
+  bool count_reached = false;                  // guarded by mu
   std::map<absl::StatusCode, int64_t> errors;  // guarded by mu
 
   std::vector<std::thread> threads;

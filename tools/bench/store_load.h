@@ -43,9 +43,10 @@ struct StoreLoadResult {
 
 // `make_write(submitter, seq)` returns the write to submit; seq counts that
 // submitter's writes from 0.
-StoreLoadResult RunStoreLoad(store::Store& store,
-                             const std::function<store::WriteFn(int submitter, int64_t seq)>& make_write,
-                             const StoreLoadOptions& options);
+StoreLoadResult RunStoreLoad(
+    store::Store& store,
+    const std::function<store::WriteFn(int submitter, int64_t seq)>& make_write,
+    const StoreLoadOptions& options);
 
 }  // namespace dsar::bench
 

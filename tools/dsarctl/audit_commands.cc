@@ -17,14 +17,15 @@ struct ListOptions {
 int List(Cli& cli, const ListOptions& o) {
   auto stub = AuditService::NewStub(cli.channel());
   v1::ListAuditEventsResponse merged;
-  auto status = FetchPages(o.all, o.page_token,
-                           [&](const std::string& token, v1::ListAuditEventsResponse* page) {
-                             v1::ListAuditEventsRequest request;
-                             request.set_page_size(o.page_size);
-                             request.set_page_token(token);
-                             return stub->ListAuditEvents(cli.Context().get(), request, page);
-                           },
-                           &merged);
+  auto status = FetchPages(
+      o.all, o.page_token,
+      [&](const std::string& token, v1::ListAuditEventsResponse* page) {
+        v1::ListAuditEventsRequest request;
+        request.set_page_size(o.page_size);
+        request.set_page_token(token);
+        return stub->ListAuditEvents(cli.Context().get(), request, page);
+      },
+      &merged);
   if (!status.ok()) return cli.Fail(status);
   if (cli.json()) {
     cli.out() << ToJson(merged) << "\n";
@@ -49,13 +50,13 @@ int Verify(Cli& cli) {
   if (cli.json()) {
     cli.out() << ToJson(response) << "\n";
   } else {
-    PrintKeyValues(cli.out(), {{"intact", YesNo(response.intact())},
-                               {"rows checked", absl::StrCat(response.rows_checked())},
-                               {"first bad seq", response.intact()
-                                                     ? std::string()
-                                                     : absl::StrCat(response.first_bad_seq())},
-                               {"reason", response.reason()},
-                               {"head hash", response.head_hash()}});
+    PrintKeyValues(cli.out(),
+                   {{"intact", YesNo(response.intact())},
+                    {"rows checked", absl::StrCat(response.rows_checked())},
+                    {"first bad seq",
+                     response.intact() ? std::string() : absl::StrCat(response.first_bad_seq())},
+                    {"reason", response.reason()},
+                    {"head hash", response.head_hash()}});
   }
   if (!response.intact()) {
     cli.err() << "dsarctl: audit chain is broken at seq " << response.first_bad_seq() << "\n";

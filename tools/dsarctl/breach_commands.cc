@@ -49,15 +49,16 @@ absl::Status ReadJson(const std::string& path, google::protobuf::Message* messag
   if (auto s = ReadText(path, &text); !s.ok()) return s;
   auto status = google::protobuf::util::JsonStringToMessage(text, message);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a ", message->GetDescriptor()->full_name(), " in JSON: ",
-                     std::string(status.message())));
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a ",
+                                                   message->GetDescriptor()->full_name(),
+                                                   " in JSON: ", std::string(status.message())));
   }
   return absl::OkStatus();
 }
 
 std::string Count(const v1::BreachDetails& d, bool subjects) {
-  if (subjects) return d.has_approx_subject_count() ? absl::StrCat("~", d.approx_subject_count()) : "";
+  if (subjects)
+    return d.has_approx_subject_count() ? absl::StrCat("~", d.approx_subject_count()) : "";
   return d.has_approx_record_count() ? absl::StrCat("~", d.approx_record_count()) : "";
 }
 
@@ -113,8 +114,8 @@ void PrintBreach(Cli& cli, const v1::Breach& b) {
   }
   if (b.notifications_size() > 0) {
     cli.out() << "\n";
-    Table notes({"TIME", "TENANT", "RECIPIENT", "CHANNEL", "REFERENCE", "VERSION", "LATE",
-                 "DELAY REASON"});
+    Table notes(
+        {"TIME", "TENANT", "RECIPIENT", "CHANNEL", "REFERENCE", "VERSION", "LATE", "DELAY REASON"});
     for (const auto& n : b.notifications()) {
       notes.AddRow({FormatTime(n.notify_time()), n.tenant(),
                     EnumLabel(v1::NotificationRecipient_descriptor(), n.recipient()), n.channel(),
@@ -153,13 +154,14 @@ int List(Cli& cli, const ListOptions& o) {
   base.set_page_size(o.page_size);
   auto stub = BreachService::NewStub(cli.channel());
   v1::ListBreachesResponse merged;
-  auto status = FetchPages(o.all, o.page_token,
-                           [&](const std::string& token, v1::ListBreachesResponse* page) {
-                             v1::ListBreachesRequest request = base;
-                             request.set_page_token(token);
-                             return stub->ListBreaches(cli.Context().get(), request, page);
-                           },
-                           &merged);
+  auto status = FetchPages(
+      o.all, o.page_token,
+      [&](const std::string& token, v1::ListBreachesResponse* page) {
+        v1::ListBreachesRequest request = base;
+        request.set_page_token(token);
+        return stub->ListBreaches(cli.Context().get(), request, page);
+      },
+      &merged);
   if (!status.ok()) return cli.Fail(status);
   if (cli.json()) {
     cli.out() << ToJson(merged) << "\n";
@@ -231,8 +233,8 @@ int Update(Cli& cli, const UpdateOptions& o) {
     if (auto s = ReadText(o.file, &text); !s.ok()) return cli.Usage(std::string(s.message()));
     auto status = google::protobuf::util::JsonStringToMessage(text, request.mutable_details());
     if (!status.ok()) {
-      return cli.Usage(absl::StrCat(o.file, ": not a dsar.v1.BreachDetails in JSON: ",
-                                    std::string(status.message())));
+      return cli.Usage(absl::StrCat(
+          o.file, ": not a dsar.v1.BreachDetails in JSON: ", std::string(status.message())));
     }
     if (o.mask.empty()) {
       auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -352,7 +354,8 @@ CLI::Validator EnumChoice(const google::protobuf::EnumDescriptor* type) {
 
 void AddBreachCommands(CLI::App& app, Cli& cli) {
   CLI::App* group = app.add_subcommand(
-      "breaches", "Breach register (Art. 33/34): list, show, report, update, notify, close, export");
+      "breaches",
+      "Breach register (Art. 33/34): list, show, report, update, notify, close, export");
   group->require_subcommand(1);
 
   auto list = std::make_shared<ListOptions>();
@@ -378,7 +381,8 @@ void AddBreachCommands(CLI::App& app, Cli& cli) {
   r->add_option("--aware-at", report->aware_at, "When you became aware (overrides the file)");
   r->add_option("--affected-tenant", report->tenants,
                 "An affected tenant (repeatable; adds to the file's)");
-  r->add_option("--request-id", report->request_id, "Idempotency key (default: the file's, or fresh)");
+  r->add_option("--request-id", report->request_id,
+                "Idempotency key (default: the file's, or fresh)");
   r->callback([&cli, report] { cli.SetAction([&cli, report] { return Report(cli, *report); }); });
 
   auto update = std::make_shared<UpdateOptions>();

@@ -48,13 +48,14 @@ int List(Cli& cli, const ListOptions& o) {
   }
   auto stub = DeadlineService::NewStub(cli.channel());
   v1::ListDeadlinesResponse merged;
-  auto status = FetchPages(o.all, o.page_token,
-                           [&](const std::string& token, v1::ListDeadlinesResponse* page) {
-                             v1::ListDeadlinesRequest request = base;
-                             request.set_page_token(token);
-                             return stub->ListDeadlines(cli.Context().get(), request, page);
-                           },
-                           &merged);
+  auto status = FetchPages(
+      o.all, o.page_token,
+      [&](const std::string& token, v1::ListDeadlinesResponse* page) {
+        v1::ListDeadlinesRequest request = base;
+        request.set_page_token(token);
+        return stub->ListDeadlines(cli.Context().get(), request, page);
+      },
+      &merged);
   if (!status.ok()) return cli.Fail(status);
   if (cli.json()) {
     cli.out() << ToJson(merged) << "\n";
@@ -82,9 +83,8 @@ int Sla(Cli& cli, const SlaOptions& o) {
   v1::GetSlaReportRequest request;
   request.set_kind(o.kind);
   request.set_all_tenants(o.all_tenants);
-  for (auto [flag, text, field] :
-       {std::make_tuple("--from", &o.from, request.mutable_start_time()),
-        std::make_tuple("--to", &o.to, request.mutable_end_time())}) {
+  for (auto [flag, text, field] : {std::make_tuple("--from", &o.from, request.mutable_start_time()),
+                                   std::make_tuple("--to", &o.to, request.mutable_end_time())}) {
     if (text->empty()) continue;
     absl::Time t;
     if (!ParseTimeFlag(*text, &t)) {
@@ -161,8 +161,7 @@ int Watch(Cli& cli, const WatchOptions& o) {
     } else {
       cli.out() << absl::StrFormat("%-8d  %-20s  %-12s  %-32s  %-40s  %-20s  %s\n", a.sequence(),
                                    FormatTime(a.fire_time()), a.level_label(), a.kind(),
-                                   a.resource(), FormatTime(a.due_time()),
-                                   Id(a.name(), "alerts/"));
+                                   a.resource(), FormatTime(a.due_time()), Id(a.name(), "alerts/"));
     }
     cli.out() << std::flush;
     if (o.count > 0 && ++received >= o.count) {
@@ -238,7 +237,8 @@ void AddDeadlineCommands(CLI::App& app, Cli& cli) {
 
   auto soon = std::make_shared<ListOptions>();
   soon->within = "24h";
-  CLI::App* s = group->add_subcommand("due-soon", "Open deadlines due within --within (and overdue ones)");
+  CLI::App* s =
+      group->add_subcommand("due-soon", "Open deadlines due within --within (and overdue ones)");
   s->add_option("--within", soon->within, "Horizon (default 24h)");
   AddPaging(s, soon.get());
   s->callback([&cli, soon] { cli.SetAction([&cli, soon] { return List(cli, *soon); }); });
@@ -252,7 +252,8 @@ void AddDeadlineCommands(CLI::App& app, Cli& cli) {
   auto sla = std::make_shared<SlaOptions>();
   CLI::App* r = group->add_subcommand(
       "sla", "On-time rate and time to close per kind (and request type), at most 400 days");
-  r->add_option("--from", sla->from, "Window start (RFC 3339 or YYYY-MM-DD; default 30 days before --to)");
+  r->add_option("--from", sla->from,
+                "Window start (RFC 3339 or YYYY-MM-DD; default 30 days before --to)");
   r->add_option("--to", sla->to, "Window end (default now)");
   r->add_option("--kind", sla->kind, "Only this kind");
   r->add_flag("--all-tenants", sla->all_tenants,

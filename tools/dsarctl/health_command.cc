@@ -24,9 +24,8 @@ int Health(Cli& cli, const HealthOptions& o) {
     cli.out() << ::grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status())
               << "\n";
   }
-  return response.status() == ::grpc::health::v1::HealthCheckResponse::SERVING
-             ? kExitOk
-             : kExitCheckFailed;
+  return response.status() == ::grpc::health::v1::HealthCheckResponse::SERVING ? kExitOk
+                                                                               : kExitCheckFailed;
 }
 
 }  // namespace
@@ -37,7 +36,8 @@ void AddHealthCommand(CLI::App& app, Cli& cli) {
       "health", "Is dsard serving? (grpc.health.v1; no token needed; exit 7 when not serving)");
   h->add_option("--service", options->service,
                 "Service to ask about, e.g. dsar.v1.ConsentService (default: the whole server)");
-  h->callback([&cli, options] { cli.SetAction([&cli, options] { return Health(cli, *options); }); });
+  h->callback(
+      [&cli, options] { cli.SetAction([&cli, options] { return Health(cli, *options); }); });
 }
 
 }  // namespace dsar::dsarctl

@@ -16,8 +16,9 @@ namespace {
 void AllowGlobalOptionsEverywhere(CLI::App* app, bool root = true) {
   app->fallthrough();
   if (!root) {
-    app->footer("Connection and output options (--server, --token-file, --tenant, --ca, "
-                "--output json, ...) may follow any subcommand; see dsarctl --help.");
+    app->footer(
+        "Connection and output options (--server, --token-file, --tenant, --ca, "
+        "--output json, ...) may follow any subcommand; see dsarctl --help.");
   }
   for (CLI::App* sub : app->get_subcommands({})) AllowGlobalOptionsEverywhere(sub, false);
 }
@@ -27,7 +28,8 @@ void AllowGlobalOptionsEverywhere(CLI::App* app, bool root = true) {
 int main(int argc, char** argv) {
   using namespace dsar::dsarctl;
   CLI::App app{
-      "dsarctl - operate dsar: requests, consent, breaches, deadlines, connectors, audit, backups.\n"
+      "dsarctl - operate dsar: requests, consent, breaches, deadlines, connectors, audit, "
+      "backups.\n"
       "Exit codes: 0 ok, 1 other error, 2 usage, 3 not found, 4 invalid argument or failed "
       "precondition,\n5 unauthenticated or permission denied, 6 unavailable (retry), 7 check "
       "failed.",

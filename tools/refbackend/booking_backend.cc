@@ -219,11 +219,11 @@ class BookingBackend final : public Backend {
         continue;
       }
       auto run = [&](const char* sql) { return ExecForPerson(txn, sql, id); };
-      anonymised += run(
-          "UPDATE bookings SET person_id = NULL, guest_name = NULL WHERE person_id = ?");
-      anonymised += run(
-          "UPDATE payments SET person_id = NULL, card_last4 = NULL, payer_email = NULL "
-          "WHERE person_id = ?");
+      anonymised +=
+          run("UPDATE bookings SET person_id = NULL, guest_name = NULL WHERE person_id = ?");
+      anonymised +=
+          run("UPDATE payments SET person_id = NULL, card_last4 = NULL, payer_email = NULL "
+              "WHERE person_id = ?");
       deleted += run("DELETE FROM consents WHERE person_id = ?");
       deleted += run("DELETE FROM people WHERE id = ?");
     }

@@ -25,9 +25,9 @@ namespace dsar::refbackend {
 
 struct FaultOptions {
   absl::Duration latency = absl::ZeroDuration();  // added to every call
-  double error_rate = 0;       // probability a data call fails with UNAVAILABLE
-  int64_t crash_after = 0;     // > 0: _exit(3) when data call number N+1 arrives
-  uint64_t seed = 1;           // for the error draws
+  double error_rate = 0;                          // probability a data call fails with UNAVAILABLE
+  int64_t crash_after = 0;                        // > 0: _exit(3) when data call number N+1 arrives
+  uint64_t seed = 1;                              // for the error draws
   // ListEndedRelationships ignores end_time_before and lists every ended
   // relationship, recent ones too (a faulty connector, for dsard's own check).
   bool list_every_ended = false;
@@ -36,8 +36,7 @@ struct FaultOptions {
 // Decides, per call, whether to fail or crash. Thread-safe.
 class FaultInjector {
  public:
-  explicit FaultInjector(const FaultOptions& options)
-      : options_(options), rng_(options.seed) {}
+  explicit FaultInjector(const FaultOptions& options) : options_(options), rng_(options.seed) {}
   absl::Duration latency() const { return options_.latency; }
   bool list_every_ended() const { return options_.list_every_ended; }
   // For a data call: may never return (crash), or return UNAVAILABLE.
@@ -70,8 +69,7 @@ class ConnectorServer final : public connector::v1::DataSourceConnector::Callbac
       grpc::CallbackServerContext* ctx, const connector::v1::ApplyConsentChangeRequest* request,
       connector::v1::ApplyConsentChangeResponse* response) override;
   grpc::ServerUnaryReactor* ListEndedRelationships(
-      grpc::CallbackServerContext* ctx,
-      const connector::v1::ListEndedRelationshipsRequest* request,
+      grpc::CallbackServerContext* ctx, const connector::v1::ListEndedRelationshipsRequest* request,
       connector::v1::ListEndedRelationshipsResponse* response) override;
 
  private:

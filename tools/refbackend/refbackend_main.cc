@@ -55,8 +55,7 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"booking", "crm"}));
   app.add_option("--listen", listen, "host:port to listen on (port 0 picks one)");
-  app.add_option("--db", db_path, "SQLite database file (created and seeded if new)")
-      ->required();
+  app.add_option("--db", db_path, "SQLite database file (created and seeded if new)")->required();
   app.add_option("--seed", seed, "Seed of the synthetic data generator");
   app.add_option("--people", people, "Synthetic people to create in a new database")
       ->check(CLI::Range(0, 10000000));
@@ -129,8 +128,7 @@ int main(int argc, char** argv) {
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
-  dsar::log::Info("signal_received",
-                  {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  dsar::log::Info("signal_received", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   queue.Hurry();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   server->Wait();

@@ -151,8 +151,7 @@ TEST_F(LoadGeneratorTest, ServerThatIsGoneIsUnavailable) {
   server_.reset();
   LoadOptions options = Small();
   options.connect_timeout = absl::Milliseconds(500);
-  EXPECT_THAT(RunLoad(options, channels, EchoClient(16)),
-              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(RunLoad(options, channels, EchoClient(16)), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST_F(LoadGeneratorTest, BadOptionsAreInvalidArgument) {

@@ -65,7 +65,7 @@ TEST_F(CircuitBreakerTest, HalfOpenAfterOpenDurationAllowsOnlyProbeSlots) {
   EXPECT_EQ(g.calls, 2);
   EXPECT_TRUE(g.probe);
   EXPECT_EQ(breaker_.Acquire(5).calls, 0);  // both probe slots taken
-  breaker_.Cancel(true);                     // one probe never ran
+  breaker_.Cancel(true);                    // one probe never ran
   EXPECT_EQ(breaker_.Acquire(5).calls, 1);
 }
 

@@ -1,10 +1,11 @@
 // Connector configuration (validation and defaults), the registry built from
 // it, and payload sealing.
+#include "lib/connector/registry.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "lib/connector/payload.h"
-#include "lib/connector/registry.h"
 #include "lib/core/config.h"
 #include "tests/testing/status_matchers.h"
 
@@ -101,8 +102,8 @@ TEST(ConnectorConfigTest, ConnectorsNeedAPayloadKey) {
       "listen_address: \"127.0.0.1:0\"\ninsecure_loopback: true\n"
       "database_path: \"/tmp/x.db\"\nconnectors { name: \"a\" address: \"127.0.0.1:1\" }\n",
       "t");
-  ASSERT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument,
-                               HasSubstr("outbox.payload_key_file")));
+  ASSERT_THAT(config,
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("outbox.payload_key_file")));
   config = ParseDsardConfig(
       "listen_address: \"127.0.0.1:0\"\ninsecure_loopback: true\n"
       "database_path: \"/tmp/x.db\"\nconnectors { name: \"a\" address: \"127.0.0.1:1\" }\n"
@@ -138,8 +139,7 @@ TEST(PayloadSealerTest, RoundTripsAndRefusesAlteredOrMovedPayloads) {
   EXPECT_THAT((*sealer)->Open("", "task_a"), StatusIs(absl::StatusCode::kDataLoss));
   auto other = PayloadSealer::FromSecret("another-secret-0123456789abcdef-xyz");
   EXPECT_THAT((*other)->Open(sealed, "task_a"), StatusIs(absl::StatusCode::kDataLoss));
-  EXPECT_THAT(PayloadSealer::FromSecret("short"),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(PayloadSealer::FromSecret("short"), StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(PayloadSealer::FromSecretFile("/nonexistent/outbox.key"),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("/nonexistent")));
 }

@@ -85,7 +85,8 @@ TEST(ConsentStateIndexTest, HasNoStateOfASubjectOnlyWhenNoPurposeOfItsTenantHold
   ConsentStateIndex index(100);
   EXPECT_TRUE(index.HasNoStateOf("tenant-a", SubjectKey(1)));  // nothing stored yet
   const auto row = MakeRow(ConsentState::kWithdrawn, "rcpt_1", "v7", 5);
-  index.Put("tenant-a", SubjectKey(1), "booking", MakeRow(ConsentState::kGranted, "rcpt_0", "v7", 1));
+  index.Put("tenant-a", SubjectKey(1), "booking",
+            MakeRow(ConsentState::kGranted, "rcpt_0", "v7", 1));
   index.Put("tenant-a", SubjectKey(2), "booking", row);
   // A subject with a state under any one purpose has events, withdrawn or not.
   index.Put("tenant-a", SubjectKey(3), "marketing", row);
@@ -152,9 +153,9 @@ class ConsentStateIndexLoadTest : public ::testing::Test {
       insert.bind(3, row.receipt_id);
       insert.bind(4, subject_key.data(), static_cast<int>(subject_key.size()));
       insert.bind(5, purpose);
-      insert.bind(6, static_cast<int>(row.state == ConsentState::kWithdrawn
-                                          ? ConsentAction::kWithdrawn
-                                          : ConsentAction::kGiven));
+      insert.bind(6,
+                  static_cast<int>(row.state == ConsentState::kWithdrawn ? ConsentAction::kWithdrawn
+                                                                         : ConsentAction::kGiven));
       insert.bind(7, row.notice_version);
       insert.bind(8, static_cast<int64_t>(absl::ToUnixMicros(row.changed_at)));
       insert.bind(9, static_cast<int64_t>(absl::ToUnixMicros(row.changed_at)));

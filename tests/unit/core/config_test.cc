@@ -59,8 +59,10 @@ TEST(ConfigTest, WrongTypeNamesFileAndLine) {
 }
 
 TEST(ConfigTest, OutOfRangeValueNamesFieldAndLine) {
-  auto config = ParseDsardConfig(std::string(kGood) + "writer {\n  max_group_size: 0\n"
-                                 "  max_queue_depth: -5\n}\n", "c.textproto");
+  auto config = ParseDsardConfig(std::string(kGood) +
+                                     "writer {\n  max_group_size: 0\n"
+                                     "  max_queue_depth: -5\n}\n",
+                                 "c.textproto");
   EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument,
                                AllOf(HasSubstr("c.textproto:7: writer.max_queue_depth"),
                                      HasSubstr("between"))));
@@ -76,12 +78,14 @@ TEST(ConfigTest, MissingRequiredFieldsAreAllReported) {
 
 TEST(ConfigTest, PlaintextIsRefusedOffLoopbackAndWithoutTheInsecureFlag) {
   EXPECT_THAT(ParseDsardConfig("listen_address: \"0.0.0.0:1\"\ndatabase_path: \"x\"\n"
-                               "insecure_loopback: true\n", "e"),
+                               "insecure_loopback: true\n",
+                               "e"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("e:1: listen_address")));
   EXPECT_THAT(ParseDsardConfig("listen_address: \"127.0.0.1:1\"\ndatabase_path: \"x\"\n", "f"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("TLS")));
   EXPECT_THAT(ParseDsardConfig("listen_address: \"127.0.0.1:99999\"\ndatabase_path: \"x\"\n"
-                               "insecure_loopback: true\n", "g"),
+                               "insecure_loopback: true\n",
+                               "g"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("port")));
 }
 
@@ -96,7 +100,8 @@ principals {
   tenant: "nobody"
   token_sha256: "abc"
 }
-)", "t.textproto");
+)",
+                                 "t.textproto");
   EXPECT_THAT(config, StatusIs(absl::StatusCode::kInvalidArgument,
                                AllOf(HasSubstr("t.textproto:6: tenants[0].id"),
                                      HasSubstr("t.textproto:7: tenants[0].purposes[0]"

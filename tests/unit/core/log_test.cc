@@ -77,8 +77,8 @@ TEST(LogTest, FieldsAreFormattedExactlyAsNlohmannJsonDumpsThem) {
   std::vector<std::string> want;
   ::testing::internal::CaptureStderr();
   Write(Level::kInfo, "plain", {{"zeta", "z"}, {"alpha", 1}, {"mid", true}, {"neg", int64_t{-7}}});
-  want.push_back(expected({{"event", "plain"}, {"zeta", "z"}, {"alpha", 1}, {"mid", true},
-                           {"neg", -7}}));
+  want.push_back(
+      expected({{"event", "plain"}, {"zeta", "z"}, {"alpha", 1}, {"mid", true}, {"neg", -7}}));
   Write(Level::kInfo, "escapes",
         {{"s", std::string("q\"b\\s/\b\f\n\r\t\x01\x1f\x7f end")}, {"off", false}});
   want.push_back(expected({{"event", "escapes"},

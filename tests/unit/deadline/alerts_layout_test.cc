@@ -145,9 +145,9 @@ TEST_F(AlertLayoutTest, AlertsStoredBeforeMigration9StayReadableAndSeqCarriesOn)
         "%d, %d, %d, ''),"
         "(3, '%s', 'alrt_legacydeleted', 'dl_old', '%s', 'breaches/old-1', 1, -36000000000, "
         "%d, %d, %d, '')",
-        testing::kTenant, kBreachControllerNotification, due_us, warn_us, warn_us,
-        testing::kTenant, kBreachControllerNotification, due_us, warn_us, warn_us,
-        testing::kTenant, kBreachControllerNotification, due_us, warn_us, warn_us));
+        testing::kTenant, kBreachControllerNotification, due_us, warn_us, warn_us, testing::kTenant,
+        kBreachControllerNotification, due_us, warn_us, warn_us, testing::kTenant,
+        kBreachControllerNotification, due_us, warn_us, warn_us));
     db.exec("DELETE FROM deadline_alerts WHERE seq = 3");
     db.exec(absl::StrFormat(
         "INSERT INTO deadline_alert_deliveries (alert_seq, sink, tenant_id, state, "
@@ -243,8 +243,9 @@ TEST_F(AlertLayoutTest, ACrashBetweenAlertsAndBookkeepingFiresNothingTwice) {
   const absl::Time t = clock_.Now() + absl::Hours(1);
   ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     for (int i = 0; i < 300; ++i) {
-      ScheduleRequest r{testing::kTenant, kBreachControllerNotification, absl::StrCat("breaches/c", i),
-                        t + absl::Hours(24) - absl::Hours(72), t + absl::Hours(24)};
+      ScheduleRequest r{testing::kTenant, kBreachControllerNotification,
+                        absl::StrCat("breaches/c", i), t + absl::Hours(24) - absl::Hours(72),
+                        t + absl::Hours(24)};
       RETURN_IF_ERROR(deadlines_->Schedule(txn, r, clock_.Now()).status());
     }
     return absl::OkStatus();

@@ -52,8 +52,7 @@ class DeadlineTest : public ::testing::Test {
                                     absl::Time start, const std::string& tenant = kTenant) {
     absl::StatusOr<Deadline> out = absl::UnknownError("not run");
     absl::Status s = store_->WriteAndWait([&](store::WriteTxn& txn) {
-      out = deadlines_->Schedule(txn, ScheduleRequest{tenant, kind, resource, start},
-                                 clock_.Now());
+      out = deadlines_->Schedule(txn, ScheduleRequest{tenant, kind, resource, start}, clock_.Now());
       return out.status();
     });
     if (!s.ok()) return s;

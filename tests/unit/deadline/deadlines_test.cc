@@ -16,8 +16,8 @@ using ::dsar::testing::IsOk;
 using ::dsar::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::Field;
-using ::testing::UnorderedElementsAre;
 using testing::kTenant;
+using ::testing::UnorderedElementsAre;
 
 class DeadlinesTest : public testing::DeadlineTest {};
 
@@ -46,11 +46,10 @@ TEST_F(DeadlinesTest, ScheduleComputesTheDueTimeFromTheKind) {
 }
 
 TEST_F(DeadlinesTest, ScheduleNamesEveryBadField) {
-  absl::Status s =
-      Mutate([&](store::WriteTxn& txn) {
-        return deadlines_->Schedule(txn, ScheduleRequest{"", "no.such.kind", "", clock_.Now()},
-                                    clock_.Now());
-      }).status();
+  absl::Status s = Mutate([&](store::WriteTxn& txn) {
+                     return deadlines_->Schedule(
+                         txn, ScheduleRequest{"", "no.such.kind", "", clock_.Now()}, clock_.Now());
+                   }).status();
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(Fields(s), UnorderedElementsAre("tenant", "kind", "resource"));
   ScheduleRequest early{kTenant, kRequestProcessor, "privacyRequests/req-0002", clock_.Now(),
@@ -67,9 +66,9 @@ TEST_F(DeadlinesTest, OneOpenDeadlinePerKindAndResource) {
   EXPECT_THAT(Schedule("breaches/br-0001", kBreachControllerNotification, clock_.Now()),
               StatusIs(absl::StatusCode::kAlreadyExists));
   // Another tenant's resource of the same name is independent.
-  EXPECT_THAT(Schedule("breaches/br-0001", kBreachControllerNotification, clock_.Now(),
-                       "tenant-0002"),
-              IsOk());
+  EXPECT_THAT(
+      Schedule("breaches/br-0001", kBreachControllerNotification, clock_.Now(), "tenant-0002"),
+      IsOk());
   ASSERT_THAT(Mutate([&](store::WriteTxn& txn) {
                 return deadlines_->Complete(
                     txn, Key("breaches/br-0001", kBreachControllerNotification), clock_.Now());
@@ -80,10 +79,10 @@ TEST_F(DeadlinesTest, OneOpenDeadlinePerKindAndResource) {
 
 TEST_F(DeadlinesTest, ScheduleRollsBackWithTheCallersTransaction) {
   absl::Status s = store_->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
-    auto d = deadlines_->Schedule(
-        txn, ScheduleRequest{kTenant, kConsentWithdrawalPropagation, "consentEvents/ev-0001",
-                             clock_.Now()},
-        clock_.Now());
+    auto d = deadlines_->Schedule(txn,
+                                  ScheduleRequest{kTenant, kConsentWithdrawalPropagation,
+                                                  "consentEvents/ev-0001", clock_.Now()},
+                                  clock_.Now());
     if (!d.ok()) return d.status();
     return absl::AbortedError("the caller's own change failed");
   });
@@ -94,15 +93,13 @@ TEST_F(DeadlinesTest, ScheduleRollsBackWithTheCallersTransaction) {
 
 TEST_F(DeadlinesTest, CompleteClosesOnceAndRecordsOnTime) {
   const DeadlineKey key = Key("privacyRequests/req-0003", kRequestProcessor);
-  EXPECT_THAT(Mutate([&](store::WriteTxn& txn) {
-                return deadlines_->Complete(txn, key, clock_.Now());
-              }),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      Mutate([&](store::WriteTxn& txn) { return deadlines_->Complete(txn, key, clock_.Now()); }),
+      StatusIs(absl::StatusCode::kNotFound));
   ASSERT_THAT(Schedule(key.resource, key.kind, clock_.Now()), IsOk());
   clock_.Advance(absl::Hours(10));
-  auto done = Mutate([&](store::WriteTxn& txn) {
-    return deadlines_->Complete(txn, key, clock_.Now());
-  });
+  auto done =
+      Mutate([&](store::WriteTxn& txn) { return deadlines_->Complete(txn, key, clock_.Now()); });
   ASSERT_THAT(done, IsOk());
   EXPECT_EQ(done->state, DeadlineState::kCompleted);
   EXPECT_EQ(done->closed_at, clock_.Now());
@@ -113,10 +110,9 @@ TEST_F(DeadlinesTest, CompleteClosesOnceAndRecordsOnTime) {
   EXPECT_THAT(again, StatusIs(absl::StatusCode::kFailedPrecondition));
   ASSERT_EQ(PreconditionViolationsOf(again).size(), 1u);
   EXPECT_EQ(PreconditionViolationsOf(again)[0].type, "STATE");
-  EXPECT_THAT(Mutate([&](store::WriteTxn& txn) {
-                return deadlines_->Cancel(txn, key, clock_.Now());
-              }),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(
+      Mutate([&](store::WriteTxn& txn) { return deadlines_->Cancel(txn, key, clock_.Now()); }),
+      StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST_F(DeadlinesTest, ExtendGdprRequestUpToThreeMonthsWithAReason) {
@@ -159,11 +155,11 @@ TEST_F(DeadlinesTest, ExtendGdprRequestUpToThreeMonthsWithAReason) {
 
 TEST_F(DeadlinesTest, BreachAndConsentClocksCannotBeExtended) {
   ASSERT_THAT(Schedule("breaches/br-0002", kBreachControllerNotification, clock_.Now()), IsOk());
-  absl::Status s = Mutate([&](store::WriteTxn& txn) {
-                     return deadlines_->Extend(
-                         txn, Key("breaches/br-0002", kBreachControllerNotification),
-                         clock_.Now() + absl::Hours(100), "more time", clock_.Now());
-                   }).status();
+  absl::Status s =
+      Mutate([&](store::WriteTxn& txn) {
+        return deadlines_->Extend(txn, Key("breaches/br-0002", kBreachControllerNotification),
+                                  clock_.Now() + absl::Hours(100), "more time", clock_.Now());
+      }).status();
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
@@ -183,33 +179,29 @@ TEST_F(DeadlinesTest, PauseStopsTheClockAndResumeMovesTheDueTime) {
   const DeadlineKey key = Key("privacyRequests/req-0006", kRequestProcessor);
   ASSERT_THAT(Schedule(key.resource, key.kind, t0), IsOk());
   clock_.Advance(absl::Hours(10));
-  auto paused = Mutate([&](store::WriteTxn& txn) {
-    return deadlines_->Pause(txn, key, clock_.Now());
-  });
+  auto paused =
+      Mutate([&](store::WriteTxn& txn) { return deadlines_->Pause(txn, key, clock_.Now()); });
   ASSERT_THAT(paused, IsOk());
   EXPECT_TRUE(paused->paused());
   EXPECT_FALSE(paused->next_alert_at.has_value());
-  EXPECT_THAT(Mutate([&](store::WriteTxn& txn) {
-                return deadlines_->Pause(txn, key, clock_.Now());
-              }),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(
+      Mutate([&](store::WriteTxn& txn) { return deadlines_->Pause(txn, key, clock_.Now()); }),
+      StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(Mutate([&](store::WriteTxn& txn) {
                 return deadlines_->Extend(txn, key, t0 + absl::Hours(100), "x", clock_.Now());
               }),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   clock_.Advance(absl::Hours(30));
-  auto resumed = Mutate([&](store::WriteTxn& txn) {
-    return deadlines_->Resume(txn, key, clock_.Now());
-  });
+  auto resumed =
+      Mutate([&](store::WriteTxn& txn) { return deadlines_->Resume(txn, key, clock_.Now()); });
   ASSERT_THAT(resumed, IsOk());
   EXPECT_FALSE(resumed->paused());
   EXPECT_EQ(resumed->due_at, t0 + absl::Hours(72 + 30));
   EXPECT_EQ(resumed->paused_total, absl::Hours(30));
   EXPECT_EQ(resumed->next_alert_at, t0 + absl::Hours(48 + 30));
-  EXPECT_THAT(Mutate([&](store::WriteTxn& txn) {
-                return deadlines_->Resume(txn, key, clock_.Now());
-              }),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(
+      Mutate([&](store::WriteTxn& txn) { return deadlines_->Resume(txn, key, clock_.Now()); }),
+      StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST_F(DeadlinesTest, ReadsNeverCrossTenants) {
@@ -297,8 +289,7 @@ TEST_F(DeadlinesTest, SlaReportCountsOnTimeOpenOverdueAndPercentiles) {
     const absl::Time close = t0 + absl::Hours(i == 11 ? 80 : i);
     ASSERT_THAT(Mutate([&](store::WriteTxn& txn) {
                   return deadlines_->Complete(
-                      txn, Key(absl::StrCat("privacyRequests/req-2", i), kRequestProcessor),
-                      close);
+                      txn, Key(absl::StrCat("privacyRequests/req-2", i), kRequestProcessor), close);
                 }),
                 IsOk());
   }
@@ -307,8 +298,7 @@ TEST_F(DeadlinesTest, SlaReportCountsOnTimeOpenOverdueAndPercentiles) {
   ASSERT_THAT(Schedule("privacyRequests/req-open2", kRequestProcessor, t0), IsOk());
   ASSERT_THAT(Schedule("privacyRequests/req-cancel", kRequestProcessor, t0), IsOk());
   ASSERT_THAT(Mutate([&](store::WriteTxn& txn) {
-                return deadlines_->Cancel(txn, Key("privacyRequests/req-cancel",
-                                                   kRequestProcessor),
+                return deadlines_->Cancel(txn, Key("privacyRequests/req-cancel", kRequestProcessor),
                                           t0 + absl::Hours(1));
               }),
               IsOk());

@@ -105,8 +105,7 @@ TEST_F(DispatcherTest, SignedWebhookReachesALoopbackReceiver) {
 
 TEST_F(DispatcherTest, PayloadIsValidJsonForAnyResourceName) {
   const std::string odd = "privacyRequests/\"quoted\"\\back\nline\x01\u00e5";
-  ASSERT_THAT(Schedule(odd, kBreachControllerNotification, clock_.Now() - absl::Hours(70)),
-              IsOk());
+  ASSERT_THAT(Schedule(odd, kBreachControllerNotification, clock_.Now() - absl::Hours(70)), IsOk());
   Scheduler scheduler(*store_, clock_, *deadlines_, {});
   ASSERT_THAT(scheduler.RunDue(), IsOk());
   const std::vector<Alert> alerts = Alerts();
@@ -163,7 +162,8 @@ TEST_F(DispatcherTest, ReceiverDownIsRetriedWithBackoffAndEachAlertDeliveredOnce
   // The first alert was tried twice (attempt 1 got a 503), the second too.
   std::vector<std::string> attempts_of_first;
   for (const auto& h : hooks) {
-    if (h.alert_id_header == hooks[0].alert_id_header) attempts_of_first.push_back(h.attempt_header);
+    if (h.alert_id_header == hooks[0].alert_id_header)
+      attempts_of_first.push_back(h.attempt_header);
   }
   EXPECT_THAT(attempts_of_first, ::testing::ElementsAre("1", "2"));
   EXPECT_EQ(Deliveries("webhook:oncall", "delivered"), 3);
@@ -228,9 +228,9 @@ TEST_F(DispatcherTest, BackgroundThreadsDeliverWhenTheSchedulerFires) {
   scheduler.AddListener(dispatcher.get());
   dispatcher->Start();
   scheduler.Start();
-  ASSERT_THAT(Schedule("breaches/br-bg", kBreachControllerNotification,
-                       clock_.Now() - absl::Hours(70)),
-              IsOk());
+  ASSERT_THAT(
+      Schedule("breaches/br-bg", kBreachControllerNotification, clock_.Now() - absl::Hours(70)),
+      IsOk());
   ASSERT_TRUE(receiver_.WaitForHooks(1, absl::Seconds(30)));
   scheduler.Stop();
   dispatcher->Stop();

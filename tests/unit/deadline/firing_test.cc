@@ -127,8 +127,7 @@ TEST_F(FiringTest, CatchUpAcrossBatchesKeepsEveryLevelInFireTimeOrder) {
   // While nothing runs: deadlines due 10..60 hours after t0; the scheduler
   // starts 100 hours later, so each has 3 to 6 levels due.
   for (int i = 0; i < 6; ++i) {
-    ScheduleMany(absl::StrCat("down", i), 7, t0 + absl::Hours(10 + 10 * i),
-                 t0 - absl::Hours(100));
+    ScheduleMany(absl::StrCat("down", i), 7, t0 + absl::Hours(10 + 10 * i), t0 - absl::Hours(100));
   }
   clock_.SetTime(t0 + absl::Hours(100));
   auto scheduler = NewScheduler(*store_, 5);  // batches end inside groups of levels
@@ -203,8 +202,7 @@ TEST_F(FiringTest, LevelsFiredBeforeACrashMakeTheFastPathFallBackUntilBatchesAre
 // Other level configurations: the fast path's SQL for "the next level" must
 // agree with NextLevelAfter, or a deadline with two levels due would fire only
 // one of them in the run (or a simple batch would fall back).
-class FiringLevelsTest : public FiringTest,
-                         public ::testing::WithParamInterface<AlertLevels> {
+class FiringLevelsTest : public FiringTest, public ::testing::WithParamInterface<AlertLevels> {
  protected:
   FiringLevelsTest() { options_.levels = GetParam(); }
 };

@@ -135,16 +135,14 @@ TEST_F(SchedulerTest, PauseStopsTheClock) {
   const DeadlineKey key = Key("privacyRequests/req-0003", kRequestProcessor);
   ASSERT_THAT(Schedule(key.resource, key.kind, t0), IsOk());
   clock_.SetTime(t0 + absl::Hours(10));
-  ASSERT_THAT(Mutate([&](store::WriteTxn& txn) {
-                return deadlines_->Pause(txn, key, clock_.Now());
-              }),
-              IsOk());
+  ASSERT_THAT(
+      Mutate([&](store::WriteTxn& txn) { return deadlines_->Pause(txn, key, clock_.Now()); }),
+      IsOk());
   clock_.SetTime(t0 + absl::Hours(200));  // far past the original due time
   EXPECT_EQ(RunDue(), 0);
-  ASSERT_THAT(Mutate([&](store::WriteTxn& txn) {
-                return deadlines_->Resume(txn, key, clock_.Now());
-              }),
-              IsOk());
+  ASSERT_THAT(
+      Mutate([&](store::WriteTxn& txn) { return deadlines_->Resume(txn, key, clock_.Now()); }),
+      IsOk());
   // 190 hours paused: T-24h is now at 48 + 190 hours.
   clock_.SetTime(t0 + absl::Hours(48 + 190) - absl::Seconds(1));
   EXPECT_EQ(RunDue(), 0);
@@ -160,10 +158,9 @@ TEST_F(SchedulerTest, CompleteCancelsPendingLevels) {
   ASSERT_THAT(Schedule(key.resource, key.kind, t0), IsOk());
   clock_.SetTime(t0 + absl::Hours(48));
   EXPECT_EQ(RunDue(), 1);
-  ASSERT_THAT(Mutate([&](store::WriteTxn& txn) {
-                return deadlines_->Complete(txn, key, clock_.Now());
-              }),
-              IsOk());
+  ASSERT_THAT(
+      Mutate([&](store::WriteTxn& txn) { return deadlines_->Complete(txn, key, clock_.Now()); }),
+      IsOk());
   clock_.SetTime(t0 + absl::Hours(24 * 30));
   EXPECT_EQ(RunDue(), 0);
   EXPECT_THAT(Labels(), ElementsAre("T-24h"));
@@ -172,9 +169,8 @@ TEST_F(SchedulerTest, CompleteCancelsPendingLevels) {
 TEST_F(SchedulerTest, ALevelAlreadyPassedAtScheduleFiresOnceAtOnce) {
   // A breach reported 70 hours after awareness: "T-4h" now, then "due".
   const absl::Time now = clock_.Now();
-  ASSERT_THAT(
-      Schedule("breaches/br-0002", kBreachControllerNotification, now - absl::Hours(70)),
-      IsOk());
+  ASSERT_THAT(Schedule("breaches/br-0002", kBreachControllerNotification, now - absl::Hours(70)),
+              IsOk());
   EXPECT_EQ(RunDue(), 1);
   EXPECT_EQ(RunDue(), 0);
   clock_.Advance(absl::Hours(2));
@@ -216,8 +212,8 @@ TEST_F(SchedulerTest, DowntimeIsCaughtUpOldestFirst) {
     absl::StatusOr<Deadline> d = Mutate([&](store::WriteTxn& txn) {
       return deadlines_->Schedule(
           txn,
-          ScheduleRequest{kTenant, kRequestProcessor, absl::StrCat("privacyRequests/req-2", i),
-                          t0, t0 + absl::Hours(10 + 20 * i)},
+          ScheduleRequest{kTenant, kRequestProcessor, absl::StrCat("privacyRequests/req-2", i), t0,
+                          t0 + absl::Hours(10 + 20 * i)},
           t0 - absl::Hours(100));
     });
     ASSERT_THAT(d, IsOk());
@@ -286,14 +282,12 @@ TEST_F(SchedulerTest, FarFutureDeadlinesStayOutOfTheQueueUntilNear) {
 TEST_F(SchedulerTest, StaleQueueEntriesFireNothing) {
   const absl::Time t0 = clock_.Now();
   const DeadlineKey key = Key("privacyRequests/req-0005", kRequestProcessor);
-  ASSERT_THAT(Schedule(key.resource, key.kind, t0 - absl::Hours(47) - absl::Minutes(30)),
-              IsOk());
+  ASSERT_THAT(Schedule(key.resource, key.kind, t0 - absl::Hours(47) - absl::Minutes(30)), IsOk());
   EXPECT_EQ(RunDue(), 0);  // T-24h in 30 minutes: now queued
   EXPECT_EQ(scheduler_->stats().queued, 1u);
-  ASSERT_THAT(Mutate([&](store::WriteTxn& txn) {
-                return deadlines_->Cancel(txn, key, clock_.Now());
-              }),
-              IsOk());
+  ASSERT_THAT(
+      Mutate([&](store::WriteTxn& txn) { return deadlines_->Cancel(txn, key, clock_.Now()); }),
+      IsOk());
   clock_.Advance(absl::Hours(1));
   EXPECT_EQ(RunDue(), 0);
   EXPECT_EQ(scheduler_->stats().stale_skipped, 1);

@@ -53,7 +53,8 @@ TEST(StateCountsTest, DeadlinesByStateAndOverdueOnesPerTenantAndKind) {
   auto schedule = [&](store::WriteTxn& txn, const std::string& tenant, const char* kind,
                       const std::string& resource, absl::Time due) {
     return (*deadlines)
-        ->Schedule(txn, deadline::ScheduleRequest{tenant, kind, resource, due - absl::Hours(72), due},
+        ->Schedule(txn,
+                   deadline::ScheduleRequest{tenant, kind, resource, due - absl::Hours(72), due},
                    due - absl::Hours(72))
         .status();
   };
@@ -69,7 +70,8 @@ TEST(StateCountsTest, DeadlinesByStateAndOverdueOnesPerTenantAndKind) {
     RETURN_IF_ERROR(schedule(txn, "tenant-b", deadline::kBreachControllerNotification,
                              "breaches/b1", now - absl::Minutes(5)));
     RETURN_IF_ERROR((*deadlines)
-                        ->Pause(txn, {"tenant-a", deadline::kRequestProcessor, "privacyRequests/r2"},
+                        ->Pause(txn,
+                                {"tenant-a", deadline::kRequestProcessor, "privacyRequests/r2"},
                                 now - absl::Hours(2))
                         .status());
     return (*deadlines)
@@ -81,27 +83,27 @@ TEST(StateCountsTest, DeadlinesByStateAndOverdueOnesPerTenantAndKind) {
 
   auto counts = ReadStateCounts(**store, now);
   ASSERT_THAT(counts, IsOk());
-  EXPECT_EQ(CountOf(counts->deadlines,
-                    {{"tenant", "tenant-a"}, {"kind", deadline::kRequestProcessor}, {"state", "open"}}),
-            3);
+  EXPECT_EQ(
+      CountOf(counts->deadlines,
+              {{"tenant", "tenant-a"}, {"kind", deadline::kRequestProcessor}, {"state", "open"}}),
+      3);
   EXPECT_EQ(CountOf(counts->deadlines, {{"tenant", "tenant-a"},
                                         {"kind", deadline::kRequestProcessor},
                                         {"state", "completed"}}),
             1);
+  EXPECT_EQ(
+      CountOf(counts->overdue, {{"tenant", "tenant-a"}, {"kind", deadline::kRequestProcessor}}), 1);
   EXPECT_EQ(CountOf(counts->overdue,
-                    {{"tenant", "tenant-a"}, {"kind", deadline::kRequestProcessor}}),
-            1);
-  EXPECT_EQ(CountOf(counts->overdue, {{"tenant", "tenant-b"},
-                                      {"kind", deadline::kBreachControllerNotification}}),
+                    {{"tenant", "tenant-b"}, {"kind", deadline::kBreachControllerNotification}}),
             1);
   EXPECT_EQ(counts->overdue.size(), 2u);
   // An hour earlier only tenant-b's is not yet due, and tenant-a's first is
   // exactly due (due, not past it, still counts as overdue: due_at <= now).
   auto earlier = ReadStateCounts(**store, now - absl::Hours(1));
   ASSERT_THAT(earlier, IsOk());
-  EXPECT_EQ(CountOf(earlier->overdue,
-                    {{"tenant", "tenant-a"}, {"kind", deadline::kRequestProcessor}}),
-            1);
+  EXPECT_EQ(
+      CountOf(earlier->overdue, {{"tenant", "tenant-a"}, {"kind", deadline::kRequestProcessor}}),
+      1);
   EXPECT_EQ(earlier->overdue.size(), 1u);
   (*store)->Close();
 }
@@ -139,9 +141,11 @@ TEST(RequestMetricsTest, CountsPerMethodAndCodeWithUnknownMethodsApart) {
                         "grpc_method=\"CheckConsent\",grpc_code=\"OK\"} 2\n"));
   EXPECT_THAT(out.text(), HasSubstr("grpc_service=\"unknown\",grpc_method=\"unknown\","
                                     "grpc_code=\"NOT_FOUND\"} 1\n"));
-  EXPECT_THAT(out.text(),
-              HasSubstr("dsar_grpc_server_handling_seconds_bucket{grpc_service=\"dsar.v1."
-                        "ConsentService\",grpc_method=\"CheckConsent\",grpc_code=\"OK\",le=\"0.0005\"} 1\n"));
+  EXPECT_THAT(
+      out.text(),
+      HasSubstr(
+          "dsar_grpc_server_handling_seconds_bucket{grpc_service=\"dsar.v1."
+          "ConsentService\",grpc_method=\"CheckConsent\",grpc_code=\"OK\",le=\"0.0005\"} 1\n"));
   EXPECT_THAT(out.text(), Not(HasSubstr("grpc_code=\"CANCELLED\"")));  // never seen: not printed
 }
 
@@ -151,7 +155,8 @@ class BackupTest : public ::testing::Test {
     auto store = ::dsar::testing::OpenKvStore(dir_.File("dsar.db"));
     ASSERT_THAT(store.status(), IsOk());
     store_ = std::move(*store);
-    for (int i = 1; i <= 50; ++i) ASSERT_THAT(store_->WriteAndWait(::dsar::testing::InsertKv(i)), IsOk());
+    for (int i = 1; i <= 50; ++i)
+      ASSERT_THAT(store_->WriteAndWait(::dsar::testing::InsertKv(i)), IsOk());
     RequestContext ctx{"svc-test", Role::kService, "acme-travel", "r1", "/test/Write"};
     ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
       return audit::Append(txn, ctx, "kv/1", "OK", clock_.Now());
@@ -171,7 +176,8 @@ class BackupTest : public ::testing::Test {
     const std::string data = ss.str();
     unsigned char digest[crypto_hash_sha256_BYTES];
     crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-    return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), sizeof digest));
+    return absl::BytesToHexString(
+        absl::string_view(reinterpret_cast<char*>(digest), sizeof digest));
   }
 
   ::dsar::testing::TempDir dir_;
@@ -184,7 +190,8 @@ TEST_F(BackupTest, CopyIsASelfContainedCheckedFileWithTheAuditHead) {
   ASSERT_THAT(info.status(), IsOk());
   EXPECT_EQ(Rows(dir_.File("copy.db")), 50);
   EXPECT_EQ(info->sha256, Sha256(dir_.File("copy.db")));
-  EXPECT_EQ(info->size_bytes, static_cast<int64_t>(std::filesystem::file_size(dir_.File("copy.db"))));
+  EXPECT_EQ(info->size_bytes,
+            static_cast<int64_t>(std::filesystem::file_size(dir_.File("copy.db"))));
   EXPECT_EQ(info->schema_version, store_->schema_version());
   EXPECT_EQ(info->audit_head_seq, 1);
   EXPECT_EQ(info->audit_head_hash.size(), 64u);

@@ -33,17 +33,16 @@ class IdempotencyTest : public ::testing::Test {
                                           absl::Time now = absl::UnixEpoch()) {
     absl::StatusOr<std::string> out;
     absl::Status s = store_->WriteAndWait([&](WriteTxn& txn) -> absl::Status {
-      out = RunIdempotent(txn, ctx, Fingerprint(body), now,
-                          [&](WriteTxn& t) -> absl::StatusOr<std::string> {
-                            ++mutations_;
-                            if (body == "invalid") return absl::InvalidArgumentError("no");
-                            SQLite::Statement& insert =
-                                t.Prepare("INSERT INTO kv (k, v) VALUES (?, ?)");
-                            insert.bind(1, static_cast<int64_t>(mutations_));
-                            insert.bind(2, body);
-                            insert.exec();
-                            return "thing-" + std::to_string(mutations_);
-                          });
+      out = RunIdempotent(
+          txn, ctx, Fingerprint(body), now, [&](WriteTxn& t) -> absl::StatusOr<std::string> {
+            ++mutations_;
+            if (body == "invalid") return absl::InvalidArgumentError("no");
+            SQLite::Statement& insert = t.Prepare("INSERT INTO kv (k, v) VALUES (?, ?)");
+            insert.bind(1, static_cast<int64_t>(mutations_));
+            insert.bind(2, body);
+            insert.exec();
+            return "thing-" + std::to_string(mutations_);
+          });
       return out.status();
     });
     if (!s.ok()) return s;
@@ -77,8 +76,9 @@ TEST_F(IdempotencyTest, SweeperForgetsOnlyKeysOlderThanTheRetentionInBatches) {
   FakeClock clock;
   const absl::Time now = clock.Now();
   for (int i = 0; i < 20; ++i) {
-    ASSERT_THAT(CreateThing(Ctx("t1", "old-" + std::to_string(i)), "body", now - absl::Hours(24 * 31)),
-                IsOk());
+    ASSERT_THAT(
+        CreateThing(Ctx("t1", "old-" + std::to_string(i)), "body", now - absl::Hours(24 * 31)),
+        IsOk());
   }
   auto kept = CreateThing(Ctx("t2", "recent"), "body", now - absl::Hours(24 * 29));
   ASSERT_THAT(kept, IsOk());

@@ -115,7 +115,10 @@ TEST_F(StoreTest, FailingWriteInsideAGroupRollsBackAloneAndNeighboursCommit) {
 
   absl::Status a, b, c;
   absl::Notification a_done, b_done, c_done;
-  (*store)->Write(InsertKv(1), [&](absl::Status s) { a = s; a_done.Notify(); });
+  (*store)->Write(InsertKv(1), [&](absl::Status s) {
+    a = s;
+    a_done.Notify();
+  });
   (*store)->Write(
       [](WriteTxn& txn) {
         // Half-writes, then fails: its insert must not survive.
@@ -125,12 +128,21 @@ TEST_F(StoreTest, FailingWriteInsideAGroupRollsBackAloneAndNeighboursCommit) {
         insert.exec();
         return absl::InvalidArgumentError("bad request");
       },
-      [&](absl::Status s) { b = s; b_done.Notify(); });
+      [&](absl::Status s) {
+        b = s;
+        b_done.Notify();
+      });
   // A constraint violation (duplicate key 1) thrown by SQLite inside the write.
-  (*store)->Write(InsertKv(1, "duplicate"), [&](absl::Status s) { c = s; c_done.Notify(); });
+  (*store)->Write(InsertKv(1, "duplicate"), [&](absl::Status s) {
+    c = s;
+    c_done.Notify();
+  });
   absl::Status d;
   absl::Notification d_done;
-  (*store)->Write(InsertKv(4), [&](absl::Status s) { d = s; d_done.Notify(); });
+  (*store)->Write(InsertKv(4), [&](absl::Status s) {
+    d = s;
+    d_done.Notify();
+  });
   release.Notify();
   for (auto* n : {&blocker_done, &a_done, &b_done, &c_done, &d_done}) n->WaitForNotification();
 
@@ -181,8 +193,8 @@ TEST_F(StoreTest, AfterCommitHooksRunInCommitOrderBeforeCompletionsAndOnlyForCom
   blocker_done.WaitForNotification();
   last_done.WaitForNotification();
   absl::MutexLock lock(&mu);
-  EXPECT_THAT(seen, ::testing::ElementsAre("hook 1", "hook 3", "done 1 ok", "done 2 failed",
-                                           "done 3 ok"));
+  EXPECT_THAT(
+      seen, ::testing::ElementsAre("hook 1", "hook 3", "done 1 ok", "done 2 failed", "done 3 ok"));
 }
 
 TEST_F(StoreTest, ReadSeesEveryAcknowledgedWrite) {
@@ -290,7 +302,8 @@ TEST_F(StoreTest, AnIdleWriterCheckpointsSmallAndABusyOneAtAThousandPages) {
     held.WaitForNotification();
     {
       absl::MutexLock lock(&mu);
-      mu.Await(absl::Condition(+[](int* n) { return *n == 1200; }, &answered));
+      mu.Await(absl::Condition(
+          +[](int* n) { return *n == 1200; }, &answered));
     }
     const WriterStats stats = (*store)->writer_stats();
     EXPECT_GE(stats.commit_checkpoints, 1);
