@@ -1,8 +1,8 @@
 // AlertSink: somewhere a fired alert is delivered (log, webhook).
 //
-// Deliveries come from the dispatcher's outbox (AlertDispatcher), at least once
+// Deliveries come from the forwarder's outbox (AlertForwarder), at least once
 // per alert and sink; the alert id lets a receiver drop repeats. A sink is
-// called by one dispatcher thread at a time.
+// called by one forwarder thread at a time.
 #ifndef DSAR_LIB_DEADLINE_ALERT_SINK_H_
 #define DSAR_LIB_DEADLINE_ALERT_SINK_H_
 
@@ -33,7 +33,7 @@ class AlertSink {
   // OK when delivered. INVALID_ARGUMENT when the receiver rejected this alert
   // for good (it is not retried); any other error is retried with backoff.
   virtual absl::Status Deliver(const AlertDelivery& delivery) = 0;
-  // Deliveries the dispatcher reads per pass and records per write
+  // Deliveries the forwarder reads per pass and records per write
   // transaction. A sink that is slow per alert keeps it small, so a crash
   // repeats little; a cheap one takes many, so a burst costs few transactions.
   virtual int max_batch() const { return 100; }

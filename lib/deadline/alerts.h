@@ -3,7 +3,7 @@
 //
 // An alert row is written by FireDue (firing.h); its unique key (deadline,
 // due version, level) makes each level fire exactly once, and each configured
-// sink takes every alert after its cursor (dispatcher.h), so every sink hears
+// sink takes every alert after its cursor (forwarder.h), so every sink hears
 // of it at least once, across crashes and restarts. `seq` increases with every alert
 // (commits are serialised by the store's single writer), so a reader that has
 // seen seq N and asks for seq > N misses nothing. Thread-safe (each call has
@@ -81,7 +81,7 @@ absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const RequestContex
 // times, never personal data; keys in a fixed order. A pure function of the
 // alert row, so every attempt signs the same bytes: alerts fired set-based
 // store an empty `payload` column and readers (ListAlertsAfter, GetAlert, the
-// dispatcher) build it; older rows keep the body they were stored with.
+// forwarder) build it; older rows keep the body they were stored with.
 std::string AlertPayload(const Alert& a);
 
 }  // namespace dsar::deadline

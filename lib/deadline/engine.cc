@@ -60,40 +60,40 @@ absl::StatusOr<std::unique_ptr<DeadlineEngine>> DeadlineEngine::Create(
     if (hook.timeout_ms() > 0) w.timeout = absl::Milliseconds(hook.timeout_ms());
     ASSIGN_OR_RETURN(auto sink, WebhookSink::Create(std::move(w)));
     sinks.push_back(std::move(sink));
-    // One limit for the dispatcher: the largest asked for (0 = unlimited wins).
+    // One limit for the forwarder: the largest asked for (0 = unlimited wins).
     if (hook.max_attempts() == 0) {
       max_attempts = -1;
     } else if (max_attempts >= 0) {
       max_attempts = std::max(max_attempts, hook.max_attempts());
     }
   }
-  DispatcherOptions dispatcher_options;
-  dispatcher_options.max_attempts = max_attempts < 0 ? 0 : max_attempts;
-  engine->dispatcher_ =
-      std::make_unique<AlertDispatcher>(*store, *clock, std::move(sinks), dispatcher_options);
+  AlertForwarderOptions forwarder_options;
+  forwarder_options.max_attempts = max_attempts < 0 ? 0 : max_attempts;
+  engine->forwarder_ =
+      std::make_unique<AlertForwarder>(*store, *clock, std::move(sinks), forwarder_options);
   SchedulerOptions scheduler_options;
   if (config.horizon_seconds() > 0)
     scheduler_options.horizon = absl::Seconds(config.horizon_seconds());
-  scheduler_options.sinks = engine->dispatcher_->sink_names();
+  scheduler_options.sinks = engine->forwarder_->sink_names();
   engine->scheduler_ =
       std::make_unique<Scheduler>(*store, *clock, *engine->deadlines_, scheduler_options);
   engine->scheduler_->AddListener(&engine->feed_);
-  engine->scheduler_->AddListener(engine->dispatcher_.get());
+  engine->scheduler_->AddListener(engine->forwarder_.get());
   return engine;
 }
 
 DeadlineEngine::~DeadlineEngine() { Stop(); }
 
 void DeadlineEngine::Start() {
-  dispatcher_->Start();
+  forwarder_->Start();
   scheduler_->Start();
   log::Info("deadline_engine_started",
-            {{"sinks", static_cast<int>(dispatcher_->sink_names().size())}});
+            {{"sinks", static_cast<int>(forwarder_->sink_names().size())}});
 }
 
 void DeadlineEngine::Stop() {
   if (scheduler_) scheduler_->Stop();
-  if (dispatcher_) dispatcher_->Stop();
+  if (forwarder_) forwarder_->Stop();
 }
 
 }  // namespace dsar::deadline

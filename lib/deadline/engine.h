@@ -2,7 +2,7 @@
 //
 // Owns the pieces and starts and stops them in order: Deadlines (the API
 // other modules call inside their transactions), the Scheduler (fires alert
-// levels), the AlertDispatcher (log and webhook sinks) and the AlertFeed
+// levels), the AlertForwarder (log and webhook sinks) and the AlertFeed
 // (WatchAlerts streams). dsard creates one after opening the store and stops
 // it after the gRPC server and before closing the store.
 //
@@ -16,8 +16,8 @@
 #include "dsar/config/v1/config.pb.h"
 #include "lib/core/clock.h"
 #include "lib/deadline/alert_feed.h"
+#include "lib/deadline/alert_forwarder.h"
 #include "lib/deadline/deadlines.h"
-#include "lib/deadline/dispatcher.h"
 #include "lib/deadline/scheduler.h"
 #include "lib/store/store.h"
 
@@ -32,7 +32,7 @@ class DeadlineEngine {
       const config::v1::DeadlineConfig& config, store::Store* store, Clock* clock);
   ~DeadlineEngine();
 
-  // Starts the scheduler and dispatcher threads. The first scheduler run
+  // Starts the scheduler and forwarder threads. The first scheduler run
   // catches up on everything that came due while dsard was down.
   void Start();
   // Stops the threads; idempotent.
@@ -40,14 +40,14 @@ class DeadlineEngine {
 
   Deadlines& deadlines() { return *deadlines_; }
   Scheduler& scheduler() { return *scheduler_; }
-  AlertDispatcher& dispatcher() { return *dispatcher_; }
+  AlertForwarder& forwarder() { return *forwarder_; }
   AlertFeed& feed() { return feed_; }
 
  private:
   DeadlineEngine() = default;
   std::unique_ptr<Deadlines> deadlines_;
   AlertFeed feed_;
-  std::unique_ptr<AlertDispatcher> dispatcher_;
+  std::unique_ptr<AlertForwarder> forwarder_;
   std::unique_ptr<Scheduler> scheduler_;
 };
 

@@ -16,7 +16,7 @@
 // alerts of a burst wait for nothing but each other. Levels are fired oldest first, also
 // when several levels of one deadline came due during downtime. After each
 // fired batch commits, listeners (the WatchAlerts feed, the delivery
-// dispatcher) are told the last alert seq.
+// forwarder) are told the last alert seq.
 //
 // RunDue() does all the work synchronously and is what tests call after moving
 // a FakeClock; Start() runs it on a background thread that sleeps until the
@@ -65,7 +65,7 @@ struct SchedulerOptions {
   int fire_batch = 4096;
   // Longest the background thread sleeps between checks of the database.
   absl::Duration idle_check = absl::Minutes(1);
-  // Sinks every fired alert is pending for (see AlertDispatcher).
+  // Sinks every fired alert is pending for (see AlertForwarder).
   std::vector<std::string> sinks;
 };
 

@@ -5,9 +5,9 @@
 // the exact body under the shared secret>. A 2xx answer is a delivery; 400,
 // 409, 410, 413, 415 and 422 reject the alert for good; anything else
 // (connection errors, timeouts, 401/403 from a misconfigured secret, 429, 5xx)
-// is retried by the dispatcher. Redirects are not followed; only http and
+// is retried by the forwarder. Redirects are not followed; only http and
 // https are allowed. Deliver() is called by one thread at a time (the
-// dispatcher's thread for this sink); the curl handle is reused for keep-alive.
+// forwarder's thread for this sink); the curl handle is reused for keep-alive.
 #ifndef DSAR_LIB_DEADLINE_WEBHOOK_SINK_H_
 #define DSAR_LIB_DEADLINE_WEBHOOK_SINK_H_
 

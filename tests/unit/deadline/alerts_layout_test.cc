@@ -17,9 +17,9 @@
 #include "absl/strings/str_format.h"
 #include "lib/core/request_context.h"
 #include "lib/core/status_macros.h"
+#include "lib/deadline/alert_forwarder.h"
 #include "lib/deadline/alert_sink.h"
 #include "lib/deadline/alerts.h"
-#include "lib/deadline/dispatcher.h"
 #include "lib/deadline/firing.h"
 #include "lib/deadline/kinds.h"
 #include "lib/deadline/scheduler.h"
@@ -205,15 +205,15 @@ TEST_F(AlertLayoutTest, AlertsStoredBeforeMigration9StayReadableAndSeqCarriesOn)
   EXPECT_EQ(DeliveryCount("log", "delivered"), 1);
   std::vector<std::unique_ptr<AlertSink>> sinks;
   sinks.push_back(std::make_unique<LogSink>());
-  AlertDispatcher dispatcher(*store_, clock_, std::move(sinks), DispatcherOptions{});
-  absl::StatusOr<int> delivered = dispatcher.RunOnce();
+  AlertForwarder forwarder(*store_, clock_, std::move(sinks), AlertForwarderOptions{});
+  absl::StatusOr<int> delivered = forwarder.RunOnce();
   ASSERT_THAT(delivered, IsOk());
   EXPECT_EQ(*delivered, 2);
   EXPECT_EQ(DeliveryCount("log", "pending"), 0);
   EXPECT_EQ(DeliveryCount("log", "delivered"), 3);
   EXPECT_EQ(CountRows("SELECT delivered_seq FROM deadline_alert_sinks WHERE sink = 'log'"), 4);
-  ASSERT_THAT(dispatcher.RunOnce(), IsOk());
-  EXPECT_EQ(dispatcher.stats().delivered, 2);
+  ASSERT_THAT(forwarder.RunOnce(), IsOk());
+  EXPECT_EQ(forwarder.stats().delivered, 2);
 }
 
 TEST_F(AlertLayoutTest, DerivedIdsAreStableAcrossRestartsAndAcknowledgeable) {

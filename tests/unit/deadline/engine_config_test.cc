@@ -93,7 +93,7 @@ TEST_F(EngineFromConfigTest, BuildsLevelsZoneAndSinks) {
   EXPECT_EQ(o.time_zone.name(), "Europe/Stockholm");
   EXPECT_THAT(o.levels.warn_before, ElementsAre(absl::Hours(48)));
   EXPECT_EQ(o.levels.overdue_every, absl::ZeroDuration());
-  EXPECT_THAT((*engine)->dispatcher().sink_names(), ElementsAre("log", "webhook:oncall"));
+  EXPECT_THAT((*engine)->forwarder().sink_names(), ElementsAre("log", "webhook:oncall"));
 }
 
 TEST_F(EngineFromConfigTest, MissingSecretFileIsNotFound) {

@@ -1,4 +1,4 @@
-// AlertDispatcher: delivers fired alerts to their sinks from the stored outbox.
+// AlertForwarder: delivers fired alerts to their sinks from the stored outbox.
 //
 // Each sink has a cursor (deadline_alert_sinks.delivered_seq): every alert
 // after it is pending for the sink, so firing writes nothing per alert and
@@ -22,8 +22,8 @@
 // RunOnce() delivers everything due at clock.Now() on the calling thread (for
 // tests with FakeClock); Start() runs one thread per sink, woken by
 // OnAlertsFired (the scheduler's listener) or Poke(). Thread-safe.
-#ifndef DSAR_LIB_DEADLINE_DISPATCHER_H_
-#define DSAR_LIB_DEADLINE_DISPATCHER_H_
+#ifndef DSAR_LIB_DEADLINE_ALERT_FORWARDER_H_
+#define DSAR_LIB_DEADLINE_ALERT_FORWARDER_H_
 
 #include <deque>
 #include <memory>
@@ -43,7 +43,7 @@
 
 namespace dsar::deadline {
 
-struct DispatcherOptions {
+struct AlertForwarderOptions {
   int batch = 0;  // deliveries read per pass; 0: the sink's max_batch()
   absl::Duration initial_backoff = absl::Seconds(1);
   absl::Duration max_backoff = absl::Minutes(5);
@@ -51,19 +51,19 @@ struct DispatcherOptions {
   absl::Duration idle_check = absl::Minutes(1);
 };
 
-struct DispatcherStats {
+struct AlertForwarderStats {
   int64_t delivered = 0;
   int64_t retried = 0;
   int64_t failed = 0;  // rejected or out of attempts
 };
 
-class AlertDispatcher final : public AlertListener {
+class AlertForwarder final : public AlertListener {
  public:
-  AlertDispatcher(store::Store& store, Clock& clock, std::vector<std::unique_ptr<AlertSink>> sinks,
-                  DispatcherOptions options);
-  ~AlertDispatcher() override;
-  AlertDispatcher(const AlertDispatcher&) = delete;
-  AlertDispatcher& operator=(const AlertDispatcher&) = delete;
+  AlertForwarder(store::Store& store, Clock& clock, std::vector<std::unique_ptr<AlertSink>> sinks,
+                 AlertForwarderOptions options);
+  ~AlertForwarder() override;
+  AlertForwarder(const AlertForwarder&) = delete;
+  AlertForwarder& operator=(const AlertForwarder&) = delete;
 
   // Names to pass in SchedulerOptions::sinks.
   std::vector<std::string> sink_names() const;
@@ -76,7 +76,7 @@ class AlertDispatcher final : public AlertListener {
   void Stop();  // idempotent
   void Poke();
   void OnAlertsFired(int64_t last_seq) override { Poke(); }
-  DispatcherStats stats() const;
+  AlertForwarderStats stats() const;
 
  private:
   struct Worker {
@@ -110,14 +110,14 @@ class AlertDispatcher final : public AlertListener {
 
   store::Store& store_;
   Clock& clock_;
-  const DispatcherOptions options_;
+  const AlertForwarderOptions options_;
   std::vector<std::unique_ptr<Worker>> workers_;
   mutable absl::Mutex mu_;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  DispatcherStats stats_ ABSL_GUARDED_BY(mu_);
+  AlertForwarderStats stats_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace dsar::deadline
 
-#endif  // DSAR_LIB_DEADLINE_DISPATCHER_H_
+#endif  // DSAR_LIB_DEADLINE_ALERT_FORWARDER_H_

@@ -1,6 +1,6 @@
 // Alert delivery: signed webhooks to a real loopback HTTP receiver, retries
 // with backoff, permanent rejections, and delivery state across restarts.
-#include "lib/deadline/dispatcher.h"
+#include "lib/deadline/alert_forwarder.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,16 +20,16 @@ using testing::WebhookReceiver;
 
 constexpr char kSecret[] = "test-secret-0123456789abcdef";
 
-class DispatcherTest : public testing::DeadlineTest {
+class AlertForwarderTest : public testing::DeadlineTest {
  protected:
-  std::unique_ptr<AlertDispatcher> NewDispatcher(const std::string& secret,
-                                                 DispatcherOptions options = {}) {
+  std::unique_ptr<AlertForwarder> NewForwarder(const std::string& secret,
+                                               AlertForwarderOptions options = {}) {
     std::vector<std::unique_ptr<AlertSink>> sinks;
     sinks.push_back(std::make_unique<LogSink>());
     auto webhook = WebhookSink::Create({"oncall", receiver_.url(), secret});
     EXPECT_THAT(webhook, IsOk());
     if (webhook.ok()) sinks.push_back(std::move(*webhook));
-    return std::make_unique<AlertDispatcher>(*store_, clock_, std::move(sinks), options);
+    return std::make_unique<AlertForwarder>(*store_, clock_, std::move(sinks), options);
   }
 
   // Fires `n` alerts (a "T-4h" each) with deliveries for `sinks`.
@@ -77,10 +77,10 @@ TEST(WebhookSinkTest, RejectsBadUrlsAndShortSecrets) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(DispatcherTest, SignedWebhookReachesALoopbackReceiver) {
-  auto dispatcher = NewDispatcher(kSecret);
-  FireAlerts(1, dispatcher->sink_names());
-  auto n = dispatcher->RunOnce();
+TEST_F(AlertForwarderTest, SignedWebhookReachesALoopbackReceiver) {
+  auto forwarder = NewForwarder(kSecret);
+  FireAlerts(1, forwarder->sink_names());
+  auto n = forwarder->RunOnce();
   ASSERT_THAT(n, IsOk());
   EXPECT_EQ(*n, 2);  // log + webhook
   const auto hooks = receiver_.hooks();
@@ -100,10 +100,10 @@ TEST_F(DispatcherTest, SignedWebhookReachesALoopbackReceiver) {
   EXPECT_EQ(body["level_label"], "T-4h");
   EXPECT_EQ(Deliveries("webhook:oncall", "delivered"), 1);
   EXPECT_EQ(Deliveries("log", "delivered"), 1);
-  EXPECT_EQ(dispatcher->stats().delivered, 2);
+  EXPECT_EQ(forwarder->stats().delivered, 2);
 }
 
-TEST_F(DispatcherTest, PayloadIsValidJsonForAnyResourceName) {
+TEST_F(AlertForwarderTest, PayloadIsValidJsonForAnyResourceName) {
   const std::string odd = "privacyRequests/\"quoted\"\\back\nline\x01\u00e5";
   ASSERT_THAT(Schedule(odd, kBreachControllerNotification, clock_.Now() - absl::Hours(70)), IsOk());
   Scheduler scheduler(*store_, clock_, *deadlines_, {});
@@ -118,10 +118,10 @@ TEST_F(DispatcherTest, PayloadIsValidJsonForAnyResourceName) {
   EXPECT_EQ(body["due_time"], "2026-01-01T02:00:00.000000Z");
 }
 
-TEST_F(DispatcherTest, WrongSecretFailsTheReceiversCheckAndStaysPending) {
-  auto dispatcher = NewDispatcher("not-the-receivers-secret-42");
-  FireAlerts(1, dispatcher->sink_names());
-  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+TEST_F(AlertForwarderTest, WrongSecretFailsTheReceiversCheckAndStaysPending) {
+  auto forwarder = NewForwarder("not-the-receivers-secret-42");
+  FireAlerts(1, forwarder->sink_names());
+  ASSERT_THAT(forwarder->RunOnce(), IsOk());
   const auto hooks = receiver_.hooks();
   ASSERT_EQ(hooks.size(), 1u);
   EXPECT_FALSE(hooks[0].signature_valid);
@@ -131,24 +131,24 @@ TEST_F(DispatcherTest, WrongSecretFailsTheReceiversCheckAndStaysPending) {
   EXPECT_EQ(CountRows("SELECT attempts FROM deadline_alert_deliveries "
                       "WHERE sink = 'webhook:oncall'"),
             1);
-  EXPECT_EQ(dispatcher->stats().retried, 1);
+  EXPECT_EQ(forwarder->stats().retried, 1);
 }
 
-TEST_F(DispatcherTest, ReceiverDownIsRetriedWithBackoffAndEachAlertDeliveredOnce) {
-  DispatcherOptions options;
+TEST_F(AlertForwarderTest, ReceiverDownIsRetriedWithBackoffAndEachAlertDeliveredOnce) {
+  AlertForwarderOptions options;
   options.initial_backoff = absl::Seconds(10);
-  auto dispatcher = NewDispatcher(kSecret, options);
-  FireAlerts(3, dispatcher->sink_names());
+  auto forwarder = NewForwarder(kSecret, options);
+  FireAlerts(3, forwarder->sink_names());
   receiver_.Script({503, 503});
-  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  ASSERT_THAT(forwarder->RunOnce(), IsOk());
   EXPECT_EQ(receiver_.hooks().size(), 1u);  // the sink backs off after one failure
-  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  ASSERT_THAT(forwarder->RunOnce(), IsOk());
   EXPECT_EQ(receiver_.hooks().size(), 1u);  // still backing off
   clock_.Advance(absl::Seconds(13));        // > 10 s * 1.25 jitter
-  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  ASSERT_THAT(forwarder->RunOnce(), IsOk());
   EXPECT_EQ(receiver_.hooks().size(), 2u);  // the second 503
   clock_.Advance(absl::Seconds(26));        // > 20 s * 1.25
-  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  ASSERT_THAT(forwarder->RunOnce(), IsOk());
   const auto hooks = receiver_.hooks();
   ASSERT_EQ(hooks.size(), 5u);
   std::set<std::string> delivered;
@@ -170,24 +170,24 @@ TEST_F(DispatcherTest, ReceiverDownIsRetriedWithBackoffAndEachAlertDeliveredOnce
   EXPECT_EQ(Deliveries("log", "delivered"), 3);
 }
 
-TEST_F(DispatcherTest, AnAlertTheReceiverRejectsIsNotRetried) {
-  auto dispatcher = NewDispatcher(kSecret);
-  FireAlerts(1, dispatcher->sink_names());
+TEST_F(AlertForwarderTest, AnAlertTheReceiverRejectsIsNotRetried) {
+  auto forwarder = NewForwarder(kSecret);
+  FireAlerts(1, forwarder->sink_names());
   receiver_.Script({422});
-  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  ASSERT_THAT(forwarder->RunOnce(), IsOk());
   clock_.Advance(absl::Hours(1));
-  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  ASSERT_THAT(forwarder->RunOnce(), IsOk());
   EXPECT_EQ(receiver_.hooks().size(), 1u);
   EXPECT_EQ(Deliveries("webhook:oncall", "failed"), 1);
-  EXPECT_EQ(dispatcher->stats().failed, 1);
+  EXPECT_EQ(forwarder->stats().failed, 1);
 }
 
-TEST_F(DispatcherTest, APassOfManyDeliveriesIsRecordedExactly) {
+TEST_F(AlertForwarderTest, APassOfManyDeliveriesIsRecordedExactly) {
   // 150 alerts: the log sink takes them in one pass (multi-row updates of 64,
   // 64, 16, 4 and 2 rows), the webhook in passes of 100.
-  auto dispatcher = NewDispatcher(kSecret);
-  FireAlerts(150, dispatcher->sink_names());
-  auto n = dispatcher->RunOnce();
+  auto forwarder = NewForwarder(kSecret);
+  FireAlerts(150, forwarder->sink_names());
+  auto n = forwarder->RunOnce();
   ASSERT_THAT(n, IsOk());
   EXPECT_EQ(*n, 300);
   EXPECT_EQ(Deliveries("log", "delivered"), 150);
@@ -203,37 +203,37 @@ TEST_F(DispatcherTest, APassOfManyDeliveriesIsRecordedExactly) {
   }
   EXPECT_EQ(ids.size(), 150u);
   // Nothing left: a second pass delivers nothing.
-  auto again = dispatcher->RunOnce();
+  auto again = forwarder->RunOnce();
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(*again, 0);
 }
 
-TEST_F(DispatcherTest, PendingDeliveriesSurviveARestart) {
+TEST_F(AlertForwarderTest, PendingDeliveriesSurviveARestart) {
   {
-    auto dispatcher = NewDispatcher(kSecret);
-    FireAlerts(2, dispatcher->sink_names());
+    auto forwarder = NewForwarder(kSecret);
+    FireAlerts(2, forwarder->sink_names());
   }
   ReopenStore();
-  auto dispatcher = NewDispatcher(kSecret);
-  ASSERT_THAT(dispatcher->RunOnce(), IsOk());
+  auto forwarder = NewForwarder(kSecret);
+  ASSERT_THAT(forwarder->RunOnce(), IsOk());
   EXPECT_EQ(receiver_.hooks().size(), 2u);
   EXPECT_EQ(Deliveries("webhook:oncall", "delivered"), 2);
 }
 
-TEST_F(DispatcherTest, BackgroundThreadsDeliverWhenTheSchedulerFires) {
-  auto dispatcher = NewDispatcher(kSecret);
+TEST_F(AlertForwarderTest, BackgroundThreadsDeliverWhenTheSchedulerFires) {
+  auto forwarder = NewForwarder(kSecret);
   SchedulerOptions options;
-  options.sinks = dispatcher->sink_names();
+  options.sinks = forwarder->sink_names();
   Scheduler scheduler(*store_, clock_, *deadlines_, options);
-  scheduler.AddListener(dispatcher.get());
-  dispatcher->Start();
+  scheduler.AddListener(forwarder.get());
+  forwarder->Start();
   scheduler.Start();
   ASSERT_THAT(
       Schedule("breaches/br-bg", kBreachControllerNotification, clock_.Now() - absl::Hours(70)),
       IsOk());
   ASSERT_TRUE(receiver_.WaitForHooks(1, absl::Seconds(30)));
   scheduler.Stop();
-  dispatcher->Stop();
+  forwarder->Stop();
   EXPECT_TRUE(receiver_.hooks()[0].signature_valid);
 }
 
@@ -254,7 +254,7 @@ class RecordingSink final : public AlertSink {
   std::vector<int64_t>* seqs_;
 };
 
-TEST_F(DispatcherTest, APipelinedRecordThatFailsEndsTheRunAndNothingIsSkipped) {
+TEST_F(AlertForwarderTest, APipelinedRecordThatFailsEndsTheRunAndNothingIsSkipped) {
   FireAlerts(50, {"rec"});
   const int64_t first = CountRows("SELECT MIN(seq) FROM deadline_alerts");
   std::vector<int64_t> run1, run2;
@@ -265,9 +265,9 @@ TEST_F(DispatcherTest, APipelinedRecordThatFailsEndsTheRunAndNothingIsSkipped) {
     ::dsar::testing::CrashingStore crashing(*store_);
     std::vector<std::unique_ptr<AlertSink>> sinks;
     sinks.push_back(std::make_unique<RecordingSink>(&run1));
-    AlertDispatcher dispatcher(crashing, clock_, std::move(sinks), {});
+    AlertForwarder forwarder(crashing, clock_, std::move(sinks), {});
     crashing.FailWriteAfter(2);
-    EXPECT_THAT(dispatcher.RunOnce(), StatusIs(absl::StatusCode::kUnavailable));
+    EXPECT_THAT(forwarder.RunOnce(), StatusIs(absl::StatusCode::kUnavailable));
   }
   // Delivered in order from the first alert on, at least the three passes.
   ASSERT_GE(run1.size(), 30u);
@@ -280,8 +280,8 @@ TEST_F(DispatcherTest, APipelinedRecordThatFailsEndsTheRunAndNothingIsSkipped) {
 
   std::vector<std::unique_ptr<AlertSink>> sinks;
   sinks.push_back(std::make_unique<RecordingSink>(&run2));
-  AlertDispatcher dispatcher(*store_, clock_, std::move(sinks), {});
-  auto n = dispatcher.RunOnce();
+  AlertForwarder forwarder(*store_, clock_, std::move(sinks), {});
+  auto n = forwarder.RunOnce();
   ASSERT_THAT(n, IsOk());
   // The next run goes on from the stored cursor: what was not recorded is
   // delivered again (at least once), nothing is skipped.
@@ -292,7 +292,7 @@ TEST_F(DispatcherTest, APipelinedRecordThatFailsEndsTheRunAndNothingIsSkipped) {
   EXPECT_EQ(CountRows("SELECT delivered_seq FROM deadline_alert_sinks WHERE sink = 'rec'"),
             first + 49);
   EXPECT_EQ(Deliveries("rec", "pending"), 0);
-  EXPECT_EQ(dispatcher.RunOnce().value_or(-1), 0);
+  EXPECT_EQ(forwarder.RunOnce().value_or(-1), 0);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "lib/deadline/dispatcher.h"
+#include "lib/deadline/alert_forwarder.h"
 
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Statement.h>
@@ -61,9 +61,9 @@ void RecordDelivered(store::WriteTxn& txn, const std::string& sink,
 
 }  // namespace
 
-AlertDispatcher::AlertDispatcher(store::Store& store, Clock& clock,
-                                 std::vector<std::unique_ptr<AlertSink>> sinks,
-                                 DispatcherOptions options)
+AlertForwarder::AlertForwarder(store::Store& store, Clock& clock,
+                               std::vector<std::unique_ptr<AlertSink>> sinks,
+                               AlertForwarderOptions options)
     : store_(store), clock_(clock), options_(options) {
   for (auto& sink : sinks) {
     auto w = std::make_unique<Worker>();
@@ -72,20 +72,20 @@ AlertDispatcher::AlertDispatcher(store::Store& store, Clock& clock,
   }
 }
 
-AlertDispatcher::~AlertDispatcher() { Stop(); }
+AlertForwarder::~AlertForwarder() { Stop(); }
 
-std::vector<std::string> AlertDispatcher::sink_names() const {
+std::vector<std::string> AlertForwarder::sink_names() const {
   std::vector<std::string> names;
   for (const auto& w : workers_) names.push_back(w->sink->name());
   return names;
 }
 
-DispatcherStats AlertDispatcher::stats() const {
+AlertForwarderStats AlertForwarder::stats() const {
   absl::MutexLock lock(&mu_);
   return stats_;
 }
 
-absl::Duration AlertDispatcher::Backoff(int attempt) const {
+absl::Duration AlertForwarder::Backoff(int attempt) const {
   absl::Duration d = options_.initial_backoff;
   for (int i = 1; i < attempt && d < options_.max_backoff; ++i) d *= 2;
   d = std::min(d, options_.max_backoff);
@@ -139,7 +139,7 @@ AlertDelivery ReadDelivery(SQLite::Statement& select, bool needs_payload) {
 
 }  // namespace
 
-absl::Status AlertDispatcher::Drain(InFlightQueue* in_flight, size_t keep) {
+absl::Status AlertForwarder::Drain(InFlightQueue* in_flight, size_t keep) {
   absl::Status first_error;
   while (in_flight->size() > keep) {
     in_flight->front()->done.WaitForNotification();
@@ -149,8 +149,8 @@ absl::Status AlertDispatcher::Drain(InFlightQueue* in_flight, size_t keep) {
   return first_error;
 }
 
-absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more, int64_t* after_seq,
-                                                 InFlightQueue* in_flight) {
+absl::StatusOr<int> AlertForwarder::RunSinkPass(Worker& w, bool* more, int64_t* after_seq,
+                                                InFlightQueue* in_flight) {
   *more = false;
   const absl::Time now = clock_.Now();
   if (now < w.blocked_until) return 0;
@@ -215,7 +215,7 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more, int64_t*
 
   std::vector<Outcome> outcomes;
   bool blocked = false;
-  DispatcherStats delta;
+  AlertForwarderStats delta;
   for (const Due& next_due : due) {
     const AlertDelivery& d = *next_due.d;
     absl::Status s = w.sink->Deliver(d);
@@ -340,7 +340,7 @@ absl::StatusOr<int> AlertDispatcher::RunSinkPass(Worker& w, bool* more, int64_t*
   return attempted;
 }
 
-absl::StatusOr<int> AlertDispatcher::RunSink(Worker& w) {
+absl::StatusOr<int> AlertForwarder::RunSink(Worker& w) {
   int total = 0;
   bool more = true;
   int64_t after_seq = 0;
@@ -362,7 +362,7 @@ absl::StatusOr<int> AlertDispatcher::RunSink(Worker& w) {
   return total;
 }
 
-absl::StatusOr<int> AlertDispatcher::RunOnce() {
+absl::StatusOr<int> AlertForwarder::RunOnce() {
   int total = 0;
   for (auto& w : workers_) {
     ASSIGN_OR_RETURN(int n, RunSink(*w));
@@ -371,12 +371,12 @@ absl::StatusOr<int> AlertDispatcher::RunOnce() {
   return total;
 }
 
-void AlertDispatcher::Poke() {
+void AlertForwarder::Poke() {
   absl::MutexLock lock(&mu_);
   for (auto& w : workers_) w->poked = true;
 }
 
-absl::Time AlertDispatcher::NextAttempt(const Worker& w) {
+absl::Time AlertForwarder::NextAttempt(const Worker& w) {
   absl::Time next = absl::InfiniteFuture();
   store_
       .Read([&](store::ReadTxn& txn) -> absl::Status {
@@ -404,7 +404,7 @@ absl::Time AlertDispatcher::NextAttempt(const Worker& w) {
   return std::max(next, w.blocked_until);
 }
 
-void AlertDispatcher::Start() {
+void AlertForwarder::Start() {
   absl::MutexLock lock(&mu_);
   if (running_) return;
   running_ = true;
@@ -416,7 +416,7 @@ void AlertDispatcher::Start() {
   }
 }
 
-void AlertDispatcher::Stop() {
+void AlertForwarder::Stop() {
   {
     absl::MutexLock lock(&mu_);
     if (!running_) return;
@@ -429,7 +429,7 @@ void AlertDispatcher::Stop() {
   running_ = false;
 }
 
-void AlertDispatcher::Loop(Worker& w) {
+void AlertForwarder::Loop(Worker& w) {
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
@@ -450,7 +450,7 @@ void AlertDispatcher::Loop(Worker& w) {
     Worker* worker = &w;
     absl::MutexLock lock(&mu_);
     struct Args {
-      AlertDispatcher* self;
+      AlertForwarder* self;
       Worker* w;
     } args{this, worker};
     mu_.AwaitWithTimeout(absl::Condition(
