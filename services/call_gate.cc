@@ -194,7 +194,7 @@ void CallGate::AuditRefusal(const grpc::ServerContextBase& context, const Princi
                             absl::string_view method, absl::string_view request_id,
                             const absl::Status& refusal) {
   if (store_ == nullptr) return;
-  RequestContext ctx;
+  CallContext ctx;
   ctx.principal = principal ? principal->name : "anonymous";
   ctx.role = principal ? principal->role : Role::kUnspecified;
   ctx.tenant = principal && principal->tenant != "*" ? principal->tenant : "-";

@@ -27,7 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "dsar/config/v1/config.pb.h"
-#include "lib/core/request_context.h"
+#include "lib/core/call_context.h"
 #include "services/metered_reactor.h"
 
 namespace grpc {
@@ -74,7 +74,7 @@ class MethodPolicy {
 // limit, released when the last copy of `slot` is destroyed (keep it alive
 // until the call is answered).
 struct AdmittedCall {
-  RequestContext ctx;
+  CallContext ctx;
   std::shared_ptr<void> slot;
 };
 

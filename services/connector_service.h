@@ -15,7 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "dsar/v1/connector_admin.grpc.pb.h"
-#include "lib/core/request_context.h"
+#include "lib/core/call_context.h"
 #include "services/metered_reactor.h"
 
 namespace dsar {
@@ -27,7 +27,7 @@ class ConnectorAdmin;
 // An admitted call: its context, and whatever must stay alive until the call
 // is answered (e.g. a concurrency slot).
 struct ConnectorCall {
-  RequestContext ctx;
+  CallContext ctx;
   std::shared_ptr<void> hold;
 };
 

@@ -9,7 +9,7 @@
 #include "lib/core/clock.h"
 #include "lib/core/errors.h"
 #include "lib/deadline/alerts.h"
-#include "lib/deadline/engine.h"
+#include "lib/deadline/deadline_module.h"
 #include "lib/deadline/sla_report.h"
 #include "services/call_gate.h"
 #include "services/grpc_status.h"
@@ -351,7 +351,7 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::AcknowledgeAlert(
   }
   auto result = std::make_shared<absl::StatusOr<deadline::Alert>>(absl::UnknownError(""));
   const absl::Time now = clock_->Now();
-  RequestContext ctx = call.ctx;
+  CallContext ctx = call.ctx;
   std::string alert_id = name.substr(7);
   store_->Write(
       [result, ctx, alert_id, now](store::WriteTxn& txn) {

@@ -22,7 +22,7 @@ namespace store {
 class Store;
 }
 namespace deadline {
-class DeadlineEngine;
+class DeadlineModule;
 }
 
 class DeadlineServiceImpl final : public dsar::v1::DeadlineService::CallbackService {
@@ -30,7 +30,7 @@ class DeadlineServiceImpl final : public dsar::v1::DeadlineService::CallbackServ
   // None owned; all must outlive the service (and the gRPC server).
   // `tenants`: the configured tenant ids (an all-tenants SLA report).
   DeadlineServiceImpl(CallGate* gate, store::Store* store, Clock* clock,
-                      deadline::DeadlineEngine* engine, std::vector<std::string> tenants = {})
+                      deadline::DeadlineModule* engine, std::vector<std::string> tenants = {})
       : gate_(gate), store_(store), clock_(clock), engine_(engine), tenants_(std::move(tenants)) {}
 
   grpc::ServerUnaryReactor* ListDeadlines(grpc::CallbackServerContext* context,
@@ -49,7 +49,7 @@ class DeadlineServiceImpl final : public dsar::v1::DeadlineService::CallbackServ
   CallGate* gate_;
   store::Store* store_;
   Clock* clock_;
-  deadline::DeadlineEngine* engine_;
+  deadline::DeadlineModule* engine_;
   const std::vector<std::string> tenants_;
 };
 

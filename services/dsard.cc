@@ -2,6 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/breach/breach_register.h"
+#include "lib/connector/payload.h"
+#include "lib/connector/registry.h"
 #include "lib/consent/consent_ledger.h"
 #include "lib/consent/consent_state_index.h"
 #include "lib/consent/event_chains.h"
@@ -11,20 +13,21 @@
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/core/memory.h"
-#include "lib/deadline/engine.h"
+#include "lib/deadline/deadline_module.h"
+#include "lib/privacy_requests/privacy_requests_module.h"
 #include "lib/store/idempotency_sweeper.h"
 #include "lib/store/store.h"
 #include "services/audit_anchor.h"
 #include "services/audit_service.h"
 #include "services/breach_service.h"
 #include "services/call_gate.h"
-#include "services/connectors.h"
+#include "services/connector_module.h"
 #include "services/consent_service.h"
 #include "services/dead_letter_alerts.h"
 #include "services/deadline_service.h"
 #include "services/grpc_server.h"
-#include "services/ops.h"
-#include "services/privacy_request_stack.h"
+#include "services/ops_module.h"
+#include "services/privacy_request_service.h"
 #include "services/task_router.h"
 #include "services/withdrawal_propagation.h"
 
@@ -47,11 +50,11 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->store_ = std::move(*store);
   log::Info("store_opened", {{"schema_version", d->store_->schema_version()}});
   // The deadline engine comes first: other modules schedule deadlines through
-  // d->deadline_engine_->deadlines() inside their own transactions.
-  auto deadline_engine =
-      deadline::DeadlineEngine::Create(config.deadline(), d->store_.get(), clock);
-  if (!deadline_engine.ok()) return deadline_engine.status();
-  d->deadline_engine_ = std::move(*deadline_engine);
+  // d->deadline_module_->deadlines() inside their own transactions.
+  auto deadline_module =
+      deadline::DeadlineModule::Create(config.deadline(), d->store_.get(), clock);
+  if (!deadline_module.ok()) return deadline_module.status();
+  d->deadline_module_ = std::move(*deadline_module);
 
   GrpcServerOptions server_options;
   server_options.listen_address = config.listen_address();
@@ -70,25 +73,26 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->call_gate_ = std::make_unique<CallGate>(config, d->store_.get(), clock);
   d->audit_service_ = std::make_unique<AuditServiceImpl>(d->call_gate_.get(), d->store_.get());
   std::vector<grpc::Service*> services = {d->audit_service_.get()};
-  auto ops = OpsStack::Create(config, d->store_.get(), d->call_gate_.get(), clock);
+  auto ops = OpsModule::Create(config, d->store_.get(), d->call_gate_.get(), clock);
   if (!ops.ok()) return ops.status();
   d->ops_ = std::move(*ops);
   services.push_back(d->ops_->admin_service());
   d->call_gate_->set_metrics(&d->ops_->request_metrics());
   d->task_router_ = std::make_unique<TaskRouter>();
   // Dead-lettered tasks raise an alert; it closes when the task finishes.
-  d->dead_letter_alerts_ = std::make_unique<DeadLetterAlerts>(&d->deadline_engine_->deadlines());
+  d->dead_letter_alerts_ = std::make_unique<DeadLetterAlerts>(&d->deadline_module_->deadlines());
   d->task_router_->RegisterForAllDeadLetters(d->dead_letter_alerts_.get());
   d->task_router_->RegisterForAllResults(d->dead_letter_alerts_.get());
   // Consent withdrawals propagate to the connectors declaring the purpose.
   d->withdrawal_propagation_ =
-      std::make_unique<WithdrawalPropagation>(&d->deadline_engine_->deadlines());
+      std::make_unique<WithdrawalPropagation>(&d->deadline_module_->deadlines());
   if (config.tenants_size() > 0) {
     std::vector<std::string> tenants;
     for (const auto& t : config.tenants()) tenants.push_back(t.id());
     auto keyer = consent::SubjectKeyer::FromKeyFile(config.subject_key_file(), tenants);
     if (!keyer.ok()) return keyer.status();
     d->subject_keyer_ = std::move(*keyer);
+    d->purpose_catalog_ = std::make_unique<consent::PurposeCatalog>(config);
     // Consent events stored before typed subjects: re-keyed as customer ids,
     // once, before the state index reads them (lib/consent/subject_rekey.h).
     auto rekeyed = consent::RekeyConsentSubjects(*d->store_, *d->subject_keyer_);
@@ -118,12 +122,35 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   }
   // Data-subject requests: created before the connector stack, whose
   // dispatcher reports their tasks' outcomes and streams their exports.
+  // The connector register and the sealer serve both the connector module
+  // and the privacy requests: built once. The sealer uses the same secret as
+  // the subject keys unless the outbox names its own, so one key file protects
+  // every identifier at rest; the associated data keeps the uses apart.
+  if (config.tenants_size() > 0 || config.connectors_size() > 0) {
+    d->connector_registry_ = std::make_unique<connector::ConnectorRegistry>(
+        connector::ConnectorRegistry::FromConfig(config));
+    const std::string& payload_key = config.outbox().payload_key_file().empty()
+                                         ? config.subject_key_file()
+                                         : config.outbox().payload_key_file();
+    auto sealer = connector::PayloadSealer::FromSecretFile(payload_key);
+    if (!sealer.ok()) return sealer.status();
+    d->payload_sealer_ = std::move(*sealer);
+  }
   if (config.tenants_size() > 0) {
-    auto privacy_requests = PrivacyRequestStack::Create(
-        config, d->store_.get(), clock, &d->deadline_engine_->deadlines(), d->call_gate_.get(),
-        d->consent_index_.get());
+    privacy_requests::ModuleDeps deps;
+    deps.store = d->store_.get();
+    deps.clock = clock;
+    deps.deadlines = &d->deadline_module_->deadlines();
+    deps.keyer = d->subject_keyer_.get();
+    deps.catalog = d->purpose_catalog_.get();
+    deps.consent_index = d->consent_index_.get();
+    deps.registry = d->connector_registry_.get();
+    deps.sealer = d->payload_sealer_.get();
+    auto privacy_requests = privacy_requests::PrivacyRequestsModule::Create(config, deps);
     if (!privacy_requests.ok()) return privacy_requests.status();
     d->privacy_requests_ = std::move(*privacy_requests);
+    d->privacy_request_service_ = std::make_unique<PrivacyRequestServiceImpl>(
+        d->call_gate_.get(), &d->privacy_requests_->requests());
     d->task_router_->Register("privacy_requests/", &d->privacy_requests_->hooks(),
                               &d->privacy_requests_->hooks());
   }
@@ -145,8 +172,9 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     hooks.results = d->task_router_.get();
     hooks.dead_letters = d->task_router_.get();
     if (d->privacy_requests_) hooks.exports = &d->privacy_requests_->sinks();
-    auto connectors = ConnectorStack::Start(
-        config, d->store_.get(), clock, std::move(admit),
+    auto connectors = ConnectorModule::Start(
+        config, d->store_.get(), clock, d->connector_registry_.get(), d->payload_sealer_.get(),
+        std::move(admit),
         [gate = d->call_gate_.get()](absl::string_view method) { return gate->StartCall(method); },
         hooks);
     if (!connectors.ok()) return connectors.status();
@@ -156,10 +184,9 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   if (d->connectors_) d->withdrawal_propagation_->set_outbox(&d->connectors_->outbox());
   if (d->privacy_requests_) {
     if (d->connectors_) d->privacy_requests_->AttachOutbox(&d->connectors_->outbox());
-    services.push_back(d->privacy_requests_->service());
+    services.push_back(d->privacy_request_service_.get());
   }
   if (config.tenants_size() > 0) {
-    d->purpose_catalog_ = std::make_unique<consent::PurposeCatalog>(config);
     d->consent_ledger_ = std::make_unique<consent::ConsentLedger>(
         d->store_.get(), clock, d->subject_keyer_.get(), d->purpose_catalog_.get(),
         d->withdrawal_propagation_.get(), d->consent_index_.get());
@@ -180,10 +207,10 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     o.authority_from_processor_awareness = t.breach_authority_clock_from_processor_awareness();
   }
   d->deadline_service_ = std::make_unique<DeadlineServiceImpl>(
-      d->call_gate_.get(), d->store_.get(), clock, d->deadline_engine_.get(), tenant_ids);
+      d->call_gate_.get(), d->store_.get(), clock, d->deadline_module_.get(), tenant_ids);
   services.push_back(d->deadline_service_.get());
   d->breach_register_ = std::make_unique<breach::BreachRegister>(
-      d->store_.get(), clock, &d->deadline_engine_->deadlines(), std::move(tenant_ids),
+      d->store_.get(), clock, &d->deadline_module_->deadlines(), std::move(tenant_ids),
       std::move(breach_clocks));
   d->breach_service_ =
       std::make_unique<BreachServiceImpl>(d->call_gate_.get(), d->breach_register_.get());
@@ -195,7 +222,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   // Backups and the admin (metrics) endpoint.
   if (absl::Status s = d->ops_->Start(); !s.ok()) return s;
   // Catches up on alerts that came due while dsard was down, then follows the clock.
-  d->deadline_engine_->Start();
+  d->deadline_module_->Start();
   // Builds bundles, finishes erasures, expires exports, sends status callbacks.
   if (d->privacy_requests_) d->privacy_requests_->Start();
   d->audit_anchor_ = std::make_unique<AuditAnchor>(
@@ -218,7 +245,7 @@ void Dsard::Shutdown() {
   if (server_) {
     log::Info("shutdown_started", {{"grace_ms", config_.shutdown_grace_ms()}});
     // WatchAlerts streams end now (UNAVAILABLE: reconnect) instead of after the grace.
-    if (deadline_engine_) deadline_engine_->feed().Close();
+    if (deadline_module_) deadline_module_->feed().Close();
     server_->Shutdown(absl::Milliseconds(config_.shutdown_grace_ms()));
     server_.reset();
   }
@@ -233,14 +260,15 @@ void Dsard::Shutdown() {
   }
   if (privacy_requests_) {
     privacy_requests_->Stop();
+    privacy_request_service_.reset();
     privacy_requests_.reset();
   }
-  if (deadline_engine_) {
-    deadline_engine_->Stop();
+  if (deadline_module_) {
+    deadline_module_->Stop();
     deadline_service_.reset();
     breach_service_.reset();
     breach_register_.reset();
-    deadline_engine_.reset();
+    deadline_module_.reset();
   }
   if (idempotency_sweeper_) idempotency_sweeper_->Stop();
   // Last anchor: the head after every call and task has finished.

@@ -15,15 +15,15 @@ namespace dsar {
 
 class AuditAnchor;
 class AuditServiceImpl;
-class OpsStack;
+class OpsModule;
 class BreachServiceImpl;
 class DeadLetterAlerts;
 class TaskRouter;
-class PrivacyRequestStack;
+class PrivacyRequestServiceImpl;
 class WithdrawalPropagation;
 class CallGate;
 class Clock;
-class ConnectorStack;
+class ConnectorModule;
 class ConsentServiceImpl;
 class DeadlineServiceImpl;
 class GrpcServer;
@@ -34,7 +34,14 @@ class PurposeCatalog;
 class SubjectKeyer;
 }  // namespace consent
 namespace deadline {
-class DeadlineEngine;
+class DeadlineModule;
+}
+namespace connector {
+class ConnectorRegistry;
+class PayloadSealer;
+}  // namespace connector
+namespace privacy_requests {
+class PrivacyRequestsModule;
 }
 namespace breach {
 class BreachRegister;
@@ -55,13 +62,13 @@ class Dsard {
   store::Store& store() { return *store_; }
   CallGate& call_gate() { return *call_gate_; }
   // Deadlines, scheduler, alert sinks; always present.
-  deadline::DeadlineEngine* deadline_engine() { return deadline_engine_.get(); }
+  deadline::DeadlineModule* deadline_module() { return deadline_module_.get(); }
   // Null when no connectors are configured.
-  ConnectorStack* connectors() { return connectors_.get(); }
+  ConnectorModule* connectors() { return connectors_.get(); }
   // Data-subject requests; null when no tenants are configured.
-  PrivacyRequestStack* privacy_requests() { return privacy_requests_.get(); }
+  privacy_requests::PrivacyRequestsModule* privacy_requests() { return privacy_requests_.get(); }
   // Metrics, admin endpoint, backups; always present.
-  OpsStack* ops() { return ops_.get(); }
+  OpsModule* ops() { return ops_.get(); }
 
   // Stops accepting calls, lets in-flight calls finish within the configured
   // grace (then cancels them), flushes the writer and closes the database.
@@ -83,23 +90,30 @@ class Dsard {
   std::unique_ptr<TaskRouter> task_router_;
   std::unique_ptr<DeadLetterAlerts> dead_letter_alerts_;
   std::unique_ptr<WithdrawalPropagation> withdrawal_propagation_;
-  // Data-subject requests: the connector stack's dispatcher reports to them.
-  std::unique_ptr<PrivacyRequestStack> privacy_requests_;
-  // Consent ledger and its service; absent when no tenants are configured.
+  // Shared objects, each built once here and lent to the modules: subject
+  // keys and purposes (consent, privacy requests; absent without tenants), the
+  // connector register and the sealer of identifiers at rest (connectors,
+  // privacy requests).
   std::unique_ptr<consent::SubjectKeyer> subject_keyer_;
   std::unique_ptr<consent::PurposeCatalog> purpose_catalog_;
+  std::unique_ptr<connector::ConnectorRegistry> connector_registry_;
+  std::unique_ptr<connector::PayloadSealer> payload_sealer_;
+  // Data-subject requests: the connector module's dispatcher reports to them.
+  std::unique_ptr<privacy_requests::PrivacyRequestsModule> privacy_requests_;
+  std::unique_ptr<PrivacyRequestServiceImpl> privacy_request_service_;
+  // Consent ledger and its service; absent when no tenants are configured.
   std::unique_ptr<consent::ConsentLedger> consent_ledger_;
   std::unique_ptr<ConsentServiceImpl> consent_service_;
   // Connector registry, outbox and dispatcher; absent without connectors.
-  std::unique_ptr<ConnectorStack> connectors_;
+  std::unique_ptr<ConnectorModule> connectors_;
   // Deadline engine and its service.
-  std::unique_ptr<deadline::DeadlineEngine> deadline_engine_;
+  std::unique_ptr<deadline::DeadlineModule> deadline_module_;
   std::unique_ptr<DeadlineServiceImpl> deadline_service_;
-  // Breach register (schedules deadlines through deadline_engine_) and its service.
+  // Breach register (schedules deadlines through deadline_module_) and its service.
   std::unique_ptr<breach::BreachRegister> breach_register_;
   std::unique_ptr<BreachServiceImpl> breach_service_;
   // Request metrics (an interceptor of server_), admin endpoint, backups.
-  std::unique_ptr<OpsStack> ops_;
+  std::unique_ptr<OpsModule> ops_;
   // Last: the server stops (and drains calls into the members above) first.
   std::unique_ptr<GrpcServer> server_;
 };

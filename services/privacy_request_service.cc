@@ -2,7 +2,7 @@
 
 #include <memory>
 
-#include "lib/requests/privacy_requests.h"
+#include "lib/privacy_requests/privacy_requests.h"
 #include "services/call_gate.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
@@ -14,7 +14,7 @@ namespace {
 
 using ::dsar::ToProto;  // services/task_state_proto.h
 
-using requests::PrivacyRequest;
+using privacy_requests::PrivacyRequest;
 
 constexpr char kCreate[] = "/dsar.v1.PrivacyRequestService/CreatePrivacyRequest";
 constexpr char kGet[] = "/dsar.v1.PrivacyRequestService/GetPrivacyRequest";
@@ -57,7 +57,7 @@ void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
     if (r.subject_informed_at)
       SetTimestamp(*r.subject_informed_at, e->mutable_subject_notify_time());
   }
-  if (r.rejection_reason != requests::RejectionReason::kUnspecified) {
+  if (r.rejection_reason != privacy_requests::RejectionReason::kUnspecified) {
     out->mutable_rejection()->set_reason(static_cast<v1::RejectionReason>(r.rejection_reason));
     out->mutable_rejection()->set_detail(r.rejection_detail);
   }
@@ -117,9 +117,9 @@ void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
   }
 }
 
-requests::Verification FromProto(const v1::IdentityVerification& v) {
-  requests::Verification out;
-  out.method = static_cast<requests::VerificationMethod>(v.method());
+privacy_requests::Verification FromProto(const v1::IdentityVerification& v) {
+  privacy_requests::Verification out;
+  out.method = static_cast<privacy_requests::VerificationMethod>(v.method());
   out.note = v.note();
   return out;
 }
@@ -140,11 +140,11 @@ auto Answer(MeteredReactor* reactor, Response* response, std::shared_ptr<void> s
 // Streams one export bundle; deletes itself when the call is done.
 class ExportStreamer final : public MeteredWriteReactor<v1::DownloadExportResponse> {
  public:
-  ExportStreamer(CallMeter meter, requests::PrivacyRequests* requests, AdmittedCall call,
-                 requests::DownloadInput input)
+  ExportStreamer(CallMeter meter, privacy_requests::PrivacyRequests* requests, AdmittedCall call,
+                 privacy_requests::DownloadInput input)
       : MeteredWriteReactor(meter), call_(std::move(call)) {
     requests->Download(call_.ctx, std::move(input),
-                       [this](absl::StatusOr<std::unique_ptr<requests::ExportDownload>> d) {
+                       [this](absl::StatusOr<std::unique_ptr<privacy_requests::ExportDownload>> d) {
                          if (!d.ok()) {
                            Finish(ToGrpcStatus(d.status()));
                            return;
@@ -189,7 +189,7 @@ class ExportStreamer final : public MeteredWriteReactor<v1::DownloadExportRespon
   }
 
   const AdmittedCall call_;  // holds the concurrency slot until done
-  std::unique_ptr<requests::ExportDownload> download_;
+  std::unique_ptr<privacy_requests::ExportDownload> download_;
   v1::DownloadExportResponse response_;
 };
 
@@ -221,26 +221,27 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CreatePrivacyRequest(
       return reactor;
     }
   }
-  requests::CreateInput in;
-  in.type = static_cast<requests::RequestType>(request->type());
+  privacy_requests::CreateInput in;
+  in.type = static_cast<privacy_requests::RequestType>(request->type());
   for (const auto& id : request->identifiers()) in.identifiers.push_back(FromProto(id));
-  in.requester.relation = static_cast<requests::RequesterRelation>(request->requester().relation());
+  in.requester.relation =
+      static_cast<privacy_requests::RequesterRelation>(request->requester().relation());
   in.requester.channel = request->requester().channel();
   in.requester.reference = request->requester().reference();
   in.callback_url = request->status_callback_url();
   if (request->has_receive_time()) in.received_at = FromTimestamp(request->receive_time());
   if (request->has_verification()) in.verification = FromProto(request->verification());
-  requests_->Create(
-      call.ctx, std::move(in),
-      [reactor, response, slot = std::move(call.slot)](absl::StatusOr<requests::Created> created) {
-        if (!created.ok()) {
-          reactor->Finish(ToGrpcStatus(created.status()));
-          return;
-        }
-        ToProto(created->request, response->mutable_privacy_request());
-        response->set_duplicate(created->duplicate);
-        reactor->Finish(grpc::Status::OK);
-      });
+  requests_->Create(call.ctx, std::move(in),
+                    [reactor, response, slot = std::move(call.slot)](
+                        absl::StatusOr<privacy_requests::Created> created) {
+                      if (!created.ok()) {
+                        reactor->Finish(ToGrpcStatus(created.status()));
+                        return;
+                      }
+                      ToProto(created->request, response->mutable_privacy_request());
+                      response->set_duplicate(created->duplicate);
+                      reactor->Finish(grpc::Status::OK);
+                    });
   return reactor;
 }
 
@@ -250,7 +251,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::GetPrivacyRequest(
   MeteredReactor* reactor = gate_->StartCall(kGet);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kGet, "", &call)) return reactor;
-  auto id = requests::ParseRequestName(request->name());
+  auto id = privacy_requests::ParseRequestName(request->name());
   if (!id.ok()) {
     reactor->Finish(ToGrpcStatus(id.status()));
     return reactor;
@@ -271,9 +272,9 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::ListPrivacyRequests(
   MeteredReactor* reactor = gate_->StartCall(kList);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
-  requests::ListInput in;
-  in.state = static_cast<requests::RequestState>(request->state());
-  in.type = static_cast<requests::RequestType>(request->type());
+  privacy_requests::ListInput in;
+  in.state = static_cast<privacy_requests::RequestState>(request->state());
+  in.type = static_cast<privacy_requests::RequestType>(request->type());
   if (request->has_due_before()) in.due_before = FromTimestamp(request->due_before());
   in.page_size = request->page_size();
   in.page_token = request->page_token();
@@ -297,7 +298,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::VerifyIdentity(
   if (!gate_->AdmitOrFinish(context, reactor, kVerify, request->request_id(), &call)) {
     return reactor;
   }
-  auto id = requests::ParseRequestName(request->name());
+  auto id = privacy_requests::ParseRequestName(request->name());
   if (!id.ok()) {
     reactor->Finish(ToGrpcStatus(id.status()));
     return reactor;
@@ -315,12 +316,12 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::ExtendPrivacyRequest(
   if (!gate_->AdmitOrFinish(context, reactor, kExtend, request->request_id(), &call)) {
     return reactor;
   }
-  auto id = requests::ParseRequestName(request->name());
+  auto id = privacy_requests::ParseRequestName(request->name());
   if (!id.ok()) {
     reactor->Finish(ToGrpcStatus(id.status()));
     return reactor;
   }
-  requests::ExtendInput in;
+  privacy_requests::ExtendInput in;
   in.request_id = *id;
   in.reason = request->reason();
   if (request->has_subject_notify_time()) {
@@ -342,12 +343,13 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::RejectPrivacyRequest(
   if (!gate_->AdmitOrFinish(context, reactor, kReject, request->request_id(), &call)) {
     return reactor;
   }
-  auto id = requests::ParseRequestName(request->name());
+  auto id = privacy_requests::ParseRequestName(request->name());
   if (!id.ok()) {
     reactor->Finish(ToGrpcStatus(id.status()));
     return reactor;
   }
-  requests_->Reject(call.ctx, *id, static_cast<requests::RejectionReason>(request->reason()),
+  requests_->Reject(call.ctx, *id,
+                    static_cast<privacy_requests::RejectionReason>(request->reason()),
                     request->detail(), Answer(reactor, response, std::move(call.slot)));
   return reactor;
 }
@@ -360,7 +362,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CancelPrivacyRequest(
   if (!gate_->AdmitOrFinish(context, reactor, kCancel, request->request_id(), &call)) {
     return reactor;
   }
-  auto id = requests::ParseRequestName(request->name());
+  auto id = privacy_requests::ParseRequestName(request->name());
   if (!id.ok()) {
     reactor->Finish(ToGrpcStatus(id.status()));
     return reactor;
@@ -375,11 +377,11 @@ grpc::ServerWriteReactor<v1::DownloadExportResponse>* PrivacyRequestServiceImpl:
   const CallMeter meter = gate_->Meter(kDownload);
   absl::StatusOr<AdmittedCall> call = gate_->Admit(*context, kDownload);
   if (!call.ok()) return new RefusedDownload(meter, call.status());
-  auto id = requests::ParseRequestName(request->name());
+  auto id = privacy_requests::ParseRequestName(request->name());
   if (!id.ok()) return new RefusedDownload(meter, id.status());
-  requests::DownloadInput in;
+  privacy_requests::DownloadInput in;
   in.request_id = *id;
-  in.recipient = static_cast<requests::DisclosureRecipient>(request->recipient());
+  in.recipient = static_cast<privacy_requests::DisclosureRecipient>(request->recipient());
   in.recipient_name = request->recipient_name();
   return new ExportStreamer(meter, requests_, std::move(*call), std::move(in));
 }

@@ -1,7 +1,7 @@
 // PrivacyRequestServiceImpl: the gRPC adapter for dsar.v1.PrivacyRequestService.
 //
 // Each handler admits the call (CallGate: principal, role, tenant), converts
-// the request to lib/requests' input, calls PrivacyRequests and finishes from
+// the request to lib/privacy_requests' input, calls PrivacyRequests and finishes from
 // its callback, so no gRPC thread waits on a commit. DownloadExport is a
 // server-streaming reactor: the disclosure is recorded and audited before the
 // first chunk; chunks (at most 64 KiB) are read and decrypted one at a time as
@@ -14,14 +14,14 @@
 namespace dsar {
 
 class CallGate;
-namespace requests {
+namespace privacy_requests {
 class PrivacyRequests;
 }
 
 class PrivacyRequestServiceImpl final : public dsar::v1::PrivacyRequestService::CallbackService {
  public:
   // Neither owned; both must outlive the service (and the gRPC server).
-  PrivacyRequestServiceImpl(CallGate* gate, requests::PrivacyRequests* requests)
+  PrivacyRequestServiceImpl(CallGate* gate, privacy_requests::PrivacyRequests* requests)
       : gate_(gate), requests_(requests) {}
 
   grpc::ServerUnaryReactor* CreatePrivacyRequest(
@@ -50,7 +50,7 @@ class PrivacyRequestServiceImpl final : public dsar::v1::PrivacyRequestService::
 
  private:
   CallGate* gate_;
-  requests::PrivacyRequests* requests_;
+  privacy_requests::PrivacyRequests* requests_;
 };
 
 }  // namespace dsar

@@ -10,7 +10,7 @@
 
 namespace dsar {
 
-absl::Status WithdrawalPropagation::OnChanged(store::WriteTxn& txn, const RequestContext& ctx,
+absl::Status WithdrawalPropagation::OnChanged(store::WriteTxn& txn, const CallContext& ctx,
                                               const consent::ConsentReceipt& receipt,
                                               consent::ConsentAction action,
                                               const SubjectIdentifier& subject,

@@ -29,7 +29,7 @@ class WithdrawalPropagation final : public consent::ConsentFollowUp,
   // an outbox (no connectors configured) there is nothing to propagate.
   void set_outbox(const connector::Outbox* outbox) { outbox_ = outbox; }
 
-  absl::Status OnChanged(store::WriteTxn& txn, const RequestContext& ctx,
+  absl::Status OnChanged(store::WriteTxn& txn, const CallContext& ctx,
                          const consent::ConsentReceipt& receipt, consent::ConsentAction action,
                          const SubjectIdentifier& subject, absl::Time change_time,
                          absl::Time now) override;

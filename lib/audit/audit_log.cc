@@ -62,7 +62,7 @@ std::string ComputeHash(const AuditEvent& e) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
-absl::Status Append(store::WriteTxn& txn, const RequestContext& ctx, absl::string_view resource,
+absl::Status Append(store::WriteTxn& txn, const CallContext& ctx, absl::string_view resource,
                     absl::string_view outcome, absl::Time now) {
   return AppendBatch(txn, {PendingEvent{&ctx, std::string(resource), std::string(outcome)}}, now);
 }
@@ -82,7 +82,7 @@ absl::Status AppendBatch(store::WriteTxn& txn, const std::vector<PendingEvent>& 
   std::vector<AuditEvent> events(pending.size());
   for (size_t i = 0; i < pending.size(); ++i) {
     AuditEvent& e = events[i];
-    const RequestContext& ctx = *pending[i].ctx;
+    const CallContext& ctx = *pending[i].ctx;
     e.seq = ++seq;
     e.tenant = ctx.tenant;
     e.time = now;

@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "lib/core/request_context.h"
+#include "lib/core/call_context.h"
 #include "lib/store/store.h"
 
 namespace dsar::audit {
@@ -57,12 +57,12 @@ struct ListOptions {
 
 // Appends an event inside the caller's write transaction. The event's seq and
 // hashes are computed here. `outcome` is "OK" or a canonical code name.
-absl::Status Append(store::WriteTxn& txn, const RequestContext& ctx, absl::string_view resource,
+absl::Status Append(store::WriteTxn& txn, const CallContext& ctx, absl::string_view resource,
                     absl::string_view outcome, absl::Time now);
 
 // One event of AppendBatch; the pointed-to context outlives the call.
 struct PendingEvent {
-  const RequestContext* ctx;
+  const CallContext* ctx;
   std::string resource;
   std::string outcome;
 };

@@ -30,7 +30,7 @@ using internal::Scope;
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
 
-Scope ScopeOf(const RequestContext& ctx) { return Scope{ctx.tenant, ctx.all_tenants}; }
+Scope ScopeOf(const CallContext& ctx) { return Scope{ctx.tenant, ctx.all_tenants}; }
 const Scope& AllTenants() {
   static const Scope* const scope = new Scope{"", true};
   return *scope;
@@ -68,7 +68,7 @@ absl::Status CheckOpen(const Breach& b) {
 }
 
 // Changing a breach the processor reported needs a principal of all tenants.
-absl::Status CheckManages(const RequestContext& ctx, const Breach& b) {
+absl::Status CheckManages(const CallContext& ctx, const Breach& b) {
   if (!b.processor_reported || ctx.all_tenants) return absl::OkStatus();
   return Denied(
       "the processor manages this breach: only a principal of all tenants may "
@@ -83,13 +83,13 @@ std::vector<std::string> TenantIds(const std::vector<AffectedTenant>& tenants) {
 
 // One audit event per tenant concerned and one for the caller's tenant, so
 // each controller's audit log shows changes to breaches affecting it.
-absl::Status AuditMutation(store::WriteTxn& txn, const RequestContext& ctx,
+absl::Status AuditMutation(store::WriteTxn& txn, const CallContext& ctx,
                            const std::string& resource, std::vector<std::string> tenants,
                            absl::Time now) {
   tenants.push_back(ctx.tenant);
   std::sort(tenants.begin(), tenants.end());
   tenants.erase(std::unique(tenants.begin(), tenants.end()), tenants.end());
-  RequestContext per_tenant = ctx;
+  CallContext per_tenant = ctx;
   for (const auto& tenant : tenants) {
     per_tenant.tenant = tenant;
     RETURN_IF_ERROR(audit::Append(txn, per_tenant, resource, "OK", now));
@@ -97,7 +97,7 @@ absl::Status AuditMutation(store::WriteTxn& txn, const RequestContext& ctx,
   return absl::OkStatus();
 }
 
-void AddRequestIdErrors(const RequestContext& ctx, FieldErrors& errors) {
+void AddRequestIdErrors(const CallContext& ctx, FieldErrors& errors) {
   if (absl::Status id = store::ValidateRequestId(ctx.request_id); !id.ok()) {
     for (auto& v : FieldViolationsOf(id)) errors.Add(v.field, v.description);
   }
@@ -129,7 +129,7 @@ BreachRegister::BreachRegister(store::Store* store, Clock* clock,
       tenants_(tenants.begin(), tenants.end()),
       clocks_(std::move(clocks)) {}
 
-absl::StatusOr<std::string> BreachRegister::CallTenant(const RequestContext& ctx,
+absl::StatusOr<std::string> BreachRegister::CallTenant(const CallContext& ctx,
                                                        const std::string& requested) const {
   if (requested.empty()) return ctx.tenant;
   if (!ctx.all_tenants && requested != ctx.tenant) {
@@ -138,9 +138,8 @@ absl::StatusOr<std::string> BreachRegister::CallTenant(const RequestContext& ctx
   return requested;
 }
 
-void BreachRegister::CheckTenants(const RequestContext& ctx,
-                                  const std::vector<std::string>& tenants, const char* field,
-                                  FieldErrors& errors) const {
+void BreachRegister::CheckTenants(const CallContext& ctx, const std::vector<std::string>& tenants,
+                                  const char* field, FieldErrors& errors) const {
   if (static_cast<int>(tenants.size()) > kMaxAffectedTenants) {
     errors.Add(field, absl::StrCat("at most ", kMaxAffectedTenants, " tenants"));
     return;
@@ -161,7 +160,7 @@ void BreachRegister::CheckTenants(const RequestContext& ctx,
 }
 
 template <typename T>
-void BreachRegister::AuditRead(const RequestContext& ctx, std::string resource, T result,
+void BreachRegister::AuditRead(const CallContext& ctx, std::string resource, T result,
                                absl::AnyInvocable<void(absl::StatusOr<T>)> done) {
   auto value = std::make_shared<T>(std::move(result));
   const absl::Time now = clock_->Now();
@@ -176,7 +175,7 @@ void BreachRegister::AuditRead(const RequestContext& ctx, std::string resource, 
                 });
 }
 
-void BreachRegister::Report(const RequestContext& ctx, ReportInput input, BreachDone done) {
+void BreachRegister::Report(const CallContext& ctx, ReportInput input, BreachDone done) {
   const absl::Time now = clock_->Now();
   if (!ctx.all_tenants) {
     if (input.affected_tenants.empty()) input.affected_tenants.push_back(ctx.tenant);
@@ -206,7 +205,7 @@ void BreachRegister::Report(const RequestContext& ctx, ReportInput input, Breach
     return;
   }
   struct Op {
-    RequestContext ctx;
+    CallContext ctx;
     ReportInput in;
     absl::Time now;
     Breach result;
@@ -284,7 +283,7 @@ void BreachRegister::Report(const RequestContext& ctx, ReportInput input, Breach
       });
 }
 
-void BreachRegister::Update(const RequestContext& ctx, UpdateInput input, BreachDone done) {
+void BreachRegister::Update(const CallContext& ctx, UpdateInput input, BreachDone done) {
   const absl::Time now = clock_->Now();
   if (!ctx.all_tenants && !input.add_affected_tenants.empty()) {
     done(Denied("only a principal of all tenants may add affected tenants"));
@@ -317,7 +316,7 @@ void BreachRegister::Update(const RequestContext& ctx, UpdateInput input, Breach
     return;
   }
   struct Op {
-    RequestContext ctx;
+    CallContext ctx;
     UpdateInput in;
     std::string breach_id;
     std::vector<std::string> fields;
@@ -425,7 +424,7 @@ void BreachRegister::Update(const RequestContext& ctx, UpdateInput input, Breach
       });
 }
 
-void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationInput input,
+void BreachRegister::RecordNotification(const CallContext& ctx, NotificationInput input,
                                         NotificationDone done) {
   const absl::Time now = clock_->Now();
   auto tenant = CallTenant(ctx, input.tenant);
@@ -464,7 +463,7 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
     return;
   }
   struct Op {
-    RequestContext ctx;
+    CallContext ctx;
     NotificationInput in;
     std::string breach_id;
     std::string tenant;
@@ -607,7 +606,7 @@ void BreachRegister::RecordNotification(const RequestContext& ctx, NotificationI
       });
 }
 
-void BreachRegister::Close(const RequestContext& ctx, CloseInput input, BreachDone done) {
+void BreachRegister::Close(const CallContext& ctx, CloseInput input, BreachDone done) {
   const absl::Time now = clock_->Now();
   FieldErrors errors;
   AddRequestIdErrors(ctx, errors);
@@ -618,7 +617,7 @@ void BreachRegister::Close(const RequestContext& ctx, CloseInput input, BreachDo
     return;
   }
   struct Op {
-    RequestContext ctx;
+    CallContext ctx;
     CloseInput in;
     std::string breach_id;
     absl::Time now;
@@ -668,7 +667,7 @@ void BreachRegister::Close(const RequestContext& ctx, CloseInput input, BreachDo
       });
 }
 
-absl::StatusOr<Breach> BreachRegister::ReadFullView(const RequestContext& ctx,
+absl::StatusOr<Breach> BreachRegister::ReadFullView(const CallContext& ctx,
                                                     const std::string& breach_id,
                                                     absl::Time now) const {
   absl::StatusOr<Breach> view;
@@ -680,7 +679,7 @@ absl::StatusOr<Breach> BreachRegister::ReadFullView(const RequestContext& ctx,
   return view;
 }
 
-void BreachRegister::Get(const RequestContext& ctx, std::string name, BreachDone done) {
+void BreachRegister::Get(const CallContext& ctx, std::string name, BreachDone done) {
   FieldErrors errors;
   const std::string breach_id = BreachIdOrError(name, "name", errors);
   if (!errors.empty()) {
@@ -697,7 +696,7 @@ void BreachRegister::Get(const RequestContext& ctx, std::string name, BreachDone
   AuditRead<Breach>(ctx, std::move(resource), std::move(*view), std::move(done));
 }
 
-void BreachRegister::List(const RequestContext& ctx, ListInput input, PageDone done) {
+void BreachRegister::List(const CallContext& ctx, ListInput input, PageDone done) {
   internal::ListFilter filter;
   filter.state = input.state;
   filter.overdue_only = input.overdue_only;
@@ -755,7 +754,7 @@ void BreachRegister::List(const RequestContext& ctx, ListInput input, PageDone d
   AuditRead<BreachPage>(ctx, "breaches", std::move(page), std::move(done));
 }
 
-void BreachRegister::Export(const RequestContext& ctx, ExportInput input, ReportDone done) {
+void BreachRegister::Export(const CallContext& ctx, ExportInput input, ReportDone done) {
   auto tenant =
       ctx.all_tenants ? absl::StatusOr<std::string>(input.tenant) : CallTenant(ctx, input.tenant);
   if (!tenant.ok()) {

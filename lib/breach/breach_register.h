@@ -3,7 +3,7 @@
 //
 // Ownership and visibility. A breach affects one or more tenants
 // (controllers); dsar's operator is their processor. A principal of all
-// tenants (RequestContext::all_tenants) acts as the processor: it reports
+// tenants (CallContext::all_tenants) acts as the processor: it reports
 // breaches affecting any configured tenants and sees and manages every breach
 // whatever tenant its call names. A principal of one tenant sees only
 // breaches affecting its tenant, and within them only its tenant's clock and
@@ -46,9 +46,9 @@
 #include "absl/time/time.h"
 #include "lib/breach/breach.h"
 #include "lib/breach/breach_clocks.h"
+#include "lib/core/call_context.h"
 #include "lib/core/clock.h"
 #include "lib/core/errors.h"
-#include "lib/core/request_context.h"
 #include "lib/store/store.h"
 
 namespace dsar::deadline {
@@ -129,40 +129,39 @@ class BreachRegister {
 
   // Errors: INVALID_ARGUMENT (BadRequest naming each field); PERMISSION_DENIED
   // (a tenant's principal naming another tenant).
-  void Report(const RequestContext& ctx, ReportInput input, BreachDone done);
+  void Report(const CallContext& ctx, ReportInput input, BreachDone done);
   // Errors: INVALID_ARGUMENT; NOT_FOUND; PERMISSION_DENIED;
   // FAILED_PRECONDITION (closed, or too many versions).
-  void Update(const RequestContext& ctx, UpdateInput input, BreachDone done);
+  void Update(const CallContext& ctx, UpdateInput input, BreachDone done);
   // Errors: INVALID_ARGUMENT; NOT_FOUND; PERMISSION_DENIED;
   // FAILED_PRECONDITION (closed; "DELAY_REASON" for a late first
   // notification without a reason).
-  void RecordNotification(const RequestContext& ctx, NotificationInput input,
-                          NotificationDone done);
+  void RecordNotification(const CallContext& ctx, NotificationInput input, NotificationDone done);
   // Errors: INVALID_ARGUMENT; NOT_FOUND; PERMISSION_DENIED;
   // FAILED_PRECONDITION listing everything missing (see CloseViolations).
-  void Close(const RequestContext& ctx, CloseInput input, BreachDone done);
+  void Close(const CallContext& ctx, CloseInput input, BreachDone done);
   // A full view (versions and notifications). NOT_FOUND when not visible.
-  void Get(const RequestContext& ctx, std::string name, BreachDone done);
+  void Get(const CallContext& ctx, std::string name, BreachDone done);
   // Errors: INVALID_ARGUMENT (page_size, page_token, state); PERMISSION_DENIED
   // (a tenant's principal filtering by another tenant).
-  void List(const RequestContext& ctx, ListInput input, PageDone done);
+  void List(const CallContext& ctx, ListInput input, PageDone done);
   // Errors: INVALID_ARGUMENT (format, or a tenant the breach does not
   // affect); NOT_FOUND; PERMISSION_DENIED.
-  void Export(const RequestContext& ctx, ExportInput input, ReportDone done);
+  void Export(const CallContext& ctx, ExportInput input, ReportDone done);
 
  private:
   // The tenant a per-tenant call is about: `requested`, or the caller's when
   // empty. PERMISSION_DENIED when a tenant's principal names another tenant.
-  absl::StatusOr<std::string> CallTenant(const RequestContext& ctx,
+  absl::StatusOr<std::string> CallTenant(const CallContext& ctx,
                                          const std::string& requested) const;
-  void CheckTenants(const RequestContext& ctx, const std::vector<std::string>& tenants,
+  void CheckTenants(const CallContext& ctx, const std::vector<std::string>& tenants,
                     const char* field, FieldErrors& errors) const;
   // The breach as the caller may see it at `now`, with its whole history.
-  absl::StatusOr<Breach> ReadFullView(const RequestContext& ctx, const std::string& breach_id,
+  absl::StatusOr<Breach> ReadFullView(const CallContext& ctx, const std::string& breach_id,
                                       absl::Time now) const;
   // Appends the read's audit event, then answers.
   template <typename T>
-  void AuditRead(const RequestContext& ctx, std::string resource, T result,
+  void AuditRead(const CallContext& ctx, std::string resource, T result,
                  absl::AnyInvocable<void(absl::StatusOr<T>)> done);
 
   store::Store* const store_;

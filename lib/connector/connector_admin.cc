@@ -9,7 +9,7 @@
 
 namespace dsar::connector {
 
-std::vector<const ConnectorInfo*> ConnectorAdmin::ListConnectors(const RequestContext& ctx) const {
+std::vector<const ConnectorInfo*> ConnectorAdmin::ListConnectors(const CallContext& ctx) const {
   std::vector<const ConnectorInfo*> out;
   for (const auto& c : registry_->connectors()) {
     if (c.Serves(ctx.tenant)) out.push_back(&c);
@@ -17,7 +17,7 @@ std::vector<const ConnectorInfo*> ConnectorAdmin::ListConnectors(const RequestCo
   return out;
 }
 
-absl::StatusOr<ConnectorHealth> ConnectorAdmin::GetHealth(const RequestContext& ctx,
+absl::StatusOr<ConnectorHealth> ConnectorAdmin::GetHealth(const CallContext& ctx,
                                                           absl::string_view name) const {
   if (name.empty()) return InvalidField("name", "required");
   const ConnectorInfo* c = registry_->Find(name);
@@ -28,7 +28,7 @@ absl::StatusOr<ConnectorHealth> ConnectorAdmin::GetHealth(const RequestContext& 
   return dispatcher_->HealthOf(name);
 }
 
-absl::StatusOr<task_store::TaskPage> ConnectorAdmin::ListTasks(const RequestContext& ctx,
+absl::StatusOr<task_store::TaskPage> ConnectorAdmin::ListTasks(const CallContext& ctx,
                                                                task_store::ListQuery query) const {
   query.tenant = ctx.tenant;
   absl::StatusOr<task_store::TaskPage> page;
@@ -40,7 +40,7 @@ absl::StatusOr<task_store::TaskPage> ConnectorAdmin::ListTasks(const RequestCont
   return page;
 }
 
-void ConnectorAdmin::RetryTask(const RequestContext& ctx, std::string task_id, TaskDone done) {
+void ConnectorAdmin::RetryTask(const CallContext& ctx, std::string task_id, TaskDone done) {
   if (task_id.empty()) {
     done(InvalidField("task_id", "required"));
     return;

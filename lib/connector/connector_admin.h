@@ -17,8 +17,8 @@
 #include "lib/connector/dispatcher.h"
 #include "lib/connector/registry.h"
 #include "lib/connector/task_store.h"
+#include "lib/core/call_context.h"
 #include "lib/core/clock.h"
-#include "lib/core/request_context.h"
 #include "lib/store/store.h"
 
 namespace dsar::connector {
@@ -33,17 +33,16 @@ class ConnectorAdmin {
       : store_(store), clock_(clock), registry_(registry), dispatcher_(dispatcher) {}
 
   // Connectors serving the caller's tenant, in configuration order.
-  std::vector<const ConnectorInfo*> ListConnectors(const RequestContext& ctx) const;
+  std::vector<const ConnectorInfo*> ListConnectors(const CallContext& ctx) const;
   // NOT_FOUND when no such connector serves the caller's tenant;
   // UNAVAILABLE when the dispatcher is not running.
-  absl::StatusOr<ConnectorHealth> GetHealth(const RequestContext& ctx,
-                                            absl::string_view name) const;
+  absl::StatusOr<ConnectorHealth> GetHealth(const CallContext& ctx, absl::string_view name) const;
   // The tenant is the caller's (query.tenant is overwritten).
-  absl::StatusOr<task_store::TaskPage> ListTasks(const RequestContext& ctx,
+  absl::StatusOr<task_store::TaskPage> ListTasks(const CallContext& ctx,
                                                  task_store::ListQuery query) const;
   // `done` runs on the store's completion thread with the re-queued task,
   // or INVALID_ARGUMENT (request_id / task_id), NOT_FOUND, FAILED_PRECONDITION.
-  void RetryTask(const RequestContext& ctx, std::string task_id, TaskDone done);
+  void RetryTask(const CallContext& ctx, std::string task_id, TaskDone done);
 
  private:
   store::Store* const store_;

@@ -235,7 +235,7 @@ std::optional<RecordedRequest> FindRecordedRequest(store::WriteTxn& txn,
 // `found`'s request against a new one: the same only when both record (or
 // both withdraw) with the same content.
 absl::Status CheckSameRecordedRequest(const RecordedRequest& found, ConsentAction action,
-                                      const RequestContext& ctx, absl::string_view fingerprint) {
+                                      const CallContext& ctx, absl::string_view fingerprint) {
   return store::CheckSameRequest(found.action == action ? ctx.method : absl::string_view("other"),
                                  found.fingerprint, ctx, fingerprint);
 }
@@ -391,7 +391,7 @@ ConsentLedger::ConsentLedger(store::Store* store, Clock* clock, const SubjectKey
       follow_up_(follow_up),
       index_(index) {}
 
-absl::Status ConsentLedger::ValidateRecord(const RequestContext& ctx, RecordConsentInput& in,
+absl::Status ConsentLedger::ValidateRecord(const CallContext& ctx, RecordConsentInput& in,
                                            absl::Time now) const {
   FieldErrors errors;
   if (absl::Status id = store::ValidateRequestId(ctx.request_id); !id.ok()) {
@@ -436,7 +436,7 @@ absl::Status ConsentLedger::ValidateRecord(const RequestContext& ctx, RecordCons
 }
 
 struct ConsentLedger::PendingRecord {
-  RequestContext ctx;
+  CallContext ctx;
   // The subject's value is kept only while a follow-up needs it (wiped once
   // the batch is written).
   RecordConsentInput input;
@@ -452,7 +452,7 @@ struct ConsentLedger::PendingRecord {
   bool fresh = false;              // written by this batch (not a replay)
 };
 
-void ConsentLedger::Record(const RequestContext& ctx, RecordConsentInput input, ReceiptDone done) {
+void ConsentLedger::Record(const CallContext& ctx, RecordConsentInput input, ReceiptDone done) {
   const absl::Time now = clock_->Now();
   if (absl::Status valid = ValidateRecord(ctx, input, now); !valid.ok()) {
     done(valid);
@@ -642,8 +642,7 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
   return absl::OkStatus();
 }
 
-void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput input,
-                             ReceiptDone done) {
+void ConsentLedger::Withdraw(const CallContext& ctx, WithdrawConsentInput input, ReceiptDone done) {
   FieldErrors errors;
   if (absl::Status id = store::ValidateRequestId(ctx.request_id); !id.ok()) {
     for (auto& v : FieldViolationsOf(id)) errors.Add(v.field, v.description);
@@ -659,7 +658,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
     return;
   }
   struct Op {
-    RequestContext ctx;
+    CallContext ctx;
     WithdrawConsentInput input;
     std::string subject_key;
     absl::Time now;
@@ -744,8 +743,7 @@ void ConsentLedger::Withdraw(const RequestContext& ctx, WithdrawConsentInput inp
       });
 }
 
-absl::StatusOr<ConsentCheck> ConsentLedger::Check(const RequestContext& ctx,
-                                                  SubjectIdentifier subject,
+absl::StatusOr<ConsentCheck> ConsentLedger::Check(const CallContext& ctx, SubjectIdentifier subject,
                                                   absl::string_view purpose) {
   FieldErrors errors;
   CheckSubject(errors, subject);
@@ -772,7 +770,7 @@ absl::StatusOr<ConsentCheck> ConsentLedger::Check(const RequestContext& ctx,
   return check;
 }
 
-void ConsentLedger::ListEvents(const RequestContext& ctx, ListEventsInput input, PageDone done) {
+void ConsentLedger::ListEvents(const CallContext& ctx, ListEventsInput input, PageDone done) {
   FieldErrors errors;
   CheckSubject(errors, input.subject);
   if (!input.purpose.empty()) CheckPurpose(errors, *catalog_, ctx.tenant, input.purpose);
@@ -869,7 +867,7 @@ void ConsentLedger::ListEvents(const RequestContext& ctx, ListEventsInput input,
     return;
   }
   // A read of personal data: audited (durably) before the answer goes out.
-  RequestContext audit_ctx = ctx;
+  CallContext audit_ctx = ctx;
   const absl::Time now = clock_->Now();
   std::string resource =
       absl::StrCat("consent-subjects/", PseudonymFromKey(subject_key), "/events");
@@ -886,8 +884,7 @@ void ConsentLedger::ListEvents(const RequestContext& ctx, ListEventsInput input,
       });
 }
 
-void ConsentLedger::GetReceipt(const RequestContext& ctx, std::string receipt_id,
-                               ReceiptDone done) {
+void ConsentLedger::GetReceipt(const CallContext& ctx, std::string receipt_id, ReceiptDone done) {
   if (receipt_id.empty() || receipt_id.size() > 64) {
     done(InvalidField("receipt_id", "required, at most 64 characters"));
     return;
@@ -908,7 +905,7 @@ void ConsentLedger::GetReceipt(const RequestContext& ctx, std::string receipt_id
     done(receipt.status());
     return;
   }
-  RequestContext audit_ctx = ctx;
+  CallContext audit_ctx = ctx;
   const absl::Time now = clock_->Now();
   auto result = std::make_shared<ConsentReceipt>(std::move(*receipt));
   store_->Write(

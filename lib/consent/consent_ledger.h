@@ -39,8 +39,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/core/call_context.h"
 #include "lib/core/clock.h"
-#include "lib/core/request_context.h"
 #include "lib/core/subject_identifier.h"
 #include "lib/store/store.h"
 
@@ -162,7 +162,7 @@ class ConsentFollowUp {
  public:
   virtual ~ConsentFollowUp() = default;
   // `change_time`: when the subject gave (give time) or withdrew consent.
-  virtual absl::Status OnChanged(store::WriteTxn& txn, const RequestContext& ctx,
+  virtual absl::Status OnChanged(store::WriteTxn& txn, const CallContext& ctx,
                                  const ConsentReceipt& receipt, ConsentAction action,
                                  const SubjectIdentifier& subject, absl::Time change_time,
                                  absl::Time now) = 0;
@@ -189,21 +189,20 @@ class ConsentLedger {
                 const PurposeCatalog* catalog, ConsentFollowUp* follow_up,
                 ConsentStateIndex* index = nullptr);
 
-  void Record(const RequestContext& ctx, RecordConsentInput input, ReceiptDone done);
-  void Withdraw(const RequestContext& ctx, WithdrawConsentInput input, ReceiptDone done);
+  void Record(const CallContext& ctx, RecordConsentInput input, ReceiptDone done);
+  void Withdraw(const CallContext& ctx, WithdrawConsentInput input, ReceiptDone done);
   // INVALID_ARGUMENT for a missing or malformed subject or an unknown purpose.
-  absl::StatusOr<ConsentCheck> Check(const RequestContext& ctx, SubjectIdentifier subject,
+  absl::StatusOr<ConsentCheck> Check(const CallContext& ctx, SubjectIdentifier subject,
                                      absl::string_view purpose);
   // Reads of personal data: each writes an audit event before answering.
-  void ListEvents(const RequestContext& ctx, ListEventsInput input, PageDone done);
-  void GetReceipt(const RequestContext& ctx, std::string receipt_id, ReceiptDone done);
+  void ListEvents(const CallContext& ctx, ListEventsInput input, PageDone done);
+  void GetReceipt(const CallContext& ctx, std::string receipt_id, ReceiptDone done);
 
  private:
   struct PendingRecord;
   using RecordBatch = std::vector<std::shared_ptr<PendingRecord>>;
 
-  absl::Status ValidateRecord(const RequestContext& ctx, RecordConsentInput& in,
-                              absl::Time now) const;
+  absl::Status ValidateRecord(const CallContext& ctx, RecordConsentInput& in, absl::Time now) const;
   // Queues one store write that takes every record pending when it runs.
   void SubmitRecordBatch();
   // Writer thread: the batch's records in one transaction.

@@ -309,7 +309,7 @@ void ValidateDeadline(const DsardConfig& c, const TextFormat::ParseInfoTree& tre
   }
 }
 
-// Admin endpoint and backups (lib/ops, services/ops.h).
+// Admin endpoint and backups (lib/ops, services/ops_module.h).
 void ValidateOps(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Validator& v) {
   const Where root{&tree, DsardConfig::descriptor()};
   if (!c.admin_listen_address().empty()) {

@@ -243,7 +243,7 @@ absl::StatusOr<Alert> GetAlert(store::ReadTxn& txn, absl::string_view tenant,
   return *a;
 }
 
-absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const RequestContext& ctx,
+absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const CallContext& ctx,
                                        absl::string_view alert_id, absl::Time now) {
   if (alert_id.empty()) return InvalidField("name", "required: alerts/{alert_id}");
   const std::string resource = absl::StrCat("alerts/", alert_id);

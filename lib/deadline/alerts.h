@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "lib/core/request_context.h"
+#include "lib/core/call_context.h"
 #include "lib/deadline/levels.h"
 #include "lib/store/txn.h"
 
@@ -74,7 +74,7 @@ absl::StatusOr<Alert> GetAlert(store::ReadTxn& txn, absl::string_view tenant,
 // acknowledgement wins; acknowledging again changes nothing). Idempotent on
 // ctx.request_id and audited, in the caller's transaction. Errors:
 // INVALID_ARGUMENT ("request_id", "name"); NOT_FOUND.
-absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const RequestContext& ctx,
+absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const CallContext& ctx,
                                        absl::string_view alert_id, absl::Time now);
 
 // The JSON body sinks send for `a` (webhook payload): ids, kind, level and

@@ -15,7 +15,7 @@
 namespace dsar::deadline {
 namespace {
 
-// privacy_requests.type (lib/requests RequestType) -> its report name.
+// privacy_requests.type (lib/privacy_requests RequestType) -> its report name.
 const char* RequestTypeName(int type) {
   switch (type) {
     case 1:

@@ -217,7 +217,7 @@ void BackupManager::Stop() {
   if (worker_.joinable()) worker_.join();
 }
 
-void BackupManager::Create(const RequestContext& ctx, Done done) {
+void BackupManager::Create(const CallContext& ctx, Done done) {
   {
     absl::ReleasableMutexLock lock(&mu_);
     if (stopping_ || !started_) {
@@ -234,7 +234,7 @@ void BackupManager::Create(const RequestContext& ctx, Done done) {
   }
 }
 
-absl::StatusOr<BackupInfo> BackupManager::CreateAndWait(const RequestContext& ctx) {
+absl::StatusOr<BackupInfo> BackupManager::CreateAndWait(const CallContext& ctx) {
   absl::Notification finished;
   absl::StatusOr<BackupInfo> result;
   Create(ctx, [&](absl::StatusOr<BackupInfo> r) {
@@ -373,7 +373,7 @@ absl::StatusOr<BackupInfo> BackupManager::Run(const Job& job) {
 
 void BackupManager::Audit(const Job& job, const std::string& resource,
                           const absl::Status& outcome) {
-  RequestContext ctx = job.ctx;
+  CallContext ctx = job.ctx;
   if (ctx.method.empty()) ctx.method = "/dsar.v1.AdminService/CreateBackup";
   const std::string code = outcome.ok() ? "OK" : absl::StatusCodeToString(outcome.code());
   absl::Status s = store_->WriteAndWait(

@@ -28,8 +28,8 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/core/call_context.h"
 #include "lib/core/clock.h"
-#include "lib/core/request_context.h"
 #include "lib/store/store.h"
 
 namespace dsar::ops {
@@ -84,8 +84,8 @@ class BackupManager {
   // tenant); `done` runs on the worker thread, or on the calling thread
   // before Create returns with RESOURCE_EXHAUSTED (queue full) or
   // UNAVAILABLE (stopped).
-  void Create(const RequestContext& ctx, Done done);
-  absl::StatusOr<BackupInfo> CreateAndWait(const RequestContext& ctx);
+  void Create(const CallContext& ctx, Done done);
+  absl::StatusOr<BackupInfo> CreateAndWait(const CallContext& ctx);
 
   // Backups in the directory (those with a manifest), newest first.
   absl::StatusOr<std::vector<BackupInfo>> List() const;
@@ -98,7 +98,7 @@ class BackupManager {
 
  private:
   struct Job {
-    RequestContext ctx;
+    CallContext ctx;
     std::string trigger;
     Done done;
   };

@@ -50,7 +50,7 @@ std::optional<StoredAnswer> FindAnswer(WriteTxn& txn, absl::string_view tenant,
 }
 
 absl::Status CheckSameRequest(absl::string_view stored_method, absl::string_view stored_fingerprint,
-                              const RequestContext& ctx, absl::string_view fingerprint) {
+                              const CallContext& ctx, absl::string_view fingerprint) {
   if (stored_method != ctx.method || stored_fingerprint != fingerprint) {
     return InvalidField("request_id", "already used for a different request; use a new request_id");
   }
@@ -76,7 +76,7 @@ void StoreAnswers(WriteTxn& txn, const std::vector<NewAnswer>& answers, absl::Ti
 }
 
 absl::StatusOr<std::string> RunIdempotent(
-    WriteTxn& txn, const RequestContext& ctx, absl::string_view fingerprint, absl::Time now,
+    WriteTxn& txn, const CallContext& ctx, absl::string_view fingerprint, absl::Time now,
     absl::FunctionRef<absl::StatusOr<std::string>(WriteTxn&)> mutate) {
   absl::Status valid = ValidateRequestId(ctx.request_id);
   if (!valid.ok()) return valid;

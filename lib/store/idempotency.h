@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "lib/core/request_context.h"
+#include "lib/core/call_context.h"
 #include "lib/store/txn.h"
 
 namespace dsar::store {
@@ -33,7 +33,7 @@ absl::Status ValidateRequestId(absl::string_view request_id);
 // was already used by this tenant for another method or different content;
 // whatever `mutate` returns.
 absl::StatusOr<std::string> RunIdempotent(
-    WriteTxn& txn, const RequestContext& ctx, absl::string_view fingerprint, absl::Time now,
+    WriteTxn& txn, const CallContext& ctx, absl::string_view fingerprint, absl::Time now,
     absl::FunctionRef<absl::StatusOr<std::string>(WriteTxn&)> mutate);
 
 // The same, split for writers that handle many requests in one write (e.g.
@@ -48,9 +48,9 @@ std::optional<StoredAnswer> FindAnswer(WriteTxn& txn, absl::string_view tenant,
 // OK when `stored` answered this same request (method and fingerprint);
 // INVALID_ARGUMENT naming "request_id" otherwise.
 absl::Status CheckSameRequest(absl::string_view stored_method, absl::string_view stored_fingerprint,
-                              const RequestContext& ctx, absl::string_view fingerprint);
+                              const CallContext& ctx, absl::string_view fingerprint);
 struct NewAnswer {
-  const RequestContext* ctx;
+  const CallContext* ctx;
   std::string fingerprint;
   std::string response;
 };

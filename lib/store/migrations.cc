@@ -249,7 +249,7 @@ const std::vector<Migration>& DsarMigrations() {
           ON breach_notifications (breach_id, tenant_id, seq);
       )sql"},
       {7, "privacy_requests", R"sql(
-        -- Data-subject requests (lib/requests). Identifier values are never
+        -- Data-subject requests (lib/privacy_requests). Identifier values are never
         -- stored in clear: sealed_subject holds them encrypted (NULL once the
         -- request no longer needs them); privacy_request_subjects holds keyed
         -- HMACs for duplicate detection. export_key is the request's bundle key
@@ -560,7 +560,7 @@ const std::vector<Migration>& DsarMigrations() {
         -- The connectors a request goes to (comma-separated names); '' for
         -- every connector. Retention erasures name the systems that reported
         -- the person's relationship ended before the cut-off
-        -- (lib/requests/retention.h).
+        -- (lib/privacy_requests/retention.h).
         ALTER TABLE privacy_requests ADD COLUMN only_systems TEXT NOT NULL DEFAULT '';
       )sql"},
       {17, "subject_key_schemes", R"sql(
@@ -570,7 +570,7 @@ const std::vector<Migration>& DsarMigrations() {
         -- tenant keys, which SQL does not have: keyed start-up steps do it
         -- (consent events as CUSTOMER_ID from their stored keys,
         -- lib/consent/subject_rekey.h; privacy_request_subjects from the
-        -- requests' sealed identifiers, lib/requests/rekey.h), each in one
+        -- requests' sealed identifiers, lib/privacy_requests/rekey.h), each in one
         -- transaction that also writes its row here, so each runs once.
         CREATE TABLE subject_key_schemes (
           part         TEXT PRIMARY KEY,  -- consent | privacy_requests

@@ -21,7 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "dsar/v1/privacy_request.grpc.pb.h"
-#include "lib/requests/export_crypto.h"
+#include "lib/privacy_requests/export_crypto.h"
 #include "services/call_gate.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/status_callback_receiver.h"
@@ -278,7 +278,7 @@ TEST_F(PrivacyRequestE2eTest, AccessExportHoldsExactlyThePersonsRecordsFromBothB
     }
   }
   ASSERT_TRUE(reader->Finish().ok());
-  requests::Sha256 sha;
+  privacy_requests::Sha256 sha;
   sha.Update(data);
   EXPECT_EQ(digest.sha256(), sha.HexDigest());
   EXPECT_EQ(digest.sha256(), Get(name).export_bundle().sha256());

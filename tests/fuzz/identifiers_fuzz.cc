@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "lib/breach/breach.h"
-#include "lib/requests/identifiers.h"
-#include "lib/requests/request.h"
+#include "lib/privacy_requests/identifiers.h"
+#include "lib/privacy_requests/request.h"
 #include "tests/fuzz/fuzz_check.h"
 
-using dsar::requests::SubjectIdentifier;
+using dsar::privacy_requests::SubjectIdentifier;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
@@ -20,20 +20,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<SubjectIdentifier> ids = {
       {static_cast<dsar::connector::IdentifierType>(data[0] % 4), value}};
   dsar::FieldErrors errors;
-  dsar::requests::NormaliseIdentifiers(ids, errors);
+  dsar::privacy_requests::NormaliseIdentifiers(ids, errors);
   if (errors.empty()) {
     const std::string normalised = ids[0].value;
     FUZZ_CHECK(!normalised.empty());
     for (char c : normalised) FUZZ_CHECK(c >= 0x20 && c <= 0x7e);
     dsar::FieldErrors again;
-    dsar::requests::NormaliseIdentifiers(ids, again);
+    dsar::privacy_requests::NormaliseIdentifiers(ids, again);
     FUZZ_CHECK(again.empty() && ids[0].value == normalised);
   } else {
     for (const auto& v : errors.violations()) FUZZ_CHECK(v.field.rfind("identifiers[0]", 0) == 0);
   }
 
-  auto id = dsar::requests::ParseRequestName(value);
-  if (id.ok()) FUZZ_CHECK(dsar::requests::RequestName(*id) == value);
+  auto id = dsar::privacy_requests::ParseRequestName(value);
+  if (id.ok()) FUZZ_CHECK(dsar::privacy_requests::RequestName(*id) == value);
   const std::string breach = dsar::breach::BreachIdFromName(value);
   if (!breach.empty()) FUZZ_CHECK("breaches/" + breach == value);
   return 0;

@@ -15,7 +15,7 @@
 #include "dsar/v1/deadline.grpc.pb.h"
 #include "lib/breach/breach.h"
 #include "lib/core/errors.h"
-#include "lib/deadline/engine.h"
+#include "lib/deadline/deadline_module.h"
 #include "lib/deadline/kinds.h"
 #include "services/call_gate.h"
 #include "services/grpc_status.h"
@@ -253,7 +253,7 @@ class BreachServiceTest : public ::testing::Test {
 
   void AdvanceTo(absl::Time t) {
     dsard_.clock().SetTime(t);
-    ASSERT_THAT(dsard_.daemon().deadline_engine()->scheduler().RunDue(), IsOk());
+    ASSERT_THAT(dsard_.daemon().deadline_module()->scheduler().RunDue(), IsOk());
   }
 
   int64_t Count(const std::string& sql) {

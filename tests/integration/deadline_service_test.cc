@@ -11,7 +11,7 @@
 #include "dsar/v1/deadline.grpc.pb.h"
 #include "dsar/v1/privacy_request.grpc.pb.h"
 #include "lib/core/errors.h"
-#include "lib/deadline/engine.h"
+#include "lib/deadline/deadline_module.h"
 #include "lib/store/store.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
@@ -36,7 +36,7 @@ class DeadlineServiceTest : public ::testing::Test {
     stub_ = v1::DeadlineService::NewStub(dsard_.channel());
   }
 
-  deadline::DeadlineEngine& engine() { return *dsard_.daemon().deadline_engine(); }
+  deadline::DeadlineModule& engine() { return *dsard_.daemon().deadline_module(); }
 
   void Schedule(const std::string& tenant, const std::string& resource, const char* kind,
                 absl::Time start) {

@@ -12,10 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lib/connector/dispatcher.h"
-#include "lib/deadline/engine.h"
+#include "lib/deadline/deadline_module.h"
 #include "lib/deadline/kinds.h"
 #include "lib/store/store.h"
-#include "services/connectors.h"
+#include "services/connector_module.h"
 #include "tests/testing/dsarctl_runner.h"
 #include "tests/testing/run_command.h"
 #include "tests/testing/status_matchers.h"
@@ -72,7 +72,7 @@ class DsarctlTest : public ::testing::Test {
     return Json(r)["receipt"].value("receiptId", "");
   }
 
-  deadline::DeadlineEngine& engine() { return *dsard_.daemon().deadline_engine(); }
+  deadline::DeadlineModule& engine() { return *dsard_.daemon().deadline_module(); }
 
   void Schedule(const std::string& resource, const char* kind, absl::Time start) {
     ASSERT_THAT(dsard_.daemon().store().WriteAndWait([&](store::WriteTxn& txn) {

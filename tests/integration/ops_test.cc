@@ -2,8 +2,6 @@
 // text whose counters move with traffic, and a backup taken during a write
 // load restores into a fresh dsard with every write acknowledged before the
 // backup started and an intact audit chain.
-#include "services/ops.h"
-
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Statement.h>
 #include <gmock/gmock.h>
@@ -29,9 +27,10 @@
 #include "dsar/v1/audit.grpc.pb.h"
 #include "dsar/v1/consent.grpc.pb.h"
 #include "dsar/v1/deadline.grpc.pb.h"
-#include "lib/deadline/engine.h"
+#include "lib/deadline/deadline_module.h"
 #include "lib/deadline/kinds.h"
 #include "lib/store/store.h"
+#include "services/ops_module.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subject_testing.h"
 #include "tests/testing/test_dsard.h"
@@ -158,7 +157,7 @@ TEST_F(MetricsTest, EndpointServesPrometheusTextWhoseCountersMoveWithTraffic) {
   const absl::Time t0 = dsard_.clock().Now();
   ASSERT_THAT(dsard_.daemon().store().WriteAndWait([&](store::WriteTxn& txn) {
     return dsard_.daemon()
-        .deadline_engine()
+        .deadline_module()
         ->deadlines()
         .Schedule(txn,
                   deadline::ScheduleRequest{"acme-travel", deadline::kRequestProcessor,
@@ -168,7 +167,7 @@ TEST_F(MetricsTest, EndpointServesPrometheusTextWhoseCountersMoveWithTraffic) {
   }),
               IsOk());
   dsard_.clock().SetTime(t0 + absl::Hours(49));
-  ASSERT_THAT(dsard_.daemon().deadline_engine()->scheduler().RunDue(), IsOk());
+  ASSERT_THAT(dsard_.daemon().deadline_module()->scheduler().RunDue(), IsOk());
 
   Scrape after = Get();
   EXPECT_EQ(after.Get(kCheckOk) - before.Get(kCheckOk), 3);

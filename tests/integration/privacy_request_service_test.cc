@@ -19,11 +19,10 @@
 #include "dsar/v1/consent.grpc.pb.h"
 #include "dsar/v1/privacy_request.grpc.pb.h"
 #include "lib/core/errors.h"
-#include "lib/deadline/engine.h"
-#include "lib/requests/export_crypto.h"
-#include "lib/requests/module.h"
+#include "lib/deadline/deadline_module.h"
+#include "lib/privacy_requests/export_crypto.h"
+#include "lib/privacy_requests/privacy_requests_module.h"
 #include "services/grpc_status.h"
-#include "services/privacy_request_stack.h"
 #include "services/proto_time.h"
 #include "tests/testing/ref_backend.h"
 #include "tests/testing/status_callback_receiver.h"
@@ -109,7 +108,7 @@ class PrivacyRequestTest : public ::testing::Test {
     stub_ = v1::PrivacyRequestService::NewStub(dsard_->channel());
   }
 
-  requests::RequestModule& module() { return dsard_->daemon().privacy_requests()->module(); }
+  privacy_requests::PrivacyRequestsModule& module() { return *dsard_->daemon().privacy_requests(); }
 
   v1::CreatePrivacyRequestRequest NewRequest(v1::PrivacyRequestType type, int person,
                                              bool verified = false) {
@@ -353,7 +352,7 @@ TEST_F(PrivacyRequestTest, AccessExportHoldsBothSystemsRecordsOfThePersonAndNobo
   Downloaded d = Download(name);
   ASSERT_THAT(d.status, IsOk());
   EXPECT_GT(d.chunks, 1);
-  requests::Sha256 sha;
+  privacy_requests::Sha256 sha;
   sha.Update(d.data);
   EXPECT_EQ(d.digest.sha256(), sha.HexDigest());
   EXPECT_EQ(d.digest.sha256(), done->export_bundle().sha256());
@@ -1050,7 +1049,7 @@ TEST_F(PrivacyRequestTest, RetentionOverTheCapHoldsEverythingForReviewWithOneAle
   // One alert for the tenant, however many scans find it so.
   EXPECT_EQ(retention->RunOnce().capped_tenants, scan.capped_tenants);
   dsard_->clock().Advance(absl::Seconds(2));
-  ASSERT_THAT(dsard_->daemon().deadline_engine()->scheduler().RunDue(), IsOk());
+  ASSERT_THAT(dsard_->daemon().deadline_module()->scheduler().RunDue(), IsOk());
   const std::string alerts =
       "SELECT count(*) FROM deadline_alerts a JOIN deadlines d ON d.tenant_id = a.tenant_id AND "
       "d.deadline_id = a.deadline_id WHERE d.tenant_id = 'acme-travel' AND d.kind = "

@@ -47,8 +47,8 @@
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/clock.h"
 #include "lib/core/config.h"
-#include "lib/requests/identifiers.h"
-#include "lib/requests/own_records.h"
+#include "lib/privacy_requests/identifiers.h"
+#include "lib/privacy_requests/own_records.h"
 #include "lib/store/store.h"
 #include "services/call_gate.h"
 #include "services/dsard.h"
@@ -156,7 +156,7 @@ absl::Status Seed(const std::string& db_path, const std::string& key_file, int64
   absl::Mutex mu;
   int64_t in_flight = 0;     // guarded by mu
   absl::Status first_error;  // guarded by mu
-  RequestContext ctx;
+  CallContext ctx;
   ctx.principal = kPrincipal;
   ctx.role = Role::kService;
   ctx.tenant = kTenant;
@@ -482,7 +482,7 @@ absl::Duration ThreadCpu() {
 }
 
 // The dsard side of an erasure's identity resolution over `stored` consents,
-// as dsard runs it (requests::EraseOwnRecords on the store's writer thread,
+// as dsard runs it (privacy_requests::EraseOwnRecords on the store's writer thread,
 // with the consent state index loaded): a person of three identifiers (the
 // e-mail their consent is stored under, a customer id and a phone the
 // systems reported, which have none) has their keys computed, the consent
@@ -521,9 +521,10 @@ void BM_ErasureResolution(benchmark::State& state, int64_t stored, bool cached) 
             {IdentifierType::kEmail, SubjectId(person)},
             {IdentifierType::kCustomerId, absl::StrCat("cust-", person)},
             {IdentifierType::kPhone, absl::StrCat("+4670", 1000000 + person)}};
-        const std::vector<std::string> keys = requests::SubjectKeys(**keyer, kTenant, person_ids);
-        auto erased =
-            requests::EraseOwnRecords(txn, index->get(), kTenant, "pr_bench", keys, absl::Now());
+        const std::vector<std::string> keys =
+            privacy_requests::SubjectKeys(**keyer, kTenant, person_ids);
+        auto erased = privacy_requests::EraseOwnRecords(txn, index->get(), kTenant, "pr_bench",
+                                                        keys, absl::Now());
         cpu = ThreadCpu() - cpu_start;
         if (!erased.ok()) return erased.status();
         found += erased->consent_events;

@@ -23,7 +23,7 @@ class AuditLogTest : public ::testing::Test {
   void SetUp() override {
     Open();
     for (int i = 1; i <= kEvents; ++i) {
-      RequestContext ctx;
+      CallContext ctx;
       ctx.tenant = i % 2 ? "tenant-a" : "tenant-b";
       ctx.principal = "svc-test";
       ctx.role = Role::kService;

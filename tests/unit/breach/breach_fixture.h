@@ -16,8 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "lib/breach/breach.h"
 #include "lib/breach/breach_register.h"
+#include "lib/core/call_context.h"
 #include "lib/core/clock.h"
-#include "lib/core/request_context.h"
 #include "lib/deadline/deadlines.h"
 #include "lib/deadline/kinds.h"
 #include "lib/store/store.h"
@@ -90,8 +90,8 @@ class BreachRegisterTest : public ::testing::Test {
   }
 
   // The processor: a principal of all tenants.
-  RequestContext Processor() {
-    RequestContext ctx;
+  CallContext Processor() {
+    CallContext ctx;
     ctx.principal = "processor-dpo";
     ctx.role = Role::kDpo;
     ctx.tenant = kTenantA;
@@ -102,15 +102,15 @@ class BreachRegisterTest : public ::testing::Test {
   }
 
   // A controller's DPO: a principal of one tenant.
-  RequestContext Controller(const std::string& tenant = kTenantA) {
-    RequestContext ctx = Processor();
+  CallContext Controller(const std::string& tenant = kTenantA) {
+    CallContext ctx = Processor();
     ctx.principal = absl::StrCat(tenant, "-dpo");
     ctx.tenant = tenant;
     ctx.all_tenants = false;
     return ctx;
   }
 
-  absl::StatusOr<Breach> Report(const RequestContext& ctx, ReportInput in) {
+  absl::StatusOr<Breach> Report(const CallContext& ctx, ReportInput in) {
     std::promise<absl::StatusOr<Breach>> p;
     register_->Report(ctx, std::move(in),
                       [&p](absl::StatusOr<Breach> r) { p.set_value(std::move(r)); });
@@ -135,7 +135,7 @@ class BreachRegisterTest : public ::testing::Test {
     return Report(Controller(), std::move(in));
   }
 
-  absl::StatusOr<Breach> Update(const RequestContext& ctx, UpdateInput in) {
+  absl::StatusOr<Breach> Update(const CallContext& ctx, UpdateInput in) {
     std::promise<absl::StatusOr<Breach>> p;
     register_->Update(ctx, std::move(in),
                       [&p](absl::StatusOr<Breach> r) { p.set_value(std::move(r)); });
@@ -143,7 +143,7 @@ class BreachRegisterTest : public ::testing::Test {
   }
 
   // Sets the named fields of `name` from `details`.
-  absl::StatusOr<Breach> UpdateFields(const RequestContext& ctx, const std::string& name,
+  absl::StatusOr<Breach> UpdateFields(const CallContext& ctx, const std::string& name,
                                       BreachDetails details, std::vector<std::string> mask,
                                       std::string note = "") {
     UpdateInput in;
@@ -154,7 +154,7 @@ class BreachRegisterTest : public ::testing::Test {
     return Update(ctx, std::move(in));
   }
 
-  absl::StatusOr<Breach> SetRisk(const RequestContext& ctx, const std::string& name,
+  absl::StatusOr<Breach> SetRisk(const CallContext& ctx, const std::string& name,
                                  RiskAssessment risk,
                                  SubjectDecision decision = SubjectDecision::kUnspecified) {
     BreachDetails d;
@@ -167,14 +167,14 @@ class BreachRegisterTest : public ::testing::Test {
                          "subject_notification_reason"});
   }
 
-  absl::StatusOr<Notification> Notify(const RequestContext& ctx, NotificationInput in) {
+  absl::StatusOr<Notification> Notify(const CallContext& ctx, NotificationInput in) {
     std::promise<absl::StatusOr<Notification>> p;
     register_->RecordNotification(
         ctx, std::move(in), [&p](absl::StatusOr<Notification> r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
 
-  absl::StatusOr<Notification> Notify(const RequestContext& ctx, const std::string& name,
+  absl::StatusOr<Notification> Notify(const CallContext& ctx, const std::string& name,
                                       const std::string& tenant, Recipient recipient,
                                       std::optional<absl::Time> at = std::nullopt,
                                       std::string delay_reason = "") {
@@ -189,7 +189,7 @@ class BreachRegisterTest : public ::testing::Test {
     return Notify(ctx, std::move(in));
   }
 
-  absl::StatusOr<Breach> Close(const RequestContext& ctx, const std::string& name,
+  absl::StatusOr<Breach> Close(const CallContext& ctx, const std::string& name,
                                std::string note = "") {
     std::promise<absl::StatusOr<Breach>> p;
     register_->Close(ctx, CloseInput{name, std::move(note)},
@@ -197,13 +197,13 @@ class BreachRegisterTest : public ::testing::Test {
     return p.get_future().get();
   }
 
-  absl::StatusOr<Breach> Get(const RequestContext& ctx, const std::string& name) {
+  absl::StatusOr<Breach> Get(const CallContext& ctx, const std::string& name) {
     std::promise<absl::StatusOr<Breach>> p;
     register_->Get(ctx, name, [&p](absl::StatusOr<Breach> r) { p.set_value(std::move(r)); });
     return p.get_future().get();
   }
 
-  absl::StatusOr<RenderedReport> Export(const RequestContext& ctx, ExportInput in) {
+  absl::StatusOr<RenderedReport> Export(const CallContext& ctx, ExportInput in) {
     std::promise<absl::StatusOr<RenderedReport>> p;
     register_->Export(ctx, std::move(in),
                       [&p](absl::StatusOr<RenderedReport> r) { p.set_value(std::move(r)); });

@@ -143,7 +143,7 @@ TEST_F(BreachVersionsTest, AnOccurrenceAfterAwarenessIsRejectedOnUpdate) {
 TEST_F(BreachVersionsTest, ARetriedUpdateReturnsTheVersionTheFirstCallProduced) {
   auto b = ReportAsProcessor(testing::MinimalDetails());
   ASSERT_THAT(b, IsOk());
-  RequestContext ctx = Processor();
+  CallContext ctx = Processor();
   BreachDetails d;
   d.effect = "Synthetic effect.";
   auto first = UpdateFields(ctx, b->name(), d, {"effect"});
@@ -408,7 +408,7 @@ TEST_F(BreachCloseTest, ANoRiskBreachTheControllerReportedClosesWithoutAnyNotifi
 
 class BreachListTest : public testing::BreachRegisterTest {
  protected:
-  absl::StatusOr<BreachPage> List(const RequestContext& ctx, ListInput in) {
+  absl::StatusOr<BreachPage> List(const CallContext& ctx, ListInput in) {
     std::promise<absl::StatusOr<BreachPage>> p;
     register_->List(ctx, std::move(in),
                     [&p](absl::StatusOr<BreachPage> r) { p.set_value(std::move(r)); });
@@ -527,7 +527,7 @@ TEST_F(BreachListTest, AControllerListsOnlyBreachesAffectingItsTenant) {
 class BreachIdempotencyTest : public testing::BreachRegisterTest {};
 
 TEST_F(BreachIdempotencyTest, ARetriedReportReturnsTheSameBreachAndADifferentOneIsRefused) {
-  RequestContext ctx = Processor();
+  CallContext ctx = Processor();
   ReportInput in;
   in.aware_at = clock_.Now();
   in.details = testing::MinimalDetails();

@@ -51,8 +51,8 @@ class ConsentLedgerBatchTest : public ::testing::Test {
   }
   void TearDown() override { store_->Close(); }
 
-  RequestContext Ctx(const std::string& request_id) {
-    RequestContext ctx;
+  CallContext Ctx(const std::string& request_id) {
+    CallContext ctx;
     ctx.principal = "svc-booking";
     ctx.role = Role::kService;
     ctx.tenant = "tenant-a";
@@ -79,15 +79,14 @@ class ConsentLedgerBatchTest : public ::testing::Test {
   static absl::StatusOr<ConsentReceipt> Await(Start start) {
     return testing::AwaitAnswer<ConsentReceipt>(std::move(start));
   }
-  absl::StatusOr<ConsentReceipt> RecordAndWait(const RequestContext& ctx,
-                                               RecordConsentInput input) {
+  absl::StatusOr<ConsentReceipt> RecordAndWait(const CallContext& ctx, RecordConsentInput input) {
     return Await([&](ConsentLedger::ReceiptDone done) {
       ledger_->Record(ctx, std::move(input), std::move(done));
     });
   }
   absl::StatusOr<ConsentReceipt> WithdrawAndWait(const std::string& request_id,
                                                  const std::string& subject) {
-    RequestContext ctx = Ctx(request_id);
+    CallContext ctx = Ctx(request_id);
     ctx.method = "/dsar.v1.ConsentService/WithdrawConsent";
     WithdrawConsentInput in;
     in.subject = {IdentifierType::kCustomerId, subject};
@@ -175,7 +174,7 @@ TEST_F(ConsentLedgerBatchTest, RecordsInOneBatchAnswerAsTheyWouldAlone) {
   EXPECT_EQ(Count("idempotency_keys"), 0);
 
   // The current state (database and index) is the batch's last record.
-  RequestContext check_ctx = Ctx("");
+  CallContext check_ctx = Ctx("");
   auto check = ledger_->Check(check_ctx, {IdentifierType::kCustomerId, "subject-0002"}, "booking");
   ASSERT_THAT(check, IsOk());
   EXPECT_EQ(check->receipt_id, answers[5]->receipt_id);

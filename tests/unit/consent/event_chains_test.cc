@@ -59,8 +59,8 @@ class EventChainsTest : public ::testing::Test {
   }
   void TearDown() override { store_->Close(); }
 
-  static RequestContext Ctx(const std::string& request_id, const char* method) {
-    RequestContext ctx;
+  static CallContext Ctx(const std::string& request_id, const char* method) {
+    CallContext ctx;
     ctx.principal = "svc-booking";
     ctx.role = Role::kService;
     ctx.tenant = kTenant;

@@ -82,7 +82,7 @@ class SubjectRekeyTest : public ::testing::Test {
   absl::StatusOr<ConsentCheck> Check(IdentifierType type, const std::string& value,
                                      ConsentStateIndex* index) {
     ConsentLedger ledger(store_.get(), &clock_, keyer_.get(), catalog_.get(), nullptr, index);
-    RequestContext ctx;
+    CallContext ctx;
     ctx.principal = "svc-booking";
     ctx.role = Role::kService;
     ctx.tenant = "tenant-a";

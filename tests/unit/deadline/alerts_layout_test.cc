@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "lib/core/request_context.h"
+#include "lib/core/call_context.h"
 #include "lib/core/status_macros.h"
 #include "lib/deadline/alert_forwarder.h"
 #include "lib/deadline/alert_sink.h"
@@ -75,9 +75,9 @@ std::vector<store::Migration> MigrationsBefore9() {
 
 class AlertLayoutTest : public testing::DeadlineTest {
  protected:
-  RequestContext Ctx(const std::string& request_id) {
-    return RequestContext{"dpo-test", Role::kDpo, testing::kTenant, request_id,
-                          "/dsar.v1.DeadlineService/AcknowledgeAlert"};
+  CallContext Ctx(const std::string& request_id) {
+    return CallContext{"dpo-test", Role::kDpo, testing::kTenant, request_id,
+                       "/dsar.v1.DeadlineService/AcknowledgeAlert"};
   }
 
   absl::StatusOr<Alert> Get(const std::string& alert_id) {

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "lib/core/config.h"
-#include "lib/deadline/engine.h"
+#include "lib/deadline/deadline_module.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 
@@ -87,7 +87,7 @@ TEST_F(EngineFromConfigTest, BuildsLevelsZoneAndSinks) {
   hook->set_name("oncall");
   hook->set_url("http://127.0.0.1:9/hooks");
   hook->set_secret_file(dir_.File("hook.secret"));
-  auto engine = DeadlineEngine::Create(c, store_.get(), &clock_);
+  auto engine = DeadlineModule::Create(c, store_.get(), &clock_);
   ASSERT_THAT(engine, IsOk());
   const DeadlineOptions& o = (*engine)->deadlines().options();
   EXPECT_EQ(o.time_zone.name(), "Europe/Stockholm");
@@ -102,7 +102,7 @@ TEST_F(EngineFromConfigTest, MissingSecretFileIsNotFound) {
   hook->set_name("oncall");
   hook->set_url("http://127.0.0.1:9/hooks");
   hook->set_secret_file(dir_.File("absent.secret"));
-  EXPECT_THAT(DeadlineEngine::Create(c, store_.get(), &clock_),
+  EXPECT_THAT(DeadlineModule::Create(c, store_.get(), &clock_),
               StatusIs(absl::StatusCode::kNotFound));
 }
 

@@ -29,7 +29,7 @@ class IdempotencyTest : public ::testing::Test {
   }
 
   // Inserts the next key and answers its number, once per request id.
-  absl::StatusOr<std::string> CreateThing(const RequestContext& ctx, const std::string& body,
+  absl::StatusOr<std::string> CreateThing(const CallContext& ctx, const std::string& body,
                                           absl::Time now = absl::UnixEpoch()) {
     absl::StatusOr<std::string> out;
     absl::Status s = store_->WriteAndWait([&](WriteTxn& txn) -> absl::Status {
@@ -49,8 +49,8 @@ class IdempotencyTest : public ::testing::Test {
     return out;
   }
 
-  RequestContext Ctx(std::string tenant, std::string request_id) {
-    RequestContext ctx;
+  CallContext Ctx(std::string tenant, std::string request_id) {
+    CallContext ctx;
     ctx.tenant = std::move(tenant);
     ctx.principal = "svc-test";
     ctx.request_id = std::move(request_id);

@@ -1,0 +1,63 @@
+// Status callbacks: a signed HTTP POST to the controller on every state change
+// of a request that named a status_callback_url (OpenDSR's status callback:
+// subject_request_id, request_status, expected_completion_time).
+//
+// A callback is a row written in the same transaction as the state change
+// (an outbox), so none is lost or sent for a change that rolled back; the
+// CallbackSender delivers rows in order with retries and backoff, also after
+// restarts (delivery is at least once; X-Dsar-Callback-Id lets the receiver
+// drop repeats). Signing follows the deadline webhooks: X-Dsar-Signature:
+// sha256=<hex HMAC-SHA256 of the body under the shared secret>. A 2xx answer
+// is a delivery; 400, 404, 410 and 422 give it up; other answers and
+// transport errors are retried up to the configured attempts.
+//
+// Thread-safety: EnqueueCallbacks runs inside a write transaction; a
+// CallbackSender is used by one thread (the worker's callback thread).
+#ifndef DSAR_LIB_PRIVACY_REQUESTS_CALLBACKS_H_
+#define DSAR_LIB_PRIVACY_REQUESTS_CALLBACKS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "lib/store/txn.h"
+
+namespace dsar::privacy_requests {
+
+struct RequestEnv;
+
+void EnqueueCallbacks(store::WriteTxn& txn, absl::string_view tenant, absl::string_view request_id,
+                      const std::vector<std::string>& urls, const std::string& body,
+                      absl::Time now);
+
+// Checks a callback URL: https, or http to a loopback address; at most 2048
+// characters. The description of what is wrong, or empty when fine.
+std::string CallbackUrlProblem(absl::string_view url);
+
+class CallbackSender {
+ public:
+  explicit CallbackSender(RequestEnv* env);
+  ~CallbackSender();
+  CallbackSender(const CallbackSender&) = delete;
+  CallbackSender& operator=(const CallbackSender&) = delete;
+
+  // Delivers every callback due at the clock's now (up to `limit`); returns
+  // how many were attempted. The earliest later attempt, if any, is stored in
+  // `*next` (InfiniteFuture when none).
+  int DeliverDue(int limit, absl::Time* next);
+
+ private:
+  // HTTP status, or a transport error (UNAVAILABLE).
+  absl::StatusOr<long> Post(const std::string& url, const std::string& body,
+                            const std::string& callback_id, int attempt);
+
+  RequestEnv* env_;
+  void* curl_ = nullptr;  // CURL*
+};
+
+}  // namespace dsar::privacy_requests
+
+#endif  // DSAR_LIB_PRIVACY_REQUESTS_CALLBACKS_H_
