@@ -6,7 +6,6 @@
 #include "lib/connector/registry.h"
 #include "lib/consent/consent_ledger.h"
 #include "lib/consent/consent_state_index.h"
-#include "lib/consent/event_chains.h"
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/consent/subject_rekey.h"
@@ -111,14 +110,6 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     log::Info("consent_index_loaded", {{"states", d->consent_index_->size()},
                                        {"enabled", d->consent_index_->enabled()},
                                        {"ms", absl::ToInt64Milliseconds(absl::Now() - started)}});
-  }
-  // The database keeps its index of consent events by subject only while the
-  // in-memory index is off (lib/consent/event_chains.h).
-  if (config.tenants_size() > 0) {
-    if (absl::Status matched = consent::MatchSubjectIndex(*d->store_, d->consent_index_.get());
-        !matched.ok()) {
-      return matched;
-    }
   }
   // Data-subject requests: created before the connector stack, whose
   // dispatcher reports their tasks' outcomes and streams their exports.

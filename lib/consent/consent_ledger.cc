@@ -1,8 +1,5 @@
 #include "lib/consent/consent_ledger.h"
 
-#include <SQLiteCpp/Column.h>
-#include <SQLiteCpp/Statement.h>
-
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -15,8 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "lib/audit/audit_log.h"
+#include "lib/consent/consent_rows.h"
 #include "lib/consent/consent_state_index.h"
-#include "lib/consent/event_chains.h"
 #include "lib/consent/language_tag.h"
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
@@ -24,7 +21,6 @@
 #include "lib/core/ids.h"
 #include "lib/core/status_macros.h"
 #include "lib/store/idempotency.h"
-#include "lib/store/multi_row.h"
 #include "lib/store/page_token.h"
 
 namespace dsar::consent {
@@ -74,42 +70,6 @@ const Purpose* CheckPurpose(FieldErrors& errors, const PurposeCatalog& catalog,
   return p;
 }
 
-// Fills a receipt from a receipt's events, read in seq order.
-template <typename Txn>
-absl::StatusOr<ConsentReceipt> LoadReceipt(Txn& txn, absl::string_view tenant,
-                                           absl::string_view receipt_id) {
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT action, subject_key, purpose, notice_version, language, lawful_basis, channel, "
-      "actor, occurred_at_us, recorded_at_us FROM consent_events "
-      "WHERE tenant_id = ? AND receipt_id = ? ORDER BY seq");
-  q.bind(1, std::string(tenant));
-  q.bind(2, std::string(receipt_id));
-  ConsentReceipt r;
-  bool found = false;
-  while (q.executeStep()) {
-    auto action = static_cast<ConsentAction>(q.getColumn(0).getInt());
-    if (action == ConsentAction::kGiven) {
-      found = true;
-      r.receipt_id = std::string(receipt_id);
-      r.tenant = std::string(tenant);
-      r.subject_pseudonym = PseudonymFromKey(q.getColumn(1).getString());
-      r.purpose = q.getColumn(2).getString();
-      r.notice_version = q.getColumn(3).getString();
-      r.language = q.getColumn(4).getString();
-      r.lawful_basis = static_cast<LawfulBasis>(q.getColumn(5).getInt());
-      r.channel = q.getColumn(6).getString();
-      r.actor = q.getColumn(7).getString();
-      r.given_at = FromMicros(q.getColumn(8).getInt64());
-      r.recorded_at = FromMicros(q.getColumn(9).getInt64());
-    } else if (action == ConsentAction::kWithdrawn && !r.withdrawn_at.has_value()) {
-      r.withdrawn_at = FromMicros(q.getColumn(8).getInt64());
-      r.withdrawal_channel = q.getColumn(6).getString();
-    }
-  }
-  if (!found) return absl::NotFoundError(absl::StrCat("receipt ", receipt_id, " not found"));
-  return r;
-}
-
 // The receipt of a consent just given by event `e`.
 ConsentReceipt GivenReceipt(const std::string& tenant, const std::string& subject_key,
                             const ConsentEvent& e) {
@@ -128,165 +88,12 @@ ConsentReceipt GivenReceipt(const std::string& tenant, const std::string& subjec
   return r;
 }
 
-// One consent event row to insert; the views outlive the insert. The request
-// that wrote it (request_id and fingerprint) answers that request's retries.
-struct EventRow {
-  const std::string* tenant;
-  const std::string* subject_key;
-  const ConsentEvent* e;  // its seq is the row's
-  const std::string* request_id;
-  const std::string* fingerprint;
-  int64_t prev_seq;  // the (tenant, subject, purpose)'s previous event; 0: none
-};
-
-// The seq that the next consent event gets: events carry explicit seqs so
-// that a later event of the same batch can point at an earlier one.
-int64_t NextEventSeq(store::WriteTxn& txn) {
-  SQLite::Statement& q = txn.Prepare("SELECT coalesce(max(seq), 0) FROM consent_events");
-  q.executeStep();
-  const int64_t next = q.getColumn(0).getInt64() + 1;
-  q.reset();
-  return next;
-}
-
-void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows) {
-  store::ExecMultiRow(
-      txn,
-      "INSERT INTO consent_events (seq, prev_seq, tenant_id, event_id, receipt_id, subject_key, "
-      "purpose, action, notice_version, language, lawful_basis, channel, actor, reason, "
-      "occurred_at_us, recorded_at_us, request_id, request_fingerprint) VALUES ",
-      18, "", rows.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
-        const ConsentEvent& e = *rows[i].e;
-        insert.bind(p++, static_cast<int64_t>(e.seq));
-        if (rows[i].prev_seq > 0) {
-          insert.bind(p++, static_cast<int64_t>(rows[i].prev_seq));
-        } else {
-          insert.bind(p++);  // NULL
-        }
-        // SQLITE_STATIC: every string outlives the statement's execution.
-        insert.bindNoCopy(p++, *rows[i].tenant);
-        insert.bindNoCopy(p++, e.event_id);
-        insert.bindNoCopy(p++, e.receipt_id);
-        insert.bindNoCopy(p++, rows[i].subject_key->data(),
-                          static_cast<int>(rows[i].subject_key->size()));
-        insert.bindNoCopy(p++, e.purpose);
-        insert.bind(p++, static_cast<int>(e.action));
-        insert.bindNoCopy(p++, e.notice_version);
-        insert.bindNoCopy(p++, e.language);
-        insert.bind(p++, static_cast<int>(e.lawful_basis));
-        insert.bindNoCopy(p++, e.channel);
-        insert.bindNoCopy(p++, e.actor);
-        insert.bindNoCopy(p++, e.reason);
-        insert.bind(p++, static_cast<int64_t>(Micros(e.occurred_at)));
-        insert.bind(p++, static_cast<int64_t>(Micros(e.recorded_at)));
-        insert.bindNoCopy(p++, *rows[i].request_id);
-        insert.bindNoCopy(p++, rows[i].fingerprint->data(),
-                          static_cast<int>(rows[i].fingerprint->size()));
-      });
-}
-
-// The event a request wrote, if it was written since migration 11: requests
-// are looked up among the subject's events (event chains, or
-// consent_events_by_subject while the index is off).
-struct RecordedRequest {
-  ConsentAction action;
-  std::string receipt_id;
-  std::string fingerprint;
-};
-std::optional<RecordedRequest> FindRecordedRequest(store::WriteTxn& txn,
-                                                   const ConsentStateIndex* index,
-                                                   const std::string& tenant,
-                                                   const std::string& subject_key,
-                                                   const std::string& request_id) {
-  if (ChainsUsable(index)) {
-    SQLite::Statement& q = txn.Prepare(
-        "SELECT action, receipt_id, request_fingerprint FROM consent_events "
-        "WHERE seq = ? AND request_id = ?");
-    for (int64_t seq : ChainedSubjectEvents(txn, *index, tenant, subject_key, "", 0)) {
-      q.reset();
-      q.bind(1, seq);
-      q.bindNoCopy(2, request_id);
-      if (q.executeStep()) {
-        RecordedRequest found{static_cast<ConsentAction>(q.getColumn(0).getInt()),
-                              q.getColumn(1).getString(), q.getColumn(2).getString()};
-        q.reset();
-        return found;
-      }
-    }
-    q.reset();
-    return std::nullopt;
-  }
-  EnsureSqlSubjectIndex(txn);
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT action, receipt_id, request_fingerprint FROM consent_events "
-      "WHERE tenant_id = ? AND subject_key = ? AND request_id = ? LIMIT 1");
-  q.bindNoCopy(1, tenant);
-  q.bindNoCopy(2, subject_key.data(), static_cast<int>(subject_key.size()));
-  q.bindNoCopy(3, request_id);
-  std::optional<RecordedRequest> found;
-  if (q.executeStep()) {
-    found = RecordedRequest{static_cast<ConsentAction>(q.getColumn(0).getInt()),
-                            q.getColumn(1).getString(), q.getColumn(2).getString()};
-  }
-  q.reset();
-  return found;
-}
-
 // `found`'s request against a new one: the same only when both record (or
 // both withdraw) with the same content.
-absl::Status CheckSameRecordedRequest(const RecordedRequest& found, ConsentAction action,
+absl::Status CheckSameRecordedRequest(const rows::RecordedRequest& found, ConsentAction action,
                                       const CallContext& ctx, absl::string_view fingerprint) {
   return store::CheckSameRequest(found.action == action ? ctx.method : absl::string_view("other"),
                                  found.fingerprint, ctx, fingerprint);
-}
-
-// The latest event of (subject, purpose): its current state.
-struct LatestEvent {
-  ConsentState state = ConsentState::kNone;
-  std::string receipt_id;
-  std::string notice_version;
-  absl::Time changed_at;
-  int64_t seq = 0;
-};
-LatestEvent LatestEventFrom(SQLite::Statement& q) {
-  LatestEvent latest;
-  if (q.executeStep()) {
-    latest.state = StateAfter(static_cast<ConsentAction>(q.getColumn(0).getInt()));
-    latest.receipt_id = q.getColumn(1).getString();
-    latest.notice_version = q.getColumn(2).getString();
-    latest.changed_at = FromMicros(q.getColumn(3).getInt64());
-    latest.seq = q.getColumn(4).getInt64();
-  }
-  q.reset();
-  return latest;
-}
-// Through consent_events_by_subject (the index is off, or absent).
-template <typename Txn>
-LatestEvent ReadLatestEvent(Txn& txn, const std::string& tenant, const std::string& subject_key,
-                            absl::string_view purpose) {
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT action, receipt_id, notice_version, recorded_at_us, seq FROM consent_events "
-      "WHERE tenant_id = ? AND subject_key = ? AND purpose = ? ORDER BY seq DESC LIMIT 1");
-  q.bind(1, tenant);
-  q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
-  q.bind(3, std::string(purpose));
-  return LatestEventFrom(q);
-}
-// Inside a write: through the event chains while the index is on.
-LatestEvent ReadLatestEvent(store::WriteTxn& txn, const ConsentStateIndex* index,
-                            const std::string& tenant, const std::string& subject_key,
-                            absl::string_view purpose) {
-  if (!ChainsUsable(index)) {
-    EnsureSqlSubjectIndex(txn);
-    return ReadLatestEvent(txn, tenant, subject_key, purpose);
-  }
-  std::vector<int64_t> latest = ChainedSubjectEvents(txn, *index, tenant, subject_key, purpose, 1);
-  if (latest.empty()) return LatestEvent{};
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT action, receipt_id, notice_version, recorded_at_us, seq FROM consent_events "
-      "WHERE seq = ?");
-  q.bind(1, latest.front());
-  return LatestEventFrom(q);
 }
 
 // A new current state (for the in-memory index); the views outlive PublishStates.
@@ -331,10 +138,10 @@ void PublishStates(store::WriteTxn& txn, ConsentStateIndex* index,
 
 // Check's answer from the latest event (without an index, or when it is off).
 absl::Status ReadState(store::Store& store, const std::string& tenant,
-                       const std::string& subject_key, absl::string_view purpose,
+                       const std::string& subject_key, const std::string& purpose,
                        ConsentCheck* check) {
   return store.Read([&](store::ReadTxn& txn) {
-    LatestEvent latest = ReadLatestEvent(txn, tenant, subject_key, purpose);
+    rows::LatestEvent latest = rows::ReadLatest(txn, tenant, subject_key, purpose);
     check->state = latest.state;
     check->receipt_id = std::move(latest.receipt_id);
     check->notice_version = std::move(latest.notice_version);
@@ -389,7 +196,13 @@ ConsentLedger::ConsentLedger(store::Store* store, Clock* clock, const SubjectKey
       keyer_(keyer),
       catalog_(catalog),
       follow_up_(follow_up),
-      index_(index) {}
+      index_(index),
+      batcher_(
+          store,
+          [this](store::WriteTxn& txn, RecordBatch& batch) { return WriteRecords(txn, batch); },
+          [this](absl::Status status, RecordBatch& batch) {
+            AnswerRecords(std::move(status), batch);
+          }) {}
 
 absl::Status ConsentLedger::ValidateRecord(const CallContext& ctx, RecordConsentInput& in,
                                            absl::Time now) const {
@@ -448,8 +261,7 @@ struct ConsentLedger::PendingRecord {
   ReceiptDone done;
   absl::Status status;  // this record's outcome within its batch
   ConsentReceipt receipt;
-  bool subject_has_events = true;  // false: the state index has never seen the subject
-  bool fresh = false;              // written by this batch (not a replay)
+  bool fresh = false;  // written by this batch (not a replay)
 };
 
 void ConsentLedger::Record(const CallContext& ctx, RecordConsentInput input, ReceiptDone done) {
@@ -473,49 +285,24 @@ void ConsentLedger::Record(const CallContext& ctx, RecordConsentInput input, Rec
   op->receipt_id = NewTimeOrderedId("rcpt", now);
   op->event_id = NewTimeOrderedId("cev", now);
   op->done = std::move(done);
-  bool submit;
-  {
-    absl::MutexLock lock(&batch_mu_);
-    pending_.push_back(std::move(op));
-    submit = !std::exchange(batch_queued_, true);
-  }
-  if (submit) SubmitRecordBatch();
+  batcher_.Add(std::move(op));
 }
 
-void ConsentLedger::SubmitRecordBatch() {
-  auto batch = std::make_shared<RecordBatch>();
-  store_->Write(
-      [this, batch](store::WriteTxn& txn) -> absl::Status {
-        {
-          absl::MutexLock lock(&batch_mu_);
-          batch->swap(pending_);
-          batch_queued_ = false;
-        }
-        return WriteRecords(txn, *batch);
-      },
-      [this, batch](absl::Status status) {
-        if (batch->empty() && !status.ok()) {
-          // The write never ran (queue full, store closed): nothing took the
-          // pending records, so they fail with it rather than wait forever.
-          absl::MutexLock lock(&batch_mu_);
-          batch->swap(pending_);
-          batch_queued_ = false;
-        }
-        bool changed = false;
-        for (auto& op : *batch) {
-          WipeValue(op->input.subject);
-          changed |= status.ok() && op->status.ok() && op->fresh;
-        }
-        if (changed && follow_up_ != nullptr) follow_up_->Committed();
-        for (auto& op : *batch) {
-          absl::Status s = status.ok() ? op->status : status;
-          if (s.ok()) {
-            op->done(std::move(op->receipt));
-          } else {
-            op->done(std::move(s));
-          }
-        }
-      });
+void ConsentLedger::AnswerRecords(absl::Status status, RecordBatch& batch) {
+  bool changed = false;
+  for (auto& op : batch) {
+    WipeValue(op->input.subject);
+    changed |= status.ok() && op->status.ok() && op->fresh;
+  }
+  if (changed && follow_up_ != nullptr) follow_up_->Committed();
+  for (auto& op : batch) {
+    absl::Status s = status.ok() ? op->status : status;
+    if (s.ok()) {
+      op->done(std::move(op->receipt));
+    } else {
+      op->done(std::move(s));
+    }
+  }
 }
 
 absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batch) {
@@ -538,34 +325,25 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
       if (op->status.ok()) repeats.emplace_back(op, it->second);
       continue;
     }
-    // A retry: the event its first attempt wrote, among the subject's events;
-    // or (written before migration 11, or an id used by another method) an
-    // idempotency key.
-    std::string replay_receipt_id;
-    // A subject the state index has never seen has no events to look among
-    // (most records are a subject's first): skip that B-tree probe.
-    op->subject_has_events =
+    // A retry: the event its first attempt wrote, among the subject's
+    // events. A subject the state index has never seen has no events to look
+    // among (most records are a subject's first): skip that B-tree probe.
+    const bool subject_has_events =
         index_ == nullptr || !index_->HasNoStateOf(op->ctx.tenant, op->subject_key);
-    std::optional<RecordedRequest> recorded;
-    if (op->subject_has_events) {
-      recorded =
-          FindRecordedRequest(txn, index_, op->ctx.tenant, op->subject_key, op->ctx.request_id);
+    std::optional<rows::RecordedRequest> recorded;
+    if (subject_has_events) {
+      recorded = rows::FindRequest(txn, op->ctx.tenant, op->subject_key, op->ctx.request_id);
     }
-    if (recorded.has_value()) {
-      op->status =
-          CheckSameRecordedRequest(*recorded, ConsentAction::kGiven, op->ctx, op->fingerprint);
-      replay_receipt_id = std::move(recorded->receipt_id);
-    } else if (std::optional<store::StoredAnswer> stored =
-                   store::FindAnswer(txn, op->ctx.tenant, op->ctx.request_id)) {
-      op->status =
-          store::CheckSameRequest(stored->method, stored->fingerprint, op->ctx, op->fingerprint);
-      replay_receipt_id = std::move(stored->response);
-    } else {
+    if (!recorded.has_value()) {
       fresh.push_back(op);
       continue;
     }
+    op->status =
+        CheckSameRecordedRequest(*recorded, ConsentAction::kGiven, op->ctx, op->fingerprint);
+    const std::string replay_receipt_id = std::move(recorded->receipt_id);
     if (!op->status.ok()) continue;
-    absl::StatusOr<ConsentReceipt> replay = LoadReceipt(txn, op->ctx.tenant, replay_receipt_id);
+    absl::StatusOr<ConsentReceipt> replay =
+        rows::LoadReceipt(txn, op->ctx.tenant, replay_receipt_id);
     if (replay.ok()) {
       op->receipt = std::move(*replay);
     } else {
@@ -575,29 +353,16 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
 
   if (!fresh.empty()) {
     std::vector<ConsentEvent> events(fresh.size());
-    std::vector<EventRow> event_rows(fresh.size());
+    std::vector<rows::EventRow> event_rows(fresh.size());
     std::vector<StateChange> states(fresh.size());
     absl::Time latest = fresh.front()->now;
     std::vector<audit::PendingEvent> audit_events(fresh.size());
-    const int64_t first_seq = NextEventSeq(txn);
-    // The previous event of each (tenant, subject, purpose): one of this
-    // batch, else the latest stored (none for a subject never seen).
-    absl::flat_hash_map<std::tuple<absl::string_view, absl::string_view, absl::string_view>,
-                        int64_t>
-        batch_latest;
+    const int64_t first_seq = rows::NextEventSeq(txn);
     for (size_t i = 0; i < fresh.size(); ++i) {
       PendingRecord& op = *fresh[i];
       const RecordConsentInput& in = op.input;
       ConsentEvent& e = events[i];
       e.seq = first_seq + static_cast<int64_t>(i);
-      int64_t prev_seq = 0;
-      auto [latest_it, first_in_batch] =
-          batch_latest.try_emplace({op.ctx.tenant, op.subject_key, in.purpose}, e.seq);
-      if (!first_in_batch) {
-        prev_seq = std::exchange(latest_it->second, e.seq);
-      } else if (op.subject_has_events) {
-        prev_seq = ReadLatestEvent(txn, index_, op.ctx.tenant, op.subject_key, in.purpose).seq;
-      }
       e.event_id = op.event_id;
       e.receipt_id = op.receipt_id;
       e.purpose = in.purpose;
@@ -609,8 +374,8 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
       e.actor = op.ctx.principal;
       e.occurred_at = in.given_at.value_or(op.now);
       e.recorded_at = op.now;
-      event_rows[i] = EventRow{&op.ctx.tenant,     &op.subject_key, &e,
-                               &op.ctx.request_id, &op.fingerprint, prev_seq};
+      event_rows[i] =
+          rows::EventRow{&op.ctx.tenant, &op.subject_key, &e, &op.ctx.request_id, &op.fingerprint};
       states[i] =
           StateChange{&op.ctx.tenant, &op.subject_key,    &in.purpose, ConsentState::kGranted,
                       &op.receipt_id, &in.notice_version, op.now,      e.seq};
@@ -619,7 +384,7 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
     }
     // The events are the answers to their requests' retries: no idempotency
     // key of their own.
-    InsertEvents(txn, event_rows);
+    rows::InsertEvents(txn, event_rows);
     PublishStates(txn, index_, states);
     // One time for the batch's audit events: the chain's times stay in order.
     RETURN_IF_ERROR(audit::AppendBatch(txn, audit_events, latest));
@@ -673,63 +438,55 @@ void ConsentLedger::Withdraw(const CallContext& ctx, WithdrawConsentInput input,
   store_->Write(
       [op, follow_up, index = index_](store::WriteTxn& txn) -> absl::Status {
         const WithdrawConsentInput& in = op->input;
+        const std::string& tenant = op->ctx.tenant;
         const std::string fingerprint =
             store::FingerprintOf({op->subject_key, in.purpose, in.channel, in.reason});
-        // An id that recorded this subject's consent is not a withdrawal's.
-        if (std::optional<RecordedRequest> recorded = FindRecordedRequest(
-                txn, index, op->ctx.tenant, op->subject_key, op->ctx.request_id);
-            recorded.has_value() && recorded->action != ConsentAction::kWithdrawn) {
-          return CheckSameRecordedRequest(*recorded, ConsentAction::kWithdrawn, op->ctx,
-                                          fingerprint);
+        // A retry finds the withdrawal event its first attempt wrote; an id
+        // that recorded this subject's consent is not a withdrawal's.
+        if (std::optional<rows::RecordedRequest> recorded =
+                rows::FindRequest(txn, tenant, op->subject_key, op->ctx.request_id)) {
+          RETURN_IF_ERROR(
+              CheckSameRecordedRequest(*recorded, ConsentAction::kWithdrawn, op->ctx, fingerprint));
+          ASSIGN_OR_RETURN(op->receipt, rows::LoadReceipt(txn, tenant, recorded->receipt_id));
+          return absl::OkStatus();
         }
-        ASSIGN_OR_RETURN(
-            std::string receipt_id,
-            store::RunIdempotent(
-                txn, op->ctx, fingerprint, op->now,
-                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
-                  LatestEvent current =
-                      ReadLatestEvent(t, index, op->ctx.tenant, op->subject_key, in.purpose);
-                  if (current.state == ConsentState::kNone) {
-                    return absl::NotFoundError("no consent recorded for this subject and purpose");
-                  }
-                  std::string receipt_id = std::move(current.receipt_id);
-                  std::string notice_version = std::move(current.notice_version);
-                  if (current.state == ConsentState::kWithdrawn) return receipt_id;  // no-op
-
-                  ASSIGN_OR_RETURN(ConsentReceipt given,
-                                   LoadReceipt(t, op->ctx.tenant, receipt_id));
-                  ConsentEvent e;
-                  e.seq = NextEventSeq(t);
-                  e.event_id = NewTimeOrderedId("cev", op->now);
-                  e.receipt_id = receipt_id;
-                  e.purpose = in.purpose;
-                  e.action = ConsentAction::kWithdrawn;
-                  e.notice_version = notice_version;
-                  e.language = given.language;
-                  e.lawful_basis = given.lawful_basis;
-                  e.channel = in.channel;
-                  e.actor = op->ctx.principal;
-                  e.reason = in.reason;
-                  e.occurred_at = op->now;
-                  e.recorded_at = op->now;
-                  InsertEvents(t, {EventRow{&op->ctx.tenant, &op->subject_key, &e,
-                                            &op->ctx.request_id, &fingerprint, current.seq}});
-                  PublishStates(t, index,
-                                {StateChange{&op->ctx.tenant, &op->subject_key, &in.purpose,
-                                             ConsentState::kWithdrawn, &receipt_id, &notice_version,
-                                             op->now, e.seq}});
-                  given.withdrawn_at = op->now;
-                  given.withdrawal_channel = in.channel;
-                  if (follow_up != nullptr) {
-                    RETURN_IF_ERROR(follow_up->OnChanged(t, op->ctx, given,
-                                                         ConsentAction::kWithdrawn, in.subject,
-                                                         op->now, op->now));
-                  }
-                  RETURN_IF_ERROR(
-                      audit::Append(t, op->ctx, ResourceName(receipt_id), "OK", op->now));
-                  return receipt_id;
-                }));
-        ASSIGN_OR_RETURN(op->receipt, LoadReceipt(txn, op->ctx.tenant, receipt_id));
+        rows::LatestEvent current = rows::ReadLatest(txn, tenant, op->subject_key, in.purpose);
+        if (current.state == ConsentState::kNone) {
+          return absl::NotFoundError("no consent recorded for this subject and purpose");
+        }
+        ASSIGN_OR_RETURN(ConsentReceipt given, rows::LoadReceipt(txn, tenant, current.receipt_id));
+        if (current.state == ConsentState::kWithdrawn) {  // a no-op: nothing is written
+          op->receipt = std::move(given);
+          return absl::OkStatus();
+        }
+        ConsentEvent e;
+        e.seq = rows::NextEventSeq(txn);
+        e.event_id = NewTimeOrderedId("cev", op->now);
+        e.receipt_id = current.receipt_id;
+        e.purpose = in.purpose;
+        e.action = ConsentAction::kWithdrawn;
+        e.notice_version = current.notice_version;
+        e.language = given.language;
+        e.lawful_basis = given.lawful_basis;
+        e.channel = in.channel;
+        e.actor = op->ctx.principal;
+        e.reason = in.reason;
+        e.occurred_at = op->now;
+        e.recorded_at = op->now;
+        rows::InsertEvents(txn, {rows::EventRow{&tenant, &op->subject_key, &e, &op->ctx.request_id,
+                                                &fingerprint}});
+        PublishStates(txn, index,
+                      {StateChange{&tenant, &op->subject_key, &in.purpose, ConsentState::kWithdrawn,
+                                   &current.receipt_id, &current.notice_version, op->now, e.seq}});
+        given.withdrawn_at = op->now;
+        given.withdrawal_channel = in.channel;
+        if (follow_up != nullptr) {
+          RETURN_IF_ERROR(follow_up->OnChanged(txn, op->ctx, given, ConsentAction::kWithdrawn,
+                                               in.subject, op->now, op->now));
+        }
+        RETURN_IF_ERROR(
+            audit::Append(txn, op->ctx, ResourceName(current.receipt_id), "OK", op->now));
+        ASSIGN_OR_RETURN(op->receipt, rows::LoadReceipt(txn, tenant, current.receipt_id));
         return absl::OkStatus();
       },
       [op, follow_up, done = std::move(done)](absl::Status status) mutable {
@@ -763,7 +520,7 @@ absl::StatusOr<ConsentCheck> ConsentLedger::Check(const CallContext& ctx, Subjec
     check.changed_at = row.changed_at;
   }
   if (found == ConsentStateIndex::Lookup::kDisabled) {
-    RETURN_IF_ERROR(ReadState(*store_, ctx.tenant, subject_key, purpose, &check));
+    RETURN_IF_ERROR(ReadState(*store_, ctx.tenant, subject_key, std::string(purpose), &check));
   }
   check.reconsent_required =
       check.state == ConsentState::kGranted && check.notice_version != check.current_notice_version;
@@ -795,73 +552,15 @@ void ConsentLedger::ListEvents(const CallContext& ctx, ListEventsInput input, Pa
   }
   const int page_size = input.page_size == 0 ? kDefaultPageSize : input.page_size;
   auto page = std::make_shared<EventPage>();
-  // The chains' heads are taken before the snapshot begins, so every one of
-  // them is in it (an event is in memory only once committed).
-  std::vector<int64_t> heads;
-  const bool chained =
-      index_ != nullptr && index_->LatestSeqsOf(ctx.tenant, subject_key, input.purpose, &heads);
   absl::Status read = store_->Read([&](store::ReadTxn& txn) {
-    constexpr char kColumns[] =
-        "SELECT seq, event_id, receipt_id, purpose, action, notice_version, language, "
-        "lawful_basis, channel, actor, reason, occurred_at_us, recorded_at_us "
-        "FROM consent_events ";
-    std::vector<int64_t> seqs;  // with the chains: the page's events (and one more)
-    SQLite::Statement* selected;
-    if (chained) {
-      SubjectEventsQuery query;
-      query.tenant = ctx.tenant;
-      query.subject_key = subject_key;
-      query.purpose = input.purpose;
-      query.before_seq = before_seq;
-      query.limit = static_cast<size_t>(page_size) + 1;
-      seqs = FindSubjectEvents(txn, query, heads);
-      selected = &txn.Prepare(absl::StrCat(kColumns, "WHERE seq = ?"));
-    } else {
-      SQLite::Statement& q =
-          txn.Prepare(absl::StrCat(kColumns,
-                                   "WHERE tenant_id = ?1 AND subject_key = ?2 AND seq < ?3 "
-                                   "AND (?4 = '' OR purpose = ?4) ORDER BY seq DESC LIMIT ?5"));
-      q.bind(1, ctx.tenant);
-      q.bind(2, subject_key.data(), static_cast<int>(subject_key.size()));
-      q.bind(3, static_cast<int64_t>(before_seq));
-      q.bind(4, input.purpose);
-      q.bind(5, page_size + 1);
-      selected = &q;
-    }
-    SQLite::Statement& q = *selected;
-    for (size_t next = 0;; ++next) {
-      if (chained) {
-        if (next == seqs.size()) break;
-        q.reset();
-        q.bind(1, seqs[next]);
-      }
-      if (!q.executeStep()) {
-        if (chained) continue;
-        break;
-      }
-      if (static_cast<int>(page->events.size()) == page_size) {
-        page->next_page_token =
-            store::EncodePageToken({absl::StrCat(page->events.back().seq)}, tag);
-        break;
-      }
-      ConsentEvent e;
-      e.seq = q.getColumn(0).getInt64();
-      e.event_id = q.getColumn(1).getString();
-      e.receipt_id = q.getColumn(2).getString();
-      e.purpose = q.getColumn(3).getString();
-      e.action = static_cast<ConsentAction>(q.getColumn(4).getInt());
-      e.notice_version = q.getColumn(5).getString();
-      e.language = q.getColumn(6).getString();
-      e.lawful_basis = static_cast<LawfulBasis>(q.getColumn(7).getInt());
-      e.channel = q.getColumn(8).getString();
-      e.actor = q.getColumn(9).getString();
-      e.reason = q.getColumn(10).getString();
-      e.occurred_at = FromMicros(q.getColumn(11).getInt64());
-      e.recorded_at = FromMicros(q.getColumn(12).getInt64());
-      page->events.push_back(std::move(e));
-    }
+    page->events =
+        rows::SubjectEvents(txn, ctx.tenant, subject_key, input.purpose, before_seq, page_size + 1);
     return absl::OkStatus();
   });
+  if (read.ok() && static_cast<int>(page->events.size()) > page_size) {
+    page->events.resize(static_cast<size_t>(page_size));
+    page->next_page_token = store::EncodePageToken({absl::StrCat(page->events.back().seq)}, tag);
+  }
   if (!read.ok()) {
     done(read);
     return;
@@ -891,7 +590,7 @@ void ConsentLedger::GetReceipt(const CallContext& ctx, std::string receipt_id, R
   }
   absl::StatusOr<ConsentReceipt> receipt;
   absl::Status read = store_->Read([&](store::ReadTxn& txn) {
-    receipt = LoadReceipt(txn, ctx.tenant, receipt_id);
+    receipt = rows::LoadReceipt(txn, ctx.tenant, receipt_id);
     if (receipt.ok() && follow_up_ != nullptr) {
       return follow_up_->ReadPropagation(txn, &*receipt);
     }
@@ -919,6 +618,22 @@ void ConsentLedger::GetReceipt(const CallContext& ctx, std::string receipt_id, R
           done(std::move(*result));
         }
       });
+}
+
+int64_t AnonymiseSubjectEvents(store::WriteTxn& txn, ConsentStateIndex* index,
+                               absl::string_view tenant, const std::string& subject_key) {
+  const int64_t changed = rows::AnonymiseSubject(txn, std::string(tenant), subject_key);
+  if (index != nullptr) {
+    txn.AfterCommit([index, tenant = std::string(tenant), subject_key] {
+      index->EraseSubject(tenant, subject_key);
+    });
+  }
+  return changed;
+}
+
+std::vector<ConsentEvent> SubjectHistory(store::ReadTxn& txn, absl::string_view tenant,
+                                         const std::string& subject_key) {
+  return rows::SubjectEvents(txn, std::string(tenant), subject_key, "", INT64_MAX, 0);
 }
 
 }  // namespace dsar::consent

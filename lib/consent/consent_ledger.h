@@ -2,28 +2,34 @@
 //
 // Events are append-only (consent_events); the latest event of a (tenant,
 // subject, purpose) is its current state. Check answers from the in-memory
-// ConsentStateIndex when one is given, else with one indexed read of that
-// latest event. A withdrawal appends its event, runs the
-// ConsentFollowUp (propagation tasks and a 72-hour deadline) and writes an
-// audit event, all in one write transaction: it takes effect when it commits,
-// and the caller is answered only after that commit is durable. Mutations are
-// idempotent: each event carries the request_id and fingerprint of the
-// request that wrote it, and a retry finds them among the subject's events
-// (a RecordConsent's request_id is scoped to its tenant and subject; keys
-// written before migration 11, and withdrawals, use idempotency_keys).
-// Subjects are typed identifiers (e-mail, customer id, phone), normalised
-// per type; they are never stored: only SubjectKeyer::SubjectKey's HMAC.
+// ConsentStateIndex when one is given and on, else with one indexed read of
+// that latest event (consent_events_by_subject, which always exists). A
+// withdrawal appends its event, runs the ConsentFollowUp (propagation tasks
+// and a 72-hour deadline) and writes an audit event, all in one write
+// transaction: it takes effect when it commits, and the caller is answered
+// only after that commit is durable. Subjects are typed identifiers (e-mail,
+// customer id, phone), normalised per type; they are never stored: only
+// SubjectKeyer::SubjectKey's HMAC.
 //
-// Records are batched: every RecordConsent that arrives while the store's
-// writer is busy joins one store write, which looks up each request_id and
-// then writes all new consents' events and audit events with multi-row
-// statements (one statement per table instead of ~9 per consent). Each record still commits before
-// it is answered, and answers exactly as it would alone (a retry replays, a reused request_id is
-// refused).
+// Idempotency: one mechanism. Each event carries the request_id and
+// fingerprint of the request that wrote it, and a retry finds them among the
+// subject's events (a request_id is scoped to its tenant and subject), so
+// RecordConsent writes no idempotency_keys row: measured, that row cost ~13 %
+// of RecordConsent's CPU (docs/benchmarks.md, migration 11). Answers written
+// before migration 11 were moved into their events by migration 18. A
+// withdrawal of a consent already withdrawn writes nothing and answers the
+// receipt; its retry is evaluated again.
+//
+// The ledger decides; its SQL is in consent_rows.h, and RecordConsent's
+// grouping into store writes in record_batcher.h: every record that arrives
+// while the writer is busy joins one write, which looks up each request_id
+// and then writes all new consents' events and audit events with multi-row
+// statements. Each record still commits before it is answered, and answers
+// exactly as it would alone (a retry replays, a reused request_id is refused).
 //
 // Thread-safe. Record/Withdraw/ListEvents/GetReceipt answer through callbacks
-// (run on the store's writer thread, or inline on a validation error); Check is
-// a synchronous read.
+// (run on the store's completion thread, or inline on a validation error);
+// Check is a synchronous read.
 #ifndef DSAR_LIB_CONSENT_CONSENT_LEDGER_H_
 #define DSAR_LIB_CONSENT_CONSENT_LEDGER_H_
 
@@ -33,12 +39,12 @@
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/consent/consent_types.h"
+#include "lib/consent/record_batcher.h"
 #include "lib/core/call_context.h"
 #include "lib/core/clock.h"
 #include "lib/core/subject_identifier.h"
@@ -49,108 +55,6 @@ namespace dsar::consent {
 class ConsentStateIndex;
 class PurposeCatalog;
 class SubjectKeyer;
-
-// Values match dsar.v1.LawfulBasis.
-enum class LawfulBasis {
-  kUnspecified = 0,
-  kConsent = 1,
-  kExplicitConsent = 2,
-  kContract = 3,
-  kLegalObligation = 4,
-  kVitalInterests = 5,
-  kPublicTask = 6,
-  kLegitimateInterests = 7,
-};
-const char* LawfulBasisName(LawfulBasis basis);  // "consent", "contract", ...
-
-enum class ConsentAction { kGiven = 1, kWithdrawn = 2 };
-enum class ConsentState { kNone = 0, kGranted = 1, kWithdrawn = 2 };
-// The current state that an event leaves behind (the latest event of a
-// subject and purpose is its state).
-inline ConsentState StateAfter(ConsentAction action) {
-  return action == ConsentAction::kWithdrawn ? ConsentState::kWithdrawn : ConsentState::kGranted;
-}
-
-struct RecordConsentInput {
-  SubjectIdentifier subject;
-  std::string purpose;
-  std::string notice_version;
-  std::string language;
-  LawfulBasis lawful_basis = LawfulBasis::kUnspecified;
-  std::string channel;
-  std::optional<absl::Time> given_at;  // defaults to now
-};
-
-struct WithdrawConsentInput {
-  SubjectIdentifier subject;
-  std::string purpose;
-  std::string channel;
-  std::string reason;
-};
-
-// Where the propagation of one change of a consent to one system stands.
-struct Propagation {
-  std::string connector;
-  ConsentAction action = ConsentAction::kGiven;
-  std::string state;  // the connector task's state: "pending", "done", "no_match", ...
-  std::string task_id;
-  absl::Time updated;
-};
-
-struct ConsentReceipt {
-  std::string receipt_id;
-  std::string tenant;
-  std::string subject_pseudonym;
-  std::string purpose;
-  std::string notice_version;
-  std::string language;
-  LawfulBasis lawful_basis = LawfulBasis::kUnspecified;
-  std::string channel;
-  std::string actor;
-  absl::Time given_at;
-  absl::Time recorded_at;
-  std::optional<absl::Time> withdrawn_at;
-  std::string withdrawal_channel;
-  // GetReceipt only: per system and change, where its propagation stands.
-  std::vector<Propagation> propagation;
-};
-
-struct ConsentEvent {
-  int64_t seq = 0;
-  std::string event_id;
-  std::string receipt_id;
-  std::string purpose;
-  ConsentAction action = ConsentAction::kGiven;
-  std::string notice_version;
-  std::string language;
-  LawfulBasis lawful_basis = LawfulBasis::kUnspecified;
-  std::string channel;
-  std::string actor;
-  std::string reason;
-  absl::Time occurred_at;
-  absl::Time recorded_at;
-};
-
-struct ConsentCheck {
-  ConsentState state = ConsentState::kNone;
-  std::string receipt_id;
-  std::string notice_version;
-  std::string current_notice_version;
-  bool reconsent_required = false;
-  absl::Time changed_at;
-};
-
-struct ListEventsInput {
-  SubjectIdentifier subject;
-  std::string purpose;  // empty: all purposes
-  int page_size = 0;    // 0: default 100
-  std::string page_token;
-};
-
-struct EventPage {
-  std::vector<ConsentEvent> events;
-  std::string next_page_token;
-};
 
 // What else must happen, in the same transaction, when consent is given or
 // withdrawn: a propagation task per connector declaring the purpose (carrying
@@ -200,13 +104,13 @@ class ConsentLedger {
 
  private:
   struct PendingRecord;
-  using RecordBatch = std::vector<std::shared_ptr<PendingRecord>>;
+  using RecordBatch = RecordBatcher<PendingRecord>::Batch;
 
   absl::Status ValidateRecord(const CallContext& ctx, RecordConsentInput& in, absl::Time now) const;
-  // Queues one store write that takes every record pending when it runs.
-  void SubmitRecordBatch();
   // Writer thread: the batch's records in one transaction.
   absl::Status WriteRecords(store::WriteTxn& txn, RecordBatch& batch);
+  // Completion thread: answers the batch's records.
+  void AnswerRecords(absl::Status status, RecordBatch& batch);
 
   store::Store* const store_;
   Clock* const clock_;
@@ -214,11 +118,20 @@ class ConsentLedger {
   const PurposeCatalog* const catalog_;
   ConsentFollowUp* const follow_up_;
   ConsentStateIndex* const index_;
-
-  absl::Mutex batch_mu_;
-  RecordBatch pending_ ABSL_GUARDED_BY(batch_mu_);
-  bool batch_queued_ ABSL_GUARDED_BY(batch_mu_) = false;  // a write will take pending_
+  RecordBatcher<PendingRecord> batcher_;
 };
+
+// Erasure of one subject key, inside the erasing write: each of its events
+// gets a fresh random subject key, so the rows are unlinked from the person;
+// the subject's states leave `index` (may be null) once the write commits.
+// Returns how many events changed.
+int64_t AnonymiseSubjectEvents(store::WriteTxn& txn, ConsentStateIndex* index,
+                               absl::string_view tenant, const std::string& subject_key);
+
+// Every consent event under `subject_key`, newest first (an access export's
+// dsard records).
+std::vector<ConsentEvent> SubjectHistory(store::ReadTxn& txn, absl::string_view tenant,
+                                         const std::string& subject_key);
 
 }  // namespace dsar::consent
 

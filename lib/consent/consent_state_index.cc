@@ -1,12 +1,10 @@
 #include "lib/consent/consent_state_index.h"
 
-#include <SQLiteCpp/Column.h>
-#include <SQLiteCpp/Statement.h>
-
 #include <cstring>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "lib/consent/consent_rows.h"
 #include "lib/core/log.h"
 
 namespace dsar::consent {
@@ -19,9 +17,6 @@ absl::StatusOr<std::unique_ptr<ConsentStateIndex>> ConsentStateIndex::Load(store
   absl::Status read = store.Read([&](store::ReadTxn& txn) -> absl::Status {
     // Every event in commit order: the last one of each (tenant, subject,
     // purpose) is its current state, so later events overwrite earlier ones.
-    SQLite::Statement& q = txn.Prepare(
-        "SELECT tenant_id, purpose, notice_version, subject_key, action, receipt_id, "
-        "recorded_at_us, seq FROM consent_events ORDER BY seq");
     // Rows share a few (tenant, purpose) pairs and notice versions: look
     // those up under the index's lock only the first time each is seen.
     struct Seen {
@@ -31,35 +26,32 @@ absl::StatusOr<std::unique_ptr<ConsentStateIndex>> ConsentStateIndex::Load(store
     };
     std::vector<Seen> seen;
     Row row;
-    while (index->enabled() && q.executeStep()) {
-      const absl::string_view tenant = q.getColumn(0).getText();
-      const absl::string_view purpose = q.getColumn(1).getText();
-      const absl::string_view notice = q.getColumn(2).getText();
+    rows::ForEachEvent(txn, [&](const rows::StoredEvent& e) {
       const Seen* known = nullptr;
       for (const Seen& s : seen) {
-        if (s.tenant == tenant && s.purpose == purpose && s.notice == notice) known = &s;
+        if (s.tenant == e.tenant && s.purpose == e.purpose && s.notice == e.notice_version) {
+          known = &s;
+        }
       }
       Seen looked_up;
       if (known == nullptr) {
-        const auto slot = static_cast<uint32_t>(index->SlotOf(tenant, purpose, true));
-        looked_up = Seen{std::string(tenant), std::string(purpose), std::string(notice), slot,
-                         index->NoticeIndex(slot, notice)};
+        const auto slot = static_cast<uint32_t>(index->SlotOf(e.tenant, e.purpose, true));
+        looked_up =
+            Seen{std::string(e.tenant), std::string(e.purpose), std::string(e.notice_version), slot,
+                 index->NoticeIndex(slot, e.notice_version)};
         known = &looked_up;
         if (seen.size() < 64) {  // keep the scan above short
           seen.push_back(std::move(looked_up));
           known = &seen.back();
         }
       }
-      const SQLite::Column key = q.getColumn(3);
-      row.state = StateAfter(static_cast<ConsentAction>(q.getColumn(4).getInt()));
-      row.receipt_id = q.getColumn(5).getString();
-      row.changed_at = absl::FromUnixMicros(q.getColumn(6).getInt64());
-      row.seq = q.getColumn(7).getInt64();
-      index->PutInSlot(known->slot,
-                       absl::string_view(static_cast<const char*>(key.getBlob()),
-                                         static_cast<size_t>(key.getBytes())),
-                       row, known->notice_index);
-    }
+      row.state = StateAfter(e.action);
+      row.receipt_id = std::string(e.receipt_id);
+      row.changed_at = absl::FromUnixMicros(e.recorded_at_us);
+      row.seq = e.seq;
+      index->PutInSlot(known->slot, e.subject_key, row, known->notice_index);
+      return index->enabled();
+    });
     return absl::OkStatus();
   });
   if (!read.ok()) return read;
@@ -204,42 +196,9 @@ void ConsentStateIndex::PutInSlot(uint32_t slot, absl::string_view subject_key, 
     auto [it, fresh] = shard.map.insert_or_assign(key, value);
     inserted = fresh;
   }
-  // Put()s come in commit order (from one thread): the last seq is the highest.
-  if (row.seq > committed_seq_.load(std::memory_order_relaxed)) {
-    committed_seq_.store(row.seq, std::memory_order_release);
-  }
   if (inserted && size_.fetch_add(1) + 1 > max_entries_) {
     Disable(absl::StrCat("more than ", max_entries_, " consent states"));
   }
-}
-
-bool ConsentStateIndex::LatestSeqsOf(absl::string_view tenant, absl::string_view subject_key,
-                                     absl::string_view purpose, std::vector<int64_t>* seqs) const {
-  seqs->clear();
-  if (!enabled()) return false;
-  absl::InlinedVector<uint32_t, 8> tenant_slots;
-  {
-    absl::ReaderMutexLock lock(&slots_mu_);
-    auto by_tenant = slot_ids_.find(tenant);
-    if (by_tenant != slot_ids_.end()) {
-      for (const auto& [p, slot] : by_tenant->second) {
-        if (purpose.empty() || p == purpose) tenant_slots.push_back(slot);
-      }
-    }
-  }
-  for (uint32_t slot : tenant_slots) {
-    Key key;
-    if (!MakeKey(subject_key, slot, &key)) break;  // no such subject can be stored
-    const Shard& shard = ShardOf(key);
-    absl::ReaderMutexLock lock(&shard.mu);
-    auto it = shard.map.find(key);
-    if (it == shard.map.end()) continue;
-    int64_t seq;
-    std::memcpy(&seq, it->second.seq.data(), sizeof seq);
-    seqs->push_back(seq);
-  }
-  // Checked last: Disable() clears the flag before it empties the shards.
-  return enabled();
 }
 
 void ConsentStateIndex::EraseSubject(absl::string_view tenant, absl::string_view subject_key) {

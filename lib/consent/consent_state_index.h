@@ -12,11 +12,9 @@
 //     CheckConsent that starts after WithdrawConsent returned sees the
 //     withdrawal, and the index never holds a change the database rolled back.
 //
-// It also holds the seq of that latest event, the head of the (tenant,
-// subject, purpose)'s chain of events (consent_events.prev_seq), and the
-// highest seq committed: while it is on, a subject's events are found from
-// here (lib/consent/event_chains.h) and the database keeps no index by
-// subject.
+// Misses and a switched-off index fall back to an indexed read
+// (consent_events_by_subject, which always exists): the schema does not
+// depend on the index.
 //
 // Memory: about 88 bytes per (tenant, subject, purpose) plus the hash table's
 // free slots — 95–190 MB per million states. Above `max_entries` (at load or
@@ -42,7 +40,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "lib/consent/consent_ledger.h"
+#include "lib/consent/consent_types.h"
+#include "lib/store/store.h"
 
 namespace dsar::consent {
 
@@ -74,15 +73,6 @@ class ConsentStateIndex {
   // events' subject key together with the states), so a writer need not
   // look among its events. False when the index is off.
   bool HasNoStateOf(absl::string_view tenant, absl::string_view subject_key) const;
-  // The seq of the latest event of each (subject, purpose) of `tenant` that
-  // has one (only `purpose`'s when it is not empty), in no order. False when
-  // the index is off.
-  bool LatestSeqsOf(absl::string_view tenant, absl::string_view subject_key,
-                    absl::string_view purpose, std::vector<int64_t>* seqs) const;
-  // The highest seq of the events the index has taken (every committed one
-  // while it is on): rows above it, seen inside a write, are that write's
-  // transaction's own.
-  int64_t committed_seq() const { return committed_seq_.load(std::memory_order_acquire); }
   // Removes the subject's state for every purpose of `tenant` (erasure).
   void EraseSubject(absl::string_view tenant, absl::string_view subject_key);
 
@@ -136,7 +126,6 @@ class ConsentStateIndex {
   const int64_t max_entries_;
   std::atomic<bool> enabled_{true};
   std::atomic<int64_t> size_{0};
-  std::atomic<int64_t> committed_seq_{0};
   mutable absl::Mutex slots_mu_;
   // tenant -> purpose -> slot; looked up with string_views, no allocation.
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, uint32_t>> slot_ids_

@@ -10,7 +10,6 @@
 #include "lib/audit/audit_log.h"
 #include "lib/consent/consent_ledger.h"
 #include "lib/consent/consent_state_index.h"
-#include "lib/consent/event_chains.h"
 #include "lib/core/status_macros.h"
 #include "lib/privacy_requests/request_rows.h"
 #include "lib/privacy_requests/transitions.h"
@@ -45,62 +44,42 @@ std::string Rfc3339Us(int64_t us) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::FromUnixMicros(us), absl::UTCTimeZone());
 }
 
-// The seqs of the consent events under `key`, newest first.
-std::vector<int64_t> ConsentSeqs(store::ReadTxn& txn, const consent::ConsentStateIndex* index,
-                                 absl::string_view tenant, const std::string& key) {
-  std::vector<int64_t> seqs;
-  std::vector<int64_t> heads;
-  if (index != nullptr && index->LatestSeqsOf(tenant, key, "", &heads)) {
-    consent::SubjectEventsQuery query;
-    query.tenant = tenant;
-    query.subject_key = key;
-    return consent::FindSubjectEvents(txn, query, heads);
-  }
-  // The index is off: the database keeps consent_events_by_subject.
-  SQLite::Statement& q = txn.Prepare(
-      "SELECT seq FROM consent_events WHERE tenant_id = ? AND subject_key = ? ORDER BY seq DESC");
-  q.bind(1, std::string(tenant));
-  q.bind(2, key.data(), static_cast<int>(key.size()));
-  while (q.executeStep()) seqs.push_back(q.getColumn(0).getInt64());
-  q.reset();
-  return seqs;
-}
-
 }  // namespace
 
-std::string OwnRecordsJson(store::ReadTxn& txn, const consent::ConsentStateIndex* index,
-                           absl::string_view tenant, absl::string_view request_id,
-                           const std::vector<std::string>& keys, int64_t* count) {
+std::string OwnRecordsJson(store::ReadTxn& txn, absl::string_view tenant,
+                           absl::string_view request_id, const std::vector<std::string>& keys,
+                           int64_t* count) {
   using nlohmann::json;
-  std::vector<int64_t> seqs;
+  // Newest first across all the person's keys (a seq is one event).
+  std::vector<consent::ConsentEvent> history;
   for (const auto& key : keys) {
-    for (int64_t seq : ConsentSeqs(txn, index, tenant, key)) seqs.push_back(seq);
+    for (consent::ConsentEvent& e : consent::SubjectHistory(txn, tenant, key)) {
+      history.push_back(std::move(e));
+    }
   }
-  std::sort(seqs.rbegin(), seqs.rend());
-  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
+  std::sort(
+      history.begin(), history.end(),
+      [](const consent::ConsentEvent& a, const consent::ConsentEvent& b) { return a.seq > b.seq; });
+  history.erase(std::unique(history.begin(), history.end(),
+                            [](const consent::ConsentEvent& a, const consent::ConsentEvent& b) {
+                              return a.seq == b.seq;
+                            }),
+                history.end());
   json events = json::array();
-  SQLite::Statement& event = txn.Prepare(
-      "SELECT receipt_id, purpose, action, notice_version, language, lawful_basis, channel, "
-      "reason, occurred_at_us, recorded_at_us FROM consent_events WHERE seq = ?");
-  for (int64_t seq : seqs) {
-    event.reset();
-    event.bind(1, seq);
-    if (!event.executeStep()) continue;
-    const auto action = static_cast<consent::ConsentAction>(event.getColumn(2).getInt());
-    json e = {{"receipt_id", event.getColumn(0).getString()},
-              {"purpose", event.getColumn(1).getString()},
-              {"action", action == consent::ConsentAction::kWithdrawn ? "withdrawn" : "given"},
-              {"notice_version", event.getColumn(3).getString()},
-              {"language", event.getColumn(4).getString()},
-              {"lawful_basis", consent::LawfulBasisName(
-                                   static_cast<consent::LawfulBasis>(event.getColumn(5).getInt()))},
-              {"channel", event.getColumn(6).getString()},
-              {"occur_time", Rfc3339Us(event.getColumn(8).getInt64())},
-              {"record_time", Rfc3339Us(event.getColumn(9).getInt64())}};
-    if (!event.getColumn(7).getString().empty()) e["reason"] = event.getColumn(7).getString();
+  for (const consent::ConsentEvent& event : history) {
+    json e = {
+        {"receipt_id", event.receipt_id},
+        {"purpose", event.purpose},
+        {"action", event.action == consent::ConsentAction::kWithdrawn ? "withdrawn" : "given"},
+        {"notice_version", event.notice_version},
+        {"language", event.language},
+        {"lawful_basis", consent::LawfulBasisName(event.lawful_basis)},
+        {"channel", event.channel},
+        {"occur_time", Rfc3339Us(absl::ToUnixMicros(event.occurred_at))},
+        {"record_time", Rfc3339Us(absl::ToUnixMicros(event.recorded_at))}};
+    if (!event.reason.empty()) e["reason"] = event.reason;
     events.push_back(std::move(e));
   }
-  event.reset();
 
   const std::vector<std::string> others = rows::OtherRequestsOf(txn, tenant, request_id, keys);
   json requests = json::array();

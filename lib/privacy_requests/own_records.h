@@ -56,9 +56,9 @@ absl::StatusOr<OwnRecordsErased> EraseOwnRecords(
 // newest first, and the person's other requests (id, type, state, received
 // and closed times). Index lookups only. No identifier values (dsard holds
 // none in clear).
-std::string OwnRecordsJson(store::ReadTxn& txn, const consent::ConsentStateIndex* index,
-                           absl::string_view tenant, absl::string_view request_id,
-                           const std::vector<std::string>& keys, int64_t* count);
+std::string OwnRecordsJson(store::ReadTxn& txn, absl::string_view tenant,
+                           absl::string_view request_id, const std::vector<std::string>& keys,
+                           int64_t* count);
 
 }  // namespace dsar::privacy_requests
 

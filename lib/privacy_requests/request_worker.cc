@@ -179,7 +179,7 @@ absl::Status RequestWorker::Assemble(const PrivacyRequest& r) {
     tasks = rows::ListTasks(txn, r.tenant, r.request_id);
     wrapped = rows::LoadWrappedKey(txn, r.tenant, r.request_id);
     // dsard's own records of the person, under any of their keys.
-    own_records = OwnRecordsJson(txn, env_->consent_index, r.tenant, r.request_id,
+    own_records = OwnRecordsJson(txn, r.tenant, r.request_id,
                                  rows::LoadSubjectKeys(txn, r.tenant, r.request_id), nullptr);
     return absl::OkStatus();
   }));

@@ -585,6 +585,36 @@ const std::vector<Migration>& DsarMigrations() {
           SELECT 'privacy_requests', 2, 0
           WHERE NOT EXISTS (SELECT 1 FROM privacy_request_subjects);
       )sql"},
+      {18, "consent_one_lookup_path", R"sql(
+        -- The schema never depends on config (issue 20): the index of
+        -- consent events by subject always exists (start-ups with the
+        -- in-memory state index on used to drop it, and it was rebuilt when
+        -- the index switched off). It is the one path to a subject's events
+        -- (lib/consent/consent_rows.h): history, retries, withdrawals,
+        -- erasure, and Check when the state index does not answer. The
+        -- prev_seq chains of migration 14 are no longer written or read.
+        CREATE INDEX IF NOT EXISTS consent_events_by_subject
+          ON consent_events (tenant_id, subject_key, seq);
+        -- One idempotency mechanism for consent: each event carries the
+        -- request that wrote it (migration 11). Answers stored before that
+        -- in idempotency_keys move into their events (a record's into its
+        -- given event, a withdrawal's into its receipt's withdrawal event;
+        -- a no-op withdrawal wrote no event, and its retry is evaluated
+        -- again, answering the same receipt while it stays withdrawn).
+        UPDATE consent_events
+           SET request_id = k.request_id, request_fingerprint = k.fingerprint
+          FROM idempotency_keys k
+         WHERE consent_events.request_id IS NULL
+           AND k.tenant_id = consent_events.tenant_id
+           AND CAST(k.response AS TEXT) = consent_events.receipt_id
+           AND ((k.method = '/dsar.v1.ConsentService/RecordConsent'
+                 AND consent_events.action = 1)
+             OR (k.method = '/dsar.v1.ConsentService/WithdrawConsent'
+                 AND consent_events.action = 2));
+        DELETE FROM idempotency_keys
+         WHERE method IN ('/dsar.v1.ConsentService/RecordConsent',
+                          '/dsar.v1.ConsentService/WithdrawConsent');
+      )sql"},
   };
   return *migrations;
 }

@@ -42,7 +42,6 @@
 #include "dsar/v1/consent.grpc.pb.h"
 #include "lib/consent/consent_ledger.h"
 #include "lib/consent/consent_state_index.h"
-#include "lib/consent/event_chains.h"
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/clock.h"
@@ -504,9 +503,6 @@ void BM_ErasureResolution(benchmark::State& state, int64_t stored, bool cached) 
   if (!keyer.ok()) return Fail(state, keyer.status());
   auto index = consent::ConsentStateIndex::Load(**store, 2 * stored + 10);
   if (!index.ok()) return Fail(state, index.status());
-  if (absl::Status m = consent::MatchSubjectIndex(**store, index->get()); !m.ok()) {
-    return Fail(state, m);
-  }
   constexpr int kErasures = 50;
   absl::Duration cpu_sum, cpu_max, wall_sum;
   int64_t found = 0, erasures = 0;

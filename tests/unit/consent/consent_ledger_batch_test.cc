@@ -255,26 +255,52 @@ TEST_F(ConsentLedgerBatchTest, RetriesReplayWithTheStateIndexOnOrSwitchedOff) {
   EXPECT_EQ(Count("consent_events"), 3);
 }
 
-TEST_F(ConsentLedgerBatchTest, RecordsAnsweredBeforeMigration11StillReplay) {
+// Consent has one idempotency mechanism (the request in its event):
+// migration 18 moves the answers a database from before migration 11 kept in
+// idempotency_keys into their events, so those retries still replay.
+TEST_F(ConsentLedgerBatchTest, AnswersFromBeforeMigration11MoveIntoTheirEvents) {
   auto first = RecordAndWait(Ctx("req-old"), Input("subject-0001"));
   ASSERT_THAT(first, IsOk());
-  // As a database from before migration 11 holds it: the answer in
-  // idempotency_keys, the event without its request.
+  auto withdrawn = WithdrawAndWait("req-old-w", "subject-0001");
+  ASSERT_THAT(withdrawn, IsOk());
+  // As a database from before migration 11 holds them: the answers in
+  // idempotency_keys (responses as blobs, as store::StoreAnswers wrote
+  // them), the events without their requests; migration 18 not yet run.
   ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
     txn.db().exec(
         "INSERT INTO idempotency_keys (tenant_id, request_id, method, fingerprint, response, "
-        "created_at) SELECT tenant_id, request_id, '/dsar.v1.ConsentService/RecordConsent', "
-        "request_fingerprint, receipt_id, 0 FROM consent_events");
+        "created_at) SELECT tenant_id, request_id, CASE action WHEN 1 THEN "
+        "'/dsar.v1.ConsentService/RecordConsent' ELSE '/dsar.v1.ConsentService/WithdrawConsent' "
+        "END, request_fingerprint, CAST(receipt_id AS BLOB), 0 FROM consent_events");
     txn.db().exec("UPDATE consent_events SET request_id = NULL, request_fingerprint = NULL");
+    // Back to schema 17 (this fixture's kv table comes after: 18 runs again).
+    txn.db().exec("DELETE FROM schema_migrations WHERE version >= 18");
+    txn.db().exec("DROP TABLE kv");
+    txn.db().exec("PRAGMA user_version = 17");
     return absl::OkStatus();
   }),
               IsOk());
+  store_->Close();
+  auto store = testing::OpenKvStore(dir_.File("dsar.db"));  // runs migration 18
+  ASSERT_THAT(store, IsOk());
+  store_ = std::move(*store);
+  auto index = ConsentStateIndex::Load(*store_, 1000);
+  ASSERT_THAT(index, IsOk());
+  index_ = std::move(*index);
+  ledger_ = std::make_unique<ConsentLedger>(store_.get(), &clock_, keyer_.get(), catalog_.get(),
+                                            nullptr, index_.get());
+  EXPECT_EQ(Count("idempotency_keys"), 0);
+  EXPECT_EQ(Count("consent_events WHERE request_id IS NULL"), 0);
+
   auto retry = RecordAndWait(Ctx("req-old"), Input("subject-0001"));
   ASSERT_THAT(retry, IsOk());
   EXPECT_EQ(retry->receipt_id, first->receipt_id);
   EXPECT_THAT(RecordAndWait(Ctx("req-old"), Input("subject-0001", "kiosk")),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_EQ(Count("consent_events"), 1);
+  auto withdraw_retry = WithdrawAndWait("req-old-w", "subject-0001");
+  ASSERT_THAT(withdraw_retry, IsOk());
+  EXPECT_EQ(withdraw_retry->receipt_id, first->receipt_id);
+  EXPECT_EQ(Count("consent_events"), 2);
 }
 
 TEST_F(ConsentLedgerBatchTest, RecordsQueuedWhenTheStoreClosesFailAndNoneHangs) {
