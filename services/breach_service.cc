@@ -1,12 +1,19 @@
 #include "services/breach_service.h"
 
+#include "google/protobuf/timestamp.pb.h"
+#include "lib/breach/breach_details.h"
 #include "lib/breach/breach_register.h"
 #include "services/call_gate.h"
+#include "services/enum_conversions.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
 
 namespace dsar {
 namespace {
+
+// The overloads below would hide these (services/enum_conversions.h).
+using ::dsar::FromProto;
+using ::dsar::ToProto;
 
 constexpr char kReport[] = "/dsar.v1.BreachService/ReportBreach";
 constexpr char kUpdate[] = "/dsar.v1.BreachService/UpdateBreach";
@@ -16,57 +23,90 @@ constexpr char kList[] = "/dsar.v1.BreachService/ListBreaches";
 constexpr char kClose[] = "/dsar.v1.BreachService/CloseBreach";
 constexpr char kExport[] = "/dsar.v1.BreachService/ExportBreachReport";
 
+// BreachDetails <-> dsar.v1.BreachDetails: field by field from
+// breach::ForEachDetailField, each to the proto field of the same name (by
+// reflection; breach_service_test checks both lists name the same fields).
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+void Read(const Message& m, const FieldDescriptor* f, std::string* out) {
+  *out = m.GetReflection()->GetString(m, f);
+}
+void Read(const Message& m, const FieldDescriptor* f, std::vector<std::string>* out) {
+  const Reflection* r = m.GetReflection();
+  for (int i = 0; i < r->FieldSize(m, f); ++i) out->push_back(r->GetRepeatedString(m, f, i));
+}
+void Read(const Message& m, const FieldDescriptor* f, std::vector<breach::BreachType>* out) {
+  const Reflection* r = m.GetReflection();
+  for (int i = 0; i < r->FieldSize(m, f); ++i) {
+    out->push_back(FromProto(static_cast<v1::BreachType>(r->GetRepeatedEnumValue(m, f, i))));
+  }
+}
+void Read(const Message& m, const FieldDescriptor* f, std::optional<absl::Time>* out) {
+  if (!m.GetReflection()->HasField(m, f)) return;
+  google::protobuf::Timestamp t;
+  t.CopyFrom(m.GetReflection()->GetMessage(m, f));
+  *out = FromTimestamp(t);
+}
+void Read(const Message& m, const FieldDescriptor* f, std::optional<int64_t>* out) {
+  if (m.GetReflection()->HasField(m, f)) *out = m.GetReflection()->GetInt64(m, f);
+}
+void Read(const Message& m, const FieldDescriptor* f, breach::RiskAssessment* out) {
+  *out = FromProto(static_cast<v1::RiskAssessment>(m.GetReflection()->GetEnumValue(m, f)));
+}
+void Read(const Message& m, const FieldDescriptor* f, breach::SubjectDecision* out) {
+  *out = FromProto(
+      static_cast<v1::SubjectNotificationDecision>(m.GetReflection()->GetEnumValue(m, f)));
+}
+
+void Write(const std::string& v, const FieldDescriptor* f, Message* m) {
+  m->GetReflection()->SetString(m, f, v);
+}
+void Write(const std::vector<std::string>& v, const FieldDescriptor* f, Message* m) {
+  for (const auto& s : v) m->GetReflection()->AddString(m, f, s);
+}
+void Write(const std::vector<breach::BreachType>& v, const FieldDescriptor* f, Message* m) {
+  for (breach::BreachType t : v) m->GetReflection()->AddEnumValue(m, f, ToProto(t));
+}
+void Write(const std::optional<absl::Time>& v, const FieldDescriptor* f, Message* m) {
+  if (!v) return;
+  google::protobuf::Timestamp t;
+  SetTimestamp(*v, &t);
+  m->GetReflection()->MutableMessage(m, f)->CopyFrom(t);
+}
+void Write(const std::optional<int64_t>& v, const FieldDescriptor* f, Message* m) {
+  if (v) m->GetReflection()->SetInt64(m, f, *v);
+}
+void Write(breach::RiskAssessment v, const FieldDescriptor* f, Message* m) {
+  m->GetReflection()->SetEnumValue(m, f, ToProto(v));
+}
+void Write(breach::SubjectDecision v, const FieldDescriptor* f, Message* m) {
+  m->GetReflection()->SetEnumValue(m, f, ToProto(v));
+}
+
+const FieldDescriptor* ProtoField(const breach::DetailField& field) {
+  return v1::BreachDetails::descriptor()->FindFieldByName(field.name);
+}
+
 breach::BreachDetails FromProto(const v1::BreachDetails& p) {
   breach::BreachDetails d;
-  d.title = p.title();
-  d.nature = p.nature();
-  for (int t : p.types()) d.types.push_back(static_cast<breach::BreachType>(t));
-  if (p.has_occur_time()) d.occurred_at = FromTimestamp(p.occur_time());
-  d.subject_categories.assign(p.subject_categories().begin(), p.subject_categories().end());
-  if (p.has_approx_subject_count()) d.approx_subject_count = p.approx_subject_count();
-  d.record_categories.assign(p.record_categories().begin(), p.record_categories().end());
-  if (p.has_approx_record_count()) d.approx_record_count = p.approx_record_count();
-  d.affected_systems.assign(p.affected_systems().begin(), p.affected_systems().end());
-  d.contact_point = p.contact_point();
-  d.likely_consequences = p.likely_consequences();
-  d.measures_taken = p.measures_taken();
-  d.circumstances = p.circumstances();
-  d.effect = p.effect();
-  d.corrective_actions = p.corrective_actions();
-  d.risk = static_cast<breach::RiskAssessment>(p.risk_assessment());
-  d.risk_rationale = p.risk_rationale();
-  d.subject_decision = static_cast<breach::SubjectDecision>(p.subject_notification_decision());
-  d.subject_decision_reason = p.subject_notification_reason();
+  breach::ForEachDetailField([&](const breach::DetailField& field, auto member) {
+    if (const FieldDescriptor* f = ProtoField(field)) Read(p, f, &(d.*member));
+  });
   return d;
 }
 
 void ToProto(const breach::BreachDetails& d, v1::BreachDetails* out) {
-  out->set_title(d.title);
-  out->set_nature(d.nature);
-  for (breach::BreachType t : d.types) out->add_types(static_cast<v1::BreachType>(t));
-  if (d.occurred_at) SetTimestamp(*d.occurred_at, out->mutable_occur_time());
-  for (const auto& c : d.subject_categories) out->add_subject_categories(c);
-  if (d.approx_subject_count) out->set_approx_subject_count(*d.approx_subject_count);
-  for (const auto& c : d.record_categories) out->add_record_categories(c);
-  if (d.approx_record_count) out->set_approx_record_count(*d.approx_record_count);
-  for (const auto& s : d.affected_systems) out->add_affected_systems(s);
-  out->set_contact_point(d.contact_point);
-  out->set_likely_consequences(d.likely_consequences);
-  out->set_measures_taken(d.measures_taken);
-  out->set_circumstances(d.circumstances);
-  out->set_effect(d.effect);
-  out->set_corrective_actions(d.corrective_actions);
-  out->set_risk_assessment(static_cast<v1::RiskAssessment>(d.risk));
-  out->set_risk_rationale(d.risk_rationale);
-  out->set_subject_notification_decision(
-      static_cast<v1::SubjectNotificationDecision>(d.subject_decision));
-  out->set_subject_notification_reason(d.subject_decision_reason);
+  breach::ForEachDetailField([&](const breach::DetailField& field, auto member) {
+    if (const FieldDescriptor* f = ProtoField(field)) Write(d.*member, f, out);
+  });
 }
 
 void ToProto(const breach::Notification& n, v1::BreachNotification* out) {
   out->set_name(n.name());
   out->set_tenant(n.tenant);
-  out->set_recipient(static_cast<v1::NotificationRecipient>(n.recipient));
+  out->set_recipient(ToProto(n.recipient));
   SetTimestamp(n.notified_at, out->mutable_notify_time());
   out->set_channel(n.channel);
   out->set_reference(n.reference);
@@ -78,7 +118,7 @@ void ToProto(const breach::Notification& n, v1::BreachNotification* out) {
 }
 
 void ToProto(const breach::TenantClock& c, breach::ClockState state, v1::BreachClock* out) {
-  out->set_state(static_cast<v1::BreachClockState>(state));
+  out->set_state(ToProto(state));
   if (!c.deadline_id.empty()) out->set_deadline("deadlines/" + c.deadline_id);
   if (c.start_at) SetTimestamp(*c.start_at, out->mutable_start_time());
   if (c.due_at) SetTimestamp(*c.due_at, out->mutable_due_time());
@@ -87,7 +127,7 @@ void ToProto(const breach::TenantClock& c, breach::ClockState state, v1::BreachC
 
 void ToProto(const breach::Breach& b, v1::Breach* out) {
   out->set_name(b.name());
-  out->set_state(static_cast<v1::BreachState>(b.state));
+  out->set_state(ToProto(b.state));
   SetTimestamp(b.aware_at, out->mutable_aware_time());
   SetTimestamp(b.reported_at, out->mutable_report_time());
   out->set_reported_by(b.reported_by);
@@ -196,7 +236,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::RecordNotification(
   breach::NotificationInput in;
   in.name = request->name();
   in.tenant = request->tenant();
-  in.recipient = static_cast<breach::Recipient>(request->recipient());
+  in.recipient = FromProto(request->recipient());
   if (request->has_notify_time()) in.notified_at = FromTimestamp(request->notify_time());
   in.channel = request->channel();
   in.reference = request->reference();
@@ -233,7 +273,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::ListBreaches(grpc::CallbackServerCo
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
   breach::ListInput in;
-  in.state = static_cast<breach::BreachState>(request->state());
+  in.state = FromProto(request->state());
   in.tenant = request->tenant();
   in.overdue_only = request->notification_overdue_only();
   in.page_size = request->page_size();
@@ -276,7 +316,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::ExportBreachReport(
   if (!gate_->AdmitOrFinish(context, reactor, kExport, "", &call)) return reactor;
   breach::ExportInput in;
   in.name = request->name();
-  in.format = static_cast<breach::ReportFormat>(request->format());
+  in.format = FromProto(request->format());
   in.tenant = request->tenant();
   register_->Export(call.ctx, std::move(in),
                     [reactor, response,

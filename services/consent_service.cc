@@ -4,6 +4,7 @@
 #include "lib/consent/kantara_receipt.h"
 #include "lib/consent/purpose_catalog.h"
 #include "services/call_gate.h"
+#include "services/enum_conversions.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
 #include "services/subject_proto.h"
@@ -12,7 +13,8 @@
 namespace dsar {
 namespace {
 
-using ::dsar::ToProto;  // services/task_state_proto.h
+using ::dsar::FromProto;  // services/enum_conversions.h
+using ::dsar::ToProto;    // services/enum_conversions.h, task_state_proto.h
 
 using consent::ConsentReceipt;
 
@@ -41,7 +43,7 @@ void ToProto(const ConsentReceipt& r, v1::ConsentReceipt* out) {
   out->set_purpose(r.purpose);
   out->set_notice_version(r.notice_version);
   out->set_language(r.language);
-  out->set_lawful_basis(static_cast<v1::LawfulBasis>(r.lawful_basis));
+  out->set_lawful_basis(ToProto(r.lawful_basis));
   out->set_channel(r.channel);
   out->set_actor(r.actor);
   SetTimestamp(r.given_at, out->mutable_give_time());
@@ -52,7 +54,7 @@ void ToProto(const ConsentReceipt& r, v1::ConsentReceipt* out) {
   for (const consent::Propagation& p : r.propagation) {
     auto* prop = out->add_propagation();
     prop->set_connector(p.connector);
-    prop->set_action(static_cast<v1::ConsentAction>(p.action));
+    prop->set_action(ToProto(p.action));
     prop->set_state(
         ToProto(connector::ParseTaskState(p.state).value_or(connector::TaskState::kPending)));
     prop->set_task_id(p.task_id);
@@ -74,7 +76,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(grpc::CallbackServer
   in.purpose = request->purpose();
   in.notice_version = request->notice_version();
   in.language = request->language();
-  in.lawful_basis = static_cast<consent::LawfulBasis>(request->lawful_basis());
+  in.lawful_basis = FromProto(request->lawful_basis());
   in.channel = request->channel();
   if (request->has_give_time()) in.given_at = FromTimestamp(request->give_time());
   ledger_->Record(call.ctx, std::move(in),
@@ -165,10 +167,10 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::ListConsentEvents(
                           out->set_event_id(e.event_id);
                           out->set_receipt_id(e.receipt_id);
                           out->set_purpose(e.purpose);
-                          out->set_action(static_cast<v1::ConsentAction>(e.action));
+                          out->set_action(ToProto(e.action));
                           out->set_notice_version(e.notice_version);
                           out->set_language(e.language);
-                          out->set_lawful_basis(static_cast<v1::LawfulBasis>(e.lawful_basis));
+                          out->set_lawful_basis(ToProto(e.lawful_basis));
                           out->set_channel(e.channel);
                           out->set_actor(e.actor);
                           out->set_reason(e.reason);

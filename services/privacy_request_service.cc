@@ -4,6 +4,7 @@
 
 #include "lib/privacy_requests/privacy_requests.h"
 #include "services/call_gate.h"
+#include "services/enum_conversions.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
 #include "services/subject_proto.h"
@@ -12,7 +13,8 @@
 namespace dsar {
 namespace {
 
-using ::dsar::ToProto;  // services/task_state_proto.h
+using ::dsar::FromProto;  // services/enum_conversions.h
+using ::dsar::ToProto;    // services/enum_conversions.h, task_state_proto.h
 
 using privacy_requests::PrivacyRequest;
 
@@ -27,10 +29,10 @@ constexpr char kDownload[] = "/dsar.v1.PrivacyRequestService/DownloadExport";
 
 void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
   out->set_name(r.name());
-  out->set_type(static_cast<v1::PrivacyRequestType>(r.type));
-  out->set_state(static_cast<v1::PrivacyRequestState>(r.state));
-  out->set_source(static_cast<v1::PrivacyRequestSource>(r.source));
-  out->mutable_requester()->set_relation(static_cast<v1::RequesterRelation>(r.requester.relation));
+  out->set_type(ToProto(r.type));
+  out->set_state(ToProto(r.state));
+  out->set_source(ToProto(r.source));
+  out->mutable_requester()->set_relation(ToProto(r.requester.relation));
   out->mutable_requester()->set_channel(r.requester.channel);
   out->mutable_requester()->set_reference(r.requester.reference);
   for (auto t : r.identifier_types) out->add_identifier_types(ToProto(t));
@@ -45,7 +47,7 @@ void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
   out->set_clock_paused(r.clock_paused);
   if (r.verification) {
     auto* v = out->mutable_verification();
-    v->set_method(static_cast<v1::VerificationMethod>(r.verification->method));
+    v->set_method(ToProto(r.verification->method));
     v->set_note(r.verification->note);
     v->set_verifier(r.verification->verifier);
     SetTimestamp(r.verification->verified_at, v->mutable_verify_time());
@@ -58,7 +60,7 @@ void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
       SetTimestamp(*r.subject_informed_at, e->mutable_subject_notify_time());
   }
   if (r.rejection_reason != privacy_requests::RejectionReason::kUnspecified) {
-    out->mutable_rejection()->set_reason(static_cast<v1::RejectionReason>(r.rejection_reason));
+    out->mutable_rejection()->set_reason(ToProto(r.rejection_reason));
     out->mutable_rejection()->set_detail(r.rejection_detail);
   }
   out->set_cancel_reason(r.cancel_reason);
@@ -68,7 +70,7 @@ void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
   for (const auto& s : r.systems) {
     auto* p = out->add_systems();
     p->set_connector(s.connector);
-    p->set_phase(static_cast<v1::TaskPhase>(s.phase));
+    p->set_phase(ToProto(s.phase));
     p->set_task_id(s.task_id);
     p->set_state(ToProto(s.state));
     p->set_attempts(s.attempts);
@@ -102,15 +104,15 @@ void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
     auto* p = out->add_disclosures();
     p->set_disclosure_id(d.disclosure_id);
     p->set_what(d.what);
-    p->set_recipient(static_cast<v1::DisclosureRecipient>(d.recipient));
+    p->set_recipient(ToProto(d.recipient));
     p->set_recipient_name(d.recipient_name);
     p->set_principal(d.principal);
     SetTimestamp(d.disclosed_at, p->mutable_disclose_time());
   }
   for (const auto& c : r.history) {
     auto* p = out->add_history();
-    p->set_from_state(static_cast<v1::PrivacyRequestState>(c.from));
-    p->set_to_state(static_cast<v1::PrivacyRequestState>(c.to));
+    p->set_from_state(ToProto(c.from));
+    p->set_to_state(ToProto(c.to));
     p->set_actor(c.actor);
     p->set_detail(c.detail);
     SetTimestamp(c.at, p->mutable_change_time());
@@ -119,7 +121,7 @@ void ToProto(const PrivacyRequest& r, v1::PrivacyRequest* out) {
 
 privacy_requests::Verification FromProto(const v1::IdentityVerification& v) {
   privacy_requests::Verification out;
-  out.method = static_cast<privacy_requests::VerificationMethod>(v.method());
+  out.method = FromProto(v.method());
   out.note = v.note();
   return out;
 }
@@ -222,10 +224,9 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CreatePrivacyRequest(
     }
   }
   privacy_requests::CreateInput in;
-  in.type = static_cast<privacy_requests::RequestType>(request->type());
+  in.type = FromProto(request->type());
   for (const auto& id : request->identifiers()) in.identifiers.push_back(FromProto(id));
-  in.requester.relation =
-      static_cast<privacy_requests::RequesterRelation>(request->requester().relation());
+  in.requester.relation = FromProto(request->requester().relation());
   in.requester.channel = request->requester().channel();
   in.requester.reference = request->requester().reference();
   in.callback_url = request->status_callback_url();
@@ -273,8 +274,8 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::ListPrivacyRequests(
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
   privacy_requests::ListInput in;
-  in.state = static_cast<privacy_requests::RequestState>(request->state());
-  in.type = static_cast<privacy_requests::RequestType>(request->type());
+  in.state = FromProto(request->state());
+  in.type = FromProto(request->type());
   if (request->has_due_before()) in.due_before = FromTimestamp(request->due_before());
   in.page_size = request->page_size();
   in.page_token = request->page_token();
@@ -348,9 +349,8 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::RejectPrivacyRequest(
     reactor->Finish(ToGrpcStatus(id.status()));
     return reactor;
   }
-  requests_->Reject(call.ctx, *id,
-                    static_cast<privacy_requests::RejectionReason>(request->reason()),
-                    request->detail(), Answer(reactor, response, std::move(call.slot)));
+  requests_->Reject(call.ctx, *id, FromProto(request->reason()), request->detail(),
+                    Answer(reactor, response, std::move(call.slot)));
   return reactor;
 }
 
@@ -381,7 +381,7 @@ grpc::ServerWriteReactor<v1::DownloadExportResponse>* PrivacyRequestServiceImpl:
   if (!id.ok()) return new RefusedDownload(meter, id.status());
   privacy_requests::DownloadInput in;
   in.request_id = *id;
-  in.recipient = static_cast<privacy_requests::DisclosureRecipient>(request->recipient());
+  in.recipient = FromProto(request->recipient());
   in.recipient_name = request->recipient_name();
   return new ExportStreamer(meter, requests_, std::move(*call), std::move(in));
 }

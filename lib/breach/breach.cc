@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "lib/breach/breach_details.h"
 
 namespace dsar::breach {
 
@@ -77,28 +78,84 @@ const char* RecipientName(Recipient r) {
   return "unspecified";
 }
 
+namespace {
+
+bool HasValue(const std::string& v) { return !v.empty(); }
+template <typename T>
+bool HasValue(const std::vector<T>& v) {
+  return !v.empty();
+}
+template <typename T>
+bool HasValue(const std::optional<T>& v) {
+  return v.has_value();
+}
+bool HasValue(RiskAssessment v) { return v != RiskAssessment::kUnspecified; }
+bool HasValue(SubjectDecision v) { return v != SubjectDecision::kUnspecified; }
+
+}  // namespace
+
+bool IsDefined(BreachState v) {
+  switch (v) {
+    case BreachState::kUnspecified:
+    case BreachState::kOpen:
+    case BreachState::kClosed:
+      return true;
+  }
+  return false;
+}
+
+bool IsDefined(BreachType v) {
+  switch (v) {
+    case BreachType::kUnspecified:
+    case BreachType::kConfidentiality:
+    case BreachType::kIntegrity:
+    case BreachType::kAvailability:
+      return true;
+  }
+  return false;
+}
+
+bool IsDefined(RiskAssessment v) {
+  switch (v) {
+    case RiskAssessment::kUnspecified:
+    case RiskAssessment::kNoRisk:
+    case RiskAssessment::kRisk:
+    case RiskAssessment::kHighRisk:
+      return true;
+  }
+  return false;
+}
+
+bool IsDefined(SubjectDecision v) {
+  switch (v) {
+    case SubjectDecision::kUnspecified:
+    case SubjectDecision::kNotify:
+    case SubjectDecision::kNotRequired:
+    case SubjectDecision::kExemptProtected:
+    case SubjectDecision::kExemptMitigated:
+    case SubjectDecision::kPublicCommunication:
+      return true;
+  }
+  return false;
+}
+
+bool IsDefined(Recipient v) {
+  switch (v) {
+    case Recipient::kUnspecified:
+    case Recipient::kController:
+    case Recipient::kSupervisoryAuthority:
+    case Recipient::kDataSubjects:
+      return true;
+  }
+  return false;
+}
+
 const std::vector<std::string>& DetailFieldNames() {
-  static const std::vector<std::string>* const names = new std::vector<std::string>{
-      "title",
-      "nature",
-      "types",
-      "occur_time",
-      "subject_categories",
-      "approx_subject_count",
-      "record_categories",
-      "approx_record_count",
-      "affected_systems",
-      "contact_point",
-      "likely_consequences",
-      "measures_taken",
-      "circumstances",
-      "effect",
-      "corrective_actions",
-      "risk_assessment",
-      "risk_rationale",
-      "subject_notification_decision",
-      "subject_notification_reason",
-  };
+  static const std::vector<std::string>* const names = [] {
+    auto* out = new std::vector<std::string>;
+    ForEachDetailField([out](const DetailField& f, auto) { out->push_back(f.name); });
+    return out;
+  }();
   return *names;
 }
 
@@ -110,74 +167,16 @@ bool IsDetailField(absl::string_view name) {
 }
 
 void CopyDetailField(absl::string_view name, const BreachDetails& from, BreachDetails* to) {
-  if (name == "title")
-    to->title = from.title;
-  else if (name == "nature")
-    to->nature = from.nature;
-  else if (name == "types")
-    to->types = from.types;
-  else if (name == "occur_time")
-    to->occurred_at = from.occurred_at;
-  else if (name == "subject_categories")
-    to->subject_categories = from.subject_categories;
-  else if (name == "approx_subject_count")
-    to->approx_subject_count = from.approx_subject_count;
-  else if (name == "record_categories")
-    to->record_categories = from.record_categories;
-  else if (name == "approx_record_count")
-    to->approx_record_count = from.approx_record_count;
-  else if (name == "affected_systems")
-    to->affected_systems = from.affected_systems;
-  else if (name == "contact_point")
-    to->contact_point = from.contact_point;
-  else if (name == "likely_consequences")
-    to->likely_consequences = from.likely_consequences;
-  else if (name == "measures_taken")
-    to->measures_taken = from.measures_taken;
-  else if (name == "circumstances")
-    to->circumstances = from.circumstances;
-  else if (name == "effect")
-    to->effect = from.effect;
-  else if (name == "corrective_actions")
-    to->corrective_actions = from.corrective_actions;
-  else if (name == "risk_assessment")
-    to->risk = from.risk;
-  else if (name == "risk_rationale")
-    to->risk_rationale = from.risk_rationale;
-  else if (name == "subject_notification_decision")
-    to->subject_decision = from.subject_decision;
-  else if (name == "subject_notification_reason")
-    to->subject_decision_reason = from.subject_decision_reason;
+  ForEachDetailField([&](const DetailField& f, auto member) {
+    if (name == f.name) to->*member = from.*member;
+  });
 }
 
 std::vector<std::string> SetDetailFields(const BreachDetails& d) {
-  const bool set[] = {
-      !d.title.empty(),
-      !d.nature.empty(),
-      !d.types.empty(),
-      d.occurred_at.has_value(),
-      !d.subject_categories.empty(),
-      d.approx_subject_count.has_value(),
-      !d.record_categories.empty(),
-      d.approx_record_count.has_value(),
-      !d.affected_systems.empty(),
-      !d.contact_point.empty(),
-      !d.likely_consequences.empty(),
-      !d.measures_taken.empty(),
-      !d.circumstances.empty(),
-      !d.effect.empty(),
-      !d.corrective_actions.empty(),
-      d.risk != RiskAssessment::kUnspecified,
-      !d.risk_rationale.empty(),
-      d.subject_decision != SubjectDecision::kUnspecified,
-      !d.subject_decision_reason.empty(),
-  };
-  static_assert(sizeof(set) / sizeof(set[0]) == 19, "one entry per detail field");
   std::vector<std::string> out;
-  const auto& names = DetailFieldNames();
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (set[i]) out.push_back(names[i]);
-  }
+  ForEachDetailField([&](const DetailField& f, auto member) {
+    if (HasValue(d.*member)) out.push_back(f.name);
+  });
   return out;
 }
 

@@ -34,6 +34,26 @@ enum class Recipient {
   kDataSubjects = 3,
 };
 
+// These values are stored as integers (breaches.state and current_risk,
+// breach_notifications.recipient, the JSON of breach_versions) and match the
+// dsar.v1 enums: they never change.
+static_assert(static_cast<int>(BreachState::kOpen) == 1);
+static_assert(static_cast<int>(BreachState::kClosed) == 2);
+static_assert(static_cast<int>(BreachType::kConfidentiality) == 1);
+static_assert(static_cast<int>(BreachType::kIntegrity) == 2);
+static_assert(static_cast<int>(BreachType::kAvailability) == 3);
+static_assert(static_cast<int>(RiskAssessment::kNoRisk) == 1);
+static_assert(static_cast<int>(RiskAssessment::kRisk) == 2);
+static_assert(static_cast<int>(RiskAssessment::kHighRisk) == 3);
+static_assert(static_cast<int>(SubjectDecision::kNotify) == 1);
+static_assert(static_cast<int>(SubjectDecision::kNotRequired) == 2);
+static_assert(static_cast<int>(SubjectDecision::kExemptProtected) == 3);
+static_assert(static_cast<int>(SubjectDecision::kExemptMitigated) == 4);
+static_assert(static_cast<int>(SubjectDecision::kPublicCommunication) == 5);
+static_assert(static_cast<int>(Recipient::kController) == 1);
+static_assert(static_cast<int>(Recipient::kSupervisoryAuthority) == 2);
+static_assert(static_cast<int>(Recipient::kDataSubjects) == 3);
+
 // Stable lower-case names, as stored in reports: "open", "confidentiality",
 // "high_risk", "public_communication", "supervisory_authority"...
 const char* BreachStateName(BreachState s);
@@ -41,6 +61,13 @@ const char* BreachTypeName(BreachType t);
 const char* RiskAssessmentName(RiskAssessment r);
 const char* SubjectDecisionName(SubjectDecision d);
 const char* RecipientName(Recipient r);
+// True for the values each enum declares; false for any other integer (an
+// unknown wire value or a corrupt stored one), which validation rejects.
+bool IsDefined(BreachState v);
+bool IsDefined(BreachType v);
+bool IsDefined(RiskAssessment v);
+bool IsDefined(SubjectDecision v);
+bool IsDefined(Recipient v);
 
 // What is known about a breach at one version. Free text never holds personal
 // data of data subjects (the callers' contract); contact_point names the
@@ -68,7 +95,8 @@ struct BreachDetails {
 };
 
 // Field names of BreachDetails as in dsar.v1.BreachDetails, in declaration
-// order: the paths of an update mask and the names in changed_fields.
+// order: the paths of an update mask and the names in changed_fields. All
+// four functions derive from ForEachDetailField (breach_details.h).
 const std::vector<std::string>& DetailFieldNames();
 bool IsDetailField(absl::string_view name);
 // Copies one named field (IsDetailField) from `from` into `to`.

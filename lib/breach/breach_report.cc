@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "lib/breach/breach_details.h"
 #include "lib/breach/breach_validation.h"
 
 namespace dsar::breach {
@@ -20,30 +21,23 @@ json OptTime(const std::optional<absl::Time>& t) {
   return t.has_value() ? json(Rfc3339(*t)) : json(nullptr);
 }
 
+// The report's JSON value of each member type: names instead of numbers,
+// RFC 3339 instead of microseconds (keys: DetailField::name).
+json Reported(const std::string& v) { return v; }
+json Reported(const std::vector<std::string>& v) { return v; }
+json Reported(const std::vector<BreachType>& v) {
+  json out = json::array();
+  for (BreachType t : v) out.push_back(BreachTypeName(t));
+  return out;
+}
+json Reported(const std::optional<absl::Time>& v) { return OptTime(v); }
+json Reported(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
+json Reported(RiskAssessment v) { return RiskAssessmentName(v); }
+json Reported(SubjectDecision v) { return SubjectDecisionName(v); }
+
 json DetailsJson(const BreachDetails& d) {
-  json j;
-  j["title"] = d.title;
-  j["nature"] = d.nature;
-  json types = json::array();
-  for (BreachType t : d.types) types.push_back(BreachTypeName(t));
-  j["types"] = types;
-  j["occur_time"] = OptTime(d.occurred_at);
-  j["subject_categories"] = d.subject_categories;
-  j["approx_subject_count"] =
-      d.approx_subject_count ? json(*d.approx_subject_count) : json(nullptr);
-  j["record_categories"] = d.record_categories;
-  j["approx_record_count"] = d.approx_record_count ? json(*d.approx_record_count) : json(nullptr);
-  j["affected_systems"] = d.affected_systems;
-  j["contact_point"] = d.contact_point;
-  j["likely_consequences"] = d.likely_consequences;
-  j["measures_taken"] = d.measures_taken;
-  j["circumstances"] = d.circumstances;
-  j["effect"] = d.effect;
-  j["corrective_actions"] = d.corrective_actions;
-  j["risk_assessment"] = RiskAssessmentName(d.risk);
-  j["risk_rationale"] = d.risk_rationale;
-  j["subject_notification_decision"] = SubjectDecisionName(d.subject_decision);
-  j["subject_notification_reason"] = d.subject_decision_reason;
+  json j = json::object();
+  ForEachDetailField([&](const DetailField& f, auto member) { j[f.name] = Reported(d.*member); });
   return j;
 }
 

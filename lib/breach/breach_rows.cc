@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "lib/breach/breach_details.h"
 #include "lib/core/status_macros.h"
 
 namespace dsar::breach::internal {
@@ -106,30 +107,46 @@ constexpr char kNotificationColumns[] =
 
 }  // namespace
 
+namespace {
+
+// A stored version's JSON value of each member type (keys: DetailField::stored_key).
+json Stored(const std::string& v) { return v; }
+json Stored(const std::vector<std::string>& v) { return v; }
+json Stored(const std::vector<BreachType>& v) {
+  json out = json::array();
+  for (BreachType t : v) out.push_back(static_cast<int>(t));
+  return out;
+}
+json Stored(const std::optional<absl::Time>& v) { return v ? json(Us(*v)) : json(nullptr); }
+json Stored(const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); }
+json Stored(RiskAssessment v) { return static_cast<int>(v); }
+json Stored(SubjectDecision v) { return static_cast<int>(v); }
+
+// The reverse; throws json::exception on a shape it does not expect.
+void Load(const json& j, std::string* out) { *out = j.get<std::string>(); }
+void Load(const json& j, std::vector<std::string>* out) {
+  *out = j.get<std::vector<std::string>>();
+}
+void Load(const json& j, std::vector<BreachType>* out) {
+  for (const auto& t : j) out->push_back(static_cast<BreachType>(t.get<int>()));
+}
+void Load(const json& j, std::optional<absl::Time>* out) {
+  if (!j.is_null()) *out = FromUs(j.get<int64_t>());
+}
+void Load(const json& j, std::optional<int64_t>* out) {
+  if (!j.is_null()) *out = j.get<int64_t>();
+}
+void Load(const json& j, RiskAssessment* out) { *out = static_cast<RiskAssessment>(j.get<int>()); }
+void Load(const json& j, SubjectDecision* out) {
+  *out = static_cast<SubjectDecision>(j.get<int>());
+}
+
+}  // namespace
+
 std::string DetailsToJson(const BreachDetails& d) {
-  json j;
-  j["title"] = d.title;
-  j["nature"] = d.nature;
-  json types = json::array();
-  for (BreachType t : d.types) types.push_back(static_cast<int>(t));
-  j["types"] = types;
-  j["occur_time_us"] = d.occurred_at ? json(Us(*d.occurred_at)) : json(nullptr);
-  j["subject_categories"] = d.subject_categories;
-  j["approx_subject_count"] =
-      d.approx_subject_count ? json(*d.approx_subject_count) : json(nullptr);
-  j["record_categories"] = d.record_categories;
-  j["approx_record_count"] = d.approx_record_count ? json(*d.approx_record_count) : json(nullptr);
-  j["affected_systems"] = d.affected_systems;
-  j["contact_point"] = d.contact_point;
-  j["likely_consequences"] = d.likely_consequences;
-  j["measures_taken"] = d.measures_taken;
-  j["circumstances"] = d.circumstances;
-  j["effect"] = d.effect;
-  j["corrective_actions"] = d.corrective_actions;
-  j["risk_assessment"] = static_cast<int>(d.risk);
-  j["risk_rationale"] = d.risk_rationale;
-  j["subject_notification_decision"] = static_cast<int>(d.subject_decision);
-  j["subject_notification_reason"] = d.subject_decision_reason;
+  json j = json::object();
+  ForEachDetailField(
+      [&](const DetailField& f, auto member) { j[f.stored_key] = Stored(d.*member); });
   return j.dump();
 }
 
@@ -138,30 +155,8 @@ absl::StatusOr<BreachDetails> DetailsFromJson(absl::string_view text) {
   if (!j.is_object()) return absl::InternalError("stored breach version is not valid JSON");
   try {
     BreachDetails d;
-    d.title = j.at("title").get<std::string>();
-    d.nature = j.at("nature").get<std::string>();
-    for (const auto& t : j.at("types")) d.types.push_back(static_cast<BreachType>(t.get<int>()));
-    if (!j.at("occur_time_us").is_null()) d.occurred_at = FromUs(j["occur_time_us"].get<int64_t>());
-    d.subject_categories = j.at("subject_categories").get<std::vector<std::string>>();
-    if (!j.at("approx_subject_count").is_null()) {
-      d.approx_subject_count = j["approx_subject_count"].get<int64_t>();
-    }
-    d.record_categories = j.at("record_categories").get<std::vector<std::string>>();
-    if (!j.at("approx_record_count").is_null()) {
-      d.approx_record_count = j["approx_record_count"].get<int64_t>();
-    }
-    d.affected_systems = j.at("affected_systems").get<std::vector<std::string>>();
-    d.contact_point = j.at("contact_point").get<std::string>();
-    d.likely_consequences = j.at("likely_consequences").get<std::string>();
-    d.measures_taken = j.at("measures_taken").get<std::string>();
-    d.circumstances = j.at("circumstances").get<std::string>();
-    d.effect = j.at("effect").get<std::string>();
-    d.corrective_actions = j.at("corrective_actions").get<std::string>();
-    d.risk = static_cast<RiskAssessment>(j.at("risk_assessment").get<int>());
-    d.risk_rationale = j.at("risk_rationale").get<std::string>();
-    d.subject_decision =
-        static_cast<SubjectDecision>(j.at("subject_notification_decision").get<int>());
-    d.subject_decision_reason = j.at("subject_notification_reason").get<std::string>();
+    ForEachDetailField(
+        [&](const DetailField& f, auto member) { Load(j.at(f.stored_key), &(d.*member)); });
     return d;
   } catch (const json::exception&) {
     return absl::InternalError("stored breach version has an unexpected shape");

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "lib/breach/breach_details.h"
 
 namespace dsar::breach {
 namespace {
@@ -101,64 +102,59 @@ void CheckLabel(absl::string_view field, absl::string_view value, size_t max, Fi
   }
 }
 
+namespace {
+
+// One field's check, by its member's type.
+void CheckField(const DetailField& f, const std::string& field, const std::string& v, absl::Time,
+                FieldErrors& errors) {
+  if (f.text == TextRule::kLabel) {
+    CheckLabel(field, v, f.max_length, errors);
+  } else {
+    CheckText(field, v, f.max_length, errors);
+  }
+}
+void CheckField(const DetailField&, const std::string& field, const std::vector<std::string>& v,
+                absl::Time, FieldErrors& errors) {
+  CheckList(field, v, errors);
+}
+void CheckField(const DetailField&, const std::string& field, const std::vector<BreachType>& v,
+                absl::Time, FieldErrors& errors) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!IsDefined(v[i]) || v[i] == BreachType::kUnspecified) {
+      errors.Add(absl::StrCat(field, "[", i, "]"), "must be one of the BREACH_TYPE_ values");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (v[j] == v[i]) errors.Add(absl::StrCat(field, "[", i, "]"), "duplicate");
+    }
+  }
+}
+void CheckField(const DetailField&, const std::string& field, const std::optional<absl::Time>& v,
+                absl::Time now, FieldErrors& errors) {
+  if (v.has_value() && (*v > now + kClockSkew || *v < absl::UnixEpoch())) {
+    errors.Add(field, "must lie between 1970 and now");
+  }
+}
+void CheckField(const DetailField&, const std::string& field, const std::optional<int64_t>& v,
+                absl::Time, FieldErrors& errors) {
+  CheckCount(field, v, errors);
+}
+void CheckField(const DetailField&, const std::string& field, RiskAssessment v, absl::Time,
+                FieldErrors& errors) {
+  if (!IsDefined(v)) errors.Add(field, "must be one of the RISK_ASSESSMENT_ values");
+}
+void CheckField(const DetailField&, const std::string& field, SubjectDecision v, absl::Time,
+                FieldErrors& errors) {
+  if (!IsDefined(v)) errors.Add(field, "must be one of the SUBJECT_NOTIFICATION_DECISION_ values");
+}
+
+}  // namespace
+
 void CheckDetailFields(const BreachDetails& d, const std::vector<std::string>& fields,
                        absl::string_view prefix, absl::Time now, FieldErrors& errors) {
   for (const std::string& name : fields) {
-    const std::string f = absl::StrCat(prefix, name);
-    if (name == "title") {
-      CheckLabel(f, d.title, kMaxTitleLength, errors);
-    } else if (name == "nature") {
-      CheckText(f, d.nature, kMaxTextLength, errors);
-    } else if (name == "types") {
-      for (size_t i = 0; i < d.types.size(); ++i) {
-        const int v = static_cast<int>(d.types[i]);
-        if (v < 1 || v > 3) {
-          errors.Add(absl::StrCat(f, "[", i, "]"), "must be one of the BREACH_TYPE_ values");
-        }
-        for (size_t j = 0; j < i; ++j) {
-          if (d.types[j] == d.types[i]) errors.Add(absl::StrCat(f, "[", i, "]"), "duplicate");
-        }
-      }
-    } else if (name == "occur_time") {
-      if (d.occurred_at.has_value() &&
-          (*d.occurred_at > now + kClockSkew || *d.occurred_at < absl::UnixEpoch())) {
-        errors.Add(f, "must lie between 1970 and now");
-      }
-    } else if (name == "subject_categories") {
-      CheckList(f, d.subject_categories, errors);
-    } else if (name == "approx_subject_count") {
-      CheckCount(f, d.approx_subject_count, errors);
-    } else if (name == "record_categories") {
-      CheckList(f, d.record_categories, errors);
-    } else if (name == "approx_record_count") {
-      CheckCount(f, d.approx_record_count, errors);
-    } else if (name == "affected_systems") {
-      CheckList(f, d.affected_systems, errors);
-    } else if (name == "contact_point") {
-      CheckText(f, d.contact_point, kMaxContactPointLength, errors);
-    } else if (name == "likely_consequences") {
-      CheckText(f, d.likely_consequences, kMaxTextLength, errors);
-    } else if (name == "measures_taken") {
-      CheckText(f, d.measures_taken, kMaxTextLength, errors);
-    } else if (name == "circumstances") {
-      CheckText(f, d.circumstances, kMaxTextLength, errors);
-    } else if (name == "effect") {
-      CheckText(f, d.effect, kMaxTextLength, errors);
-    } else if (name == "corrective_actions") {
-      CheckText(f, d.corrective_actions, kMaxTextLength, errors);
-    } else if (name == "risk_assessment") {
-      const int v = static_cast<int>(d.risk);
-      if (v < 0 || v > 3) errors.Add(f, "must be one of the RISK_ASSESSMENT_ values");
-    } else if (name == "risk_rationale") {
-      CheckText(f, d.risk_rationale, kMaxTextLength, errors);
-    } else if (name == "subject_notification_decision") {
-      const int v = static_cast<int>(d.subject_decision);
-      if (v < 0 || v > 5) {
-        errors.Add(f, "must be one of the SUBJECT_NOTIFICATION_DECISION_ values");
-      }
-    } else if (name == "subject_notification_reason") {
-      CheckText(f, d.subject_decision_reason, kMaxTextLength, errors);
-    }
+    ForEachDetailField([&](const DetailField& f, auto member) {
+      if (name == f.name) CheckField(f, absl::StrCat(prefix, name), d.*member, now, errors);
+    });
   }
 }
 

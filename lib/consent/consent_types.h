@@ -29,6 +29,17 @@ const char* LawfulBasisName(LawfulBasis basis);  // "consent", "contract", ...
 
 enum class ConsentAction { kGiven = 1, kWithdrawn = 2 };
 enum class ConsentState { kNone = 0, kGranted = 1, kWithdrawn = 2 };
+// Stored as integers in consent_events (and matching the dsar.v1 enums):
+// these values never change.
+static_assert(static_cast<int>(LawfulBasis::kConsent) == 1);
+static_assert(static_cast<int>(LawfulBasis::kExplicitConsent) == 2);
+static_assert(static_cast<int>(LawfulBasis::kContract) == 3);
+static_assert(static_cast<int>(LawfulBasis::kLegalObligation) == 4);
+static_assert(static_cast<int>(LawfulBasis::kVitalInterests) == 5);
+static_assert(static_cast<int>(LawfulBasis::kPublicTask) == 6);
+static_assert(static_cast<int>(LawfulBasis::kLegitimateInterests) == 7);
+static_assert(static_cast<int>(ConsentAction::kGiven) == 1);
+static_assert(static_cast<int>(ConsentAction::kWithdrawn) == 2);
 // The current state that an event leaves behind (the latest event of a
 // subject and purpose is its state).
 inline ConsentState StateAfter(ConsentAction action) {

@@ -73,6 +73,38 @@ enum class DisclosureRecipient {
   kAuthorisedAgent = 2,
   kOtherController = 3,
 };
+// These values are stored as integers (privacy_requests, _events, _tasks,
+// _disclosures) and match the dsar.v1 enums: they never change.
+static_assert(static_cast<int>(RequestType::kAccess) == 1);
+static_assert(static_cast<int>(RequestType::kPortability) == 2);
+static_assert(static_cast<int>(RequestType::kErasure) == 3);
+static_assert(static_cast<int>(RequestState::kReceived) == 1);
+static_assert(static_cast<int>(RequestState::kVerified) == 2);
+static_assert(static_cast<int>(RequestState::kInProgress) == 3);
+static_assert(static_cast<int>(RequestState::kCompleted) == 4);
+static_assert(static_cast<int>(RequestState::kRejected) == 5);
+static_assert(static_cast<int>(RequestState::kCancelled) == 6);
+static_assert(static_cast<int>(RequestState::kFailed) == 7);
+static_assert(static_cast<int>(RequestSource::kDataSubject) == 1);
+static_assert(static_cast<int>(RequestSource::kRetention) == 2);
+static_assert(static_cast<int>(RequesterRelation::kDataSubject) == 1);
+static_assert(static_cast<int>(RequesterRelation::kAuthorisedAgent) == 2);
+static_assert(static_cast<int>(RequesterRelation::kParentOrGuardian) == 3);
+static_assert(static_cast<int>(RequesterRelation::kController) == 4);
+static_assert(static_cast<int>(VerificationMethod::kAuthenticatedSession) == 1);
+static_assert(static_cast<int>(VerificationMethod::kDocumentCheck) == 2);
+static_assert(static_cast<int>(VerificationMethod::kKnownContactChannel) == 3);
+static_assert(static_cast<int>(VerificationMethod::kOther) == 4);
+static_assert(static_cast<int>(RejectionReason::kManifestlyUnfounded) == 1);
+static_assert(static_cast<int>(RejectionReason::kExcessive) == 2);
+static_assert(static_cast<int>(RejectionReason::kIdentityNotVerified) == 3);
+static_assert(static_cast<int>(RejectionReason::kOther) == 4);
+static_assert(static_cast<int>(TaskPhase::kExport) == 1);
+static_assert(static_cast<int>(TaskPhase::kErase) == 2);
+static_assert(static_cast<int>(TaskPhase::kVerify) == 3);
+static_assert(static_cast<int>(DisclosureRecipient::kDataSubject) == 1);
+static_assert(static_cast<int>(DisclosureRecipient::kAuthorisedAgent) == 2);
+static_assert(static_cast<int>(DisclosureRecipient::kOtherController) == 3);
 
 // Work inside IN_PROGRESS (and FAILED, which keeps the stage it failed in).
 enum class Stage {

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "lib/breach/breach.h"
+#include "lib/breach/breach_details.h"
+#include "lib/breach/breach_rows.h"
 #include "tests/unit/breach/breach_fixture.h"
 
 namespace dsar::breach {
@@ -250,6 +252,55 @@ TEST_F(NotificationOverdueTest, AnOpenSubjectClockPastDueIsOverdueOnlyWhileTheRi
   breach_.current_risk = RiskAssessment::kHighRisk;
   tenant_.subjects.exempt_at = kT0 + absl::Hours(20);
   EXPECT_FALSE(NotificationOverdue(breach_, tenant_, kT0 + absl::Hours(82)));
+}
+
+// Stored versions keep their keys and encodings whatever the field table
+// becomes: a golden copy of one fully populated version.
+TEST(BreachDetailsStorageTest, StoredJsonKeepsItsKeysAndEncodings) {
+  BreachDetails d = testing::CompleteDetails(RiskAssessment::kHighRisk, SubjectDecision::kNotify);
+  d.types = {BreachType::kConfidentiality, BreachType::kAvailability};
+  d.occurred_at = absl::FromUnixMicros(1'700'000'000'123'456);
+  EXPECT_EQ(
+      internal::DetailsToJson(d),
+      R"({"affected_systems":["storage-eu-1"],"approx_record_count":240,)"
+      R"("approx_subject_count":120,"circumstances":"A deployment changed the bucket policy.",)"
+      R"("contact_point":"Data protection office, dpo@example.test",)"
+      R"("corrective_actions":"Policy checks in the deployment pipeline.",)"
+      R"("effect":"Objects were listed by one unknown client.",)"
+      R"("likely_consequences":"Unsolicited messages.","measures_taken":"Access was revoked.",)"
+      R"("nature":"A storage bucket was readable without authentication.",)"
+      R"("occur_time_us":1700000000123456,"record_categories":["contact details"],)"
+      R"("risk_assessment":3,"risk_rationale":"Synthetic rationale.",)"
+      R"("subject_categories":["customers"],"subject_notification_decision":1,)"
+      R"("subject_notification_reason":"Synthetic reason.",)"
+      R"("title":"Misconfigured storage bucket","types":[1,3]})");
+}
+
+TEST(BreachDetailsStorageTest, StoredJsonRoundTripsEveryField) {
+  BreachDetails d = testing::CompleteDetails();
+  d.occurred_at = absl::FromUnixMicros(1'700'000'000'000'001);
+  auto back = internal::DetailsFromJson(internal::DetailsToJson(d));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(internal::DetailsToJson(*back), internal::DetailsToJson(d));
+  EXPECT_EQ(SetDetailFields(*back), DetailFieldNames());
+  // Unset optionals stay unset.
+  auto empty = internal::DetailsFromJson(internal::DetailsToJson(BreachDetails{}));
+  ASSERT_TRUE(empty.ok());
+  EXPECT_THAT(SetDetailFields(*empty), IsEmpty());
+}
+
+TEST(BreachDetailsStorageTest, AStoredVersionMissingAFieldIsAnError) {
+  EXPECT_FALSE(internal::DetailsFromJson(R"({"title":"t"})").ok());
+  EXPECT_FALSE(internal::DetailsFromJson("not json").ok());
+}
+
+// Unknown enum integers (an undeclared wire value) are not defined values.
+TEST(BreachEnumTest, IsDefinedRejectsUndeclaredIntegers) {
+  EXPECT_TRUE(IsDefined(RiskAssessment::kHighRisk));
+  EXPECT_FALSE(IsDefined(static_cast<RiskAssessment>(4)));
+  EXPECT_FALSE(IsDefined(static_cast<SubjectDecision>(-1)));
+  EXPECT_FALSE(IsDefined(static_cast<BreachType>(9)));
+  EXPECT_TRUE(IsDefined(Recipient::kDataSubjects));
 }
 
 }  // namespace
