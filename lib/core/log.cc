@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "lib/core/json_string.h"
 
 namespace dsar::log {
 namespace {
@@ -54,47 +55,6 @@ absl::Status Init(absl::string_view level) {
 
 namespace {
 
-// Appends `s` (ASCII) as a JSON string, escaped as nlohmann::json::dump does.
-void AppendAsciiJson(std::string& out, absl::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\b':
-        out.append("\\b");
-        break;
-      case '\f':
-        out.append("\\f");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          out.append("\\u00");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 bool IsAscii(absl::string_view s) {
   for (const char c : s) {
     if (static_cast<unsigned char>(c) >= 0x80) return false;
@@ -131,15 +91,15 @@ std::optional<std::string> FastFieldsText(absl::string_view event,
   for (size_t i = 0; i < entries.size(); ++i) {
     if (i + 1 < entries.size() && entries[i + 1].key == entries[i].key) continue;  // last wins
     if (!out.empty()) out.push_back(',');
-    AppendAsciiJson(out, entries[i].key);
+    AppendJsonString(out, entries[i].key);
     out.push_back(':');
     if (entries[i].field == nullptr) {
-      AppendAsciiJson(out, event);
+      AppendJsonString(out, event);
       continue;
     }
     const auto& v = entries[i].field->value;
     if (const auto* s = std::get_if<std::string>(&v)) {
-      AppendAsciiJson(out, *s);
+      AppendJsonString(out, *s);
     } else if (const auto* n = std::get_if<int64_t>(&v)) {
       absl::StrAppend(&out, *n);
     } else {

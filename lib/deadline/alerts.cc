@@ -13,6 +13,7 @@
 #include "absl/time/civil_time.h"
 #include "lib/audit/audit_log.h"
 #include "lib/core/errors.h"
+#include "lib/core/json_string.h"
 #include "lib/core/status_macros.h"
 #include "lib/deadline/deadline_rows.h"
 #include "lib/store/idempotency.h"
@@ -64,39 +65,6 @@ void AppendRfc3339(std::string& out, absl::Time t) {
                               static_cast<int>(cs.year()), cs.month(), cs.day(), cs.hour(),
                               cs.minute(), cs.second(), static_cast<int>(micros));
   out.append(buf, n > 0 ? static_cast<size_t>(n) : 0);
-}
-
-// Appends `s` as a JSON string literal.
-void AppendJsonString(std::string& out, absl::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out.append("\\\"");
-        break;
-      case '\\':
-        out.append("\\\\");
-        break;
-      case '\n':
-        out.append("\\n");
-        break;
-      case '\r':
-        out.append("\\r");
-        break;
-      case '\t':
-        out.append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          char esc[8];
-          std::snprintf(esc, sizeof esc, "\\u%04x", c);
-          out.append(esc);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 }  // namespace

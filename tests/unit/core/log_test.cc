@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_split.h"
+#include "lib/core/json_string.h"
 
 namespace dsar::log {
 namespace {
@@ -100,6 +101,22 @@ TEST(LogTest, FieldsAreFormattedExactlyAsNlohmannJsonDumpsThem) {
     want.push_back(expected({{"event", "batched"}, {"alert_id", "alrt_x_1_0"}, {"seq", 43}}));
   }
   EXPECT_EQ(Bodies(::testing::internal::GetCapturedStderr()), want);
+}
+
+// The one escaper of hand-built JSON (log lines, alert payloads) writes what
+// nlohmann::json::dump writes, for every byte and for UTF-8 text.
+TEST(JsonStringTest, MatchesNlohmannDumpForEveryByte) {
+  for (int b = 1; b < 0x80; ++b) {
+    const std::string s = std::string("a") + static_cast<char>(b) + "z";
+    std::string out;
+    AppendJsonString(out, s);
+    EXPECT_EQ(out, nlohmann::json(s).dump()) << "byte " << b;
+  }
+  const std::string utf8 = "Sj\u00f6 \"quoted\" \xc3\xa5\xe2\x82\xac\b\f\x01";
+  std::string out;
+  AppendJsonString(out, utf8);
+  EXPECT_EQ(out, nlohmann::json(utf8).dump());
+  EXPECT_EQ(nlohmann::json::parse(out).get<std::string>(), utf8);
 }
 
 }  // namespace
