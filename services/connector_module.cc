@@ -23,7 +23,7 @@ absl::StatusOr<std::unique_ptr<ConnectorModule>> ConnectorModule::Start(
     deps.clients[c.name] = client->get();
     s->clients_.push_back(std::move(*client));
   }
-  s->random_ = std::make_unique<connector::DefaultRandomSource>();
+  s->random_ = std::make_unique<delivery::DefaultRandomSource>();
   deps.random = s->random_.get();
   deps.dead_letters = hooks.dead_letters;
   deps.results = hooks.results;

@@ -14,12 +14,12 @@
 
 #include "absl/status/statusor.h"
 #include "dsar/config/v1/config.pb.h"
-#include "lib/connector/backoff.h"
 #include "lib/connector/connector_admin.h"
 #include "lib/connector/dispatcher.h"
 #include "lib/connector/outbox.h"
 #include "lib/connector/payload.h"
 #include "lib/connector/registry.h"
+#include "lib/delivery/retry_policy.h"
 #include "services/connector_service.h"
 
 namespace dsar {
@@ -53,7 +53,7 @@ class ConnectorModule {
   ConnectorModule() = default;
   std::unique_ptr<connector::Outbox> outbox_;
   std::vector<std::unique_ptr<connector::ConnectorClient>> clients_;
-  std::unique_ptr<connector::DefaultRandomSource> random_;
+  std::unique_ptr<delivery::DefaultRandomSource> random_;
   std::unique_ptr<connector::Dispatcher> dispatcher_;
   std::unique_ptr<connector::ConnectorAdmin> admin_;
   std::unique_ptr<ConnectorServiceImpl> service_;

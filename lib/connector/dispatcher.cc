@@ -360,8 +360,7 @@ Dispatcher::Outcome Dispatcher::Call(Runtime* rt, const task_store::ClaimedTask&
       out.state = TaskState::kDead;
     } else {
       out.state = TaskState::kFailed;
-      out.next_attempt =
-          now + BackoffDelay(rt->info->backoff, info.attempts, deps_.random->Uniform());
+      out.next_attempt = now + rt->info->backoff.Delay(info.attempts, deps_.random->Uniform());
     }
     return out;
   }

@@ -33,7 +33,6 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "lib/connector/backoff.h"
 #include "lib/connector/circuit_breaker.h"
 #include "lib/connector/connector_client.h"
 #include "lib/connector/outbox.h"
@@ -43,6 +42,7 @@
 #include "lib/connector/task_store.h"
 #include "lib/connector/worker_pool.h"
 #include "lib/core/clock.h"
+#include "lib/delivery/retry_policy.h"
 #include "lib/store/store.h"
 
 namespace dsar::connector {
@@ -121,7 +121,7 @@ struct DispatcherDeps {
   const PayloadSealer* sealer = nullptr;
   // One client per registry entry, by connector name. Not owned.
   absl::flat_hash_map<std::string, ConnectorClient*> clients;
-  RandomSource* random = nullptr;
+  delivery::RandomSource* random = nullptr;
   DeadLetterHook* dead_letters = nullptr;  // optional
   TaskResultHook* results = nullptr;       // optional
   ExportSinkFactory* exports = nullptr;    // optional: records are counted and dropped

@@ -15,11 +15,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "dsar/config/v1/config.pb.h"
-#include "lib/connector/backoff.h"
 #include "lib/connector/circuit_breaker.h"
 #include "lib/connector/connector_client.h"
 #include "lib/connector/grpc_connector_client.h"
 #include "lib/connector/task.h"
+#include "lib/delivery/retry_policy.h"
 
 namespace dsar::connector {
 
@@ -31,7 +31,7 @@ struct ConnectorInfo {
   absl::Duration export_timeout = absl::Minutes(5);
   int max_attempts = 8;
   int max_concurrency = 4;
-  BackoffPolicy backoff;
+  delivery::RetryPolicy backoff;  // full jitter; max_attempts above
   CircuitBreaker::Options breaker;
   std::vector<TaskKind> kinds;  // task kinds accepted
 

@@ -2,7 +2,6 @@
 
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Statement.h>
-#include <sodium.h>
 
 #include <algorithm>
 #include <tuple>
@@ -63,8 +62,14 @@ void RecordDelivered(store::WriteTxn& txn, const std::string& sink,
 
 AlertForwarder::AlertForwarder(store::Store& store, Clock& clock,
                                std::vector<std::unique_ptr<AlertSink>> sinks,
-                               AlertForwarderOptions options)
-    : store_(store), clock_(clock), options_(options) {
+                               AlertForwarderOptions options, delivery::RandomSource* random)
+    : store_(store),
+      clock_(clock),
+      options_(options),
+      retry_{options.initial_backoff, options.max_backoff, delivery::RetryPolicy::Jitter::kSpread,
+             options.max_attempts},
+      own_random_(random == nullptr ? std::make_unique<delivery::DefaultRandomSource>() : nullptr),
+      random_(random == nullptr ? own_random_.get() : random) {
   for (auto& sink : sinks) {
     auto w = std::make_unique<Worker>();
     w->sink = std::move(sink);
@@ -83,15 +88,6 @@ std::vector<std::string> AlertForwarder::sink_names() const {
 AlertForwarderStats AlertForwarder::stats() const {
   absl::MutexLock lock(&mu_);
   return stats_;
-}
-
-absl::Duration AlertForwarder::Backoff(int attempt) const {
-  absl::Duration d = options_.initial_backoff;
-  for (int i = 1; i < attempt && d < options_.max_backoff; ++i) d *= 2;
-  d = std::min(d, options_.max_backoff);
-  // Jitter: 75%..125%, so many failed deliveries do not retry in lockstep.
-  const double factor = 0.75 + 0.5 * (randombytes_uniform(10001) / 10000.0);
-  return d * factor;
 }
 
 namespace {
@@ -226,7 +222,7 @@ absl::StatusOr<int> AlertForwarder::RunSinkPass(Worker& w, bool* more, int64_t* 
       continue;
     }
     std::string error(s.message().substr(0, 500));
-    const bool out_of_attempts = options_.max_attempts > 0 && d.attempt >= options_.max_attempts;
+    const bool out_of_attempts = retry_.OutOfAttempts(d.attempt);
     if (s.code() == absl::StatusCode::kInvalidArgument || out_of_attempts) {
       outcomes.push_back({d.seq, "failed", d.attempt, at, error, d.tenant, next_due.retry});
       ++delta.failed;
@@ -236,7 +232,7 @@ absl::StatusOr<int> AlertForwarder::RunSinkPass(Worker& w, bool* more, int64_t* 
                                                   {"code", absl::StatusCodeToString(s.code())}});
       continue;
     }
-    const absl::Time next = at + Backoff(d.attempt);
+    const absl::Time next = at + retry_.Delay(d.attempt, random_->Uniform());
     outcomes.push_back({d.seq, "pending", d.attempt, next, error, d.tenant, next_due.retry});
     ++delta.retried;
     log::Warn("deadline_alert_delivery_retry",

@@ -39,10 +39,14 @@
 #include "lib/core/clock.h"
 #include "lib/deadline/alert_sink.h"
 #include "lib/deadline/scheduler.h"
+#include "lib/delivery/retry_policy.h"
 #include "lib/store/store.h"
 
 namespace dsar::deadline {
 
+// The retry knobs make a delivery::RetryPolicy with Jitter::kSpread (a
+// retry after n failures waits 75-125 % of min(max_backoff,
+// initial_backoff * 2^(n-1))).
 struct AlertForwarderOptions {
   int batch = 0;  // deliveries read per pass; 0: the sink's max_batch()
   absl::Duration initial_backoff = absl::Seconds(1);
@@ -59,8 +63,9 @@ struct AlertForwarderStats {
 
 class AlertForwarder final : public AlertListener {
  public:
+  // `random` draws the backoff jitter (null: a DefaultRandomSource of its own).
   AlertForwarder(store::Store& store, Clock& clock, std::vector<std::unique_ptr<AlertSink>> sinks,
-                 AlertForwarderOptions options);
+                 AlertForwarderOptions options, delivery::RandomSource* random = nullptr);
   ~AlertForwarder() override;
   AlertForwarder(const AlertForwarder&) = delete;
   AlertForwarder& operator=(const AlertForwarder&) = delete;
@@ -106,11 +111,13 @@ class AlertForwarder final : public AlertListener {
   absl::StatusOr<int> RunSink(Worker& w);
   absl::Time NextAttempt(const Worker& w);
   void Loop(Worker& w);
-  absl::Duration Backoff(int attempt) const;
 
   store::Store& store_;
   Clock& clock_;
   const AlertForwarderOptions options_;
+  const delivery::RetryPolicy retry_;
+  std::unique_ptr<delivery::RandomSource> own_random_;
+  delivery::RandomSource* const random_;
   std::vector<std::unique_ptr<Worker>> workers_;
   mutable absl::Mutex mu_;
   bool running_ ABSL_GUARDED_BY(mu_) = false;

@@ -2,32 +2,37 @@
 
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Statement.h>
-#include <curl/curl.h>
 
 #include <algorithm>
-#include <mutex>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/core/clock.h"
 #include "lib/core/config.h"
 #include "lib/core/log.h"
-#include "lib/deadline/webhook_sink.h"
 #include "lib/privacy_requests/request_env.h"
 #include "lib/store/store.h"
 
 namespace dsar::privacy_requests {
 namespace {
 
-size_t DiscardBody(char*, size_t size, size_t n, void*) { return size * n; }
-
-bool PermanentRejection(long code) {
-  return code == 400 || code == 404 || code == 410 || code == 422;
+// 1 s, 2 s, 4 s ... capped at 10 minutes.
+delivery::RetryPolicy CallbackRetryPolicy(const RequestEnv& env) {
+  delivery::RetryPolicy p;
+  p.initial = absl::Seconds(1);
+  p.max = absl::Minutes(10);
+  p.jitter = delivery::RetryPolicy::Jitter::kNone;
+  p.max_attempts = env.options.callback_max_attempts;
+  return p;
 }
 
-// 1s, 2s, 4s ... capped at 10 minutes.
-absl::Duration Backoff(int attempts) {
-  return std::min(absl::Minutes(10), absl::Seconds(1) * (int64_t{1} << std::min(attempts, 10)));
+delivery::SignedHttpPosterOptions CallbackPosterOptions(const RequestEnv& env) {
+  delivery::SignedHttpPosterOptions o;
+  o.secret = env.options.callback_secret;
+  o.timeout = env.options.callback_timeout;
+  o.connect_timeout = absl::Seconds(3);
+  o.user_agent = "dsard-status-callback/1";
+  return o;
 }
 
 }  // namespace
@@ -66,48 +71,8 @@ std::string CallbackUrlProblem(absl::string_view url) {
   return "";
 }
 
-CallbackSender::CallbackSender(RequestEnv* env) : env_(env) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  curl_ = curl_easy_init();
-}
-
-CallbackSender::~CallbackSender() {
-  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
-}
-
-absl::StatusOr<long> CallbackSender::Post(const std::string& url, const std::string& body,
-                                          const std::string& callback_id, int attempt) {
-  CURL* curl = static_cast<CURL*>(curl_);
-  if (curl == nullptr) return absl::InternalError("curl_easy_init failed");
-  curl_easy_reset(curl);
-  const std::string signature = deadline::WebhookSignature(env_->options.callback_secret, body);
-  struct curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
-  headers = curl_slist_append(headers, absl::StrCat("X-Dsar-Callback-Id: ", callback_id).c_str());
-  headers = curl_slist_append(headers, absl::StrCat("X-Dsar-Delivery-Attempt: ", attempt).c_str());
-  headers = curl_slist_append(headers, absl::StrCat("X-Dsar-Signature: ", signature).c_str());
-  headers = curl_slist_append(headers, "Expect:");
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(env_->options.callback_timeout)));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "dsard-status-callback/1");
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &DiscardBody);
-  CURLcode rc = curl_easy_perform(curl);
-  curl_slist_free_all(headers);
-  if (rc != CURLE_OK) return absl::UnavailableError(curl_easy_strerror(rc));
-  long code = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-  return code;
-}
+CallbackSender::CallbackSender(RequestEnv* env)
+    : env_(env), retry_(CallbackRetryPolicy(*env)), poster_(CallbackPosterOptions(*env)) {}
 
 int CallbackSender::DeliverDue(int limit, absl::Time* next) {
   *next = absl::InfiniteFuture();
@@ -140,22 +105,25 @@ int CallbackSender::DeliverDue(int limit, absl::Time* next) {
   if (!read.ok()) return 0;
   for (const Due& d : due) {
     const int attempt = d.attempts + 1;
-    absl::StatusOr<long> code =
+    const absl::Status posted =
         env_->options.callback_secret.empty()
-            ? absl::StatusOr<long>(absl::FailedPreconditionError("no callback secret configured"))
-            : Post(d.url, d.body, absl::StrCat("cb_", d.seq), attempt);
+            ? absl::FailedPreconditionError("no callback secret configured")
+            : poster_.Post(d.url, d.body,
+                           {{"X-Dsar-Callback-Id", absl::StrCat("cb_", d.seq)},
+                            {"X-Dsar-Delivery-Attempt", absl::StrCat(attempt)}});
     std::string state = "pending";
     std::string error;
-    if (code.ok() && *code >= 200 && *code < 300) {
+    if (posted.ok()) {
       state = "delivered";
     } else {
-      error = code.ok() ? absl::StrCat("HTTP ", *code) : std::string(code.status().message());
-      const bool permanent = (code.ok() && PermanentRejection(*code)) ||
-                             code.status().code() == absl::StatusCode::kFailedPrecondition;
-      if (permanent || attempt >= env_->options.callback_max_attempts) state = "failed";
+      error = std::string(posted.message());
+      // A permanent rejection, or nothing to sign with.
+      const bool permanent = posted.code() == absl::StatusCode::kInvalidArgument ||
+                             posted.code() == absl::StatusCode::kFailedPrecondition;
+      if (permanent || retry_.OutOfAttempts(attempt)) state = "failed";
     }
     const absl::Time done_at = env_->clock->Now();
-    const absl::Time retry_at = done_at + Backoff(d.attempts);
+    const absl::Time retry_at = done_at + retry_.Delay(attempt, 0.0);
     absl::Status written = env_->store->WriteAndWait([&](store::WriteTxn& txn) {
       SQLite::Statement& u = txn.Prepare(
           "UPDATE privacy_request_callbacks SET state = ?, attempts = ?, next_attempt_us = ?, "

@@ -6,10 +6,13 @@
 // (an outbox), so none is lost or sent for a change that rolled back; the
 // CallbackSender delivers rows in order with retries and backoff, also after
 // restarts (delivery is at least once; X-Dsar-Callback-Id lets the receiver
-// drop repeats). Signing follows the deadline webhooks: X-Dsar-Signature:
-// sha256=<hex HMAC-SHA256 of the body under the shared secret>. A 2xx answer
-// is a delivery; 400, 404, 410 and 422 give it up; other answers and
-// transport errors are retried up to the configured attempts.
+// drop repeats). The POST is delivery::SignedHttpPoster's, as for the alert
+// webhooks: X-Dsar-Signature: sha256=<hex HMAC-SHA256 of the body under the
+// shared secret>. A 2xx answer is a delivery; a permanent rejection
+// (delivery::IsPermanentRejection: 400, 404, 409, 410, 413, 415, 422) gives
+// it up; other answers and transport errors are retried after
+// delivery::RetryPolicy's backoff without jitter (1 s, 2 s, 4 s ... up to
+// 10 minutes) up to callback_max_attempts.
 //
 // Thread-safety: EnqueueCallbacks runs inside a write transaction; a
 // CallbackSender is used by one thread (the worker's callback thread).
@@ -23,6 +26,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "lib/delivery/retry_policy.h"
+#include "lib/delivery/signed_http_poster.h"
 #include "lib/store/txn.h"
 
 namespace dsar::privacy_requests {
@@ -40,7 +45,6 @@ std::string CallbackUrlProblem(absl::string_view url);
 class CallbackSender {
  public:
   explicit CallbackSender(RequestEnv* env);
-  ~CallbackSender();
   CallbackSender(const CallbackSender&) = delete;
   CallbackSender& operator=(const CallbackSender&) = delete;
 
@@ -50,12 +54,9 @@ class CallbackSender {
   int DeliverDue(int limit, absl::Time* next);
 
  private:
-  // HTTP status, or a transport error (UNAVAILABLE).
-  absl::StatusOr<long> Post(const std::string& url, const std::string& body,
-                            const std::string& callback_id, int attempt);
-
   RequestEnv* env_;
-  void* curl_ = nullptr;  // CURL*
+  const delivery::RetryPolicy retry_;
+  delivery::SignedHttpPoster poster_;
 };
 
 }  // namespace dsar::privacy_requests

@@ -15,7 +15,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "lib/deadline/webhook_sink.h"
+#include "lib/delivery/signed_http_poster.h"
 
 namespace dsar::testing {
 
@@ -23,7 +23,7 @@ class StatusCallbackReceiver {
  public:
   explicit StatusCallbackReceiver(std::string secret) : secret_(std::move(secret)) {
     server_.Post("/dsr/status", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!deadline::VerifyWebhookSignature(secret_, req.body,
+      if (!delivery::VerifyWebhookSignature(secret_, req.body,
                                             req.get_header_value("X-Dsar-Signature"))) {
         absl::MutexLock lock(&mu_);
         ++forged_;

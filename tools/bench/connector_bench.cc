@@ -135,7 +135,7 @@ void BM_EraseJobLatency(benchmark::State& state) {
     clients.push_back(std::move(*client));
     deps.clients[c.name] = clients.back().get();
   }
-  connector::DefaultRandomSource random;
+  delivery::DefaultRandomSource random;
   deps.random = &random;
   CountingHook hook;
   deps.results = &hook;

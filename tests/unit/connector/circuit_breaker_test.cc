@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "lib/connector/backoff.h"
-
 namespace dsar::connector {
 namespace {
 
@@ -100,38 +98,6 @@ TEST_F(CircuitBreakerTest, LateResultsOfCallsStartedWhileClosedDoNotMoveAnOpenBr
   EXPECT_EQ(breaker_.state(), State::kHalfOpen);
   breaker_.RecordSuccess(probe.probe);
   EXPECT_EQ(breaker_.state(), State::kClosed);
-}
-
-TEST(BackoffTest, CeilingDoublesPerRetryUpToTheMax) {
-  BackoffPolicy p{absl::Milliseconds(100), absl::Milliseconds(1000)};
-  EXPECT_EQ(BackoffCeiling(p, 1), absl::Milliseconds(100));
-  EXPECT_EQ(BackoffCeiling(p, 2), absl::Milliseconds(200));
-  EXPECT_EQ(BackoffCeiling(p, 3), absl::Milliseconds(400));
-  EXPECT_EQ(BackoffCeiling(p, 4), absl::Milliseconds(800));
-  EXPECT_EQ(BackoffCeiling(p, 5), absl::Milliseconds(1000));
-  EXPECT_EQ(BackoffCeiling(p, 500), absl::Milliseconds(1000));
-}
-
-TEST(BackoffTest, FullJitterScalesTheCeilingByTheDraw) {
-  BackoffPolicy p{absl::Milliseconds(100), absl::Seconds(60)};
-  EXPECT_EQ(BackoffDelay(p, 3, 0.0), absl::ZeroDuration());
-  EXPECT_EQ(BackoffDelay(p, 3, 0.5), absl::Milliseconds(200));
-  EXPECT_EQ(BackoffDelay(p, 3, 0.25), absl::Milliseconds(100));
-  EXPECT_LT(BackoffDelay(p, 3, 0.999999), absl::Milliseconds(400));
-}
-
-TEST(BackoffTest, DefaultRandomSourceStaysInTheUnitInterval) {
-  DefaultRandomSource random(42);
-  double lo = 1, hi = 0;
-  for (int i = 0; i < 10000; ++i) {
-    double u = random.Uniform();
-    ASSERT_GE(u, 0.0);
-    ASSERT_LT(u, 1.0);
-    lo = std::min(lo, u);
-    hi = std::max(hi, u);
-  }
-  EXPECT_LT(lo, 0.01);
-  EXPECT_GT(hi, 0.99);
 }
 
 }  // namespace

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
-#include "lib/connector/backoff.h"
 #include "lib/connector/connector_client.h"
+#include "lib/delivery/retry_policy.h"
 
 namespace dsar::connector::testing {
 
@@ -215,7 +215,7 @@ class FakeConnector final : public ConnectorClient {
 };
 
 // Always draws the same number, so backoff delays are exact.
-class FixedRandom final : public RandomSource {
+class FixedRandom final : public delivery::RandomSource {
  public:
   explicit FixedRandom(double u) : u_(u) {}
   double Uniform() override { return u_; }

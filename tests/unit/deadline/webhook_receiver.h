@@ -14,7 +14,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "lib/deadline/webhook_sink.h"
+#include "lib/delivery/signed_http_poster.h"
 
 namespace dsar::deadline::testing {
 
@@ -34,8 +34,8 @@ class WebhookReceiver {
       hook.alert_id_header = req.get_header_value("X-Dsar-Alert-Id");
       hook.attempt_header = req.get_header_value("X-Dsar-Delivery-Attempt");
       hook.body = req.body;
-      hook.signature_valid =
-          VerifyWebhookSignature(secret_, req.body, req.get_header_value("X-Dsar-Signature"));
+      hook.signature_valid = delivery::VerifyWebhookSignature(
+          secret_, req.body, req.get_header_value("X-Dsar-Signature"));
       absl::MutexLock lock(&mu_);
       int status = 204;
       if (!hook.signature_valid) {

@@ -1,0 +1,116 @@
+#include "lib/delivery/signed_http_poster.h"
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include <cstdlib>
+#include <mutex>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace dsar::delivery {
+namespace {
+
+void GlobalInit() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (sodium_init() < 0) std::abort();
+  });
+}
+
+size_t DiscardBody(char*, size_t size, size_t n, void*) { return size * n; }
+
+}  // namespace
+
+bool IsPermanentRejection(int http_status) {
+  switch (http_status) {
+    case 400:  // Bad Request
+    case 404:  // Not Found: the endpoint is gone
+    case 409:  // Conflict
+    case 410:  // Gone
+    case 413:  // Payload Too Large
+    case 415:  // Unsupported Media Type
+    case 422:  // Unprocessable Content
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::string WebhookSignature(absl::string_view secret, absl::string_view body) {
+  GlobalInit();
+  crypto_auth_hmacsha256_state state;
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(secret.data()),
+                              secret.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(body.data()),
+                                body.size());
+  unsigned char mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_final(&state, mac);
+  char hex[crypto_auth_hmacsha256_BYTES * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+  return absl::StrCat("sha256=", hex);
+}
+
+bool VerifyWebhookSignature(absl::string_view secret, absl::string_view body,
+                            absl::string_view header_value) {
+  const std::string expected = WebhookSignature(secret, body);
+  const std::string got = absl::AsciiStrToLower(header_value);
+  return got.size() == expected.size() &&
+         sodium_memcmp(got.data(), expected.data(), expected.size()) == 0;
+}
+
+SignedHttpPoster::SignedHttpPoster(SignedHttpPosterOptions options) : options_(std::move(options)) {
+  GlobalInit();
+  absl::MutexLock lock(&mu_);
+  curl_ = curl_easy_init();
+}
+
+SignedHttpPoster::~SignedHttpPoster() {
+  absl::MutexLock lock(&mu_);
+  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+}
+
+absl::Status SignedHttpPoster::Post(absl::string_view url, absl::string_view body,
+                                    const Headers& extra_headers) {
+  absl::MutexLock lock(&mu_);
+  CURL* curl = static_cast<CURL*>(curl_);
+  if (curl == nullptr) return absl::UnavailableError("curl_easy_init failed");
+  curl_easy_reset(curl);  // keeps the connection cache
+  const std::string url_string(url);
+  struct curl_slist* headers = nullptr;
+  headers = curl_slist_append(headers, "Content-Type: application/json");
+  for (const auto& [name, value] : extra_headers) {
+    headers = curl_slist_append(headers, absl::StrCat(name, ": ", value).c_str());
+  }
+  headers = curl_slist_append(
+      headers, absl::StrCat("X-Dsar-Signature: ", WebhookSignature(options_.secret, body)).c_str());
+  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+  curl_easy_setopt(curl, CURLOPT_URL, url_string.c_str());
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POST, 1L);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &DiscardBody);
+  const CURLcode rc = curl_easy_perform(curl);
+  curl_slist_free_all(headers);
+  if (rc != CURLE_OK) return absl::UnavailableError(curl_easy_strerror(rc));
+  long code = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+  if (code >= 200 && code < 300) return absl::OkStatus();
+  if (IsPermanentRejection(static_cast<int>(code))) {
+    return absl::InvalidArgumentError(absl::StrCat("HTTP ", code));
+  }
+  return absl::UnavailableError(absl::StrCat("HTTP ", code));
+}
+
+}  // namespace dsar::delivery

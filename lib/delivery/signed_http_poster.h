@@ -1,0 +1,74 @@
+// SignedHttpPoster: the one HTTP client of dsar's outgoing deliveries (alert
+// webhooks, privacy-request status callbacks): a JSON POST signed with the
+// shared secret, and one answer to "retry or give up?".
+//
+// Headers: Content-Type: application/json; X-Dsar-Signature: sha256=<hex
+// HMAC-SHA256 of the exact body under the secret>; the caller's own headers
+// (ids, attempt number). Redirects are not followed; only http and https are
+// allowed; Expect: 100-continue is off.
+//
+// Outcome of Post():
+//   OK                2xx: delivered;
+//   INVALID_ARGUMENT  the receiver rejected the body for good
+//                     (IsPermanentRejection: 400, 404, 409, 410, 413, 415,
+//                     422): do not retry;
+//   UNAVAILABLE       anything else: connection errors, timeouts, 408, 429,
+//                     5xx, and 401/403 from a misconfigured secret (fixable
+//                     without touching the body): retry later.
+// The message says "HTTP <code>" or the transport error.
+//
+// Thread-safety: Post() may be called from any thread; calls are serialised
+// on the one curl handle, which is reused for keep-alive.
+#ifndef DSAR_LIB_DELIVERY_SIGNED_HTTP_POSTER_H_
+#define DSAR_LIB_DELIVERY_SIGNED_HTTP_POSTER_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace dsar::delivery {
+
+struct SignedHttpPosterOptions {
+  std::string secret;  // HMAC key
+  absl::Duration timeout = absl::Seconds(10);
+  absl::Duration connect_timeout = absl::Seconds(3);
+  std::string user_agent = "dsard/1";
+};
+
+class SignedHttpPoster {
+ public:
+  explicit SignedHttpPoster(SignedHttpPosterOptions options);
+  ~SignedHttpPoster();
+  SignedHttpPoster(const SignedHttpPoster&) = delete;
+  SignedHttpPoster& operator=(const SignedHttpPoster&) = delete;
+
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  // POSTs `body` to `url` (http or https) with the signature and `headers`.
+  // See the header comment for the status codes.
+  absl::Status Post(absl::string_view url, absl::string_view body, const Headers& headers);
+
+ private:
+  const SignedHttpPosterOptions options_;
+  absl::Mutex mu_;
+  void* curl_ ABSL_GUARDED_BY(mu_) = nullptr;  // CURL*, null if curl_easy_init failed
+};
+
+// Whether an HTTP answer rejects the body for good.
+bool IsPermanentRejection(int http_status);
+
+// "sha256=<64 lower-case hex digits>": HMAC-SHA256 of `body` under `secret`.
+std::string WebhookSignature(absl::string_view secret, absl::string_view body);
+
+// Constant-time check of a received X-Dsar-Signature header value.
+bool VerifyWebhookSignature(absl::string_view secret, absl::string_view body,
+                            absl::string_view header_value);
+
+}  // namespace dsar::delivery
+
+#endif  // DSAR_LIB_DELIVERY_SIGNED_HTTP_POSTER_H_

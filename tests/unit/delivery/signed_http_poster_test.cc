@@ -1,0 +1,171 @@
+#include "lib/delivery/signed_http_poster.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "tests/testing/status_matchers.h"
+
+namespace dsar::delivery {
+namespace {
+
+using ::dsar::testing::IsOk;
+using ::dsar::testing::StatusIs;
+
+constexpr char kSecret[] = "poster-test-secret-0123456789";
+
+// A real HTTP receiver on 127.0.0.1 (port picked by the OS) that answers
+// every POST with the status code the test set and records what it got.
+class Receiver {
+ public:
+  struct Got {
+    std::string body, signature, content_type, attempt, user_agent, expect;
+  };
+
+  Receiver() {
+    server_.Post("/in", [this](const httplib::Request& req, httplib::Response& res) {
+      absl::MutexLock lock(&mu_);
+      got_.push_back({req.body, req.get_header_value("X-Dsar-Signature"),
+                      req.get_header_value("Content-Type"),
+                      req.get_header_value("X-Dsar-Delivery-Attempt"),
+                      req.get_header_value("User-Agent"), req.get_header_value("Expect")});
+      res.status = answer_;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~Receiver() {
+    server_.stop();
+    thread_.join();
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/in"; }
+  void Answer(int status) {
+    absl::MutexLock lock(&mu_);
+    answer_ = status;
+  }
+  std::vector<Got> got() {
+    absl::MutexLock lock(&mu_);
+    return got_;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  absl::Mutex mu_;
+  int answer_ ABSL_GUARDED_BY(mu_) = 204;
+  std::vector<Got> got_ ABSL_GUARDED_BY(mu_);
+};
+
+SignedHttpPosterOptions Options() {
+  SignedHttpPosterOptions o;
+  o.secret = kSecret;
+  o.timeout = absl::Seconds(5);
+  o.user_agent = "dsard-test/1";
+  return o;
+}
+
+TEST(SignedHttpPosterTest, PostsTheBodySignedWithTheCallersHeaders) {
+  Receiver receiver;
+  SignedHttpPoster poster(Options());
+  const std::string body = R"({"kind":"synthetic"})";
+  ASSERT_THAT(poster.Post(receiver.url(), body, {{"X-Dsar-Delivery-Attempt", "3"}}), IsOk());
+  const auto got = receiver.got();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].body, body);
+  EXPECT_EQ(got[0].content_type, "application/json");
+  EXPECT_EQ(got[0].attempt, "3");
+  EXPECT_EQ(got[0].user_agent, "dsard-test/1");
+  EXPECT_EQ(got[0].expect, "");
+  EXPECT_EQ(got[0].signature, WebhookSignature(kSecret, body));
+  EXPECT_TRUE(VerifyWebhookSignature(kSecret, body, got[0].signature));
+}
+
+TEST(SignedHttpPosterTest, PermanentRejectionsAreInvalidArgument) {
+  Receiver receiver;
+  SignedHttpPoster poster(Options());
+  for (int code : {400, 404, 409, 410, 413, 415, 422}) {
+    receiver.Answer(code);
+    EXPECT_THAT(poster.Post(receiver.url(), "{}", {}),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         ::testing::HasSubstr("HTTP " + std::to_string(code))))
+        << code;
+    EXPECT_TRUE(IsPermanentRejection(code)) << code;
+  }
+  EXPECT_EQ(receiver.got().size(), 7u);
+}
+
+TEST(SignedHttpPosterTest, EverythingElseIsTransient) {
+  Receiver receiver;
+  SignedHttpPoster poster(Options());
+  for (int code : {301, 401, 403, 408, 429, 500, 502, 503}) {
+    receiver.Answer(code);
+    EXPECT_THAT(poster.Post(receiver.url(), "{}", {}),
+                StatusIs(absl::StatusCode::kUnavailable,
+                         ::testing::HasSubstr("HTTP " + std::to_string(code))))
+        << code;
+    EXPECT_FALSE(IsPermanentRejection(code)) << code;
+  }
+}
+
+TEST(SignedHttpPosterTest, AnyTwoHundredIsADelivery) {
+  Receiver receiver;
+  SignedHttpPoster poster(Options());
+  for (int code : {200, 202, 204}) {
+    receiver.Answer(code);
+    EXPECT_THAT(poster.Post(receiver.url(), "{}", {}), IsOk()) << code;
+  }
+}
+
+// A loopback port that nothing listens on: bound (so the OS picks a free
+// one) and closed without listen().
+int UnusedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return 0;
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(SignedHttpPosterTest, NoListenerIsTransient) {
+  const int port = UnusedPort();
+  ASSERT_NE(port, 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/in";
+  SignedHttpPoster poster(Options());
+  EXPECT_THAT(poster.Post(url, "{}", {}), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST(SignedHttpPosterTest, OnlyHttpAndHttpsAreSpoken) {
+  SignedHttpPoster poster(Options());
+  EXPECT_THAT(poster.Post("file:///etc/hostname", "{}", {}),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST(WebhookSignatureTest, IsHmacSha256OfTheBodyInHex) {
+  // RFC 4231 test case 2.
+  EXPECT_EQ(WebhookSignature("Jefe", "what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_TRUE(VerifyWebhookSignature(kSecret, "{}", WebhookSignature(kSecret, "{}")));
+  EXPECT_FALSE(VerifyWebhookSignature(kSecret, "{ }", WebhookSignature(kSecret, "{}")));
+}
+
+}  // namespace
+}  // namespace dsar::delivery
