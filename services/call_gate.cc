@@ -199,7 +199,7 @@ void CallGate::AuditRefusal(const grpc::ServerContextBase& context, const Princi
   ctx.role = principal ? principal->role : Role::kUnspecified;
   ctx.tenant = principal && principal->tenant != "*" ? principal->tenant : "-";
   ctx.method = std::string(method);
-  ctx.request_id = std::string(request_id.substr(0, 128));
+  ctx.idempotency_key = IdempotencyKey(std::string(request_id.substr(0, 128)));
   std::string outcome = absl::StatusCodeToString(refusal.code());
   const absl::Time now = clock_->Now();
   // Not waited for: the refusal is answered at once. A failure to audit is
@@ -259,7 +259,7 @@ absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& cont
   call.ctx.tenant = std::move(tenant);
   call.ctx.all_tenants = p.tenant == "*";
   call.ctx.method = std::string(method);
-  call.ctx.request_id = std::string(request_id);
+  call.ctx.idempotency_key = IdempotencyKey(std::string(request_id));
   return call;
 }
 
@@ -271,7 +271,7 @@ absl::Status CallGate::Authorize(const grpc::ServerContextBase& context, const A
                                                " does not hold the permission ", permission)),
       "PERMISSION_NOT_GRANTED", {{"permission", std::string(permission)}});
   Principal p{call.ctx.principal, call.ctx.role, call.ctx.all_tenants ? "*" : call.ctx.tenant};
-  AuditRefusal(context, &p, call.ctx.method, call.ctx.request_id, denied);
+  AuditRefusal(context, &p, call.ctx.method, call.ctx.idempotency_key.value(), denied);
   return denied;
 }
 

@@ -91,7 +91,7 @@ absl::Status AppendBatch(store::WriteTxn& txn, const std::vector<PendingEvent>& 
     e.method = ctx.method;
     e.resource = pending[i].resource;
     e.outcome = pending[i].outcome;
-    e.request_id = ctx.request_id;
+    e.request_id = ctx.idempotency_key.value();
     e.prev_hash = std::move(prev_hash);
     e.hash = ComputeHash(e);
     prev_hash = e.hash;

@@ -98,7 +98,7 @@ absl::Status AuditMutation(store::WriteTxn& txn, const CallContext& ctx,
 }
 
 void AddRequestIdErrors(const CallContext& ctx, FieldErrors& errors) {
-  if (absl::Status id = store::ValidateRequestId(ctx.request_id); !id.ok()) {
+  if (absl::Status id = store::ValidateIdempotencyKey(ctx.idempotency_key); !id.ok()) {
     for (auto& v : FieldViolationsOf(id)) errors.Add(v.field, v.description);
   }
 }
@@ -222,7 +222,7 @@ void BreachRegister::Report(const CallContext& ctx, ReportInput input, BreachDon
         ASSIGN_OR_RETURN(
             std::string ref,
             store::RunIdempotent(
-                txn, op->ctx, fingerprint, op->now,
+                txn, op->ctx.tenant, op->ctx.idempotency_key, op->ctx.method, fingerprint, op->now,
                 [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   Breach b;
                   b.breach_id = NewId("br");
@@ -335,7 +335,7 @@ void BreachRegister::Update(const CallContext& ctx, UpdateInput input, BreachDon
         ASSIGN_OR_RETURN(
             std::string ref,
             store::RunIdempotent(
-                txn, op->ctx, fingerprint, op->now,
+                txn, op->ctx.tenant, op->ctx.idempotency_key, op->ctx.method, fingerprint, op->now,
                 [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ASSIGN_OR_RETURN(Breach b, internal::LoadView(t, op->breach_id, ScopeOf(op->ctx),
                                                                 {}, op->now));
@@ -484,7 +484,7 @@ void BreachRegister::RecordNotification(const CallContext& ctx, NotificationInpu
         ASSIGN_OR_RETURN(
             std::string notification_id,
             store::RunIdempotent(
-                txn, op->ctx, fingerprint, op->now,
+                txn, op->ctx.tenant, op->ctx.idempotency_key, op->ctx.method, fingerprint, op->now,
                 [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ASSIGN_OR_RETURN(Breach b,
                                    internal::LoadView(t, op->breach_id, scope, {}, op->now));
@@ -630,7 +630,7 @@ void BreachRegister::Close(const CallContext& ctx, CloseInput input, BreachDone 
         ASSIGN_OR_RETURN(
             std::string ref,
             store::RunIdempotent(
-                txn, op->ctx, fingerprint, op->now,
+                txn, op->ctx.tenant, op->ctx.idempotency_key, op->ctx.method, fingerprint, op->now,
                 [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ASSIGN_OR_RETURN(Breach b, internal::LoadView(t, op->breach_id, ScopeOf(op->ctx),
                                                                 {}, op->now));

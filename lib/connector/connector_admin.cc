@@ -50,7 +50,7 @@ void ConnectorAdmin::RetryTask(const CallContext& ctx, std::string task_id, Task
   store_->Write(
       [ctx, task_id, now, result](store::WriteTxn& txn) -> absl::Status {
         absl::StatusOr<std::string> response = store::RunIdempotent(
-            txn, ctx, store::Fingerprint(task_id), now,
+            txn, ctx.tenant, ctx.idempotency_key, ctx.method, store::Fingerprint(task_id), now,
             [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
               auto retried = task_store::Retry(t, ctx.tenant, task_id, now);
               if (!retried.ok()) return retried.status();

@@ -23,7 +23,8 @@ absl::Status ValidateSpec(const TaskSpec& spec) {
     errors.Add("purpose", "required for consent.apply");
   }
   if (!spec.task_id.empty()) {
-    absl::Status id = store::ValidateRequestId(spec.task_id);
+    // A task id is the connector call's idempotency key: the same rules.
+    absl::Status id = store::ValidateIdempotencyKey(IdempotencyKey(spec.task_id));
     if (!id.ok()) errors.Add("task_id", "1-128 printable ASCII characters without spaces");
   }
   return errors.ToStatus("invalid connector task");

@@ -92,8 +92,8 @@ ConsentReceipt GivenReceipt(const std::string& tenant, const std::string& subjec
 // both withdraw) with the same content.
 absl::Status CheckSameRecordedRequest(const rows::RecordedRequest& found, ConsentAction action,
                                       const CallContext& ctx, absl::string_view fingerprint) {
-  return store::CheckSameRequest(found.action == action ? ctx.method : absl::string_view("other"),
-                                 found.fingerprint, ctx, fingerprint);
+  return store::CheckSameCall(found.action == action ? ctx.method : absl::string_view("other"),
+                              found.fingerprint, ctx.method, fingerprint);
 }
 
 // A new current state (for the in-memory index); the views outlive PublishStates.
@@ -207,7 +207,7 @@ ConsentLedger::ConsentLedger(store::Store* store, Clock* clock, const SubjectKey
 absl::Status ConsentLedger::ValidateRecord(const CallContext& ctx, RecordConsentInput& in,
                                            absl::Time now) const {
   FieldErrors errors;
-  if (absl::Status id = store::ValidateRequestId(ctx.request_id); !id.ok()) {
+  if (absl::Status id = store::ValidateIdempotencyKey(ctx.idempotency_key); !id.ok()) {
     for (auto& v : FieldViolationsOf(id)) errors.Add(v.field, v.description);
   }
   CheckSubject(errors, in.subject);
@@ -308,7 +308,7 @@ void ConsentLedger::AnswerRecords(absl::Status status, RecordBatch& batch) {
 absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batch) {
   std::vector<PendingRecord*> fresh;  // new requests, in arrival order
   fresh.reserve(batch.size());
-  // A request_id seen earlier in this batch (for the same subject) answers
+  // An idempotency key seen earlier in this batch (for the same subject) answers
   // like a retry of it.
   absl::flat_hash_map<std::tuple<absl::string_view, absl::string_view, absl::string_view>,
                       PendingRecord*>
@@ -316,12 +316,12 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
   std::vector<std::pair<PendingRecord*, PendingRecord*>> repeats;  // (repeat, first)
   for (auto& shared_op : batch) {
     PendingRecord* op = shared_op.get();
-    auto [it, inserted] =
-        first_by_key.try_emplace({op->ctx.tenant, op->subject_key, op->ctx.request_id}, op);
+    auto [it, inserted] = first_by_key.try_emplace(
+        {op->ctx.tenant, op->subject_key, op->ctx.idempotency_key.value()}, op);
     if (!inserted) {
       const PendingRecord* first = it->second;
-      op->status =
-          store::CheckSameRequest(first->ctx.method, first->fingerprint, op->ctx, op->fingerprint);
+      op->status = store::CheckSameCall(first->ctx.method, first->fingerprint, op->ctx.method,
+                                        op->fingerprint);
       if (op->status.ok()) repeats.emplace_back(op, it->second);
       continue;
     }
@@ -332,7 +332,7 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
         index_ == nullptr || !index_->HasNoStateOf(op->ctx.tenant, op->subject_key);
     std::optional<rows::RecordedRequest> recorded;
     if (subject_has_events) {
-      recorded = rows::FindRequest(txn, op->ctx.tenant, op->subject_key, op->ctx.request_id);
+      recorded = rows::FindRequest(txn, op->ctx.tenant, op->subject_key, op->ctx.idempotency_key);
     }
     if (!recorded.has_value()) {
       fresh.push_back(op);
@@ -374,8 +374,8 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
       e.actor = op.ctx.principal;
       e.occurred_at = in.given_at.value_or(op.now);
       e.recorded_at = op.now;
-      event_rows[i] =
-          rows::EventRow{&op.ctx.tenant, &op.subject_key, &e, &op.ctx.request_id, &op.fingerprint};
+      event_rows[i] = rows::EventRow{&op.ctx.tenant, &op.subject_key, &e, &op.ctx.idempotency_key,
+                                     &op.fingerprint};
       states[i] =
           StateChange{&op.ctx.tenant, &op.subject_key,    &in.purpose, ConsentState::kGranted,
                       &op.receipt_id, &in.notice_version, op.now,      e.seq};
@@ -409,7 +409,7 @@ absl::Status ConsentLedger::WriteRecords(store::WriteTxn& txn, RecordBatch& batc
 
 void ConsentLedger::Withdraw(const CallContext& ctx, WithdrawConsentInput input, ReceiptDone done) {
   FieldErrors errors;
-  if (absl::Status id = store::ValidateRequestId(ctx.request_id); !id.ok()) {
+  if (absl::Status id = store::ValidateIdempotencyKey(ctx.idempotency_key); !id.ok()) {
     for (auto& v : FieldViolationsOf(id)) errors.Add(v.field, v.description);
   }
   CheckSubject(errors, input.subject);
@@ -444,7 +444,7 @@ void ConsentLedger::Withdraw(const CallContext& ctx, WithdrawConsentInput input,
         // A retry finds the withdrawal event its first attempt wrote; an id
         // that recorded this subject's consent is not a withdrawal's.
         if (std::optional<rows::RecordedRequest> recorded =
-                rows::FindRequest(txn, tenant, op->subject_key, op->ctx.request_id)) {
+                rows::FindRequest(txn, tenant, op->subject_key, op->ctx.idempotency_key)) {
           RETURN_IF_ERROR(
               CheckSameRecordedRequest(*recorded, ConsentAction::kWithdrawn, op->ctx, fingerprint));
           ASSIGN_OR_RETURN(op->receipt, rows::LoadReceipt(txn, tenant, recorded->receipt_id));
@@ -473,8 +473,8 @@ void ConsentLedger::Withdraw(const CallContext& ctx, WithdrawConsentInput input,
         e.reason = in.reason;
         e.occurred_at = op->now;
         e.recorded_at = op->now;
-        rows::InsertEvents(txn, {rows::EventRow{&tenant, &op->subject_key, &e, &op->ctx.request_id,
-                                                &fingerprint}});
+        rows::InsertEvents(txn, {rows::EventRow{&tenant, &op->subject_key, &e,
+                                                &op->ctx.idempotency_key, &fingerprint}});
         PublishStates(txn, index,
                       {StateChange{&tenant, &op->subject_key, &in.purpose, ConsentState::kWithdrawn,
                                    &current.receipt_id, &current.notice_version, op->now, e.seq}});

@@ -116,7 +116,7 @@ void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows) {
         insert.bindNoCopy(p++, e.reason);
         insert.bind(p++, static_cast<int64_t>(Micros(e.occurred_at)));
         insert.bind(p++, static_cast<int64_t>(Micros(e.recorded_at)));
-        insert.bindNoCopy(p++, *rows[i].request_id);
+        insert.bindNoCopy(p++, rows[i].key->value());
         insert.bindNoCopy(p++, rows[i].fingerprint->data(),
                           static_cast<int>(rows[i].fingerprint->size()));
       });
@@ -124,13 +124,13 @@ void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows) {
 
 std::optional<RecordedRequest> FindRequest(store::WriteTxn& txn, const std::string& tenant,
                                            const std::string& subject_key,
-                                           const std::string& request_id) {
+                                           const IdempotencyKey& key) {
   SQLite::Statement& q = txn.Prepare(
       "SELECT action, receipt_id, request_fingerprint FROM consent_events "
       "WHERE tenant_id = ?1 AND subject_key = ?2 AND request_id = ?3 LIMIT 1");
   SQLite::bind(q, tenant);
   BindKey(q, 2, subject_key);
-  q.bind(3, request_id);
+  q.bind(3, key.value());
   std::optional<RecordedRequest> found;
   if (q.executeStep()) {
     found = RecordedRequest{static_cast<ConsentAction>(q.getColumn(0).getInt()),

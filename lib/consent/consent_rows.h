@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "lib/consent/consent_types.h"
+#include "lib/core/idempotency_key.h"
 #include "lib/store/txn.h"
 
 namespace dsar::consent::rows {
@@ -33,7 +34,7 @@ struct EventRow {
   const std::string* tenant;
   const std::string* subject_key;
   const ConsentEvent* event;  // its seq is the row's
-  const std::string* request_id;
+  const IdempotencyKey* key;  // the request_id column
   const std::string* fingerprint;
 };
 
@@ -43,7 +44,8 @@ int64_t NextEventSeq(store::WriteTxn& txn);
 // One multi-row INSERT per call (store::ExecMultiRow).
 void InsertEvents(store::WriteTxn& txn, const std::vector<EventRow>& rows);
 
-// The event that request `request_id` wrote for this subject, if any.
+// The event that the call with idempotency key `key` wrote for this
+// subject, if any.
 struct RecordedRequest {
   ConsentAction action;
   std::string receipt_id;
@@ -51,7 +53,7 @@ struct RecordedRequest {
 };
 std::optional<RecordedRequest> FindRequest(store::WriteTxn& txn, const std::string& tenant,
                                            const std::string& subject_key,
-                                           const std::string& request_id);
+                                           const IdempotencyKey& key);
 
 // The latest event of (subject, purpose): its current state (kNone: none).
 struct LatestEvent {

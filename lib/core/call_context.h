@@ -1,13 +1,16 @@
-// CallContext: who is calling, for which tenant, under which request id.
+// CallContext: who is calling, for which tenant, under which idempotency key.
 //
 // Built once per RPC by the transport (services/) after authentication and
 // passed to every domain call, so tenant isolation and idempotency are never an
 // afterthought: domain code scopes every query by `tenant` and stores results of
-// mutations under `request_id`. Holds no personal data.
+// mutations under `idempotency_key` (the API's `request_id`). Holds no
+// personal data.
 #ifndef DSAR_LIB_CORE_CALL_CONTEXT_H_
 #define DSAR_LIB_CORE_CALL_CONTEXT_H_
 
 #include <string>
+
+#include "lib/core/idempotency_key.h"
 
 namespace dsar {
 
@@ -17,9 +20,9 @@ enum class Role { kUnspecified, kService, kDpo, kConnector, kAuditor, kAdmin };
 struct CallContext {
   std::string principal;  // stable principal name, e.g. "svc-booking"
   Role role = Role::kUnspecified;
-  std::string tenant;      // tenant (controller) the call acts for
-  std::string request_id;  // client idempotency key; empty for reads
-  std::string method;      // full gRPC method name, for audit events
+  std::string tenant;              // tenant (controller) the call acts for
+  IdempotencyKey idempotency_key;  // the caller's request_id; empty for reads
+  std::string method;              // full gRPC method name, for audit events
   // The principal serves every tenant (configured with tenant "*") and named
   // `tenant` for this call; modules whose resources span tenants (breaches)
   // scope by it instead of `tenant` alone.

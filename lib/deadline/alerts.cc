@@ -216,7 +216,7 @@ absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const CallContext& 
   if (alert_id.empty()) return InvalidField("name", "required: alerts/{alert_id}");
   const std::string resource = absl::StrCat("alerts/", alert_id);
   absl::StatusOr<std::string> done = store::RunIdempotent(
-      txn, ctx, store::Fingerprint(resource), now,
+      txn, ctx.tenant, ctx.idempotency_key, ctx.method, store::Fingerprint(resource), now,
       [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
         std::optional<Alert> a = LoadAlert(t, ctx.tenant, alert_id);
         if (!a.has_value()) return absl::NotFoundError(absl::StrCat("alert ", alert_id));

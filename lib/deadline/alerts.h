@@ -72,7 +72,7 @@ absl::StatusOr<Alert> GetAlert(store::ReadTxn& txn, absl::string_view tenant,
 
 // Marks the alert acknowledged by ctx.principal at `now` (the first
 // acknowledgement wins; acknowledging again changes nothing). Idempotent on
-// ctx.request_id and audited, in the caller's transaction. Errors:
+// ctx.idempotency_key and audited, in the caller's transaction. Errors:
 // INVALID_ARGUMENT ("request_id", "name"); NOT_FOUND.
 absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const CallContext& ctx,
                                        absl::string_view alert_id, absl::Time now);

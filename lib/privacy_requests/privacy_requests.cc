@@ -55,7 +55,7 @@ bool Printable(absl::string_view s) {
 }
 
 void CheckRequestId(FieldErrors& errors, const CallContext& ctx) {
-  if (absl::Status id = store::ValidateRequestId(ctx.request_id); !id.ok()) {
+  if (absl::Status id = store::ValidateIdempotencyKey(ctx.idempotency_key); !id.ok()) {
     for (auto& v : FieldViolationsOf(id)) errors.Add(v.field, v.description);
   }
 }
@@ -281,7 +281,7 @@ void PrivacyRequests::Create(const CallContext& ctx, CreateInput in, CreateDone 
         ASSIGN_OR_RETURN(
             std::string answer,
             store::RunIdempotent(
-                txn, ctx, op->fingerprint, op->now,
+                txn, ctx.tenant, ctx.idempotency_key, ctx.method, op->fingerprint, op->now,
                 [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   const absl::Time now = op->now;
                   if (auto dup = rows::FindOpenDuplicate(t, ctx.tenant, in.type, op->keys)) {
@@ -438,7 +438,8 @@ void PrivacyRequests::Verify(const CallContext& ctx, std::string request_id, Ver
         ASSIGN_OR_RETURN(
             std::string id,
             store::RunIdempotent(
-                txn, ctx, fingerprint, now, [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
+                txn, ctx.tenant, ctx.idempotency_key, ctx.method, fingerprint, now,
+                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ASSIGN_OR_RETURN(PrivacyRequest r, LoadOrNotFound(t, ctx.tenant, request_id));
                   RETURN_IF_ERROR(CheckTransition(r.name(), r.state, RequestState::kVerified,
                                                   "VerifyIdentity"));
@@ -483,7 +484,8 @@ void PrivacyRequests::Extend(const CallContext& ctx, ExtendInput in, RequestDone
         ASSIGN_OR_RETURN(
             std::string id,
             store::RunIdempotent(
-                txn, ctx, fingerprint, now, [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
+                txn, ctx.tenant, ctx.idempotency_key, ctx.method, fingerprint, now,
+                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ASSIGN_OR_RETURN(PrivacyRequest r, LoadOrNotFound(t, ctx.tenant, in.request_id));
                   if (!IsOpen(r.state)) {
                     return FailedPreconditionWithViolations(
@@ -561,7 +563,8 @@ void PrivacyRequests::Reject(const CallContext& ctx, std::string request_id, Rej
         ASSIGN_OR_RETURN(
             std::string id,
             store::RunIdempotent(
-                txn, ctx, fingerprint, now, [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
+                txn, ctx.tenant, ctx.idempotency_key, ctx.method, fingerprint, now,
+                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ASSIGN_OR_RETURN(PrivacyRequest r, LoadOrNotFound(t, ctx.tenant, request_id));
                   RETURN_IF_ERROR(CheckTransition(r.name(), r.state, RequestState::kRejected,
                                                   "RejectPrivacyRequest"));
@@ -602,7 +605,8 @@ void PrivacyRequests::Cancel(const CallContext& ctx, std::string request_id, std
         ASSIGN_OR_RETURN(
             std::string id,
             store::RunIdempotent(
-                txn, ctx, fingerprint, now, [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
+                txn, ctx.tenant, ctx.idempotency_key, ctx.method, fingerprint, now,
+                [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
                   ASSIGN_OR_RETURN(PrivacyRequest r, LoadOrNotFound(t, ctx.tenant, request_id));
                   if (r.type == RequestType::kErasure && r.state == RequestState::kInProgress) {
                     return FailedPreconditionWithViolations(

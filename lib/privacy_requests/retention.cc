@@ -181,8 +181,9 @@ void RetentionJob::File(const std::string& tenant, Candidate candidate, bool hel
   ctx.role = Role::kService;
   ctx.tenant = tenant;
   ctx.method = "dsard/requests.Retention";
-  ctx.request_id = absl::StrCat(held ? "retention-held-" : "retention-",
-                                absl::BytesToHexString(store::Fingerprint(keys)).substr(0, 32));
+  ctx.idempotency_key =
+      IdempotencyKey(absl::StrCat(held ? "retention-held-" : "retention-",
+                                  absl::BytesToHexString(store::Fingerprint(keys)).substr(0, 32)));
   absl::Notification done;
   absl::StatusOr<Created> created = absl::UnknownError("not filed");
   requests_->Create(ctx, std::move(in), [&](absl::StatusOr<Created> c) {

@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/VariadicBind.h>
 #include <sodium.h>
 
 #include "absl/strings/str_cat.h"
@@ -10,7 +11,8 @@
 
 namespace dsar::store {
 
-absl::Status ValidateRequestId(absl::string_view request_id) {
+absl::Status ValidateIdempotencyKey(const IdempotencyKey& key) {
+  const std::string& request_id = key.value();
   if (request_id.empty()) return InvalidField("request_id", "required for every mutating call");
   if (request_id.size() > 128) return InvalidField("request_id", "at most 128 characters");
   for (char c : request_id) {
@@ -34,12 +36,11 @@ std::string FingerprintOf(std::initializer_list<absl::string_view> parts) {
 }
 
 std::optional<StoredAnswer> FindAnswer(WriteTxn& txn, absl::string_view tenant,
-                                       absl::string_view request_id) {
+                                       const IdempotencyKey& key) {
   SQLite::Statement& find = txn.Prepare(
       "SELECT method, fingerprint, response FROM idempotency_keys "
       "WHERE tenant_id = ? AND request_id = ?");
-  find.bind(1, std::string(tenant));
-  find.bind(2, std::string(request_id));
+  SQLite::bind(find, std::string(tenant), key.value());
   std::optional<StoredAnswer> found;
   if (find.executeStep()) {
     found = StoredAnswer{find.getColumn(0).getString(), find.getColumn(1).getString(),
@@ -49,9 +50,9 @@ std::optional<StoredAnswer> FindAnswer(WriteTxn& txn, absl::string_view tenant,
   return found;
 }
 
-absl::Status CheckSameRequest(absl::string_view stored_method, absl::string_view stored_fingerprint,
-                              const CallContext& ctx, absl::string_view fingerprint) {
-  if (stored_method != ctx.method || stored_fingerprint != fingerprint) {
+absl::Status CheckSameCall(absl::string_view stored_method, absl::string_view stored_fingerprint,
+                           absl::string_view method, absl::string_view fingerprint) {
+  if (stored_method != method || stored_fingerprint != fingerprint) {
     return InvalidField("request_id", "already used for a different request; use a new request_id");
   }
   return absl::OkStatus();
@@ -65,9 +66,9 @@ void StoreAnswers(WriteTxn& txn, const std::vector<NewAnswer>& answers, absl::Ti
                6, "", answers.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
                  const NewAnswer& a = answers[i];
                  // SQLITE_STATIC: `answers` outlives the statement's execution.
-                 insert.bindNoCopy(p++, a.ctx->tenant);
-                 insert.bindNoCopy(p++, a.ctx->request_id);
-                 insert.bindNoCopy(p++, a.ctx->method);
+                 insert.bindNoCopy(p++, a.tenant);
+                 insert.bindNoCopy(p++, a.key.value());
+                 insert.bindNoCopy(p++, a.method);
                  insert.bindNoCopy(p++, a.fingerprint.data(),
                                    static_cast<int>(a.fingerprint.size()));
                  insert.bindNoCopy(p++, a.response.data(), static_cast<int>(a.response.size()));
@@ -76,18 +77,22 @@ void StoreAnswers(WriteTxn& txn, const std::vector<NewAnswer>& answers, absl::Ti
 }
 
 absl::StatusOr<std::string> RunIdempotent(
-    WriteTxn& txn, const CallContext& ctx, absl::string_view fingerprint, absl::Time now,
+    WriteTxn& txn, absl::string_view tenant, const IdempotencyKey& key, absl::string_view method,
+    absl::string_view fingerprint, absl::Time now,
     absl::FunctionRef<absl::StatusOr<std::string>(WriteTxn&)> mutate) {
-  absl::Status valid = ValidateRequestId(ctx.request_id);
+  absl::Status valid = ValidateIdempotencyKey(key);
   if (!valid.ok()) return valid;
-  if (std::optional<StoredAnswer> stored = FindAnswer(txn, ctx.tenant, ctx.request_id)) {
-    absl::Status same = CheckSameRequest(stored->method, stored->fingerprint, ctx, fingerprint);
+  if (std::optional<StoredAnswer> stored = FindAnswer(txn, tenant, key)) {
+    absl::Status same = CheckSameCall(stored->method, stored->fingerprint, method, fingerprint);
     if (!same.ok()) return same;
     return std::move(stored->response);
   }
   absl::StatusOr<std::string> response = mutate(txn);
   if (!response.ok()) return response.status();
-  StoreAnswers(txn, {NewAnswer{&ctx, std::string(fingerprint), *response}}, now);
+  StoreAnswers(txn,
+               {NewAnswer{std::string(tenant), key, std::string(method), std::string(fingerprint),
+                          *response}},
+               now);
   return response;
 }
 

@@ -1,8 +1,9 @@
-// Idempotent mutations: (tenant, request_id) -> the first response.
+// Idempotent mutations: (tenant, idempotency key) -> the first response.
 //
-// Every mutating RPC carries a client request_id. RunIdempotent, called inside
-// the request's write transaction, returns the stored response when the same
-// tenant already used that request_id for the same method and request, and
+// Every mutating RPC carries the caller's IdempotencyKey (the API's
+// request_id). RunIdempotent, called inside the call's write transaction,
+// returns the stored response when the same tenant already used that key for
+// the same method and content, and
 // otherwise runs the mutation and stores its response in the same transaction,
 // so the change and its answer commit (or roll back) together, and a retry after
 // a crash or restart sees exactly one effect. Only successful responses are
@@ -19,38 +20,42 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "lib/core/call_context.h"
+#include "lib/core/idempotency_key.h"
 #include "lib/store/txn.h"
 
 namespace dsar::store {
 
-// Checks that a request_id is present and well formed (1-128 printable ASCII
-// characters). INVALID_ARGUMENT naming field "request_id" otherwise.
-absl::Status ValidateRequestId(absl::string_view request_id);
+// Checks that a key is present and well formed (1-128 printable ASCII
+// characters). INVALID_ARGUMENT naming the API field "request_id" otherwise.
+absl::Status ValidateIdempotencyKey(const IdempotencyKey& key);
 
-// `fingerprint` identifies the request's content (e.g. a hash of its
-// serialized fields). Errors: INVALID_ARGUMENT (field "request_id") when the id
-// was already used by this tenant for another method or different content;
+// Runs `mutate` once per (tenant, key): a call of `method` whose content is
+// `fingerprint` (e.g. a hash of its serialized fields). Errors:
+// INVALID_ARGUMENT (field "request_id") when the key is malformed or was
+// already used by this tenant for another method or different content;
 // whatever `mutate` returns.
 absl::StatusOr<std::string> RunIdempotent(
-    WriteTxn& txn, const CallContext& ctx, absl::string_view fingerprint, absl::Time now,
+    WriteTxn& txn, absl::string_view tenant, const IdempotencyKey& key, absl::string_view method,
+    absl::string_view fingerprint, absl::Time now,
     absl::FunctionRef<absl::StatusOr<std::string>(WriteTxn&)> mutate);
 
-// The same, split for writers that handle many requests in one write (e.g.
-// consent records): look each key up, then store the new ones together.
+// The same, split for writers that handle many calls in one write: look each
+// key up, then store the new ones together.
 struct StoredAnswer {
   std::string method;
   std::string fingerprint;
   std::string response;
 };
 std::optional<StoredAnswer> FindAnswer(WriteTxn& txn, absl::string_view tenant,
-                                       absl::string_view request_id);
-// OK when `stored` answered this same request (method and fingerprint);
+                                       const IdempotencyKey& key);
+// OK when the stored answer was for this same call (method and fingerprint);
 // INVALID_ARGUMENT naming "request_id" otherwise.
-absl::Status CheckSameRequest(absl::string_view stored_method, absl::string_view stored_fingerprint,
-                              const CallContext& ctx, absl::string_view fingerprint);
+absl::Status CheckSameCall(absl::string_view stored_method, absl::string_view stored_fingerprint,
+                           absl::string_view method, absl::string_view fingerprint);
 struct NewAnswer {
-  const CallContext* ctx;
+  std::string tenant;
+  IdempotencyKey key;
+  std::string method;
   std::string fingerprint;
   std::string response;
 };

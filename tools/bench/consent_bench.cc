@@ -168,7 +168,7 @@ absl::Status Seed(const std::string& db_path, const std::string& key_file, int64
       if (!first_error.ok()) break;
       ++in_flight;
     }
-    ctx.request_id = absl::StrCat("seed-", i);
+    ctx.idempotency_key = IdempotencyKey(absl::StrCat("seed-", i));
     consent::RecordConsentInput in;
     in.subject = {IdentifierType::kEmail, SubjectId(i)};
     in.purpose = kPurpose;

@@ -28,7 +28,7 @@ class AuditLogTest : public ::testing::Test {
       ctx.principal = "svc-test";
       ctx.role = Role::kService;
       ctx.method = "/dsar.v1.ConsentService/RecordConsent";
-      ctx.request_id = absl::StrCat("req-", i);
+      ctx.idempotency_key = IdempotencyKey(absl::StrCat("req-", i));
       clock_.Advance(absl::Seconds(1));
       ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
         return Append(txn, ctx, absl::StrCat("consents/c", i), "OK", clock_.Now());

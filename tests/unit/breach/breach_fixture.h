@@ -96,7 +96,7 @@ class BreachRegisterTest : public ::testing::Test {
     ctx.role = Role::kDpo;
     ctx.tenant = kTenantA;
     ctx.all_tenants = true;
-    ctx.request_id = absl::StrCat("req-", ++request_seq_);
+    ctx.idempotency_key = IdempotencyKey(absl::StrCat("req-", ++request_seq_));
     ctx.method = "/dsar.v1.BreachService/Test";
     return ctx;
   }

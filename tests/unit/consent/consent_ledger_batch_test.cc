@@ -57,7 +57,7 @@ class ConsentLedgerBatchTest : public ::testing::Test {
     ctx.role = Role::kService;
     ctx.tenant = "tenant-a";
     ctx.method = "/dsar.v1.ConsentService/RecordConsent";
-    ctx.request_id = request_id;
+    ctx.idempotency_key = IdempotencyKey(request_id);
     return ctx;
   }
   RecordConsentInput Input(const std::string& subject, const std::string& channel = "web") {

@@ -65,7 +65,7 @@ class SubjectEventsTest : public ::testing::Test {
     ctx.role = Role::kService;
     ctx.tenant = kTenant;
     ctx.method = method;
-    ctx.request_id = request_id;
+    ctx.idempotency_key = IdempotencyKey(request_id);
     return ctx;
   }
   template <typename Start>

@@ -76,7 +76,7 @@ std::vector<store::Migration> MigrationsBefore9() {
 class AlertLayoutTest : public testing::DeadlineTest {
  protected:
   CallContext Ctx(const std::string& request_id) {
-    return CallContext{"dpo-test", Role::kDpo, testing::kTenant, request_id,
+    return CallContext{"dpo-test", Role::kDpo, testing::kTenant, IdempotencyKey(request_id),
                        "/dsar.v1.DeadlineService/AcknowledgeAlert"};
   }
 

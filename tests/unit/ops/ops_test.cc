@@ -157,7 +157,7 @@ class BackupTest : public ::testing::Test {
     store_ = std::move(*store);
     for (int i = 1; i <= 50; ++i)
       ASSERT_THAT(store_->WriteAndWait(::dsar::testing::InsertKv(i)), IsOk());
-    CallContext ctx{"svc-test", Role::kService, "acme-travel", "r1", "/test/Write"};
+    CallContext ctx{"svc-test", Role::kService, "acme-travel", IdempotencyKey("r1"), "/test/Write"};
     ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
       return audit::Append(txn, ctx, "kv/1", "OK", clock_.Now());
     }),
@@ -209,7 +209,7 @@ TEST_F(BackupTest, ManagerNamesChecksumsAuditsAndKeepsTheNewest) {
   options.keep = 2;
   BackupManager manager(store_.get(), &clock_, options);
   manager.Start();
-  CallContext admin{"admin-ops", Role::kAdmin, "acme-travel", "b1",
+  CallContext admin{"admin-ops", Role::kAdmin, "acme-travel", IdempotencyKey("b1"),
                     "/dsar.v1.AdminService/CreateBackup"};
   std::vector<BackupInfo> made;
   for (int i = 0; i < 3; ++i) {
@@ -267,7 +267,7 @@ TEST_F(BackupTest, AnUnwritableDirectoryIsUnavailable) {
   options.directory = dir_.File("not-a-dir/backups");
   BackupManager manager(store_.get(), &clock_, options);
   manager.Start();
-  CallContext admin{"admin-ops", Role::kAdmin, "acme-travel", "b1", "m"};
+  CallContext admin{"admin-ops", Role::kAdmin, "acme-travel", IdempotencyKey("b1"), "m"};
   EXPECT_THAT(manager.CreateAndWait(admin).status(), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(manager.stats().failed, 1);
 }

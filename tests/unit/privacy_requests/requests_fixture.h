@@ -90,7 +90,7 @@ class RequestsTest : public ::testing::Test {
     ctx.principal = "tenant-dpo";
     ctx.role = Role::kDpo;
     ctx.tenant = tenant;
-    ctx.request_id = absl::StrCat("call-", ++call_seq_);
+    ctx.idempotency_key = IdempotencyKey(absl::StrCat("call-", ++call_seq_));
     ctx.method = "/dsar.v1.PrivacyRequestService/Test";
     return ctx;
   }

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "lib/core/call_context.h"
 #include "lib/core/clock.h"
 #include "lib/core/errors.h"
 #include "lib/store/idempotency_sweeper.h"
@@ -33,16 +34,17 @@ class IdempotencyTest : public ::testing::Test {
                                           absl::Time now = absl::UnixEpoch()) {
     absl::StatusOr<std::string> out;
     absl::Status s = store_->WriteAndWait([&](WriteTxn& txn) -> absl::Status {
-      out = RunIdempotent(
-          txn, ctx, Fingerprint(body), now, [&](WriteTxn& t) -> absl::StatusOr<std::string> {
-            ++mutations_;
-            if (body == "invalid") return absl::InvalidArgumentError("no");
-            SQLite::Statement& insert = t.Prepare("INSERT INTO kv (k, v) VALUES (?, ?)");
-            insert.bind(1, static_cast<int64_t>(mutations_));
-            insert.bind(2, body);
-            insert.exec();
-            return "thing-" + std::to_string(mutations_);
-          });
+      out = RunIdempotent(txn, ctx.tenant, ctx.idempotency_key, ctx.method, Fingerprint(body), now,
+                          [&](WriteTxn& t) -> absl::StatusOr<std::string> {
+                            ++mutations_;
+                            if (body == "invalid") return absl::InvalidArgumentError("no");
+                            SQLite::Statement& insert =
+                                t.Prepare("INSERT INTO kv (k, v) VALUES (?, ?)");
+                            insert.bind(1, static_cast<int64_t>(mutations_));
+                            insert.bind(2, body);
+                            insert.exec();
+                            return "thing-" + std::to_string(mutations_);
+                          });
       return out.status();
     });
     if (!s.ok()) return s;
@@ -53,7 +55,7 @@ class IdempotencyTest : public ::testing::Test {
     CallContext ctx;
     ctx.tenant = std::move(tenant);
     ctx.principal = "svc-test";
-    ctx.request_id = std::move(request_id);
+    ctx.idempotency_key = IdempotencyKey(std::move(request_id));
     ctx.method = "/dsar.v1.Test/Create";
     return ctx;
   }
