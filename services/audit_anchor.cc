@@ -15,29 +15,24 @@ void AuditAnchor::LogNow() {
 }
 
 void AuditAnchor::Start() {
-  LogNow();
-  thread_ = std::thread([this] {
+  {
     absl::MutexLock lock(&mu_);
-    for (;;) {
-      // Wakes at the interval, or at once when stopping.
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval_)) return;
-      mu_.Unlock();
-      LogNow();
-      mu_.Lock();
-    }
-  });
+    if (started_ || stopped_) return;
+    started_ = true;
+  }
+  LogNow();
+  loop_.Start();
 }
 
 void AuditAnchor::Stop() {
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_) return;
-    stopping_ = true;
+    if (stopped_) return;
+    stopped_ = true;
+    if (!started_) return;
   }
-  if (thread_.joinable()) {
-    thread_.join();
-    LogNow();
-  }
+  loop_.Stop();
+  LogNow();
 }
 
 }  // namespace dsar

@@ -133,7 +133,11 @@ absl::Status Dispatcher::Start() {
   started_ = true;
   loop_ = std::thread([this] { Loop(); });
   if (options_.health_interval > absl::ZeroDuration()) {
-    prober_ = std::thread([this] { ProbeLoop(); });
+    prober_ = std::make_unique<delivery::BackgroundLoop>([this] {
+      ProbeOnce();
+      return options_.health_interval;
+    });
+    prober_->Start();
   }
   return absl::OkStatus();
 }
@@ -156,7 +160,7 @@ void Dispatcher::Stop(absl::Duration grace) {
   // Cancels what is left: task calls past the grace, and a health probe of
   // an unresponsive backend (otherwise shutdown waits its call timeout).
   for (auto& rt : runtimes_) rt->client->CancelAll();
-  if (prober_.joinable()) prober_.join();
+  if (prober_ != nullptr) prober_->Stop();
   WaitIdle();
   for (auto& rt : runtimes_) rt->pool.Stop();
 }
@@ -193,17 +197,6 @@ void Dispatcher::Loop() {
     }
     wake_ = false;
     if (next_due_ <= deps_.clock->Now()) next_due_ = absl::InfiniteFuture();
-    if (stopping_) return;
-  }
-}
-
-void Dispatcher::ProbeLoop() {
-  for (;;) {
-    ProbeOnce();
-    absl::MutexLock lock(&mu_);
-    absl::Time until = absl::Now() + options_.health_interval;
-    while (!stopping_ && !cv_.WaitWithDeadline(&mu_, until)) {
-    }
     if (stopping_) return;
   }
 }

@@ -42,6 +42,7 @@
 #include "lib/connector/task_store.h"
 #include "lib/connector/worker_pool.h"
 #include "lib/core/clock.h"
+#include "lib/delivery/background_loop.h"
 #include "lib/delivery/retry_policy.h"
 #include "lib/store/store.h"
 
@@ -166,7 +167,6 @@ class Dispatcher {
   struct Outcome;
 
   void Loop();
-  void ProbeLoop();
   void Execute(Runtime* rt, task_store::ClaimedTask task, bool probe);
   Outcome Call(Runtime* rt, const task_store::ClaimedTask& task);
   void Record(Runtime* rt, TaskInfo info, Outcome outcome);
@@ -183,7 +183,7 @@ class Dispatcher {
   int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // claimed and not yet written back
   absl::Time next_due_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   std::thread loop_;
-  std::thread prober_;
+  std::unique_ptr<delivery::BackgroundLoop> prober_;  // Describe every health_interval
   bool started_ = false;
 };
 

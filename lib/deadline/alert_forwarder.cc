@@ -369,7 +369,9 @@ absl::StatusOr<int> AlertForwarder::RunOnce() {
 
 void AlertForwarder::Poke() {
   absl::MutexLock lock(&mu_);
-  for (auto& w : workers_) w->poked = true;
+  for (auto& w : workers_) {
+    if (w->loop != nullptr) w->loop->Wake();
+  }
 }
 
 absl::Time AlertForwarder::NextAttempt(const Worker& w) {
@@ -404,58 +406,37 @@ void AlertForwarder::Start() {
   absl::MutexLock lock(&mu_);
   if (running_) return;
   running_ = true;
-  stopping_ = false;
   for (auto& w : workers_) {
-    w->poked = true;  // deliver what a previous run left pending
+    // The first pass runs at once: it delivers what a previous run left.
     Worker* worker = w.get();
-    w->thread = std::thread([this, worker] { Loop(*worker); });
+    w->loop =
+        std::make_unique<delivery::BackgroundLoop>([this, worker] { return LoopPass(*worker); });
+    w->loop->Start();
   }
 }
 
 void AlertForwarder::Stop() {
+  std::vector<std::unique_ptr<delivery::BackgroundLoop>> loops;
   {
     absl::MutexLock lock(&mu_);
     if (!running_) return;
-    stopping_ = true;
+    running_ = false;
+    for (auto& w : workers_) loops.push_back(std::move(w->loop));
   }
-  for (auto& w : workers_) {
-    if (w->thread.joinable()) w->thread.join();
-  }
-  absl::MutexLock lock(&mu_);
-  running_ = false;
+  // Joined without mu_: a pass takes it to count its outcome.
+  for (auto& loop : loops) loop->Stop();
 }
 
-void AlertForwarder::Loop(Worker& w) {
-  for (;;) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-      w.poked = false;
-    }
-    absl::StatusOr<int> n = RunSink(w);
-    absl::Duration wait;
-    const absl::Time now = clock_.Now();
-    if (!n.ok()) {
-      log::Warn("deadline_dispatcher_run_failed",
-                {{"sink", w.sink->name()}, {"code", absl::StatusCodeToString(n.status().code())}});
-      wait = absl::Seconds(1);
-    } else {
-      const absl::Time next = std::min(NextAttempt(w), now + options_.idle_check);
-      wait = std::max(next - now, absl::ZeroDuration());
-    }
-    Worker* worker = &w;
-    absl::MutexLock lock(&mu_);
-    struct Args {
-      AlertForwarder* self;
-      Worker* w;
-    } args{this, worker};
-    mu_.AwaitWithTimeout(absl::Condition(
-                             +[](Args* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                               return a->self->stopping_ || a->w->poked;
-                             },
-                             &args),
-                         wait);
+absl::Duration AlertForwarder::LoopPass(Worker& w) {
+  absl::StatusOr<int> n = RunSink(w);
+  if (!n.ok()) {
+    log::Warn("deadline_dispatcher_run_failed",
+              {{"sink", w.sink->name()}, {"code", absl::StatusCodeToString(n.status().code())}});
+    return absl::Seconds(1);
   }
+  const absl::Time now = clock_.Now();
+  const absl::Time next = std::min(NextAttempt(w), now + options_.idle_check);
+  return std::max(next - now, absl::ZeroDuration());
 }
 
 }  // namespace dsar::deadline

@@ -20,15 +20,15 @@
 // kinds: the view deadline_alert_delivery_counts.
 //
 // RunOnce() delivers everything due at clock.Now() on the calling thread (for
-// tests with FakeClock); Start() runs one thread per sink, woken by
-// OnAlertsFired (the scheduler's listener) or Poke(). Thread-safe.
+// tests with FakeClock); Start() runs one thread per sink (a
+// delivery::BackgroundLoop), woken by OnAlertsFired (the scheduler's
+// listener) or Poke(). Thread-safe.
 #ifndef DSAR_LIB_DEADLINE_ALERT_FORWARDER_H_
 #define DSAR_LIB_DEADLINE_ALERT_FORWARDER_H_
 
 #include <deque>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -39,6 +39,7 @@
 #include "lib/core/clock.h"
 #include "lib/deadline/alert_sink.h"
 #include "lib/deadline/scheduler.h"
+#include "lib/delivery/background_loop.h"
 #include "lib/delivery/retry_policy.h"
 #include "lib/store/store.h"
 
@@ -87,8 +88,7 @@ class AlertForwarder final : public AlertListener {
   struct Worker {
     std::unique_ptr<AlertSink> sink;
     absl::Time blocked_until = absl::InfinitePast();  // used by one thread at a time
-    bool poked = false;                               // guarded by mu_
-    std::thread thread;
+    std::unique_ptr<delivery::BackgroundLoop> loop;   // guarded by mu_; set while running
   };
 
   // A pass's record, queued to the writer without waiting.
@@ -110,7 +110,8 @@ class AlertForwarder final : public AlertListener {
   static absl::Status Drain(InFlightQueue* in_flight, size_t keep);
   absl::StatusOr<int> RunSink(Worker& w);
   absl::Time NextAttempt(const Worker& w);
-  void Loop(Worker& w);
+  // The loop's pass: RunSink, then the wait until the sink's next attempt.
+  absl::Duration LoopPass(Worker& w);
 
   store::Store& store_;
   Clock& clock_;
@@ -121,7 +122,6 @@ class AlertForwarder final : public AlertListener {
   std::vector<std::unique_ptr<Worker>> workers_;
   mutable absl::Mutex mu_;
   bool running_ ABSL_GUARDED_BY(mu_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   AlertForwarderStats stats_ ABSL_GUARDED_BY(mu_);
 };
 

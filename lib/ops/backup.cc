@@ -194,7 +194,10 @@ absl::StatusOr<BackupInfo> BackupDatabase(store::Store& store, const std::string
 }
 
 BackupManager::BackupManager(store::Store* store, Clock* clock, BackupOptions options)
-    : store_(store), clock_(clock), options_(std::move(options)) {}
+    : store_(store),
+      clock_(clock),
+      options_(std::move(options)),
+      worker_([this] { return RunNext(); }) {}
 
 BackupManager::~BackupManager() { Stop(); }
 
@@ -202,7 +205,8 @@ void BackupManager::Start() {
   absl::MutexLock lock(&mu_);
   if (started_ || stopping_) return;
   started_ = true;
-  worker_ = std::thread([this] { Loop(); });
+  next_scheduled_ = absl::Now() + options_.interval;
+  worker_.Start();
 }
 
 void BackupManager::Stop() {
@@ -214,7 +218,7 @@ void BackupManager::Stop() {
     abandoned.swap(queue_);
   }
   for (auto& job : abandoned) job.done(absl::UnavailableError("dsard is shutting down"));
-  if (worker_.joinable()) worker_.join();
+  worker_.Stop();
 }
 
 void BackupManager::Create(const CallContext& ctx, Done done) {
@@ -232,6 +236,7 @@ void BackupManager::Create(const CallContext& ctx, Done done) {
     }
     queue_.push_back(Job{ctx, "manual", std::move(done)});
   }
+  worker_.Wake();
 }
 
 absl::StatusOr<BackupInfo> BackupManager::CreateAndWait(const CallContext& ctx) {
@@ -258,49 +263,41 @@ bool BackupManager::WaitForFinished(int64_t n, absl::Duration timeout) const {
   return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
 }
 
-void BackupManager::Loop() {
+absl::Duration BackupManager::RunNext() {
+  // The schedule runs on real elapsed time, like the loop's wait.
   const bool scheduled = options_.interval > absl::ZeroDuration();
-  absl::Time next_scheduled = absl::Now() + options_.interval;
-  for (;;) {
-    Job job;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || !queue_.empty(); };
-      if (scheduled) {
-        mu_.AwaitWithDeadline(absl::Condition(&ready), next_scheduled);
-      } else {
-        mu_.Await(absl::Condition(&ready));
-      }
-      if (stopping_) return;
-      if (!queue_.empty()) {
-        job = std::move(queue_.front());
-        queue_.pop_front();
-      } else if (scheduled && absl::Now() >= next_scheduled) {
-        job.trigger = "scheduled";
-        job.ctx.principal = "dsard";
-        job.ctx.role = Role::kAdmin;
-        job.ctx.tenant = "-";
-        job.ctx.method = "backup.schedule";
-        next_scheduled = absl::Now() + options_.interval;
-      } else {
-        continue;
-      }
+  Job job;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::InfiniteDuration();
+    if (!queue_.empty()) {
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    } else if (scheduled && absl::Now() >= next_scheduled_) {
+      job.trigger = "scheduled";
+      job.ctx.principal = "dsard";
+      job.ctx.role = Role::kAdmin;
+      job.ctx.tenant = "-";
+      job.ctx.method = "backup.schedule";
+      next_scheduled_ = absl::Now() + options_.interval;
+    } else {
+      return scheduled ? next_scheduled_ - absl::Now() : absl::InfiniteDuration();
     }
-    absl::StatusOr<BackupInfo> result = Run(job);
-    {
-      absl::MutexLock lock(&mu_);
-      if (result.ok()) {
-        ++stats_.succeeded;
-        stats_.last_success = result->create_time;
-        stats_.last_duration = result->duration;
-        stats_.last_size_bytes = result->size_bytes;
-      } else {
-        ++stats_.failed;
-      }
-    }
-    if (job.done) job.done(std::move(result));
   }
+  absl::StatusOr<BackupInfo> result = Run(job);
+  {
+    absl::MutexLock lock(&mu_);
+    if (result.ok()) {
+      ++stats_.succeeded;
+      stats_.last_success = result->create_time;
+      stats_.last_duration = result->duration;
+      stats_.last_size_bytes = result->size_bytes;
+    } else {
+      ++stats_.failed;
+    }
+  }
+  if (job.done) job.done(std::move(result));
+  return absl::ZeroDuration();  // look again at once: more may be queued
 }
 
 absl::StatusOr<std::string> BackupManager::FreshName() const {

@@ -6,7 +6,8 @@
 // the copy. The copy is switched to a rollback journal (a single
 // self-contained file), checked with PRAGMA quick_check and fsync'd.
 //
-// BackupManager runs backups one at a time on its own thread — on request
+// BackupManager runs backups one at a time on its own thread (a
+// delivery::BackgroundLoop) — on request
 // (AdminService.CreateBackup) and on a schedule — names them
 // dsar-<UTC time>Z.db in one directory, writes "<name>.sha256" (sha256sum
 // format) and "<name>.json" (the BackupInfo) next to each, keeps the newest
@@ -20,7 +21,6 @@
 #include <cstdint>
 #include <deque>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -30,6 +30,7 @@
 #include "absl/time/time.h"
 #include "lib/core/call_context.h"
 #include "lib/core/clock.h"
+#include "lib/delivery/background_loop.h"
 #include "lib/store/store.h"
 
 namespace dsar::ops {
@@ -102,7 +103,9 @@ class BackupManager {
     std::string trigger;
     Done done;
   };
-  void Loop();
+  // One job from the queue, or the scheduled one when due; the wait until
+  // the next scheduled backup.
+  absl::Duration RunNext();
   absl::StatusOr<BackupInfo> Run(const Job& job);
   absl::StatusOr<std::string> FreshName() const;
   void Prune();
@@ -116,8 +119,9 @@ class BackupManager {
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   bool started_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time next_scheduled_ ABSL_GUARDED_BY(mu_);  // real time
   Stats stats_ ABSL_GUARDED_BY(mu_);
-  std::thread worker_;
+  delivery::BackgroundLoop worker_;
 };
 
 }  // namespace dsar::ops

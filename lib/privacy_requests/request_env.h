@@ -16,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/delivery/background_loop.h"
 #include "lib/privacy_requests/options.h"
 
 namespace dsar {
@@ -53,10 +54,16 @@ class WorkSignal {
     after_commit_ |= after_commit;
     cv_.SignalAll();
   }
+  // Wakes the status-callback loop, if one is attached.
   void WakeCallbacks() {
     absl::MutexLock lock(&mu_);
-    callbacks_ = true;
-    cv_.SignalAll();
+    if (callback_loop_ != nullptr) callback_loop_->Wake();
+  }
+  // The loop WakeCallbacks wakes (null: none). It must stay alive until
+  // detached.
+  void AttachCallbackLoop(delivery::BackgroundLoop* loop) {
+    absl::MutexLock lock(&mu_);
+    callback_loop_ = loop;
   }
   void Stop() {
     absl::MutexLock lock(&mu_);
@@ -72,19 +79,13 @@ class WorkSignal {
     woken_ = after_commit_ = false;
     return !stopping_;
   }
-  bool WaitForCallbacks(absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    if (!callbacks_ && !stopping_) cv_.WaitWithTimeout(&mu_, timeout);
-    callbacks_ = false;
-    return !stopping_;
-  }
 
  private:
   absl::Mutex mu_;
   absl::CondVar cv_;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool after_commit_ ABSL_GUARDED_BY(mu_) = false;
-  bool callbacks_ ABSL_GUARDED_BY(mu_) = false;
+  delivery::BackgroundLoop* callback_loop_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -39,7 +39,11 @@ void Wipe(std::vector<SubjectIdentifier>& subject) {
 
 }  // namespace
 
-RequestWorker::RequestWorker(RequestEnv* env) : env_(env), pool_(kStepThreads), callbacks_(env) {}
+RequestWorker::RequestWorker(RequestEnv* env)
+    : env_(env),
+      pool_(kStepThreads),
+      callbacks_(env),
+      callback_loop_([this] { return CallbackPass(); }) {}
 
 RequestWorker::~RequestWorker() { Stop(); }
 
@@ -47,13 +51,15 @@ void RequestWorker::Start() {
   SweepExportDir();
   started_ = true;
   loop_ = std::thread([this] { Loop(); });
-  callback_loop_ = std::thread([this] { CallbackLoop(); });
+  env_->signal.AttachCallbackLoop(&callback_loop_);
+  callback_loop_.Start();
 }
 
 void RequestWorker::Stop() {
   env_->signal.Stop();
   if (loop_.joinable()) loop_.join();
-  if (callback_loop_.joinable()) callback_loop_.join();
+  env_->signal.AttachCallbackLoop(nullptr);
+  callback_loop_.Stop();
   absl::MutexLock lock(&run_mu_);
   stopped_ = true;
   pool_.Stop();
@@ -72,20 +78,18 @@ void RequestWorker::Loop() {
   }
 }
 
-void RequestWorker::CallbackLoop() {
-  for (;;) {
-    absl::Time next = absl::InfiniteFuture();
-    {
-      absl::MutexLock lock(&callbacks_mu_);
-      while (callbacks_.DeliverDue(kBatch, &next) == kBatch) {
-      }
+absl::Duration RequestWorker::CallbackPass() {
+  absl::Time next = absl::InfiniteFuture();
+  {
+    absl::MutexLock lock(&callbacks_mu_);
+    while (callbacks_.DeliverDue(kBatch, &next) == kBatch) {
     }
-    absl::Duration wait = env_->options.worker_poll;
-    if (next != absl::InfiniteFuture()) {
-      wait = std::min(wait, std::max(absl::Milliseconds(1), next - env_->clock->Now()));
-    }
-    if (!env_->signal.WaitForCallbacks(wait)) return;
   }
+  absl::Duration wait = env_->options.worker_poll;
+  if (next != absl::InfiniteFuture()) {
+    wait = std::min(wait, std::max(absl::Milliseconds(1), next - env_->clock->Now()));
+  }
+  return wait;
 }
 
 int RequestWorker::DeliverCallbacksOnce() {

@@ -8,8 +8,10 @@
 //    are anonymised and the sealed identifiers destroyed in that transaction;
 //  - expires bundles (default 7 days): the wrapped key is destroyed in the
 //    database, then the file is deleted;
-//  - delivers status callbacks (a second thread, so a slow receiver never
-//    delays the requests).
+//  - delivers status callbacks (a second thread, a delivery::BackgroundLoop
+//    woken by WorkSignal::WakeCallbacks, so a slow receiver never delays the
+//    requests). The step loop keeps its own wait (WorkSignal::WaitForWork):
+//    a wake-up from inside a transaction first waits for that commit.
 //
 // Each step reads the state it acts on again inside its own transaction, so a
 // step repeated after a crash or run twice does nothing the second time. The
@@ -32,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "lib/connector/worker_pool.h"
+#include "lib/delivery/background_loop.h"
 #include "lib/privacy_requests/callbacks.h"
 #include "lib/privacy_requests/request.h"
 #include "lib/privacy_requests/request_env.h"
@@ -61,7 +64,8 @@ class RequestWorker {
 
  private:
   void Loop();
-  void CallbackLoop();
+  // Delivers due callbacks; the wait until the next is due.
+  absl::Duration CallbackPass();
   absl::Status Step(const std::string& tenant, const std::string& id);
   absl::Status Assemble(const PrivacyRequest& r);
   absl::Status SendVerification(const PrivacyRequest& r);
@@ -82,7 +86,7 @@ class RequestWorker {
   absl::Mutex callbacks_mu_;
   CallbackSender callbacks_ ABSL_GUARDED_BY(callbacks_mu_);
   std::thread loop_;
-  std::thread callback_loop_;
+  delivery::BackgroundLoop callback_loop_;
   bool started_ = false;
 };
 

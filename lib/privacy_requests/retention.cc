@@ -30,52 +30,48 @@ constexpr absl::Duration kFirstRetry = absl::Seconds(5);
 RetentionJob::RetentionJob(RequestEnv* env, PrivacyRequests* requests,
                            absl::flat_hash_map<std::string, connector::ConnectorClient*> clients,
                            std::vector<std::string> tenants)
-    : env_(env), requests_(requests), clients_(std::move(clients)), tenants_(std::move(tenants)) {}
+    : env_(env),
+      requests_(requests),
+      clients_(std::move(clients)),
+      tenants_(std::move(tenants)),
+      retry_(kFirstRetry),
+      loop_([this] { return ScheduledScan(); }) {}
 
 RetentionJob::~RetentionJob() { Stop(); }
 
 void RetentionJob::Start() {
   if (env_->options.retention_scan_interval <= absl::ZeroDuration() || clients_.empty()) return;
-  thread_ = std::thread([this] { Loop(); });
+  loop_.Start();
 }
 
 void RetentionJob::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
-    cv_.SignalAll();
   }
-  if (thread_.joinable()) thread_.join();
+  loop_.Stop();
 }
 
-void RetentionJob::Loop() {
+absl::Duration RetentionJob::ScheduledScan() {
   const absl::Duration interval = env_->options.retention_scan_interval;
-  absl::Duration retry = kFirstRetry;
-  for (;;) {
-    ScanResult r = RunOnce();
-    log::Info("retention_scan", {{"listed", r.listed},
-                                 {"ignored", r.ignored},
-                                 {"filed", r.filed},
-                                 {"duplicates", r.duplicates},
-                                 {"held", r.held},
-                                 {"capped_tenants", r.capped_tenants},
-                                 {"failed", r.failed}});
-    // A connector that could not be listed (e.g. not up yet at start) is
-    // asked again soon rather than after a whole interval.
-    absl::Duration wait = interval;
-    if (r.failed > 0) {
-      wait = std::min(retry, interval);
-      retry = std::min(retry * 2, interval);
-    } else {
-      retry = kFirstRetry;
-    }
-    // Real time: the interval is a schedule, not a deadline.
-    absl::MutexLock lock(&mu_);
-    absl::Time until = absl::Now() + wait;
-    while (!stopping_ && !cv_.WaitWithDeadline(&mu_, until)) {
-    }
-    if (stopping_) return;
+  ScanResult r = RunOnce();
+  log::Info("retention_scan", {{"listed", r.listed},
+                               {"ignored", r.ignored},
+                               {"filed", r.filed},
+                               {"duplicates", r.duplicates},
+                               {"held", r.held},
+                               {"capped_tenants", r.capped_tenants},
+                               {"failed", r.failed}});
+  // A connector that could not be listed (e.g. not up yet at start) is
+  // asked again soon rather than after a whole interval. Real time: the
+  // interval is a schedule, not a deadline.
+  if (r.failed == 0) {
+    retry_ = kFirstRetry;
+    return interval;
   }
+  const absl::Duration wait = std::min(retry_, interval);
+  retry_ = std::min(retry_ * 2, interval);
+  return wait;
 }
 
 bool RetentionJob::Collect(const std::string& tenant, absl::Time cutoff,

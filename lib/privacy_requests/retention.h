@@ -28,16 +28,16 @@
 // again while an earlier retention erasure is open is linked to it as a
 // duplicate.
 //
-// Runs on its own thread every `retention_scan_interval` (off when zero),
-// the first scan at start; a scan in which a connector could not be listed is
-// repeated after 5 s, doubling up to the interval. RunOnce() is for tests and
+// Runs on its own thread (a delivery::BackgroundLoop) every
+// `retention_scan_interval` (off when zero), the first scan at start; a scan
+// in which a connector could not be listed is repeated after 5 s, doubling
+// up to the interval. RunOnce() is for tests and
 // tools. Thread-safe.
 #ifndef DSAR_LIB_PRIVACY_REQUESTS_RETENTION_H_
 #define DSAR_LIB_PRIVACY_REQUESTS_RETENTION_H_
 
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -45,6 +45,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lib/connector/connector_client.h"
+#include "lib/delivery/background_loop.h"
 #include "lib/privacy_requests/privacy_requests.h"
 #include "lib/privacy_requests/request_env.h"
 
@@ -82,7 +83,8 @@ class RetentionJob {
     std::vector<SubjectIdentifier> identifiers;
     std::vector<std::string> systems;
   };
-  void Loop();
+  // One scheduled scan; the wait before the next.
+  absl::Duration ScheduledScan();
   // Lists the tenant's ended relationships from every connector; false when
   // stopping.
   bool Collect(const std::string& tenant, absl::Time cutoff, std::vector<Candidate>& out,
@@ -99,9 +101,9 @@ class RetentionJob {
   const std::vector<std::string> tenants_;
   absl::Mutex run_mu_;  // one scan at a time
   absl::Mutex mu_;
-  absl::CondVar cv_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  absl::Duration retry_;  // the loop's thread only
+  delivery::BackgroundLoop loop_;
 };
 
 }  // namespace dsar::privacy_requests

@@ -12,7 +12,17 @@ IdempotencyKeySweeper::IdempotencyKeySweeper(Store* store, Clock* clock, absl::D
       clock_(clock),
       retention_(retention),
       interval_(interval),
-      batch_size_(batch_size) {}
+      batch_size_(batch_size),
+      loop_([this] {
+        absl::StatusOr<int64_t> swept = SweepOnce();
+        if (!swept.ok()) {
+          log::Warn("idempotency_sweep_failed",
+                    {{"code", absl::StatusCodeToString(swept.status().code())}});
+        } else if (*swept > 0) {
+          log::Info("idempotency_keys_swept", {{"deleted", *swept}});
+        }
+        return interval_;
+      }) {}
 
 absl::StatusOr<int64_t> IdempotencyKeySweeper::SweepOnce() {
   const int64_t cutoff_us = absl::ToUnixMicros(clock_->Now() - retention_);
@@ -30,37 +40,12 @@ absl::StatusOr<int64_t> IdempotencyKeySweeper::SweepOnce() {
     });
     if (!s.ok()) return s;
     total += deleted;
-    if (deleted < batch_size_) return total;
-    absl::MutexLock lock(&mu_);
-    if (stopping_) return total;
+    if (deleted < batch_size_ || loop_.stopping()) return total;
   }
 }
 
-void IdempotencyKeySweeper::Start() {
-  thread_ = std::thread([this] {
-    absl::MutexLock lock(&mu_);
-    for (;;) {
-      mu_.Unlock();
-      absl::StatusOr<int64_t> swept = SweepOnce();
-      if (!swept.ok()) {
-        log::Warn("idempotency_sweep_failed",
-                  {{"code", absl::StatusCodeToString(swept.status().code())}});
-      } else if (*swept > 0) {
-        log::Info("idempotency_keys_swept", {{"deleted", *swept}});
-      }
-      mu_.Lock();
-      // Wakes at the interval, or at once when stopping.
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), interval_)) return;
-    }
-  });
-}
+void IdempotencyKeySweeper::Start() { loop_.Start(); }
 
-void IdempotencyKeySweeper::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-}
+void IdempotencyKeySweeper::Stop() { loop_.Stop(); }
 
 }  // namespace dsar::store

@@ -1,21 +1,18 @@
 // IdempotencyKeySweeper: forgets request_ids older than the retention period
 // (config idempotency_retention_days, default 30), so idempotency_keys does
 // not grow for ever. Runs at start and then every `interval` on its own
-// thread, deleting in batches of separate writes so it never holds the
-// writer for long; the age comes from the injected clock. A retry after its
-// key was swept is a new request (docs/storage.md).
-// Thread-safe; Stop() is idempotent.
+// thread (a delivery::BackgroundLoop), deleting in batches of separate
+// writes so it never holds the writer for long; the age comes from the injected clock. A retry
+// after its key was swept is a new request (docs/storage.md). Thread-safe; Stop() is idempotent.
 #ifndef DSAR_LIB_STORE_IDEMPOTENCY_SWEEPER_H_
 #define DSAR_LIB_STORE_IDEMPOTENCY_SWEEPER_H_
 
 #include <cstdint>
-#include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lib/core/clock.h"
+#include "lib/delivery/background_loop.h"
 #include "lib/store/store.h"
 
 namespace dsar::store {
@@ -39,9 +36,7 @@ class IdempotencyKeySweeper {
   const absl::Duration retention_;
   const absl::Duration interval_;
   const int batch_size_;
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  delivery::BackgroundLoop loop_;
 };
 
 }  // namespace dsar::store
