@@ -1,8 +1,5 @@
 #include "lib/connector/dispatcher.h"
 
-#include <SQLiteCpp/Column.h>
-#include <SQLiteCpp/Statement.h>
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -107,17 +104,13 @@ absl::Status Dispatcher::Recover() {
   if (!s.ok()) return s;
   // Last success per connector survives restarts through the table.
   s = deps_.store->Read([&](store::ReadTxn& txn) {
-    SQLite::Statement& q = txn.Prepare(
-        "SELECT MAX(updated_at_us) FROM outbox_tasks WHERE connector = ? AND state = 'done'");
     for (auto& rt : runtimes_) {
-      q.reset();
-      q.bind(1, rt->info->name);
-      if (q.executeStep() && !q.getColumn(0).isNull()) {
+      std::optional<absl::Time> last = task_store::LastDone(txn, rt->info->name);
+      if (last.has_value()) {
         absl::MutexLock lock(&mu_);
-        rt->health.last_success = absl::FromUnixMicros(q.getColumn(0).getInt64());
+        rt->health.last_success = *last;
       }
     }
-    q.reset();
     return absl::OkStatus();
   });
   if (!s.ok()) return s;

@@ -279,4 +279,16 @@ template absl::StatusOr<TaskInfo> Get(store::WriteTxn&, absl::string_view, absl:
 template absl::StatusOr<TaskPage> List(store::ReadTxn&, const ListQuery&);
 template absl::StatusOr<TaskPage> List(store::WriteTxn&, const ListQuery&);
 
+std::optional<absl::Time> LastDone(store::ReadTxn& txn, absl::string_view connector) {
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT MAX(updated_at_us) FROM outbox_tasks WHERE connector = ? AND state = 'done'");
+  q.bind(1, std::string(connector));
+  std::optional<absl::Time> last;
+  if (q.executeStep() && !q.getColumn(0).isNull()) {
+    last = absl::FromUnixMicros(q.getColumn(0).getInt64());
+  }
+  q.reset();
+  return last;
+}
+
 }  // namespace dsar::connector::task_store

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,9 @@ absl::StatusOr<TaskPage> List(Txn& txn, const ListQuery& query);
 // NOT_FOUND when the tenant has no such task.
 template <typename Txn>
 absl::StatusOr<TaskInfo> Get(Txn& txn, absl::string_view tenant, absl::string_view task_id);
+
+// When a task of `connector` was last done; nullopt if never.
+std::optional<absl::Time> LastDone(store::ReadTxn& txn, absl::string_view connector);
 
 std::string ResultToJson(const TaskResult& result);
 TaskResult ResultFromJson(absl::string_view json);

@@ -1,64 +1,17 @@
 #include "lib/deadline/alert_forwarder.h"
 
-#include <SQLiteCpp/Column.h>
-#include <SQLiteCpp/Statement.h>
-
 #include <algorithm>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "lib/core/log.h"
 #include "lib/core/status_macros.h"
-#include "lib/deadline/alerts.h"
+#include "lib/deadline/alert_delivery_rows.h"
 
 namespace dsar::deadline {
-namespace {
 
-struct Outcome {
-  int64_t seq;
-  std::string state;  // delivered | pending | failed
-  int attempts;
-  absl::Time next_attempt;
-  std::string error;
-  std::string tenant;
-  bool retry;  // a row of deadline_alert_deliveries; else a fresh alert
-};
-
-// "<head>(?,?,?),(?,?,?)...<tail>": `rows` tuples of three parameters.
-std::string ThreeColumnRows(absl::string_view head, size_t rows, absl::string_view tail) {
-  std::string sql(head);
-  for (size_t r = 0; r < rows; ++r) sql.append(r == 0 ? "(?,?,?)" : ",(?,?,?)");
-  sql.append(tail.data(), tail.size());
-  return sql;
-}
-
-// Marks `delivered` (pending rows of `sink`) delivered, with multi-row
-// UPDATEs of at most 64 rows (shorter tails in powers of two, so few
-// statements are ever prepared).
-void RecordDelivered(store::WriteTxn& txn, const std::string& sink,
-                     const std::vector<const Outcome*>& delivered) {
-  for (size_t first = 0; first < delivered.size();) {
-    size_t n = 64;
-    while (n > delivered.size() - first) n /= 2;
-    // v.column1..3: alert seq, attempts, delivery time.
-    SQLite::Statement& update = txn.Prepare(ThreeColumnRows(
-        "UPDATE deadline_alert_deliveries SET state = 'delivered', attempts = v.column2, "
-        "next_attempt_us = v.column3, last_error = '', delivered_at_us = v.column3 "
-        "FROM (VALUES ",
-        n, ") AS v WHERE alert_seq = v.column1 AND sink = ? AND state = 'pending'"));
-    int p = 1;
-    for (size_t i = first; i < first + n; ++i) {
-      update.bind(p++, delivered[i]->seq);
-      update.bind(p++, delivered[i]->attempts);
-      update.bind(p++, static_cast<int64_t>(absl::ToUnixMicros(delivered[i]->next_attempt)));
-    }
-    update.bind(p, sink);  // the last parameter, after the rows'
-    update.exec();
-    first += n;
-  }
-}
-
-}  // namespace
+using internal::DeliveryOutcome;
+using internal::DueDelivery;
 
 AlertForwarder::AlertForwarder(store::Store& store, Clock& clock,
                                std::vector<std::unique_ptr<AlertSink>> sinks,
@@ -90,51 +43,6 @@ AlertForwarderStats AlertForwarder::stats() const {
   return stats_;
 }
 
-namespace {
-
-// The columns ReadDelivery expects, for an alert `a` joined with its deadline
-// `dl`; the first two are the seq and the attempts made so far.
-constexpr char kDeliveryColumns[] =
-    "a.legacy_alert_id, a.tenant_id, a.deadline_id, dl.kind, a.offset_us, a.legacy_payload, "
-    "dl.resource, a.due_version, a.due_at_us, a.fire_at_us, a.fired_at_us";
-
-AlertDelivery ReadDelivery(SQLite::Statement& select, bool needs_payload) {
-  AlertDelivery d;
-  d.seq = select.getColumn(0).getInt64();
-  d.attempt = select.getColumn(1).getInt() + 1;
-  d.tenant = select.getColumn(3).getString();
-  d.deadline_id = select.getColumn(4).getString();
-  d.kind = select.getColumn(5).getString();
-  const int64_t offset_us = select.getColumn(6).getInt64();
-  d.offset_seconds = offset_us / 1000000;
-  const int due_version = select.getColumn(9).getInt();
-  d.alert_id = select.getColumn(2).isNull()
-                   ? AlertIdFor(d.deadline_id, due_version, absl::Microseconds(offset_us))
-                   : select.getColumn(2).getString();
-  if (!needs_payload) return d;
-  if (!select.getColumn(7).isNull()) {
-    d.payload = select.getColumn(7).getString();
-    return d;
-  }
-  // Alerts store no body: it is a pure function of the row and its deadline,
-  // so every attempt sends the same bytes.
-  Alert a;
-  a.alert_id = d.alert_id;
-  a.tenant = d.tenant;
-  a.deadline_id = d.deadline_id;
-  a.kind = d.kind;
-  a.resource = select.getColumn(8).getString();
-  a.due_version = due_version;
-  a.offset = absl::Microseconds(offset_us);
-  a.due_at = absl::FromUnixMicros(select.getColumn(10).getInt64());
-  a.fire_at = absl::FromUnixMicros(select.getColumn(11).getInt64());
-  a.fired_at = absl::FromUnixMicros(select.getColumn(12).getInt64());
-  d.payload = AlertPayload(a);
-  return d;
-}
-
-}  // namespace
-
 absl::Status AlertForwarder::Drain(InFlightQueue* in_flight, size_t keep) {
   absl::Status first_error;
   while (in_flight->size() > keep) {
@@ -157,38 +65,10 @@ absl::StatusOr<int> AlertForwarder::RunSinkPass(Worker& w, bool* more, int64_t* 
   // after the sink's cursor (in seq order), merged by when each became due
   // (a retry's next attempt, an alert's firing), so one alert that keeps
   // failing does not hold up the others.
-  std::vector<AlertDelivery> retries, fresh;
-  std::vector<int64_t> retry_at, fresh_at;
+  std::vector<DueDelivery> retries, fresh;
   RETURN_IF_ERROR(store_.Read([&](store::ReadTxn& txn) -> absl::Status {
-    SQLite::Statement& select_retries = txn.Prepare(absl::StrCat(
-        "SELECT d.alert_seq, d.attempts, ", kDeliveryColumns,
-        ", d.next_attempt_us FROM deadline_alert_deliveries d "
-        "JOIN deadline_alerts a ON a.seq = d.alert_seq AND a.tenant_id = d.tenant_id "
-        "LEFT JOIN deadlines dl ON dl.tenant_id = a.tenant_id AND dl.deadline_id = a.deadline_id "
-        "WHERE d.sink = ? AND d.state = 'pending' AND d.next_attempt_us <= ? "
-        "ORDER BY d.next_attempt_us, d.alert_seq LIMIT ?"));
-    select_retries.bind(1, sink);
-    select_retries.bind(2, static_cast<int64_t>(absl::ToUnixMicros(now)));
-    select_retries.bind(3, batch);
-    while (select_retries.executeStep()) {
-      retries.push_back(ReadDelivery(select_retries, needs_payload));
-      retry_at.push_back(select_retries.getColumn(13).getInt64());
-    }
-    select_retries.reset();
-    SQLite::Statement& select_fresh = txn.Prepare(absl::StrCat(
-        "SELECT a.seq, 0, ", kDeliveryColumns,
-        ", a.fired_at_us FROM deadline_alert_sinks s "
-        "JOIN deadline_alerts a ON a.seq > MAX(s.delivered_seq, ?3) "
-        "LEFT JOIN deadlines dl ON dl.tenant_id = a.tenant_id AND dl.deadline_id = a.deadline_id "
-        "WHERE s.sink = ?1 ORDER BY a.seq LIMIT ?2"));
-    select_fresh.bind(1, sink);
-    select_fresh.bind(2, batch);
-    select_fresh.bind(3, *after_seq);
-    while (select_fresh.executeStep()) {
-      fresh.push_back(ReadDelivery(select_fresh, needs_payload));
-      fresh_at.push_back(select_fresh.getColumn(13).getInt64());
-    }
-    select_fresh.reset();
+    retries = internal::DueRetries(txn, sink, now, batch, needs_payload);
+    fresh = internal::FreshAlerts(txn, sink, *after_seq, batch, needs_payload);
     return absl::OkStatus();
   }));
   struct Due {
@@ -199,17 +79,18 @@ absl::StatusOr<int> AlertForwarder::RunSinkPass(Worker& w, bool* more, int64_t* 
   for (size_t i = 0, j = 0;
        static_cast<int>(due.size()) < batch && (i < retries.size() || j < fresh.size());) {
     const bool take_retry =
-        j == fresh.size() || (i < retries.size() && std::tie(retry_at[i], retries[i].seq) <
-                                                        std::tie(fresh_at[j], fresh[j].seq));
+        j == fresh.size() ||
+        (i < retries.size() && std::tie(retries[i].due_us, retries[i].delivery.seq) <
+                                   std::tie(fresh[j].due_us, fresh[j].delivery.seq));
     if (take_retry) {
-      due.push_back({&retries[i++], true});
+      due.push_back({&retries[i++].delivery, true});
     } else {
-      due.push_back({&fresh[j++], false});
+      due.push_back({&fresh[j++].delivery, false});
     }
   }
   if (due.empty()) return 0;
 
-  std::vector<Outcome> outcomes;
+  std::vector<DeliveryOutcome> outcomes;
   bool blocked = false;
   AlertForwarderStats delta;
   for (const Due& next_due : due) {
@@ -250,63 +131,33 @@ absl::StatusOr<int> AlertForwarder::RunSinkPass(Worker& w, bool* more, int64_t* 
   // Only fresh alerts, all delivered: the record may follow while the next
   // pass reads on (nothing of it is read back before it commits but the
   // cursor, which *after_seq stands in for).
-  const bool pipelined = std::all_of(outcomes.begin(), outcomes.end(), [](const Outcome& o) {
-    return !o.retry && o.state == "delivered";
-  });
+  const bool pipelined =
+      std::all_of(outcomes.begin(), outcomes.end(),
+                  [](const DeliveryOutcome& o) { return !o.retry && o.state == "delivered"; });
   const int attempted = static_cast<int>(outcomes.size());
   int64_t last_fresh_seq = 0;
-  for (const Outcome& o : outcomes) {
+  for (const DeliveryOutcome& o : outcomes) {
     if (!o.retry) last_fresh_seq = std::max(last_fresh_seq, o.seq);
   }
   auto record = [this, sink, outcomes = std::move(outcomes)](store::WriteTxn& txn) -> absl::Status {
     // Retries: rows updated, deliveries set-based.
-    std::vector<const Outcome*> delivered;
-    for (const Outcome& o : outcomes) {
+    std::vector<const DeliveryOutcome*> delivered;
+    for (const DeliveryOutcome& o : outcomes) {
       if (o.retry && o.state == "delivered") delivered.push_back(&o);
     }
-    RecordDelivered(txn, sink, delivered);
-    for (const Outcome& o : outcomes) {
-      if (!o.retry || o.state == "delivered") continue;
-      SQLite::Statement& update = txn.Prepare(
-          "UPDATE deadline_alert_deliveries SET state = ?, attempts = ?, next_attempt_us = ?, "
-          "last_error = ?, delivered_at_us = NULL "
-          "WHERE alert_seq = ? AND sink = ? AND state = 'pending'");
-      update.bind(1, o.state);
-      update.bind(2, o.attempts);
-      update.bind(3, static_cast<int64_t>(absl::ToUnixMicros(o.next_attempt)));
-      update.bind(4, o.error);
-      update.bind(5, o.seq);
-      update.bind(6, sink);
-      update.exec();
+    internal::MarkRetriesDelivered(txn, sink, delivered);
+    for (const DeliveryOutcome& o : outcomes) {
+      if (o.retry && o.state != "delivered") internal::UpdateRetry(txn, sink, o);
     }
     // Fresh alerts (attempted in seq order): the cursor moves past every one
     // attempted; those not delivered get a row (pending retry, or failed).
     int64_t last_fresh = -1;
-    for (const Outcome& o : outcomes) {
+    for (const DeliveryOutcome& o : outcomes) {
       if (o.retry) continue;
       last_fresh = o.seq;
-      if (o.state == "delivered") continue;
-      SQLite::Statement& insert = txn.Prepare(
-          "INSERT INTO deadline_alert_deliveries (alert_seq, sink, tenant_id, state, attempts, "
-          "next_attempt_us, last_error) VALUES (?, ?, ?, ?, ?, ?, ?)");
-      insert.bind(1, o.seq);
-      insert.bind(2, sink);
-      insert.bind(3, o.tenant);
-      insert.bind(4, o.state);
-      insert.bind(5, o.attempts);
-      insert.bind(6, static_cast<int64_t>(absl::ToUnixMicros(o.next_attempt)));
-      insert.bind(7, o.error);
-      insert.exec();
+      if (o.state != "delivered") internal::InsertRetry(txn, sink, o);
     }
-    if (last_fresh >= 0) {
-      SQLite::Statement& cursor = txn.Prepare(
-          "UPDATE deadline_alert_sinks SET delivered_seq = ?1, updated_at_us = ?2 "
-          "WHERE sink = ?3 AND delivered_seq < ?1");
-      cursor.bind(1, last_fresh);
-      cursor.bind(2, static_cast<int64_t>(absl::ToUnixMicros(clock_.Now())));
-      cursor.bind(3, sink);
-      cursor.exec();
-    }
+    if (last_fresh >= 0) internal::AdvanceCursor(txn, sink, last_fresh, clock_.Now());
     return absl::OkStatus();
   };
   auto count = [this, delta] {
@@ -378,24 +229,11 @@ absl::Time AlertForwarder::NextAttempt(const Worker& w) {
   absl::Time next = absl::InfiniteFuture();
   store_
       .Read([&](store::ReadTxn& txn) -> absl::Status {
-        SQLite::Statement& fresh = txn.Prepare(
-            "SELECT EXISTS (SELECT 1 FROM deadline_alert_sinks s JOIN deadline_alerts a "
-            "ON a.seq > s.delivered_seq WHERE s.sink = ?)");
-        fresh.bind(1, w.sink->name());
-        const bool any_fresh = fresh.executeStep() && fresh.getColumn(0).getInt() != 0;
-        fresh.reset();
-        if (any_fresh) {
+        if (internal::AnyFreshAlert(txn, w.sink->name())) {
           next = absl::InfinitePast();
-          return absl::OkStatus();
+        } else if (auto earliest = internal::EarliestRetry(txn, w.sink->name())) {
+          next = *earliest;
         }
-        SQLite::Statement& select = txn.Prepare(
-            "SELECT MIN(next_attempt_us) FROM deadline_alert_deliveries "
-            "WHERE sink = ? AND state = 'pending'");
-        select.bind(1, w.sink->name());
-        if (select.executeStep() && !select.getColumn(0).isNull()) {
-          next = absl::FromUnixMicros(select.getColumn(0).getInt64());
-        }
-        select.reset();
         return absl::OkStatus();
       })
       .IgnoreError();

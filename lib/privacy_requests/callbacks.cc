@@ -1,8 +1,5 @@
 #include "lib/privacy_requests/callbacks.h"
 
-#include <SQLiteCpp/Column.h>
-#include <SQLiteCpp/Statement.h>
-
 #include <algorithm>
 
 #include "absl/strings/match.h"
@@ -11,6 +8,7 @@
 #include "lib/core/config.h"
 #include "lib/core/log.h"
 #include "lib/privacy_requests/request_env.h"
+#include "lib/privacy_requests/request_rows.h"
 #include "lib/store/store.h"
 
 namespace dsar::privacy_requests {
@@ -40,19 +38,7 @@ delivery::SignedHttpPosterOptions CallbackPosterOptions(const RequestEnv& env) {
 void EnqueueCallbacks(store::WriteTxn& txn, absl::string_view tenant, absl::string_view request_id,
                       const std::vector<std::string>& urls, const std::string& body,
                       absl::Time now) {
-  SQLite::Statement& q = txn.Prepare(
-      "INSERT INTO privacy_request_callbacks (tenant_id, request_id, url, body, state, "
-      "next_attempt_us) VALUES (?, ?, ?, ?, 'pending', ?)");
-  for (const auto& url : urls) {
-    q.reset();
-    q.clearBindings();
-    q.bind(1, std::string(tenant));
-    q.bind(2, std::string(request_id));
-    q.bind(3, url);
-    q.bind(4, body);
-    q.bind(5, static_cast<int64_t>(absl::ToUnixMicros(now)));
-    q.exec();
-  }
+  rows::InsertCallbacks(txn, tenant, request_id, urls, body, now);
 }
 
 std::string CallbackUrlProblem(absl::string_view url) {
@@ -76,34 +62,14 @@ CallbackSender::CallbackSender(RequestEnv* env)
 
 int CallbackSender::DeliverDue(int limit, absl::Time* next) {
   *next = absl::InfiniteFuture();
-  struct Due {
-    int64_t seq;
-    std::string tenant, request_id, url, body;
-    int attempts;
-  };
-  std::vector<Due> due;
+  std::vector<rows::PendingCallback> due;
   const absl::Time now = env_->clock->Now();
   absl::Status read = env_->store->Read([&](store::ReadTxn& txn) {
-    SQLite::Statement& q = txn.Prepare(
-        "SELECT seq, tenant_id, request_id, url, body, attempts, next_attempt_us FROM "
-        "privacy_request_callbacks WHERE state = 'pending' ORDER BY next_attempt_us, seq "
-        "LIMIT ?");
-    q.bind(1, limit);
-    while (q.executeStep()) {
-      const absl::Time at = absl::FromUnixMicros(q.getColumn(6).getInt64());
-      if (at > now) {
-        *next = at;
-        break;
-      }
-      due.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
-                     q.getColumn(2).getString(), q.getColumn(3).getString(),
-                     q.getColumn(4).getString(), q.getColumn(5).getInt()});
-    }
-    q.reset();
+    due = rows::DueCallbacks(txn, now, limit, next);
     return absl::OkStatus();
   });
   if (!read.ok()) return 0;
-  for (const Due& d : due) {
+  for (const rows::PendingCallback& d : due) {
     const int attempt = d.attempts + 1;
     const absl::Status posted =
         env_->options.callback_secret.empty()
@@ -125,20 +91,8 @@ int CallbackSender::DeliverDue(int limit, absl::Time* next) {
     const absl::Time done_at = env_->clock->Now();
     const absl::Time retry_at = done_at + retry_.Delay(attempt, 0.0);
     absl::Status written = env_->store->WriteAndWait([&](store::WriteTxn& txn) {
-      SQLite::Statement& u = txn.Prepare(
-          "UPDATE privacy_request_callbacks SET state = ?, attempts = ?, next_attempt_us = ?, "
-          "last_error = ?, delivered_at_us = ? WHERE seq = ?");
-      u.bind(1, state);
-      u.bind(2, attempt);
-      u.bind(3, static_cast<int64_t>(absl::ToUnixMicros(retry_at)));
-      u.bind(4, error.substr(0, 200));
-      if (state == "delivered") {
-        u.bind(5, static_cast<int64_t>(absl::ToUnixMicros(done_at)));
-      } else {
-        u.bind(5);
-      }
-      u.bind(6, static_cast<int64_t>(d.seq));
-      u.exec();
+      rows::RecordCallbackAttempt(txn, d.seq, state, attempt,
+                                  state == "delivered" ? done_at : retry_at, error);
       return absl::OkStatus();
     });
     if (state == "pending" && written.ok()) *next = std::min(*next, retry_at);

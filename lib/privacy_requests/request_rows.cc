@@ -775,4 +775,62 @@ DSAR_INSTANTIATE_READS(store::ReadTxn)
 DSAR_INSTANTIATE_READS(store::WriteTxn)
 #undef DSAR_INSTANTIATE_READS
 
+void InsertCallbacks(store::WriteTxn& txn, absl::string_view tenant, absl::string_view request_id,
+                     const std::vector<std::string>& urls, const std::string& body,
+                     absl::Time now) {
+  SQLite::Statement& q = txn.Prepare(
+      "INSERT INTO privacy_request_callbacks (tenant_id, request_id, url, body, state, "
+      "next_attempt_us) VALUES (?, ?, ?, ?, 'pending', ?)");
+  for (const auto& url : urls) {
+    q.reset();
+    q.clearBindings();
+    q.bind(1, std::string(tenant));
+    q.bind(2, std::string(request_id));
+    q.bind(3, url);
+    q.bind(4, body);
+    q.bind(5, Us(now));
+    q.exec();
+  }
+}
+
+std::vector<PendingCallback> DueCallbacks(store::ReadTxn& txn, absl::Time now, int limit,
+                                          absl::Time* next) {
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT seq, tenant_id, request_id, url, body, attempts, next_attempt_us FROM "
+      "privacy_request_callbacks WHERE state = 'pending' ORDER BY next_attempt_us, seq "
+      "LIMIT ?");
+  q.bind(1, limit);
+  std::vector<PendingCallback> due;
+  while (q.executeStep()) {
+    const absl::Time at = FromUs(q.getColumn(6).getInt64());
+    if (at > now) {
+      *next = at;
+      break;
+    }
+    due.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                   q.getColumn(2).getString(), q.getColumn(3).getString(),
+                   q.getColumn(4).getString(), q.getColumn(5).getInt()});
+  }
+  q.reset();
+  return due;
+}
+
+void RecordCallbackAttempt(store::WriteTxn& txn, int64_t seq, absl::string_view state, int attempts,
+                           absl::Time next_attempt, absl::string_view error) {
+  SQLite::Statement& u = txn.Prepare(
+      "UPDATE privacy_request_callbacks SET state = ?, attempts = ?, next_attempt_us = ?, "
+      "last_error = ?, delivered_at_us = ? WHERE seq = ?");
+  u.bind(1, std::string(state));
+  u.bind(2, attempts);
+  u.bind(3, Us(next_attempt));
+  u.bind(4, std::string(error.substr(0, 200)));
+  if (state == "delivered") {
+    u.bind(5, Us(next_attempt));
+  } else {
+    u.bind(5);
+  }
+  u.bind(6, seq);
+  u.exec();
+}
+
 }  // namespace dsar::privacy_requests::rows
