@@ -145,15 +145,22 @@ absl::StatusOr<std::vector<AuditEvent>> List(store::Store& store, const ListOpti
   return events;
 }
 
-absl::StatusOr<Head> ReadHead(store::Store& store) {
+Head ReadHead(store::ReadTxn& txn) {
   Head head;
   head.hash = GenesisHash();
+  SQLite::Statement& q = txn.Prepare("SELECT seq, hash FROM audit_head WHERE id = 1");
+  if (q.executeStep()) {
+    head.seq = q.getColumn(0).getInt64();
+    head.hash = q.getColumn(1).getString();
+  }
+  q.reset();
+  return head;
+}
+
+absl::StatusOr<Head> ReadHead(store::Store& store) {
+  Head head;
   absl::Status status = store.Read([&](store::ReadTxn& txn) {
-    SQLite::Statement& q = txn.Prepare("SELECT seq, hash FROM audit_head WHERE id = 1");
-    if (q.executeStep()) {
-      head.seq = q.getColumn(0).getInt64();
-      head.hash = q.getColumn(1).getString();
-    }
+    head = ReadHead(txn);
     return absl::OkStatus();
   });
   if (!status.ok()) return status;

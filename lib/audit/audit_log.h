@@ -82,6 +82,8 @@ struct Head {
   std::string hash;
 };
 absl::StatusOr<Head> ReadHead(store::Store& store);
+// The same inside the caller's snapshot (e.g. the one a backup copies).
+Head ReadHead(store::ReadTxn& txn);
 
 // Walks the whole chain in one read snapshot.
 absl::StatusOr<VerifyResult> Verify(store::Store& store);

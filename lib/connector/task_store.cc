@@ -291,4 +291,17 @@ std::optional<absl::Time> LastDone(store::ReadTxn& txn, absl::string_view connec
   return last;
 }
 
+std::vector<StateCount> CountByState(store::ReadTxn& txn) {
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT tenant_id, connector, state, COUNT(*) FROM outbox_tasks "
+      "GROUP BY tenant_id, connector, state");
+  std::vector<StateCount> out;
+  while (q.executeStep()) {
+    out.push_back(StateCount{q.getColumn(0).getString(), q.getColumn(1).getString(),
+                             q.getColumn(2).getString(), q.getColumn(3).getInt64()});
+  }
+  q.reset();
+  return out;
+}
+
 }  // namespace dsar::connector::task_store

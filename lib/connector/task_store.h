@@ -83,6 +83,16 @@ absl::StatusOr<TaskInfo> Get(Txn& txn, absl::string_view tenant, absl::string_vi
 // When a task of `connector` was last done; nullopt if never.
 std::optional<absl::Time> LastDone(store::ReadTxn& txn, absl::string_view connector);
 
+// Tasks by tenant, connector and state (the state's stored name), for the
+// metrics endpoint: lib/ops asks here instead of reading outbox_tasks.
+struct StateCount {
+  std::string tenant;
+  std::string connector;
+  std::string state;
+  int64_t count = 0;
+};
+std::vector<StateCount> CountByState(store::ReadTxn& txn);
+
 std::string ResultToJson(const TaskResult& result);
 TaskResult ResultFromJson(absl::string_view json);
 

@@ -1,11 +1,13 @@
 #include "lib/deadline/deadline_rows.h"
 
+#include <SQLiteCpp/VariadicBind.h>
 #include <sodium.h>
 
 #include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "lib/deadline/deadline_counts.h"
 
 namespace dsar::deadline::internal {
 namespace {
@@ -54,6 +56,20 @@ Deadline ReadDeadline(SQLite::Statement& stmt) {
   d.created_at = FromUs(stmt.getColumn(17).getInt64());
   d.updated_at = FromUs(stmt.getColumn(18).getInt64());
   return d;
+}
+
+void InsertDeadline(store::WriteTxn& txn, const Deadline& d, const std::string& sla_group) {
+  SQLite::Statement& insert = txn.Prepare(
+      "INSERT INTO deadlines (tenant_id, deadline_id, kind, resource, state, started_at_us, "
+      "initial_due_at_us, due_at_us, due_version, paused_total_us, extension_count, "
+      "extension_reason, levels_fired, next_offset_us, next_fire_at_us, created_at_us, "
+      "updated_at_us, sla_group) "
+      "VALUES (?, ?, ?, ?, 'open', ?, ?, ?, 1, 0, 0, '', 0, ?, ?, ?, ?, ?)");
+  SQLite::bind(insert, d.tenant, d.deadline_id, d.kind, d.resource, Us(d.started_at),
+               Us(d.initial_due_at), Us(d.due_at), DurUs(*d.next_offset), Us(*d.next_alert_at),
+               Us(d.created_at), Us(d.updated_at), sla_group);
+  insert.exec();
+  insert.reset();
 }
 
 void UpdateDeadline(store::WriteTxn& txn, const Deadline& d) {
@@ -116,3 +132,63 @@ template std::optional<Deadline> LoadByKey(store::ReadTxn&, const DeadlineKey&);
 template std::optional<Deadline> LoadByKey(store::WriteTxn&, const DeadlineKey&);
 
 }  // namespace dsar::deadline::internal
+
+namespace dsar::deadline {
+
+std::vector<DeadlineCount> CountByState(store::ReadTxn& txn) {
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT tenant_id, kind, state, COUNT(*) FROM deadlines GROUP BY tenant_id, kind, state");
+  std::vector<DeadlineCount> out;
+  while (q.executeStep()) {
+    out.push_back(DeadlineCount{q.getColumn(0).getString(), q.getColumn(1).getString(),
+                                q.getColumn(2).getString(), q.getColumn(3).getInt64()});
+  }
+  q.reset();
+  return out;
+}
+
+std::vector<OverdueCount> CountOverdue(store::ReadTxn& txn,
+                                       const std::vector<DeadlineCount>& by_state, absl::Time now) {
+  // For each (tenant, kind) with open deadlines, one range of
+  // deadlines_open_by_due (only the overdue entries are read).
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT COUNT(*) FROM deadlines WHERE tenant_id = ?1 AND kind = ?2 AND state = 'open' "
+      "AND paused_at_us IS NULL AND due_at_us <= ?3");
+  std::vector<OverdueCount> out;
+  for (const DeadlineCount& group : by_state) {
+    if (group.state != "open") continue;
+    SQLite::bind(q, group.tenant, group.kind, static_cast<int64_t>(absl::ToUnixMicros(now)));
+    const int64_t n = q.executeStep() ? q.getColumn(0).getInt64() : 0;
+    q.reset();
+    if (n > 0) out.push_back(OverdueCount{group.tenant, group.kind, n});
+  }
+  return out;
+}
+
+std::vector<FiredCount> CountAlertsFired(store::ReadTxn& txn) {
+  SQLite::Statement& q = txn.Prepare(
+      "SELECT tenant_id, CASE WHEN offset_us < 0 THEN 'warning' WHEN offset_us = 0 "
+      "THEN 'due' ELSE 'overdue' END AS level, COUNT(*) FROM deadline_alerts "
+      "GROUP BY tenant_id, level");
+  std::vector<FiredCount> out;
+  while (q.executeStep()) {
+    out.push_back(FiredCount{q.getColumn(0).getString(), q.getColumn(1).getString(),
+                             q.getColumn(2).getInt64()});
+  }
+  q.reset();
+  return out;
+}
+
+std::vector<DeliveryCount> CountDeliveries(store::ReadTxn& txn) {
+  SQLite::Statement& q =
+      txn.Prepare("SELECT sink, state, n FROM deadline_alert_delivery_counts ORDER BY sink, state");
+  std::vector<DeliveryCount> out;
+  while (q.executeStep()) {
+    out.push_back(DeliveryCount{q.getColumn(0).getString(), q.getColumn(1).getString(),
+                                q.getColumn(2).getInt64()});
+  }
+  q.reset();
+  return out;
+}
+
+}  // namespace dsar::deadline

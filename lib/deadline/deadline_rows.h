@@ -33,6 +33,10 @@ DeadlineState ParseState(const std::string& s);
 // Reads the current row of `stmt`, selected with kDeadlineColumns first.
 Deadline ReadDeadline(SQLite::Statement& stmt);
 
+// Inserts `d`, just scheduled (open, due version 1, its first level queued),
+// with the SLA report's group (ScheduleRequest::sla_group).
+void InsertDeadline(store::WriteTxn& txn, const Deadline& d, const std::string& sla_group);
+
 // Updates every mutable column of `d` (located by tenant and id).
 void UpdateDeadline(store::WriteTxn& txn, const Deadline& d);
 

@@ -164,6 +164,7 @@ absl::StatusOr<Deadline> Deadlines::Schedule(store::WriteTxn& txn, const Schedul
   } else if (request.due.has_value() && *request.due <= request.start) {
     errors.Add("due", "must be after start");
   }
+  if (request.sla_group.size() > 32) errors.Add("sla_group", "at most 32 characters");
   RETURN_IF_ERROR(errors.ToStatus("invalid deadline"));
 
   const DeadlineKey key{request.tenant, request.kind, request.resource};
@@ -191,23 +192,7 @@ absl::StatusOr<Deadline> Deadlines::Schedule(store::WriteTxn& txn, const Schedul
   d.created_at = now;
   d.updated_at = now;
 
-  SQLite::Statement& insert = txn.Prepare(
-      "INSERT INTO deadlines (tenant_id, deadline_id, kind, resource, state, started_at_us, "
-      "initial_due_at_us, due_at_us, due_version, paused_total_us, extension_count, "
-      "extension_reason, levels_fired, next_offset_us, next_fire_at_us, created_at_us, "
-      "updated_at_us) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, 1, 0, 0, '', 0, ?, ?, ?, ?)");
-  insert.bind(1, d.tenant);
-  insert.bind(2, d.deadline_id);
-  insert.bind(3, d.kind);
-  insert.bind(4, d.resource);
-  insert.bind(5, Us(d.started_at));
-  insert.bind(6, Us(d.initial_due_at));
-  insert.bind(7, Us(d.due_at));
-  insert.bind(8, DurUs(*d.next_offset));
-  insert.bind(9, Us(*d.next_alert_at));
-  insert.bind(10, Us(now));
-  insert.bind(11, Us(now));
-  insert.exec();
+  internal::InsertDeadline(txn, d, request.sla_group);
   Notify(d);
   return d;
 }

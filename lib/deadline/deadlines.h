@@ -100,6 +100,10 @@ struct ScheduleRequest {
   absl::Time start;      // when the clock starts (receipt, awareness, withdrawal)
   // Overrides the kind's rule (must be after start); e.g. a contract's SLA.
   std::optional<absl::Time> due;
+  // How the SLA report breaks the kind down (at most 32 characters; empty:
+  // not at all). Privacy requests give their type ("access", "erasure", ...),
+  // so the report needs no other module's rows.
+  std::string sla_group;
 };
 
 // Names one deadline for the mutating calls: the open (or else the latest)

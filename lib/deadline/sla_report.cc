@@ -2,6 +2,7 @@
 
 #include <SQLiteCpp/Column.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/VariadicBind.h>
 
 #include <algorithm>
 #include <cmath>
@@ -15,54 +16,32 @@
 namespace dsar::deadline {
 namespace {
 
-// privacy_requests.type (lib/privacy_requests RequestType) -> its report name.
-const char* RequestTypeName(int type) {
-  switch (type) {
-    case 1:
-      return "access";
-    case 2:
-      return "portability";
-    case 3:
-      return "erasure";
-    default:
-      return "";
-  }
-}
-
-// The request row of a request clock: resource "privacy_requests/{id}".
-constexpr char kRequestJoin[] =
-    " LEFT JOIN privacy_requests p ON p.tenant_id = d.tenant_id AND "
-    "d.resource LIKE 'privacy_requests/%' AND p.request_id = substr(d.resource, 18) ";
-
 struct Acc {
   KindSla sla;
   std::vector<absl::Duration> times;
 };
-using Key = std::tuple<std::string, std::string, std::string>;  // tenant, kind, type
+using Key = std::tuple<std::string, std::string, std::string>;  // tenant, kind, sla_group
 
 void AddTenant(store::ReadTxn& txn, const std::string& tenant, const SlaQuery& query,
                absl::Time now, std::map<Key, Acc>& by_key) {
-  auto acc = [&](const std::string& kind, int type) -> Acc& {
-    Acc& a = by_key[Key{tenant, kind, RequestTypeName(type)}];
+  auto acc = [&](const std::string& kind, const std::string& group) -> Acc& {
+    Acc& a = by_key[Key{tenant, kind, group}];
     a.sla.tenant = tenant;
     a.sla.kind = kind;
-    a.sla.request_type = RequestTypeName(type);
+    a.sla.request_type = group;
     return a;
   };
   // Closed in the window: a range of the deadlines_by_close index.
   SQLite::Statement& closed = txn.Prepare(
       absl::StrCat("SELECT d.kind, d.state, d.closed_at_us - d.started_at_us - d.paused_total_us, "
-                   "d.closed_at_us <= d.due_at_us, coalesce(p.type, 0) "
-                   "FROM deadlines d INDEXED BY deadlines_by_close",
-                   kRequestJoin,
+                   "d.closed_at_us <= d.due_at_us, d.sla_group "
+                   "FROM deadlines d INDEXED BY deadlines_by_close ",
                    "WHERE d.tenant_id = ?1 AND d.closed_at_us >= ?2 AND d.closed_at_us < ?3 "
                    "AND d.closed_at_us IS NOT NULL AND (?4 = '' OR d.kind = ?4)"));
-  closed.bind(1, tenant);
-  closed.bind(2, static_cast<int64_t>(absl::ToUnixMicros(query.start)));
-  closed.bind(3, static_cast<int64_t>(absl::ToUnixMicros(query.end)));
-  closed.bind(4, query.kind);
+  SQLite::bind(closed, tenant, static_cast<int64_t>(absl::ToUnixMicros(query.start)),
+               static_cast<int64_t>(absl::ToUnixMicros(query.end)), query.kind);
   while (closed.executeStep()) {
-    Acc& a = acc(closed.getColumn(0).getString(), closed.getColumn(4).getInt());
+    Acc& a = acc(closed.getColumn(0).getString(), closed.getColumn(4).getString());
     if (closed.getColumn(1).getString() == "cancelled") {
       ++a.sla.cancelled;
       continue;
@@ -75,16 +54,13 @@ void AddTenant(store::ReadTxn& txn, const std::string& tenant, const SlaQuery& q
 
   // Open now: a range of the (tenant_id, state, due_at_us) index.
   SQLite::Statement& open = txn.Prepare(
-      absl::StrCat("SELECT d.kind, coalesce(p.type, 0), COUNT(*), "
-                   "SUM(d.paused_at_us IS NULL AND d.due_at_us <= ?2) FROM deadlines d",
-                   kRequestJoin,
+      absl::StrCat("SELECT d.kind, d.sla_group, COUNT(*), "
+                   "SUM(d.paused_at_us IS NULL AND d.due_at_us <= ?2) FROM deadlines d ",
                    "WHERE d.tenant_id = ?1 AND d.state = 'open' AND (?3 = '' OR d.kind = ?3) "
-                   "GROUP BY d.kind, coalesce(p.type, 0)"));
-  open.bind(1, tenant);
-  open.bind(2, static_cast<int64_t>(absl::ToUnixMicros(now)));
-  open.bind(3, query.kind);
+                   "GROUP BY d.kind, d.sla_group"));
+  SQLite::bind(open, tenant, static_cast<int64_t>(absl::ToUnixMicros(now)), query.kind);
   while (open.executeStep()) {
-    Acc& a = acc(open.getColumn(0).getString(), open.getColumn(1).getInt());
+    Acc& a = acc(open.getColumn(0).getString(), open.getColumn(1).getString());
     a.sla.open = open.getColumn(2).getInt64();
     a.sla.overdue = open.getColumn(3).getInt64();
   }

@@ -45,7 +45,9 @@ struct SlaQuery {
 struct KindSla {
   std::string tenant;  // or kAllTenantsSla
   std::string kind;
-  std::string request_type;  // "access", "portability", "erasure"; empty for other kinds
+  // The deadlines' sla_group (ScheduleRequest): a privacy request's type
+  // ("access", "portability", "erasure"); empty for other kinds.
+  std::string request_type;
   int64_t completed = 0;
   int64_t completed_on_time = 0;
   int64_t cancelled = 0;

@@ -143,11 +143,9 @@ absl::StatusOr<BackupInfo> BackupDatabase(store::Store& store, const std::string
     // snapshot, so the audit head read here is the copy's.
     SQLite::Statement& version = txn.Prepare("PRAGMA user_version");
     if (version.executeStep()) info.schema_version = version.getColumn(0).getInt();
-    SQLite::Statement& head = txn.Prepare("SELECT seq, hash FROM audit_head WHERE id = 1");
-    if (head.executeStep()) {
-      info.audit_head_seq = head.getColumn(0).getInt64();
-      info.audit_head_hash = head.getColumn(1).getString();
-    }
+    const audit::Head head = audit::ReadHead(txn);
+    info.audit_head_seq = head.seq;
+    info.audit_head_hash = head.hash;
     sqlite3_backup* backup = sqlite3_backup_init(dest, "main", txn.db().getHandle(), "main");
     if (backup == nullptr) {
       return absl::UnavailableError(absl::StrCat("backup: ", sqlite3_errmsg(dest)));

@@ -2,11 +2,10 @@
 // the metrics endpoint: connector tasks by state, deadlines by state and
 // overdue, alerts fired by level, alert deliveries by sink and state.
 //
-// It reads tables owned by lib/connector and lib/deadline (read-only, by
-// their documented columns) so that those modules need no metrics code. Run
-// per scrape, so each query reads an index in its own order or a small table:
-// deadlines by state scan deadlines_by_kind_state, and the overdue ones are a
-// range of deadlines_open_by_due per (tenant, kind) (migration 13).
+// It asks the modules that own the rows (connector::task_store::CountByState,
+// lib/deadline/deadline_counts.h) in one read snapshot, and only turns their
+// answers into labelled gauges: no module's tables are read here. Run per
+// scrape; each count reads an index in its own order or a small table.
 //
 // Thread-safe (each call takes its own read snapshot).
 #ifndef DSAR_LIB_OPS_STATE_COUNTS_H_

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "lib/connector/outbox.h"
 #include "lib/connector/payload.h"
@@ -110,6 +111,7 @@ absl::Status ScheduleClocks(store::WriteTxn& txn, RequestEnv& env, PrivacyReques
     s.kind = kind;
     s.resource = r.name();
     s.start = r.received_at;
+    s.sla_group = absl::AsciiStrToLower(RequestTypeName(r.type));  // "access", ...
     ASSIGN_OR_RETURN(deadline::Deadline d, env.deadlines->Schedule(txn, s, now));
     (kind == deadline::kRequestGdpr ? r.gdpr_due_at : r.processor_due_at) = d.due_at;
   }

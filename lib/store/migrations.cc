@@ -615,6 +615,22 @@ const std::vector<Migration>& DsarMigrations() {
          WHERE method IN ('/dsar.v1.ConsentService/RecordConsent',
                           '/dsar.v1.ConsentService/WithdrawConsent');
       )sql"},
+      {19, "deadline_sla_group", R"sql(
+        -- How the SLA report breaks a deadline kind down, given by whoever
+        -- schedules the deadline (deadline::ScheduleRequest::sla_group;
+        -- privacy requests give their type). The report read it from
+        -- privacy_requests by joining on the resource name; with it here no
+        -- module reads another's tables (issue 20). Deadlines already stored
+        -- take their request's type once, here.
+        ALTER TABLE deadlines ADD COLUMN sla_group TEXT NOT NULL DEFAULT '';
+        UPDATE deadlines SET sla_group = coalesce((
+            SELECT CASE p.type WHEN 1 THEN 'access' WHEN 2 THEN 'portability'
+                               WHEN 3 THEN 'erasure' ELSE '' END
+              FROM privacy_requests p
+             WHERE p.tenant_id = deadlines.tenant_id
+               AND p.request_id = substr(deadlines.resource, 18)), '')
+         WHERE resource LIKE 'privacy_requests/%';
+      )sql"},
   };
   return *migrations;
 }

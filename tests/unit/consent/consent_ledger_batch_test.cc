@@ -17,6 +17,7 @@
 #include "lib/consent/purpose_catalog.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/clock.h"
+#include "lib/store/migrations.h"
 #include "tests/testing/consent_testing.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -273,22 +274,17 @@ TEST_F(ConsentLedgerBatchTest, AnswersFromBeforeMigration11MoveIntoTheirEvents) 
         "'/dsar.v1.ConsentService/RecordConsent' ELSE '/dsar.v1.ConsentService/WithdrawConsent' "
         "END, request_fingerprint, CAST(receipt_id AS BLOB), 0 FROM consent_events");
     txn.db().exec("UPDATE consent_events SET request_id = NULL, request_fingerprint = NULL");
-    // Back to schema 17 (this fixture's kv table comes after: 18 runs again).
-    txn.db().exec("DELETE FROM schema_migrations WHERE version >= 18");
-    txn.db().exec("DROP TABLE kv");
-    txn.db().exec("PRAGMA user_version = 17");
     return absl::OkStatus();
   }),
               IsOk());
-  store_->Close();
-  auto store = testing::OpenKvStore(dir_.File("dsar.db"));  // runs migration 18
-  ASSERT_THAT(store, IsOk());
-  store_ = std::move(*store);
-  auto index = ConsentStateIndex::Load(*store_, 1000);
-  ASSERT_THAT(index, IsOk());
-  index_ = std::move(*index);
-  ledger_ = std::make_unique<ConsentLedger>(store_.get(), &clock_, keyer_.get(), catalog_.get(),
-                                            nullptr, index_.get());
+  // Migration 18 as an upgraded database runs it.
+  const store::Migration& m18 = store::DsarMigrations()[17];
+  ASSERT_EQ(m18.version, 18);
+  ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
+    txn.db().exec(m18.sql);
+    return absl::OkStatus();
+  }),
+              IsOk());
   EXPECT_EQ(Count("idempotency_keys"), 0);
   EXPECT_EQ(Count("consent_events WHERE request_id IS NULL"), 0);
 
