@@ -221,14 +221,7 @@ absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const CallContext& 
         std::optional<Alert> a = LoadAlert(t, ctx.tenant, alert_id);
         if (!a.has_value()) return absl::NotFoundError(absl::StrCat("alert ", alert_id));
         if (!a->acknowledged_at.has_value()) {
-          SQLite::Statement& update = t.Prepare(
-              "UPDATE deadline_alerts SET acknowledged_at_us = ?, acknowledged_by = ? "
-              "WHERE seq = ? AND tenant_id = ?");
-          update.bind(1, Us(now));
-          update.bind(2, ctx.principal);
-          update.bind(3, a->seq);
-          update.bind(4, ctx.tenant);
-          update.exec();
+          internal::MarkAlertAcknowledged(t, ctx.tenant, a->seq, ctx.principal, now);
         }
         RETURN_IF_ERROR(audit::Append(t, ctx, resource, "OK", now));
         return std::string(alert_id);

@@ -72,6 +72,47 @@ void InsertDeadline(store::WriteTxn& txn, const Deadline& d, const std::string& 
   insert.reset();
 }
 
+std::vector<FireRow> NextToFire(store::ReadTxn& txn, const std::optional<FireRow>& cursor,
+                                int64_t from_us, int64_t until_us, int limit) {
+  SQLite::Statement& select =
+      cursor.has_value() ? txn.Prepare(
+                               "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
+                               "WHERE next_fire_at_us IS NOT NULL "
+                               "AND (next_fire_at_us, tenant_id, deadline_id) > (?1, ?2, ?3) "
+                               "AND next_fire_at_us <= ?4 "
+                               "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?5")
+                         : txn.Prepare(
+                               "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
+                               "WHERE next_fire_at_us IS NOT NULL AND next_fire_at_us > ?1 "
+                               "AND next_fire_at_us <= ?4 "
+                               "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?5");
+  if (cursor.has_value()) {
+    SQLite::bind(select, cursor->fire_us, cursor->tenant, cursor->deadline_id, until_us, limit);
+  } else {
+    select.bind(1, from_us);  // ?2 and ?3 are not in this statement
+    select.bind(4, until_us);
+    select.bind(5, limit);
+  }
+  std::vector<FireRow> rows;
+  rows.reserve(static_cast<size_t>(std::min(std::max(limit, 0), 4096)));
+  while (select.executeStep()) {
+    rows.push_back(FireRow{select.getColumn(0).getInt64(), select.getColumn(1).getString(),
+                           select.getColumn(2).getString()});
+  }
+  select.reset();
+  return rows;
+}
+
+void MarkAlertAcknowledged(store::WriteTxn& txn, absl::string_view tenant, int64_t seq,
+                           absl::string_view principal, absl::Time now) {
+  SQLite::Statement& update = txn.Prepare(
+      "UPDATE deadline_alerts SET acknowledged_at_us = ?, acknowledged_by = ? "
+      "WHERE seq = ? AND tenant_id = ?");
+  SQLite::bind(update, Us(now), std::string(principal), seq, std::string(tenant));
+  update.exec();
+  update.reset();
+}
+
 void UpdateDeadline(store::WriteTxn& txn, const Deadline& d) {
   SQLite::Statement& update = txn.Prepare(
       "UPDATE deadlines SET state = ?, due_at_us = ?, due_version = ?, paused_at_us = ?, "

@@ -37,6 +37,22 @@ Deadline ReadDeadline(SQLite::Statement& stmt);
 // with the SLA report's group (ScheduleRequest::sla_group).
 void InsertDeadline(store::WriteTxn& txn, const Deadline& d, const std::string& sla_group);
 
+// A deadline's next firing: when its next level fires, and which it is.
+struct FireRow {
+  int64_t fire_us;
+  std::string tenant;
+  std::string deadline_id;
+};
+// Deadlines whose next level fires at or before `until_us`, in firing order
+// (fire time, tenant, id), at most `limit`: after `cursor` when given, else
+// after `from_us` (the Scheduler's refill; a range of deadlines_next_fire).
+std::vector<FireRow> NextToFire(store::ReadTxn& txn, const std::optional<FireRow>& cursor,
+                                int64_t from_us, int64_t until_us, int limit);
+
+// Records the first acknowledgement of the alert `seq` of `tenant`.
+void MarkAlertAcknowledged(store::WriteTxn& txn, absl::string_view tenant, int64_t seq,
+                           absl::string_view principal, absl::Time now);
+
 // Updates every mutable column of `d` (located by tenant and id).
 void UpdateDeadline(store::WriteTxn& txn, const Deadline& d);
 

@@ -10,6 +10,7 @@
 
 #include "lib/core/log.h"
 #include "lib/core/status_macros.h"
+#include "lib/deadline/deadline_rows.h"
 #include "lib/deadline/firing.h"
 
 namespace dsar::deadline {
@@ -100,33 +101,14 @@ absl::Status Scheduler::MaybeRefill(absl::Time now) {
   }
   std::vector<Entry> rows;
   RETURN_IF_ERROR(store_.Read([&](store::ReadTxn& txn) -> absl::Status {
-    SQLite::Statement& select =
-        cursor.has_value() ? txn.Prepare(
-                                 "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
-                                 "WHERE next_fire_at_us IS NOT NULL "
-                                 "AND (next_fire_at_us, tenant_id, deadline_id) > (?1, ?2, ?3) "
-                                 "AND next_fire_at_us <= ?4 "
-                                 "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?5")
-                           : txn.Prepare(
-                                 "SELECT next_fire_at_us, tenant_id, deadline_id FROM deadlines "
-                                 "WHERE next_fire_at_us IS NOT NULL AND next_fire_at_us > ?1 "
-                                 "AND next_fire_at_us <= ?4 "
-                                 "ORDER BY next_fire_at_us, tenant_id, deadline_id LIMIT ?5");
-    if (cursor.has_value()) {
-      select.bind(1, cursor->fire_us);
-      select.bind(2, cursor->tenant);
-      select.bind(3, cursor->deadline_id);
-    } else {
-      select.bind(1, from);
+    std::optional<internal::FireRow> after;
+    if (cursor.has_value())
+      after = internal::FireRow{cursor->fire_us, cursor->tenant, cursor->deadline_id};
+    std::vector<internal::FireRow> due = internal::NextToFire(txn, after, from, target, room);
+    rows.reserve(due.size());
+    for (internal::FireRow& r : due) {
+      rows.push_back(Entry{r.fire_us, std::move(r.tenant), std::move(r.deadline_id)});
     }
-    select.bind(4, target);
-    select.bind(5, room);
-    rows.reserve(std::min(room, 4096));
-    while (select.executeStep()) {
-      rows.push_back(Entry{select.getColumn(0).getInt64(), select.getColumn(1).getString(),
-                           select.getColumn(2).getString()});
-    }
-    select.reset();
     return absl::OkStatus();
   }));
   absl::MutexLock lock(&mu_);
