@@ -117,11 +117,11 @@ absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const Privacy
                                             std::string* lost_task,
                                             const std::string& own_records) {
   const ExportFiles files(env.options.export_dir);
-  const std::string dir = files.RequestDir(r.tenant, r.request_id);
+  const std::string dir = files.RequestDir(r.tenant, r.id);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-  const std::string final_path = files.BundlePath(r.tenant, r.request_id);
+  const std::string final_path = files.BundlePath(r.tenant, r.id);
   const std::string tmp_path = final_path + ".tmp";
   ASSIGN_OR_RETURN(std::unique_ptr<EncryptedWriter> writer, EncryptedWriter::Create(tmp_path, key));
   Sha256 sha;
@@ -160,7 +160,7 @@ absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const Privacy
         env.registry != nullptr ? env.registry->Find(t->connector) : nullptr;
     const bool done = t->state == connector::TaskState::kDone;
     std::vector<ManifestEntry> manifest;
-    const std::string parts = files.PartsDir(r.tenant, r.request_id, t->task_id);
+    const std::string parts = files.PartsDir(r.tenant, r.id, t->task_id);
     if (done) {
       auto read = ReadManifest(parts);
       if (!read.ok()) {

@@ -154,8 +154,7 @@ absl::Status RenameDueField(const absl::Status& s, absl::string_view field) {
 }
 
 std::string EncodePageToken(const PrivacyRequest& last, absl::string_view tag) {
-  return store::EncodePageToken(
-      {absl::StrCat(absl::ToUnixMicros(last.created_at)), last.request_id}, tag);
+  return store::EncodePageToken({absl::StrCat(absl::ToUnixMicros(last.created_at)), last.id}, tag);
 }
 
 std::optional<std::pair<int64_t, std::string>> DecodePageToken(absl::string_view token,
@@ -287,25 +286,25 @@ void PrivacyRequests::Create(const CallContext& ctx, CreateInput in, CreateDone 
                   if (auto dup = rows::FindOpenDuplicate(t, ctx.tenant, in.type, op->keys)) {
                     ASSIGN_OR_RETURN(PrivacyRequest r, LoadOrNotFound(t, ctx.tenant, *dup));
                     const std::string link_id = NewId("link");
-                    rows::InsertLink(t, ctx.tenant, r.request_id, link_id, in.requester,
-                                     in.callback_url, ctx.principal, now);
+                    rows::InsertLink(t, ctx.tenant, r.id, link_id, in.requester, in.callback_url,
+                                     ctx.principal, now);
                     ++r.duplicate_count;
                     r.updated_at = now;
                     rows::InsertEvent(
-                        t, ctx.tenant, r.request_id,
+                        t, ctx.tenant, r.id,
                         {r.state, r.state, ctx.principal,
                          absl::StrCat("duplicate filing linked (", link_id, ")"), now});
                     rows::Save(t, r);
                     if (!in.callback_url.empty() && in.callback_url != r.callback_url) {
-                      EnqueueCallbacks(t, ctx.tenant, r.request_id, {in.callback_url},
+                      EnqueueCallbacks(t, ctx.tenant, r.id, {in.callback_url},
                                        internal::CallbackBody(r, now), now);
                     }
                     RETURN_IF_ERROR(audit::Append(t, ctx, r.name(), "OK", now));
-                    return absl::StrCat(kDuplicatePrefix, r.request_id);
+                    return absl::StrCat(kDuplicatePrefix, r.id);
                   }
                   PrivacyRequest r;
                   r.tenant = ctx.tenant;
-                  r.request_id = op->new_id;
+                  r.id = op->new_id;
                   r.type = in.type;
                   r.state = RequestState::kReceived;
                   r.source = in.source;
@@ -318,9 +317,9 @@ void PrivacyRequests::Create(const CallContext& ctx, CreateInput in, CreateDone 
                   r.only_systems = in.only_systems;
                   RETURN_IF_ERROR(internal::ScheduleClocks(t, *env, r, now));
                   rows::Insert(t, r, op->sealed, op->wrapped_key);
-                  rows::InsertSubjectKeys(t, ctx.tenant, r.request_id, r.type, op->keys);
+                  rows::InsertSubjectKeys(t, ctx.tenant, r.id, r.type, op->keys);
                   rows::InsertEvent(
-                      t, ctx.tenant, r.request_id,
+                      t, ctx.tenant, r.id,
                       {RequestState::kUnspecified, RequestState::kReceived, ctx.principal,
                        in.source == RequestSource::kRetention
                            ? "filed by the retention rule"
@@ -328,7 +327,7 @@ void PrivacyRequests::Create(const CallContext& ctx, CreateInput in, CreateDone 
                                           in.requester.channel),
                        now});
                   if (!r.callback_url.empty()) {
-                    EnqueueCallbacks(t, ctx.tenant, r.request_id, {r.callback_url},
+                    EnqueueCallbacks(t, ctx.tenant, r.id, {r.callback_url},
                                      internal::CallbackBody(r, now), now);
                   }
                   if (in.verification.has_value()) {
@@ -346,7 +345,7 @@ void PrivacyRequests::Create(const CallContext& ctx, CreateInput in, CreateDone 
                     rows::Save(t, r);
                   }
                   RETURN_IF_ERROR(audit::Append(t, ctx, r.name(), "OK", now));
-                  return r.request_id;
+                  return r.id;
                 }));
         op->created.duplicate = absl::StartsWith(answer, kDuplicatePrefix);
         const std::string id =
@@ -452,7 +451,7 @@ void PrivacyRequests::Verify(const CallContext& ctx, std::string request_id, Ver
                       absl::StrCat("identity verified (", MethodName(v.method), ")"), now));
                   RETURN_IF_ERROR(internal::StartWork(t, *env, r, ctx.principal, now));
                   RETURN_IF_ERROR(audit::Append(t, ctx, r.name(), "OK", now));
-                  return r.request_id;
+                  return r.id;
                 }));
         *result = LoadFull(txn, ctx.tenant, id);
         return result->status();
@@ -522,19 +521,18 @@ void PrivacyRequests::Extend(const CallContext& ctx, ExtendInput in, RequestDone
                   r.extension_reason = in.reason;
                   r.subject_informed_at = in.subject_informed_at;
                   r.updated_at = now;
-                  rows::InsertEvent(t, r.tenant, r.request_id,
+                  rows::InsertEvent(t, r.tenant, r.id,
                                     {r.state, r.state, ctx.principal,
                                      absl::StrCat("deadline extended to ", Rfc3339(r.gdpr_due_at),
                                                   ": ", in.reason),
                                      now});
                   rows::Save(t, r);
-                  const auto urls = rows::CallbackUrls(t, r.tenant, r.request_id, r.callback_url);
+                  const auto urls = rows::CallbackUrls(t, r.tenant, r.id, r.callback_url);
                   if (!urls.empty()) {
-                    EnqueueCallbacks(t, r.tenant, r.request_id, urls,
-                                     internal::CallbackBody(r, now), now);
+                    EnqueueCallbacks(t, r.tenant, r.id, urls, internal::CallbackBody(r, now), now);
                   }
                   RETURN_IF_ERROR(audit::Append(t, ctx, r.name(), "OK", now));
-                  return r.request_id;
+                  return r.id;
                 }));
         *result = LoadFull(txn, ctx.tenant, id);
         return result->status();
@@ -572,13 +570,13 @@ void PrivacyRequests::Reject(const CallContext& ctx, std::string request_id, Rej
                   r.rejection_detail = detail;
                   // The refusal is the answer the deadlines ask for.
                   RETURN_IF_ERROR(internal::CloseClocks(t, *env, r, /*complete=*/true, now));
-                  rows::DestroySealedSubject(t, r.tenant, r.request_id);
-                  rows::DestroyWrappedKey(t, r.tenant, r.request_id);
+                  rows::DestroySealedSubject(t, r.tenant, r.id);
+                  rows::DestroyWrappedKey(t, r.tenant, r.id);
                   RETURN_IF_ERROR(
                       internal::Transition(t, *env, r, RequestState::kRejected, ctx.principal,
                                            absl::StrCat("rejected: ", RejectionName(reason)), now));
                   RETURN_IF_ERROR(audit::Append(t, ctx, r.name(), "OK", now));
-                  return r.request_id;
+                  return r.id;
                 }));
         *result = LoadFull(txn, ctx.tenant, id);
         return result->status();
@@ -619,12 +617,12 @@ void PrivacyRequests::Cancel(const CallContext& ctx, std::string request_id, std
                                                   "CancelPrivacyRequest"));
                   r.cancel_reason = reason;
                   RETURN_IF_ERROR(internal::CloseClocks(t, *env, r, /*complete=*/false, now));
-                  rows::DestroySealedSubject(t, r.tenant, r.request_id);
-                  rows::DestroyWrappedKey(t, r.tenant, r.request_id);
+                  rows::DestroySealedSubject(t, r.tenant, r.id);
+                  rows::DestroyWrappedKey(t, r.tenant, r.id);
                   RETURN_IF_ERROR(internal::Transition(t, *env, r, RequestState::kCancelled,
                                                        ctx.principal, "cancelled", now));
                   RETURN_IF_ERROR(audit::Append(t, ctx, r.name(), "OK", now));
-                  return r.request_id;
+                  return r.id;
                 }));
         *result = LoadFull(txn, ctx.tenant, id);
         return result->status();
@@ -720,12 +718,12 @@ void PrivacyRequests::Download(const CallContext& ctx, DownloadInput in, Downloa
     done(absl::NotFoundError(absl::StrCat(r.name(), ": the export expired and was destroyed")));
     return;
   }
-  auto key = env_->key_wrapper->Unwrap(*wrapped, r.request_id);
+  auto key = env_->key_wrapper->Unwrap(*wrapped, r.id);
   if (!key.ok()) {
     done(key.status());
     return;
   }
-  auto reader = EncryptedReader::Open(files.BundlePath(r.tenant, r.request_id), *key);
+  auto reader = EncryptedReader::Open(files.BundlePath(r.tenant, r.id), *key);
   if (!reader.ok()) {
     done(reader.status().code() == absl::StatusCode::kNotFound
              ? absl::DataLossError(absl::StrCat(r.name(), ": the export file is missing"))
@@ -744,7 +742,7 @@ void PrivacyRequests::Download(const CallContext& ctx, DownloadInput in, Downloa
   auto download = std::make_shared<std::unique_ptr<ExportDownload>>(
       std::make_unique<ExportDownload>(std::move(*reader), *info, d.disclosure_id));
   env_->store->Write(
-      [ctx, d, id = r.request_id](store::WriteTxn& txn) {
+      [ctx, d, id = r.id](store::WriteTxn& txn) {
         rows::InsertDisclosure(txn, ctx.tenant, id, d);
         return audit::Append(txn, ctx, absl::StrCat(RequestName(id), "/export"), "OK",
                              d.disclosed_at);

@@ -136,7 +136,7 @@ absl::Status CheckTransition(absl::string_view request_name, RequestState from, 
                      "; it is ", RequestStateName(from))}});
 }
 
-std::string RequestName(absl::string_view request_id) { return absl::StrCat(kPrefix, request_id); }
+std::string RequestName(absl::string_view id) { return absl::StrCat(kPrefix, id); }
 
 absl::StatusOr<std::string> ParseRequestName(absl::string_view name) {
   if (!absl::StartsWith(name, kPrefix) || name.size() == kPrefix.size() || name.size() > 128) {

@@ -134,7 +134,7 @@ absl::Status CheckTransition(absl::string_view request_name, RequestState from, 
                              absl::string_view action);
 
 // "privacy_requests/<id>".
-std::string RequestName(absl::string_view request_id);
+std::string RequestName(absl::string_view id);
 // The id in a resource name; INVALID_ARGUMENT (field "name") otherwise.
 absl::StatusOr<std::string> ParseRequestName(absl::string_view name);
 
@@ -208,7 +208,7 @@ struct StateChange {
 
 struct PrivacyRequest {
   std::string tenant;
-  std::string request_id;  // "pr_..."
+  std::string id;  // "pr_...": the privacy request's id (its name is privacyRequests/<id>)
   RequestType type = RequestType::kUnspecified;
   RequestState state = RequestState::kUnspecified;
   Stage stage = Stage::kNone;
@@ -247,7 +247,7 @@ struct PrivacyRequest {
   std::vector<Disclosure> disclosures;
   std::vector<StateChange> history;
 
-  std::string name() const { return RequestName(request_id); }
+  std::string name() const { return RequestName(id); }
   // The earlier of the two clocks: what controllers see as expected completion.
   absl::Time due_at() const { return std::min(processor_due_at, gdpr_due_at); }
 };

@@ -79,7 +79,7 @@ PrivacyRequest ReadRequest(SQLite::Statement& q) {
   PrivacyRequest r;
   int i = 0;
   r.tenant = q.getColumn(i++).getString();
-  r.request_id = q.getColumn(i++).getString();
+  r.id = q.getColumn(i++).getString();
   r.type = static_cast<RequestType>(q.getColumn(i++).getInt());
   r.source = static_cast<RequestSource>(q.getColumn(i++).getInt());
   r.requester.relation = static_cast<RequesterRelation>(q.getColumn(i++).getInt());
@@ -247,7 +247,7 @@ void Insert(store::WriteTxn& txn, const PrivacyRequest& r, absl::string_view sea
   SQLite::Statement& q = txn.Prepare(*sql);
   int i = 1;
   q.bind(i++, r.tenant);
-  q.bind(i++, r.request_id);
+  q.bind(i++, r.id);
   q.bind(i++, static_cast<int>(r.type));
   q.bind(i++, static_cast<int>(r.source));
   q.bind(i++, static_cast<int>(r.requester.relation));
@@ -288,7 +288,7 @@ void Save(store::WriteTxn& txn, const PrivacyRequest& r) {
   SQLite::Statement& q = txn.Prepare(*sql);
   int i = BindMutable(q, 1, r);
   q.bind(i++, r.tenant);
-  q.bind(i++, r.request_id);
+  q.bind(i++, r.id);
   q.exec();
 }
 

@@ -180,15 +180,15 @@ absl::Status RequestWorker::Assemble(const PrivacyRequest& r) {
   std::optional<std::string> wrapped;
   std::string own_records;
   RETURN_IF_ERROR(env_->store->Read([&](store::ReadTxn& txn) {
-    tasks = rows::ListTasks(txn, r.tenant, r.request_id);
-    wrapped = rows::LoadWrappedKey(txn, r.tenant, r.request_id);
+    tasks = rows::ListTasks(txn, r.tenant, r.id);
+    wrapped = rows::LoadWrappedKey(txn, r.tenant, r.id);
     // dsard's own records of the person, under any of their keys.
-    own_records = OwnRecordsJson(txn, r.tenant, r.request_id,
-                                 rows::LoadSubjectKeys(txn, r.tenant, r.request_id), nullptr);
+    own_records =
+        OwnRecordsJson(txn, r.tenant, r.id, rows::LoadSubjectKeys(txn, r.tenant, r.id), nullptr);
     return absl::OkStatus();
   }));
   if (!wrapped.has_value()) return absl::FailedPreconditionError("the export key was destroyed");
-  ASSIGN_OR_RETURN(SecretKey key, env_->key_wrapper->Unwrap(*wrapped, r.request_id));
+  ASSIGN_OR_RETURN(SecretKey key, env_->key_wrapper->Unwrap(*wrapped, r.id));
   const absl::Time started = env_->clock->Now();
   std::string lost_task;
   absl::StatusOr<BundleResult> built =
@@ -205,7 +205,7 @@ absl::Status RequestWorker::Assemble(const PrivacyRequest& r) {
   absl::Time now;
   absl::Status written = env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     now = env_->clock->Now();
-    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.request_id);
+    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.id);
     if (!cur.has_value() || cur->state != RequestState::kInProgress ||
         cur->stage != Stage::kAssembling) {
       abandoned = true;
@@ -218,8 +218,8 @@ absl::Status RequestWorker::Assemble(const PrivacyRequest& r) {
     info.records = bundle.records;
     info.created_at = now;
     info.expires_at = now + env_->options.export_ttl;
-    rows::InsertExport(txn, r.tenant, r.request_id, info);
-    rows::DestroySealedSubject(txn, r.tenant, r.request_id);
+    rows::InsertExport(txn, r.tenant, r.id, info);
+    rows::DestroySealedSubject(txn, r.tenant, r.id);
     RETURN_IF_ERROR(internal::CloseClocks(txn, *env_, *cur, /*complete=*/true, now));
     RETURN_IF_ERROR(internal::Transition(
         txn, *env_, *cur, RequestState::kCompleted, internal::kSystemActor,
@@ -231,13 +231,13 @@ absl::Status RequestWorker::Assemble(const PrivacyRequest& r) {
   });
   if (!written.ok()) return written;
   if (abandoned) {
-    files.RemoveRequest(r.tenant, r.request_id);
+    files.RemoveRequest(r.tenant, r.id);
     return absl::OkStatus();
   }
-  files.RemoveParts(r.tenant, r.request_id);
+  files.RemoveParts(r.tenant, r.id);
   env_->signal.WakeCallbacks();
   log::Info("privacy_request_completed",
-            {{"request_id", r.request_id},
+            {{"request_id", r.id},
              {"tenant", r.tenant},
              {"type", RequestTypeName(r.type)},
              {"records", bundle.records},
@@ -252,14 +252,13 @@ absl::Status RequestWorker::Reexport(const PrivacyRequest& r, const std::string&
   bool sent = false;
   RETURN_IF_ERROR(env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     const absl::Time now = env_->clock->Now();
-    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.request_id);
-    std::optional<SystemProgress> lost = rows::LoadTask(txn, r.tenant, r.request_id, task_id);
+    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.id);
+    std::optional<SystemProgress> lost = rows::LoadTask(txn, r.tenant, r.id, task_id);
     if (!cur.has_value() || !lost.has_value() || cur->state != RequestState::kInProgress ||
         cur->stage != Stage::kAssembling) {
       return absl::OkStatus();
     }
-    if (rows::SupersedeTask(txn, r.tenant, r.request_id, task_id, lost->connector) >
-        kMaxReexports) {
+    if (rows::SupersedeTask(txn, r.tenant, r.id, task_id, lost->connector) > kMaxReexports) {
       return absl::DataLossError(
           absl::StrCat("the export of ", lost->connector, " was lost ", kMaxReexports, " times"));
     }
@@ -272,7 +271,7 @@ absl::Status RequestWorker::Reexport(const PrivacyRequest& r, const std::string&
     cur->stage = *n == 0 ? Stage::kAssembling : Stage::kCollecting;
     cur->needs_work = *n == 0;
     cur->updated_at = now;
-    rows::InsertEvent(txn, cur->tenant, cur->request_id,
+    rows::InsertEvent(txn, cur->tenant, cur->id,
                       {cur->state, cur->state, internal::kSystemActor,
                        absl::StrCat("export part of ", lost->connector,
                                     " was lost or damaged; export sent again"),
@@ -281,7 +280,7 @@ absl::Status RequestWorker::Reexport(const PrivacyRequest& r, const std::string&
     sent = *n > 0;
     return absl::OkStatus();
   }));
-  log::Warn("privacy_request_export_resent", {{"request_id", r.request_id}, {"tenant", r.tenant}});
+  log::Warn("privacy_request_export_resent", {{"request_id", r.id}, {"tenant", r.tenant}});
   if (sent) {
     if (connector::Outbox* outbox = env_->outbox.load()) outbox->Notify();
   }
@@ -292,7 +291,7 @@ absl::Status RequestWorker::SendVerification(const PrivacyRequest& r) {
   int sent = 0;
   RETURN_IF_ERROR(env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     const absl::Time now = env_->clock->Now();
-    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.request_id);
+    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.id);
     if (!cur.has_value() || cur->state != RequestState::kInProgress ||
         cur->stage != Stage::kErased) {
       return absl::OkStatus();
@@ -307,7 +306,7 @@ absl::Status RequestWorker::SendVerification(const PrivacyRequest& r) {
     cur->stage = sent == 0 ? Stage::kVerified : Stage::kVerifying;
     cur->needs_work = sent == 0;
     cur->updated_at = now;
-    rows::InsertEvent(txn, cur->tenant, cur->request_id,
+    rows::InsertEvent(txn, cur->tenant, cur->id,
                       {cur->state, cur->state, internal::kSystemActor,
                        absl::StrCat("erasure done; verification export sent to ", sent,
                                     sent == 1 ? " system" : " systems"),
@@ -327,7 +326,7 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
   std::vector<std::pair<std::string, std::string>> erased_exports;  // (tenant, request id)
   RETURN_IF_ERROR(env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     const absl::Time now = env_->clock->Now();
-    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.request_id);
+    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.id);
     if (!cur.has_value() || cur->state != RequestState::kInProgress ||
         cur->stage != Stage::kVerified) {
       return absl::OkStatus();
@@ -339,7 +338,7 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
     // systems resolved (TaskHooks stored their keys with the request's).
     std::vector<std::string> keys = SubjectKeys(*env_->keyer, r.tenant, subject);
     Wipe(subject);
-    for (std::string& key : rows::LoadSubjectKeys(txn, r.tenant, r.request_id)) {
+    for (std::string& key : rows::LoadSubjectKeys(txn, r.tenant, r.id)) {
       if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
     }
     // dsard's own records go with an erasure from every system; a retention
@@ -354,15 +353,15 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
     }
     if (every_system) {
       // Consent under any of the keys, and the person's earlier bundles.
-      ASSIGN_OR_RETURN(OwnRecordsErased own, EraseOwnRecords(txn, env_->consent_index, r.tenant,
-                                                             r.request_id, keys, now));
+      ASSIGN_OR_RETURN(OwnRecordsErased own,
+                       EraseOwnRecords(txn, env_->consent_index, r.tenant, r.id, keys, now));
       consent_rows = own.consent_events;
       for (auto& id : own.exports) erased_exports.emplace_back(r.tenant, std::move(id));
     }
-    rows::DeleteSubjectKeys(txn, r.tenant, r.request_id, keys);
-    rows::DestroySealedSubject(txn, r.tenant, r.request_id);
+    rows::DeleteSubjectKeys(txn, r.tenant, r.id, keys);
+    rows::DestroySealedSubject(txn, r.tenant, r.id);
     int systems = 0;
-    for (const SystemProgress& t : rows::ListTasks(txn, r.tenant, r.request_id)) {
+    for (const SystemProgress& t : rows::ListTasks(txn, r.tenant, r.id)) {
       if (t.phase != TaskPhase::kErase) continue;
       ++systems;
       deleted += t.deleted;
@@ -391,7 +390,7 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
     env_->signal.WakeCallbacks();
     log::Info(
         "privacy_request_completed",
-        {{"request_id", r.request_id},
+        {{"request_id", r.id},
          {"tenant", r.tenant},
          {"type", "ERASURE"},
          {"deleted", deleted},
@@ -403,10 +402,10 @@ absl::Status RequestWorker::CompleteErasure(const PrivacyRequest& r) {
 }
 
 absl::Status RequestWorker::Fail(const PrivacyRequest& r, const std::string& reason) {
-  log::Error("privacy_request_failed", {{"request_id", r.request_id}, {"tenant", r.tenant}});
+  log::Error("privacy_request_failed", {{"request_id", r.id}, {"tenant", r.tenant}});
   RETURN_IF_ERROR(env_->store->WriteAndWait([&](store::WriteTxn& txn) -> absl::Status {
     const absl::Time now = env_->clock->Now();
-    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.request_id);
+    std::optional<PrivacyRequest> cur = rows::Load(txn, r.tenant, r.id);
     if (!cur.has_value() || cur->state != RequestState::kInProgress) return absl::OkStatus();
     cur->failure_reason = reason.substr(0, 500);
     cur->needs_work = false;

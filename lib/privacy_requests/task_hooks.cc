@@ -46,8 +46,7 @@ std::vector<IdentifierType> ResolveIdentities(store::WriteTxn& txn, RequestEnv& 
   }
   std::vector<IdentifierType> matched;
   if (valid.empty()) return matched;
-  rows::InsertSubjectKeys(txn, r.tenant, r.request_id, r.type,
-                          SubjectKeys(*env.keyer, r.tenant, valid));
+  rows::InsertSubjectKeys(txn, r.tenant, r.id, r.type, SubjectKeys(*env.keyer, r.tenant, valid));
   if (auto subject = internal::OpenSubject(txn, env, r); subject.ok()) {
     for (auto& own : *subject) {
       for (const auto& found : valid) {

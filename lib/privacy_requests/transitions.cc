@@ -91,14 +91,13 @@ absl::Status Transition(store::WriteTxn& txn, RequestEnv& env, PrivacyRequest& r
     r.closed_at = now;
     r.stage = Stage::kNone;
     r.needs_work = false;
-    rows::CloseSubjectKeys(txn, r.tenant, r.request_id);
+    rows::CloseSubjectKeys(txn, r.tenant, r.id);
   }
-  rows::InsertEvent(txn, r.tenant, r.request_id, change);
+  rows::InsertEvent(txn, r.tenant, r.id, change);
   rows::Save(txn, r);
-  const std::vector<std::string> urls =
-      rows::CallbackUrls(txn, r.tenant, r.request_id, r.callback_url);
+  const std::vector<std::string> urls = rows::CallbackUrls(txn, r.tenant, r.id, r.callback_url);
   if (!urls.empty()) {
-    EnqueueCallbacks(txn, r.tenant, r.request_id, urls, CallbackBody(r, now), now);
+    EnqueueCallbacks(txn, r.tenant, r.id, urls, CallbackBody(r, now), now);
   }
   return absl::OkStatus();
 }
@@ -166,7 +165,7 @@ std::string SealSubject(const RequestEnv& env, absl::string_view request_id,
 
 absl::StatusOr<std::vector<SubjectIdentifier>> OpenSubject(store::WriteTxn& txn, RequestEnv& env,
                                                            const PrivacyRequest& r) {
-  std::optional<std::string> sealed = rows::LoadSealedSubject(txn, r.tenant, r.request_id);
+  std::optional<std::string> sealed = rows::LoadSealedSubject(txn, r.tenant, r.id);
   if (!sealed.has_value()) {
     return absl::FailedPreconditionError(
         absl::StrCat(r.name(), ": the subject's identifiers were already destroyed"));
@@ -197,7 +196,7 @@ absl::StatusOr<int> EnqueuePhase(store::WriteTxn& txn, RequestEnv& env, const Pr
     }
     spec.connector = c->name;
     ASSIGN_OR_RETURN(std::string task_id, outbox->EnqueueTask(txn, spec, now));
-    rows::InsertTask(txn, r.tenant, r.request_id, task_id, phase, c->name, now);
+    rows::InsertTask(txn, r.tenant, r.id, task_id, phase, c->name, now);
     ++n;
   }
   for (auto& id : spec.subject) std::fill(id.value.begin(), id.value.end(), '\0');

@@ -209,10 +209,10 @@ class ExportBundleLifeTest : public testing::RequestsTest {
     EXPECT_THAT(created, IsOk());
     if (!created.ok()) return "";
     worker_->RunOnce();
-    auto r = Get(created->request.request_id);
+    auto r = Get(created->request.id);
     EXPECT_THAT(r, IsOk());
     if (r.ok()) EXPECT_EQ(r->state, RequestState::kCompleted);
-    return created->request.request_id;
+    return created->request.id;
   }
 
   std::string BundlePath(const std::string& id) {
@@ -338,12 +338,11 @@ TEST_F(ExportBundleLifeTest, TheWorkerExpiresADueBundleWithoutADownload) {
 TEST_F(ExportBundleLifeTest, OnlyACompletedAccessRequestHasABundleToDownload) {
   auto received = File(RequestType::kAccess, 2);
   ASSERT_THAT(received, IsOk());
-  auto early = Download(received->request.request_id);
+  auto early = Download(received->request.id);
   ASSERT_THAT(early, StatusIs(absl::StatusCode::kFailedPrecondition));
   auto erasure = File(RequestType::kErasure, 3);
   ASSERT_THAT(erasure, IsOk());
-  EXPECT_THAT(Download(erasure->request.request_id),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(Download(erasure->request.id), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 }  // namespace

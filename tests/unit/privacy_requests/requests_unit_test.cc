@@ -237,7 +237,7 @@ class BundleTest : public ::testing::Test {
   void SetUp() override {
     env_.options.export_dir = dir_.File("exports");
     r_.tenant = "acme-travel";
-    r_.request_id = "pr_bundle";
+    r_.id = "pr_bundle";
     r_.type = RequestType::kAccess;
     r_.received_at = absl::FromUnixSeconds(1767225600);
     SystemProgress t;
@@ -247,7 +247,7 @@ class BundleTest : public ::testing::Test {
     t.state = connector::TaskState::kDone;
     tasks_.push_back(t);
     const ExportFiles files(env_.options.export_dir);
-    parts_ = files.PartsDir(r_.tenant, r_.request_id, "task_a");
+    parts_ = files.PartsDir(r_.tenant, r_.id, "task_a");
     std::filesystem::create_directories(parts_);
     auto w = EncryptedWriter::Create(parts_ + "/0.part", key_);
     ASSERT_THAT(w, IsOk());
@@ -276,7 +276,7 @@ TEST_F(BundleTest, GroupsRecordsBySystemAndCategoryAndDigestsThePlaintext) {
   EXPECT_EQ(built->records, 2);
   EXPECT_EQ(built->systems, 1);
   const ExportFiles files(env_.options.export_dir);
-  auto reader = EncryptedReader::Open(files.BundlePath(r_.tenant, r_.request_id), key_);
+  auto reader = EncryptedReader::Open(files.BundlePath(r_.tenant, r_.id), key_);
   ASSERT_THAT(reader, IsOk());
   std::string all, chunk;
   while (*(*reader)->Next(&chunk)) all += chunk;
@@ -314,8 +314,8 @@ TEST_F(BundleTest, ALostOrTornPartIsDataLossNamingItsTask) {
   EXPECT_EQ(lost, "task_a");
   // No bundle (not even a partial one) is left behind.
   const ExportFiles files(env_.options.export_dir);
-  EXPECT_FALSE(std::filesystem::exists(files.BundlePath(r_.tenant, r_.request_id)));
-  EXPECT_FALSE(std::filesystem::exists(files.BundlePath(r_.tenant, r_.request_id) + ".tmp"));
+  EXPECT_FALSE(std::filesystem::exists(files.BundlePath(r_.tenant, r_.id)));
+  EXPECT_FALSE(std::filesystem::exists(files.BundlePath(r_.tenant, r_.id) + ".tmp"));
 }
 
 // A config with no requests section.

@@ -128,7 +128,7 @@ class RetentionTest : public testing::RequestsTest {
     EXPECT_THAT(page, IsOk());
     if (!page.ok()) return out;
     for (const auto& r : page->requests) {
-      auto full = Get(r.request_id);
+      auto full = Get(r.id);
       EXPECT_THAT(full, IsOk());
       if (full.ok()) out.push_back(*full);
     }
@@ -202,7 +202,7 @@ TEST_F(RetentionTest, ReviewModeLeavesEveryErasureReceivedForTheDpo) {
   // Review mode alone raises no alert: the DPO chose to review.
   EXPECT_THAT(ReviewAlert(), StatusIs(absl::StatusCode::kNotFound));
   // The DPO approves one.
-  auto approved = Verify(filed[0].request_id);
+  auto approved = Verify(filed[0].id);
   ASSERT_THAT(approved, IsOk());
   EXPECT_EQ(approved->state, RequestState::kInProgress);
 }
@@ -291,14 +291,14 @@ TEST_F(RetentionTest, TheReviewAlertIsCompletedByTheFirstScanWithNoHeldErasureLe
   const auto held = Filed();
   ASSERT_EQ(held.size(), 2u);
   // The DPO approves one; one is still held, so the alert stays.
-  ASSERT_THAT(Verify(held[0].request_id), IsOk());
+  ASSERT_THAT(Verify(held[0].id), IsOk());
   booking_.Clear();
   Scan();
   auto still = ReviewAlert();
   ASSERT_THAT(still, IsOk());
   EXPECT_EQ(still->state, deadline::DeadlineState::kOpen);
   // ... and rejects the other: the next scan settles the alert.
-  ASSERT_THAT(Reject(held[1].request_id), IsOk());
+  ASSERT_THAT(Reject(held[1].id), IsOk());
   clock_.Advance(absl::Hours(1));
   const auto r = Scan();
   EXPECT_EQ(r.capped_tenants, 0);
@@ -318,7 +318,7 @@ TEST_F(RetentionTest, ARejectedHeldErasureStaysRejectedWhileScansHoldButNotInALa
   ASSERT_EQ(Scan().capped_tenants, 1);
   const auto held = Filed();
   ASSERT_EQ(held.size(), 2u);
-  for (const auto& r : held) ASSERT_THAT(Reject(r.request_id), IsOk());
+  for (const auto& r : held) ASSERT_THAT(Reject(r.id), IsOk());
   const auto holding = Scan();
   EXPECT_EQ(holding.capped_tenants, 1);
   EXPECT_EQ(holding.filed, 2);  // replays of the rejected filings

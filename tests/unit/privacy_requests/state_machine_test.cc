@@ -76,7 +76,7 @@ TEST_F(RequestStateMachineTest, EveryAllowedTransitionIsStoredWithItsHistoryRow)
   for (const auto& [from, to] : Allowed()) {
     auto created = File(RequestType::kAccess, ++n);
     ASSERT_THAT(created, IsOk());
-    const std::string id = created->request.request_id;
+    const std::string id = created->request.id;
     clock_.Advance(absl::Minutes(1));
     PrivacyRequest after;
     ASSERT_THAT(TransitionFrom(id, from, to, &after), IsOk())
@@ -102,7 +102,7 @@ TEST_F(RequestStateMachineTest, EveryAllowedTransitionIsStoredWithItsHistoryRow)
 TEST_F(RequestStateMachineTest, EveryIllegalTransitionIsFailedPreconditionAndChangesNothing) {
   auto created = File(RequestType::kErasure);
   ASSERT_THAT(created, IsOk());
-  const std::string id = created->request.request_id;
+  const std::string id = created->request.id;
   int illegal = 0;
   for (S from : AllStates()) {
     for (S to : AllStates()) {
@@ -150,7 +150,7 @@ TEST_F(RequestStateMachineTest, ANewRequestIsReceivedWithBothClocksRunning) {
 TEST_F(RequestStateMachineTest, VerifyingMovesAReceivedRequestOnToItsWorkAndOnlyOnce) {
   auto created = File(RequestType::kAccess);
   ASSERT_THAT(created, IsOk());
-  const std::string id = created->request.request_id;
+  const std::string id = created->request.id;
   auto verified = Verify(id);
   ASSERT_THAT(verified, IsOk());
   EXPECT_EQ(verified->state, S::kInProgress);
@@ -171,7 +171,7 @@ TEST_F(RequestStateMachineTest, RejectingAnswersTheRequestAndCompletesBothClocks
   auto created = File(RequestType::kErasure);
   ASSERT_THAT(created, IsOk());
   clock_.Advance(absl::Hours(1));
-  auto rejected = Reject(created->request.request_id);
+  auto rejected = Reject(created->request.id);
   ASSERT_THAT(rejected, IsOk());
   EXPECT_EQ(rejected->state, S::kRejected);
   EXPECT_EQ(rejected->rejection_reason, RejectionReason::kIdentityNotVerified);
@@ -180,29 +180,29 @@ TEST_F(RequestStateMachineTest, RejectingAnswersTheRequestAndCompletesBothClocks
             deadline::DeadlineState::kCompleted);
   EXPECT_EQ(ClockState(*rejected, deadline::kRequestGdpr), deadline::DeadlineState::kCompleted);
   // A closed request moves no more.
-  EXPECT_THAT(Reject(created->request.request_id), StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(Cancel(created->request.request_id), StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(Verify(created->request.request_id), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(Reject(created->request.id), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(Cancel(created->request.id), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(Verify(created->request.id), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST_F(RequestStateMachineTest, CancellingCancelsBothClocksWithoutCountingThem) {
   auto created = File(RequestType::kAccess);
   ASSERT_THAT(created, IsOk());
-  auto cancelled = Cancel(created->request.request_id);
+  auto cancelled = Cancel(created->request.id);
   ASSERT_THAT(cancelled, IsOk());
   EXPECT_EQ(cancelled->state, S::kCancelled);
   EXPECT_EQ(cancelled->cancel_reason, "synthetic");
   EXPECT_EQ(ClockState(*cancelled, deadline::kRequestProcessor),
             deadline::DeadlineState::kCancelled);
   EXPECT_EQ(ClockState(*cancelled, deadline::kRequestGdpr), deadline::DeadlineState::kCancelled);
-  EXPECT_THAT(Verify(created->request.request_id), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(Verify(created->request.id), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST_F(RequestStateMachineTest, AnInProgressRequestCannotBeRejected) {
   auto created = File(RequestType::kAccess, 1, /*verified=*/true);
   ASSERT_THAT(created, IsOk());
   EXPECT_EQ(created->request.state, S::kInProgress);
-  auto rejected = Reject(created->request.request_id);
+  auto rejected = Reject(created->request.id);
   ASSERT_THAT(rejected, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(PreconditionViolationsOf(rejected.status()).at(0).type, "STATE");
 }
