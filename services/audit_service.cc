@@ -1,9 +1,6 @@
 #include "services/audit_service.h"
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
 #include "lib/audit/audit_log.h"
-#include "lib/core/errors.h"
 #include "services/call_gate.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
@@ -21,28 +18,13 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditEvents(
   if (!gate_->AdmitOrFinish(context, reactor, kListAuditEvents, "", &call)) {
     return reactor;
   }
-  audit::ListOptions options;
-  options.tenant = call.ctx.tenant;
-  options.page_size = request->page_size() == 0 ? 100 : request->page_size();
-  FieldErrors errors;
-  if (options.page_size < 1 || options.page_size > 1000) {
-    errors.Add("page_size", "must be between 0 and 1000");
-  }
-  // The token is the last sequence number returned: later events only append.
-  if (!request->page_token().empty() &&
-      (!absl::SimpleAtoi(request->page_token(), &options.after_seq) || options.after_seq < 0)) {
-    errors.Add("page_token", "not a token returned by ListAuditEvents");
-  }
-  if (!errors.empty()) {
-    reactor->Finish(ToGrpcStatus(errors.ToStatus()));
+  auto page =
+      audit::ListPage(*store_, call.ctx.tenant, request->page_size(), request->page_token());
+  if (!page.ok()) {
+    reactor->Finish(ToGrpcStatus(page.status()));
     return reactor;
   }
-  auto events = audit::List(*store_, options);
-  if (!events.ok()) {
-    reactor->Finish(ToGrpcStatus(events.status()));
-    return reactor;
-  }
-  for (const auto& e : *events) {
+  for (const auto& e : page->events) {
     auto* out = response->add_events();
     out->set_seq(e.seq);
     out->set_tenant(e.tenant);
@@ -55,9 +37,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditEvents(
     out->set_request_id(e.request_id);
     out->set_hash(e.hash);
   }
-  if (static_cast<int>(events->size()) == options.page_size) {
-    response->set_next_page_token(absl::StrCat(events->back().seq));
-  }
+  response->set_next_page_token(page->next_page_token);
   call.slot.reset();  // free the call's place before answering
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -3,6 +3,7 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "lib/breach/breach_details.h"
 #include "lib/breach/breach_register.h"
+#include "lib/deadline/resource_names.h"
 #include "services/call_gate.h"
 #include "services/enum_conversions.h"
 #include "services/grpc_status.h"
@@ -119,7 +120,7 @@ void ToProto(const breach::Notification& n, v1::BreachNotification* out) {
 
 void ToProto(const breach::TenantClock& c, breach::ClockState state, v1::BreachClock* out) {
   out->set_state(ToProto(state));
-  if (!c.deadline_id.empty()) out->set_deadline("deadlines/" + c.deadline_id);
+  if (!c.deadline_id.empty()) out->set_deadline(deadline::DeadlineName(c.deadline_id));
   if (c.start_at) SetTimestamp(*c.start_at, out->mutable_start_time());
   if (c.due_at) SetTimestamp(*c.due_at, out->mutable_due_time());
   if (c.exempt_at) SetTimestamp(*c.exempt_at, out->mutable_exempt_time());
@@ -140,7 +141,7 @@ void ToProto(const breach::Breach& b, v1::Breach* out) {
     at->set_tenant(t.tenant);
     SetTimestamp(t.aware_at, at->mutable_aware_time());
     SetTimestamp(t.due_at, at->mutable_notification_due_time());
-    if (!t.deadline_id.empty()) at->set_deadline("deadlines/" + t.deadline_id);
+    if (!t.deadline_id.empty()) at->set_deadline(deadline::DeadlineName(t.deadline_id));
     if (t.controller_notified_at) {
       SetTimestamp(*t.controller_notified_at, at->mutable_controller_notify_time());
     }

@@ -200,18 +200,7 @@ void CallGate::AuditRefusal(const grpc::ServerContextBase& context, const Princi
   ctx.tenant = principal && principal->tenant != "*" ? principal->tenant : "-";
   ctx.method = std::string(method);
   ctx.idempotency_key = IdempotencyKey(std::string(request_id.substr(0, 128)));
-  std::string outcome = absl::StatusCodeToString(refusal.code());
-  const absl::Time now = clock_->Now();
-  // Not waited for: the refusal is answered at once. A failure to audit is
-  // logged (without the caller's data).
-  store_->Write(
-      [ctx, outcome, now](store::WriteTxn& txn) {
-        return audit::Append(txn, ctx, "-", outcome, now);
-      },
-      [](absl::Status s) {
-        if (!s.ok())
-          log::Warn("audit_refusal_failed", {{"code", absl::StatusCodeToString(s.code())}});
-      });
+  audit::AppendRefusal(*store_, ctx, refusal, clock_->Now());
 }
 
 absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& context,

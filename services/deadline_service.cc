@@ -4,13 +4,11 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
-#include "lib/core/clock.h"
-#include "lib/core/errors.h"
-#include "lib/deadline/alerts.h"
-#include "lib/deadline/deadline_module.h"
-#include "lib/deadline/sla_report.h"
+#include "lib/deadline/alert_acknowledgements.h"
+#include "lib/deadline/alert_feed.h"
+#include "lib/deadline/deadline_queries.h"
+#include "lib/deadline/resource_names.h"
 #include "services/call_gate.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
@@ -79,7 +77,7 @@ void ToProto(const deadline::Deadline& d, absl::Time now, v1::Deadline* out) {
 void ToProto(const deadline::Alert& a, v1::Alert* out) {
   out->set_name(a.name());
   out->set_sequence(a.seq);
-  out->set_deadline("deadlines/" + a.deadline_id);
+  out->set_deadline(deadline::DeadlineName(a.deadline_id));
   out->set_kind(a.kind);
   out->set_resource(a.resource);
   out->set_level(ToProto(a.level()));
@@ -98,10 +96,10 @@ void ToProto(const deadline::Alert& a, v1::Alert* out) {
 class AlertWatcher final : public MeteredWriteReactor<v1::WatchAlertsResponse>,
                            public deadline::AlertFeed::Subscriber {
  public:
-  AlertWatcher(CallMeter meter, store::Store* store, deadline::AlertFeed* feed, AdmittedCall call,
-               int64_t after_seq)
+  AlertWatcher(CallMeter meter, const deadline::DeadlineQueries* queries, deadline::AlertFeed* feed,
+               AdmittedCall call, int64_t after_seq)
       : MeteredWriteReactor(meter),
-        store_(store),
+        queries_(queries),
         feed_(feed),
         call_(std::move(call)),
         sent_seq_(after_seq) {
@@ -170,15 +168,12 @@ class AlertWatcher final : public MeteredWriteReactor<v1::WatchAlertsResponse>,
       return;
     }
     if (buffer_.empty() && maybe_more_) {
-      absl::StatusOr<std::vector<deadline::Alert>> page = absl::UnknownError("not read");
-      absl::Status read = store_->Read([&](store::ReadTxn& txn) {
-        page = deadline::ListAlertsAfter(txn, call_.ctx.tenant, sent_seq_, kPage);
-        return page.status();
-      });
-      if (!read.ok()) {
+      absl::StatusOr<std::vector<deadline::Alert>> page =
+          queries_->AlertsAfter(call_.ctx.tenant, sent_seq_, kPage);
+      if (!page.ok()) {
         finished_ = true;
         lock.Release();
-        Finish(ToGrpcStatus(read));
+        Finish(ToGrpcStatus(page.status()));
         return;
       }
       maybe_more_ = static_cast<int>(page->size()) == kPage;
@@ -196,7 +191,7 @@ class AlertWatcher final : public MeteredWriteReactor<v1::WatchAlertsResponse>,
   }
 
   static constexpr int kPage = 100;
-  store::Store* const store_;
+  const deadline::DeadlineQueries* const queries_;
   deadline::AlertFeed* const feed_;
   const AdmittedCall call_;  // holds the call's concurrency slot until done
   absl::Mutex mu_;
@@ -230,42 +225,29 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::ListDeadlines(
   MeteredReactor* reactor = gate_->StartCall(kList);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
-  const absl::Time now = clock_->Now();
-  deadline::ListQuery q;
-  q.tenant = call.ctx.tenant;
-  q.kind = request->kind();
+  deadline::DeadlineListRequest in;
+  in.kind = request->kind();
   switch (request->state()) {
     case v1::DEADLINE_STATE_COMPLETED:
-      q.state = deadline::DeadlineState::kCompleted;
+      in.state = deadline::DeadlineState::kCompleted;
       break;
     case v1::DEADLINE_STATE_CANCELLED:
-      q.state = deadline::DeadlineState::kCancelled;
+      in.state = deadline::DeadlineState::kCancelled;
       break;
     default:
-      q.state = deadline::DeadlineState::kOpen;
+      in.state = deadline::DeadlineState::kOpen;
       break;
   }
-  if (request->has_due_within()) {
-    const absl::Duration within = FromDuration(request->due_within());
-    if (within < absl::ZeroDuration()) {
-      reactor->Finish(ToGrpcStatus(InvalidField("due_within", "must not be negative")));
-      return reactor;
-    }
-    q.due_before = now + within;
-  }
-  q.overdue_only = request->overdue_only();
-  q.page_size = request->page_size();
-  q.page_token = request->page_token();
-  absl::StatusOr<deadline::DeadlinePage> page = absl::UnknownError("not read");
-  absl::Status s = store_->Read([&](store::ReadTxn& txn) {
-    page = engine_->deadlines().List(txn, q, now);
-    return page.status();
-  });
-  if (!s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
+  if (request->has_due_within()) in.due_within = FromDuration(request->due_within());
+  in.overdue_only = request->overdue_only();
+  in.page_size = request->page_size();
+  in.page_token = request->page_token();
+  absl::StatusOr<deadline::DeadlineListing> page = queries_->List(call.ctx, in);
+  if (!page.ok()) {
+    reactor->Finish(ToGrpcStatus(page.status()));
     return reactor;
   }
-  for (const auto& d : page->deadlines) ToProto(d, now, response->add_deadlines());
+  for (const auto& d : page->deadlines) ToProto(d, page->as_of, response->add_deadlines());
   response->set_next_page_token(page->next_page_token);
   reactor->Finish(grpc::Status::OK);
   return reactor;
@@ -277,35 +259,19 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::GetSlaReport(grpc::CallbackServer
   MeteredReactor* reactor = gate_->StartCall(kSla);
   AdmittedCall call;
   if (!gate_->AdmitOrFinish(context, reactor, kSla, "", &call)) return reactor;
-  const absl::Time now = clock_->Now();
-  deadline::SlaQuery q;
-  q.tenant = call.ctx.tenant;
-  q.kind = request->kind();
-  if (request->all_tenants()) {
-    if (!call.ctx.all_tenants) {
-      reactor->Finish(ToGrpcStatus(WithErrorInfo(
-          absl::PermissionDeniedError("only a principal of all tenants may report on all tenants"),
-          "TENANT_NOT_ALLOWED")));
-      return reactor;
-    }
-    q.all_tenants = true;
-    q.tenants = tenants_;
-  }
-  q.end = request->has_end_time() ? FromTimestamp(request->end_time()) : now;
-  q.start = request->has_start_time() ? FromTimestamp(request->start_time())
-                                      : q.end - absl::Hours(24 * 30);
-  absl::StatusOr<deadline::SlaReport> report = absl::UnknownError("not read");
-  absl::Status s = store_->Read([&](store::ReadTxn& txn) {
-    report = deadline::BuildSlaReport(txn, q, now);
-    return report.status();
-  });
-  if (!s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
+  deadline::SlaReportRequest in;
+  in.kind = request->kind();
+  in.all_tenants = request->all_tenants();
+  if (request->has_start_time()) in.start = FromTimestamp(request->start_time());
+  if (request->has_end_time()) in.end = FromTimestamp(request->end_time());
+  absl::StatusOr<deadline::SlaReportWindow> report = queries_->SlaReportFor(call.ctx, in);
+  if (!report.ok()) {
+    reactor->Finish(ToGrpcStatus(report.status()));
     return reactor;
   }
-  SetTimestamp(q.start, response->mutable_start_time());
-  SetTimestamp(q.end, response->mutable_end_time());
-  for (const auto& k : report->kinds) {
+  SetTimestamp(report->start, response->mutable_start_time());
+  SetTimestamp(report->end, response->mutable_end_time());
+  for (const auto& k : report->report.kinds) {
     auto* out = response->add_kinds();
     out->set_tenant(k.tenant);
     out->set_kind(k.kind);
@@ -329,11 +295,7 @@ grpc::ServerWriteReactor<v1::WatchAlertsResponse>* DeadlineServiceImpl::WatchAle
   const CallMeter meter = gate_->Meter(kWatch);
   absl::StatusOr<AdmittedCall> call = gate_->Admit(*context, kWatch);
   if (!call.ok()) return new RefusedWatch(meter, call.status());
-  if (request->after_sequence() < 0) {
-    return new RefusedWatch(meter, InvalidField("after_sequence", "must not be negative"));
-  }
-  return new AlertWatcher(meter, store_, &engine_->feed(), std::move(*call),
-                          request->after_sequence());
+  return new AlertWatcher(meter, queries_, feed_, std::move(*call), request->after_sequence());
 }
 
 grpc::ServerUnaryReactor* DeadlineServiceImpl::AcknowledgeAlert(
@@ -344,26 +306,14 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::AcknowledgeAlert(
   if (!gate_->AdmitOrFinish(context, reactor, kAck, request->request_id(), &call)) {
     return reactor;
   }
-  const std::string& name = request->name();
-  if (!absl::StartsWith(name, "alerts/") || name.size() == 7) {
-    reactor->Finish(ToGrpcStatus(InvalidField("name", "must be alerts/{alert_id}")));
-    return reactor;
-  }
-  auto result = std::make_shared<absl::StatusOr<deadline::Alert>>(absl::UnknownError(""));
-  const absl::Time now = clock_->Now();
-  CallContext ctx = call.ctx;
-  std::string alert_id = name.substr(7);
-  store_->Write(
-      [result, ctx, alert_id, now](store::WriteTxn& txn) {
-        *result = deadline::AcknowledgeAlert(txn, ctx, alert_id, now);
-        return result->status();
-      },
-      [reactor, response, result, slot = std::move(call.slot)](absl::Status s) {
-        if (!s.ok()) {
-          reactor->Finish(ToGrpcStatus(s));
+  acknowledgements_->Acknowledge(
+      call.ctx, request->name(),
+      [reactor, response, slot = std::move(call.slot)](absl::StatusOr<deadline::Alert> alert) {
+        if (!alert.ok()) {
+          reactor->Finish(ToGrpcStatus(alert.status()));
           return;
         }
-        ToProto(**result, response->mutable_alert());
+        ToProto(*alert, response->mutable_alert());
         reactor->Finish(grpc::Status::OK);
       });
   return reactor;

@@ -1,34 +1,38 @@
 #include "services/dsard.h"
 
 #include "absl/strings/str_cat.h"
+#include "lib/audit/audit_anchor.h"
 #include "lib/breach/breach_register.h"
 #include "lib/connector/payload.h"
 #include "lib/connector/registry.h"
 #include "lib/consent/consent_ledger.h"
 #include "lib/consent/consent_state_index.h"
 #include "lib/consent/purpose_catalog.h"
+#include "lib/consent/receipt_name.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/consent/subject_rekey.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
 #include "lib/core/memory.h"
+#include "lib/deadline/alert_acknowledgements.h"
 #include "lib/deadline/deadline_module.h"
+#include "lib/deadline/deadline_queries.h"
 #include "lib/privacy_requests/privacy_requests_module.h"
+#include "lib/privacy_requests/request.h"
 #include "lib/store/idempotency_sweeper.h"
 #include "lib/store/store.h"
-#include "services/audit_anchor.h"
+#include "lib/workflow/consent_propagation.h"
+#include "lib/workflow/dead_letter_deadlines.h"
+#include "lib/workflow/task_outcome_router.h"
 #include "services/audit_service.h"
 #include "services/breach_service.h"
 #include "services/call_gate.h"
 #include "services/connector_module.h"
 #include "services/consent_service.h"
-#include "services/dead_letter_alerts.h"
 #include "services/deadline_service.h"
 #include "services/grpc_server.h"
 #include "services/ops_module.h"
 #include "services/privacy_request_service.h"
-#include "services/task_router.h"
-#include "services/withdrawal_propagation.h"
 
 namespace dsar {
 
@@ -77,14 +81,15 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->ops_ = std::move(*ops);
   services.push_back(d->ops_->admin_service());
   d->call_gate_->set_metrics(&d->ops_->request_metrics());
-  d->task_router_ = std::make_unique<TaskRouter>();
-  // Dead-lettered tasks raise an alert; it closes when the task finishes.
-  d->dead_letter_alerts_ = std::make_unique<DeadLetterAlerts>(&d->deadline_module_->deadlines());
-  d->task_router_->RegisterForAllDeadLetters(d->dead_letter_alerts_.get());
-  d->task_router_->RegisterForAllResults(d->dead_letter_alerts_.get());
-  // Consent withdrawals propagate to the connectors declaring the purpose.
-  d->withdrawal_propagation_ =
-      std::make_unique<WithdrawalPropagation>(&d->deadline_module_->deadlines());
+  d->task_router_ = std::make_unique<workflow::TaskOutcomeRouter>();
+  // Dead-lettered tasks open a deadline (an alert); it closes when the task finishes.
+  d->dead_letter_deadlines_ =
+      std::make_unique<workflow::DeadLetterDeadlines>(&d->deadline_module_->deadlines());
+  d->task_router_->RegisterForAllDeadLetters(d->dead_letter_deadlines_.get());
+  d->task_router_->RegisterForAllResults(d->dead_letter_deadlines_.get());
+  // Consent changes propagate to the connectors declaring the purpose.
+  d->consent_propagation_ =
+      std::make_unique<workflow::ConsentPropagation>(&d->deadline_module_->deadlines());
   if (config.tenants_size() > 0) {
     std::vector<std::string> tenants;
     for (const auto& t : config.tenants()) tenants.push_back(t.id());
@@ -142,8 +147,8 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     d->privacy_requests_ = std::move(*privacy_requests);
     d->privacy_request_service_ = std::make_unique<PrivacyRequestServiceImpl>(
         d->call_gate_.get(), &d->privacy_requests_->requests());
-    d->task_router_->Register("privacy_requests/", &d->privacy_requests_->hooks(),
-                              &d->privacy_requests_->hooks());
+    d->task_router_->Register(privacy_requests::kPrivacyRequestsCollection,
+                              &d->privacy_requests_->hooks(), &d->privacy_requests_->hooks());
   }
   if (config.connectors_size() > 0) {
     // Admission for ConnectorService through the CallGate (swap for
@@ -158,7 +163,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     // Task outcomes go to the module whose job each task serves. Routes are
     // registered before the dispatcher starts; their targets are created
     // below, before the server accepts calls.
-    d->task_router_->Register("consents/", d->withdrawal_propagation_.get(), nullptr);
+    d->task_router_->Register(consent::kConsentsCollection, d->consent_propagation_.get(), nullptr);
     ConnectorHooks hooks;
     hooks.results = d->task_router_.get();
     hooks.dead_letters = d->task_router_.get();
@@ -172,7 +177,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     d->connectors_ = std::move(*connectors);
     services.push_back(d->connectors_->service());
   }
-  if (d->connectors_) d->withdrawal_propagation_->set_outbox(&d->connectors_->outbox());
+  if (d->connectors_) d->consent_propagation_->set_outbox(&d->connectors_->outbox());
   if (d->privacy_requests_) {
     if (d->connectors_) d->privacy_requests_->AttachOutbox(&d->connectors_->outbox());
     services.push_back(d->privacy_request_service_.get());
@@ -180,7 +185,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   if (config.tenants_size() > 0) {
     d->consent_ledger_ = std::make_unique<consent::ConsentLedger>(
         d->store_.get(), clock, d->subject_keyer_.get(), d->purpose_catalog_.get(),
-        d->withdrawal_propagation_.get(), d->consent_index_.get());
+        d->consent_propagation_.get(), d->consent_index_.get());
     d->consent_service_ = std::make_unique<ConsentServiceImpl>(
         d->call_gate_.get(), d->consent_ledger_.get(), d->purpose_catalog_.get());
     services.push_back(d->consent_service_.get());
@@ -197,8 +202,13 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
     }
     o.authority_from_processor_awareness = t.breach_authority_clock_from_processor_awareness();
   }
+  d->deadline_queries_ = std::make_unique<deadline::DeadlineQueries>(
+      d->store_.get(), clock, &d->deadline_module_->deadlines(), tenant_ids);
+  d->alert_acknowledgements_ =
+      std::make_unique<deadline::AlertAcknowledgements>(d->store_.get(), clock);
   d->deadline_service_ = std::make_unique<DeadlineServiceImpl>(
-      d->call_gate_.get(), d->store_.get(), clock, d->deadline_module_.get(), tenant_ids);
+      d->call_gate_.get(), d->deadline_queries_.get(), d->alert_acknowledgements_.get(),
+      &d->deadline_module_->feed());
   services.push_back(d->deadline_service_.get());
   d->breach_register_ = std::make_unique<breach::BreachRegister>(
       d->store_.get(), clock, &d->deadline_module_->deadlines(), std::move(tenant_ids),
@@ -216,7 +226,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->deadline_module_->Start();
   // Builds bundles, finishes erasures, expires exports, sends status callbacks.
   if (d->privacy_requests_) d->privacy_requests_->Start();
-  d->audit_anchor_ = std::make_unique<AuditAnchor>(
+  d->audit_anchor_ = std::make_unique<audit::AuditAnchor>(
       d->store_.get(), absl::Seconds(config.audit_anchor_interval_seconds()));
   d->audit_anchor_->Start();
   // Forgets request_ids older than the retention (30 days unless configured).
@@ -257,6 +267,8 @@ void Dsard::Shutdown() {
   if (deadline_module_) {
     deadline_module_->Stop();
     deadline_service_.reset();
+    alert_acknowledgements_.reset();
+    deadline_queries_.reset();
     breach_service_.reset();
     breach_register_.reset();
     deadline_module_.reset();

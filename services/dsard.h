@@ -13,14 +13,10 @@
 
 namespace dsar {
 
-class AuditAnchor;
 class AuditServiceImpl;
 class OpsModule;
 class BreachServiceImpl;
-class DeadLetterAlerts;
-class TaskRouter;
 class PrivacyRequestServiceImpl;
-class WithdrawalPropagation;
 class CallGate;
 class Clock;
 class ConnectorModule;
@@ -34,8 +30,10 @@ class PurposeCatalog;
 class SubjectKeyer;
 }  // namespace consent
 namespace deadline {
+class AlertAcknowledgements;
 class DeadlineModule;
-}
+class DeadlineQueries;
+}  // namespace deadline
 namespace connector {
 class ConnectorRegistry;
 class PayloadSealer;
@@ -43,9 +41,17 @@ class PayloadSealer;
 namespace privacy_requests {
 class PrivacyRequestsModule;
 }
+namespace audit {
+class AuditAnchor;
+}
 namespace breach {
 class BreachRegister;
 }
+namespace workflow {
+class ConsentPropagation;
+class DeadLetterDeadlines;
+class TaskOutcomeRouter;
+}  // namespace workflow
 namespace store {
 class IdempotencyKeySweeper;
 class Store;
@@ -84,12 +90,13 @@ class Dsard {
   std::unique_ptr<consent::ConsentStateIndex> consent_index_;
   std::unique_ptr<CallGate> call_gate_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
-  std::unique_ptr<AuditAnchor> audit_anchor_;
+  std::unique_ptr<audit::AuditAnchor> audit_anchor_;
   std::unique_ptr<store::IdempotencyKeySweeper> idempotency_sweeper_;
   // Routes connector task outcomes to the module whose job a task serves.
-  std::unique_ptr<TaskRouter> task_router_;
-  std::unique_ptr<DeadLetterAlerts> dead_letter_alerts_;
-  std::unique_ptr<WithdrawalPropagation> withdrawal_propagation_;
+  std::unique_ptr<workflow::TaskOutcomeRouter> task_router_;
+  // A dead-lettered task opens a deadline; consent changes go to the systems.
+  std::unique_ptr<workflow::DeadLetterDeadlines> dead_letter_deadlines_;
+  std::unique_ptr<workflow::ConsentPropagation> consent_propagation_;
   // Shared objects, each built once here and lent to the modules: subject
   // keys and purposes (consent, privacy requests; absent without tenants), the
   // connector register and the sealer of identifiers at rest (connectors,
@@ -108,6 +115,8 @@ class Dsard {
   std::unique_ptr<ConnectorModule> connectors_;
   // Deadline engine and its service.
   std::unique_ptr<deadline::DeadlineModule> deadline_module_;
+  std::unique_ptr<deadline::DeadlineQueries> deadline_queries_;
+  std::unique_ptr<deadline::AlertAcknowledgements> alert_acknowledgements_;
   std::unique_ptr<DeadlineServiceImpl> deadline_service_;
   // Breach register (schedules deadlines through deadline_module_) and its service.
   std::unique_ptr<breach::BreachRegister> breach_register_;

@@ -5,7 +5,10 @@
 #include <sodium.h>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "lib/core/errors.h"
+#include "lib/core/log.h"
 #include "lib/store/multi_row.h"
 
 namespace dsar::audit {
@@ -143,6 +146,41 @@ absl::StatusOr<std::vector<AuditEvent>> List(store::Store& store, const ListOpti
   });
   if (!status.ok()) return status;
   return events;
+}
+
+void AppendRefusal(store::Store& store, const CallContext& ctx, const absl::Status& refusal,
+                   absl::Time now) {
+  store.Write([ctx, outcome = std::string(absl::StatusCodeToString(refusal.code())),
+               now](store::WriteTxn& txn) { return Append(txn, ctx, "-", outcome, now); },
+              [](absl::Status s) {
+                if (!s.ok()) {
+                  log::Warn("audit_refusal_failed", {{"code", absl::StatusCodeToString(s.code())}});
+                }
+              });
+}
+
+absl::StatusOr<EventPage> ListPage(store::Store& store, absl::string_view tenant, int page_size,
+                                   absl::string_view page_token) {
+  ListOptions options;
+  options.tenant = std::string(tenant);
+  options.page_size = page_size == 0 ? 100 : page_size;
+  FieldErrors errors;
+  if (options.page_size < 1 || options.page_size > 1000) {
+    errors.Add("page_size", "must be between 0 and 1000");
+  }
+  if (!page_token.empty() &&
+      (!absl::SimpleAtoi(page_token, &options.after_seq) || options.after_seq < 0)) {
+    errors.Add("page_token", "not a token returned by ListAuditEvents");
+  }
+  if (!errors.empty()) return errors.ToStatus();
+  auto events = List(store, options);
+  if (!events.ok()) return events.status();
+  EventPage page;
+  if (static_cast<int>(events->size()) == options.page_size) {
+    page.next_page_token = absl::StrCat(events->back().seq);
+  }
+  page.events = *std::move(events);
+  return page;
 }
 
 Head ReadHead(store::ReadTxn& txn) {

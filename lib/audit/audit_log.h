@@ -60,6 +60,14 @@ struct ListOptions {
 absl::Status Append(store::WriteTxn& txn, const CallContext& ctx, absl::string_view resource,
                     absl::string_view outcome, absl::Time now);
 
+// Records a refused call (unauthenticated, or not allowed for the principal's
+// role or tenant): an event for `ctx` with resource "-" and the refusal's code
+// name as outcome, in a write of its own. Not waited for: the refusal is
+// answered at once; a failure to record it is logged (event
+// "audit_refusal_failed", code only) and otherwise dropped.
+void AppendRefusal(store::Store& store, const CallContext& ctx, const absl::Status& refusal,
+                   absl::Time now);
+
 // One event of AppendBatch; the pointed-to context outlives the call.
 struct PendingEvent {
   const CallContext* ctx;
@@ -74,6 +82,17 @@ absl::Status AppendBatch(store::WriteTxn& txn, const std::vector<PendingEvent>& 
 
 // Events of one tenant in seq order.
 absl::StatusOr<std::vector<AuditEvent>> List(store::Store& store, const ListOptions& options);
+
+// One page of ListAuditEvents: `tenant`'s events in seq order.
+struct EventPage {
+  std::vector<AuditEvent> events;
+  std::string next_page_token;  // empty when fewer than a page came back
+};
+// `page_size` 0 means 100; `page_token` is empty or a next_page_token of an
+// earlier page (the last sequence number sent: events only ever append).
+// INVALID_ARGUMENT (fields "page_size" outside 0..1000, "page_token").
+absl::StatusOr<EventPage> ListPage(store::Store& store, absl::string_view tenant, int page_size,
+                                   absl::string_view page_token);
 
 // The chain's head: last sequence number and its hash (0 and 64 zeros when
 // empty), for anchoring outside the database.

@@ -54,8 +54,7 @@ void ConnectorAdmin::RetryTask(const CallContext& ctx, std::string task_id, Task
             [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {
               auto retried = task_store::Retry(t, ctx.tenant, task_id, now);
               if (!retried.ok()) return retried.status();
-              absl::Status audited =
-                  audit::Append(t, ctx, absl::StrCat("connector_tasks/", task_id), "OK", now);
+              absl::Status audited = audit::Append(t, ctx, TaskName(task_id), "OK", now);
               if (!audited.ok()) return audited;
               return TaskInfoToJson(*retried);
             });

@@ -1,6 +1,12 @@
 #include "lib/connector/task.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace dsar::connector {
+
+std::string TaskName(absl::string_view task_id) {
+  return absl::StrCat(kConnectorTasksCollection, task_id);
+}
 
 const char* TaskKindName(TaskKind kind) {
   switch (kind) {

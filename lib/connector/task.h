@@ -50,6 +50,10 @@ std::optional<TaskState> ParseTaskState(absl::string_view name);
 using IdentifierType = ::dsar::IdentifierType;        // lib/core/subject_identifier.h
 using SubjectIdentifier = ::dsar::SubjectIdentifier;  // sealed at rest, never logged
 
+// The collection of connector tasks: "connector_tasks/{task_id}".
+inline constexpr absl::string_view kConnectorTasksCollection = "connector_tasks/";
+std::string TaskName(absl::string_view task_id);
+
 // What a module asks for. Personal data (the subject) is sealed in the task's
 // payload and wiped when the task is done.
 struct TaskSpec {

@@ -192,8 +192,7 @@ absl::StatusOr<TaskInfo> Retry(store::WriteTxn& txn, absl::string_view tenant,
       current->state != TaskState::kSkipped && current->state != TaskState::kNoMatch) {
     return FailedPreconditionWithViolations(
         "only failed, dead, skipped or no-match tasks can be retried",
-        {{"STATE", absl::StrCat("connector_tasks/", task_id),
-          absl::StrCat("task is ", TaskStateName(current->state))}});
+        {{"STATE", TaskName(task_id), absl::StrCat("task is ", TaskStateName(current->state))}});
   }
   SQLite::Statement& retry = txn.Prepare(
       "UPDATE outbox_tasks SET state = 'pending', attempts = 0, next_attempt_us = ?1, "
@@ -211,6 +210,19 @@ absl::StatusOr<TaskInfo> Retry(store::WriteTxn& txn, absl::string_view tenant,
   return current;
 }
 
+int64_t CountOpenTasksForResource(store::WriteTxn& txn, absl::string_view tenant,
+                                  absl::string_view resource) {
+  SQLite::Statement& open = txn.Prepare(
+      "SELECT count(*) FROM outbox_tasks WHERE tenant_id = ? AND resource = ? "
+      "AND state NOT IN ('done', 'skipped', 'no_match')");
+  open.bind(1, std::string(tenant));
+  open.bind(2, std::string(resource));
+  open.executeStep();
+  const int64_t count = open.getColumn(0).getInt64();
+  open.reset();
+  return count;
+}
+
 template <typename Txn>
 absl::StatusOr<TaskInfo> Get(Txn& txn, absl::string_view tenant, absl::string_view task_id) {
   SQLite::Statement& q = txn.Prepare(
@@ -219,7 +231,7 @@ absl::StatusOr<TaskInfo> Get(Txn& txn, absl::string_view tenant, absl::string_vi
   q.bind(2, std::string(task_id));
   if (!q.executeStep()) {
     q.reset();
-    return absl::NotFoundError(absl::StrCat("connector_tasks/", task_id, " not found"));
+    return absl::NotFoundError(absl::StrCat(TaskName(task_id), " not found"));
   }
   TaskInfo t = ReadInfo(q);
   q.reset();

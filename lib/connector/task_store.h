@@ -59,6 +59,11 @@ int SkipUnknownConnectors(store::WriteTxn& txn, const std::vector<std::string>& 
 absl::StatusOr<TaskInfo> Retry(store::WriteTxn& txn, absl::string_view tenant,
                                absl::string_view task_id, absl::Time now);
 
+// Tasks of `tenant` serving `resource` that have no outcome yet (any state but
+// done, skipped and no_match; Finished() in task.h), as seen inside `txn`.
+int64_t CountOpenTasksForResource(store::WriteTxn& txn, absl::string_view tenant,
+                                  absl::string_view resource);
+
 struct ListQuery {
   std::string tenant;             // required
   std::vector<TaskState> states;  // empty: all

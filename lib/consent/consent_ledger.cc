@@ -16,6 +16,7 @@
 #include "lib/consent/consent_state_index.h"
 #include "lib/consent/language_tag.h"
 #include "lib/consent/purpose_catalog.h"
+#include "lib/consent/receipt_name.h"
 #include "lib/consent/subject_keyer.h"
 #include "lib/core/errors.h"
 #include "lib/core/ids.h"
@@ -40,9 +41,7 @@ void WipeValue(SubjectIdentifier& id) {
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 absl::Time FromMicros(int64_t us) { return absl::FromUnixMicros(us); }
 
-std::string ResourceName(absl::string_view receipt_id) {
-  return absl::StrCat("consents/", receipt_id);
-}
+std::string ResourceName(absl::string_view receipt_id) { return ReceiptName(receipt_id); }
 
 // Normalises the subject for its type (NormaliseIdentifier), violations
 // named "subject.type" / "subject.value".

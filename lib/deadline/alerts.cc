@@ -81,7 +81,7 @@ std::string AlertPayload(const Alert& a) {
   key("tenant");
   AppendJsonString(out, a.tenant);
   key("deadline");
-  AppendJsonString(out, absl::StrCat("deadlines/", a.deadline_id));
+  AppendJsonString(out, DeadlineName(a.deadline_id));
   key("kind");
   AppendJsonString(out, a.kind);
   key("resource");
@@ -214,7 +214,7 @@ absl::StatusOr<Alert> GetAlert(store::ReadTxn& txn, absl::string_view tenant,
 absl::StatusOr<Alert> AcknowledgeAlert(store::WriteTxn& txn, const CallContext& ctx,
                                        absl::string_view alert_id, absl::Time now) {
   if (alert_id.empty()) return InvalidField("name", "required: alerts/{alert_id}");
-  const std::string resource = absl::StrCat("alerts/", alert_id);
+  const std::string resource = AlertName(alert_id);
   absl::StatusOr<std::string> done = store::RunIdempotent(
       txn, ctx.tenant, ctx.idempotency_key, ctx.method, store::Fingerprint(resource), now,
       [&](store::WriteTxn& t) -> absl::StatusOr<std::string> {

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "lib/core/call_context.h"
 #include "lib/deadline/levels.h"
+#include "lib/deadline/resource_names.h"
 #include "lib/store/txn.h"
 
 namespace dsar::deadline {
@@ -42,7 +43,7 @@ struct Alert {
   std::string acknowledged_by;
 
   AlertLevel level() const { return LevelOf(offset); }
-  std::string name() const { return "alerts/" + alert_id; }
+  std::string name() const { return AlertName(alert_id); }
 };
 
 // The id of the alert of (deadline, due version, level): "alrt_" + the

@@ -34,6 +34,7 @@
 #include "lib/deadline/due_time.h"
 #include "lib/deadline/kinds.h"
 #include "lib/deadline/levels.h"
+#include "lib/deadline/resource_names.h"
 #include "lib/store/txn.h"
 
 namespace dsar::deadline {
@@ -90,7 +91,7 @@ struct Deadline {
   bool OverdueAt(absl::Time now) const {
     return state == DeadlineState::kOpen && !paused() && due_at <= now;
   }
-  std::string name() const { return "deadlines/" + deadline_id; }
+  std::string name() const { return DeadlineName(deadline_id); }
 };
 
 struct ScheduleRequest {

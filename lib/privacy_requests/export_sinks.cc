@@ -15,13 +15,12 @@
 #include "lib/core/log.h"
 #include "lib/privacy_requests/export_crypto.h"
 #include "lib/privacy_requests/export_files.h"
+#include "lib/privacy_requests/request.h"
 #include "lib/privacy_requests/request_rows.h"
 #include "lib/store/store.h"
 
 namespace dsar::privacy_requests {
 namespace {
-
-constexpr absl::string_view kPrefix = "privacy_requests/";
 
 std::string Quote(absl::string_view s) {
   return nlohmann::json(std::string(s))
@@ -161,8 +160,9 @@ std::string RecordJson(const connector::ExportedRecord& record) {
 
 absl::StatusOr<std::unique_ptr<connector::ExportSink>> ExportSinks::Open(
     const connector::TaskInfo& task) {
-  if (!absl::StartsWith(task.resource, kPrefix)) return std::make_unique<DiscardSink>();
-  const std::string id = task.resource.substr(kPrefix.size());
+  if (!absl::StartsWith(task.resource, kPrivacyRequestsCollection))
+    return std::make_unique<DiscardSink>();
+  const std::string id = task.resource.substr(kPrivacyRequestsCollection.size());
   std::optional<PrivacyRequest> r;
   std::optional<SystemProgress> row;
   std::optional<std::string> wrapped;

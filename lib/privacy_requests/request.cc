@@ -6,10 +6,6 @@
 
 namespace dsar::privacy_requests {
 
-namespace {
-constexpr absl::string_view kPrefix = "privacy_requests/";
-}  // namespace
-
 const char* RequestTypeName(RequestType type) {
   switch (type) {
     case RequestType::kAccess:
@@ -136,13 +132,16 @@ absl::Status CheckTransition(absl::string_view request_name, RequestState from, 
                      "; it is ", RequestStateName(from))}});
 }
 
-std::string RequestName(absl::string_view id) { return absl::StrCat(kPrefix, id); }
+std::string RequestName(absl::string_view id) {
+  return absl::StrCat(kPrivacyRequestsCollection, id);
+}
 
 absl::StatusOr<std::string> ParseRequestName(absl::string_view name) {
-  if (!absl::StartsWith(name, kPrefix) || name.size() == kPrefix.size() || name.size() > 128) {
+  if (!absl::StartsWith(name, kPrivacyRequestsCollection) ||
+      name.size() == kPrivacyRequestsCollection.size() || name.size() > 128) {
     return InvalidField("name", "must be privacy_requests/{id}");
   }
-  absl::string_view id = name.substr(kPrefix.size());
+  absl::string_view id = name.substr(kPrivacyRequestsCollection.size());
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
     if (!ok) return InvalidField("name", "must be privacy_requests/{id}");

@@ -133,6 +133,8 @@ bool TransitionAllowed(RequestState from, RequestState to);
 absl::Status CheckTransition(absl::string_view request_name, RequestState from, RequestState to,
                              absl::string_view action);
 
+// The collection of privacy requests: "privacy_requests/{request_id}".
+inline constexpr absl::string_view kPrivacyRequestsCollection = "privacy_requests/";
 // "privacy_requests/<id>".
 std::string RequestName(absl::string_view id);
 // The id in a resource name; INVALID_ARGUMENT (field "name") otherwise.

@@ -9,13 +9,12 @@
 #include "lib/audit/audit_log.h"
 #include "lib/core/status_macros.h"
 #include "lib/privacy_requests/identifiers.h"
+#include "lib/privacy_requests/request.h"
 #include "lib/privacy_requests/request_rows.h"
 #include "lib/privacy_requests/transitions.h"
 
 namespace dsar::privacy_requests {
 namespace {
-
-constexpr absl::string_view kPrefix = "privacy_requests/";
 
 Stage StageOf(TaskPhase phase) {
   switch (phase) {
@@ -66,8 +65,8 @@ std::vector<IdentifierType> ResolveIdentities(store::WriteTxn& txn, RequestEnv& 
 
 absl::Status TaskHooks::OnTaskFinished(store::WriteTxn& txn, const connector::TaskInfo& task,
                                        absl::Time now) {
-  if (!absl::StartsWith(task.resource, kPrefix)) return absl::OkStatus();
-  const std::string id = task.resource.substr(kPrefix.size());
+  if (!absl::StartsWith(task.resource, kPrivacyRequestsCollection)) return absl::OkStatus();
+  const std::string id = task.resource.substr(kPrivacyRequestsCollection.size());
   std::optional<PrivacyRequest> r = rows::Load(txn, task.tenant, id);
   std::optional<SystemProgress> row = rows::LoadTask(txn, task.tenant, id, task.task_id);
   if (!r.has_value() || !row.has_value()) return absl::OkStatus();  // not one of ours
@@ -144,8 +143,8 @@ absl::Status TaskHooks::OnTaskFinished(store::WriteTxn& txn, const connector::Ta
 
 absl::Status TaskHooks::OnDeadLettered(store::WriteTxn& txn, const connector::TaskInfo& task,
                                        absl::Time now) {
-  if (!absl::StartsWith(task.resource, kPrefix)) return absl::OkStatus();
-  const std::string id = task.resource.substr(kPrefix.size());
+  if (!absl::StartsWith(task.resource, kPrivacyRequestsCollection)) return absl::OkStatus();
+  const std::string id = task.resource.substr(kPrivacyRequestsCollection.size());
   std::optional<PrivacyRequest> r = rows::Load(txn, task.tenant, id);
   std::optional<SystemProgress> row = rows::LoadTask(txn, task.tenant, id, task.task_id);
   if (!r.has_value() || !row.has_value()) return absl::OkStatus();

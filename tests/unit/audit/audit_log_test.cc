@@ -4,8 +4,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <tuple>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "lib/core/clock.h"
+#include "lib/core/errors.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
@@ -14,6 +19,7 @@ namespace dsar::audit {
 namespace {
 
 using ::dsar::testing::IsOk;
+using ::dsar::testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr int kEvents = 10;
@@ -81,6 +87,54 @@ TEST_F(AuditLogTest, ListReturnsOnlyTheTenantsEventsInOrderWithPaging) {
   ASSERT_EQ(next->size(), 2u);
   for (const auto& e : *next) EXPECT_EQ(e.tenant, "tenant-a");
   EXPECT_EQ((*next)[1].seq, 9);
+}
+
+TEST_F(AuditLogTest, PagesCarryTheLastSequenceAsTokenAndBadOnesAreNamed) {
+  auto first = ListPage(*store_, "tenant-a", 3, "");
+  ASSERT_THAT(first, IsOk());
+  ASSERT_EQ(first->events.size(), 3u);
+  EXPECT_EQ(first->next_page_token, "5");
+  auto last = ListPage(*store_, "tenant-a", 3, first->next_page_token);
+  ASSERT_THAT(last, IsOk());
+  ASSERT_EQ(last->events.size(), 2u);
+  EXPECT_EQ(last->events[0].seq, 7);
+  EXPECT_EQ(last->next_page_token, "");             // fewer than a page: the end
+  auto all = ListPage(*store_, "tenant-a", 0, "");  // 0: the default page of 100
+  ASSERT_THAT(all, IsOk());
+  EXPECT_EQ(all->events.size(), 5u);
+  for (auto [size, token, field] :
+       std::vector<std::tuple<int, std::string, std::string>>{{1001, "", "page_size"},
+                                                              {-1, "", "page_size"},
+                                                              {10, "x", "page_token"},
+                                                              {10, "-3", "page_token"}}) {
+    auto bad = ListPage(*store_, "tenant-a", size, token);
+    EXPECT_THAT(bad, StatusIs(absl::StatusCode::kInvalidArgument)) << size << token;
+    ASSERT_EQ(FieldViolationsOf(bad.status()).size(), 1u);
+    EXPECT_EQ(FieldViolationsOf(bad.status())[0].field, field);
+  }
+}
+
+TEST_F(AuditLogTest, ARefusalIsChainedWithItsCodeAndNoResource) {
+  CallContext ctx;
+  ctx.tenant = "tenant-c";
+  ctx.principal = "anonymous";
+  ctx.method = "/dsar.v1.BreachService/ReportBreach";
+  ctx.idempotency_key = IdempotencyKey("req-refused");
+  clock_.Advance(absl::Seconds(1));
+  AppendRefusal(*store_, ctx, absl::PermissionDeniedError("role may not call"), clock_.Now());
+  // Writes commit in order: once this one has, so has the refusal.
+  ASSERT_THAT(store_->WriteAndWait([](store::WriteTxn&) { return absl::OkStatus(); }), IsOk());
+  auto events = List(*store_, {"tenant-c", 0, 10});
+  ASSERT_THAT(events, IsOk());
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].seq, kEvents + 1);
+  EXPECT_EQ((*events)[0].resource, "-");
+  EXPECT_EQ((*events)[0].outcome, "PERMISSION_DENIED");
+  EXPECT_EQ((*events)[0].request_id, "req-refused");
+  EXPECT_EQ((*events)[0].time, clock_.Now());
+  auto verified = Verify(*store_);
+  ASSERT_THAT(verified, IsOk());
+  EXPECT_TRUE(verified->ok) << verified->reason;
 }
 
 TEST_F(AuditLogTest, EveryRowIsChainedToThePrevious) {

@@ -433,6 +433,32 @@ TEST_F(DispatcherTest, PermanentErrorDeadLettersAtOnce) {
   EXPECT_EQ(t.last_error, "INVALID_ARGUMENT: subject has no usable identifier");
 }
 
+TEST_F(DispatcherTest, OpenTasksOfAResourceAreThoseWithoutAnOutcome) {
+  auto count = [&](const std::string& resource) {
+    int64_t n = -1;
+    EXPECT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
+      n = task_store::CountOpenTasksForResource(txn, kTenant, resource);
+      return absl::OkStatus();
+    }),
+                IsOk());
+    return n;
+  };
+  EnqueueOk("booking");
+  EnqueueOk("crm");
+  TaskSpec other = Spec();
+  other.connector = "booking";
+  other.resource = "privacy_requests/pr_other";
+  ASSERT_THAT(Enqueue(other), IsOk());
+  EXPECT_EQ(count("privacy_requests/pr_test"), 2);
+  // Done is an outcome; dead is not (a retry may still run it).
+  crm_.FailAlways(absl::InvalidArgumentError("subject has no usable identifier"));
+  Dispatcher& d = MakeDispatcher();
+  EXPECT_EQ(Round(d), 3);
+  EXPECT_EQ(count("privacy_requests/pr_test"), 1);
+  EXPECT_EQ(count("privacy_requests/pr_other"), 0);
+  EXPECT_EQ(count("privacy_requests/pr_none"), 0);
+}
+
 TEST_F(DispatcherTest, UnimplementedOperationIsSkippedWithAReason) {
   std::string id = EnqueueOk("crm", TaskKind::kConsentApply);
   crm_.Script({absl::UnimplementedError("no consent here")});

@@ -3,24 +3,23 @@
 // database) holds anchors that a rewrite of the whole chain cannot match.
 // The log line is {"event":"audit_anchor","seq":N,"hash":"<hex>"}. The
 // periodic thread is a delivery::BackgroundLoop.
-// Thread-safe; Stop() is idempotent.
-#ifndef DSAR_SERVICES_AUDIT_ANCHOR_H_
-#define DSAR_SERVICES_AUDIT_ANCHOR_H_
+// Thread-safe; Stop() is idempotent. A head that cannot be read is logged as
+// "audit_anchor_failed" (code only) and tried again at the next interval.
+#ifndef DSAR_LIB_AUDIT_AUDIT_ANCHOR_H_
+#define DSAR_LIB_AUDIT_AUDIT_ANCHOR_H_
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "lib/delivery/background_loop.h"
+#include "lib/store/store.h"
 
-namespace dsar {
-
-namespace store {
-class Store;
-}
+namespace dsar::audit {
 
 class AuditAnchor {
  public:
-  // A non-positive interval means the default, one hour.
+  // `store` is not owned and must outlive the anchor. A non-positive interval
+  // means the default, one hour.
   AuditAnchor(store::Store* store, absl::Duration interval)
       : store_(store),
         interval_(interval > absl::ZeroDuration() ? interval : absl::Hours(1)),
@@ -36,6 +35,7 @@ class AuditAnchor {
   void Start();
   // Stops the thread and logs the head a last time.
   void Stop();
+  // Logs the head once, on the caller's thread.
   void LogNow();
 
  private:
@@ -47,6 +47,6 @@ class AuditAnchor {
   delivery::BackgroundLoop loop_;
 };
 
-}  // namespace dsar
+}  // namespace dsar::audit
 
-#endif  // DSAR_SERVICES_AUDIT_ANCHOR_H_
+#endif  // DSAR_LIB_AUDIT_AUDIT_ANCHOR_H_

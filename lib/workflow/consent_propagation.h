@@ -1,5 +1,5 @@
-// WithdrawalPropagation: what a consent change (a grant or a withdrawal) sets
-// in motion.
+// ConsentPropagation: what a consent change (a grant or a withdrawal) sets in
+// motion in the connected systems, and the clock that watches a withdrawal.
 //
 // Inside the change's transaction: one consent.apply task per connector that
 // declares the purpose (the outbox fan-out), carrying the typed identifier
@@ -9,42 +9,50 @@
 // also gets a 72-hour consent.withdrawal_propagation deadline; when the last
 // task of the consent finishes (done, skipped or no matching record) the
 // deadline is completed in the same transaction that records the task.
-// Thread-safe.
-#ifndef DSAR_SERVICES_WITHDRAWAL_PROPAGATION_H_
-#define DSAR_SERVICES_WITHDRAWAL_PROPAGATION_H_
+//
+// It is the ledger's ConsentFollowUp and the TaskResultHook of the tasks of
+// resources "consents/..." (TaskOutcomeRouter). Thread-safe.
+#ifndef DSAR_LIB_WORKFLOW_CONSENT_PROPAGATION_H_
+#define DSAR_LIB_WORKFLOW_CONSENT_PROPAGATION_H_
 
 #include "lib/connector/dispatcher.h"
 #include "lib/connector/outbox.h"
 #include "lib/consent/consent_ledger.h"
 #include "lib/deadline/deadlines.h"
 
-namespace dsar {
+namespace dsar::workflow {
 
-class WithdrawalPropagation final : public consent::ConsentFollowUp,
-                                    public connector::TaskResultHook {
+class ConsentPropagation final : public consent::ConsentFollowUp, public connector::TaskResultHook {
  public:
-  explicit WithdrawalPropagation(const deadline::Deadlines* deadlines) : deadlines_(deadlines) {}
-  // Set once, before any withdrawal (the outbox exists only once the
-  // connector stack has started, which needs this object as a hook). Without
+  // `deadlines` is not owned and must outlive this object.
+  explicit ConsentPropagation(const deadline::Deadlines* deadlines) : deadlines_(deadlines) {}
+  // Set once, before any consent change (the outbox exists only once the
+  // connector module has started, which needs this object as a hook). Without
   // an outbox (no connectors configured) there is nothing to propagate.
   void set_outbox(const connector::Outbox* outbox) { outbox_ = outbox; }
 
+  // Enqueues the change's tasks and, for a withdrawal with tasks, schedules
+  // its deadline. Errors are the outbox's and Deadlines::Schedule's; any
+  // error rolls the consent change back.
   absl::Status OnChanged(store::WriteTxn& txn, const CallContext& ctx,
                          const consent::ConsentReceipt& receipt, consent::ConsentAction action,
                          const SubjectIdentifier& subject, absl::Time change_time,
                          absl::Time now) override;
+  // Wakes the dispatcher.
   void Committed() override;
-  // The consent.apply tasks of the receipt: grants are those enqueued before
-  // its withdrawal time, withdrawals those at or after it.
+  // The consent.apply tasks of the receipt, oldest first: grants are those
+  // enqueued before its withdrawal time, withdrawals those at or after it.
   absl::Status ReadPropagation(store::ReadTxn& txn, consent::ConsentReceipt* receipt) override;
+  // A consent.apply task finished: completes the withdrawal's deadline once
+  // no task of that consent is still open. Other kinds are ignored.
   absl::Status OnTaskFinished(store::WriteTxn& txn, const connector::TaskInfo& task,
                               absl::Time now) override;
 
  private:
   const connector::Outbox* outbox_ = nullptr;
-  const deadline::Deadlines* deadlines_;
+  const deadline::Deadlines* const deadlines_;
 };
 
-}  // namespace dsar
+}  // namespace dsar::workflow
 
-#endif  // DSAR_SERVICES_WITHDRAWAL_PROPAGATION_H_
+#endif  // DSAR_LIB_WORKFLOW_CONSENT_PROPAGATION_H_

@@ -1,25 +1,22 @@
-#include "services/withdrawal_propagation.h"
+#include "lib/workflow/consent_propagation.h"
 
-#include <SQLiteCpp/Column.h>
-#include <SQLiteCpp/Statement.h>
-
-#include "absl/strings/str_cat.h"
 #include "lib/connector/task_store.h"
+#include "lib/consent/receipt_name.h"
 #include "lib/core/status_macros.h"
 #include "lib/deadline/kinds.h"
 
-namespace dsar {
+namespace dsar::workflow {
 
-absl::Status WithdrawalPropagation::OnChanged(store::WriteTxn& txn, const CallContext& ctx,
-                                              const consent::ConsentReceipt& receipt,
-                                              consent::ConsentAction action,
-                                              const SubjectIdentifier& subject,
-                                              absl::Time change_time, absl::Time now) {
+absl::Status ConsentPropagation::OnChanged(store::WriteTxn& txn, const CallContext& ctx,
+                                           const consent::ConsentReceipt& receipt,
+                                           consent::ConsentAction action,
+                                           const SubjectIdentifier& subject, absl::Time change_time,
+                                           absl::Time now) {
   if (outbox_ == nullptr) return absl::OkStatus();
   connector::TaskSpec spec;
   spec.tenant = ctx.tenant;
   spec.kind = connector::TaskKind::kConsentApply;
-  spec.resource = absl::StrCat("consents/", receipt.receipt_id);
+  spec.resource = consent::ReceiptName(receipt.receipt_id);
   spec.subject.push_back(subject);
   spec.purpose = receipt.purpose;
   spec.consent_given = action == consent::ConsentAction::kGiven;
@@ -35,11 +32,11 @@ absl::Status WithdrawalPropagation::OnChanged(store::WriteTxn& txn, const CallCo
   return deadlines_->Schedule(txn, deadline, now).status();
 }
 
-absl::Status WithdrawalPropagation::ReadPropagation(store::ReadTxn& txn,
-                                                    consent::ConsentReceipt* receipt) {
+absl::Status ConsentPropagation::ReadPropagation(store::ReadTxn& txn,
+                                                 consent::ConsentReceipt* receipt) {
   connector::task_store::ListQuery query;
   query.tenant = receipt->tenant;
-  query.resource = absl::StrCat("consents/", receipt->receipt_id);
+  query.resource = consent::ReceiptName(receipt->receipt_id);
   query.page_size = 500;
   ASSIGN_OR_RETURN(connector::task_store::TaskPage page, connector::task_store::List(txn, query));
   for (auto it = page.tasks.rbegin(); it != page.tasks.rend(); ++it) {  // oldest first
@@ -57,24 +54,17 @@ absl::Status WithdrawalPropagation::ReadPropagation(store::ReadTxn& txn,
   return absl::OkStatus();
 }
 
-void WithdrawalPropagation::Committed() {
+void ConsentPropagation::Committed() {
   if (outbox_ != nullptr) outbox_->Notify();
 }
 
-absl::Status WithdrawalPropagation::OnTaskFinished(store::WriteTxn& txn,
-                                                   const connector::TaskInfo& task,
-                                                   absl::Time now) {
+absl::Status ConsentPropagation::OnTaskFinished(store::WriteTxn& txn,
+                                                const connector::TaskInfo& task, absl::Time now) {
   if (task.kind != connector::TaskKind::kConsentApply) return absl::OkStatus();
   // This task is already recorded as finished in `txn`; any other task of the
   // same withdrawal still open keeps the deadline running.
-  SQLite::Statement& open = txn.Prepare(
-      "SELECT count(*) FROM outbox_tasks WHERE tenant_id = ? AND resource = ? "
-      "AND state NOT IN ('done', 'skipped', 'no_match')");
-  open.bind(1, task.tenant);
-  open.bind(2, task.resource);
-  open.executeStep();
-  const int64_t still_open = open.getColumn(0).getInt64();
-  open.reset();
+  const int64_t still_open =
+      connector::task_store::CountOpenTasksForResource(txn, task.tenant, task.resource);
   if (still_open > 0) return absl::OkStatus();
   auto completed = deadlines_->Complete(
       txn, {task.tenant, deadline::kConsentWithdrawalPropagation, task.resource}, now);
@@ -85,4 +75,4 @@ absl::Status WithdrawalPropagation::OnTaskFinished(store::WriteTxn& txn,
   return completed.status();
 }
 
-}  // namespace dsar
+}  // namespace dsar::workflow

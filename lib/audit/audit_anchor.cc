@@ -1,12 +1,12 @@
-#include "services/audit_anchor.h"
+#include "lib/audit/audit_anchor.h"
 
 #include "lib/audit/audit_log.h"
 #include "lib/core/log.h"
 
-namespace dsar {
+namespace dsar::audit {
 
 void AuditAnchor::LogNow() {
-  auto head = audit::ReadHead(*store_);
+  auto head = ReadHead(*store_);
   if (!head.ok()) {
     log::Warn("audit_anchor_failed", {{"code", absl::StatusCodeToString(head.status().code())}});
     return;
@@ -35,4 +35,4 @@ void AuditAnchor::Stop() {
   LogNow();
 }
 
-}  // namespace dsar
+}  // namespace dsar::audit

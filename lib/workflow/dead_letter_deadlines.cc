@@ -1,16 +1,15 @@
-#include "services/dead_letter_alerts.h"
+#include "lib/workflow/dead_letter_deadlines.h"
 
-#include "absl/strings/str_cat.h"
 #include "lib/deadline/kinds.h"
 
-namespace dsar {
+namespace dsar::workflow {
 
-absl::Status DeadLetterAlerts::OnDeadLettered(store::WriteTxn& txn, const connector::TaskInfo& task,
-                                              absl::Time now) {
+absl::Status DeadLetterDeadlines::OnDeadLettered(store::WriteTxn& txn,
+                                                 const connector::TaskInfo& task, absl::Time now) {
   deadline::ScheduleRequest request;
   request.tenant = task.tenant;
   request.kind = deadline::kConnectorTaskDead;
-  request.resource = absl::StrCat("connector_tasks/", task.task_id);
+  request.resource = connector::TaskName(task.task_id);
   request.start = now;
   auto scheduled = deadlines_->Schedule(txn, request, now);
   // Still open from an earlier death of the same task: its alerts go on.
@@ -18,12 +17,10 @@ absl::Status DeadLetterAlerts::OnDeadLettered(store::WriteTxn& txn, const connec
   return scheduled.status();
 }
 
-absl::Status DeadLetterAlerts::OnTaskFinished(store::WriteTxn& txn, const connector::TaskInfo& task,
-                                              absl::Time now) {
+absl::Status DeadLetterDeadlines::OnTaskFinished(store::WriteTxn& txn,
+                                                 const connector::TaskInfo& task, absl::Time now) {
   auto completed = deadlines_->Complete(
-      txn,
-      {task.tenant, deadline::kConnectorTaskDead, absl::StrCat("connector_tasks/", task.task_id)},
-      now);
+      txn, {task.tenant, deadline::kConnectorTaskDead, connector::TaskName(task.task_id)}, now);
   // The usual case: the task never died.
   if (absl::IsNotFound(completed.status()) || absl::IsFailedPrecondition(completed.status())) {
     return absl::OkStatus();
@@ -31,4 +28,4 @@ absl::Status DeadLetterAlerts::OnTaskFinished(store::WriteTxn& txn, const connec
   return completed.status();
 }
 
-}  // namespace dsar
+}  // namespace dsar::workflow

@@ -1,30 +1,34 @@
-// TaskRouter: sends connector task outcomes to the module whose job the task
-// serves, by the prefix of the task's resource ("consents/",
+// TaskOutcomeRouter: sends connector task outcomes to the module whose job
+// the task serves, by the collection of the task's resource ("consents/",
 // "privacy_requests/"). The dispatcher accepts one TaskResultHook and one
 // DeadLetterHook; this is both, and fans them out.
 //
 // Register() all handlers before the dispatcher starts; afterwards the router
 // is read-only and thread-safe.
-#ifndef DSAR_SERVICES_TASK_ROUTER_H_
-#define DSAR_SERVICES_TASK_ROUTER_H_
+#ifndef DSAR_LIB_WORKFLOW_TASK_OUTCOME_ROUTER_H_
+#define DSAR_LIB_WORKFLOW_TASK_OUTCOME_ROUTER_H_
 
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "lib/connector/dispatcher.h"
 
-namespace dsar {
+namespace dsar::workflow {
 
-class TaskRouter final : public connector::TaskResultHook, public connector::DeadLetterHook {
+class TaskOutcomeRouter final : public connector::TaskResultHook, public connector::DeadLetterHook {
  public:
-  // Tasks whose resource starts with `prefix` go to these hooks (either may be
-  // null). Dead-lettered tasks also go to every `all_dead_letters` hook.
-  void Register(std::string prefix, connector::TaskResultHook* results,
+  // Tasks whose resource starts with `collection` (e.g. "consents/") go to
+  // these hooks (either may be null); the first matching registration wins.
+  // Not owned; they must outlive the router.
+  void Register(absl::string_view collection, connector::TaskResultHook* results,
                 connector::DeadLetterHook* dead_letters);
+  // Every dead-lettered task also goes to `hook` (before its route's hook).
   void RegisterForAllDeadLetters(connector::DeadLetterHook* hook);
   // Every finished task also goes to `hook` (before its route's hook).
   void RegisterForAllResults(connector::TaskResultHook* hook);
 
+  // The first hook's error stops the fan-out and rolls the outcome back.
   absl::Status OnTaskFinished(store::WriteTxn& txn, const connector::TaskInfo& task,
                               absl::Time now) override;
   absl::Status OnDeadLettered(store::WriteTxn& txn, const connector::TaskInfo& task,
@@ -32,7 +36,7 @@ class TaskRouter final : public connector::TaskResultHook, public connector::Dea
 
  private:
   struct Route {
-    std::string prefix;
+    std::string collection;
     connector::TaskResultHook* results;
     connector::DeadLetterHook* dead_letters;
   };
@@ -43,6 +47,6 @@ class TaskRouter final : public connector::TaskResultHook, public connector::Dea
   std::vector<connector::TaskResultHook*> all_results_;
 };
 
-}  // namespace dsar
+}  // namespace dsar::workflow
 
-#endif  // DSAR_SERVICES_TASK_ROUTER_H_
+#endif  // DSAR_LIB_WORKFLOW_TASK_OUTCOME_ROUTER_H_
