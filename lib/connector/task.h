@@ -50,8 +50,8 @@ std::optional<TaskState> ParseTaskState(absl::string_view name);
 using IdentifierType = ::dsar::IdentifierType;        // lib/core/subject_identifier.h
 using SubjectIdentifier = ::dsar::SubjectIdentifier;  // sealed at rest, never logged
 
-// The collection of connector tasks: "connector_tasks/{task_id}".
-inline constexpr absl::string_view kConnectorTasksCollection = "connector_tasks/";
+// The collection of connector tasks: "connectorTasks/{task_id}".
+inline constexpr absl::string_view kConnectorTasksCollection = "connectorTasks/";
 std::string TaskName(absl::string_view task_id);
 
 // What a module asks for. Personal data (the subject) is sealed in the task's
@@ -60,7 +60,7 @@ struct TaskSpec {
   std::string tenant;  // required
   TaskKind kind = TaskKind::kSubjectErase;
   std::string connector;  // registry name; EnqueueFanOut fills it in
-  // What the task serves, e.g. "privacy_requests/pr_x" or "consents/rcpt_y";
+  // What the task serves, e.g. "privacyRequests/pr_x" or "consents/rcpt_y";
   // no personal data. Tasks of one job share it.
   std::string resource;
   std::vector<SubjectIdentifier> subject;  // at least one identifier

@@ -26,7 +26,7 @@ struct FieldViolation {
 
 struct PreconditionViolation {
   std::string type;         // e.g. "STATE", "NOTICE_VERSION"
-  std::string subject;      // what it is about, e.g. "privacy_requests/abc"
+  std::string subject;      // what it is about, e.g. "privacyRequests/abc"
   std::string description;  // what is missing or wrong
 };
 

@@ -34,7 +34,7 @@ inline constexpr char kBreachSubjectCommunication[] = "breach.subject_communicat
 inline constexpr char kConsentWithdrawalPropagation[] = "consent.withdrawal_propagation";
 // A connector task was dead-lettered: due at once (its "due" alert fires when
 // the task dies), then overdue reminders until the task is retried and
-// finishes. Resource "connector_tasks/<task_id>".
+// finishes. Resource "connectorTasks/<task_id>".
 inline constexpr char kConnectorTaskDead[] = "connector.task_dead";
 // A retention scan found more people to erase than its cap and held every
 // erasure for review: due at once (the "due" alert is the warning), then

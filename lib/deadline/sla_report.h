@@ -9,7 +9,7 @@
 // The two clocks of data-subject requests (request.processor, request.gdpr)
 // are reported per request type ("access", "portability", "erasure"): the
 // type is read from the request's row (privacy_requests, joined on the
-// deadline's resource "privacy_requests/{id}"). Other kinds have no type.
+// deadline's resource "privacyRequests/{id}"). Other kinds have no type.
 //
 // With `all_tenants`, every tenant in `tenants` is reported (one query per
 // tenant on the deadlines_by_close index) and each (kind, request type) gets

@@ -139,12 +139,12 @@ std::string RequestName(absl::string_view id) {
 absl::StatusOr<std::string> ParseRequestName(absl::string_view name) {
   if (!absl::StartsWith(name, kPrivacyRequestsCollection) ||
       name.size() == kPrivacyRequestsCollection.size() || name.size() > 128) {
-    return InvalidField("name", "must be privacy_requests/{id}");
+    return InvalidField("name", "must be privacyRequests/{id}");
   }
   absl::string_view id = name.substr(kPrivacyRequestsCollection.size());
   for (char c : id) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!ok) return InvalidField("name", "must be privacy_requests/{id}");
+    if (!ok) return InvalidField("name", "must be privacyRequests/{id}");
   }
   return std::string(id);
 }

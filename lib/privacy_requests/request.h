@@ -133,9 +133,9 @@ bool TransitionAllowed(RequestState from, RequestState to);
 absl::Status CheckTransition(absl::string_view request_name, RequestState from, RequestState to,
                              absl::string_view action);
 
-// The collection of privacy requests: "privacy_requests/{request_id}".
-inline constexpr absl::string_view kPrivacyRequestsCollection = "privacy_requests/";
-// "privacy_requests/<id>".
+// The collection of privacy requests: "privacyRequests/{request_id}".
+inline constexpr absl::string_view kPrivacyRequestsCollection = "privacyRequests/";
+// "privacyRequests/<id>".
 std::string RequestName(absl::string_view id);
 // The id in a resource name; INVALID_ARGUMENT (field "name") otherwise.
 absl::StatusOr<std::string> ParseRequestName(absl::string_view name);

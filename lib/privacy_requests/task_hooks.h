@@ -1,7 +1,7 @@
 // TaskHooks: advances privacy requests as their connector tasks end.
 //
 // The dispatcher calls these inside the transaction that records a task's
-// outcome (through workflow::TaskOutcomeRouter, for resources "privacy_requests/..."), so
+// outcome (through workflow::TaskOutcomeRouter, for resources "privacyRequests/..."), so
 // a request's progress and its task's outcome commit together. When the last
 // task of a phase is done the request moves to the next stage; the work of
 // that stage (building the bundle, sending verification exports, completing

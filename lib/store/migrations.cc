@@ -631,6 +631,23 @@ const std::vector<Migration>& DsarMigrations() {
                AND p.request_id = substr(deadlines.resource, 18)), '')
          WHERE resource LIKE 'privacy_requests/%';
       )sql"},
+      {20, "aip122_collection_ids", R"sql(
+        -- Collection ids in camel case, as AIP-122 asks (issue 20):
+        -- privacy_requests/{id} is privacyRequests/{id} and
+        -- connector_tasks/{id} is connectorTasks/{id}. The rows that route
+        -- and show work follow. Audit events keep the names they were
+        -- written with (they are hash-chained), as do answers kept for
+        -- retries in idempotency_keys and legacy alert bodies.
+        UPDATE outbox_tasks
+           SET resource = 'privacyRequests/' || substr(resource, 18)
+         WHERE substr(resource, 1, 17) = 'privacy_requests/';
+        UPDATE deadlines
+           SET resource = 'privacyRequests/' || substr(resource, 18)
+         WHERE substr(resource, 1, 17) = 'privacy_requests/';
+        UPDATE deadlines
+           SET resource = 'connectorTasks/' || substr(resource, 17)
+         WHERE substr(resource, 1, 16) = 'connector_tasks/';
+      )sql"},
   };
   return *migrations;
 }

@@ -5,7 +5,7 @@
 // The deadline is due at once, so its alert reaches every sink (log,
 // webhooks, WatchAlerts) like any other alert and reminds daily while the task
 // stays dead. The deadline's resource is the task's name
-// ("connector_tasks/{task_id}"). Stateless apart from its pointer;
+// ("connectorTasks/{task_id}"). Stateless apart from its pointer;
 // thread-safe.
 #ifndef DSAR_LIB_WORKFLOW_DEAD_LETTER_DEADLINES_H_
 #define DSAR_LIB_WORKFLOW_DEAD_LETTER_DEADLINES_H_

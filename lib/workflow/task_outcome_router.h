@@ -1,6 +1,6 @@
 // TaskOutcomeRouter: sends connector task outcomes to the module whose job
 // the task serves, by the collection of the task's resource ("consents/",
-// "privacy_requests/"). The dispatcher accepts one TaskResultHook and one
+// "privacyRequests/"). The dispatcher accepts one TaskResultHook and one
 // DeadLetterHook; this is both, and fans them out.
 //
 // Register() all handlers before the dispatcher starts; afterwards the router

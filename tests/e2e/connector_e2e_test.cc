@@ -184,7 +184,7 @@ class ConnectorE2eTest : public ::testing::Test {
         connector::TaskSpec spec;
         spec.tenant = kTenant;
         spec.kind = kind;
-        spec.resource = absl::StrCat("privacy_requests/pr_e2e_", index);
+        spec.resource = absl::StrCat("privacyRequests/pr_e2e_", index);
         spec.subject = {
             {connector::IdentifierType::kEmail,
              absl::StrFormat("person-%04d@example.invalid", index)},
@@ -409,7 +409,7 @@ TEST_F(ConnectorE2eTest, BackendDownPastTheBudgetDeadLettersAndRetryTaskFinishes
   EXPECT_EQ(Query("crm", "SELECT count(*) FROM contacts WHERE customer_id = 'cust-0003'"), 0);
   // The finished task closed its dead-letter alert's deadline.
   EXPECT_EQ(Query("dsar", absl::StrCat("SELECT count(*) FROM deadlines WHERE resource = "
-                                       "'connector_tasks/",
+                                       "'connectorTasks/",
                                        crm_task,
                                        "' AND kind = 'connector.task_dead' AND state = "
                                        "'completed'")),

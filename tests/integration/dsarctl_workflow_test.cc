@@ -108,7 +108,7 @@ class DsarctlRequestsTest : public ::testing::Test {
 
 TEST_F(DsarctlRequestsTest, FileFollowAndDownloadAnAccessRequest) {
   const std::string name = FileRequest("access", /*verified=*/true);
-  ASSERT_THAT(name, HasSubstr("privacy_requests/"));
+  ASSERT_THAT(name, HasSubstr("privacyRequests/"));
   ASSERT_TRUE(callbacks_.WaitForState(name, "COMPLETED"));
   const std::string id = name.substr(name.find('/') + 1);
 

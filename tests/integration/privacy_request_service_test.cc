@@ -274,7 +274,7 @@ class PrivacyRequestTest : public ::testing::Test {
   int64_t DsardCount(const std::string& sql) { return Count(dsard_->DatabasePath(), sql); }
 
   std::string BundlePath(const std::string& name) {
-    return dir_exports() + "/acme-travel/" + name.substr(std::string("privacy_requests/").size()) +
+    return dir_exports() + "/acme-travel/" + name.substr(std::string("privacyRequests/").size()) +
            "/bundle.enc";
   }
   std::string dir_exports() {
@@ -660,7 +660,7 @@ TEST_F(PrivacyRequestTest, IllegalTransitionsAreFailedPreconditionAndChangeNothi
   EXPECT_THAT(cancel, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_THAT(PreconditionTypesOf(cancel.status()), ElementsAre("ERASURE_STARTED"));
   // Unknown request: NOT_FOUND; another tenant's: NOT_FOUND too.
-  EXPECT_THAT(Verify("privacy_requests/pr_doesnotexist"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(Verify("privacyRequests/pr_doesnotexist"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(Get(name, testing::kOtherTenantToken), StatusIs(absl::StatusCode::kNotFound));
 }
 

@@ -58,7 +58,7 @@ connector::TaskSpec EraseSpec(int person) {
   connector::TaskSpec spec;
   spec.tenant = "bench-tenant";
   spec.kind = connector::TaskKind::kSubjectErase;
-  spec.resource = absl::StrFormat("privacy_requests/bench-%06d", person);
+  spec.resource = absl::StrFormat("privacyRequests/bench-%06d", person);
   spec.subject = {
       {connector::IdentifierType::kEmail, absl::StrFormat("person-%04d@example.invalid", person)},
       {connector::IdentifierType::kCustomerId, absl::StrFormat("cust-%04d", person)}};

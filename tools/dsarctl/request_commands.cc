@@ -20,7 +20,7 @@ namespace {
 
 using v1::PrivacyRequestService;
 
-constexpr absl::string_view kCollection = "privacy_requests/";
+constexpr absl::string_view kCollection = "privacyRequests/";
 
 std::string FullName(const std::string& name) {
   return absl::StartsWith(name, kCollection) ? name : absl::StrCat(kCollection, name);
@@ -481,7 +481,7 @@ void AddRequestCommands(CLI::App& app, Cli& cli) {
 
   auto show = std::make_shared<std::string>();
   CLI::App* s = group->add_subcommand("show", "One request: state, clocks, systems, history");
-  s->add_option("name", *show, "Request id or privacy_requests/<id>")->required();
+  s->add_option("name", *show, "Request id or privacyRequests/<id>")->required();
   s->callback([&cli, show] { cli.SetAction([&cli, show] { return Show(cli, *show); }); });
 
   auto create = std::make_shared<CreateOptions>();

@@ -154,7 +154,7 @@ class DispatcherTest : public ::testing::Test {
     TaskSpec spec;
     spec.tenant = kTenant;
     spec.kind = kind;
-    spec.resource = "privacy_requests/pr_test";
+    spec.resource = "privacyRequests/pr_test";
     spec.subject = {{IdentifierType::kEmail, kEmail}, {IdentifierType::kCustomerId, "cust-0001"}};
     return spec;
   }
@@ -244,7 +244,7 @@ TEST_F(DispatcherTest, FanOutWritesOneTaskPerConnectorThatMustSeeTheJob) {
   ASSERT_THAT(consent_ids, SizeIs(1));  // only the CRM declares customer_service
   EXPECT_EQ(Task(consent_ids[0]).connector, "crm");
   EXPECT_EQ(Task(consent_ids[0]).state, TaskState::kPending);
-  EXPECT_EQ(Task(erase_ids[0]).resource, "privacy_requests/pr_test");
+  EXPECT_EQ(Task(erase_ids[0]).resource, "privacyRequests/pr_test");
 }
 
 TEST_F(DispatcherTest, SubjectIdentifiersAreNeverStoredInClear) {
@@ -447,16 +447,16 @@ TEST_F(DispatcherTest, OpenTasksOfAResourceAreThoseWithoutAnOutcome) {
   EnqueueOk("crm");
   TaskSpec other = Spec();
   other.connector = "booking";
-  other.resource = "privacy_requests/pr_other";
+  other.resource = "privacyRequests/pr_other";
   ASSERT_THAT(Enqueue(other), IsOk());
-  EXPECT_EQ(count("privacy_requests/pr_test"), 2);
+  EXPECT_EQ(count("privacyRequests/pr_test"), 2);
   // Done is an outcome; dead is not (a retry may still run it).
   crm_.FailAlways(absl::InvalidArgumentError("subject has no usable identifier"));
   Dispatcher& d = MakeDispatcher();
   EXPECT_EQ(Round(d), 3);
-  EXPECT_EQ(count("privacy_requests/pr_test"), 1);
-  EXPECT_EQ(count("privacy_requests/pr_other"), 0);
-  EXPECT_EQ(count("privacy_requests/pr_none"), 0);
+  EXPECT_EQ(count("privacyRequests/pr_test"), 1);
+  EXPECT_EQ(count("privacyRequests/pr_other"), 0);
+  EXPECT_EQ(count("privacyRequests/pr_none"), 0);
 }
 
 TEST_F(DispatcherTest, UnimplementedOperationIsSkippedWithAReason) {

@@ -48,8 +48,8 @@ TEST_F(DeadlineQueriesTest, AlertNamesRoundTripAndOthersAreRefused) {
 
 TEST_F(DeadlineQueriesTest, ListsTheCallersDeadlinesDueWithinAWindowAsOfNow) {
   DeadlineQueries queries(store_.get(), &clock_, deadlines_.get(), {kTenant});
-  ASSERT_THAT(Schedule("privacy_requests/pr_1", kRequestProcessor, clock_.Now()), IsOk());
-  ASSERT_THAT(Schedule("privacy_requests/pr_2", kRequestProcessor, clock_.Now(), "tenant-0002"),
+  ASSERT_THAT(Schedule("privacyRequests/pr_1", kRequestProcessor, clock_.Now()), IsOk());
+  ASSERT_THAT(Schedule("privacyRequests/pr_2", kRequestProcessor, clock_.Now(), "tenant-0002"),
               IsOk());
   DeadlineListRequest request;
   request.due_within = absl::Hours(73);
@@ -57,7 +57,7 @@ TEST_F(DeadlineQueriesTest, ListsTheCallersDeadlinesDueWithinAWindowAsOfNow) {
   ASSERT_THAT(listing, IsOk());
   EXPECT_EQ(listing->as_of, clock_.Now());
   ASSERT_EQ(listing->deadlines.size(), 1u);
-  EXPECT_EQ(listing->deadlines[0].resource, "privacy_requests/pr_1");
+  EXPECT_EQ(listing->deadlines[0].resource, "privacyRequests/pr_1");
   request.due_within = absl::Hours(71);  // due in 72 hours: outside the window
   listing = queries.List(Caller(), request);
   ASSERT_THAT(listing, IsOk());

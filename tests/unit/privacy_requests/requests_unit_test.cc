@@ -53,20 +53,20 @@ TEST(StateMachineTest, AllowsExactlyTheDocumentedTransitions) {
 
 TEST(StateMachineTest, AnIllegalTransitionNamesTheRequestAndWhatItNeeds) {
   absl::Status s =
-      CheckTransition("privacy_requests/pr_x", S::kCompleted, S::kVerified, "VerifyIdentity");
+      CheckTransition("privacyRequests/pr_x", S::kCompleted, S::kVerified, "VerifyIdentity");
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kFailedPrecondition));
   auto v = PreconditionViolationsOf(s);
   ASSERT_THAT(v, ::testing::SizeIs(1));
   EXPECT_EQ(v[0].type, "STATE");
-  EXPECT_EQ(v[0].subject, "privacy_requests/pr_x");
+  EXPECT_EQ(v[0].subject, "privacyRequests/pr_x");
   EXPECT_THAT(v[0].description, HasSubstr("RECEIVED"));
   EXPECT_THAT(v[0].description, HasSubstr("COMPLETED"));
 }
 
 TEST(RequestNameTest, ParsesOnlyWellFormedNames) {
-  EXPECT_THAT(ParseRequestName("privacy_requests/pr_abc2"), IsOk());
-  for (const char* bad : {"", "privacy_requests/", "requests/pr_a", "privacy_requests/../x",
-                          "privacy_requests/PR", "privacy_requests/a b"}) {
+  EXPECT_THAT(ParseRequestName("privacyRequests/pr_abc2"), IsOk());
+  for (const char* bad : {"", "privacyRequests/", "requests/pr_a", "privacyRequests/../x",
+                          "privacyRequests/PR", "privacyRequests/a b"}) {
     EXPECT_THAT(ParseRequestName(bad), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
   }
 }

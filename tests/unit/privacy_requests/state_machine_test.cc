@@ -3,6 +3,7 @@
 // the history, each illegal one FAILED_PRECONDITION with nothing changed),
 // and the API's Verify, Reject and Cancel from the states they allow and
 // those they do not, with the clocks they complete or cancel.
+#include <SQLiteCpp/Database.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -13,6 +14,7 @@
 #include "lib/deadline/kinds.h"
 #include "lib/privacy_requests/request_rows.h"
 #include "lib/privacy_requests/transitions.h"
+#include "lib/store/migrations.h"
 #include "tests/unit/privacy_requests/requests_fixture.h"
 
 namespace dsar::privacy_requests {
@@ -212,6 +214,42 @@ TEST_F(RequestStateMachineTest, AnUnknownRequestIsNotFound) {
   EXPECT_THAT(Reject("pr_missing"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(Cancel("pr_missing"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(Get("pr_missing"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+// Migration 20 (AIP-122 collection ids): a database whose clocks still name
+// their request "privacy_requests/{id}" finds them again under
+// "privacyRequests/{id}" once it has run.
+TEST_F(RequestStateMachineTest, Migration20RenamesTheClocksOfStoredRequests) {
+  auto created = File(RequestType::kAccess);
+  ASSERT_THAT(created, IsOk());
+  const PrivacyRequest& r = created->request;
+  ASSERT_EQ(r.name(), "privacyRequests/" + r.id);
+  ASSERT_EQ(ClockState(r, deadline::kRequestGdpr), deadline::DeadlineState::kOpen);
+  // As a database from before migration 20 holds them.
+  ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
+    txn.db().exec(
+        "UPDATE deadlines SET resource = 'privacy_requests/' || substr(resource, 17) "
+        "WHERE resource LIKE 'privacyRequests/%'");
+    return absl::OkStatus();
+  }),
+              IsOk());
+  int old_names = 0;
+  ASSERT_THAT(store_->Read([&](store::ReadTxn& txn) {
+    old_names = txn.db().execAndGet(
+        "SELECT count(*) FROM deadlines WHERE resource = 'privacy_requests/" + r.id + "'");
+    return absl::OkStatus();
+  }),
+              IsOk());
+  ASSERT_EQ(old_names, 2);  // request.processor and request.gdpr
+  const store::Migration& m20 = store::DsarMigrations()[19];
+  ASSERT_EQ(m20.version, 20);
+  ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
+    txn.db().exec(m20.sql);
+    return absl::OkStatus();
+  }),
+              IsOk());
+  EXPECT_EQ(ClockState(r, deadline::kRequestGdpr), deadline::DeadlineState::kOpen);
+  EXPECT_EQ(ClockState(r, deadline::kRequestProcessor), deadline::DeadlineState::kOpen);
 }
 
 }  // namespace
