@@ -5,7 +5,7 @@
 // server interceptor did this until it was measured: gRPC 1.51 runs every
 // call's operation batches through its interception machinery once any
 // interceptor is installed, about 10 µs of CPU per call (~10 % of a
-// CheckConsent; docs/benchmarks.md). Instead each handler answers through a
+// CheckConsent; docs/benchmarks-history.md). Instead each handler answers through a
 // MeteredReactor (unary) or records through its CallMeter (streams).
 //
 // Calls that reach no dsar handler (unknown methods, grpc.health,
@@ -65,7 +65,7 @@ class MeteredReactor final : public grpc::ServerUnaryReactor {
   // Both reactions here are trivial (a counter, a delete; OnCancel does
   // nothing), so they may run on whichever gRPC thread ends the call. The
   // hook is marked "not API" in grpcpp/support/server_callback.h (gRPC
-  // 1.51): measured in docs/benchmarks.md; re-check on a gRPC upgrade.
+  // 1.51): measured in docs/benchmarks-history.md; re-check on a gRPC upgrade.
   bool InternalInlineable() override { return true; }
 
  private:

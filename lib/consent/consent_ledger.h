@@ -15,7 +15,7 @@
 // fingerprint of the request that wrote it, and a retry finds them among the
 // subject's events (a request_id is scoped to its tenant and subject), so
 // RecordConsent writes no idempotency_keys row: measured, that row cost ~13 %
-// of RecordConsent's CPU (docs/benchmarks.md, migration 11). Answers written
+// of RecordConsent's CPU (docs/benchmarks-history.md, migration 11). Answers written
 // before migration 11 were moved into their events by migration 18. A
 // withdrawal of a consent already withdrawn writes nothing and answers the
 // receipt; its retry is evaluated again.
