@@ -195,13 +195,12 @@ std::optional<absl::Time> AffectedTenant::NotifiedAt(Recipient r) const {
 }
 
 std::string Notification::name() const {
-  return absl::StrCat("breaches/", breach_id, "/notifications/", notification_id);
+  return absl::StrCat(kBreachesCollection, breach_id, kNotificationsCollection, notification_id);
 }
 
 std::string BreachIdFromName(absl::string_view name) {
-  constexpr absl::string_view kPrefix = "breaches/";
-  if (!absl::StartsWith(name, kPrefix)) return "";
-  absl::string_view id = name.substr(kPrefix.size());
+  if (!absl::StartsWith(name, kBreachesCollection)) return "";
+  absl::string_view id = name.substr(kBreachesCollection.size());
   if (id.empty() || id.size() > 64) return "";
   for (char c : id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

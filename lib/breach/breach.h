@@ -10,10 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace dsar::breach {
+
+// The collection of breaches: "breaches/{breach_id}", and a breach's
+// notifications "breaches/{breach_id}/notifications/{notification_id}".
+inline constexpr absl::string_view kBreachesCollection = "breaches/";
+inline constexpr absl::string_view kNotificationsCollection = "/notifications/";
 
 enum class BreachState { kUnspecified = 0, kOpen = 1, kClosed = 2 };
 enum class BreachType { kUnspecified = 0, kConfidentiality = 1, kIntegrity = 2, kAvailability = 3 };
@@ -196,7 +202,7 @@ struct Breach {
   std::string closed_by;
   std::string close_note;
 
-  std::string name() const { return "breaches/" + breach_id; }
+  std::string name() const { return absl::StrCat(kBreachesCollection, breach_id); }
 };
 
 // "breaches/{id}" -> id; empty when `name` is not a breach name.

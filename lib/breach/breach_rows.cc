@@ -296,7 +296,7 @@ absl::StatusOr<Breach> LoadView(Txn& txn, absl::string_view breach_id, const Sco
                                 const ViewOptions& options, absl::Time now) {
   std::optional<Breach> row = LoadBreachRow(txn, breach_id, scope);
   if (!row.has_value()) {
-    return absl::NotFoundError(absl::StrCat("breaches/", breach_id, " not found"));
+    return absl::NotFoundError(absl::StrCat(kBreachesCollection, breach_id, " not found"));
   }
   Breach b = std::move(*row);
   b.version = options.as_of_version > 0 && options.as_of_version <= b.current_version
