@@ -1,14 +1,14 @@
 #include "services/connector_service.h"
 
 #include "lib/connector/connector_admin.h"
+#include "services/enum_conversions.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
-#include "services/task_state_proto.h"
 
 namespace dsar {
 namespace {
 
-using ::dsar::ToProto;  // services/task_state_proto.h
+using ::dsar::ToProto;  // services/enum_conversions.h
 
 using connector::TaskKind;
 using connector::TaskState;

@@ -8,13 +8,12 @@
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
 #include "services/subject_proto.h"
-#include "services/task_state_proto.h"
 
 namespace dsar {
 namespace {
 
 using ::dsar::FromProto;  // services/enum_conversions.h
-using ::dsar::ToProto;    // services/enum_conversions.h, task_state_proto.h
+using ::dsar::ToProto;    // services/enum_conversions.h
 
 using consent::ConsentReceipt;
 
@@ -23,18 +22,6 @@ constexpr char kWithdraw[] = "/dsar.v1.ConsentService/WithdrawConsent";
 constexpr char kCheck[] = "/dsar.v1.ConsentService/CheckConsent";
 constexpr char kList[] = "/dsar.v1.ConsentService/ListConsentEvents";
 constexpr char kGet[] = "/dsar.v1.ConsentService/GetConsentReceipt";
-
-v1::ConsentState ToProto(consent::ConsentState s) {
-  switch (s) {
-    case consent::ConsentState::kGranted:
-      return v1::CONSENT_STATE_GRANTED;
-    case consent::ConsentState::kWithdrawn:
-      return v1::CONSENT_STATE_WITHDRAWN;
-    case consent::ConsentState::kNone:
-      return v1::CONSENT_STATE_NONE;
-  }
-  return v1::CONSENT_STATE_UNSPECIFIED;
-}
 
 void ToProto(const ConsentReceipt& r, v1::ConsentReceipt* out) {
   out->set_receipt_id(r.receipt_id);

@@ -10,11 +10,14 @@
 #include "lib/deadline/deadline_queries.h"
 #include "lib/deadline/resource_names.h"
 #include "services/call_gate.h"
+#include "services/enum_conversions.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
 
 namespace dsar {
 namespace {
+
+using ::dsar::ToProto;  // services/enum_conversions.h
 
 constexpr char kList[] = "/dsar.v1.DeadlineService/ListDeadlines";
 constexpr char kSla[] = "/dsar.v1.DeadlineService/GetSlaReport";
@@ -29,30 +32,6 @@ void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
 
 absl::Duration FromDuration(const google::protobuf::Duration& d) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
-}
-
-v1::DeadlineState ToProto(deadline::DeadlineState s) {
-  switch (s) {
-    case deadline::DeadlineState::kOpen:
-      return v1::DEADLINE_STATE_OPEN;
-    case deadline::DeadlineState::kCompleted:
-      return v1::DEADLINE_STATE_COMPLETED;
-    case deadline::DeadlineState::kCancelled:
-      return v1::DEADLINE_STATE_CANCELLED;
-  }
-  return v1::DEADLINE_STATE_UNSPECIFIED;
-}
-
-v1::AlertLevel ToProto(deadline::AlertLevel l) {
-  switch (l) {
-    case deadline::AlertLevel::kWarning:
-      return v1::ALERT_LEVEL_WARNING;
-    case deadline::AlertLevel::kDue:
-      return v1::ALERT_LEVEL_DUE;
-    case deadline::AlertLevel::kOverdue:
-      return v1::ALERT_LEVEL_OVERDUE;
-  }
-  return v1::ALERT_LEVEL_UNSPECIFIED;
 }
 
 void ToProto(const deadline::Deadline& d, absl::Time now, v1::Deadline* out) {

@@ -475,4 +475,62 @@ privacy_requests::DisclosureRecipient FromProto(v1::DisclosureRecipient v) {
   }
 }
 
+v1::ConsentState ToProto(consent::ConsentState s) {
+  switch (s) {
+    case consent::ConsentState::kGranted:
+      return v1::CONSENT_STATE_GRANTED;
+    case consent::ConsentState::kWithdrawn:
+      return v1::CONSENT_STATE_WITHDRAWN;
+    case consent::ConsentState::kNone:
+      return v1::CONSENT_STATE_NONE;
+  }
+  return v1::CONSENT_STATE_UNSPECIFIED;
+}
+
+v1::DeadlineState ToProto(deadline::DeadlineState s) {
+  switch (s) {
+    case deadline::DeadlineState::kOpen:
+      return v1::DEADLINE_STATE_OPEN;
+    case deadline::DeadlineState::kCompleted:
+      return v1::DEADLINE_STATE_COMPLETED;
+    case deadline::DeadlineState::kCancelled:
+      return v1::DEADLINE_STATE_CANCELLED;
+  }
+  return v1::DEADLINE_STATE_UNSPECIFIED;
+}
+
+v1::AlertLevel ToProto(deadline::AlertLevel l) {
+  switch (l) {
+    case deadline::AlertLevel::kWarning:
+      return v1::ALERT_LEVEL_WARNING;
+    case deadline::AlertLevel::kDue:
+      return v1::ALERT_LEVEL_DUE;
+    case deadline::AlertLevel::kOverdue:
+      return v1::ALERT_LEVEL_OVERDUE;
+  }
+  return v1::ALERT_LEVEL_UNSPECIFIED;
+}
+
+v1::ConnectorTaskState ToProto(connector::TaskState s) {
+  switch (s) {
+    case connector::TaskState::kPending:
+      return v1::CONNECTOR_TASK_STATE_PENDING;
+    case connector::TaskState::kRunning:
+      return v1::CONNECTOR_TASK_STATE_RUNNING;
+    case connector::TaskState::kDone:
+      return v1::CONNECTOR_TASK_STATE_DONE;
+    case connector::TaskState::kSkipped:
+      return v1::CONNECTOR_TASK_STATE_SKIPPED;
+    case connector::TaskState::kWaiting:
+      return v1::CONNECTOR_TASK_STATE_WAITING;
+    case connector::TaskState::kFailed:
+      return v1::CONNECTOR_TASK_STATE_FAILED;
+    case connector::TaskState::kDead:
+      return v1::CONNECTOR_TASK_STATE_DEAD;
+    case connector::TaskState::kNoMatch:
+      return v1::CONNECTOR_TASK_STATE_NO_MATCHING_RECORD;
+  }
+  return v1::CONNECTOR_TASK_STATE_UNSPECIFIED;
+}
+
 }  // namespace dsar

@@ -1,5 +1,6 @@
 // Conversions between the domain enums of lib/ and the dsar.v1 proto enums,
-// for the gRPC adapters.
+// for the gRPC adapters (message conversions such as subject_proto.h stay
+// beside their adapters).
 //
 // Each is an exhaustive switch, so they cannot drift silently: ToProto
 // switches over the domain enum without a default (a new domain value without
@@ -12,11 +13,16 @@
 #define DSAR_SERVICES_ENUM_CONVERSIONS_H_
 
 #include "dsar/v1/breach.pb.h"
+#include "dsar/v1/connector_admin.pb.h"
 #include "dsar/v1/consent.pb.h"
+#include "dsar/v1/deadline.pb.h"
 #include "dsar/v1/privacy_request.pb.h"
 #include "lib/breach/breach.h"
 #include "lib/breach/breach_register.h"
+#include "lib/connector/task.h"
 #include "lib/consent/consent_ledger.h"
+#include "lib/deadline/deadlines.h"
+#include "lib/deadline/levels.h"
 #include "lib/privacy_requests/request.h"
 
 namespace dsar {
@@ -50,6 +56,10 @@ privacy_requests::RejectionReason FromProto(v1::RejectionReason v);
 v1::TaskPhase ToProto(privacy_requests::TaskPhase v);
 v1::DisclosureRecipient ToProto(privacy_requests::DisclosureRecipient v);
 privacy_requests::DisclosureRecipient FromProto(v1::DisclosureRecipient v);
+v1::ConsentState ToProto(consent::ConsentState v);
+v1::DeadlineState ToProto(deadline::DeadlineState v);
+v1::AlertLevel ToProto(deadline::AlertLevel v);
+v1::ConnectorTaskState ToProto(connector::TaskState v);
 
 }  // namespace dsar
 

@@ -8,13 +8,12 @@
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
 #include "services/subject_proto.h"
-#include "services/task_state_proto.h"
 
 namespace dsar {
 namespace {
 
 using ::dsar::FromProto;  // services/enum_conversions.h
-using ::dsar::ToProto;    // services/enum_conversions.h, task_state_proto.h
+using ::dsar::ToProto;    // services/enum_conversions.h
 
 using privacy_requests::PrivacyRequest;
 

@@ -146,5 +146,38 @@ TEST(EnumConversionsTest, DisclosureRecipientRoundTrips) {
   EXPECT_EQ(static_cast<int>(FromProto(static_cast<v1::DisclosureRecipient>(99))), 99);
 }
 
+// Domain enums without an UNSPECIFIED: each value has its own declared,
+// specified proto value.
+template <typename Domain, typename Proto>
+void ExpectDistinctSpecified(std::initializer_list<Domain> values,
+                             const google::protobuf::EnumDescriptor* d) {
+  std::set<int> seen;
+  for (Domain v : values) {
+    const int p = ToProto(v);
+    EXPECT_NE(d->FindValueByNumber(p), nullptr) << p;
+    EXPECT_NE(p, 0) << static_cast<int>(v);
+    EXPECT_TRUE(seen.insert(p).second) << static_cast<int>(v);
+  }
+}
+
+TEST(EnumConversionsTest, StatesAndLevelsWithoutUnspecifiedMapToDistinctValues) {
+  ExpectDistinctSpecified<consent::ConsentState, v1::ConsentState>(
+      {consent::ConsentState::kNone, consent::ConsentState::kGranted,
+       consent::ConsentState::kWithdrawn},
+      v1::ConsentState_descriptor());
+  ExpectDistinctSpecified<deadline::DeadlineState, v1::DeadlineState>(
+      {deadline::DeadlineState::kOpen, deadline::DeadlineState::kCompleted,
+       deadline::DeadlineState::kCancelled},
+      v1::DeadlineState_descriptor());
+  ExpectDistinctSpecified<deadline::AlertLevel, v1::AlertLevel>(
+      {deadline::AlertLevel::kWarning, deadline::AlertLevel::kDue, deadline::AlertLevel::kOverdue},
+      v1::AlertLevel_descriptor());
+  ExpectDistinctSpecified<connector::TaskState, v1::ConnectorTaskState>(
+      {connector::TaskState::kPending, connector::TaskState::kRunning, connector::TaskState::kDone,
+       connector::TaskState::kSkipped, connector::TaskState::kWaiting,
+       connector::TaskState::kFailed, connector::TaskState::kDead, connector::TaskState::kNoMatch},
+      v1::ConnectorTaskState_descriptor());
+}
+
 }  // namespace
 }  // namespace dsar
