@@ -18,8 +18,10 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditEvents(
   if (!gate_->AdmitOrFinish(context, reactor, kListAuditEvents, "", &call)) {
     return reactor;
   }
-  auto page =
-      audit::ListPage(*store_, call.ctx.tenant, request->page_size(), request->page_token());
+  // Refusals of callers who did not authenticate name no tenant: only
+  // principals of all tenants see them.
+  auto page = audit::ListPage(*store_, call.ctx.tenant, request->page_size(), request->page_token(),
+                              /*with_unattributed=*/call.ctx.all_tenants);
   if (!page.ok()) {
     reactor->Finish(ToGrpcStatus(page.status()));
     return reactor;
@@ -36,6 +38,9 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditEvents(
     out->set_outcome(e.outcome);
     out->set_request_id(e.request_id);
     out->set_hash(e.hash);
+    out->set_peer(e.peer);
+    out->set_count(e.count);
+    out->set_reason(e.reason);
   }
   response->set_next_page_token(page->next_page_token);
   call.slot.reset();  // free the call's place before answering

@@ -11,10 +11,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/audit/audit_log.h"
+#include "lib/audit/refusal_recorder.h"
 #include "lib/core/clock.h"
 #include "lib/core/errors.h"
 #include "lib/core/log.h"
-#include "lib/store/store.h"
 #include "services/grpc_status.h"
 
 namespace dsar {
@@ -124,10 +124,10 @@ std::string CallGate::TokenHash(absl::string_view token) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
-CallGate::CallGate(const config::v1::DsardConfig& config, store::Store* store, Clock* clock,
-                   const MethodPolicy* policy)
+CallGate::CallGate(const config::v1::DsardConfig& config, audit::RefusalRecorder* refusals,
+                   Clock* clock, const MethodPolicy* policy)
     : policy_(policy),
-      store_(store),
+      refusals_(refusals),
       clock_(clock != nullptr ? clock : SystemClock::Default()),
       max_in_flight_(config.limits().max_concurrent_calls() > 0
                          ? config.limits().max_concurrent_calls()
@@ -143,7 +143,7 @@ CallGate::CallGate(const config::v1::DsardConfig& config, store::Store* store, C
 }
 
 absl::StatusOr<const CallGate::Principal*> CallGate::Authenticate(
-    const grpc::ServerContextBase& context) const {
+    const grpc::ServerContextBase& context, std::string* claimed) const {
   std::string header = Metadata(context, "authorization");
   if (!header.empty()) {
     constexpr absl::string_view kBearer = "Bearer ";
@@ -163,6 +163,11 @@ absl::StatusOr<const CallGate::Principal*> CallGate::Authenticate(
     for (const auto& identity : auth->GetPeerIdentity()) {
       auto it = by_cert_identity_.find(std::string(identity.data(), identity.size()));
       if (it != by_cert_identity_.end()) return &it->second;
+    }
+    const auto identities = auth->GetPeerIdentity();
+    if (!identities.empty()) {
+      *claimed = absl::StrCat(
+          "cert:", absl::string_view(identities.front().data(), identities.front().size()));
     }
     return WithErrorInfo(absl::UnauthenticatedError("client certificate maps to no principal"),
                          "UNKNOWN_CERTIFICATE");
@@ -191,36 +196,56 @@ absl::Status CallGate::TakeToken(const std::string& principal) {
 }
 
 void CallGate::AuditRefusal(const grpc::ServerContextBase& context, const Principal* principal,
+                            absl::string_view claimed, absl::string_view tenant,
                             absl::string_view method, absl::string_view request_id,
                             const absl::Status& refusal) {
-  if (store_ == nullptr) return;
-  CallContext ctx;
-  ctx.principal = principal ? principal->name : "anonymous";
-  ctx.role = principal ? principal->role : Role::kUnspecified;
-  ctx.tenant = principal && principal->tenant != "*" ? principal->tenant : "-";
-  ctx.method = std::string(method);
-  ctx.idempotency_key = IdempotencyKey(std::string(request_id.substr(0, 128)));
-  audit::AppendRefusal(*store_, ctx, refusal, clock_->Now());
+  if (refusals_ == nullptr) return;
+  audit::Refusal r;
+  r.peer = audit::PeerAddress(context.peer());
+  r.principal = principal != nullptr ? principal->name
+                : claimed.empty()    ? std::string(audit::kUnauthenticated)
+                                     : audit::SanitiseRequestId(claimed.substr(0, 64));
+  r.role = principal != nullptr ? principal->role : Role::kUnspecified;
+  r.tenant = tenant.empty() ? std::string(audit::kNoTenant) : std::string(tenant);
+  r.code = absl::StatusCodeToString(refusal.code());
+  r.reason = ErrorReasonOf(refusal);
+  r.method = std::string(method);
+  r.request_id = std::string(request_id);
+  refusals_->Record(r);
 }
 
 absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& context,
                                              absl::string_view method,
                                              absl::string_view request_id) {
-  auto principal = Authenticate(context);
+  // The limits first: an overloaded server does no work for the call, not
+  // even hashing its token. The slot is given back when `slot` goes.
+  if (in_flight_.fetch_add(1) >= max_in_flight_) {
+    in_flight_.fetch_sub(1);
+    return WithErrorInfo(absl::ResourceExhaustedError("server overloaded; retry later"),
+                         "OVERLOADED");
+  }
+  std::shared_ptr<void> slot(nullptr, [this](void*) { in_flight_.fetch_sub(1); });
+  std::string claimed;
+  auto principal = Authenticate(context, &claimed);
   if (!principal.ok()) {
-    AuditRefusal(context, nullptr, method, request_id, principal.status());
+    AuditRefusal(context, nullptr, claimed, "", method, request_id, principal.status());
     return principal.status();
   }
   const Principal& p = **principal;
+  // Rate before the role and tenant checks: a principal calling what it may
+  // not is limited like any other, before its refusals are counted.
+  if (absl::Status rate = TakeToken(p.name); !rate.ok()) return rate;
+  std::string requested = Metadata(context, "x-dsar-tenant");
+  const std::string own_tenant =
+      p.tenant != "*" ? p.tenant : (tenants_.contains(requested) ? requested : "");
   if (!policy_->Allows(method, p.role)) {
     absl::Status denied = WithErrorInfo(absl::PermissionDeniedError(absl::StrCat(
                                             "role ", RoleName(p.role), " may not call ", method)),
                                         "ROLE_NOT_ALLOWED", {{"method", std::string(method)}});
-    AuditRefusal(context, &p, method, request_id, denied);
+    AuditRefusal(context, &p, "", own_tenant, method, request_id, denied);
     return denied;
   }
   std::string tenant = p.tenant;
-  std::string requested = Metadata(context, "x-dsar-tenant");
   if (p.tenant == "*") {
     if (requested.empty() || !tenants_.contains(requested)) {
       return InvalidField("x-dsar-tenant",
@@ -232,17 +257,11 @@ absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& cont
     absl::Status denied =
         WithErrorInfo(absl::PermissionDeniedError("principal may not act for another tenant"),
                       "TENANT_NOT_ALLOWED");
-    AuditRefusal(context, &p, method, request_id, denied);
+    AuditRefusal(context, &p, "", own_tenant, method, request_id, denied);
     return denied;
   }
-  if (absl::Status rate = TakeToken(p.name); !rate.ok()) return rate;
-  if (in_flight_.fetch_add(1) >= max_in_flight_) {
-    in_flight_.fetch_sub(1);
-    return WithErrorInfo(absl::ResourceExhaustedError("server overloaded; retry later"),
-                         "OVERLOADED");
-  }
   AdmittedCall call;
-  call.slot = std::shared_ptr<void>(nullptr, [this](void*) { in_flight_.fetch_sub(1); });
+  call.slot = std::move(slot);
   call.ctx.principal = p.name;
   call.ctx.role = p.role;
   call.ctx.tenant = std::move(tenant);
@@ -260,7 +279,8 @@ absl::Status CallGate::Authorize(const grpc::ServerContextBase& context, const A
                                                " does not hold the permission ", permission)),
       "PERMISSION_NOT_GRANTED", {{"permission", std::string(permission)}});
   Principal p{call.ctx.principal, call.ctx.role, call.ctx.all_tenants ? "*" : call.ctx.tenant};
-  AuditRefusal(context, &p, call.ctx.method, call.ctx.idempotency_key.value(), denied);
+  AuditRefusal(context, &p, "", call.ctx.tenant, call.ctx.method, call.ctx.idempotency_key.value(),
+               denied);
   return denied;
 }
 

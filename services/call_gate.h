@@ -8,8 +8,10 @@
 // configured for all tenants ("*") names the tenant per call in the
 // "x-dsar-tenant" header. Admission: a global limit on calls in flight and a
 // per-principal token bucket answer RESOURCE_EXHAUSTED at once rather than
-// queueing without bound. Refused calls (UNAUTHENTICATED, PERMISSION_DENIED)
-// are written to the audit log.
+// queueing without bound; both apply before any of the call's work.
+// Refused calls (UNAUTHENTICATED, PERMISSION_DENIED) are counted by an
+// audit::RefusalRecorder, which writes one audit row per peer, principal,
+// reason and window: a flood of refusals never queues a write per call.
 //
 // Thread-safe.
 #ifndef DSAR_SERVICES_CALL_GATE_H_
@@ -39,8 +41,8 @@ class CallbackServerContext;
 namespace dsar {
 
 class Clock;
-namespace store {
-class Store;
+namespace audit {
+class RefusalRecorder;
 }
 
 // Permissions inside a method, beyond being allowed to call it.
@@ -80,9 +82,9 @@ struct AdmittedCall {
 
 class CallGate {
  public:
-  // `store` (for auditing refusals) may be null; `clock` null means the system
-  // clock. Both must outlive the gate.
-  CallGate(const config::v1::DsardConfig& config, store::Store* store, Clock* clock,
+  // `refusals` (where refused calls are counted for the audit log) may be
+  // null; `clock` null means the system clock. Both must outlive the gate.
+  CallGate(const config::v1::DsardConfig& config, audit::RefusalRecorder* refusals, Clock* clock,
            const MethodPolicy* policy = &MethodPolicy::Default());
 
   // `method` is the full gRPC method name, e.g. "/dsar.v1.ConsentService/CheckConsent".
@@ -127,15 +129,20 @@ class CallGate {
     absl::Time refilled;
   };
 
-  absl::StatusOr<const Principal*> Authenticate(const grpc::ServerContextBase& context) const;
+  // On failure also sets `claimed` to what the caller claimed to be when
+  // that is known (a verified certificate mapping to no principal).
+  absl::StatusOr<const Principal*> Authenticate(const grpc::ServerContextBase& context,
+                                                std::string* claimed) const;
   absl::Status TakeToken(const std::string& principal);
+  // Counts a refused call of `principal` (null: unauthenticated, claiming
+  // `claimed` if not empty) acting for `tenant` (empty: none).
   void AuditRefusal(const grpc::ServerContextBase& context, const Principal* principal,
-                    absl::string_view method, absl::string_view request_id,
-                    const absl::Status& refusal);
+                    absl::string_view claimed, absl::string_view tenant, absl::string_view method,
+                    absl::string_view request_id, const absl::Status& refusal);
 
   const MethodPolicy* policy_;
   ops::RequestMetrics* metrics_ = nullptr;
-  store::Store* store_;
+  audit::RefusalRecorder* refusals_;
   Clock* clock_;
   absl::flat_hash_map<std::string, Principal> by_token_hash_;
   absl::flat_hash_map<std::string, Principal> by_cert_identity_;

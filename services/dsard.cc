@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/audit/audit_anchor.h"
+#include "lib/audit/refusal_recorder.h"
 #include "lib/breach/breach_register.h"
 #include "lib/connector/payload.h"
 #include "lib/connector/registry.h"
@@ -73,7 +74,16 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
                 "serving plaintext without authentication on a loopback address; "
                 "for demos and tests only"}});
   }
-  d->call_gate_ = std::make_unique<CallGate>(config, d->store_.get(), clock);
+  audit::RefusalRecorderOptions refusal_options;
+  if (config.limits().refusal_audit_window_seconds() > 0) {
+    refusal_options.window = absl::Seconds(config.limits().refusal_audit_window_seconds());
+  }
+  if (config.limits().refusal_audit_max_keys() > 0) {
+    refusal_options.max_keys = config.limits().refusal_audit_max_keys();
+  }
+  d->refusals_ = std::make_unique<audit::RefusalRecorder>(d->store_.get(), clock, refusal_options);
+  d->refusals_->Start();
+  d->call_gate_ = std::make_unique<CallGate>(config, d->refusals_.get(), clock);
   d->audit_service_ = std::make_unique<AuditServiceImpl>(d->call_gate_.get(), d->store_.get());
   std::vector<grpc::Service*> services = {d->audit_service_.get()};
   auto ops = OpsModule::Create(config, d->store_.get(), d->call_gate_.get(), clock);
@@ -250,6 +260,8 @@ void Dsard::Shutdown() {
     server_->Shutdown(absl::Milliseconds(config_.shutdown_grace_ms()));
     server_.reset();
   }
+  // No call is refused any more: the last window's refusals go to the log.
+  if (refusals_) refusals_->Stop();
   // The admin endpoint and backups read the store: stop them before it closes.
   if (ops_) ops_->Stop();
   if (connectors_) {

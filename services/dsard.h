@@ -43,7 +43,8 @@ class PrivacyRequestsModule;
 }
 namespace audit {
 class AuditAnchor;
-}
+class RefusalRecorder;
+}  // namespace audit
 namespace breach {
 class BreachRegister;
 }
@@ -67,6 +68,8 @@ class Dsard {
   int port() const;
   store::Store& store() { return *store_; }
   CallGate& call_gate() { return *call_gate_; }
+  // Refused calls, counted for the audit log (Flush() writes them now).
+  audit::RefusalRecorder& refusals() { return *refusals_; }
   // Deadlines, scheduler, alert sinks; always present.
   deadline::DeadlineModule* deadline_module() { return deadline_module_.get(); }
   // Null when no connectors are configured.
@@ -88,6 +91,8 @@ class Dsard {
   // CheckConsent's current consent states (from consent_events); null without tenants or
   // when consent_index_max_entries is -1. Changed by the store's writer.
   std::unique_ptr<consent::ConsentStateIndex> consent_index_;
+  // Counts refused calls into coalesced audit rows; the gate records into it.
+  std::unique_ptr<audit::RefusalRecorder> refusals_;
   std::unique_ptr<CallGate> call_gate_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<audit::AuditAnchor> audit_anchor_;

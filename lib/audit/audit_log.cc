@@ -26,7 +26,7 @@ void AppendField(std::string& out, absl::string_view field) {
 
 constexpr char kSelectColumns[] =
     "SELECT seq, tenant_id, time_us, principal, role, method, resource, outcome, "
-    "request_id, prev_hash, hash FROM audit_events ";
+    "request_id, prev_hash, hash, peer, count, reason FROM audit_events ";
 
 AuditEvent RowToEvent(SQLite::Statement& row) {
   AuditEvent e;
@@ -41,6 +41,9 @@ AuditEvent RowToEvent(SQLite::Statement& row) {
   e.request_id = row.getColumn(8).getString();
   e.prev_hash = row.getColumn(9).getString();
   e.hash = row.getColumn(10).getString();
+  e.peer = row.getColumn(11).getString();
+  e.count = row.getColumn(12).getInt64();
+  e.reason = row.getColumn(13).getString();
   return e;
 }
 
@@ -58,6 +61,12 @@ std::string ComputeHash(const AuditEvent& e) {
   AppendField(canonical, e.outcome);
   AppendField(canonical, e.request_id);
   AppendField(canonical, e.prev_hash);
+  // Rows written before migration 21 have none of these: they hash as before.
+  if (!e.peer.empty() || e.count != 1 || !e.reason.empty()) {
+    AppendField(canonical, e.peer);
+    AppendField(canonical, absl::StrCat(e.count));
+    AppendField(canonical, e.reason);
+  }
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(canonical.data()),
                      canonical.size());
@@ -88,13 +97,16 @@ absl::Status AppendBatch(store::WriteTxn& txn, const std::vector<PendingEvent>& 
     const CallContext& ctx = *pending[i].ctx;
     e.seq = ++seq;
     e.tenant = ctx.tenant;
-    e.time = now;
+    e.time = pending[i].time == absl::InfinitePast() ? now : pending[i].time;
     e.principal = ctx.principal;
     e.role = RoleName(ctx.role);
     e.method = ctx.method;
     e.resource = pending[i].resource;
     e.outcome = pending[i].outcome;
     e.request_id = ctx.idempotency_key.value();
+    e.peer = pending[i].peer;
+    e.count = pending[i].count;
+    e.reason = pending[i].reason;
     e.prev_hash = std::move(prev_hash);
     e.hash = ComputeHash(e);
     prev_hash = e.hash;
@@ -103,8 +115,8 @@ absl::Status AppendBatch(store::WriteTxn& txn, const std::vector<PendingEvent>& 
   store::ExecMultiRow(
       txn,
       "INSERT INTO audit_events (seq, tenant_id, time_us, principal, role, method, resource, "
-      "outcome, request_id, prev_hash, hash) VALUES ",
-      11, "", events.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
+      "outcome, request_id, prev_hash, hash, peer, count, reason) VALUES ",
+      14, "", events.size(), [&](SQLite::Statement& insert, int& p, size_t i) {
         const AuditEvent& e = events[i];
         // SQLITE_STATIC: `events` outlives the statement's execution.
         insert.bind(p++, static_cast<int64_t>(e.seq));
@@ -118,6 +130,9 @@ absl::Status AppendBatch(store::WriteTxn& txn, const std::vector<PendingEvent>& 
         insert.bindNoCopy(p++, e.request_id);
         insert.bindNoCopy(p++, e.prev_hash);
         insert.bindNoCopy(p++, e.hash);
+        insert.bindNoCopy(p++, e.peer);
+        insert.bind(p++, static_cast<int64_t>(e.count));
+        insert.bindNoCopy(p++, e.reason);
       });
 
   SQLite::Statement& update = txn.Prepare(
@@ -136,33 +151,43 @@ absl::StatusOr<std::vector<AuditEvent>> List(store::Store& store, const ListOpti
   }
   std::vector<AuditEvent> events;
   absl::Status status = store.Read([&](store::ReadTxn& txn) {
-    SQLite::Statement& q = txn.Prepare(
-        absl::StrCat(kSelectColumns, "WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?"));
+    if (!options.with_unattributed) {
+      SQLite::Statement& q = txn.Prepare(
+          absl::StrCat(kSelectColumns, "WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?"));
+      q.bind(1, options.tenant);
+      q.bind(2, static_cast<int64_t>(options.after_seq));
+      q.bind(3, options.page_size);
+      while (q.executeStep()) events.push_back(RowToEvent(q));
+      q.reset();
+      return absl::OkStatus();
+    }
+    // The tenant's page and the unattributed page, each read in seq order
+    // from audit_events_by_tenant, merged: at most two pages read.
+    const std::string one_page =
+        absl::StrCat(kSelectColumns, "WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+    SQLite::Statement& q =
+        txn.Prepare(absl::StrCat("SELECT * FROM (", one_page, ") UNION ALL SELECT * FROM (",
+                                 one_page, ") ORDER BY seq LIMIT ?"));
     q.bind(1, options.tenant);
     q.bind(2, static_cast<int64_t>(options.after_seq));
     q.bind(3, options.page_size);
+    q.bind(4, std::string(kNoTenant));
+    q.bind(5, static_cast<int64_t>(options.after_seq));
+    q.bind(6, options.page_size);
+    q.bind(7, options.page_size);
     while (q.executeStep()) events.push_back(RowToEvent(q));
+    q.reset();
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
   return events;
 }
 
-void AppendRefusal(store::Store& store, const CallContext& ctx, const absl::Status& refusal,
-                   absl::Time now) {
-  store.Write([ctx, outcome = std::string(absl::StatusCodeToString(refusal.code())),
-               now](store::WriteTxn& txn) { return Append(txn, ctx, "-", outcome, now); },
-              [](absl::Status s) {
-                if (!s.ok()) {
-                  log::Warn("audit_refusal_failed", {{"code", absl::StatusCodeToString(s.code())}});
-                }
-              });
-}
-
 absl::StatusOr<EventPage> ListPage(store::Store& store, absl::string_view tenant, int page_size,
-                                   absl::string_view page_token) {
+                                   absl::string_view page_token, bool with_unattributed) {
   ListOptions options;
   options.tenant = std::string(tenant);
+  options.with_unattributed = with_unattributed;
   options.page_size = page_size == 0 ? 100 : page_size;
   FieldErrors errors;
   if (options.page_size < 1 || options.page_size > 1000) {

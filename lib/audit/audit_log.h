@@ -39,6 +39,13 @@ struct AuditEvent {
   std::string request_id;
   std::string prev_hash;  // hex
   std::string hash;       // hex
+  // Coalesced refusals (lib/audit/refusal_recorder.h): the caller's network
+  // address (IP, no port), how many calls the row stands for, and the
+  // refusal's ErrorInfo reason (e.g. "INVALID_CREDENTIALS"). Every other row
+  // has "", 1 and "", and hashes as rows did before these columns existed.
+  std::string peer;
+  int64_t count = 1;
+  std::string reason;
 };
 
 struct VerifyResult {
@@ -49,10 +56,16 @@ struct VerifyResult {
   std::string head_hash;      // hash of the last row, for anchoring elsewhere
 };
 
+// The tenant of events that name none: refusals of callers who did not
+// authenticate (shown to principals of all tenants only).
+inline constexpr char kNoTenant[] = "-";
+
 struct ListOptions {
   std::string tenant;     // required: events of this tenant only
   int64_t after_seq = 0;  // page cursor: events with seq > after_seq
   int page_size = 100;    // 1..1000
+  // Also the events of no tenant (kNoTenant), for principals of all tenants.
+  bool with_unattributed = false;
 };
 
 // Appends an event inside the caller's write transaction. The event's seq and
@@ -60,19 +73,16 @@ struct ListOptions {
 absl::Status Append(store::WriteTxn& txn, const CallContext& ctx, absl::string_view resource,
                     absl::string_view outcome, absl::Time now);
 
-// Records a refused call (unauthenticated, or not allowed for the principal's
-// role or tenant): an event for `ctx` with resource "-" and the refusal's code
-// name as outcome, in a write of its own. Not waited for: the refusal is
-// answered at once; a failure to record it is logged (event
-// "audit_refusal_failed", code only) and otherwise dropped.
-void AppendRefusal(store::Store& store, const CallContext& ctx, const absl::Status& refusal,
-                   absl::Time now);
-
 // One event of AppendBatch; the pointed-to context outlives the call.
 struct PendingEvent {
   const CallContext* ctx;
   std::string resource;
   std::string outcome;
+  // Coalesced refusals only (see AuditEvent); the defaults otherwise.
+  std::string peer;
+  int64_t count = 1;
+  std::string reason;
+  absl::Time time = absl::InfinitePast();  // when it happened; InfinitePast: `now`
 };
 // Appends `events` in order, as that many Append calls would, reading and
 // writing the head once and inserting with multi-row statements (for batched
@@ -90,9 +100,11 @@ struct EventPage {
 };
 // `page_size` 0 means 100; `page_token` is empty or a next_page_token of an
 // earlier page (the last sequence number sent: events only ever append).
+// `with_unattributed`: also the events of no tenant (kNoTenant), for
+// principals of all tenants.
 // INVALID_ARGUMENT (fields "page_size" outside 0..1000, "page_token").
 absl::StatusOr<EventPage> ListPage(store::Store& store, absl::string_view tenant, int page_size,
-                                   absl::string_view page_token);
+                                   absl::string_view page_token, bool with_unattributed = false);
 
 // The chain's head: last sequence number and its hash (0 and 64 zeros when
 // empty), for anchoring outside the database.

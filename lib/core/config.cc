@@ -409,6 +409,10 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
   if (c.limits().per_principal_rps() < 0) {
     v.Fail(limits, "per_principal_rps", "limits.per_principal_rps", "must not be negative");
   }
+  in_range(limits, "refusal_audit_window_seconds", "limits.refusal_audit_window_seconds",
+           c.limits().refusal_audit_window_seconds(), 1, 3600);
+  in_range(limits, "refusal_audit_max_keys", "limits.refusal_audit_max_keys",
+           c.limits().refusal_audit_max_keys(), 1, 10000);
   if (c.has_tls()) {
     const Where tls{tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("tls"), -1),
                     dsar::config::v1::TlsConfig::descriptor()};
@@ -436,6 +440,10 @@ void ApplyDefaults(DsardConfig& c) {
   if (c.writer().max_queue_depth() == 0) c.mutable_writer()->set_max_queue_depth(100000);
   if (c.log_level().empty()) c.set_log_level("info");
   if (c.limits().max_concurrent_calls() == 0) c.mutable_limits()->set_max_concurrent_calls(1024);
+  if (c.limits().refusal_audit_window_seconds() == 0) {
+    c.mutable_limits()->set_refusal_audit_window_seconds(60);
+  }
+  if (c.limits().refusal_audit_max_keys() == 0) c.mutable_limits()->set_refusal_audit_max_keys(100);
   if (c.limits().per_principal_burst() == 0) {
     c.mutable_limits()->set_per_principal_burst(
         std::max(1, static_cast<int>(c.limits().per_principal_rps())));

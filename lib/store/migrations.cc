@@ -648,6 +648,16 @@ const std::vector<Migration>& DsarMigrations() {
            SET resource = 'connectorTasks/' || substr(resource, 17)
          WHERE substr(resource, 1, 16) = 'connector_tasks/';
       )sql"},
+      {21, "audit_coalesced_refusals", R"sql(
+        -- Refused calls are counted in memory and written as one row per
+        -- (peer, principal, tenant, code, reason) and window (issue 24,
+        -- lib/audit/refusal_recorder.h): the caller's address (IP, no port),
+        -- how many calls the row stands for, and the ErrorInfo reason.
+        -- Rows before this keep '', 1 and '' and hash as they did.
+        ALTER TABLE audit_events ADD COLUMN peer TEXT NOT NULL DEFAULT '';
+        ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE audit_events ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+      )sql"},
   };
   return *migrations;
 }

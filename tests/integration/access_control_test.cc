@@ -13,6 +13,7 @@
 #include "dsar/v1/audit.grpc.pb.h"
 #include "dsar/v1/consent.grpc.pb.h"
 #include "dsar/v1/privacy_request.grpc.pb.h"
+#include "lib/audit/refusal_recorder.h"
 #include "lib/store/store.h"
 #include "services/call_gate.h"
 #include "tests/testing/grpc_probe.h"
@@ -76,12 +77,9 @@ class AccessControlTest : public ::testing::Test {
     return db.execAndGet(sql).getInt64();
   }
 
-  // Waits until every write queued so far (e.g. refusal audits) is committed.
-  void FlushWrites() {
-    ASSERT_THAT(
-        dsard_.daemon().store().WriteAndWait([](store::WriteTxn&) { return absl::OkStatus(); }),
-        IsOk());
-  }
+  // Writes the refusals counted so far (they are written per window) and
+  // waits until they are committed.
+  void FlushWrites() { ASSERT_THAT(dsard_.daemon().refusals().Flush(), IsOk()); }
 
   TestDsard dsard_;
 };
@@ -219,11 +217,95 @@ TEST_F(AccessControlTest, RefusedCallsAreAuditedAndChangeNothing) {
   FlushWrites();
   EXPECT_EQ(Count("SELECT count(*) FROM consent_events"), consents_before);
   EXPECT_EQ(Count("SELECT count(*) FROM audit_events WHERE outcome = 'UNAUTHENTICATED' AND "
-                  "principal = 'anonymous' AND method LIKE '%RecordConsent'"),
+                  "principal = 'unauthenticated' AND method LIKE '%RecordConsent' AND "
+                  "peer = '127.0.0.1' AND count = 1 AND reason IN "
+                  "('MISSING_CREDENTIALS', 'INVALID_CREDENTIALS')"),
             2);
   EXPECT_EQ(Count("SELECT count(*) FROM audit_events WHERE outcome = 'PERMISSION_DENIED' AND "
                   "principal = 'auditor-acme' AND tenant_id = 'acme-travel'"),
             1);
+}
+
+TEST_F(AccessControlTest, AFloodOfUnauthenticatedCallsIsOneRowPerReasonWhileOthersAreServed) {
+  constexpr int kFloodThreads = 4;
+  constexpr int kCallsPerThread = 750;
+  const int64_t rows_before = Count("SELECT count(*) FROM audit_events");
+  std::atomic<int> refused{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < kFloodThreads; ++t) {
+    flood.emplace_back([&, t] {
+      auto stub = v1::ConsentService::NewStub(dsard_.channel());
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        v1::RecordConsentRequest request;
+        request.set_request_id(absl::StrCat("flood-", t, "-", i));
+        v1::RecordConsentResponse response;
+        auto ctx = TestDsard::Context(i % 2 ? "wrong-token" : "");
+        if (stub->RecordConsent(ctx.get(), request, &response).error_code() ==
+            grpc::StatusCode::UNAUTHENTICATED) {
+          ++refused;
+        }
+      }
+    });
+  }
+  // Meanwhile the service's own writes all succeed.
+  auto stub = v1::ConsentService::NewStub(dsard_.channel());
+  for (int i = 0; i < 50; ++i) {
+    v1::RecordConsentRequest r;
+    r.set_request_id(absl::StrCat("served-", i));
+    *r.mutable_subject() = ::dsar::testing::CustomerSubject(absl::StrCat("subject-", 1000 + i));
+    r.set_purpose("marketing");
+    r.set_notice_version("v7");
+    r.set_language("en");
+    r.set_lawful_basis(v1::LAWFUL_BASIS_CONSENT);
+    r.set_channel("web");
+    v1::RecordConsentResponse response;
+    auto ctx = TestDsard::Context();
+    grpc::Status status = stub->RecordConsent(ctx.get(), r, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+  }
+  for (auto& t : flood) t.join();
+  EXPECT_EQ(refused.load(), kFloodThreads * kCallsPerThread);
+  FlushWrites();
+  // "Bearer " alone is malformed, a wrong token invalid: two rows, one per
+  // reason, whose counts add up to the flood.
+  EXPECT_EQ(Count("SELECT count(*) FROM audit_events") - rows_before, 50 + 2);
+  EXPECT_EQ(Count("SELECT sum(count) FROM audit_events WHERE principal = 'unauthenticated' AND "
+                  "peer = '127.0.0.1' AND tenant_id = '-'"),
+            kFloodThreads * kCallsPerThread);
+}
+
+TEST_F(AccessControlTest, UnauthenticatedRefusalsAreSeenByPrincipalsOfAllTenantsOnly) {
+  CallWithEmptyRequest(dsard_.channel(), "/dsar.v1.ConsentService/CheckConsent", "wrong-token", "");
+  CallWithEmptyRequest(dsard_.channel(), "/dsar.v1.ConsentService/RecordConsent",
+                       testing::kAuditorToken, "");
+  FlushWrites();
+  auto refusals = [&](const char* token, const char* tenant_header) {
+    auto audit = v1::AuditService::NewStub(dsard_.channel());
+    v1::ListAuditEventsRequest list;
+    list.set_page_size(1000);
+    v1::ListAuditEventsResponse page;
+    auto ctx = TestDsard::Context(token);
+    if (*tenant_header) ctx->AddMetadata("x-dsar-tenant", tenant_header);
+    grpc::Status status = audit->ListAuditEvents(ctx.get(), list, &page);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::vector<std::string> seen;
+    for (const auto& e : page.events()) {
+      if (e.outcome() != "OK") {
+        seen.push_back(absl::StrCat(e.tenant(), " ", e.principal(), " ", e.outcome(), " ",
+                                    e.reason(), " ", e.peer(), " ", e.count()));
+      }
+    }
+    return seen;
+  };
+  const std::string unauthenticated =
+      "- unauthenticated UNAUTHENTICATED INVALID_CREDENTIALS 127.0.0.1 1";
+  const std::string denied =
+      "acme-travel auditor-acme PERMISSION_DENIED ROLE_NOT_ALLOWED 127.0.0.1 1";
+  EXPECT_THAT(refusals(testing::kAuditorToken, ""), ::testing::ElementsAre(denied));
+  EXPECT_THAT(refusals(testing::kAllTenantsDpoToken, "acme-travel"),
+              ::testing::ElementsAre(unauthenticated, denied));
+  EXPECT_THAT(refusals(testing::kAllTenantsDpoToken, "other-tenant"),
+              ::testing::ElementsAre(unauthenticated));
 }
 
 TEST_F(AccessControlTest, AuditServiceListsOwnTenantAndVerifiesTheChain) {

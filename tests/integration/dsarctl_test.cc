@@ -201,6 +201,34 @@ TEST_F(DsarctlTest, ExitCodesForNotFoundInvalidArgumentAndUnauthenticated) {
   EXPECT_THAT(denied.err, AllOf(HasSubstr("PERMISSION_DENIED"), HasSubstr("ROLE_NOT_ALLOWED")));
 }
 
+TEST_F(DsarctlTest, TablesEscapeControlCharactersOfStoredValues) {
+  // Free text stored by one caller (a cancel reason) is shown to another.
+  // dsard refuses C0 controls in it, but not U+009B (CSI, which some
+  // terminals act on like ESC [): it must reach the terminal as text. The
+  // other escapes are checked in tests/unit/dsarctl/output_test.cc.
+  auto created = Ctl({"requests", "create", "--type", "access", "--email",
+                      "person-0042@example.invalid", "-o", "json"},
+                     ::dsar::testing::kServiceToken);
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string id = Json(created)["privacyRequest"].value("name", "");
+  ASSERT_FALSE(id.empty()) << created.out;
+  const std::string hostile =
+      "gone\xc2\x9b"
+      "2J";
+  auto cancelled = Ctl({"requests", "cancel", id, "--reason", hostile});
+  ASSERT_EQ(cancelled.exit_code, 0) << cancelled.err;
+  auto shown = Ctl({"requests", "show", id});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  for (const CommandResult* r : {&cancelled, &shown}) {
+    EXPECT_THAT(r->out, HasSubstr("gone\\u009b2J"));
+    EXPECT_EQ(r->out.find("\xc2\x9b"), std::string::npos);
+  }
+  // JSON carries the value exactly, as a JSON escape.
+  auto json_out = Ctl({"requests", "show", id, "-o", "json"});
+  ASSERT_EQ(json_out.exit_code, 0) << json_out.err;
+  EXPECT_THAT(json_out.out, HasSubstr("gone\\u009b2J"));
+}
+
 TEST_F(DsarctlTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Ctl({}).exit_code, 2);           // no command
   EXPECT_EQ(Ctl({"consent"}).exit_code, 2);  // no leaf

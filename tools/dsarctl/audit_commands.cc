@@ -31,10 +31,12 @@ int List(Cli& cli, const ListOptions& o) {
     cli.out() << ToJson(merged) << "\n";
     return kExitOk;
   }
-  Table table({"SEQ", "TIME", "PRINCIPAL", "ROLE", "METHOD", "RESOURCE", "OUTCOME", "REQUEST ID"});
+  Table table({"SEQ", "TIME", "PRINCIPAL", "ROLE", "METHOD", "RESOURCE", "OUTCOME", "REASON",
+               "COUNT", "PEER", "REQUEST ID"});
   for (const auto& e : merged.events()) {
     table.AddRow({absl::StrCat(e.seq()), FormatTime(e.event_time()), e.principal(), e.role(),
-                  e.method(), e.resource(), e.outcome(), e.request_id()});
+                  e.method(), e.resource(), e.outcome(), e.reason(),
+                  absl::StrCat(e.count() > 0 ? e.count() : 1), e.peer(), e.request_id()});
   }
   table.Print(cli.out());
   cli.MorePages(merged.next_page_token());

@@ -20,6 +20,9 @@ const std::string& OrDash(const std::string& s) {
   return s.empty() ? kDash : s;
 }
 
+// A cell as it may reach a terminal: empty as "-", control characters escaped.
+std::string Cell(const std::string& s) { return EscapeControl(OrDash(s)); }
+
 // "CONNECTOR_TASK_STATE_" for ConnectorTaskState: the UNSPECIFIED value's
 // name without "UNSPECIFIED" (buf's ENUM_ZERO_VALUE_SUFFIX rule).
 std::string EnumPrefix(const google::protobuf::EnumDescriptor* type) {
@@ -32,11 +35,30 @@ std::string EnumPrefix(const google::protobuf::EnumDescriptor* type) {
 
 }  // namespace
 
+std::string EscapeControl(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) {
+      absl::StrAppendFormat(&out, "\\x%02x", c);
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      // U+0080..U+009F (C1 controls, e.g. U+009B CSI) in UTF-8.
+      absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(text[++i]));
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 void Table::Print(std::ostream& out) const {
   std::vector<size_t> widths(headers_.size(), 0);
   auto measure = [&](const std::vector<std::string>& row) {
     for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-      widths[i] = std::max(widths[i], OrDash(row[i]).size());
+      widths[i] = std::max(widths[i], Cell(row[i]).size());
     }
   };
   measure(headers_);
@@ -44,7 +66,7 @@ void Table::Print(std::ostream& out) const {
   auto print = [&](const std::vector<std::string>& row) {
     std::string line;
     for (size_t i = 0; i < widths.size(); ++i) {
-      const std::string& cell = i < row.size() ? OrDash(row[i]) : OrDash("");
+      const std::string cell = i < row.size() ? Cell(row[i]) : OrDash("");
       line += cell;
       if (i + 1 < widths.size()) line += std::string(widths[i] - cell.size() + 2, ' ');
     }
@@ -59,7 +81,7 @@ void PrintKeyValues(std::ostream& out, const KeyValues& values) {
   size_t width = 0;
   for (const auto& [k, v] : values) width = std::max(width, k.size());
   for (const auto& [k, v] : values) {
-    out << k << ":" << std::string(width - k.size() + 2, ' ') << OrDash(v) << "\n";
+    out << k << ":" << std::string(width - k.size() + 2, ' ') << Cell(v) << "\n";
   }
 }
 

@@ -22,8 +22,15 @@
 
 namespace dsar::dsarctl {
 
+// Text as it may reach a terminal: control characters (C0, DEL and the C1
+// range U+0080..U+009F) as \xNN / \u00NN escapes, so that a
+// value stored by someone else (a request id, a reason) cannot move the
+// cursor, rewrite earlier lines or change the terminal's title.
+std::string EscapeControl(absl::string_view text);
+
 // A table with a header row; columns are padded to their widest cell and
-// separated by two spaces. Empty cells print as "-".
+// separated by two spaces. Empty cells print as "-"; cells pass through
+// EscapeControl.
 class Table {
  public:
   explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
@@ -36,7 +43,8 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// "key:  value" lines with the values aligned. Empty values print as "-".
+// "key:  value" lines with the values aligned. Empty values print as "-";
+// values pass through EscapeControl.
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 void PrintKeyValues(std::ostream& out, const KeyValues& values);
 

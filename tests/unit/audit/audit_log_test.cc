@@ -114,27 +114,67 @@ TEST_F(AuditLogTest, PagesCarryTheLastSequenceAsTokenAndBadOnesAreNamed) {
   }
 }
 
-TEST_F(AuditLogTest, ARefusalIsChainedWithItsCodeAndNoResource) {
+TEST_F(AuditLogTest, ACoalescedRefusalIsChainedWithPeerCountAndReason) {
   CallContext ctx;
-  ctx.tenant = "tenant-c";
-  ctx.principal = "anonymous";
+  ctx.tenant = "-";
+  ctx.principal = "unauthenticated";
   ctx.method = "/dsar.v1.BreachService/ReportBreach";
   ctx.idempotency_key = IdempotencyKey("req-refused");
-  clock_.Advance(absl::Seconds(1));
-  AppendRefusal(*store_, ctx, absl::PermissionDeniedError("role may not call"), clock_.Now());
-  // Writes commit in order: once this one has, so has the refusal.
-  ASSERT_THAT(store_->WriteAndWait([](store::WriteTxn&) { return absl::OkStatus(); }), IsOk());
-  auto events = List(*store_, {"tenant-c", 0, 10});
+  const absl::Time first = clock_.Now() + absl::Seconds(1);
+  clock_.Advance(absl::Seconds(5));
+  PendingEvent event{&ctx, "-", "UNAUTHENTICATED"};
+  event.peer = "192.0.2.7";
+  event.count = 4711;
+  event.reason = "INVALID_CREDENTIALS";
+  event.time = first;
+  ASSERT_THAT(store_->WriteAndWait(
+                  [&](store::WriteTxn& txn) { return AppendBatch(txn, {event}, clock_.Now()); }),
+              IsOk());
+  auto events = List(*store_, {"-", 0, 10});
   ASSERT_THAT(events, IsOk());
   ASSERT_EQ(events->size(), 1u);
-  EXPECT_EQ((*events)[0].seq, kEvents + 1);
-  EXPECT_EQ((*events)[0].resource, "-");
-  EXPECT_EQ((*events)[0].outcome, "PERMISSION_DENIED");
-  EXPECT_EQ((*events)[0].request_id, "req-refused");
-  EXPECT_EQ((*events)[0].time, clock_.Now());
+  const AuditEvent& e = (*events)[0];
+  EXPECT_EQ(e.seq, kEvents + 1);
+  EXPECT_EQ(e.outcome, "UNAUTHENTICATED");
+  EXPECT_EQ(e.peer, "192.0.2.7");
+  EXPECT_EQ(e.count, 4711);
+  EXPECT_EQ(e.reason, "INVALID_CREDENTIALS");
+  EXPECT_EQ(e.time, first);
+  EXPECT_EQ(e.request_id, "req-refused");
   auto verified = Verify(*store_);
   ASSERT_THAT(verified, IsOk());
   EXPECT_TRUE(verified->ok) << verified->reason;
+  // The count is part of the hash: lowering it breaks the chain there.
+  auto tampered =
+      TamperAndVerify(absl::StrCat("UPDATE audit_events SET count = 1 WHERE seq = ", kEvents + 1));
+  EXPECT_FALSE(tampered.ok);
+  EXPECT_EQ(tampered.first_bad_seq, kEvents + 1);
+}
+
+TEST_F(AuditLogTest, UnattributedEventsAreListedOnlyWhenAsked) {
+  CallContext ctx;
+  ctx.tenant = "-";
+  ctx.principal = "unauthenticated";
+  ctx.method = "/dsar.v1.ConsentService/RecordConsent";
+  ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
+    return Append(txn, ctx, "-", "UNAUTHENTICATED", clock_.Now());
+  }),
+              IsOk());
+  auto own = ListPage(*store_, "tenant-a", 100, "");
+  ASSERT_THAT(own, IsOk());
+  EXPECT_EQ(own->events.size(), 5u);
+  auto with = ListPage(*store_, "tenant-a", 100, "", /*with_unattributed=*/true);
+  ASSERT_THAT(with, IsOk());
+  ASSERT_EQ(with->events.size(), 6u);
+  EXPECT_EQ(with->events.back().tenant, "-");
+  // Pages of the merged listing stay in seq order.
+  auto first = ListPage(*store_, "tenant-a", 4, "", true);
+  ASSERT_THAT(first, IsOk());
+  auto second = ListPage(*store_, "tenant-a", 4, first->next_page_token, true);
+  ASSERT_THAT(second, IsOk());
+  ASSERT_EQ(second->events.size(), 2u);
+  EXPECT_GT(second->events[0].seq, first->events.back().seq);
+  EXPECT_EQ(second->events[1].tenant, "-");
 }
 
 TEST_F(AuditLogTest, EveryRowIsChainedToThePrevious) {
