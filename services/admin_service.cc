@@ -38,7 +38,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::CreateBackup(grpc::CallbackServerCon
     return reactor;
   }
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kCreateBackup, request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kCreateBackup, *request, request->request_id(),
+                            &call)) {
     return reactor;
   }
   backups_->Create(call.ctx,
@@ -58,7 +59,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ListBackups(grpc::CallbackServerCont
                                                         v1::ListBackupsResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kListBackups);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kListBackups, "", &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kListBackups, *request, "", &call)) {
     return reactor;
   }
   auto backups = backups_->List();

@@ -15,7 +15,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::ListAuditEvents(
     v1::ListAuditEventsResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kListAuditEvents);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kListAuditEvents, "", &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kListAuditEvents, *request, "", &call)) {
     return reactor;
   }
   // Refusals of callers who did not authenticate name no tenant: only
@@ -53,7 +53,7 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAuditLog(grpc::CallbackServerC
                                                            v1::VerifyAuditLogResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kVerifyAuditLog);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kVerifyAuditLog, "", &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kVerifyAuditLog, *request, "", &call)) {
     return reactor;
   }
   auto result = audit::Verify(*store_);

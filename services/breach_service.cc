@@ -192,7 +192,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::ReportBreach(grpc::CallbackServerCo
                                                           v1::ReportBreachResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kReport);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kReport, request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kReport, *request, request->request_id(), &call)) {
     return reactor;
   }
   breach::ReportInput in;
@@ -210,7 +210,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::UpdateBreach(grpc::CallbackServerCo
                                                           v1::UpdateBreachResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kUpdate);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kUpdate, request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kUpdate, *request, request->request_id(), &call)) {
     return reactor;
   }
   breach::UpdateInput in;
@@ -231,7 +231,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::RecordNotification(
     v1::RecordNotificationResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kNotify);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kNotify, request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kNotify, *request, request->request_id(), &call)) {
     return reactor;
   }
   breach::NotificationInput in;
@@ -261,7 +261,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::GetBreach(grpc::CallbackServerConte
                                                        v1::GetBreachResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kGet);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kGet, "", &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kGet, *request, "", &call)) return reactor;
   register_->Get(call.ctx, request->name(),
                  FinishWithBreach(reactor, response->mutable_breach(), std::move(call.slot)));
   return reactor;
@@ -272,7 +272,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::ListBreaches(grpc::CallbackServerCo
                                                           v1::ListBreachesResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kList);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kList, *request, "", &call)) return reactor;
   breach::ListInput in;
   in.state = FromProto(request->state());
   in.tenant = request->tenant();
@@ -298,7 +298,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::CloseBreach(grpc::CallbackServerCon
                                                          v1::CloseBreachResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kClose);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kClose, request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kClose, *request, request->request_id(), &call)) {
     return reactor;
   }
   breach::CloseInput in;
@@ -314,7 +314,7 @@ grpc::ServerUnaryReactor* BreachServiceImpl::ExportBreachReport(
     v1::ExportBreachReportResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kExport);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kExport, "", &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kExport, *request, "", &call)) return reactor;
   breach::ExportInput in;
   in.name = request->name();
   in.format = FromProto(request->format());

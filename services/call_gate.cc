@@ -16,6 +16,7 @@
 #include "lib/core/errors.h"
 #include "lib/core/log.h"
 #include "services/grpc_status.h"
+#include "services/request_bounds.h"
 
 namespace dsar {
 namespace {
@@ -134,16 +135,39 @@ CallGate::CallGate(const config::v1::DsardConfig& config, audit::RefusalRecorder
                          : 1024),
       rate_per_second_(config.limits().per_principal_rps()),
       burst_(std::max(1, config.limits().per_principal_burst())) {
-  for (const auto& p : config.principals()) {
-    Principal principal{p.name(), ParseRole(p.role()), p.tenant()};
-    if (!p.token_sha256().empty()) by_token_hash_[p.token_sha256()] = principal;
-    if (!p.client_cert_identity().empty()) by_cert_identity_[p.client_cert_identity()] = principal;
-  }
+  principals_ = BuildPrincipals(config);
   for (const auto& t : config.tenants()) tenants_[t.id()] = true;
 }
 
-absl::StatusOr<const CallGate::Principal*> CallGate::Authenticate(
+std::shared_ptr<const CallGate::Principals> CallGate::BuildPrincipals(
+    const config::v1::DsardConfig& config) {
+  auto principals = std::make_shared<Principals>();
+  for (const auto& p : config.principals()) {
+    Principal principal{p.name(), ParseRole(p.role()), p.tenant()};
+    if (!p.token_sha256().empty()) principals->by_token_hash[p.token_sha256()] = principal;
+    if (!p.client_cert_identity().empty()) {
+      principals->by_cert_identity[p.client_cert_identity()] = principal;
+    }
+  }
+  return principals;
+}
+
+int CallGate::ReloadPrincipals(const config::v1::DsardConfig& config) {
+  std::shared_ptr<const Principals> fresh = BuildPrincipals(config);
+  absl::MutexLock lock(&principals_mu_);
+  principals_.swap(fresh);
+  // `fresh` (now the old set) is freed outside the lock once the calls
+  // holding its principals are done.
+  return config.principals_size();
+}
+
+absl::StatusOr<std::shared_ptr<const CallGate::Principal>> CallGate::Authenticate(
     const grpc::ServerContextBase& context, std::string* claimed) const {
+  std::shared_ptr<const Principals> principals;
+  {
+    absl::ReaderMutexLock lock(&principals_mu_);
+    principals = principals_;
+  }
   std::string header = Metadata(context, "authorization");
   if (!header.empty()) {
     constexpr absl::string_view kBearer = "Bearer ";
@@ -151,18 +175,21 @@ absl::StatusOr<const CallGate::Principal*> CallGate::Authenticate(
       return WithErrorInfo(absl::UnauthenticatedError("authorization must be Bearer <token>"),
                            "MALFORMED_CREDENTIALS");
     }
-    auto it = by_token_hash_.find(TokenHash(absl::string_view(header).substr(kBearer.size())));
-    if (it == by_token_hash_.end()) {
+    auto it =
+        principals->by_token_hash.find(TokenHash(absl::string_view(header).substr(kBearer.size())));
+    if (it == principals->by_token_hash.end()) {
       return WithErrorInfo(absl::UnauthenticatedError("unknown token"), "INVALID_CREDENTIALS");
     }
-    return &it->second;
+    return std::shared_ptr<const Principal>(principals, &it->second);
   }
   // Mutual TLS: the verified peer identities (SANs, then CN).
   auto auth = context.auth_context();
   if (auth != nullptr && auth->IsPeerAuthenticated()) {
     for (const auto& identity : auth->GetPeerIdentity()) {
-      auto it = by_cert_identity_.find(std::string(identity.data(), identity.size()));
-      if (it != by_cert_identity_.end()) return &it->second;
+      auto it = principals->by_cert_identity.find(std::string(identity.data(), identity.size()));
+      if (it != principals->by_cert_identity.end()) {
+        return std::shared_ptr<const Principal>(principals, &it->second);
+      }
     }
     const auto identities = auth->GetPeerIdentity();
     if (!identities.empty()) {
@@ -285,11 +312,15 @@ absl::Status CallGate::Authorize(const grpc::ServerContextBase& context, const A
 }
 
 bool CallGate::AdmitOrFinish(grpc::CallbackServerContext* context, MeteredReactor* reactor,
-                             absl::string_view method, absl::string_view request_id,
-                             AdmittedCall* call) {
+                             absl::string_view method, const google::protobuf::Message& request,
+                             absl::string_view request_id, AdmittedCall* call) {
   auto admitted = Admit(*context, method, request_id);
   if (!admitted.ok()) {
     reactor->Finish(ToGrpcStatus(admitted.status()));
+    return false;
+  }
+  if (absl::Status bounds = CheckRequestBounds(request); !bounds.ok()) {
+    reactor->Finish(ToGrpcStatus(bounds));
     return false;
   }
   *call = std::move(*admitted);

@@ -32,6 +32,10 @@
 #include "lib/core/call_context.h"
 #include "services/metered_reactor.h"
 
+namespace google::protobuf {
+class Message;
+}
+
 namespace grpc {
 class ServerContextBase;
 class ServerUnaryReactor;
@@ -98,10 +102,12 @@ class CallGate {
   absl::Status Authorize(const grpc::ServerContextBase& context, const AdmittedCall& call,
                          absl::string_view permission);
 
-  // Admit for unary callback handlers: on refusal finishes `reactor` with the
-  // mapped status and returns false.
+  // Admit for unary callback handlers, then the bounds every request must
+  // keep (CheckRequestBounds: timestamps within 1970..2200): on refusal
+  // finishes `reactor` with the mapped status and returns false.
   bool AdmitOrFinish(grpc::CallbackServerContext* context, MeteredReactor* reactor,
-                     absl::string_view method, absl::string_view request_id, AdmittedCall* call);
+                     absl::string_view method, const google::protobuf::Message& request,
+                     absl::string_view request_id, AdmittedCall* call);
 
   // Where calls are counted (services/metered_reactor.h); set once, before
   // the server serves. Without it calls are not counted.
@@ -115,6 +121,12 @@ class CallGate {
 
   int in_flight() const { return in_flight_.load(); }
 
+  // Replaces the principals (token hashes, certificate identities, names,
+  // roles, tenants) with `config`'s, e.g. on SIGHUP: calls admitted from now
+  // on authenticate against them; calls in flight keep their admission and
+  // no connection is touched. Returns how many principals there are now.
+  int ReloadPrincipals(const config::v1::DsardConfig& config);
+
   // Lower-case hex SHA-256 of a token, as stored in the config.
   static std::string TokenHash(absl::string_view token);
 
@@ -124,6 +136,10 @@ class CallGate {
     Role role;
     std::string tenant;  // "*" for all tenants
   };
+  struct Principals {
+    absl::flat_hash_map<std::string, Principal> by_token_hash;
+    absl::flat_hash_map<std::string, Principal> by_cert_identity;
+  };
   struct Bucket {
     double tokens;
     absl::Time refilled;
@@ -131,8 +147,11 @@ class CallGate {
 
   // On failure also sets `claimed` to what the caller claimed to be when
   // that is known (a verified certificate mapping to no principal).
-  absl::StatusOr<const Principal*> Authenticate(const grpc::ServerContextBase& context,
-                                                std::string* claimed) const;
+  // The principal stays valid while the returned pointer lives, across a
+  // reload.
+  absl::StatusOr<std::shared_ptr<const Principal>> Authenticate(
+      const grpc::ServerContextBase& context, std::string* claimed) const;
+  static std::shared_ptr<const Principals> BuildPrincipals(const config::v1::DsardConfig& config);
   absl::Status TakeToken(const std::string& principal);
   // Counts a refused call of `principal` (null: unauthenticated, claiming
   // `claimed` if not empty) acting for `tenant` (empty: none).
@@ -144,8 +163,8 @@ class CallGate {
   ops::RequestMetrics* metrics_ = nullptr;
   audit::RefusalRecorder* refusals_;
   Clock* clock_;
-  absl::flat_hash_map<std::string, Principal> by_token_hash_;
-  absl::flat_hash_map<std::string, Principal> by_cert_identity_;
+  mutable absl::Mutex principals_mu_;
+  std::shared_ptr<const Principals> principals_ ABSL_GUARDED_BY(principals_mu_);
   absl::flat_hash_map<std::string, bool> tenants_;
   const int max_in_flight_;
   const double rate_per_second_;

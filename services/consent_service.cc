@@ -56,7 +56,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::RecordConsent(grpc::CallbackServer
                                                             v1::RecordConsentResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kRecord);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kRecord, request->request_id(), &call))
+  if (!gate_->AdmitOrFinish(context, reactor, kRecord, *request, request->request_id(), &call))
     return reactor;
   consent::RecordConsentInput in;
   in.subject = FromProto(request->subject());
@@ -85,7 +85,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::WithdrawConsent(
     v1::WithdrawConsentResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kWithdraw);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kWithdraw, request->request_id(), &call))
+  if (!gate_->AdmitOrFinish(context, reactor, kWithdraw, *request, request->request_id(), &call))
     return reactor;
   consent::WithdrawConsentInput in;
   in.subject = FromProto(request->subject());
@@ -111,7 +111,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::CheckConsent(grpc::CallbackServerC
                                                            v1::CheckConsentResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kCheck);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kCheck, "", &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kCheck, *request, "", &call)) return reactor;
   auto check = ledger_->Check(call.ctx, FromProto(request->subject()), request->purpose());
   call.slot.reset();  // the work is done: free the call's place before answering
   if (!check.ok()) {
@@ -135,7 +135,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::ListConsentEvents(
     v1::ListConsentEventsResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kList);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kList, *request, "", &call)) return reactor;
   consent::ListEventsInput in;
   in.subject = FromProto(request->subject());
   in.purpose = request->purpose();
@@ -175,7 +175,7 @@ grpc::ServerUnaryReactor* ConsentServiceImpl::GetConsentReceipt(
     v1::GetConsentReceiptResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kGet);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kGet, "", &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kGet, *request, "", &call)) return reactor;
   const consent::PurposeCatalog* catalog = catalog_;
   ledger_->GetReceipt(call.ctx, request->receipt_id(),
                       [reactor, response, catalog, slot = std::move(call.slot)](

@@ -13,6 +13,7 @@
 #include "services/enum_conversions.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
+#include "services/request_bounds.h"
 
 namespace dsar {
 namespace {
@@ -203,7 +204,7 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::ListDeadlines(
     v1::ListDeadlinesResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kList);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kList, *request, "", &call)) return reactor;
   deadline::DeadlineListRequest in;
   in.kind = request->kind();
   switch (request->state()) {
@@ -237,7 +238,7 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::GetSlaReport(grpc::CallbackServer
                                                             v1::GetSlaReportResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kSla);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kSla, "", &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kSla, *request, "", &call)) return reactor;
   deadline::SlaReportRequest in;
   in.kind = request->kind();
   in.all_tenants = request->all_tenants();
@@ -274,6 +275,9 @@ grpc::ServerWriteReactor<v1::WatchAlertsResponse>* DeadlineServiceImpl::WatchAle
   const CallMeter meter = gate_->Meter(kWatch);
   absl::StatusOr<AdmittedCall> call = gate_->Admit(*context, kWatch);
   if (!call.ok()) return new RefusedWatch(meter, call.status());
+  if (absl::Status bounds = CheckRequestBounds(*request); !bounds.ok()) {
+    return new RefusedWatch(meter, bounds);
+  }
   return new AlertWatcher(meter, queries_, feed_, std::move(*call), request->after_sequence());
 }
 
@@ -282,7 +286,7 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::AcknowledgeAlert(
     v1::AcknowledgeAlertResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kAck);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kAck, request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kAck, *request, request->request_id(), &call)) {
     return reactor;
   }
   acknowledgements_->Acknowledge(

@@ -250,6 +250,28 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
 
 Dsard::~Dsard() { Shutdown(); }
 
+absl::Status Dsard::Reload(const config::v1::DsardConfig& fresh) {
+  if (fresh.has_tls()) {
+    auto checked = TlsServerCredentialsFromConfig(fresh.tls());
+    if (!checked.ok()) return checked.status();
+  }
+  // What a reload cannot change: the listener and its credentials' files,
+  // the database, tenants and every module's wiring.
+  config::v1::DsardConfig fixed_old = config_;
+  config::v1::DsardConfig fixed_new = fresh;
+  for (auto* c : {&fixed_old, &fixed_new}) {
+    c->clear_principals();
+    c->mutable_tls()->set_refresh_interval_seconds(0);
+  }
+  const bool needs_restart = fixed_old.SerializeAsString() != fixed_new.SerializeAsString();
+  const int principals = call_gate_->ReloadPrincipals(fresh);
+  *config_.mutable_principals() = fresh.principals();
+  log::Info("config_reloaded", {{"principals", principals},
+                                {"tls", config_.has_tls() ? "watched" : "none"},
+                                {"restart_needed_for_other_changes", needs_restart}});
+  return absl::OkStatus();
+}
+
 int Dsard::port() const { return server_ ? server_->port() : 0; }
 
 void Dsard::Shutdown() {

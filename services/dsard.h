@@ -79,6 +79,16 @@ class Dsard {
   // Metrics, admin endpoint, backups; always present.
   OpsModule* ops() { return ops_.get(); }
 
+  // Applies what can change without a restart from a validated `fresh`
+  // config (SIGHUP): the principals at once (new tokens and certificate
+  // identities admitted, removed ones refused; calls in flight and open
+  // connections untouched). TLS files are checked to be readable; the server
+  // takes the new certificate through its file watcher (gRPC 1.51 cannot be
+  // handed key material directly) within tls.refresh_interval_seconds.
+  // Other changed fields need a restart and are logged as such.
+  // FAILED_PRECONDITION (and nothing applied) when a TLS file cannot be read.
+  absl::Status Reload(const config::v1::DsardConfig& fresh);
+
   // Stops accepting calls, lets in-flight calls finish within the configured
   // grace (then cancels them), flushes the writer and closes the database.
   // Idempotent.

@@ -1,5 +1,7 @@
 // dsard: the dsar daemon. Parses flags, loads the config, starts the server and
 // waits for SIGTERM/SIGINT, then shuts down gracefully and exits 0.
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
@@ -70,11 +72,17 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Everything dsard writes (database, WAL, backups, exports, the port file)
+  // holds personal data or protects it: owner-only, whatever the caller's
+  // umask (lib/core/private_files.h makes the same sure for its callers).
+  umask(077);
+
   // Block the stop signals in every thread; this thread waits for them below.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);  // reload, not stop: handled below
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   dsar::log::Info("starting", {{"version", DSAR_VERSION}});
@@ -91,7 +99,19 @@ int main(int argc, char** argv) {
   dsar::log::Info("ready", {{"port", (*daemon)->port()}});
 
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  for (;;) {
+    sigwait(&stop_signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    // SIGHUP: re-read the config file and apply what can change in place
+    // (principals; TLS files through the watcher). A bad file changes nothing.
+    dsar::log::Info("signal_received", {{"signal", "SIGHUP"}});
+    auto fresh = dsar::LoadDsardConfig(config_path);
+    absl::Status reloaded = fresh.ok() ? (*daemon)->Reload(*fresh) : fresh.status();
+    if (!reloaded.ok()) {
+      dsar::log::Error("config_reload_failed", {{"code", absl::StatusCodeToString(reloaded.code())},
+                                                {"detail", std::string(reloaded.message())}});
+    }
+  }
   dsar::log::Info("signal_received", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   (*daemon)->Shutdown();
   daemon->reset();

@@ -7,6 +7,7 @@
 #include "services/enum_conversions.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
+#include "services/request_bounds.h"
 #include "services/subject_proto.h"
 
 namespace dsar {
@@ -212,7 +213,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CreatePrivacyRequest(
     v1::CreatePrivacyRequestResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kCreate);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kCreate, request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kCreate, *request, request->request_id(), &call)) {
     return reactor;
   }
   if (request->type() == v1::PRIVACY_REQUEST_TYPE_ERASURE && request->has_verification()) {
@@ -250,7 +251,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::GetPrivacyRequest(
     v1::GetPrivacyRequestResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kGet);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kGet, "", &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kGet, *request, "", &call)) return reactor;
   auto id = privacy_requests::ParseRequestName(request->name());
   if (!id.ok()) {
     reactor->Finish(ToGrpcStatus(id.status()));
@@ -271,7 +272,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::ListPrivacyRequests(
     v1::ListPrivacyRequestsResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kList);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kList, "", &call)) return reactor;
+  if (!gate_->AdmitOrFinish(context, reactor, kList, *request, "", &call)) return reactor;
   privacy_requests::ListInput in;
   in.state = FromProto(request->state());
   in.type = FromProto(request->type());
@@ -295,7 +296,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::VerifyIdentity(
     v1::VerifyIdentityResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kVerify);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kVerify, request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kVerify, *request, request->request_id(), &call)) {
     return reactor;
   }
   auto id = privacy_requests::ParseRequestName(request->name());
@@ -313,7 +314,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::ExtendPrivacyRequest(
     v1::ExtendPrivacyRequestResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kExtend);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kExtend, request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kExtend, *request, request->request_id(), &call)) {
     return reactor;
   }
   auto id = privacy_requests::ParseRequestName(request->name());
@@ -340,7 +341,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::RejectPrivacyRequest(
     v1::RejectPrivacyRequestResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kReject);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kReject, request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kReject, *request, request->request_id(), &call)) {
     return reactor;
   }
   auto id = privacy_requests::ParseRequestName(request->name());
@@ -358,7 +359,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CancelPrivacyRequest(
     v1::CancelPrivacyRequestResponse* response) {
   MeteredReactor* reactor = gate_->StartCall(kCancel);
   AdmittedCall call;
-  if (!gate_->AdmitOrFinish(context, reactor, kCancel, request->request_id(), &call)) {
+  if (!gate_->AdmitOrFinish(context, reactor, kCancel, *request, request->request_id(), &call)) {
     return reactor;
   }
   auto id = privacy_requests::ParseRequestName(request->name());
@@ -376,6 +377,9 @@ grpc::ServerWriteReactor<v1::DownloadExportResponse>* PrivacyRequestServiceImpl:
   const CallMeter meter = gate_->Meter(kDownload);
   absl::StatusOr<AdmittedCall> call = gate_->Admit(*context, kDownload);
   if (!call.ok()) return new RefusedDownload(meter, call.status());
+  if (absl::Status bounds = CheckRequestBounds(*request); !bounds.ok()) {
+    return new RefusedDownload(meter, bounds);
+  }
   auto id = privacy_requests::ParseRequestName(request->name());
   if (!id.ok()) return new RefusedDownload(meter, id.status());
   privacy_requests::DownloadInput in;

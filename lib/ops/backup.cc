@@ -20,6 +20,7 @@
 #include "absl/synchronization/notification.h"
 #include "lib/audit/audit_log.h"
 #include "lib/core/log.h"
+#include "lib/core/private_files.h"
 
 namespace dsar::ops {
 namespace {
@@ -111,6 +112,7 @@ BackupInfo FromJson(const nlohmann::json& j) {
 absl::Status WriteFileAtomically(const std::string& path, const std::string& contents) {
   const std::string tmp = path + ".tmp";
   {
+    if (auto s = EnsurePrivateFile(tmp); !s.ok()) return s;
     std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
     out << contents;
     if (!out.flush()) return absl::UnavailableError(absl::StrCat(tmp, ": cannot write"));
@@ -129,6 +131,8 @@ absl::StatusOr<BackupInfo> BackupDatabase(store::Store& store, const std::string
   if (fs::exists(dest_path, ec)) {
     return absl::AlreadyExistsError(absl::StrCat(dest_path, ": exists"));
   }
+  // A backup holds every tenant's data: owner-only from its first byte.
+  if (auto s = EnsurePrivateFile(dest_path); !s.ok()) return s;
   sqlite3* dest = nullptr;
   if (sqlite3_open_v2(dest_path.c_str(), &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                       nullptr) != SQLITE_OK) {
@@ -313,10 +317,9 @@ absl::StatusOr<std::string> BackupManager::FreshName() const {
 absl::StatusOr<BackupInfo> BackupManager::Run(const Job& job) {
   const absl::Time started = absl::Now();
   std::error_code ec;
-  fs::create_directories(options_.directory, ec);
-  if (ec) {
+  if (absl::Status created = CreatePrivateDirectories(options_.directory); !created.ok()) {
     absl::Status s = absl::UnavailableError(
-        absl::StrCat(options_.directory, ": cannot create backup directory: ", ec.message()));
+        absl::StrCat(options_.directory, ": cannot create backup directory: ", created.message()));
     Audit(job, "backups/-", s);
     return s;
   }

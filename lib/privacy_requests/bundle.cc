@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/connector/registry.h"
 #include "lib/consent/purpose_catalog.h"
+#include "lib/core/private_files.h"
 #include "lib/core/status_macros.h"
 #include "lib/privacy_requests/export_files.h"
 
@@ -118,9 +119,9 @@ absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const Privacy
                                             const std::string& own_records) {
   const ExportFiles files(env.options.export_dir);
   const std::string dir = files.RequestDir(r.tenant, r.id);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
+  if (absl::Status s = CreatePrivateDirectories(dir); !s.ok()) {
+    return absl::InternalError(absl::StrCat("cannot create ", dir, ": ", s.message()));
+  }
   const std::string final_path = files.BundlePath(r.tenant, r.id);
   const std::string tmp_path = final_path + ".tmp";
   ASSIGN_OR_RETURN(std::unique_ptr<EncryptedWriter> writer, EncryptedWriter::Create(tmp_path, key));
@@ -225,6 +226,7 @@ absl::StatusOr<BundleResult> AssembleBundle(const RequestEnv& env, const Privacy
   RETURN_IF_ERROR(out.Emit(absl::StrCat(",\"record_count\":", result.records, "}")));
   result.size_bytes = writer->plaintext_bytes();
   RETURN_IF_ERROR(writer->Finish(/*sync=*/true));
+  std::error_code ec;
   std::filesystem::rename(tmp_path, final_path, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot move the bundle: ", ec.message()));
   RETURN_IF_ERROR(SyncDir(dir));

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/core/ids.h"
 #include "lib/core/log.h"
+#include "lib/core/private_files.h"
 #include "lib/privacy_requests/export_crypto.h"
 #include "lib/privacy_requests/export_files.h"
 #include "lib/privacy_requests/request.h"
@@ -87,6 +88,9 @@ class PartSink final : public connector::ExportSink {
     }
     const std::string manifest_path = tmp_dir_ + "/manifest.json";
     {
+      if (!EnsurePrivateFile(manifest_path).ok()) {
+        return absl::InternalError("cannot write export manifest");
+      }
       std::FILE* f = std::fopen(manifest_path.c_str(), "wbe");
       if (f == nullptr) return absl::InternalError("cannot write export manifest");
       const std::string text =
@@ -197,10 +201,8 @@ absl::StatusOr<std::unique_ptr<connector::ExportSink>> ExportSinks::Open(
   const ExportFiles files(env_->options.export_dir);
   const std::string final_dir = files.PartsDir(task.tenant, id, task.task_id);
   const std::string tmp_dir = absl::StrCat(final_dir, ".tmp-", NewId("w"));
-  std::error_code ec;
-  std::filesystem::create_directories(tmp_dir, ec);
-  if (ec) {
-    return absl::InternalError(absl::StrCat("cannot create export directory: ", ec.message()));
+  if (absl::Status s = CreatePrivateDirectories(tmp_dir); !s.ok()) {
+    return absl::InternalError(absl::StrCat("cannot create export directory: ", s.message()));
   }
   return std::make_unique<PartSink>(std::move(*key), tmp_dir, final_dir);
 }

@@ -9,6 +9,7 @@
 #include "lib/connector/registry.h"
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
+#include "lib/core/private_files.h"
 #include "lib/core/status_macros.h"
 #include "lib/privacy_requests/bundle.h"
 #include "lib/privacy_requests/export_crypto.h"
@@ -476,7 +477,7 @@ int RequestWorker::SweepExportDir() {
   namespace fs = std::filesystem;
   const ExportFiles files(env_->options.export_dir);
   std::error_code ec;
-  fs::create_directories(files.root(), ec);
+  (void)CreatePrivateDirectories(files.root());
   fs::permissions(files.root(), fs::perms::owner_all, fs::perm_options::replace, ec);
   int n = 0;
   for (const auto& tenant_dir : fs::directory_iterator(files.root(), ec)) {

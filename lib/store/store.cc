@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "lib/core/log.h"
+#include "lib/core/private_files.h"
 #include "lib/core/status_macros.h"
 
 namespace dsar::store {
@@ -232,7 +233,12 @@ class SqliteStore final : public Store {
     static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     (void)memstatus_off;
     std::filesystem::path path(options_.path);
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+    // The database and its WAL hold everything: owner-only (SQLite gives the
+    // -wal and -shm files the database file's mode).
+    if (path.has_parent_path()) {
+      RETURN_IF_ERROR(CreatePrivateDirectories(path.parent_path().string()));
+    }
+    RETURN_IF_ERROR(EnsurePrivateFile(options_.path));
     auto db = std::make_unique<SQLite::Database>(
         options_.path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX,
         static_cast<int>(absl::ToInt64Milliseconds(options_.busy_timeout)));

@@ -301,6 +301,20 @@ TEST(BackupRestoreTest, BackupDuringWriteLoadRestoresEveryAcknowledgedWrite) {
 
   const v1::Backup& backup = created.backup();
   EXPECT_EQ(FileSha256(backup.path()), backup.sha256());
+  // A backup holds every tenant's data: the directory and its files are
+  // owner-only whatever the test's umask.
+  const auto group_or_others =
+      std::filesystem::perms::group_all | std::filesystem::perms::others_all;
+  const std::filesystem::path backups = std::filesystem::path(backup.path()).parent_path();
+  EXPECT_EQ(std::filesystem::status(backups).permissions() & group_or_others,
+            std::filesystem::perms::none);
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(backups)) {
+    EXPECT_EQ(entry.status().permissions() & group_or_others, std::filesystem::perms::none)
+        << entry.path();
+    ++files;
+  }
+  EXPECT_EQ(files, 3);  // .db, .db.sha256, .db.json
   EXPECT_GE(backup.audit_head_seq(), static_cast<int64_t>(before_backup.size()));
 
   // Restore: dsard stopped; the backup copied in place of the database, next

@@ -397,6 +397,21 @@ TEST_F(PrivacyRequestTest, AccessExportHoldsBothSystemsRecordsOfThePersonAndNobo
   EXPECT_EQ(DsardCount(absl::StrCat("SELECT count(*) FROM audit_events WHERE resource = '", name,
                                     "/export' AND method LIKE '%DownloadExport'")),
             1);
+
+  // Whatever the test process' umask: the database, its WAL and every
+  // directory and file of the export are owner-only.
+  const std::string data_dir = std::filesystem::path(dsard_->DatabasePath()).parent_path().string();
+  int checked = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir)) {
+    const auto perms = entry.status().permissions();
+    const auto others = std::filesystem::perms::group_all | std::filesystem::perms::others_all;
+    if (entry.path().filename() == "subject.key" || entry.path().extension() == ".textproto") {
+      continue;  // the test's own inputs
+    }
+    EXPECT_EQ(perms & others, std::filesystem::perms::none) << entry.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);  // dsar.db, -wal, -shm, exports/, exports/acme-travel, ...
 }
 
 TEST_F(PrivacyRequestTest, ExpiredExportIsNotFoundAndItsKeyAndFileAreDestroyed) {

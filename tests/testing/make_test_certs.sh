@@ -4,6 +4,7 @@
 #   server.pem/server.key    for localhost / 127.0.0.1, signed by ca
 #   client.pem/client.key    SAN DNS:svc-booking.mtls.invalid, signed by ca
 #   rogue-ca.pem, rogue.pem/rogue.key   a client certificate from an untrusted CA
+#   server-rotated.pem/.key  CN localhost-rotated, same names, signed by ca
 # Synthetic names only; keys are EC P-256 and valid for one day.
 set -euo pipefail
 cd "$1"
@@ -24,3 +25,6 @@ sub client svc-booking-mtls
 sign client ca "subjectAltName=DNS:svc-booking.mtls.invalid"
 sub rogue svc-booking-mtls
 sign rogue rogue-ca "subjectAltName=DNS:svc-booking.mtls.invalid"
+# The same names under a new key, as after a rotation (tests of SIGHUP).
+sub server-rotated localhost-rotated
+sign server-rotated ca "subjectAltName=DNS:localhost,IP:127.0.0.1"
