@@ -1,6 +1,6 @@
 // InProcessRefBackend: a reference booking or CRM system (tools/refbackend's
-// Backend and ConnectorServer) served in the test process on 127.0.0.1, with
-// its own SQLite file of synthetic people. Integration tests point dsard's
+// Backend behind the shared connector_kit::ConnectorServer) served in the test process on
+// 127.0.0.1, with its own SQLite file of synthetic people. Integration tests point dsard's
 // connectors at it and read its database directly to check what an erasure
 // did. Stop() and Start() on the same port simulate an outage.
 #ifndef DSAR_TESTS_TESTING_REF_BACKEND_H_
@@ -14,9 +14,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/core/clock.h"
+#include "services/connector_kit/connector_server.h"
+#include "services/connector_kit/work_queue.h"
 #include "tools/refbackend/backend.h"
-#include "tools/refbackend/connector_server.h"
-#include "tools/refbackend/work_queue.h"
+#include "tools/refbackend/backend_source.h"
+#include "tools/refbackend/fault_injector.h"
 
 namespace dsar::testing {
 
@@ -36,10 +38,12 @@ class InProcessRefBackend {
     auto backend = refbackend::Backend::Open(options, SystemClock::Default());
     if (!backend.ok()) return false;
     backend_ = std::move(*backend);
-    queue_ = std::make_unique<refbackend::WorkQueue>(4);
+    queue_ = std::make_unique<connector_kit::WorkQueue>(4);
     faults_ = std::make_unique<refbackend::FaultInjector>(fault_options_);
-    service_ =
-        std::make_unique<refbackend::ConnectorServer>(backend_.get(), queue_.get(), faults_.get());
+    source_ = std::make_unique<refbackend::BackendSource>(backend_.get(),
+                                                          fault_options_.list_every_ended);
+    service_ = std::make_unique<connector_kit::ConnectorServer>(source_.get(), queue_.get(),
+                                                                faults_.get());
     grpc::ServerBuilder builder;
     builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::InsecureServerCredentials(),
                              &port_);
@@ -57,6 +61,7 @@ class InProcessRefBackend {
     }
     if (queue_) queue_->Stop();
     service_.reset();
+    source_.reset();
     queue_.reset();
     if (backend_) backend_->store().Close();
     backend_.reset();
@@ -92,9 +97,10 @@ class InProcessRefBackend {
   int port_ = 0;
   refbackend::FaultOptions fault_options_;
   std::unique_ptr<refbackend::Backend> backend_;
-  std::unique_ptr<refbackend::WorkQueue> queue_;
+  std::unique_ptr<connector_kit::WorkQueue> queue_;
   std::unique_ptr<refbackend::FaultInjector> faults_;
-  std::unique_ptr<refbackend::ConnectorServer> service_;
+  std::unique_ptr<refbackend::BackendSource> source_;
+  std::unique_ptr<connector_kit::ConnectorServer> service_;
   std::unique_ptr<grpc::Server> server_;
 };
 

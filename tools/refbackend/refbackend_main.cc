@@ -21,9 +21,11 @@
 
 #include "lib/core/clock.h"
 #include "lib/core/log.h"
+#include "services/connector_kit/connector_server.h"
+#include "services/connector_kit/work_queue.h"
 #include "tools/refbackend/backend.h"
-#include "tools/refbackend/connector_server.h"
-#include "tools/refbackend/work_queue.h"
+#include "tools/refbackend/backend_source.h"
+#include "tools/refbackend/fault_injector.h"
 
 namespace {
 
@@ -106,8 +108,9 @@ int main(int argc, char** argv) {
   fault_options.seed = fault_seed;
   fault_options.list_every_ended = list_every_ended;
   dsar::refbackend::FaultInjector faults(fault_options);
-  dsar::refbackend::WorkQueue queue(threads);
-  dsar::refbackend::ConnectorServer service(backend->get(), &queue, &faults);
+  dsar::connector_kit::WorkQueue queue(threads);
+  dsar::refbackend::BackendSource source(backend->get(), list_every_ended);
+  dsar::connector_kit::ConnectorServer service(&source, &queue, &faults);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -1,12 +1,12 @@
 // WorkQueue: a fixed pool of threads running closures, each no earlier than
 // its due time.
 //
-// The reference backend's gRPC handlers (callback API) must not block gRPC's
-// threads, so they hand their SQLite work here; injected latency is a due time
+// Connector servers' gRPC handlers (callback API) must not block gRPC's
+// threads, so they hand their database work here; injected latency (refbackend) is a due time
 // in the future rather than a sleeping thread, so a slow backend still serves
 // many calls at once. Thread-safe.
-#ifndef DSAR_TOOLS_REFBACKEND_WORK_QUEUE_H_
-#define DSAR_TOOLS_REFBACKEND_WORK_QUEUE_H_
+#ifndef DSAR_SERVICES_CONNECTOR_KIT_WORK_QUEUE_H_
+#define DSAR_SERVICES_CONNECTOR_KIT_WORK_QUEUE_H_
 
 #include <cstdint>
 #include <queue>
@@ -19,7 +19,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-namespace dsar::refbackend {
+namespace dsar::connector_kit {
 
 class WorkQueue {
  public:
@@ -98,6 +98,6 @@ class WorkQueue {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace dsar::refbackend
+}  // namespace dsar::connector_kit
 
-#endif  // DSAR_TOOLS_REFBACKEND_WORK_QUEUE_H_
+#endif  // DSAR_SERVICES_CONNECTOR_KIT_WORK_QUEUE_H_
