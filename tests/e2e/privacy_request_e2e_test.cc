@@ -24,6 +24,7 @@
 #include "lib/privacy_requests/export_crypto.h"
 #include "services/call_gate.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/drained_process.h"
 #include "tests/testing/status_callback_receiver.h"
 #include "tests/testing/temp_dir.h"
 
@@ -31,6 +32,7 @@ namespace dsar {
 namespace {
 
 using ::dsar::testing::ChildProcess;
+using ::dsar::testing::DrainedProcess;
 using ::dsar::testing::StatusCallbackReceiver;
 
 constexpr char kServiceToken[] = "e2e-token-svc";
@@ -39,78 +41,6 @@ constexpr char kCallbackSecret[] = "e2e-callback-secret-0123456789";
 
 std::string Email(int i) { return absl::StrFormat("person-%04d@example.invalid", i); }
 std::string CustomerId(int i) { return absl::StrFormat("cust-%04d", i); }
-
-// A child process whose output a thread reads continuously; tests wait for
-// lines on a condition variable.
-class DrainedProcess {
- public:
-  explicit DrainedProcess(const std::vector<std::string>& argv) : proc_(argv) {}
-  ~DrainedProcess() {
-    if (!reaped_) {
-      proc_.Signal(SIGKILL);
-      Reap();
-    }
-  }
-
-  // Reads (on this thread) until the "ready" line; returns its port, then
-  // hands reading over to a drain thread.
-  int WaitReady() {
-    auto line = proc_.WaitForLine("\"event\":\"ready\"");
-    int port = line ? nlohmann::json::parse(*line).value("port", 0) : 0;
-    drain_ = std::thread([this] {
-      while (auto l = proc_.ReadLine()) {
-        absl::MutexLock lock(&mu_);
-        lines_.push_back(std::move(*l));
-      }
-      absl::MutexLock lock(&mu_);
-      eof_ = true;
-    });
-    return port;
-  }
-
-  // Waits until a line contains every needle; false at EOF or timeout.
-  bool WaitForLine(const std::vector<std::string>& needles,
-                   absl::Duration timeout = absl::Seconds(60)) {
-    absl::MutexLock lock(&mu_);
-    auto found = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      for (const auto& l : lines_) {
-        bool all = true;
-        for (const auto& n : needles) all &= l.find(n) != std::string::npos;
-        if (all) return true;
-      }
-      return eof_;
-    };
-    mu_.AwaitWithTimeout(absl::Condition(&found), timeout);
-    for (const auto& l : lines_) {
-      bool all = true;
-      for (const auto& n : needles) all &= l.find(n) != std::string::npos;
-      if (all) return true;
-    }
-    return false;
-  }
-
-  std::string Output() {
-    absl::MutexLock lock(&mu_);
-    std::string out;
-    for (const auto& l : lines_) absl::StrAppend(&out, l, "\n");
-    return out;
-  }
-
-  void Signal(int sig) { proc_.Signal(sig); }
-  int Reap() {
-    if (drain_.joinable()) drain_.join();
-    reaped_ = true;
-    return proc_.Wait();
-  }
-
- private:
-  ChildProcess proc_;
-  std::thread drain_;
-  bool reaped_ = false;
-  absl::Mutex mu_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-  bool eof_ ABSL_GUARDED_BY(mu_) = false;
-};
 
 class PrivacyRequestE2eTest : public ::testing::Test {
  protected:

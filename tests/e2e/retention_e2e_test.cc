@@ -1,6 +1,7 @@
 // The 12-month retention rule as the demo runs it: a real dsard started with
-// deploy/dsard.dev.textproto (only @VAR@ and the ports replaced, so the test
-// fails when the shipped demo config stops running the rule) and the booking
+// deploy/dsard.dev.textproto (only @VAR@ and the ports replaced and the
+// loyalty connector left out, so the test fails when the shipped demo config
+// stops running the rule) and the booking
 // and CRM refbackends seeded exactly as `tools/dev run` seeds them (seed 1,
 // 1000 people), on a fresh directory. What the erasures did is read from the
 // refbackends' own SQLite files. Synchronisation: dsard's log lines
@@ -139,8 +140,17 @@ class RetentionE2eTest : public ::testing::Test {
   std::unique_ptr<WatchedProcess> StartDemoDsard(
       const std::vector<std::pair<std::string, std::string>>& changes,
       std::vector<std::string> events) {
-    const std::string demo = ReadFile(DEV_CONFIG_PATH);
+    std::string demo = ReadFile(DEV_CONFIG_PATH);
     EXPECT_FALSE(demo.empty());
+    // Without the loyalty connector: this test runs the refbackends only
+    // (dsar-sql-connector has its own end-to-end test on PostgreSQL).
+    const auto loyalty = demo.find("# --- loyalty (dsar-sql-connector) ---");
+    const auto loyalty_end = demo.find("# --- end loyalty ---");
+    EXPECT_NE(loyalty, std::string::npos);
+    EXPECT_NE(loyalty_end, std::string::npos);
+    if (loyalty != std::string::npos && loyalty_end != std::string::npos) {
+      demo.erase(loyalty, loyalty_end - loyalty);
+    }
     std::vector<std::pair<std::string, std::string>> all = {
         {"@VAR@", dir_.path()},
         {"127.0.0.1:50051", "127.0.0.1:0"},

@@ -38,6 +38,9 @@ connector::v1::SubjectIdentity ByEmail(int i) {
   return s;
 }
 
+// One cluster per test process, started by the first PostgreSQL test.
+testing::PostgresCluster* started_cluster = nullptr;
+
 testing::PostgresCluster* Cluster() {
   static testing::PostgresCluster* cluster = [] {
     auto* c = new testing::PostgresCluster();
@@ -47,7 +50,7 @@ testing::PostgresCluster* Cluster() {
       delete c;
       return static_cast<testing::PostgresCluster*>(nullptr);
     }
-    return c;
+    return started_cluster = c;
   }();
   return cluster;
 }
@@ -55,7 +58,7 @@ testing::PostgresCluster* Cluster() {
 class ClusterCleanup : public ::testing::Environment {
  public:
   void TearDown() override {
-    if (Cluster() != nullptr) Cluster()->Stop();
+    if (started_cluster != nullptr) started_cluster->Stop();
   }
 };
 const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new ClusterCleanup);

@@ -32,8 +32,9 @@ class PostgresCluster {
   PostgresCluster(const PostgresCluster&) = delete;
   PostgresCluster& operator=(const PostgresCluster&) = delete;
 
-  // Creates and starts the cluster; returns "" or why it could not.
-  std::string Start() {
+  // Creates and starts the cluster; returns "" or why it could not. Tests
+  // run without fsync (a throw-away cluster); benchmarks keep it.
+  std::string Start(bool fsync = false) {
     if (!std::filesystem::exists(std::string(kBin) + "/initdb")) {
       return std::string("PostgreSQL 15 is not installed (") + kBin +
              "/initdb missing): install postgresql-15 (tools/dev installs it)";
@@ -57,7 +58,7 @@ class PostgresCluster {
     if (init.exit_code != 0) return "initdb failed: " + init.err;
     CommandResult start =
         Run({std::string(kBin) + "/pg_ctl", "-D", dir_ + "/data", "-w", "-l", dir_ + "/log", "-o",
-             "-k " + dir_ + " -c listen_addresses='' -c fsync=off", "start"});
+             "-k " + dir_ + " -c listen_addresses='' -c fsync=" + (fsync ? "on" : "off"), "start"});
     if (start.exit_code != 0) return "pg_ctl start failed: " + start.err + start.out;
     running_ = true;
     return "";

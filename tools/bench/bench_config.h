@@ -39,6 +39,12 @@ struct BenchConfig {
   int connector_latency_ms = 100;  // added by each refbackend (erase_job_latency)
   int connector_jobs = 20;         // jobs timed (erase_job_latency)
   int connector_tasks = 10000;     // tasks queued (queued_erasures)
+  // dsar-sql-connector benchmarks (a throw-away PostgreSQL 15 cluster).
+  std::string sql_connector_path;  // default: the one built with dsar-bench
+  int sql_members = 1000000;       // loyalty members (erase_throughput)
+  int sql_erasures = 2000;         // persons erased each way (erase_throughput)
+  int sql_concurrency = 4;         // calls / transactions in flight
+  int sql_heavy_rows = 100000;     // rows of the one member exported (export_heavy)
   // Consent ledger: stored consents for CheckConsent, and where the large
   // seeded store is kept between runs.
   int64_t consent_small = 10000;
@@ -85,6 +91,7 @@ void RegisterPrivacyRequestBenchmarks();
 void RegisterConnectorBenchmarks();
 void RegisterConsentBenchmarks();
 void RegisterDeadlineBenchmarks();
+void RegisterSqlConnectorBenchmarks();
 
 }  // namespace dsar::bench
 

@@ -10,7 +10,8 @@
 //              --consent_large=1000000
 //              --consent_cache_dir=<store_dir>/dsar-bench-consent-cache
 //              --deadline_pending=1000000 --deadline_burst=100000
-//              --deadline_lead_s=30
+//              --deadline_lead_s=30 --sql_connector=PATH --sql_members=1000000
+//              --sql_erasures=2000 --sql_concurrency=4 --sql_heavy_rows=100000
 //              --deadline_cache_dir=<store_dir>/dsar-bench-deadline-cache] [--smoke]
 //
 // Every benchmark runs once (bounded by its duration) against servers and
@@ -135,6 +136,22 @@ int main(int argc, char** argv) {
   app.add_option("--connector_tasks", config.connector_tasks,
                  "erasure tasks queued (connector/queued_erasures)")
       ->check(CLI::PositiveNumber);
+  config.sql_connector_path = DSAR_BENCH_SQL_CONNECTOR;
+  app.add_option("--sql_connector", config.sql_connector_path,
+                 "dsar-sql-connector binary for the sql_connector/ benchmarks");
+  app.add_option("--sql_members", config.sql_members,
+                 "loyalty members in PostgreSQL (sql_connector/erase_throughput)")
+      ->check(CLI::PositiveNumber);
+  app.add_option(
+         "--sql_erasures", config.sql_erasures,
+         "persons erased through the connector and by hand (sql_connector/erase_throughput)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--sql_concurrency", config.sql_concurrency,
+                 "erasures in flight (sql_connector/erase_throughput)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--sql_heavy_rows", config.sql_heavy_rows,
+                 "rows of the one member exported (sql_connector/export_heavy)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--consent_small", config.consent_small,
                  "stored consents for the small CheckConsent store")
       ->check(CLI::PositiveNumber);
@@ -185,6 +202,9 @@ int main(int argc, char** argv) {
     config.connector_latency_ms = 5;
     config.connector_jobs = 3;
     config.connector_tasks = 40;
+    config.sql_members = 300;
+    config.sql_erasures = 20;
+    config.sql_heavy_rows = 1000;
     config.consent_small = 100;
     config.consent_large = 1000;
     config.deadline_pending = 1000;
@@ -213,6 +233,7 @@ int main(int argc, char** argv) {
   dsar::bench::RegisterConnectorBenchmarks();
   dsar::bench::RegisterConsentBenchmarks();
   dsar::bench::RegisterDeadlineBenchmarks();
+  dsar::bench::RegisterSqlConnectorBenchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return dsar::bench::AnyFailed() ? 1 : 0;
