@@ -53,13 +53,13 @@ std::optional<TaskState> FromProto(v1::ConnectorTaskState s) {
   }
 }
 
-v1::CircuitBreakerState ToProto(connector::CircuitBreaker::State s) {
+v1::CircuitBreakerState ToProto(delivery::CircuitBreaker::State s) {
   switch (s) {
-    case connector::CircuitBreaker::State::kClosed:
+    case delivery::CircuitBreaker::State::kClosed:
       return v1::CIRCUIT_BREAKER_STATE_CLOSED;
-    case connector::CircuitBreaker::State::kOpen:
+    case delivery::CircuitBreaker::State::kOpen:
       return v1::CIRCUIT_BREAKER_STATE_OPEN;
-    case connector::CircuitBreaker::State::kHalfOpen:
+    case delivery::CircuitBreaker::State::kHalfOpen:
       return v1::CIRCUIT_BREAKER_STATE_HALF_OPEN;
   }
   return v1::CIRCUIT_BREAKER_STATE_UNSPECIFIED;
@@ -128,7 +128,7 @@ grpc::ServerUnaryReactor* ConnectorServiceImpl::ListConnectors(
     }
     for (TaskKind k : c->kinds) out->add_task_kinds(ToProto(k));
     out->set_call_timeout_ms(static_cast<int32_t>(absl::ToInt64Milliseconds(c->call_timeout)));
-    out->set_max_attempts(c->max_attempts);
+    out->set_max_attempts(c->backoff.max_attempts);
     out->set_max_concurrency(c->max_concurrency);
   }
   reactor->Finish(grpc::Status::OK);

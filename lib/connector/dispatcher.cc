@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/core/ids.h"
 #include "lib/core/log.h"
+#include "lib/delivery/attempt.h"
 
 namespace dsar::connector {
 
@@ -15,7 +16,7 @@ struct Dispatcher::Runtime {
       : info(i), client(c), breaker(i->breaker, clock), pool(i->max_concurrency) {}
   const ConnectorInfo* info;
   ConnectorClient* client;
-  CircuitBreaker breaker;
+  delivery::CircuitBreaker breaker;
   WorkerPool pool;
   int in_flight = 0;
   std::deque<bool> window;  // recent calls, true = failed
@@ -33,21 +34,6 @@ struct Dispatcher::Outcome {
 };
 
 namespace {
-
-bool Transient(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kInternal:
-    case absl::StatusCode::kUnknown:
-    case absl::StatusCode::kCancelled:
-      return true;
-    default:
-      return false;
-  }
-}
 
 std::string ErrorText(const absl::Status& s) {
   // Code and a bounded message: connectors' messages name fields, not people,
@@ -217,7 +203,7 @@ void Dispatcher::ProbeOnce() {
 int Dispatcher::RunOnce() {
   struct Plan {
     Runtime* rt;
-    CircuitBreaker::Grant grant;
+    delivery::CircuitBreaker::Grant grant;
     std::vector<task_store::ClaimedTask> claimed;
   };
   std::vector<Plan> plans;
@@ -227,7 +213,7 @@ int Dispatcher::RunOnce() {
     for (auto& rt : runtimes_) {
       int free = rt->info->max_concurrency - rt->in_flight;
       if (free <= 0) continue;
-      CircuitBreaker::Grant grant = rt->breaker.Acquire(free);
+      delivery::CircuitBreaker::Grant grant = rt->breaker.Acquire(free);
       if (grant.calls > 0) plans.push_back({rt.get(), grant, {}});
     }
   }
@@ -340,17 +326,18 @@ Dispatcher::Outcome Dispatcher::Call(Runtime* rt, const task_store::ClaimedTask&
     out.status = absl::OkStatus();
     return out;
   }
-  if (Transient(status.code())) {
-    out.breaker_failure = true;
-    if (info.attempts >= rt->info->max_attempts) {
-      out.state = TaskState::kDead;
-    } else {
-      out.state = TaskState::kFailed;
-      out.next_attempt = now + rt->info->backoff.Delay(info.attempts, deps_.random->Uniform());
-    }
-    return out;
+  // Judged as every delivery is: a transient failure is retried after the
+  // connector's backoff until its attempts are spent; anything else is
+  // permanent (retrying cannot help). Given up means dead here.
+  const delivery::AttemptOutcome judged = delivery::JudgeAttempt(
+      rt->info->backoff, info.attempts, status, now, deps_.random->Uniform());
+  out.breaker_failure = delivery::IsTransient(status.code());
+  if (judged.state == delivery::DeliveryState::kPending) {
+    out.state = TaskState::kFailed;
+    out.next_attempt = judged.at;
+  } else {
+    out.state = TaskState::kDead;
   }
-  out.state = TaskState::kDead;  // permanent: retrying cannot help
   return out;
 }
 

@@ -33,7 +33,6 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "lib/connector/circuit_breaker.h"
 #include "lib/connector/connector_client.h"
 #include "lib/connector/outbox.h"
 #include "lib/connector/payload.h"
@@ -43,6 +42,7 @@
 #include "lib/connector/worker_pool.h"
 #include "lib/core/clock.h"
 #include "lib/delivery/background_loop.h"
+#include "lib/delivery/circuit_breaker.h"
 #include "lib/delivery/retry_policy.h"
 #include "lib/store/store.h"
 
@@ -102,7 +102,7 @@ struct ConnectorHealth {
   absl::Time last_probe = absl::InfinitePast();
   std::string probe_error;  // status code of the last failed probe
   Description description;  // from the last successful probe
-  CircuitBreaker::State breaker = CircuitBreaker::State::kClosed;
+  delivery::CircuitBreaker::State breaker = delivery::CircuitBreaker::State::kClosed;
   absl::Time breaker_open_until = absl::InfinitePast();
   int64_t breaker_opened = 0;
   absl::Time last_success = absl::InfinitePast();

@@ -30,7 +30,7 @@ ConnectorRegistry ConnectorRegistry::FromConfig(const config::v1::DsardConfig& c
     }
     info.call_timeout = absl::Milliseconds(c.call_timeout_ms());
     info.export_timeout = absl::Milliseconds(c.export_timeout_ms());
-    info.max_attempts = c.max_attempts();
+    info.backoff.max_attempts = c.max_attempts();
     info.max_concurrency = c.max_concurrency();
     info.backoff.initial = absl::Milliseconds(c.initial_backoff_ms());
     info.backoff.max = absl::Milliseconds(c.max_backoff_ms());

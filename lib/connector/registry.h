@@ -15,10 +15,10 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "dsar/config/v1/config.pb.h"
-#include "lib/connector/circuit_breaker.h"
 #include "lib/connector/connector_client.h"
 #include "lib/connector/grpc_connector_client.h"
 #include "lib/connector/task.h"
+#include "lib/delivery/circuit_breaker.h"
 #include "lib/delivery/retry_policy.h"
 
 namespace dsar::connector {
@@ -29,10 +29,12 @@ struct ConnectorInfo {
   GrpcEndpoint endpoint;
   absl::Duration call_timeout = absl::Seconds(5);
   absl::Duration export_timeout = absl::Minutes(5);
-  int max_attempts = 8;
   int max_concurrency = 4;
-  delivery::RetryPolicy backoff;  // full jitter; max_attempts above
-  CircuitBreaker::Options breaker;
+  // Full jitter; max_attempts (8 by default) is the attempt budget before a
+  // task is dead-lettered.
+  delivery::RetryPolicy backoff{absl::Milliseconds(200), absl::Seconds(60),
+                                delivery::RetryPolicy::Jitter::kFull, 8};
+  delivery::CircuitBreaker::Options breaker;
   std::vector<TaskKind> kinds;  // task kinds accepted
 
   // Art. 30 register.

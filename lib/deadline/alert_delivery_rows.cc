@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/deadline/alerts.h"
+#include "lib/delivery/delivery_rows.h"
 
 namespace dsar::deadline::internal {
 namespace {
@@ -53,30 +54,28 @@ DueDelivery ReadDelivery(SQLite::Statement& select, bool with_payload) {
   return due;
 }
 
-// "<head>(?,?,?),(?,?,?)...<tail>": `rows` tuples of three parameters.
-std::string ThreeColumnRows(absl::string_view head, size_t rows, absl::string_view tail) {
-  std::string sql(head);
-  for (size_t r = 0; r < rows; ++r) sql.append(r == 0 ? "(?,?,?)" : ",(?,?,?)");
-  sql.append(tail.data(), tail.size());
-  return sql;
-}
-
 }  // namespace
 
 std::vector<DueDelivery> DueRetries(store::ReadTxn& txn, const std::string& sink, absl::Time now,
                                     int limit, bool with_payload) {
-  SQLite::Statement& select = txn.Prepare(absl::StrCat(
-      "SELECT d.alert_seq, d.attempts, ", kDeliveryColumns,
-      ", d.next_attempt_us FROM deadline_alert_deliveries d "
-      "JOIN deadline_alerts a ON a.seq = d.alert_seq AND a.tenant_id = d.tenant_id "
-      "LEFT JOIN deadlines dl ON dl.tenant_id = a.tenant_id AND dl.deadline_id = a.deadline_id "
-      "WHERE d.sink = ? AND d.state = 'pending' AND d.next_attempt_us <= ? "
-      "ORDER BY d.next_attempt_us, d.alert_seq LIMIT ?"));
-  select.bind(1, sink);
-  select.bind(2, static_cast<int64_t>(absl::ToUnixMicros(now)));
-  select.bind(3, limit);
+  const std::vector<delivery::delivery_rows::DueItem> items =
+      delivery::delivery_rows::Due(txn, delivery::delivery_rows::AlertsChannel(sink), now, limit);
   std::vector<DueDelivery> out;
-  while (select.executeStep()) out.push_back(ReadDelivery(select, with_payload));
+  if (items.empty()) return out;
+  SQLite::Statement& select = txn.Prepare(absl::StrCat(
+      "SELECT a.seq, 0, ", kDeliveryColumns,
+      ", 0 FROM deadline_alerts a "
+      "LEFT JOIN deadlines dl ON dl.tenant_id = a.tenant_id AND dl.deadline_id = a.deadline_id "
+      "WHERE a.seq = ?"));
+  for (const delivery::delivery_rows::DueItem& item : items) {
+    select.reset();
+    select.bind(1, item.item);
+    if (!select.executeStep()) continue;  // alerts are never deleted
+    DueDelivery due = ReadDelivery(select, with_payload);
+    due.delivery.attempt = item.attempts + 1;
+    due.due_us = absl::ToUnixMicros(item.next_attempt);
+    out.push_back(std::move(due));
+  }
   select.reset();
   return out;
 }
@@ -106,70 +105,6 @@ bool AnyFreshAlert(store::ReadTxn& txn, const std::string& sink) {
   const bool any = fresh.executeStep() && fresh.getColumn(0).getInt() != 0;
   fresh.reset();
   return any;
-}
-
-std::optional<absl::Time> EarliestRetry(store::ReadTxn& txn, const std::string& sink) {
-  SQLite::Statement& select = txn.Prepare(
-      "SELECT MIN(next_attempt_us) FROM deadline_alert_deliveries "
-      "WHERE sink = ? AND state = 'pending'");
-  select.bind(1, sink);
-  std::optional<absl::Time> earliest;
-  if (select.executeStep() && !select.getColumn(0).isNull()) {
-    earliest = absl::FromUnixMicros(select.getColumn(0).getInt64());
-  }
-  select.reset();
-  return earliest;
-}
-
-void MarkRetriesDelivered(store::WriteTxn& txn, const std::string& sink,
-                          const std::vector<const DeliveryOutcome*>& delivered) {
-  for (size_t first = 0; first < delivered.size();) {
-    size_t n = 64;
-    while (n > delivered.size() - first) n /= 2;
-    // v.column1..3: alert seq, attempts, delivery time.
-    SQLite::Statement& update = txn.Prepare(ThreeColumnRows(
-        "UPDATE deadline_alert_deliveries SET state = 'delivered', attempts = v.column2, "
-        "next_attempt_us = v.column3, last_error = '', delivered_at_us = v.column3 "
-        "FROM (VALUES ",
-        n, ") AS v WHERE alert_seq = v.column1 AND sink = ? AND state = 'pending'"));
-    int p = 1;
-    for (size_t i = first; i < first + n; ++i) {
-      update.bind(p++, delivered[i]->seq);
-      update.bind(p++, delivered[i]->attempts);
-      update.bind(p++, static_cast<int64_t>(absl::ToUnixMicros(delivered[i]->next_attempt)));
-    }
-    update.bind(p, sink);  // the last parameter, after the rows'
-    update.exec();
-    first += n;
-  }
-}
-
-void UpdateRetry(store::WriteTxn& txn, const std::string& sink, const DeliveryOutcome& o) {
-  SQLite::Statement& update = txn.Prepare(
-      "UPDATE deadline_alert_deliveries SET state = ?, attempts = ?, next_attempt_us = ?, "
-      "last_error = ?, delivered_at_us = NULL "
-      "WHERE alert_seq = ? AND sink = ? AND state = 'pending'");
-  update.bind(1, o.state);
-  update.bind(2, o.attempts);
-  update.bind(3, static_cast<int64_t>(absl::ToUnixMicros(o.next_attempt)));
-  update.bind(4, o.error);
-  update.bind(5, o.seq);
-  update.bind(6, sink);
-  update.exec();
-}
-
-void InsertRetry(store::WriteTxn& txn, const std::string& sink, const DeliveryOutcome& o) {
-  SQLite::Statement& insert = txn.Prepare(
-      "INSERT INTO deadline_alert_deliveries (alert_seq, sink, tenant_id, state, attempts, "
-      "next_attempt_us, last_error) VALUES (?, ?, ?, ?, ?, ?, ?)");
-  insert.bind(1, o.seq);
-  insert.bind(2, sink);
-  insert.bind(3, o.tenant);
-  insert.bind(4, o.state);
-  insert.bind(5, o.attempts);
-  insert.bind(6, static_cast<int64_t>(absl::ToUnixMicros(o.next_attempt)));
-  insert.bind(7, o.error);
-  insert.exec();
 }
 
 void AdvanceCursor(store::WriteTxn& txn, const std::string& sink, int64_t last_seq,

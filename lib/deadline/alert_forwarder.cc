@@ -7,11 +7,24 @@
 #include "lib/core/log.h"
 #include "lib/core/status_macros.h"
 #include "lib/deadline/alert_delivery_rows.h"
+#include "lib/delivery/attempt.h"
+#include "lib/delivery/delivery_rows.h"
 
 namespace dsar::deadline {
 
-using internal::DeliveryOutcome;
 using internal::DueDelivery;
+
+namespace {
+
+// What became of one attempt of an alert.
+struct DeliveryOutcome {
+  int64_t seq = 0;
+  delivery::AttemptOutcome outcome;
+  std::string tenant;
+  bool retry = false;  // a row of the deliveries table; else a fresh alert
+};
+
+}  // namespace
 
 AlertForwarder::AlertForwarder(store::Store& store, Clock& clock,
                                std::vector<std::unique_ptr<AlertSink>> sinks,
@@ -95,35 +108,33 @@ absl::StatusOr<int> AlertForwarder::RunSinkPass(Worker& w, bool* more, int64_t* 
   AlertForwarderStats delta;
   for (const Due& next_due : due) {
     const AlertDelivery& d = *next_due.d;
-    absl::Status s = w.sink->Deliver(d);
-    const absl::Time at = clock_.Now();
-    if (s.ok()) {
-      outcomes.push_back({d.seq, "delivered", d.attempt, at, "", d.tenant, next_due.retry});
-      ++delta.delivered;
-      continue;
+    const absl::Status s = w.sink->Deliver(d);
+    const delivery::AttemptOutcome o =
+        delivery::JudgeAttempt(retry_, d.attempt, s, clock_.Now(), random_->Uniform());
+    outcomes.push_back({d.seq, o, d.tenant, next_due.retry});
+    switch (o.state) {
+      case delivery::DeliveryState::kDelivered:
+        ++delta.delivered;
+        continue;
+      case delivery::DeliveryState::kFailed:
+        ++delta.failed;
+        log::Error("deadline_alert_undeliverable", {{"alert_id", d.alert_id},
+                                                    {"sink", sink},
+                                                    {"attempts", d.attempt},
+                                                    {"code", absl::StatusCodeToString(s.code())}});
+        continue;
+      case delivery::DeliveryState::kPending:
+        break;
     }
-    std::string error(s.message().substr(0, 500));
-    const bool out_of_attempts = retry_.OutOfAttempts(d.attempt);
-    if (s.code() == absl::StatusCode::kInvalidArgument || out_of_attempts) {
-      outcomes.push_back({d.seq, "failed", d.attempt, at, error, d.tenant, next_due.retry});
-      ++delta.failed;
-      log::Error("deadline_alert_undeliverable", {{"alert_id", d.alert_id},
-                                                  {"sink", sink},
-                                                  {"attempts", d.attempt},
-                                                  {"code", absl::StatusCodeToString(s.code())}});
-      continue;
-    }
-    const absl::Time next = at + retry_.Delay(d.attempt, random_->Uniform());
-    outcomes.push_back({d.seq, "pending", d.attempt, next, error, d.tenant, next_due.retry});
     ++delta.retried;
     log::Warn("deadline_alert_delivery_retry",
               {{"alert_id", d.alert_id},
                {"sink", sink},
                {"attempt", d.attempt},
                {"code", absl::StatusCodeToString(s.code())},
-               {"retry_in_ms", absl::ToInt64Milliseconds(next - at)}});
+               {"retry_in_ms", absl::ToInt64Milliseconds(o.at - clock_.Now())}});
     // The receiver is probably down: leave the rest until this retry.
-    w.blocked_until = next;
+    w.blocked_until = o.at;
     blocked = true;
     break;
   }
@@ -132,30 +143,37 @@ absl::StatusOr<int> AlertForwarder::RunSinkPass(Worker& w, bool* more, int64_t* 
   // pass reads on (nothing of it is read back before it commits but the
   // cursor, which *after_seq stands in for).
   const bool pipelined =
-      std::all_of(outcomes.begin(), outcomes.end(),
-                  [](const DeliveryOutcome& o) { return !o.retry && o.state == "delivered"; });
+      std::all_of(outcomes.begin(), outcomes.end(), [](const DeliveryOutcome& o) {
+        return !o.retry && o.outcome.state == delivery::DeliveryState::kDelivered;
+      });
   const int attempted = static_cast<int>(outcomes.size());
   int64_t last_fresh_seq = 0;
   for (const DeliveryOutcome& o : outcomes) {
     if (!o.retry) last_fresh_seq = std::max(last_fresh_seq, o.seq);
   }
   auto record = [this, sink, outcomes = std::move(outcomes)](store::WriteTxn& txn) -> absl::Status {
+    namespace rows = delivery::delivery_rows;
+    const std::string channel = rows::AlertsChannel(sink);
     // Retries: rows updated, deliveries set-based.
-    std::vector<const DeliveryOutcome*> delivered;
+    std::vector<rows::Delivered> delivered;
     for (const DeliveryOutcome& o : outcomes) {
-      if (o.retry && o.state == "delivered") delivered.push_back(&o);
+      if (!o.retry) continue;
+      if (o.outcome.state == delivery::DeliveryState::kDelivered) {
+        delivered.push_back({o.seq, o.outcome.attempts, o.outcome.at});
+      } else {
+        rows::RecordOutcome(txn, channel, o.seq, o.outcome);
+      }
     }
-    internal::MarkRetriesDelivered(txn, sink, delivered);
-    for (const DeliveryOutcome& o : outcomes) {
-      if (o.retry && o.state != "delivered") internal::UpdateRetry(txn, sink, o);
-    }
+    rows::MarkDelivered(txn, channel, delivered);
     // Fresh alerts (attempted in seq order): the cursor moves past every one
     // attempted; those not delivered get a row (pending retry, or failed).
     int64_t last_fresh = -1;
     for (const DeliveryOutcome& o : outcomes) {
       if (o.retry) continue;
       last_fresh = o.seq;
-      if (o.state != "delivered") internal::InsertRetry(txn, sink, o);
+      if (o.outcome.state != delivery::DeliveryState::kDelivered) {
+        rows::InsertOutcome(txn, channel, o.seq, o.tenant, o.outcome);
+      }
     }
     if (last_fresh >= 0) internal::AdvanceCursor(txn, sink, last_fresh, clock_.Now());
     return absl::OkStatus();
@@ -231,7 +249,8 @@ absl::Time AlertForwarder::NextAttempt(const Worker& w) {
       .Read([&](store::ReadTxn& txn) -> absl::Status {
         if (internal::AnyFreshAlert(txn, w.sink->name())) {
           next = absl::InfinitePast();
-        } else if (auto earliest = internal::EarliestRetry(txn, w.sink->name())) {
+        } else if (auto earliest = delivery::delivery_rows::EarliestDue(
+                       txn, delivery::delivery_rows::AlertsChannel(w.sink->name()))) {
           next = *earliest;
         }
         return absl::OkStatus();

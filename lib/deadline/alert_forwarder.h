@@ -2,12 +2,13 @@
 //
 // Each sink has a cursor (deadline_alert_sinks.delivered_seq): every alert
 // after it is pending for the sink, so firing writes nothing per alert and
-// sink. A pass hands the sink the retries that are due (rows of
-// deadline_alert_deliveries), then fresh alerts after the cursor in seq
-// order, and records the outcome in one write: the cursor moves past the
-// fresh alerts attempted; one that was not delivered gets a row, retried
-// after an exponential backoff with jitter, or failed for good (the receiver
-// rejected it, or max_attempts was reached); retries update their row.
+// sink. A pass hands the sink the retries that are due (rows of lib/delivery's
+// deliveries table, channel "alerts/<sink>"), then fresh alerts after the
+// cursor in seq order, and records the outcome in one write: the cursor moves
+// past the fresh alerts attempted; one that was not delivered gets a row,
+// retried after an exponential backoff with jitter, or failed for good
+// (delivery::JudgeAttempt: the receiver rejected it, or max_attempts was
+// reached); retries update their row.
 // Because the outcome is recorded only after the sink answered, a crash in
 // between delivers the alerts again after restart (at least once, same alert
 // id). A sink that fails is left alone until its backoff has passed, so a

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "lib/core/clock.h"
 #include "lib/core/config.h"
 #include "lib/core/log.h"
+#include "lib/delivery/attempt.h"
+#include "lib/delivery/delivery_rows.h"
 #include "lib/privacy_requests/request_env.h"
 #include "lib/privacy_requests/request_rows.h"
 #include "lib/store/store.h"
@@ -35,6 +38,12 @@ delivery::SignedHttpPosterOptions CallbackPosterOptions(const RequestEnv& env) {
 
 }  // namespace
 
+std::string CallbackHost(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  absl::string_view rest = scheme_end == absl::string_view::npos ? url : url.substr(scheme_end + 3);
+  return absl::AsciiStrToLower(rest.substr(0, rest.find_first_of("/?#")));
+}
+
 void EnqueueCallbacks(store::WriteTxn& txn, absl::string_view tenant, absl::string_view request_id,
                       const std::vector<std::string>& urls, const std::string& body,
                       absl::Time now) {
@@ -60,51 +69,84 @@ std::string CallbackUrlProblem(absl::string_view url) {
 CallbackSender::CallbackSender(RequestEnv* env)
     : env_(env), retry_(CallbackRetryPolicy(*env)), poster_(CallbackPosterOptions(*env)) {}
 
+delivery::CircuitBreaker& CallbackSender::BreakerFor(absl::string_view url) {
+  std::unique_ptr<delivery::CircuitBreaker>& breaker = breakers_[CallbackHost(url)];
+  if (breaker == nullptr) {
+    breaker = std::make_unique<delivery::CircuitBreaker>(kBreakerOptions, env_->clock);
+  }
+  return *breaker;
+}
+
 int CallbackSender::DeliverDue(int limit, absl::Time* next) {
+  namespace delivery_rows = delivery::delivery_rows;
+  constexpr absl::string_view kChannel = delivery_rows::kCallbacksChannel;
   *next = absl::InfiniteFuture();
-  std::vector<rows::PendingCallback> due;
+  struct Due {
+    delivery_rows::DueItem item;
+    rows::CallbackContent content;
+  };
+  std::vector<Due> due;
   const absl::Time now = env_->clock->Now();
   absl::Status read = env_->store->Read([&](store::ReadTxn& txn) {
-    due = rows::DueCallbacks(txn, now, limit, next);
+    for (const delivery_rows::DueItem& item : delivery_rows::Due(txn, kChannel, now, limit)) {
+      if (std::optional<rows::CallbackContent> content = rows::ReadCallback(txn, item.item)) {
+        due.push_back({item, *std::move(content)});
+      }
+    }
+    if (auto later = delivery_rows::EarliestDue(txn, kChannel, now)) *next = *later;
     return absl::OkStatus();
   });
   if (!read.ok()) return 0;
-  for (const rows::PendingCallback& d : due) {
-    const int attempt = d.attempts + 1;
+  int attempted = 0;
+  for (const Due& d : due) {
+    // A host whose breaker is open is not called: its callbacks wait, without
+    // spending an attempt, until the breaker lets a probe through.
+    delivery::CircuitBreaker& breaker = BreakerFor(d.content.url);
+    const delivery::CircuitBreaker::Grant grant = breaker.Acquire(1);
+    if (grant.calls == 0) {
+      const absl::Time until = breaker.open_until();
+      env_->store
+          ->WriteAndWait([&](store::WriteTxn& txn) {
+            delivery_rows::Postpone(txn, kChannel, d.item.item, until);
+            return absl::OkStatus();
+          })
+          .IgnoreError();
+      *next = std::min(*next, until);
+      continue;
+    }
+    ++attempted;
+    const int attempt = d.item.attempts + 1;
     const absl::Status posted =
         env_->options.callback_secret.empty()
             ? absl::FailedPreconditionError("no callback secret configured")
-            : poster_.Post(d.url, d.body,
-                           {{"X-Dsar-Callback-Id", absl::StrCat("cb_", d.seq)},
+            : poster_.Post(d.content.url, d.content.body,
+                           {{"X-Dsar-Callback-Id", absl::StrCat("cb_", d.item.item)},
                             {"X-Dsar-Delivery-Attempt", absl::StrCat(attempt)}});
-    std::string state = "pending";
-    std::string error;
-    if (posted.ok()) {
-      state = "delivered";
+    if (posted.ok() || !delivery::IsTransient(posted.code())) {
+      breaker.RecordSuccess(grant.probe);  // the host answered
     } else {
-      error = std::string(posted.message());
-      // A permanent rejection, or nothing to sign with.
-      const bool permanent = posted.code() == absl::StatusCode::kInvalidArgument ||
-                             posted.code() == absl::StatusCode::kFailedPrecondition;
-      if (permanent || retry_.OutOfAttempts(attempt)) state = "failed";
+      breaker.RecordFailure(grant.probe);
     }
-    const absl::Time done_at = env_->clock->Now();
-    const absl::Time retry_at = done_at + retry_.Delay(attempt, 0.0);
+    const delivery::AttemptOutcome outcome =
+        delivery::JudgeAttempt(retry_, attempt, posted, env_->clock->Now(), 0.0);
     absl::Status written = env_->store->WriteAndWait([&](store::WriteTxn& txn) {
-      rows::RecordCallbackAttempt(txn, d.seq, state, attempt,
-                                  state == "delivered" ? done_at : retry_at, error);
+      delivery_rows::RecordOutcome(txn, kChannel, d.item.item, outcome);
       return absl::OkStatus();
     });
-    if (state == "pending" && written.ok()) *next = std::min(*next, retry_at);
-    const log::Level level = state == "delivered" ? log::Level::kInfo : log::Level::kWarn;
+    if (outcome.state == delivery::DeliveryState::kPending && written.ok()) {
+      *next = std::min(*next, outcome.at);
+    }
+    const log::Level level = outcome.state == delivery::DeliveryState::kDelivered
+                                 ? log::Level::kInfo
+                                 : log::Level::kWarn;
     log::Write(level, "privacy_request_callback",
-               {{"request_id", d.request_id},
-                {"tenant", d.tenant},
-                {"state", state},
+               {{"request_id", d.content.request_id},
+                {"tenant", d.content.tenant},
+                {"state", delivery::DeliveryStateName(outcome.state)},
                 {"attempt", attempt},
-                {"error", error}});
+                {"error", outcome.error}});
   }
-  return static_cast<int>(due.size());
+  return attempted;
 }
 
 }  // namespace dsar::privacy_requests

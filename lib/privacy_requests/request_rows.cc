@@ -1,6 +1,7 @@
 #include "lib/privacy_requests/request_rows.h"
 
 #include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "lib/delivery/delivery_rows.h"
 #include "lib/privacy_requests/identifiers.h"
 
 namespace dsar::privacy_requests::rows {
@@ -779,8 +781,8 @@ void InsertCallbacks(store::WriteTxn& txn, absl::string_view tenant, absl::strin
                      const std::vector<std::string>& urls, const std::string& body,
                      absl::Time now) {
   SQLite::Statement& q = txn.Prepare(
-      "INSERT INTO privacy_request_callbacks (tenant_id, request_id, url, body, state, "
-      "next_attempt_us) VALUES (?, ?, ?, ?, 'pending', ?)");
+      "INSERT INTO privacy_request_callbacks (tenant_id, request_id, url, body) "
+      "VALUES (?, ?, ?, ?)");
   for (const auto& url : urls) {
     q.reset();
     q.clearBindings();
@@ -788,49 +790,23 @@ void InsertCallbacks(store::WriteTxn& txn, absl::string_view tenant, absl::strin
     q.bind(2, std::string(request_id));
     q.bind(3, url);
     q.bind(4, body);
-    q.bind(5, Us(now));
     q.exec();
+    delivery::delivery_rows::InsertPending(txn, delivery::delivery_rows::kCallbacksChannel,
+                                           txn.db().getLastInsertRowid(), tenant, now);
   }
 }
 
-std::vector<PendingCallback> DueCallbacks(store::ReadTxn& txn, absl::Time now, int limit,
-                                          absl::Time* next) {
+std::optional<CallbackContent> ReadCallback(store::ReadTxn& txn, int64_t seq) {
   SQLite::Statement& q = txn.Prepare(
-      "SELECT seq, tenant_id, request_id, url, body, attempts, next_attempt_us FROM "
-      "privacy_request_callbacks WHERE state = 'pending' ORDER BY next_attempt_us, seq "
-      "LIMIT ?");
-  q.bind(1, limit);
-  std::vector<PendingCallback> due;
-  while (q.executeStep()) {
-    const absl::Time at = FromUs(q.getColumn(6).getInt64());
-    if (at > now) {
-      *next = at;
-      break;
-    }
-    due.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
-                   q.getColumn(2).getString(), q.getColumn(3).getString(),
-                   q.getColumn(4).getString(), q.getColumn(5).getInt()});
+      "SELECT tenant_id, request_id, url, body FROM privacy_request_callbacks WHERE seq = ?");
+  q.bind(1, seq);
+  std::optional<CallbackContent> content;
+  if (q.executeStep()) {
+    content = CallbackContent{q.getColumn(0).getString(), q.getColumn(1).getString(),
+                              q.getColumn(2).getString(), q.getColumn(3).getString()};
   }
   q.reset();
-  return due;
-}
-
-void RecordCallbackAttempt(store::WriteTxn& txn, int64_t seq, absl::string_view state, int attempts,
-                           absl::Time next_attempt, absl::string_view error) {
-  SQLite::Statement& u = txn.Prepare(
-      "UPDATE privacy_request_callbacks SET state = ?, attempts = ?, next_attempt_us = ?, "
-      "last_error = ?, delivered_at_us = ? WHERE seq = ?");
-  u.bind(1, std::string(state));
-  u.bind(2, attempts);
-  u.bind(3, Us(next_attempt));
-  u.bind(4, std::string(error.substr(0, 200)));
-  if (state == "delivered") {
-    u.bind(5, Us(next_attempt));
-  } else {
-    u.bind(5);
-  }
-  u.bind(6, seq);
-  u.exec();
+  return content;
 }
 
 }  // namespace dsar::privacy_requests::rows

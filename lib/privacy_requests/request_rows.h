@@ -135,24 +135,17 @@ struct ListFilter {
 template <typename Txn>
 std::vector<PrivacyRequest> List(Txn& txn, const ListFilter& filter);
 
-// Status callbacks (privacy_request_callbacks): one pending row per URL,
-// queued with the state change, due at once.
+// Status callbacks: one privacy_request_callbacks row per URL (what is sent)
+// and its delivery row (delivery_rows, channel "callbacks"), queued with the
+// state change, due at once.
 void InsertCallbacks(store::WriteTxn& txn, absl::string_view tenant, absl::string_view request_id,
                      const std::vector<std::string>& urls, const std::string& body, absl::Time now);
-struct PendingCallback {
-  int64_t seq = 0;
+// What a status callback sends, by its seq (the item of its delivery row).
+struct CallbackContent {
   std::string tenant, request_id, url, body;
-  int attempts = 0;  // made so far
 };
-// Pending callbacks due at `now`, by next attempt then seq, at most `limit`;
-// `*next` is set to the next attempt of the first one read that is not yet
-// due (left alone when there is none among them).
-std::vector<PendingCallback> DueCallbacks(store::ReadTxn& txn, absl::Time now, int limit,
-                                          absl::Time* next);
-// Records attempt number `attempts`: state pending (retry at
-// `next_attempt`), delivered (at `next_attempt`) or failed.
-void RecordCallbackAttempt(store::WriteTxn& txn, int64_t seq, absl::string_view state, int attempts,
-                           absl::Time next_attempt, absl::string_view error);
+// nullopt when there is no such callback.
+std::optional<CallbackContent> ReadCallback(store::ReadTxn& txn, int64_t seq);
 
 }  // namespace dsar::privacy_requests::rows
 

@@ -658,6 +658,66 @@ const std::vector<Migration>& DsarMigrations() {
         ALTER TABLE audit_events ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
         ALTER TABLE audit_events ADD COLUMN reason TEXT NOT NULL DEFAULT '';
       )sql"},
+      {22, "one_delivery_table", R"sql(
+        -- One table for the retry bookkeeping of alerts to sinks and status
+        -- callbacks (issue 20: one durable-delivery component; SQL in
+        -- lib/delivery/delivery_rows.cc). A channel is "callbacks" or
+        -- "alerts/<sink>"; an item is the delivered thing's seq in its own
+        -- table, which keeps the content (privacy_request_callbacks keeps
+        -- url and body; deadline_alerts the alert).
+        CREATE TABLE deliveries (
+          channel         TEXT NOT NULL,
+          item            INTEGER NOT NULL,
+          tenant_id       TEXT NOT NULL,
+          state           TEXT NOT NULL,  -- pending | delivered | failed
+          attempts        INTEGER NOT NULL DEFAULT 0,
+          next_attempt_us INTEGER NOT NULL,
+          last_error      TEXT NOT NULL DEFAULT '',
+          delivered_at_us INTEGER,
+          PRIMARY KEY (channel, item)
+        ) WITHOUT ROWID;
+        CREATE INDEX deliveries_due
+          ON deliveries (channel, next_attempt_us, item) WHERE state = 'pending';
+        INSERT INTO deliveries (channel, item, tenant_id, state, attempts, next_attempt_us,
+                                last_error, delivered_at_us)
+          SELECT 'alerts/' || sink, alert_seq, tenant_id, state, attempts, next_attempt_us,
+                 last_error, delivered_at_us
+            FROM deadline_alert_deliveries;
+        INSERT INTO deliveries (channel, item, tenant_id, state, attempts, next_attempt_us,
+                                last_error, delivered_at_us)
+          SELECT 'callbacks', seq, tenant_id, state, attempts, next_attempt_us, last_error,
+                 delivered_at_us
+            FROM privacy_request_callbacks;
+        DROP VIEW deadline_alert_delivery_counts;
+        DROP TABLE deadline_alert_deliveries;
+        DROP INDEX privacy_request_callbacks_pending;
+        ALTER TABLE privacy_request_callbacks DROP COLUMN state;
+        ALTER TABLE privacy_request_callbacks DROP COLUMN attempts;
+        ALTER TABLE privacy_request_callbacks DROP COLUMN next_attempt_us;
+        ALTER TABLE privacy_request_callbacks DROP COLUMN last_error;
+        ALTER TABLE privacy_request_callbacks DROP COLUMN delivered_at_us;
+        -- As in migration 10, over the one table: an alert in (from_seq,
+        -- delivered_seq] was handed to the sink, delivered unless it has a
+        -- row (a retry pending, or failed for good); later alerts are pending.
+        CREATE VIEW deadline_alert_delivery_counts (sink, state, n) AS
+          SELECT sink, state, SUM(n) FROM (
+            SELECT substr(channel, 8) AS sink, state, COUNT(*) AS n FROM deliveries
+              WHERE channel >= 'alerts/' AND channel < 'alerts0'
+              GROUP BY channel, state
+            UNION ALL
+            SELECT s.sink, 'pending',
+                   (SELECT COUNT(*) FROM deadline_alerts a WHERE a.seq > s.delivered_seq)
+              FROM deadline_alert_sinks s
+            UNION ALL
+            SELECT s.sink, 'delivered',
+                   (SELECT COUNT(*) FROM deadline_alerts a
+                      WHERE a.seq > s.from_seq AND a.seq <= s.delivered_seq)
+                   - (SELECT COUNT(*) FROM deliveries d
+                        WHERE d.channel = 'alerts/' || s.sink AND d.item > s.from_seq
+                          AND d.item <= s.delivered_seq)
+              FROM deadline_alert_sinks s)
+          GROUP BY sink, state;
+      )sql"},
   };
   return *migrations;
 }

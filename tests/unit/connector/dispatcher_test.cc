@@ -41,9 +41,9 @@ ConnectorInfo Connector(const std::string& name, std::vector<std::string> purpos
   c.endpoint.address = "127.0.0.1:1";
   c.call_timeout = absl::Seconds(1);
   c.export_timeout = absl::Seconds(5);
-  c.max_attempts = 3;
   c.max_concurrency = 2;
   c.backoff = {absl::Milliseconds(100), absl::Seconds(1)};
+  c.backoff.max_attempts = 3;
   c.breaker.failure_threshold = 1000;
   c.breaker.open_duration = absl::Seconds(30);
   c.breaker.half_open_calls = 1;
@@ -565,7 +565,7 @@ TEST_F(DispatcherTest, BreakerOpensStopsClaimsAndClosesAfterASuccessfulProbe) {
   ConnectorInfo booking = Connector("booking", {});
   booking.breaker.failure_threshold = 2;
   booking.max_concurrency = 1;
-  booking.max_attempts = 100;
+  booking.backoff.max_attempts = 100;
   Open({booking, Connector("crm", {})});
   for (int i = 0; i < 4; ++i) EnqueueOk("booking");
   booking_.FailAlways(absl::UnavailableError("down"));
@@ -574,7 +574,7 @@ TEST_F(DispatcherTest, BreakerOpensStopsClaimsAndClosesAfterASuccessfulProbe) {
   EXPECT_EQ(Round(d), 1);
   auto health = d.HealthOf("booking");
   ASSERT_THAT(health, IsOk());
-  EXPECT_EQ(health->breaker, CircuitBreaker::State::kOpen);
+  EXPECT_EQ(health->breaker, delivery::CircuitBreaker::State::kOpen);
   EXPECT_EQ(health->error_rate, 1.0);
   EXPECT_EQ(health->last_error, "UNAVAILABLE");
   EXPECT_EQ(Round(d), 0);  // two tasks still pending, but the breaker is open
@@ -583,7 +583,7 @@ TEST_F(DispatcherTest, BreakerOpensStopsClaimsAndClosesAfterASuccessfulProbe) {
   booking_.FailAlways(absl::OkStatus());
   EXPECT_EQ(Round(d), 1);  // one half-open probe
   health = d.HealthOf("booking");
-  EXPECT_EQ(health->breaker, CircuitBreaker::State::kClosed);
+  EXPECT_EQ(health->breaker, delivery::CircuitBreaker::State::kClosed);
   EXPECT_EQ(health->error_rate, 2.0 / 3.0);
   EXPECT_EQ(health->last_success, clock_.Now());
   EXPECT_EQ(Round(d), 1);  // the last pending task

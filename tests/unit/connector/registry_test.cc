@@ -54,7 +54,7 @@ connectors { name: "crm" address: "localhost:50062" task_kinds: "subject.export"
   ASSERT_THAT(booking->sub_processors, SizeIs(1));
   EXPECT_EQ(booking->sub_processors[0].service, "hosting");
   const ConnectorInfo* crm = registry.Find("crm");
-  EXPECT_EQ(crm->max_attempts, 3);
+  EXPECT_EQ(crm->backoff.max_attempts, 3);
   EXPECT_EQ(crm->backoff.initial, absl::Milliseconds(50));
   EXPECT_EQ(crm->backoff.max, absl::Milliseconds(400));
   EXPECT_EQ(crm->breaker.failure_threshold, 2);

@@ -128,8 +128,8 @@ TEST_F(AlertForwarderTest, WrongSecretFailsTheReceiversCheckAndStaysPending) {
   EXPECT_EQ(hooks[0].answered, 401);
   EXPECT_EQ(Deliveries("webhook:oncall", "pending"), 1);
   EXPECT_EQ(Deliveries("webhook:oncall", "delivered"), 0);
-  EXPECT_EQ(CountRows("SELECT attempts FROM deadline_alert_deliveries "
-                      "WHERE sink = 'webhook:oncall'"),
+  EXPECT_EQ(CountRows("SELECT attempts FROM deliveries "
+                      "WHERE channel = 'alerts/webhook:oncall'"),
             1);
   EXPECT_EQ(forwarder->stats().retried, 1);
 }
@@ -193,7 +193,7 @@ TEST_F(AlertForwarderTest, APassOfManyDeliveriesIsRecordedExactly) {
   EXPECT_EQ(Deliveries("log", "delivered"), 150);
   EXPECT_EQ(Deliveries("webhook:oncall", "delivered"), 150);
   // Delivered at the first attempt: counted by the sinks' cursors, no rows.
-  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM deadline_alert_deliveries"), 0);
+  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM deliveries"), 0);
   const auto hooks = receiver_.hooks();
   ASSERT_EQ(hooks.size(), 150u);
   std::set<std::string> ids;

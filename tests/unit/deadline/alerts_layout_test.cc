@@ -176,7 +176,8 @@ TEST_F(AlertLayoutTest, AlertsStoredBeforeMigration9StayReadableAndSeqCarriesOn)
   absl::StatusOr<Alert> acked = Acknowledge("alrt_legacynobody", "ack-1");
   ASSERT_THAT(acked.status(), IsOk());
   EXPECT_EQ(acked->acknowledged_by, "dpo-test");
-  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM deadline_alert_deliveries"), 2);
+  // Migration 22 moved the retry rows to the one deliveries table.
+  EXPECT_EQ(CountRows("SELECT COUNT(*) FROM deliveries WHERE channel = 'alerts/log'"), 2);
 
   // The deadline fires its next level (T-4h) with a new seq after every old
   // one, including the deleted seq 3, and a derived id.

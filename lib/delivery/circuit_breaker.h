@@ -1,5 +1,6 @@
-// CircuitBreaker: stops calling a connector that keeps failing, and probes it
-// carefully before trusting it again.
+// CircuitBreaker: stops calling a delivery target that keeps failing (a
+// connector; a status-callback host), and probes it carefully before trusting
+// it again.
 //
 //   closed --failure_threshold consecutive failures--> open
 //   open --open_duration passed--> half-open (at most half_open_calls probes)
@@ -10,8 +11,8 @@
 // Cancel), passing back the `probe` flag they were granted with, so results
 // of calls started in an earlier state do not move the breaker. Time comes
 // from the injected Clock. Thread-safe.
-#ifndef DSAR_LIB_CONNECTOR_CIRCUIT_BREAKER_H_
-#define DSAR_LIB_CONNECTOR_CIRCUIT_BREAKER_H_
+#ifndef DSAR_LIB_DELIVERY_CIRCUIT_BREAKER_H_
+#define DSAR_LIB_DELIVERY_CIRCUIT_BREAKER_H_
 
 #include <cstdint>
 
@@ -20,7 +21,7 @@
 #include "absl/time/time.h"
 #include "lib/core/clock.h"
 
-namespace dsar::connector {
+namespace dsar::delivery {
 
 class CircuitBreaker {
  public:
@@ -69,6 +70,6 @@ class CircuitBreaker {
 
 const char* BreakerStateName(CircuitBreaker::State state);  // "closed", "open", "half_open"
 
-}  // namespace dsar::connector
+}  // namespace dsar::delivery
 
-#endif  // DSAR_LIB_CONNECTOR_CIRCUIT_BREAKER_H_
+#endif  // DSAR_LIB_DELIVERY_CIRCUIT_BREAKER_H_

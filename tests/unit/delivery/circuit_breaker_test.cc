@@ -1,8 +1,8 @@
-#include "lib/connector/circuit_breaker.h"
+#include "lib/delivery/circuit_breaker.h"
 
 #include <gtest/gtest.h>
 
-namespace dsar::connector {
+namespace dsar::delivery {
 namespace {
 
 using State = CircuitBreaker::State;
@@ -101,4 +101,4 @@ TEST_F(CircuitBreakerTest, LateResultsOfCallsStartedWhileClosedDoNotMoveAnOpenBr
 }
 
 }  // namespace
-}  // namespace dsar::connector
+}  // namespace dsar::delivery

@@ -1,8 +1,8 @@
-#include "lib/connector/circuit_breaker.h"
+#include "lib/delivery/circuit_breaker.h"
 
 #include <algorithm>
 
-namespace dsar::connector {
+namespace dsar::delivery {
 
 const char* BreakerStateName(CircuitBreaker::State state) {
   switch (state) {
@@ -97,4 +97,4 @@ int64_t CircuitBreaker::times_opened() const {
   return times_opened_;
 }
 
-}  // namespace dsar::connector
+}  // namespace dsar::delivery
