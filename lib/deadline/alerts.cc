@@ -1,9 +1,5 @@
 #include "lib/deadline/alerts.h"
 
-#include <SQLiteCpp/Column.h>
-#include <SQLiteCpp/Database.h>
-#include <SQLiteCpp/Statement.h>
-
 #include <cstdio>
 
 #include "absl/strings/ascii.h"
@@ -21,39 +17,9 @@
 namespace dsar::deadline {
 
 using internal::DurUs;
-using internal::FromUs;
 using internal::Us;
 
 namespace {
-
-// Alert rows with their deadline's kind and resource (never changed, so not
-// copied into the alert; LEFT JOIN: a row stays readable on its own).
-constexpr char kAlertSelect[] =
-    "SELECT a.seq, a.legacy_alert_id, a.tenant_id, a.deadline_id, d.kind, d.resource, "
-    "a.due_version, a.offset_us, a.due_at_us, a.fire_at_us, a.fired_at_us, a.legacy_payload, "
-    "a.acknowledged_at_us, a.acknowledged_by FROM deadline_alerts a "
-    "LEFT JOIN deadlines d ON d.tenant_id = a.tenant_id AND d.deadline_id = a.deadline_id ";
-
-Alert ReadAlert(SQLite::Statement& s) {
-  Alert a;
-  a.seq = s.getColumn(0).getInt64();
-  a.tenant = s.getColumn(2).getString();
-  a.deadline_id = s.getColumn(3).getString();
-  a.kind = s.getColumn(4).getString();
-  a.resource = s.getColumn(5).getString();
-  a.due_version = s.getColumn(6).getInt();
-  a.offset = absl::Microseconds(s.getColumn(7).getInt64());
-  a.due_at = FromUs(s.getColumn(8).getInt64());
-  a.fire_at = FromUs(s.getColumn(9).getInt64());
-  a.fired_at = FromUs(s.getColumn(10).getInt64());
-  a.alert_id = s.getColumn(1).isNull() ? AlertIdFor(a.deadline_id, a.due_version, a.offset)
-                                       : s.getColumn(1).getString();
-  // Only alerts fired before set-based firing have a stored body.
-  a.payload = s.getColumn(11).isNull() ? AlertPayload(a) : s.getColumn(11).getString();
-  if (!s.getColumn(12).isNull()) a.acknowledged_at = FromUs(s.getColumn(12).getInt64());
-  a.acknowledged_by = s.getColumn(13).getString();  // "" when NULL
-  return a;
-}
 
 // RFC 3339 UTC with microseconds, e.g. "2026-01-01T00:00:00.000000Z". Hand
 // formatted: this runs once per fired alert inside the firing transaction.
@@ -166,26 +132,8 @@ namespace {
 template <typename Txn>
 std::optional<Alert> LoadAlert(Txn& txn, absl::string_view tenant, absl::string_view alert_id) {
   std::optional<AlertKey> key = ParseAlertId(alert_id);
-  SQLite::Statement& select =
-      key.has_value()
-          ? txn.Prepare(absl::StrCat(kAlertSelect,
-                                     "WHERE a.tenant_id = ?1 AND a.deadline_id = ?2 AND "
-                                     "a.due_version = ?3 AND a.offset_us = ?4 AND "
-                                     "a.legacy_alert_id IS NULL"))
-          : txn.Prepare(
-                absl::StrCat(kAlertSelect, "WHERE a.tenant_id = ?1 AND a.legacy_alert_id = ?2"));
-  select.bind(1, std::string(tenant));
-  if (key.has_value()) {
-    select.bind(2, key->deadline_id);
-    select.bind(3, key->due_version);
-    select.bind(4, static_cast<int64_t>(DurUs(key->offset)));
-  } else {
-    select.bind(2, std::string(alert_id));
-  }
-  std::optional<Alert> out;
-  if (select.executeStep()) out = ReadAlert(select);
-  select.reset();
-  return out;
+  return key.has_value() ? internal::LoadAlertByKey(txn, tenant, *key)
+                         : internal::LoadLegacyAlert(txn, tenant, alert_id);
 }
 
 }  // namespace
@@ -193,15 +141,7 @@ std::optional<Alert> LoadAlert(Txn& txn, absl::string_view tenant, absl::string_
 absl::StatusOr<std::vector<Alert>> ListAlertsAfter(store::ReadTxn& txn, absl::string_view tenant,
                                                    int64_t after_seq, int limit) {
   if (tenant.empty()) return InvalidField("tenant", "required");
-  SQLite::Statement& select = txn.Prepare(
-      absl::StrCat(kAlertSelect, "WHERE a.tenant_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?"));
-  select.bind(1, std::string(tenant));
-  select.bind(2, after_seq);
-  select.bind(3, limit);
-  std::vector<Alert> out;
-  while (select.executeStep()) out.push_back(ReadAlert(select));
-  select.reset();
-  return out;
+  return internal::AlertsAfter(txn, tenant, after_seq, limit);
 }
 
 absl::StatusOr<Alert> GetAlert(store::ReadTxn& txn, absl::string_view tenant,

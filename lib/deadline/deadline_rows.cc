@@ -172,6 +172,147 @@ template std::optional<Deadline> LoadById(store::WriteTxn&, absl::string_view, a
 template std::optional<Deadline> LoadByKey(store::ReadTxn&, const DeadlineKey&);
 template std::optional<Deadline> LoadByKey(store::WriteTxn&, const DeadlineKey&);
 
+namespace {
+
+// Alert rows with their deadline's kind and resource (never changed, so not
+// copied into the alert; LEFT JOIN: a row stays readable on its own).
+constexpr char kAlertSelect[] =
+    "SELECT a.seq, a.legacy_alert_id, a.tenant_id, a.deadline_id, d.kind, d.resource, "
+    "a.due_version, a.offset_us, a.due_at_us, a.fire_at_us, a.fired_at_us, a.legacy_payload, "
+    "a.acknowledged_at_us, a.acknowledged_by FROM deadline_alerts a "
+    "LEFT JOIN deadlines d ON d.tenant_id = a.tenant_id AND d.deadline_id = a.deadline_id ";
+
+Alert ReadAlert(SQLite::Statement& s) {
+  Alert a;
+  a.seq = s.getColumn(0).getInt64();
+  a.tenant = s.getColumn(2).getString();
+  a.deadline_id = s.getColumn(3).getString();
+  a.kind = s.getColumn(4).getString();
+  a.resource = s.getColumn(5).getString();
+  a.due_version = s.getColumn(6).getInt();
+  a.offset = absl::Microseconds(s.getColumn(7).getInt64());
+  a.due_at = FromUs(s.getColumn(8).getInt64());
+  a.fire_at = FromUs(s.getColumn(9).getInt64());
+  a.fired_at = FromUs(s.getColumn(10).getInt64());
+  a.alert_id = s.getColumn(1).isNull() ? AlertIdFor(a.deadline_id, a.due_version, a.offset)
+                                       : s.getColumn(1).getString();
+  // Only alerts fired before set-based firing have a stored body.
+  a.payload = s.getColumn(11).isNull() ? AlertPayload(a) : s.getColumn(11).getString();
+  if (!s.getColumn(12).isNull()) a.acknowledged_at = FromUs(s.getColumn(12).getInt64());
+  a.acknowledged_by = s.getColumn(13).getString();  // "" when NULL
+  return a;
+}
+
+std::optional<Alert> ReadOneAlert(SQLite::Statement& select) {
+  std::optional<Alert> out;
+  if (select.executeStep()) out = ReadAlert(select);
+  select.reset();
+  return out;
+}
+
+}  // namespace
+
+template <typename Txn>
+std::optional<Alert> LoadAlertByKey(Txn& txn, absl::string_view tenant, const AlertKey& key) {
+  SQLite::Statement& select = txn.Prepare(
+      absl::StrCat(kAlertSelect,
+                   "WHERE a.tenant_id = ?1 AND a.deadline_id = ?2 AND a.due_version = ?3 AND "
+                   "a.offset_us = ?4 AND a.legacy_alert_id IS NULL"));
+  SQLite::bind(select, std::string(tenant), key.deadline_id, key.due_version, DurUs(key.offset));
+  return ReadOneAlert(select);
+}
+
+template <typename Txn>
+std::optional<Alert> LoadLegacyAlert(Txn& txn, absl::string_view tenant,
+                                     absl::string_view alert_id) {
+  SQLite::Statement& select =
+      txn.Prepare(absl::StrCat(kAlertSelect, "WHERE a.tenant_id = ?1 AND a.legacy_alert_id = ?2"));
+  SQLite::bind(select, std::string(tenant), std::string(alert_id));
+  return ReadOneAlert(select);
+}
+
+template std::optional<Alert> LoadAlertByKey(store::ReadTxn&, absl::string_view, const AlertKey&);
+template std::optional<Alert> LoadAlertByKey(store::WriteTxn&, absl::string_view, const AlertKey&);
+template std::optional<Alert> LoadLegacyAlert(store::ReadTxn&, absl::string_view,
+                                              absl::string_view);
+template std::optional<Alert> LoadLegacyAlert(store::WriteTxn&, absl::string_view,
+                                              absl::string_view);
+
+std::vector<Alert> AlertsAfter(store::ReadTxn& txn, absl::string_view tenant, int64_t after_seq,
+                               int limit) {
+  SQLite::Statement& select = txn.Prepare(
+      absl::StrCat(kAlertSelect, "WHERE a.tenant_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?"));
+  SQLite::bind(select, std::string(tenant), after_seq, limit);
+  std::vector<Alert> out;
+  while (select.executeStep()) out.push_back(ReadAlert(select));
+  select.reset();
+  return out;
+}
+
+std::vector<Deadline> ListDeadlineRows(store::ReadTxn& txn, const DeadlineRange& range) {
+  // One cached statement per combination of filters; kind and pause are
+  // checked on the rows of the index range.
+  std::string sql =
+      absl::StrCat("SELECT ", kDeadlineColumns, " FROM deadlines WHERE tenant_id = :tenant");
+  if (!range.state.empty()) absl::StrAppend(&sql, " AND state = :state");
+  absl::StrAppend(
+      &sql, " AND due_at_us < :due_before AND (due_at_us, deadline_id) > (:after_due, :after_id)");
+  if (!range.kind.empty()) absl::StrAppend(&sql, " AND kind = :kind");
+  if (range.unpaused_only) absl::StrAppend(&sql, " AND paused_at_us IS NULL");
+  absl::StrAppend(&sql, " ORDER BY due_at_us, deadline_id LIMIT :limit");
+  SQLite::Statement& select = txn.Prepare(sql);
+  select.bind(":tenant", range.tenant);
+  if (!range.state.empty()) select.bind(":state", range.state);
+  select.bind(":due_before", range.due_before_us);
+  select.bind(":after_due", range.after_due_us);
+  select.bind(":after_id", range.after_id);
+  if (!range.kind.empty()) select.bind(":kind", range.kind);
+  select.bind(":limit", range.limit);
+  std::vector<Deadline> out;
+  while (select.executeStep()) out.push_back(ReadDeadline(select));
+  select.reset();
+  return out;
+}
+
+std::vector<ClosedDeadline> ClosedInWindow(store::ReadTxn& txn, absl::string_view tenant,
+                                           absl::Time start, absl::Time end,
+                                           absl::string_view kind) {
+  // A range of the deadlines_by_close index.
+  SQLite::Statement& closed = txn.Prepare(
+      "SELECT d.kind, d.sla_group, d.state = 'cancelled', "
+      "d.closed_at_us - d.started_at_us - d.paused_total_us, d.closed_at_us <= d.due_at_us "
+      "FROM deadlines d INDEXED BY deadlines_by_close "
+      "WHERE d.tenant_id = ?1 AND d.closed_at_us >= ?2 AND d.closed_at_us < ?3 "
+      "AND d.closed_at_us IS NOT NULL AND (?4 = '' OR d.kind = ?4)");
+  SQLite::bind(closed, std::string(tenant), Us(start), Us(end), std::string(kind));
+  std::vector<ClosedDeadline> out;
+  while (closed.executeStep()) {
+    out.push_back({closed.getColumn(0).getString(), closed.getColumn(1).getString(),
+                   closed.getColumn(2).getInt() != 0,
+                   absl::Microseconds(closed.getColumn(3).getInt64()),
+                   closed.getColumn(4).getInt() != 0});
+  }
+  closed.reset();
+  return out;
+}
+
+std::vector<OpenCount> OpenByKindAndGroup(store::ReadTxn& txn, absl::string_view tenant,
+                                          absl::Time now, absl::string_view kind) {
+  // A range of the (tenant_id, state, due_at_us) index.
+  SQLite::Statement& open = txn.Prepare(
+      "SELECT d.kind, d.sla_group, COUNT(*), SUM(d.paused_at_us IS NULL AND d.due_at_us <= ?2) "
+      "FROM deadlines d WHERE d.tenant_id = ?1 AND d.state = 'open' AND (?3 = '' OR d.kind = ?3) "
+      "GROUP BY d.kind, d.sla_group");
+  SQLite::bind(open, std::string(tenant), Us(now), std::string(kind));
+  std::vector<OpenCount> out;
+  while (open.executeStep()) {
+    out.push_back({open.getColumn(0).getString(), open.getColumn(1).getString(),
+                   open.getColumn(2).getInt64(), open.getColumn(3).getInt64()});
+  }
+  open.reset();
+  return out;
+}
+
 }  // namespace dsar::deadline::internal
 
 namespace dsar::deadline {

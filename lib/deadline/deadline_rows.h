@@ -1,4 +1,6 @@
-// Internal to lib/deadline: reading and writing rows of the deadlines table.
+// Internal to lib/deadline: the module's repository: reading and writing rows
+// of the deadlines and deadline_alerts tables (the set-based firing
+// statements are firing.cc's, the sinks' cursors alert_delivery_rows.cc's).
 // Not thread-safe (a transaction belongs to one call).
 #ifndef DSAR_LIB_DEADLINE_DEADLINE_ROWS_H_
 #define DSAR_LIB_DEADLINE_DEADLINE_ROWS_H_
@@ -13,6 +15,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "lib/deadline/alerts.h"
 #include "lib/deadline/deadlines.h"
 
 namespace dsar::deadline::internal {
@@ -63,6 +66,53 @@ std::optional<Deadline> LoadById(Txn& txn, absl::string_view tenant, absl::strin
 // The open deadline of the key, or else its latest; nullopt when none.
 template <typename Txn>
 std::optional<Deadline> LoadByKey(Txn& txn, const DeadlineKey& key);
+
+// Alerts (deadline_alerts with their deadline's kind and resource).
+// The alert fired for `key` (not a legacy one); nullopt when none.
+template <typename Txn>
+std::optional<Alert> LoadAlertByKey(Txn& txn, absl::string_view tenant, const AlertKey& key);
+// An alert fired before migration 9 by its stored random id.
+template <typename Txn>
+std::optional<Alert> LoadLegacyAlert(Txn& txn, absl::string_view tenant,
+                                     absl::string_view alert_id);
+// The tenant's alerts after `after_seq`, in seq order, at most `limit`.
+std::vector<Alert> AlertsAfter(store::ReadTxn& txn, absl::string_view tenant, int64_t after_seq,
+                               int limit);
+
+// The deadlines ListDeadlines pages through: a range of the
+// (tenant_id, state, due_at_us, deadline_id) index when `state` is set.
+struct DeadlineRange {
+  std::string tenant;
+  std::string state;  // stored name; empty: any
+  std::string kind;   // empty: any
+  int64_t due_before_us = 0;
+  int64_t after_due_us = 0;  // the last row of the previous page
+  std::string after_id;
+  bool unpaused_only = false;
+  int limit = 0;
+};
+std::vector<Deadline> ListDeadlineRows(store::ReadTxn& txn, const DeadlineRange& range);
+
+// The SLA report's inputs for one tenant (kind "" = every kind). Deadlines
+// closed in [start, end): their kind, group, whether cancelled, time to
+// close and whether closed by the due time.
+struct ClosedDeadline {
+  std::string kind, sla_group;
+  bool cancelled = false;
+  absl::Duration time_to_close;
+  bool on_time = false;
+};
+std::vector<ClosedDeadline> ClosedInWindow(store::ReadTxn& txn, absl::string_view tenant,
+                                           absl::Time start, absl::Time end,
+                                           absl::string_view kind);
+// Open deadlines now by kind and group, with how many of them are overdue.
+struct OpenCount {
+  std::string kind, sla_group;
+  int64_t open = 0;
+  int64_t overdue = 0;
+};
+std::vector<OpenCount> OpenByKindAndGroup(store::ReadTxn& txn, absl::string_view tenant,
+                                          absl::Time now, absl::string_view kind);
 
 }  // namespace dsar::deadline::internal
 

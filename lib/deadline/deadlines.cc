@@ -1,7 +1,5 @@
 #include "lib/deadline/deadlines.h"
 
-#include <SQLiteCpp/Statement.h>
-
 #include <limits>
 
 #include "absl/strings/escaping.h"
@@ -317,41 +315,33 @@ absl::StatusOr<DeadlinePage> Deadlines::List(store::ReadTxn& txn, const ListQuer
   if (query.due_before.has_value()) due_before = Us(*query.due_before);
   if (query.overdue_only) due_before = std::min(due_before, Us(now) + 1);
   // With a state the query is a range of the (tenant_id, state, due_at_us,
-  // deadline_id) index; kind and pause are checked on the rows in that range.
-  // One cached statement per combination of filters.
+  // deadline_id) index (internal::ListDeadlineRows).
   std::string state;
   if (query.overdue_only) {
     state = "open";
   } else if (query.state.has_value()) {
     state = DeadlineStateName(*query.state);
   }
-  std::string sql = absl::StrCat("SELECT ", internal::kDeadlineColumns,
-                                 " FROM deadlines WHERE tenant_id = :tenant");
-  if (!state.empty()) absl::StrAppend(&sql, " AND state = :state");
-  absl::StrAppend(
-      &sql, " AND due_at_us < :due_before AND (due_at_us, deadline_id) > (:after_due, :after_id)");
-  if (!query.kind.empty()) absl::StrAppend(&sql, " AND kind = :kind");
-  if (query.overdue_only) absl::StrAppend(&sql, " AND paused_at_us IS NULL");
-  absl::StrAppend(&sql, " ORDER BY due_at_us, deadline_id LIMIT :limit");
-  SQLite::Statement& select = txn.Prepare(sql);
-  select.bind(":tenant", query.tenant);
-  if (!state.empty()) select.bind(":state", state);
-  select.bind(":due_before", due_before);
-  select.bind(":after_due", after_due);
-  select.bind(":after_id", after_id);
-  if (!query.kind.empty()) select.bind(":kind", query.kind);
-  select.bind(":limit", page_size + 1);
+  internal::DeadlineRange range;
+  range.tenant = query.tenant;
+  range.state = state;
+  range.kind = query.kind;
+  range.due_before_us = due_before;
+  range.after_due_us = after_due;
+  range.after_id = after_id;
+  range.unpaused_only = query.overdue_only;
+  range.limit = page_size + 1;
+  std::vector<Deadline> rows = internal::ListDeadlineRows(txn, range);
   DeadlinePage page;
-  while (select.executeStep()) {
+  for (Deadline& d : rows) {
     if (static_cast<int>(page.deadlines.size()) == page_size) {
       const Deadline& last = page.deadlines.back();
       page.next_page_token =
           store::EncodePageToken({absl::StrCat(Us(last.due_at)), last.deadline_id}, tag);
       break;
     }
-    page.deadlines.push_back(internal::ReadDeadline(select));
+    page.deadlines.push_back(std::move(d));
   }
-  select.reset();
   return page;
 }
 

@@ -1,9 +1,5 @@
 #include "lib/deadline/sla_report.h"
 
-#include <SQLiteCpp/Column.h>
-#include <SQLiteCpp/Statement.h>
-#include <SQLiteCpp/VariadicBind.h>
-
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -12,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "lib/core/errors.h"
 #include "lib/core/status_macros.h"
+#include "lib/deadline/deadline_rows.h"
 
 namespace dsar::deadline {
 namespace {
@@ -31,40 +28,22 @@ void AddTenant(store::ReadTxn& txn, const std::string& tenant, const SlaQuery& q
     a.sla.request_type = group;
     return a;
   };
-  // Closed in the window: a range of the deadlines_by_close index.
-  SQLite::Statement& closed = txn.Prepare(
-      absl::StrCat("SELECT d.kind, d.state, d.closed_at_us - d.started_at_us - d.paused_total_us, "
-                   "d.closed_at_us <= d.due_at_us, d.sla_group "
-                   "FROM deadlines d INDEXED BY deadlines_by_close ",
-                   "WHERE d.tenant_id = ?1 AND d.closed_at_us >= ?2 AND d.closed_at_us < ?3 "
-                   "AND d.closed_at_us IS NOT NULL AND (?4 = '' OR d.kind = ?4)"));
-  SQLite::bind(closed, tenant, static_cast<int64_t>(absl::ToUnixMicros(query.start)),
-               static_cast<int64_t>(absl::ToUnixMicros(query.end)), query.kind);
-  while (closed.executeStep()) {
-    Acc& a = acc(closed.getColumn(0).getString(), closed.getColumn(4).getString());
-    if (closed.getColumn(1).getString() == "cancelled") {
+  for (const internal::ClosedDeadline& c :
+       internal::ClosedInWindow(txn, tenant, query.start, query.end, query.kind)) {
+    Acc& a = acc(c.kind, c.sla_group);
+    if (c.cancelled) {
       ++a.sla.cancelled;
       continue;
     }
     ++a.sla.completed;
-    if (closed.getColumn(3).getInt() != 0) ++a.sla.completed_on_time;
-    a.times.push_back(absl::Microseconds(closed.getColumn(2).getInt64()));
+    if (c.on_time) ++a.sla.completed_on_time;
+    a.times.push_back(c.time_to_close);
   }
-  closed.reset();
-
-  // Open now: a range of the (tenant_id, state, due_at_us) index.
-  SQLite::Statement& open = txn.Prepare(
-      absl::StrCat("SELECT d.kind, d.sla_group, COUNT(*), "
-                   "SUM(d.paused_at_us IS NULL AND d.due_at_us <= ?2) FROM deadlines d ",
-                   "WHERE d.tenant_id = ?1 AND d.state = 'open' AND (?3 = '' OR d.kind = ?3) "
-                   "GROUP BY d.kind, d.sla_group"));
-  SQLite::bind(open, tenant, static_cast<int64_t>(absl::ToUnixMicros(now)), query.kind);
-  while (open.executeStep()) {
-    Acc& a = acc(open.getColumn(0).getString(), open.getColumn(1).getString());
-    a.sla.open = open.getColumn(2).getInt64();
-    a.sla.overdue = open.getColumn(3).getInt64();
+  for (const internal::OpenCount& o : internal::OpenByKindAndGroup(txn, tenant, now, query.kind)) {
+    Acc& a = acc(o.kind, o.sla_group);
+    a.sla.open = o.open;
+    a.sla.overdue = o.overdue;
   }
-  open.reset();
 }
 
 }  // namespace

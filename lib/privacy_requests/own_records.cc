@@ -1,8 +1,5 @@
 #include "lib/privacy_requests/own_records.h"
 
-#include <SQLiteCpp/Column.h>
-#include <SQLiteCpp/Statement.h>
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -83,22 +80,18 @@ std::string OwnRecordsJson(store::ReadTxn& txn, absl::string_view tenant,
 
   const std::vector<std::string> others = rows::OtherRequestsOf(txn, tenant, request_id, keys);
   json requests = json::array();
-  SQLite::Statement& req = txn.Prepare(
-      "SELECT type, state, received_at_us, closed_at_us FROM privacy_requests "
-      "WHERE tenant_id = ? AND request_id = ?");
   for (const auto& id : others) {
-    req.reset();
-    req.bind(1, std::string(tenant));
-    req.bind(2, id);
-    if (!req.executeStep()) continue;
+    std::optional<PrivacyRequest> other = rows::Load(txn, tenant, id);
+    if (!other.has_value()) continue;
     json r = {{"name", RequestName(id)},
-              {"type", RequestTypeName(static_cast<RequestType>(req.getColumn(0).getInt()))},
-              {"state", RequestStateName(static_cast<RequestState>(req.getColumn(1).getInt()))},
-              {"receive_time", Rfc3339Us(req.getColumn(2).getInt64())}};
-    if (!req.getColumn(3).isNull()) r["close_time"] = Rfc3339Us(req.getColumn(3).getInt64());
+              {"type", RequestTypeName(other->type)},
+              {"state", RequestStateName(other->state)},
+              {"receive_time", Rfc3339Us(absl::ToUnixMicros(other->received_at))}};
+    if (other->closed_at.has_value()) {
+      r["close_time"] = Rfc3339Us(absl::ToUnixMicros(*other->closed_at));
+    }
     requests.push_back(std::move(r));
   }
-  req.reset();
   if (count != nullptr) *count = static_cast<int64_t>(events.size() + requests.size());
   json out = {{"consent_events", std::move(events)}, {"requests", std::move(requests)}};
   return out.dump(-1, ' ', false, json::error_handler_t::replace);
