@@ -18,6 +18,7 @@
 #include "lib/deadline/alert_acknowledgements.h"
 #include "lib/deadline/deadline_module.h"
 #include "lib/deadline/deadline_queries.h"
+#include "lib/delivery/outbound_url.h"
 #include "lib/privacy_requests/privacy_requests_module.h"
 #include "lib/privacy_requests/request.h"
 #include "lib/store/idempotency_sweeper.h"
@@ -55,8 +56,11 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   log::Info("store_opened", {{"schema_version", d->store_->schema_version()}});
   // The deadline engine comes first: other modules schedule deadlines through
   // d->deadline_module_->deadlines() inside their own transactions.
+  auto outbound = delivery::OutboundPolicy::Create(
+      {config.outbound().allowed_cidrs().begin(), config.outbound().allowed_cidrs().end()});
+  if (!outbound.ok()) return outbound.status();
   auto deadline_module =
-      deadline::DeadlineModule::Create(config.deadline(), d->store_.get(), clock);
+      deadline::DeadlineModule::Create(config.deadline(), d->store_.get(), clock, *outbound);
   if (!deadline_module.ok()) return deadline_module.status();
   d->deadline_module_ = std::move(*deadline_module);
 

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "lib/delivery/outbound_url.h"
 
 namespace dsar {
 namespace {
@@ -119,6 +120,12 @@ void ValidateTenants(const DsardConfig& c, const TextFormat::ParseInfoTree& tree
         t.breach_subject_communication_hours() > 720) {
       v.Fail(where, "breach_subject_communication_hours",
              path + ".breach_subject_communication_hours", "0 (default 72) to 720 hours");
+    }
+    for (const std::string& host : t.callback_hosts()) {
+      if (std::string problem = delivery::HostPatternProblem(host); !problem.empty()) {
+        v.Fail(where, "callback_hosts", path + ".callback_hosts",
+               absl::StrCat("\"", host, "\": ", problem));
+      }
     }
   }
   if (c.tenants_size() > 0 && c.subject_key_file().empty()) {
@@ -251,7 +258,23 @@ void ValidateConnectors(const DsardConfig& c, const TextFormat::ParseInfoTree& t
   range(ow, "waiting_poll_ms", "outbox", c.outbox().waiting_poll_ms(), 1, 3600000);
 }
 
+// outbound.allowed_cidrs; the policy they make (none allowed when one is bad).
+delivery::OutboundPolicy ValidateOutbound(const DsardConfig& c,
+                                          const TextFormat::ParseInfoTree& tree, Validator& v) {
+  const Where w{tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("outbound"), -1),
+                dsar::config::v1::OutboundConfig::descriptor()};
+  const std::vector<std::string> cidrs(c.outbound().allowed_cidrs().begin(),
+                                       c.outbound().allowed_cidrs().end());
+  absl::StatusOr<delivery::OutboundPolicy> policy = delivery::OutboundPolicy::Create(cidrs);
+  if (!policy.ok()) {
+    v.Fail(w, "allowed_cidrs", "outbound.allowed_cidrs", policy.status().message());
+    return delivery::OutboundPolicy();
+  }
+  return *policy;
+}
+
 void ValidateDeadline(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Validator& v) {
+  const delivery::OutboundPolicy outbound = ValidateOutbound(c, tree, v);
   using dsar::config::v1::DeadlineConfig;
   using dsar::config::v1::WebhookConfig;
   const DeadlineConfig& d = c.deadline();
@@ -289,14 +312,8 @@ void ValidateDeadline(const DsardConfig& c, const TextFormat::ParseInfoTree& tre
     } else if (!names.insert(h.name()).second) {
       v.Fail(hw, "name", path + ".name", "duplicate webhook name");
     }
-    const bool https = absl::StartsWith(h.url(), "https://");
-    const bool http = absl::StartsWith(h.url(), "http://");
-    std::string host_port = h.url().substr(https ? 8 : (http ? 7 : 0));
-    host_port = host_port.substr(0, host_port.find('/'));
-    if ((!https && !http) || host_port.empty()) {
-      v.Fail(hw, "url", path + ".url", "must be an http(s) URL");
-    } else if (http && !IsLoopbackAddress(host_port)) {
-      v.Fail(hw, "url", path + ".url", "plain http is only allowed to a loopback address");
+    if (absl::StatusOr<delivery::OutboundUrl> url = outbound.Check(h.url()); !url.ok()) {
+      v.Fail(hw, "url", path + ".url", url.status().message());
     }
     if (h.secret_file().empty()) v.Fail(hw, "secret_file", path + ".secret_file", "required");
     if (h.timeout_ms() != 0 && (h.timeout_ms() < 100 || h.timeout_ms() > 120000)) {

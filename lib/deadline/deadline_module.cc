@@ -32,7 +32,8 @@ absl::StatusOr<std::string> ReadSecret(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DeadlineModule>> DeadlineModule::Create(
-    const config::v1::DeadlineConfig& config, store::Store* store, Clock* clock) {
+    const config::v1::DeadlineConfig& config, store::Store* store, Clock* clock,
+    const delivery::OutboundPolicy& outbound) {
   DeadlineOptions options;
   ASSIGN_OR_RETURN(options.time_zone, LoadTimeZone(config.time_zone()));
   if (config.warn_before_size() > 0) {
@@ -58,6 +59,7 @@ absl::StatusOr<std::unique_ptr<DeadlineModule>> DeadlineModule::Create(
     w.url = hook.url();
     ASSIGN_OR_RETURN(w.secret, ReadSecret(hook.secret_file()));
     if (hook.timeout_ms() > 0) w.timeout = absl::Milliseconds(hook.timeout_ms());
+    w.policy = outbound;
     ASSIGN_OR_RETURN(auto sink, WebhookSink::Create(std::move(w)));
     sinks.push_back(std::move(sink));
     // One limit for the forwarder: the largest asked for (0 = unlimited wins).

@@ -19,6 +19,7 @@
 #include "lib/deadline/alert_forwarder.h"
 #include "lib/deadline/deadlines.h"
 #include "lib/deadline/scheduler.h"
+#include "lib/delivery/outbound_url.h"
 #include "lib/store/store.h"
 
 namespace dsar::deadline {
@@ -27,9 +28,11 @@ class DeadlineModule {
  public:
   // Builds everything from a validated config (defaults filled in here).
   // Errors: INVALID_ARGUMENT (bad zone, durations, webhook), NOT_FOUND (a
-  // webhook secret file cannot be read).
+  // webhook secret file cannot be read). `outbound` says which addresses
+  // the webhooks may reach (DsardConfig.outbound).
   static absl::StatusOr<std::unique_ptr<DeadlineModule>> Create(
-      const config::v1::DeadlineConfig& config, store::Store* store, Clock* clock);
+      const config::v1::DeadlineConfig& config, store::Store* store, Clock* clock,
+      const delivery::OutboundPolicy& outbound);
   ~DeadlineModule();
 
   // Starts the scheduler and forwarder threads. The first scheduler run

@@ -7,8 +7,8 @@ namespace dsar::deadline {
 
 absl::StatusOr<std::unique_ptr<WebhookSink>> WebhookSink::Create(WebhookOptions options) {
   if (options.name.empty()) return absl::InvalidArgumentError("webhook name is required");
-  if (!absl::StartsWith(options.url, "http://") && !absl::StartsWith(options.url, "https://")) {
-    return absl::InvalidArgumentError("webhook url must start with http:// or https://");
+  if (absl::StatusOr<delivery::OutboundUrl> url = options.policy.Check(options.url); !url.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("webhook url ", url.status().message()));
   }
   if (options.secret.size() < 16) {
     return absl::InvalidArgumentError("webhook secret must be at least 16 bytes");
@@ -19,7 +19,8 @@ absl::StatusOr<std::unique_ptr<WebhookSink>> WebhookSink::Create(WebhookOptions 
 WebhookSink::WebhookSink(WebhookOptions options)
     : options_(std::move(options)),
       name_(absl::StrCat("webhook:", options_.name)),
-      poster_({options_.secret, options_.timeout, options_.connect_timeout, "dsard-webhook/1"}) {}
+      poster_({options_.secret, options_.timeout, options_.connect_timeout, "dsard-webhook/1",
+               options_.policy, options_.resolver}) {}
 
 absl::Status WebhookSink::Deliver(const AlertDelivery& d) {
   absl::Status s = poster_.Post(
@@ -29,6 +30,9 @@ absl::Status WebhookSink::Deliver(const AlertDelivery& d) {
   if (s.code() == absl::StatusCode::kInvalidArgument) {
     return absl::InvalidArgumentError(
         absl::StrCat("webhook ", name_, " rejected the alert with ", s.message()));
+  }
+  if (s.code() == absl::StatusCode::kPermissionDenied) {
+    return absl::PermissionDeniedError(absl::StrCat("webhook ", name_, ": ", s.message()));
   }
   return absl::UnavailableError(absl::StrCat("webhook ", name_, ": ", s.message()));
 }

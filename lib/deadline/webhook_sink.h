@@ -6,7 +6,9 @@
 // rejection (delivery::IsPermanentRejection: 400, 404, 409, 410, 413, 415,
 // 422) is INVALID_ARGUMENT and fails the alert for good; anything else
 // (connection errors, timeouts, 401/403 from a misconfigured secret, 408,
-// 429, 5xx) is UNAVAILABLE and retried by the forwarder. Deliver() is called
+// 429, 5xx) is UNAVAILABLE and retried by the forwarder. The URL obeys
+// delivery::OutboundPolicy (checked at Create, its host pinned at each
+// attempt): an address now refused fails the alert for this sink for good. Deliver() is called
 // by one thread at a time (the forwarder's thread for this sink).
 #ifndef DSAR_LIB_DEADLINE_WEBHOOK_SINK_H_
 #define DSAR_LIB_DEADLINE_WEBHOOK_SINK_H_
@@ -27,6 +29,8 @@ struct WebhookOptions {
   std::string secret;  // HMAC key, at least 16 bytes
   absl::Duration timeout = absl::Seconds(10);
   absl::Duration connect_timeout = absl::Seconds(3);
+  delivery::OutboundPolicy policy;         // which addresses the URL may reach
+  delivery::Resolver* resolver = nullptr;  // not owned; null: the system's
 };
 
 class WebhookSink final : public AlertSink {

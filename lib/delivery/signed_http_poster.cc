@@ -1,9 +1,12 @@
 #include "lib/delivery/signed_http_poster.h"
 
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <sodium.h>
+#include <sys/socket.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 
 #include "absl/strings/ascii.h"
@@ -21,6 +24,34 @@ void GlobalInit() {
 }
 
 size_t DiscardBody(char*, size_t size, size_t n, void*) { return size * n; }
+
+// What the socket callback checks: libcurl may open sockets only to the
+// pinned address.
+struct SocketGuard {
+  const IpAddress* pinned;
+  bool refused = false;
+};
+
+curl_socket_t OpenPinnedSocket(void* data, curlsocktype purpose, struct curl_sockaddr* address) {
+  auto* guard = static_cast<SocketGuard*>(data);
+  std::optional<IpAddress> to;
+  if (address->family == AF_INET) {
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(&address->addr);
+    std::array<uint8_t, 4> b;
+    std::memcpy(b.data(), &sin->sin_addr, 4);
+    to = IpAddress::V4(b);
+  } else if (address->family == AF_INET6) {
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&address->addr);
+    std::array<uint8_t, 16> b;
+    std::memcpy(b.data(), &sin6->sin6_addr, 16);
+    to = IpAddress::V6(b);
+  }
+  if (purpose != CURLSOCKTYPE_IPCXN || !to.has_value() || !(*to == *guard->pinned)) {
+    guard->refused = true;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
 
 }  // namespace
 
@@ -74,11 +105,20 @@ SignedHttpPoster::~SignedHttpPoster() {
 
 absl::Status SignedHttpPoster::Post(absl::string_view url, absl::string_view body,
                                     const Headers& extra_headers) {
+  Resolver& resolver =
+      options_.resolver != nullptr ? *options_.resolver : *SystemResolver::Default();
+  absl::StatusOr<PinnedUrl> pinned = options_.policy.Pin(url, resolver);
+  if (!pinned.ok()) return pinned.status();
   absl::MutexLock lock(&mu_);
   CURL* curl = static_cast<CURL*>(curl_);
   if (curl == nullptr) return absl::UnavailableError("curl_easy_init failed");
   curl_easy_reset(curl);  // keeps the connection cache
-  const std::string url_string(url);
+  const std::string& url_string = pinned->target.url;
+  struct curl_slist* resolve = nullptr;
+  if (!pinned->target.literal.has_value()) {
+    resolve = curl_slist_append(resolve, pinned->ResolveEntry().c_str());
+  }
+  SocketGuard guard{&pinned->address};
   struct curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
   for (const auto& [name, value] : extra_headers) {
@@ -89,6 +129,10 @@ absl::Status SignedHttpPoster::Post(absl::string_view url, absl::string_view bod
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
   curl_easy_setopt(curl, CURLOPT_URL, url_string.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_PROXY, "");  // no proxy from the environment
+  curl_easy_setopt(curl, CURLOPT_RESOLVE, resolve);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, &OpenPinnedSocket);
+  curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &guard);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
@@ -103,6 +147,11 @@ absl::Status SignedHttpPoster::Post(absl::string_view url, absl::string_view bod
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &DiscardBody);
   const CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
+  curl_slist_free_all(resolve);
+  if (guard.refused) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("refused to connect to another address than ", pinned->address.ToString()));
+  }
   if (rc != CURLE_OK) return absl::UnavailableError(curl_easy_strerror(rc));
   long code = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);

@@ -4,14 +4,23 @@
 //
 // Headers: Content-Type: application/json; X-Dsar-Signature: sha256=<hex
 // HMAC-SHA256 of the exact body under the secret>; the caller's own headers
-// (ids, attempt number). Redirects are not followed; only http and https are
-// allowed; Expect: 100-continue is off.
+// (ids, attempt number). Redirects are not followed; proxies from the
+// environment are not used; Expect: 100-continue is off.
+//
+// Every attempt first checks the URL and pins its host (OutboundPolicy::Pin:
+// libcurl's URL parser, one resolution, every address checked), hands the
+// pinned address to libcurl (CURLOPT_RESOLVE) and refuses to open a socket
+// to any other address, so the address checked is the address connected to.
 //
 // Outcome of Post():
 //   OK                2xx: delivered;
 //   INVALID_ARGUMENT  the receiver rejected the body for good
 //                     (IsPermanentRejection: 400, 404, 409, 410, 413, 415,
-//                     422): do not retry;
+//                     422), or the URL is refused (OutboundPolicy::Check):
+//                     do not retry;
+//   PERMISSION_DENIED the host resolves to a refused address (or libcurl
+//                     tried another address than the pinned one): do not
+//                     retry;
 //   UNAVAILABLE       anything else: connection errors, timeouts, 408, 429,
 //                     5xx, and 401/403 from a misconfigured secret (fixable
 //                     without touching the body): retry later.
@@ -31,6 +40,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/delivery/outbound_url.h"
 
 namespace dsar::delivery {
 
@@ -39,6 +49,8 @@ struct SignedHttpPosterOptions {
   absl::Duration timeout = absl::Seconds(10);
   absl::Duration connect_timeout = absl::Seconds(3);
   std::string user_agent = "dsard/1";
+  OutboundPolicy policy;         // which addresses may be reached
+  Resolver* resolver = nullptr;  // not owned; null: SystemResolver::Default()
 };
 
 class SignedHttpPoster {

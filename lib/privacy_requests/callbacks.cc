@@ -33,15 +33,17 @@ delivery::SignedHttpPosterOptions CallbackPosterOptions(const RequestEnv& env) {
   o.timeout = env.options.callback_timeout;
   o.connect_timeout = absl::Seconds(3);
   o.user_agent = "dsard-status-callback/1";
+  o.policy = env.options.outbound;
+  o.resolver = env.options.resolver;
   return o;
 }
 
 }  // namespace
 
 std::string CallbackHost(absl::string_view url) {
-  const size_t scheme_end = url.find("://");
-  absl::string_view rest = scheme_end == absl::string_view::npos ? url : url.substr(scheme_end + 3);
-  return absl::AsciiStrToLower(rest.substr(0, rest.find_first_of("/?#")));
+  absl::StatusOr<delivery::OutboundUrl> parsed = delivery::ParseOutboundUrl(url);
+  if (!parsed.ok()) return absl::AsciiStrToLower(url);  // never sent: one breaker each
+  return absl::StrCat(parsed->host, ":", parsed->port);
 }
 
 void EnqueueCallbacks(store::WriteTxn& txn, absl::string_view tenant, absl::string_view request_id,
@@ -50,18 +52,13 @@ void EnqueueCallbacks(store::WriteTxn& txn, absl::string_view tenant, absl::stri
   rows::InsertCallbacks(txn, tenant, request_id, urls, body, now);
 }
 
-std::string CallbackUrlProblem(absl::string_view url) {
-  if (url.size() > 2048) return "at most 2048 characters";
-  const bool https = absl::StartsWith(url, "https://");
-  const bool http = absl::StartsWith(url, "http://");
-  absl::string_view rest = url.substr(https ? 8 : (http ? 7 : 0));
-  absl::string_view host_port = rest.substr(0, rest.find('/'));
-  if ((!https && !http) || host_port.empty()) return "must be an http(s) URL";
-  for (char c : url) {
-    if (c <= 0x20 || c >= 0x7f) return "must not contain spaces or control characters";
-  }
-  if (http && !IsLoopbackAddress(host_port)) {
-    return "plain http is only allowed to a loopback address; use https";
+std::string CallbackUrlProblem(const RequestOptions& options, absl::string_view tenant,
+                               absl::string_view url) {
+  absl::StatusOr<delivery::OutboundUrl> checked = options.outbound.Check(url);
+  if (!checked.ok()) return std::string(checked.status().message());
+  if (!delivery::HostAllowed(options.CallbackHosts(tenant), checked->host)) {
+    return absl::StrCat("host ", checked->host,
+                        " is not in this tenant's callback_hosts allowlist");
   }
   return "";
 }
@@ -116,12 +113,19 @@ int CallbackSender::DeliverDue(int limit, absl::Time* next) {
     }
     ++attempted;
     const int attempt = d.item.attempts + 1;
-    const absl::Status posted =
-        env_->options.callback_secret.empty()
-            ? absl::FailedPreconditionError("no callback secret configured")
-            : poster_.Post(d.content.url, d.content.body,
-                           {{"X-Dsar-Callback-Id", absl::StrCat("cb_", d.item.item)},
-                            {"X-Dsar-Delivery-Attempt", absl::StrCat(attempt)}});
+    absl::Status posted;
+    if (env_->options.callback_secret.empty()) {
+      posted = absl::FailedPreconditionError("no callback secret configured");
+    } else if (std::string problem =
+                   CallbackUrlProblem(env_->options, d.content.tenant, d.content.url);
+               !problem.empty()) {
+      // Checked when the request was made; the config may have changed since.
+      posted = absl::FailedPreconditionError(absl::StrCat("callback URL refused: ", problem));
+    } else {
+      posted = poster_.Post(d.content.url, d.content.body,
+                            {{"X-Dsar-Callback-Id", absl::StrCat("cb_", d.item.item)},
+                             {"X-Dsar-Delivery-Attempt", absl::StrCat(attempt)}});
+    }
     if (posted.ok() || !delivery::IsTransient(posted.code())) {
       breaker.RecordSuccess(grant.probe);  // the host answered
     } else {

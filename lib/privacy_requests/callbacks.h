@@ -18,7 +18,10 @@
 // Each receiving host has a delivery::CircuitBreaker: after 5 transport
 // failures or retryable answers in a row it is left alone for 30 s (its
 // callbacks wait without spending attempts), so a host that is down does not
-// hold up the callbacks of other hosts.
+// hold up the callbacks of other hosts. Each attempt resolves the host once
+// and connects to the address it checked (delivery::OutboundPolicy::Pin); a
+// URL that now resolves to a refused address, or whose host the tenant's
+// callback_hosts no longer allow, fails that callback for good.
 //
 // Thread-safety: EnqueueCallbacks runs inside a write transaction; a
 // CallbackSender is used by one thread (the worker's callback thread).
@@ -37,6 +40,7 @@
 #include "lib/delivery/circuit_breaker.h"
 #include "lib/delivery/retry_policy.h"
 #include "lib/delivery/signed_http_poster.h"
+#include "lib/privacy_requests/options.h"
 #include "lib/store/txn.h"
 
 namespace dsar::privacy_requests {
@@ -47,12 +51,14 @@ void EnqueueCallbacks(store::WriteTxn& txn, absl::string_view tenant, absl::stri
                       const std::vector<std::string>& urls, const std::string& body,
                       absl::Time now);
 
-// Checks a callback URL: https, or http to a loopback address; at most 2048
-// characters. The description of what is wrong, or empty when fine.
-std::string CallbackUrlProblem(absl::string_view url);
+// Checks `tenant`'s callback URL without resolving it: the outbound rules
+// (delivery::OutboundPolicy::Check: libcurl's parser, no user information,
+// https or http to a loopback IP, no refused IP literal) and the tenant's
+// callback_hosts. The description of what is wrong, or empty when fine.
+std::string CallbackUrlProblem(const RequestOptions& options, absl::string_view tenant,
+                               absl::string_view url);
 
-// The host (and port) part of a callback URL, lower-cased: what a breaker is
-// kept for.
+// "host:port" of a callback URL, lower-cased: what a breaker is kept for.
 std::string CallbackHost(absl::string_view url);
 
 class CallbackSender {

@@ -20,6 +20,38 @@ const CategoryNotice* RequestOptions::FindNotice(absl::string_view connector,
   return fallback;
 }
 
+const std::string& RequestOptions::CallbackSecret(absl::string_view tenant) const {
+  auto it = tenant_callbacks.find(tenant);
+  return it != tenant_callbacks.end() && !it->second.secret.empty() ? it->second.secret
+                                                                    : callback_secret;
+}
+
+const std::vector<std::string>& RequestOptions::CallbackHosts(absl::string_view tenant) const {
+  static const std::vector<std::string>* const kAny = new std::vector<std::string>();
+  auto it = tenant_callbacks.find(tenant);
+  return it != tenant_callbacks.end() ? it->second.hosts : *kAny;
+}
+
+namespace {
+
+// A callback secret file's content: at least 16 bytes once trimmed.
+absl::StatusOr<std::string> ReadCallbackSecret(const std::string& path, absl::string_view field) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::FailedPreconditionError(absl::StrCat(path, ": cannot read ", field));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string secret(absl::StripAsciiWhitespace(buffer.str()));
+  if (secret.size() < 16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": the secret must hold at least 16 bytes"));
+  }
+  return secret;
+}
+
+}  // namespace
+
 std::string ExportKeyFile(const config::v1::DsardConfig& config) {
   if (!config.requests().export_key_file().empty()) return config.requests().export_key_file();
   if (!config.outbox().payload_key_file().empty()) return config.outbox().payload_key_file();
@@ -44,17 +76,32 @@ absl::StatusOr<RequestOptions> RequestOptionsFromConfig(const config::v1::DsardC
   if (c.export_ttl_hours() > 0) o.export_ttl = absl::Hours(c.export_ttl_hours());
   o.pause_clock_until_verified = c.pause_clock_until_verified();
   if (!c.callback_secret_file().empty()) {
-    std::ifstream in(c.callback_secret_file(), std::ios::binary);
-    if (!in) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(c.callback_secret_file(), ": cannot read requests.callback_secret_file"));
+    absl::StatusOr<std::string> secret =
+        ReadCallbackSecret(c.callback_secret_file(), "requests.callback_secret_file");
+    if (!secret.ok()) return secret.status();
+    o.callback_secret = *std::move(secret);
+  }
+  for (int i = 0; i < config.tenants_size(); ++i) {
+    const auto& t = config.tenants(i);
+    TenantCallbackOptions tc;
+    tc.hosts.assign(t.callback_hosts().begin(), t.callback_hosts().end());
+    if (!t.callback_secret_file().empty()) {
+      absl::StatusOr<std::string> secret = ReadCallbackSecret(
+          t.callback_secret_file(), absl::StrCat("tenants[", i, "].callback_secret_file"));
+      if (!secret.ok()) return secret.status();
+      tc.secret = *std::move(secret);
     }
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    o.callback_secret = std::string(absl::StripAsciiWhitespace(buffer.str()));
-    if (o.callback_secret.size() < 16) {
-      return bad("callback_secret_file", "the secret must hold at least 16 bytes");
+    o.tenant_callbacks[t.id()] = std::move(tc);
+  }
+  {
+    const std::vector<std::string> cidrs(config.outbound().allowed_cidrs().begin(),
+                                         config.outbound().allowed_cidrs().end());
+    absl::StatusOr<delivery::OutboundPolicy> policy = delivery::OutboundPolicy::Create(cidrs);
+    if (!policy.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("outbound.allowed_cidrs: ", policy.status().message()));
     }
+    o.outbound = *std::move(policy);
   }
   if (c.callback_timeout_ms() < 0 || c.callback_timeout_ms() > 120000) {
     return bad("callback_timeout_ms", "must be between 100 and 120000 (or unset)");

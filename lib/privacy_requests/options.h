@@ -11,10 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "dsar/config/v1/config.pb.h"
+#include "lib/delivery/outbound_url.h"
 
 namespace dsar::privacy_requests {
 
@@ -27,11 +29,20 @@ struct CategoryNotice {
   std::string source;     // where the data came from
 };
 
+// One tenant's status-callback settings (TenantConfig.callback_*).
+struct TenantCallbackOptions {
+  std::vector<std::string> hosts;  // empty: any host the outbound policy allows
+  std::string secret;              // empty: requests.callback_secret_file's
+};
+
 struct RequestOptions {
   std::string export_dir;  // encrypted bundles and their parts
   absl::Duration export_ttl = absl::Hours(24 * 7);
   bool pause_clock_until_verified = false;
-  std::string callback_secret;  // empty: status callbacks are refused
+  std::string callback_secret;  // default for tenants without their own
+  absl::flat_hash_map<std::string, TenantCallbackOptions> tenant_callbacks;  // by tenant id
+  delivery::OutboundPolicy outbound;       // outbound.allowed_cidrs
+  delivery::Resolver* resolver = nullptr;  // not owned; null: the system's
   absl::Duration callback_timeout = absl::Seconds(10);
   int callback_max_attempts = 20;
   std::vector<CategoryNotice> notices;
@@ -41,6 +52,11 @@ struct RequestOptions {
   bool retention_review = false;
   int retention_max_erasures_per_scan = 1000;  // per tenant; above it all are held
   absl::Duration worker_poll = absl::Seconds(1);
+
+  // The secret that signs `tenant`'s callbacks; empty: callbacks refused.
+  const std::string& CallbackSecret(absl::string_view tenant) const;
+  // The hosts `tenant`'s callbacks may name (empty: any allowed host).
+  const std::vector<std::string>& CallbackHosts(absl::string_view tenant) const;
 
   // Retention and source statements for one category of one connector.
   const CategoryNotice* FindNotice(absl::string_view connector, absl::string_view category) const;

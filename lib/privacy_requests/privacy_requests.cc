@@ -216,10 +216,10 @@ void PrivacyRequests::Create(const CallContext& ctx, CreateInput in, CreateDone 
   CheckText(errors, "requester.channel", in.requester.channel, 64, false);
   CheckText(errors, "requester.reference", in.requester.reference, 128, false);
   if (!in.callback_url.empty()) {
-    std::string problem = CallbackUrlProblem(in.callback_url);
+    std::string problem = CallbackUrlProblem(env_->options, ctx.tenant, in.callback_url);
     if (!problem.empty()) {
       errors.Add("status_callback_url", problem);
-    } else if (env_->options.callback_secret.empty()) {
+    } else if (env_->options.CallbackSecret(ctx.tenant).empty()) {
       errors.Add("status_callback_url",
                  "status callbacks are not configured on this server (no callback secret)");
     }

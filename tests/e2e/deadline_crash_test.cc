@@ -29,6 +29,7 @@ class DeadlineCrashTest : public ::testing::Test {
     std::ofstream(dir_.File("dsard.textproto"))
         << "listen_address: \"127.0.0.1:0\"\ninsecure_loopback: true\n"
         << "shutdown_grace_ms: 1000\ndatabase_path: \"" << dir_.File("dsar.db") << "\"\n"
+        << "outbound { allowed_cidrs: \"127.0.0.0/8\" }\n"
         << "deadline {\n  webhooks { name: \"oncall\" url: \"" << receiver_.url()
         << "\" secret_file: \"" << dir_.File("hook.secret") << "\" timeout_ms: 60000 }\n}\n";
   }

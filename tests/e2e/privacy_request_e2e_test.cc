@@ -84,6 +84,7 @@ class PrivacyRequestE2eTest : public ::testing::Test {
         principal("svc-booking", "service", kServiceToken), principal("dpo-acme", "dpo", kDpoToken),
         connector("booking"), connector("crm"),
         "outbox { poll_interval_ms: 50 health_interval_ms: 60000 waiting_poll_ms: 50 }\n",
+        "outbound { allowed_cidrs: \"127.0.0.0/8\" allowed_cidrs: \"::1/128\" }\n",
         "requests { callback_secret_file: \"", dir_.File("callback.secret"),
         "\" worker_poll_interval_ms: 100 }\n");
   }

@@ -78,6 +78,7 @@ class SqlConnectorE2eTest : public ::testing::Test {
         "country: \"SE\" processor: \"Example Loyalty AB (synthetic)\" max_attempts: 50 "
         "initial_backoff_ms: 10 max_backoff_ms: 200 call_timeout_ms: 60000 }\n",
         "outbox { poll_interval_ms: 50 health_interval_ms: 60000 waiting_poll_ms: 50 }\n",
+        "outbound { allowed_cidrs: \"127.0.0.0/8\" allowed_cidrs: \"::1/128\" }\n",
         "requests { callback_secret_file: \"", dir_.File("callback.secret"),
         "\" worker_poll_interval_ms: 100 }\n");
     dsard_ = std::make_unique<DrainedProcess>(

@@ -65,6 +65,7 @@ class DsarctlRequestsTest : public ::testing::Test {
         connector("booking", booking_.port(), "categories: \"identity\" categories: \"booking\""),
         connector("crm", crm_.port(), "categories: \"contact\""),
         "outbox { poll_interval_ms: 50 health_interval_ms: 60000 waiting_poll_ms: 50 }\n",
+        "outbound { allowed_cidrs: \"127.0.0.0/8\" allowed_cidrs: \"::1/128\" }\n",
         "requests { callback_secret_file: \"", dir_.File("callback.secret"),
         "\" worker_poll_interval_ms: 50 }\n"));
     ASSERT_THAT(dsard_->Start(), IsOk());

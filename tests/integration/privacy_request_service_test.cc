@@ -98,6 +98,7 @@ class PrivacyRequestTest : public ::testing::Test {
         connector("crm", crm_.port(), "Customer relations",
                   "categories: \"contact\" categories: \"email\""),
         "outbox { poll_interval_ms: 50 health_interval_ms: 60000 waiting_poll_ms: 50 }\n",
+        "outbound { allowed_cidrs: \"127.0.0.0/8\" allowed_cidrs: \"::1/128\" }\n",
         "requests { callback_secret_file: \"", dir_.File("callback.secret"),
         "\" worker_poll_interval_ms: 50 notices { connector: \"booking\" retention: \"12 "
         "months after the customer relationship ends\" source: \"collected from you when you "

@@ -15,10 +15,19 @@ namespace {
 
 using ::dsar::testing::IsOk;
 using ::dsar::testing::StatusIs;
+using ::testing::HasSubstr;
 using testing::kTenant;
 using testing::WebhookReceiver;
 
 constexpr char kSecret[] = "test-secret-0123456789abcdef";
+
+// A webhook's options; its receivers run on loopback, which the policy
+// allows.
+WebhookOptions Hook(std::string name, std::string url, std::string secret) {
+  WebhookOptions o{std::move(name), std::move(url), std::move(secret)};
+  o.policy = *delivery::OutboundPolicy::Create({"127.0.0.0/8"});
+  return o;
+}
 
 class AlertForwarderTest : public testing::DeadlineTest {
  protected:
@@ -26,7 +35,7 @@ class AlertForwarderTest : public testing::DeadlineTest {
                                                AlertForwarderOptions options = {}) {
     std::vector<std::unique_ptr<AlertSink>> sinks;
     sinks.push_back(std::make_unique<LogSink>());
-    auto webhook = WebhookSink::Create({"oncall", receiver_.url(), secret});
+    auto webhook = WebhookSink::Create(Hook("oncall", receiver_.url(), secret));
     EXPECT_THAT(webhook, IsOk());
     if (webhook.ok()) sinks.push_back(std::move(*webhook));
     return std::make_unique<AlertForwarder>(*store_, clock_, std::move(sinks), options);
@@ -69,12 +78,17 @@ TEST(WebhookSignatureTest, IsHmacSha256OfTheBodyInHex) {
 }
 
 TEST(WebhookSinkTest, RejectsBadUrlsAndShortSecrets) {
-  EXPECT_THAT(WebhookSink::Create({"x", "ftp://127.0.0.1/", kSecret}),
+  EXPECT_THAT(WebhookSink::Create(Hook("x", "ftp://127.0.0.1/", kSecret)),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(WebhookSink::Create({"x", "http://127.0.0.1/", "short"}),
+  EXPECT_THAT(WebhookSink::Create(Hook("x", "http://127.0.0.1/", "short")),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(WebhookSink::Create({"", "http://127.0.0.1/", kSecret}),
+  EXPECT_THAT(WebhookSink::Create(Hook("", "http://127.0.0.1/", kSecret)),
               StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(WebhookSink::Create(Hook("x", "http://127.0.0.1:80@evil.example.invalid/", kSecret)),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("user information")));
+  // Loopback only when the policy allows it.
+  EXPECT_THAT(WebhookSink::Create({"x", "http://127.0.0.1/", kSecret}),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("a loopback address")));
 }
 
 TEST_F(AlertForwarderTest, SignedWebhookReachesALoopbackReceiver) {

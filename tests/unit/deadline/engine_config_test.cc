@@ -25,7 +25,8 @@ std::string Config(const std::string& deadline_section) {
 }
 
 TEST(DeadlineConfigTest, AcceptsAFullSection) {
-  auto c = ParseDsardConfig(Config(R"(deadline {
+  auto c = ParseDsardConfig(Config(R"(outbound { allowed_cidrs: "127.0.0.0/8" }
+deadline {
   time_zone: "Europe/Stockholm"
   warn_before: "48h" warn_before: "30m"
   overdue_every: "12h"
@@ -47,7 +48,10 @@ TEST(DeadlineConfigTest, NamesEachBadFieldWithItsLine) {
   webhooks { name: "Bad Name" url: "http://alerts.example.invalid/" }
   webhooks { name: "dup" url: "ftp://x" secret_file: "/s" }
   webhooks { name: "dup" url: "https://x.example.invalid/" secret_file: "/s" timeout_ms: 5 }
-})"),
+  webhooks { name: "local" url: "http://127.0.0.1:8080/" secret_file: "/s" }
+  webhooks { name: "sneaky" url: "http://127.0.0.1:80@evil.example.invalid/" secret_file: "/s" }
+}
+outbound { allowed_cidrs: "127.0.0.0/33" })"),
                             "test.textproto");
   ASSERT_THAT(c, StatusIs(absl::StatusCode::kInvalidArgument));
   const std::string m(c.status().message());
@@ -61,7 +65,12 @@ TEST(DeadlineConfigTest, NamesEachBadFieldWithItsLine) {
   EXPECT_THAT(m, HasSubstr("deadline.webhooks[1].url"));
   EXPECT_THAT(m, HasSubstr("deadline.webhooks[2].name: duplicate"));
   EXPECT_THAT(m, HasSubstr("deadline.webhooks[2].timeout_ms"));
+  EXPECT_THAT(m, HasSubstr("deadline.webhooks[3].url: names a loopback address"));
+  EXPECT_THAT(m, HasSubstr("deadline.webhooks[4].url: must not contain user information"));
+  EXPECT_THAT(m, HasSubstr(":15: outbound.allowed_cidrs: \"127.0.0.0/33\" is not a CIDR range"));
 }
+
+delivery::OutboundPolicy Loopback() { return *delivery::OutboundPolicy::Create({"127.0.0.0/8"}); }
 
 class EngineFromConfigTest : public ::testing::Test {
  protected:
@@ -87,7 +96,7 @@ TEST_F(EngineFromConfigTest, BuildsLevelsZoneAndSinks) {
   hook->set_name("oncall");
   hook->set_url("http://127.0.0.1:9/hooks");
   hook->set_secret_file(dir_.File("hook.secret"));
-  auto engine = DeadlineModule::Create(c, store_.get(), &clock_);
+  auto engine = DeadlineModule::Create(c, store_.get(), &clock_, Loopback());
   ASSERT_THAT(engine, IsOk());
   const DeadlineOptions& o = (*engine)->deadlines().options();
   EXPECT_EQ(o.time_zone.name(), "Europe/Stockholm");
@@ -102,7 +111,7 @@ TEST_F(EngineFromConfigTest, MissingSecretFileIsNotFound) {
   hook->set_name("oncall");
   hook->set_url("http://127.0.0.1:9/hooks");
   hook->set_secret_file(dir_.File("absent.secret"));
-  EXPECT_THAT(DeadlineModule::Create(c, store_.get(), &clock_),
+  EXPECT_THAT(DeadlineModule::Create(c, store_.get(), &clock_, Loopback()),
               StatusIs(absl::StatusCode::kNotFound));
 }
 

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -72,6 +73,7 @@ SignedHttpPosterOptions Options() {
   o.secret = kSecret;
   o.timeout = absl::Seconds(5);
   o.user_agent = "dsard-test/1";
+  o.policy = *OutboundPolicy::Create({"127.0.0.0/8"});
   return o;
 }
 
@@ -156,7 +158,123 @@ TEST(SignedHttpPosterTest, NoListenerIsTransient) {
 TEST(SignedHttpPosterTest, OnlyHttpAndHttpsAreSpoken) {
   SignedHttpPoster poster(Options());
   EXPECT_THAT(poster.Post("file:///etc/hostname", "{}", {}),
-              StatusIs(absl::StatusCode::kUnavailable));
+              StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("scheme")));
+}
+
+// Answers host names from a table (no DNS) and counts the look-ups.
+class TableResolver : public Resolver {
+ public:
+  void Set(const std::string& host, std::vector<std::string> addresses) {
+    absl::MutexLock lock(&mu_);
+    table_[host] = std::move(addresses);
+  }
+  int lookups() {
+    absl::MutexLock lock(&mu_);
+    return lookups_;
+  }
+  absl::StatusOr<std::vector<IpAddress>> Resolve(const std::string& host) override {
+    absl::MutexLock lock(&mu_);
+    ++lookups_;
+    std::vector<IpAddress> out;
+    for (const std::string& a : table_[host]) out.push_back(*IpAddress::Parse(a));
+    if (out.empty()) return absl::UnavailableError(host + " does not resolve");
+    return out;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, std::vector<std::string>> table_ ABSL_GUARDED_BY(mu_);
+  int lookups_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// A TCP listener on 127.0.0.1 that accepts connections, counts them and
+// closes them at once (an https client then fails its handshake).
+class Acceptor {
+ public:
+  Acceptor() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), len), 0);
+    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    EXPECT_EQ(listen(fd_, 8), 0);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) return;  // shut down
+        close(c);
+        absl::MutexLock lock(&mu_);
+        ++accepted_;
+      }
+    });
+  }
+  ~Acceptor() {
+    shutdown(fd_, SHUT_RDWR);
+    thread_.join();
+    close(fd_);
+  }
+  int port() const { return port_; }
+  int accepted() {
+    absl::MutexLock lock(&mu_);
+    return accepted_;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  absl::Mutex mu_;
+  int accepted_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST(SignedHttpPosterTest, ConnectsToTheAddressItResolvedAndCheckedOnce) {
+  Acceptor acceptor;
+  TableResolver resolver;
+  resolver.Set("hooks.example.invalid", {"127.0.0.1"});
+  SignedHttpPosterOptions o = Options();
+  o.resolver = &resolver;
+  SignedHttpPoster poster(o);
+  const std::string url =
+      "https://hooks.example.invalid:" + std::to_string(acceptor.port()) + "/in";
+  // The listener speaks no TLS: the handshake fails (transient), but the
+  // connection went to the pinned loopback address, not to DNS's answer.
+  EXPECT_THAT(poster.Post(url, "{}", {}), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(acceptor.accepted(), 1);
+  EXPECT_EQ(resolver.lookups(), 1);
+
+  // The name now resolves to a private address (DNS rebinding): the next
+  // attempt is refused for good before any connection.
+  resolver.Set("hooks.example.invalid", {"10.1.2.3"});
+  EXPECT_THAT(poster.Post(url, "{}", {}),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       ::testing::HasSubstr("resolves to 10.1.2.3, a private address")));
+  EXPECT_EQ(resolver.lookups(), 2);
+  // A public and a metadata address: refused, whichever would be picked.
+  resolver.Set("hooks.example.invalid", {"93.184.215.14", "169.254.169.254"});
+  EXPECT_THAT(poster.Post(url, "{}", {}),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       ::testing::HasSubstr("a cloud metadata address")));
+  EXPECT_EQ(acceptor.accepted(), 1);
+  // A name that does not resolve may later: transient.
+  resolver.Set("hooks.example.invalid", {});
+  EXPECT_THAT(poster.Post(url, "{}", {}), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST(SignedHttpPosterTest, RefusedUrlsAreNeverTried) {
+  Receiver receiver;
+  SignedHttpPosterOptions o = Options();
+  o.policy = OutboundPolicy();  // loopback not allowed
+  SignedHttpPoster poster(o);
+  EXPECT_THAT(
+      poster.Post(receiver.url(), "{}", {}),
+      StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("a loopback address")));
+  EXPECT_TRUE(receiver.got().empty());
+  // One delivery that is allowed, so the receiver has started listening
+  // before it is stopped (cpp-httplib 0.11 cannot stop a server that has not).
+  EXPECT_THAT(SignedHttpPoster(Options()).Post(receiver.url(), "{}", {}), IsOk());
 }
 
 TEST(WebhookSignatureTest, IsHmacSha256OfTheBodyInHex) {

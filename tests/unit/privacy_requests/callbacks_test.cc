@@ -83,6 +83,7 @@ class CallbackSenderTest : public testing::RequestsTest {
     RequestsTest::SetUp();
     env_.options.callback_secret = "callback-secret-0123456789";
     env_.options.callback_max_attempts = 4;
+    env_.options.outbound = *delivery::OutboundPolicy::Create({"127.0.0.0/8"});
   }
   void Enqueue(const std::vector<std::string>& urls) {
     ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
@@ -175,7 +176,7 @@ TEST_F(CallbackSenderTest, AHostThatKeepsFailingIsLeftAloneWithoutSpendingAttemp
 TEST(CallbackHostTest, IsTheLowerCasedAuthority) {
   EXPECT_EQ(CallbackHost("https://Hooks.Example.invalid:8443/a/b?c"), "hooks.example.invalid:8443");
   EXPECT_EQ(CallbackHost("http://127.0.0.1:9/x"), "127.0.0.1:9");
-  EXPECT_EQ(CallbackHost("https://example.invalid"), "example.invalid");
+  EXPECT_EQ(CallbackHost("https://example.invalid"), "example.invalid:443");
 }
 
 }  // namespace
