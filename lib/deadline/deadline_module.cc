@@ -60,6 +60,7 @@ absl::StatusOr<std::unique_ptr<DeadlineModule>> DeadlineModule::Create(
     ASSIGN_OR_RETURN(w.secret, ReadSecret(hook.secret_file()));
     if (hook.timeout_ms() > 0) w.timeout = absl::Milliseconds(hook.timeout_ms());
     w.policy = outbound;
+    w.clock = clock;
     ASSIGN_OR_RETURN(auto sink, WebhookSink::Create(std::move(w)));
     sinks.push_back(std::move(sink));
     // One limit for the forwarder: the largest asked for (0 = unlimited wins).

@@ -19,12 +19,12 @@ absl::StatusOr<std::unique_ptr<WebhookSink>> WebhookSink::Create(WebhookOptions 
 WebhookSink::WebhookSink(WebhookOptions options)
     : options_(std::move(options)),
       name_(absl::StrCat("webhook:", options_.name)),
-      poster_({options_.secret, options_.timeout, options_.connect_timeout, "dsard-webhook/1",
-               options_.policy, options_.resolver}) {}
+      poster_({options_.timeout, options_.connect_timeout, "dsard-webhook/1", options_.policy,
+               options_.resolver, options_.clock}) {}
 
 absl::Status WebhookSink::Deliver(const AlertDelivery& d) {
   absl::Status s = poster_.Post(
-      options_.url, d.payload,
+      options_.url, d.payload, {options_.secret, d.alert_id},
       {{"X-Dsar-Alert-Id", d.alert_id}, {"X-Dsar-Delivery-Attempt", absl::StrCat(d.attempt)}});
   if (s.ok()) return s;
   if (s.code() == absl::StatusCode::kInvalidArgument) {

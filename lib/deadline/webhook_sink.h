@@ -1,7 +1,8 @@
 // WebhookSink: POSTs each alert's JSON to an HTTP(S) endpoint, signed.
 //
-// The POST is delivery::SignedHttpPoster's (Content-Type, X-Dsar-Signature,
-// no redirects, keep-alive) with X-Dsar-Alert-Id: <alert id> and
+// The POST is delivery::SignedHttpPoster's (Content-Type, X-Dsar-Signature
+// t=...,v1=... over the time, the alert id and the body under this sink's
+// secret, no redirects, keep-alive) with X-Dsar-Alert-Id: <alert id> and
 // X-Dsar-Delivery-Attempt: <n>. A 2xx answer is a delivery; a permanent
 // rejection (delivery::IsPermanentRejection: 400, 404, 409, 410, 413, 415,
 // 422) is INVALID_ARGUMENT and fails the alert for good; anything else
@@ -31,6 +32,7 @@ struct WebhookOptions {
   absl::Duration connect_timeout = absl::Seconds(3);
   delivery::OutboundPolicy policy;         // which addresses the URL may reach
   delivery::Resolver* resolver = nullptr;  // not owned; null: the system's
+  Clock* clock = nullptr;                  // signature times; null: the system's
 };
 
 class WebhookSink final : public AlertSink {

@@ -10,7 +10,10 @@
 #include <mutex>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace dsar::delivery {
 namespace {
@@ -70,26 +73,64 @@ bool IsPermanentRejection(int http_status) {
   }
 }
 
-std::string WebhookSignature(absl::string_view secret, absl::string_view body) {
+namespace {
+
+// Hex HMAC-SHA256 of "<t>.<delivery id>.<body>".
+std::string SignedPayloadMac(absl::string_view secret, int64_t t, absl::string_view delivery_id,
+                             absl::string_view body) {
   GlobalInit();
   crypto_auth_hmacsha256_state state;
   crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(secret.data()),
                               secret.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(body.data()),
-                                body.size());
+  auto update = [&](absl::string_view part) {
+    crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(part.data()),
+                                  part.size());
+  };
+  update(absl::StrCat(t, ".", delivery_id, "."));
+  update(body);
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_final(&state, mac);
   char hex[crypto_auth_hmacsha256_BYTES * 2 + 1];
   sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
-  return absl::StrCat("sha256=", hex);
+  return hex;
 }
 
-bool VerifyWebhookSignature(absl::string_view secret, absl::string_view body,
-                            absl::string_view header_value) {
-  const std::string expected = WebhookSignature(secret, body);
-  const std::string got = absl::AsciiStrToLower(header_value);
-  return got.size() == expected.size() &&
-         sodium_memcmp(got.data(), expected.data(), expected.size()) == 0;
+}  // namespace
+
+std::string SignatureHeader(absl::string_view secret, absl::Time at, absl::string_view delivery_id,
+                            absl::string_view body) {
+  const int64_t t = absl::ToUnixSeconds(at);
+  return absl::StrCat("t=", t, ",v1=", SignedPayloadMac(secret, t, delivery_id, body));
+}
+
+absl::Status VerifySignatureHeader(absl::string_view secret, absl::string_view header_value,
+                                   absl::string_view delivery_id, absl::string_view body,
+                                   absl::Time now, absl::Duration tolerance) {
+  std::optional<int64_t> t;
+  std::vector<absl::string_view> macs;
+  for (absl::string_view part : absl::StrSplit(header_value, ',')) {
+    part = absl::StripAsciiWhitespace(part);
+    int64_t value = 0;
+    if (absl::ConsumePrefix(&part, "t=") && !t.has_value() && absl::SimpleAtoi(part, &value)) {
+      t = value;
+    } else if (absl::ConsumePrefix(&part, "v1=")) {
+      macs.push_back(part);
+    }
+  }
+  if (!t.has_value() || macs.empty()) {
+    return absl::PermissionDeniedError("malformed signature: want t=<seconds>,v1=<hex>");
+  }
+  if (absl::AbsDuration(now - absl::FromUnixSeconds(*t)) > tolerance) {
+    return absl::PermissionDeniedError("signature timestamp outside the tolerance");
+  }
+  const std::string expected = SignedPayloadMac(secret, *t, delivery_id, body);
+  for (absl::string_view mac : macs) {
+    if (mac.size() == expected.size() &&
+        sodium_memcmp(mac.data(), expected.data(), expected.size()) == 0) {
+      return absl::OkStatus();
+    }
+  }
+  return absl::PermissionDeniedError("signature does not match");
 }
 
 SignedHttpPoster::SignedHttpPoster(SignedHttpPosterOptions options) : options_(std::move(options)) {
@@ -104,7 +145,7 @@ SignedHttpPoster::~SignedHttpPoster() {
 }
 
 absl::Status SignedHttpPoster::Post(absl::string_view url, absl::string_view body,
-                                    const Headers& extra_headers) {
+                                    const Signing& signing, const Headers& extra_headers) {
   Resolver& resolver =
       options_.resolver != nullptr ? *options_.resolver : *SystemResolver::Default();
   absl::StatusOr<PinnedUrl> pinned = options_.policy.Pin(url, resolver);
@@ -124,8 +165,11 @@ absl::Status SignedHttpPoster::Post(absl::string_view url, absl::string_view bod
   for (const auto& [name, value] : extra_headers) {
     headers = curl_slist_append(headers, absl::StrCat(name, ": ", value).c_str());
   }
+  Clock* clock = options_.clock != nullptr ? options_.clock : SystemClock::Default();
   headers = curl_slist_append(
-      headers, absl::StrCat("X-Dsar-Signature: ", WebhookSignature(options_.secret, body)).c_str());
+      headers, absl::StrCat("X-Dsar-Signature: ", SignatureHeader(signing.secret, clock->Now(),
+                                                                  signing.delivery_id, body))
+                   .c_str());
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
   curl_easy_setopt(curl, CURLOPT_URL, url_string.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -1,10 +1,13 @@
 // SignedHttpPoster: the one HTTP client of dsar's outgoing deliveries (alert
 // webhooks, privacy-request status callbacks): a JSON POST signed with the
-// shared secret, and one answer to "retry or give up?".
+// caller's secret, and one answer to "retry or give up?".
 //
-// Headers: Content-Type: application/json; X-Dsar-Signature: sha256=<hex
-// HMAC-SHA256 of the exact body under the secret>; the caller's own headers
-// (ids, attempt number). Redirects are not followed; proxies from the
+// Headers: Content-Type: application/json; X-Dsar-Signature:
+// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<delivery id>.<body>"> (the
+// time from the injected Clock; the delivery id is the alert or callback id
+// the caller also sends in its own header, so a signature cannot be replayed
+// for another delivery, and a receiver can refuse old ones); the caller's own
+// headers (ids, attempt number). Redirects are not followed; proxies from the
 // environment are not used; Expect: 100-continue is off.
 //
 // Every attempt first checks the URL and pins its host (OutboundPolicy::Pin:
@@ -40,17 +43,24 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/core/clock.h"
 #include "lib/delivery/outbound_url.h"
 
 namespace dsar::delivery {
 
 struct SignedHttpPosterOptions {
-  std::string secret;  // HMAC key
   absl::Duration timeout = absl::Seconds(10);
   absl::Duration connect_timeout = absl::Seconds(3);
   std::string user_agent = "dsard/1";
   OutboundPolicy policy;         // which addresses may be reached
   Resolver* resolver = nullptr;  // not owned; null: SystemResolver::Default()
+  Clock* clock = nullptr;        // not owned; null: SystemClock::Default()
+};
+
+// What one POST is signed with.
+struct Signing {
+  std::string secret;       // HMAC key (the tenant's, the webhook's)
+  std::string delivery_id;  // the alert or callback id, covered by the signature
 };
 
 class SignedHttpPoster {
@@ -61,9 +71,10 @@ class SignedHttpPoster {
   SignedHttpPoster& operator=(const SignedHttpPoster&) = delete;
 
   using Headers = std::vector<std::pair<std::string, std::string>>;
-  // POSTs `body` to `url` (http or https) with the signature and `headers`.
-  // See the header comment for the status codes.
-  absl::Status Post(absl::string_view url, absl::string_view body, const Headers& headers);
+  // POSTs `body` to `url` (http or https) signed with `signing`, with
+  // `headers`. See the header comment for the status codes.
+  absl::Status Post(absl::string_view url, absl::string_view body, const Signing& signing,
+                    const Headers& headers);
 
  private:
   const SignedHttpPosterOptions options_;
@@ -74,12 +85,18 @@ class SignedHttpPoster {
 // Whether an HTTP answer rejects the body for good.
 bool IsPermanentRejection(int http_status);
 
-// "sha256=<64 lower-case hex digits>": HMAC-SHA256 of `body` under `secret`.
-std::string WebhookSignature(absl::string_view secret, absl::string_view body);
+// The X-Dsar-Signature value: "t=<unix seconds of `at`>,v1=<64 lower-case
+// hex digits of HMAC-SHA256 of "<t>.<delivery_id>.<body>" under `secret`>".
+std::string SignatureHeader(absl::string_view secret, absl::Time at, absl::string_view delivery_id,
+                            absl::string_view body);
 
-// Constant-time check of a received X-Dsar-Signature header value.
-bool VerifyWebhookSignature(absl::string_view secret, absl::string_view body,
-                            absl::string_view header_value);
+// A receiver's check of an X-Dsar-Signature value (constant-time): OK, or
+// PERMISSION_DENIED saying why (malformed, t further than `tolerance` from
+// `now`, no v1 matching). Replays within the tolerance are the receiver's to
+// drop by the delivery id it has seen.
+absl::Status VerifySignatureHeader(absl::string_view secret, absl::string_view header_value,
+                                   absl::string_view delivery_id, absl::string_view body,
+                                   absl::Time now, absl::Duration tolerance = absl::Minutes(5));
 
 }  // namespace dsar::delivery
 

@@ -29,12 +29,12 @@ delivery::RetryPolicy CallbackRetryPolicy(const RequestEnv& env) {
 
 delivery::SignedHttpPosterOptions CallbackPosterOptions(const RequestEnv& env) {
   delivery::SignedHttpPosterOptions o;
-  o.secret = env.options.callback_secret;
   o.timeout = env.options.callback_timeout;
   o.connect_timeout = absl::Seconds(3);
   o.user_agent = "dsard-status-callback/1";
   o.policy = env.options.outbound;
   o.resolver = env.options.resolver;
+  o.clock = env.clock;
   return o;
 }
 
@@ -114,7 +114,9 @@ int CallbackSender::DeliverDue(int limit, absl::Time* next) {
     ++attempted;
     const int attempt = d.item.attempts + 1;
     absl::Status posted;
-    if (env_->options.callback_secret.empty()) {
+    const std::string& secret = env_->options.CallbackSecret(d.content.tenant);
+    const std::string id = absl::StrCat("cb_", d.item.item);
+    if (secret.empty()) {
       posted = absl::FailedPreconditionError("no callback secret configured");
     } else if (std::string problem =
                    CallbackUrlProblem(env_->options, d.content.tenant, d.content.url);
@@ -122,9 +124,9 @@ int CallbackSender::DeliverDue(int limit, absl::Time* next) {
       // Checked when the request was made; the config may have changed since.
       posted = absl::FailedPreconditionError(absl::StrCat("callback URL refused: ", problem));
     } else {
-      posted = poster_.Post(d.content.url, d.content.body,
-                            {{"X-Dsar-Callback-Id", absl::StrCat("cb_", d.item.item)},
-                             {"X-Dsar-Delivery-Attempt", absl::StrCat(attempt)}});
+      posted = poster_.Post(
+          d.content.url, d.content.body, {secret, id},
+          {{"X-Dsar-Callback-Id", id}, {"X-Dsar-Delivery-Attempt", absl::StrCat(attempt)}});
     }
     if (posted.ok() || !delivery::IsTransient(posted.code())) {
       breaker.RecordSuccess(grant.probe);  // the host answered

@@ -7,15 +7,15 @@
 // CallbackSender delivers rows in order with retries and backoff, also after
 // restarts (delivery is at least once; X-Dsar-Callback-Id lets the receiver
 // drop repeats). The POST is delivery::SignedHttpPoster's, as for the alert
-// webhooks: X-Dsar-Signature: sha256=<hex HMAC-SHA256 of the body under the
-// shared secret>. Each attempt is judged by delivery::JudgeAttempt: a 2xx
-// answer is a delivery; a permanent rejection (delivery::IsPermanentRejection:
-// 400, 404, 409, 410, 413, 415, 422) or a missing secret gives it up; other
-// answers and transport errors are retried after delivery::RetryPolicy's
-// backoff without jitter (1 s, 2 s, 4 s ... up to 10 minutes) up to
-// callback_max_attempts. The rows are lib/delivery's deliveries table
-// (channel "callbacks"; the URL and body stay in privacy_request_callbacks).
-// Each receiving host has a delivery::CircuitBreaker: after 5 transport
+// webhooks: X-Dsar-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+// "<t>.<callback id>.<body>"> under the tenant's callback secret
+// (TenantConfig.callback_secret_file, else requests.callback_secret_file). Each attempt is judged
+// by delivery::JudgeAttempt: a 2xx answer is a delivery; a permanent rejection
+// (delivery::IsPermanentRejection: 400, 404, 409, 410, 413, 415, 422) or a missing secret gives it
+// up; other answers and transport errors are retried after delivery::RetryPolicy's backoff without
+// jitter (1 s, 2 s, 4 s ... up to 10 minutes) up to callback_max_attempts. The rows are
+// lib/delivery's deliveries table (channel "callbacks"; the URL and body stay in
+// privacy_request_callbacks). Each receiving host has a delivery::CircuitBreaker: after 5 transport
 // failures or retryable answers in a row it is left alone for 30 s (its
 // callbacks wait without spending attempts), so a host that is down does not
 // hold up the callbacks of other hosts. Each attempt resolves the host once

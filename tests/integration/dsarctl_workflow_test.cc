@@ -68,6 +68,7 @@ class DsarctlRequestsTest : public ::testing::Test {
         "outbound { allowed_cidrs: \"127.0.0.0/8\" allowed_cidrs: \"::1/128\" }\n",
         "requests { callback_secret_file: \"", dir_.File("callback.secret"),
         "\" worker_poll_interval_ms: 50 }\n"));
+    callbacks_.set_clock(&dsard_->clock());  // signature times come from the fake clock
     ASSERT_THAT(dsard_->Start(), IsOk());
     ctl_.set_server(absl::StrCat("127.0.0.1:", dsard_->daemon().port()));
   }

@@ -105,6 +105,7 @@ class PrivacyRequestTest : public ::testing::Test {
         "booked\" } ",
         requests, " }\n");
     dsard_ = std::make_unique<TestDsard>(extra);
+    callbacks_.set_clock(&dsard_->clock());  // signature times come from the fake clock
     ASSERT_THAT(dsard_->Start(), IsOk());
     stub_ = v1::PrivacyRequestService::NewStub(dsard_->channel());
   }

@@ -1,5 +1,7 @@
 // A real HTTP webhook receiver on 127.0.0.1 (cpp-httplib, port picked by the
-// OS) that checks X-Dsar-Signature like a production receiver would, records
+// OS) that checks X-Dsar-Signature like a production receiver would (t=...,v1=...
+// over the time, X-Dsar-Alert-Id and the body; at most 5 minutes off its
+// clock), records
 // what it got, and answers with scripted status codes. Tests wait on its
 // counters (condition variable), never on sleeps.
 #ifndef DSAR_TESTS_UNIT_DEADLINE_WEBHOOK_RECEIVER_H_
@@ -14,6 +16,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "lib/core/clock.h"
 #include "lib/delivery/signed_http_poster.h"
 
 namespace dsar::deadline::testing {
@@ -28,14 +31,19 @@ struct ReceivedHook {
 
 class WebhookReceiver {
  public:
-  explicit WebhookReceiver(std::string secret) : secret_(std::move(secret)) {
+  // `clock` (not owned) is what signature times are checked against; null:
+  // the system clock.
+  explicit WebhookReceiver(std::string secret, Clock* clock = nullptr)
+      : secret_(std::move(secret)), clock_(clock != nullptr ? clock : SystemClock::Default()) {
     server_.Post("/hooks/dsar", [this](const httplib::Request& req, httplib::Response& res) {
       ReceivedHook hook;
       hook.alert_id_header = req.get_header_value("X-Dsar-Alert-Id");
       hook.attempt_header = req.get_header_value("X-Dsar-Delivery-Attempt");
       hook.body = req.body;
-      hook.signature_valid = delivery::VerifyWebhookSignature(
-          secret_, req.body, req.get_header_value("X-Dsar-Signature"));
+      hook.signature_valid =
+          delivery::VerifySignatureHeader(secret_, req.get_header_value("X-Dsar-Signature"),
+                                          hook.alert_id_header, req.body, clock_->Now())
+              .ok();
       absl::MutexLock lock(&mu_);
       int status = 204;
       if (!hook.signature_valid) {
@@ -97,6 +105,7 @@ class WebhookReceiver {
 
  private:
   const std::string secret_;
+  Clock* const clock_;
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;

@@ -68,9 +68,16 @@ class Receiver {
   std::vector<Got> got_ ABSL_GUARDED_BY(mu_);
 };
 
+FakeClock* TestClock() {
+  static FakeClock* clock = new FakeClock(absl::FromUnixSeconds(1767225600));
+  return clock;
+}
+
+Signing Sign() { return {kSecret, "alrt_1"}; }
+
 SignedHttpPosterOptions Options() {
   SignedHttpPosterOptions o;
-  o.secret = kSecret;
+  o.clock = TestClock();
   o.timeout = absl::Seconds(5);
   o.user_agent = "dsard-test/1";
   o.policy = *OutboundPolicy::Create({"127.0.0.0/8"});
@@ -81,7 +88,8 @@ TEST(SignedHttpPosterTest, PostsTheBodySignedWithTheCallersHeaders) {
   Receiver receiver;
   SignedHttpPoster poster(Options());
   const std::string body = R"({"kind":"synthetic"})";
-  ASSERT_THAT(poster.Post(receiver.url(), body, {{"X-Dsar-Delivery-Attempt", "3"}}), IsOk());
+  ASSERT_THAT(poster.Post(receiver.url(), body, Sign(), {{"X-Dsar-Delivery-Attempt", "3"}}),
+              IsOk());
   const auto got = receiver.got();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].body, body);
@@ -89,8 +97,9 @@ TEST(SignedHttpPosterTest, PostsTheBodySignedWithTheCallersHeaders) {
   EXPECT_EQ(got[0].attempt, "3");
   EXPECT_EQ(got[0].user_agent, "dsard-test/1");
   EXPECT_EQ(got[0].expect, "");
-  EXPECT_EQ(got[0].signature, WebhookSignature(kSecret, body));
-  EXPECT_TRUE(VerifyWebhookSignature(kSecret, body, got[0].signature));
+  EXPECT_EQ(got[0].signature, SignatureHeader(kSecret, TestClock()->Now(), "alrt_1", body));
+  EXPECT_THAT(VerifySignatureHeader(kSecret, got[0].signature, "alrt_1", body, TestClock()->Now()),
+              IsOk());
 }
 
 TEST(SignedHttpPosterTest, PermanentRejectionsAreInvalidArgument) {
@@ -98,7 +107,7 @@ TEST(SignedHttpPosterTest, PermanentRejectionsAreInvalidArgument) {
   SignedHttpPoster poster(Options());
   for (int code : {400, 404, 409, 410, 413, 415, 422}) {
     receiver.Answer(code);
-    EXPECT_THAT(poster.Post(receiver.url(), "{}", {}),
+    EXPECT_THAT(poster.Post(receiver.url(), "{}", Sign(), {}),
                 StatusIs(absl::StatusCode::kInvalidArgument,
                          ::testing::HasSubstr("HTTP " + std::to_string(code))))
         << code;
@@ -112,7 +121,7 @@ TEST(SignedHttpPosterTest, EverythingElseIsTransient) {
   SignedHttpPoster poster(Options());
   for (int code : {301, 401, 403, 408, 429, 500, 502, 503}) {
     receiver.Answer(code);
-    EXPECT_THAT(poster.Post(receiver.url(), "{}", {}),
+    EXPECT_THAT(poster.Post(receiver.url(), "{}", Sign(), {}),
                 StatusIs(absl::StatusCode::kUnavailable,
                          ::testing::HasSubstr("HTTP " + std::to_string(code))))
         << code;
@@ -125,7 +134,7 @@ TEST(SignedHttpPosterTest, AnyTwoHundredIsADelivery) {
   SignedHttpPoster poster(Options());
   for (int code : {200, 202, 204}) {
     receiver.Answer(code);
-    EXPECT_THAT(poster.Post(receiver.url(), "{}", {}), IsOk()) << code;
+    EXPECT_THAT(poster.Post(receiver.url(), "{}", Sign(), {}), IsOk()) << code;
   }
 }
 
@@ -152,12 +161,12 @@ TEST(SignedHttpPosterTest, NoListenerIsTransient) {
   ASSERT_NE(port, 0);
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/in";
   SignedHttpPoster poster(Options());
-  EXPECT_THAT(poster.Post(url, "{}", {}), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(poster.Post(url, "{}", Sign(), {}), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST(SignedHttpPosterTest, OnlyHttpAndHttpsAreSpoken) {
   SignedHttpPoster poster(Options());
-  EXPECT_THAT(poster.Post("file:///etc/hostname", "{}", {}),
+  EXPECT_THAT(poster.Post("file:///etc/hostname", "{}", Sign(), {}),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("scheme")));
 }
 
@@ -241,26 +250,26 @@ TEST(SignedHttpPosterTest, ConnectsToTheAddressItResolvedAndCheckedOnce) {
       "https://hooks.example.invalid:" + std::to_string(acceptor.port()) + "/in";
   // The listener speaks no TLS: the handshake fails (transient), but the
   // connection went to the pinned loopback address, not to DNS's answer.
-  EXPECT_THAT(poster.Post(url, "{}", {}), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(poster.Post(url, "{}", Sign(), {}), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_EQ(acceptor.accepted(), 1);
   EXPECT_EQ(resolver.lookups(), 1);
 
   // The name now resolves to a private address (DNS rebinding): the next
   // attempt is refused for good before any connection.
   resolver.Set("hooks.example.invalid", {"10.1.2.3"});
-  EXPECT_THAT(poster.Post(url, "{}", {}),
+  EXPECT_THAT(poster.Post(url, "{}", Sign(), {}),
               StatusIs(absl::StatusCode::kPermissionDenied,
                        ::testing::HasSubstr("resolves to 10.1.2.3, a private address")));
   EXPECT_EQ(resolver.lookups(), 2);
   // A public and a metadata address: refused, whichever would be picked.
   resolver.Set("hooks.example.invalid", {"93.184.215.14", "169.254.169.254"});
-  EXPECT_THAT(poster.Post(url, "{}", {}),
+  EXPECT_THAT(poster.Post(url, "{}", Sign(), {}),
               StatusIs(absl::StatusCode::kPermissionDenied,
                        ::testing::HasSubstr("a cloud metadata address")));
   EXPECT_EQ(acceptor.accepted(), 1);
   // A name that does not resolve may later: transient.
   resolver.Set("hooks.example.invalid", {});
-  EXPECT_THAT(poster.Post(url, "{}", {}), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(poster.Post(url, "{}", Sign(), {}), StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST(SignedHttpPosterTest, RefusedUrlsAreNeverTried) {
@@ -269,20 +278,42 @@ TEST(SignedHttpPosterTest, RefusedUrlsAreNeverTried) {
   o.policy = OutboundPolicy();  // loopback not allowed
   SignedHttpPoster poster(o);
   EXPECT_THAT(
-      poster.Post(receiver.url(), "{}", {}),
+      poster.Post(receiver.url(), "{}", Sign(), {}),
       StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("a loopback address")));
   EXPECT_TRUE(receiver.got().empty());
   // One delivery that is allowed, so the receiver has started listening
   // before it is stopped (cpp-httplib 0.11 cannot stop a server that has not).
-  EXPECT_THAT(SignedHttpPoster(Options()).Post(receiver.url(), "{}", {}), IsOk());
+  EXPECT_THAT(SignedHttpPoster(Options()).Post(receiver.url(), "{}", Sign(), {}), IsOk());
 }
 
-TEST(WebhookSignatureTest, IsHmacSha256OfTheBodyInHex) {
-  // RFC 4231 test case 2.
-  EXPECT_EQ(WebhookSignature("Jefe", "what do ya want for nothing?"),
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
-  EXPECT_TRUE(VerifyWebhookSignature(kSecret, "{}", WebhookSignature(kSecret, "{}")));
-  EXPECT_FALSE(VerifyWebhookSignature(kSecret, "{ }", WebhookSignature(kSecret, "{}")));
+TEST(SignatureHeaderTest, CoversTheTimeTheDeliveryIdAndTheBody) {
+  const absl::Time t = absl::FromUnixSeconds(1767225600);
+  const std::string body = R"({"alert_id":"alrt_x"})";
+  const std::string header = SignatureHeader(kSecret, t, "alrt_x", body);
+  // The documented recipe: HMAC-SHA256 over "<t>.<id>.<body>", lower-case hex.
+  EXPECT_THAT(header, ::testing::MatchesRegex("t=1767225600,v1=[0-9a-f]{64}"));
+  // printf %s "0..what do ya want for nothing?" | openssl dgst -sha256 -hmac Jefe
+  EXPECT_EQ(SignatureHeader("Jefe", absl::FromUnixSeconds(0), "", "what do ya want for nothing?"),
+            "t=0,v1=c3da84cfbda1b9559b3c271e157a7398c779ab7bfbd8df0892d929cae72e1bf7");
+  EXPECT_THAT(VerifySignatureHeader(kSecret, header, "alrt_x", body, t + absl::Minutes(4)), IsOk());
+  const auto denied = absl::StatusCode::kPermissionDenied;
+  EXPECT_THAT(VerifySignatureHeader("another-secret-0123456789", header, "alrt_x", body, t),
+              StatusIs(denied, ::testing::HasSubstr("does not match")));
+  EXPECT_THAT(VerifySignatureHeader(kSecret, header, "alrt_y", body, t), StatusIs(denied));
+  EXPECT_THAT(VerifySignatureHeader(kSecret, header, "alrt_x", "{}", t), StatusIs(denied));
+  // A replay after the tolerance, or a signature from the future.
+  EXPECT_THAT(VerifySignatureHeader(kSecret, header, "alrt_x", body, t + absl::Minutes(6)),
+              StatusIs(denied, ::testing::HasSubstr("tolerance")));
+  EXPECT_THAT(VerifySignatureHeader(kSecret, header, "alrt_x", body, t - absl::Minutes(6)),
+              StatusIs(denied));
+  // The old format and garbage.
+  EXPECT_THAT(VerifySignatureHeader(kSecret, "sha256=00", "alrt_x", body, t),
+              StatusIs(denied, ::testing::HasSubstr("malformed")));
+  EXPECT_THAT(VerifySignatureHeader(kSecret, "", "alrt_x", body, t), StatusIs(denied));
+  // A receiver rotating secrets may list several v1 values.
+  const std::string mac = header.substr(header.find("v1="));
+  EXPECT_THAT(VerifySignatureHeader(kSecret, "t=1767225600,v1=00," + mac, "alrt_x", body, t),
+              IsOk());
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "lib/delivery/delivery_rows.h"
+#include "tests/testing/status_callback_receiver.h"
 #include "tests/unit/privacy_requests/requests_fixture.h"
 
 namespace dsar::privacy_requests {
@@ -85,10 +86,9 @@ class CallbackSenderTest : public testing::RequestsTest {
     env_.options.callback_max_attempts = 4;
     env_.options.outbound = *delivery::OutboundPolicy::Create({"127.0.0.0/8"});
   }
-  void Enqueue(const std::vector<std::string>& urls) {
+  void Enqueue(const std::vector<std::string>& urls, const std::string& tenant = testing::kTenant) {
     ASSERT_THAT(store_->WriteAndWait([&](store::WriteTxn& txn) {
-      EnqueueCallbacks(txn, testing::kTenant, "privacyRequests/pr-1", urls, "{\"state\":1}",
-                       clock_.Now());
+      EnqueueCallbacks(txn, tenant, "privacyRequests/pr-1", urls, "{\"state\":1}", clock_.Now());
       return absl::OkStatus();
     }),
                 IsOk());
@@ -171,6 +171,23 @@ TEST_F(CallbackSenderTest, AHostThatKeepsFailingIsLeftAloneWithoutSpendingAttemp
   EXPECT_EQ(sender.DeliverDue(10, &next), 1);
   EXPECT_THAT(Counts(), ElementsAre(FieldsAre("callbacks", "delivered", 1),
                                     FieldsAre("callbacks", "pending", 1)));
+}
+
+TEST_F(CallbackSenderTest, EachTenantSignsWithItsOwnSecret) {
+  // tenant-b has a secret of its own; kTenant uses requests.callback_secret_file's.
+  const std::string b_secret = "tenant-b-callback-secret-0123456789";
+  env_.options.tenant_callbacks["tenant-b"].secret = b_secret;
+  ::dsar::testing::StatusCallbackReceiver a(env_.options.callback_secret, &clock_);
+  ::dsar::testing::StatusCallbackReceiver b(b_secret, &clock_);
+  CallbackSender sender(&env_);
+  Enqueue({a.url()});
+  Enqueue({b.url(), a.url()}, "tenant-b");
+  absl::Time next;
+  EXPECT_EQ(sender.DeliverDue(10, &next), 3);
+  EXPECT_EQ(a.bodies().size(), 1u);  // kTenant's
+  EXPECT_EQ(b.bodies().size(), 1u);  // tenant-b's, under its own secret
+  EXPECT_EQ(a.forged(), 1);          // tenant-b's does not verify under kTenant's secret
+  EXPECT_EQ(b.forged(), 0);
 }
 
 TEST(CallbackHostTest, IsTheLowerCasedAuthority) {
