@@ -87,6 +87,7 @@ class RetentionE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::ofstream(dir_.File("subject.key")) << "e2e-retention-subject-key-0123456789abcdef";
+    std::ofstream(dir_.File("callback.secret")) << "e2e-retention-callback-secret-0123";
     systems_ = {
         {"booking", dir_.File("booking.db"), "people",
          "SELECT (SELECT count(*) FROM people WHERE id = ?1) + "
