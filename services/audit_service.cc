@@ -1,6 +1,8 @@
 #include "services/audit_service.h"
 
 #include "lib/audit/audit_log.h"
+#include "lib/audit/chain_verifier.h"
+#include "lib/core/errors.h"
 #include "services/call_gate.h"
 #include "services/grpc_status.h"
 #include "services/proto_time.h"
@@ -56,18 +58,29 @@ grpc::ServerUnaryReactor* AuditServiceImpl::VerifyAuditLog(grpc::CallbackServerC
   if (!gate_->AdmitOrFinish(context, reactor, kVerifyAuditLog, *request, "", &call)) {
     return reactor;
   }
-  auto result = audit::Verify(*store_);
-  if (!result.ok()) {
-    reactor->Finish(ToGrpcStatus(result.status()));
+  if (request->full() && !call.ctx.all_tenants) {
+    reactor->Finish(ToGrpcStatus(WithErrorInfo(
+        absl::PermissionDeniedError(
+            "a full verification re-hashes every tenant's rows: principals of all tenants only"),
+        "FULL_VERIFICATION_NOT_ALLOWED")));
     return reactor;
   }
-  response->set_intact(result->ok);
-  response->set_rows_checked(result->rows_checked);
-  response->set_first_bad_seq(result->first_bad_seq);
-  response->set_reason(result->reason);
-  response->set_head_hash(result->head_hash);
-  call.slot.reset();  // free the call's place before answering
-  reactor->Finish(grpc::Status::OK);
+  // Answered from the verifier's thread; the call keeps its slot until then.
+  verifier_->Verify(request->full(), [reactor, response, slot = std::move(call.slot)](
+                                         absl::StatusOr<audit::VerifyResult> result) mutable {
+    if (!result.ok()) {
+      reactor->Finish(ToGrpcStatus(result.status()));
+      return;
+    }
+    response->set_intact(result->ok);
+    response->set_rows_checked(result->rows_checked);
+    response->set_first_bad_seq(result->first_bad_seq);
+    response->set_reason(result->reason);
+    response->set_head_hash(result->head_hash);
+    response->set_from_seq(result->from_seq);
+    slot.reset();  // free the call's place before answering
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 

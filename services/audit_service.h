@@ -10,10 +10,15 @@ class CallGate;
 namespace store {
 class Store;
 }
+namespace audit {
+class ChainVerifier;
+}
 
 class AuditServiceImpl final : public dsar::v1::AuditService::CallbackService {
  public:
-  AuditServiceImpl(CallGate* gate, store::Store* store) : gate_(gate), store_(store) {}
+  // `verifier` runs VerifyAuditLog's work; all three must outlive the service.
+  AuditServiceImpl(CallGate* gate, store::Store* store, audit::ChainVerifier* verifier)
+      : gate_(gate), store_(store), verifier_(verifier) {}
 
   grpc::ServerUnaryReactor* ListAuditEvents(grpc::CallbackServerContext* context,
                                             const v1::ListAuditEventsRequest* request,
@@ -25,6 +30,7 @@ class AuditServiceImpl final : public dsar::v1::AuditService::CallbackService {
  private:
   CallGate* gate_;
   store::Store* store_;
+  audit::ChainVerifier* verifier_;
 };
 
 }  // namespace dsar

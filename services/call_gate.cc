@@ -35,6 +35,19 @@ std::string Metadata(const grpc::ServerContextBase& context, const char* key) {
   return it == metadata.end() ? std::string() : std::string(it->second.data(), it->second.size());
 }
 
+AdmissionLimits::Options LimitsFrom(const config::v1::LimitsConfig& c) {
+  AdmissionLimits::Options o;
+  if (c.max_concurrent_calls() > 0) o.max_calls = c.max_concurrent_calls();
+  if (c.max_open_streams() > 0) o.max_streams = c.max_open_streams();
+  if (c.per_principal_max_concurrent_calls() > 0) {
+    o.per_principal_calls = c.per_principal_max_concurrent_calls();
+  }
+  if (c.per_principal_max_open_streams() > 0) {
+    o.per_principal_streams = c.per_principal_max_open_streams();
+  }
+  return o;
+}
+
 }  // namespace
 
 Role ParseRole(absl::string_view name) {
@@ -130,11 +143,9 @@ CallGate::CallGate(const config::v1::DsardConfig& config, audit::RefusalRecorder
     : policy_(policy),
       refusals_(refusals),
       clock_(clock != nullptr ? clock : SystemClock::Default()),
-      max_in_flight_(config.limits().max_concurrent_calls() > 0
-                         ? config.limits().max_concurrent_calls()
-                         : 1024),
       rate_per_second_(config.limits().per_principal_rps()),
-      burst_(std::max(1, config.limits().per_principal_burst())) {
+      burst_(std::max(1, config.limits().per_principal_burst())),
+      limits_(LimitsFrom(config.limits())) {
   principals_ = BuildPrincipals(config);
   for (const auto& t : config.tenants()) tenants_[t.id()] = true;
 }
@@ -244,14 +255,23 @@ void CallGate::AuditRefusal(const grpc::ServerContextBase& context, const Princi
 absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& context,
                                              absl::string_view method,
                                              absl::string_view request_id) {
-  // The limits first: an overloaded server does no work for the call, not
-  // even hashing its token. The slot is given back when `slot` goes.
-  if (in_flight_.fetch_add(1) >= max_in_flight_) {
-    in_flight_.fetch_sub(1);
-    return WithErrorInfo(absl::ResourceExhaustedError("server overloaded; retry later"),
-                         "OVERLOADED");
-  }
-  std::shared_ptr<void> slot(nullptr, [this](void*) { in_flight_.fetch_sub(1); });
+  return AdmitAs(context, method, request_id, AdmissionLimits::Kind::kCall);
+}
+
+absl::StatusOr<AdmittedCall> CallGate::AdmitStream(const grpc::ServerContextBase& context,
+                                                   absl::string_view method) {
+  return AdmitAs(context, method, "", AdmissionLimits::Kind::kStream);
+}
+
+absl::StatusOr<AdmittedCall> CallGate::AdmitAs(const grpc::ServerContextBase& context,
+                                               absl::string_view method,
+                                               absl::string_view request_id,
+                                               AdmissionLimits::Kind kind) {
+  // The global limit first: an overloaded server does no work for the call,
+  // not even hashing its token. The places are given back when the ticket
+  // (the call's `slot`) goes.
+  auto ticket = limits_.AdmitGlobal(kind);
+  if (!ticket.ok()) return ticket.status();
   std::string claimed;
   auto principal = Authenticate(context, &claimed);
   if (!principal.ok()) {
@@ -262,6 +282,7 @@ absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& cont
   // Rate before the role and tenant checks: a principal calling what it may
   // not is limited like any other, before its refusals are counted.
   if (absl::Status rate = TakeToken(p.name); !rate.ok()) return rate;
+  if (absl::Status own = limits_.AdmitPrincipal(**ticket, p.name); !own.ok()) return own;
   std::string requested = Metadata(context, "x-dsar-tenant");
   const std::string own_tenant =
       p.tenant != "*" ? p.tenant : (tenants_.contains(requested) ? requested : "");
@@ -288,7 +309,7 @@ absl::StatusOr<AdmittedCall> CallGate::Admit(const grpc::ServerContextBase& cont
     return denied;
   }
   AdmittedCall call;
-  call.slot = std::move(slot);
+  call.slot = std::shared_ptr<AdmissionLimits::Ticket>(std::move(*ticket));
   call.ctx.principal = p.name;
   call.ctx.role = p.role;
   call.ctx.tenant = std::move(tenant);

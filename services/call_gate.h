@@ -29,6 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "dsar/config/v1/config.pb.h"
+#include "lib/core/admission_limits.h"
 #include "lib/core/call_context.h"
 #include "services/metered_reactor.h"
 
@@ -93,9 +94,15 @@ class CallGate {
 
   // `method` is the full gRPC method name, e.g. "/dsar.v1.ConsentService/CheckConsent".
   // Errors: UNAUTHENTICATED, PERMISSION_DENIED, INVALID_ARGUMENT (bad
-  // x-dsar-tenant), RESOURCE_EXHAUSTED (overloaded or rate-limited).
+  // x-dsar-tenant), RESOURCE_EXHAUSTED (overloaded, rate-limited, or the
+  // principal's calls in flight at its limit).
   absl::StatusOr<AdmittedCall> Admit(const grpc::ServerContextBase& context,
                                      absl::string_view method, absl::string_view request_id = "");
+  // Admit for a server stream (WatchAlerts, DownloadExport): counted under
+  // the stream limits (limits.max_open_streams, per_principal_max_open_streams),
+  // apart from unary calls, for as long as `slot` lives.
+  absl::StatusOr<AdmittedCall> AdmitStream(const grpc::ServerContextBase& context,
+                                           absl::string_view method);
 
   // Whether the admitted caller holds `permission` (kPermission*):
   // PERMISSION_DENIED (ErrorInfo "PERMISSION_NOT_GRANTED", audited) when not.
@@ -119,7 +126,10 @@ class CallGate {
   // For streaming handlers, which have reactors of their own.
   CallMeter Meter(absl::string_view method) const { return CallMeter(metrics_, method); }
 
-  int in_flight() const { return in_flight_.load(); }
+  // Unary calls admitted and not yet answered.
+  int in_flight() const { return limits_.in_flight(AdmissionLimits::Kind::kCall); }
+  // Server streams open.
+  int open_streams() const { return limits_.in_flight(AdmissionLimits::Kind::kStream); }
 
   // Replaces the principals (token hashes, certificate identities, names,
   // roles, tenants) with `config`'s, e.g. on SIGHUP: calls admitted from now
@@ -153,6 +163,9 @@ class CallGate {
       const grpc::ServerContextBase& context, std::string* claimed) const;
   static std::shared_ptr<const Principals> BuildPrincipals(const config::v1::DsardConfig& config);
   absl::Status TakeToken(const std::string& principal);
+  absl::StatusOr<AdmittedCall> AdmitAs(const grpc::ServerContextBase& context,
+                                       absl::string_view method, absl::string_view request_id,
+                                       AdmissionLimits::Kind kind);
   // Counts a refused call of `principal` (null: unauthenticated, claiming
   // `claimed` if not empty) acting for `tenant` (empty: none).
   void AuditRefusal(const grpc::ServerContextBase& context, const Principal* principal,
@@ -166,10 +179,10 @@ class CallGate {
   mutable absl::Mutex principals_mu_;
   std::shared_ptr<const Principals> principals_ ABSL_GUARDED_BY(principals_mu_);
   absl::flat_hash_map<std::string, bool> tenants_;
-  const int max_in_flight_;
+
   const double rate_per_second_;
   const double burst_;
-  std::atomic<int> in_flight_{0};
+  AdmissionLimits limits_;
   absl::Mutex buckets_mu_;
   absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(buckets_mu_);
 };

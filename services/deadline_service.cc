@@ -273,7 +273,7 @@ grpc::ServerUnaryReactor* DeadlineServiceImpl::GetSlaReport(grpc::CallbackServer
 grpc::ServerWriteReactor<v1::WatchAlertsResponse>* DeadlineServiceImpl::WatchAlerts(
     grpc::CallbackServerContext* context, const v1::WatchAlertsRequest* request) {
   const CallMeter meter = gate_->Meter(kWatch);
-  absl::StatusOr<AdmittedCall> call = gate_->Admit(*context, kWatch);
+  absl::StatusOr<AdmittedCall> call = gate_->AdmitStream(*context, kWatch);
   if (!call.ok()) return new RefusedWatch(meter, call.status());
   if (absl::Status bounds = CheckRequestBounds(*request); !bounds.ok()) {
     return new RefusedWatch(meter, bounds);

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lib/audit/audit_anchor.h"
+#include "lib/audit/chain_verifier.h"
 #include "lib/audit/refusal_recorder.h"
 #include "lib/breach/breach_register.h"
 #include "lib/connector/payload.h"
@@ -48,6 +49,9 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   store_options.path = config.database_path();
   store_options.read_pool_size = config.read_pool_size();
   store_options.read_mmap_bytes = int64_t{config.read_mmap_mib()} << 20;
+  if (config.read_acquire_timeout_ms() > 0) {
+    store_options.read_acquire_timeout = absl::Milliseconds(config.read_acquire_timeout_ms());
+  }
   store_options.max_group_size = config.writer().max_group_size();
   store_options.max_queue_depth = config.writer().max_queue_depth();
   auto store = store::Store::Open(store_options);
@@ -88,7 +92,9 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   d->refusals_ = std::make_unique<audit::RefusalRecorder>(d->store_.get(), clock, refusal_options);
   d->refusals_->Start();
   d->call_gate_ = std::make_unique<CallGate>(config, d->refusals_.get(), clock);
-  d->audit_service_ = std::make_unique<AuditServiceImpl>(d->call_gate_.get(), d->store_.get());
+  d->chain_verifier_ = std::make_unique<audit::ChainVerifier>(d->store_.get());
+  d->audit_service_ = std::make_unique<AuditServiceImpl>(d->call_gate_.get(), d->store_.get(),
+                                                         d->chain_verifier_.get());
   std::vector<grpc::Service*> services = {d->audit_service_.get()};
   auto ops = OpsModule::Create(config, d->store_.get(), d->call_gate_.get(), clock);
   if (!ops.ok()) return ops.status();
@@ -288,6 +294,7 @@ void Dsard::Shutdown() {
   }
   // No call is refused any more: the last window's refusals go to the log.
   if (refusals_) refusals_->Stop();
+  if (chain_verifier_) chain_verifier_->Stop();
   // The admin endpoint and backups read the store: stop them before it closes.
   if (ops_) ops_->Stop();
   if (connectors_) {

@@ -43,6 +43,7 @@ class PrivacyRequestsModule;
 }
 namespace audit {
 class AuditAnchor;
+class ChainVerifier;
 class RefusalRecorder;
 }  // namespace audit
 namespace breach {
@@ -104,6 +105,8 @@ class Dsard {
   // Counts refused calls into coalesced audit rows; the gate records into it.
   std::unique_ptr<audit::RefusalRecorder> refusals_;
   std::unique_ptr<CallGate> call_gate_;
+  // VerifyAuditLog's thread: incremental passes from the verified head.
+  std::unique_ptr<audit::ChainVerifier> chain_verifier_;
   std::unique_ptr<AuditServiceImpl> audit_service_;
   std::unique_ptr<audit::AuditAnchor> audit_anchor_;
   std::unique_ptr<store::IdempotencyKeySweeper> idempotency_sweeper_;

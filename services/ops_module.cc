@@ -87,8 +87,11 @@ int OpsModule::admin_port() const { return admin_http_ ? admin_http_->port() : 0
 std::string OpsModule::RenderMetrics() {
   ops::PrometheusText out;
   request_metrics_->WriteTo(out);
-  out.Family("dsar_grpc_server_in_flight", "gauge", "Calls admitted and not yet answered.");
+  out.Family("dsar_grpc_server_in_flight", "gauge", "Unary calls admitted and not yet answered.");
   out.Sample("dsar_grpc_server_in_flight", {}, gate_ != nullptr ? gate_->in_flight() : 0);
+  out.Family("dsar_grpc_server_open_streams", "gauge",
+             "Server streams (WatchAlerts, DownloadExport) admitted and still open.");
+  out.Sample("dsar_grpc_server_open_streams", {}, gate_ != nullptr ? gate_->open_streams() : 0);
   if (consent_index_ != nullptr) {
     out.Family("dsar_consent_index_enabled", "gauge",
                "1 while CheckConsent answers from memory; 0 once the index switched off.");

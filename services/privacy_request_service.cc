@@ -375,7 +375,7 @@ grpc::ServerUnaryReactor* PrivacyRequestServiceImpl::CancelPrivacyRequest(
 grpc::ServerWriteReactor<v1::DownloadExportResponse>* PrivacyRequestServiceImpl::DownloadExport(
     grpc::CallbackServerContext* context, const v1::DownloadExportRequest* request) {
   const CallMeter meter = gate_->Meter(kDownload);
-  absl::StatusOr<AdmittedCall> call = gate_->Admit(*context, kDownload);
+  absl::StatusOr<AdmittedCall> call = gate_->AdmitStream(*context, kDownload);
   if (!call.ok()) return new RefusedDownload(meter, call.status());
   if (absl::Status bounds = CheckRequestBounds(*request); !bounds.ok()) {
     return new RefusedDownload(meter, bounds);

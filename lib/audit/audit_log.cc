@@ -231,16 +231,23 @@ absl::StatusOr<Head> ReadHead(store::Store& store) {
 }
 
 absl::StatusOr<VerifyResult> Verify(store::Store& store) {
+  return VerifyAfter(store, 0, GenesisHash());
+}
+
+absl::StatusOr<VerifyResult> VerifyAfter(store::Store& store, int64_t after_seq,
+                                         const std::string& after_hash) {
   VerifyResult result;
+  result.from_seq = after_seq + 1;
   absl::Status status = store.Read([&](store::ReadTxn& txn) {
     auto fail = [&](int64_t seq, std::string reason) {
       result.ok = false;
       result.first_bad_seq = seq;
       result.reason = std::move(reason);
     };
-    SQLite::Statement& q = txn.Prepare(absl::StrCat(kSelectColumns, "ORDER BY seq"));
-    int64_t expected_seq = 1;
-    std::string expected_prev = GenesisHash();
+    SQLite::Statement& q = txn.Prepare(absl::StrCat(kSelectColumns, "WHERE seq > ? ORDER BY seq"));
+    q.bind(1, static_cast<int64_t>(after_seq));
+    int64_t expected_seq = after_seq + 1;
+    std::string expected_prev = after_hash;
     while (q.executeStep()) {
       AuditEvent e = RowToEvent(q);
       ++result.rows_checked;

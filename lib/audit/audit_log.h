@@ -50,6 +50,7 @@ struct AuditEvent {
 
 struct VerifyResult {
   bool ok = true;
+  int64_t from_seq = 1;  // the first row checked (1: the whole chain)
   int64_t rows_checked = 0;
   int64_t first_bad_seq = 0;  // 0 when ok
   std::string reason;         // why that row fails; empty when ok
@@ -118,6 +119,11 @@ Head ReadHead(store::ReadTxn& txn);
 
 // Walks the whole chain in one read snapshot.
 absl::StatusOr<VerifyResult> Verify(store::Store& store);
+// Walks the rows after `after_seq` in one read snapshot, the first of them
+// chained to `after_hash` (a head verified before); then the head. Rows up
+// to `after_seq` are not read again.
+absl::StatusOr<VerifyResult> VerifyAfter(store::Store& store, int64_t after_seq,
+                                         const std::string& after_hash);
 
 // The hash a row must carry; exposed for tests.
 std::string ComputeHash(const AuditEvent& event);

@@ -77,6 +77,7 @@ void RefusalRecorder::Record(const Refusal& refusal) {
       Tally tally;
       tally.role = std::get<0>(key) == "*" ? Role::kUnspecified : refusal.role;
       tally.first = now;
+      tally.order = recorded_;
       tally.method = refusal.method;
       tally.request_id = SanitiseRequestId(refusal.request_id);
       it = tallies_.emplace(std::move(key), std::move(tally)).first;
@@ -127,6 +128,7 @@ absl::Status RefusalRecorder::Write(absl::flat_hash_map<Key, Tally> tallies, boo
   struct Row {
     CallContext ctx;
     PendingEvent event;
+    int64_t order;
   };
   std::vector<Row> rows;
   rows.reserve(tallies.size());
@@ -143,10 +145,10 @@ absl::Status RefusalRecorder::Write(absl::flat_hash_map<Key, Tally> tallies, boo
     row.event.count = tally.count;
     row.event.reason = std::get<4>(key);
     row.event.time = tally.first;
+    row.order = tally.order;
     rows.push_back(std::move(row));
   }
-  std::sort(rows.begin(), rows.end(),
-            [](const Row& a, const Row& b) { return a.event.time < b.event.time; });
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.order < b.order; });
   const int64_t count = static_cast<int64_t>(rows.size());
   auto write = [rows = std::move(rows), now = clock_->Now()](store::WriteTxn& txn) mutable {
     std::vector<PendingEvent> events;

@@ -99,6 +99,7 @@ class RefusalRecorder {
     Role role = Role::kUnspecified;
     int64_t count = 0;
     absl::Time first;
+    int64_t order = 0;  // when the key was first seen (ties of `first`)
     std::string method;
     std::string request_id;
   };

@@ -400,6 +400,8 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
   in_range(root, "idempotency_retention_days", "idempotency_retention_days",
            c.idempotency_retention_days(), 1, 3650);
   in_range(root, "read_mmap_mib", "read_mmap_mib", c.read_mmap_mib(), 1, 2048);
+  in_range(root, "read_acquire_timeout_ms", "read_acquire_timeout_ms", c.read_acquire_timeout_ms(),
+           1, 60000);
   if (c.consent_index_max_entries() != -1) {
     in_range(root, "consent_index_max_entries", "consent_index_max_entries",
              c.consent_index_max_entries(), 1, 100000000);
@@ -430,6 +432,13 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
            c.limits().refusal_audit_window_seconds(), 1, 3600);
   in_range(limits, "refusal_audit_max_keys", "limits.refusal_audit_max_keys",
            c.limits().refusal_audit_max_keys(), 1, 10000);
+  in_range(limits, "per_principal_max_concurrent_calls",
+           "limits.per_principal_max_concurrent_calls",
+           c.limits().per_principal_max_concurrent_calls(), 1, 100000);
+  in_range(limits, "max_open_streams", "limits.max_open_streams", c.limits().max_open_streams(), 1,
+           100000);
+  in_range(limits, "per_principal_max_open_streams", "limits.per_principal_max_open_streams",
+           c.limits().per_principal_max_open_streams(), 1, 10000);
   if (c.has_tls()) {
     const Where tls{tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("tls"), -1),
                     dsar::config::v1::TlsConfig::descriptor()};
@@ -450,6 +459,7 @@ void ApplyDefaults(DsardConfig& c) {
   if (c.max_message_bytes() == 0) c.set_max_message_bytes(4 << 20);
   if (c.shutdown_grace_ms() == 0) c.set_shutdown_grace_ms(5000);
   if (c.read_pool_size() == 0) c.set_read_pool_size(4);
+  if (c.read_acquire_timeout_ms() == 0) c.set_read_acquire_timeout_ms(2000);
   if (c.audit_anchor_interval_seconds() == 0) c.set_audit_anchor_interval_seconds(3600);
   if (c.idempotency_retention_days() == 0) c.set_idempotency_retention_days(30);
   if (c.consent_index_max_entries() == 0) c.set_consent_index_max_entries(2000000);
@@ -461,6 +471,13 @@ void ApplyDefaults(DsardConfig& c) {
     c.mutable_limits()->set_refusal_audit_window_seconds(60);
   }
   if (c.limits().refusal_audit_max_keys() == 0) c.mutable_limits()->set_refusal_audit_max_keys(100);
+  if (c.limits().per_principal_max_concurrent_calls() == 0) {
+    c.mutable_limits()->set_per_principal_max_concurrent_calls(64);
+  }
+  if (c.limits().max_open_streams() == 0) c.mutable_limits()->set_max_open_streams(256);
+  if (c.limits().per_principal_max_open_streams() == 0) {
+    c.mutable_limits()->set_per_principal_max_open_streams(8);
+  }
   if (c.limits().per_principal_burst() == 0) {
     c.mutable_limits()->set_per_principal_burst(
         std::max(1, static_cast<int>(c.limits().per_principal_rps())));

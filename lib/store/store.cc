@@ -115,8 +115,9 @@ class SqliteStore final : public Store {
   }
 
   absl::Status Read(absl::FunctionRef<absl::Status(ReadTxn&)> fn) override {
-    Connection* conn = AcquireReader();
-    if (conn == nullptr) return absl::UnavailableError("store is closed");
+    absl::StatusOr<Connection*> acquired = AcquireReader();
+    if (!acquired.ok()) return acquired.status();
+    Connection* conn = *acquired;
     absl::Status status = Guard("read", [&]() -> absl::Status {
       conn->Exec("BEGIN");
       ReadTxn txn(*conn);
@@ -315,14 +316,21 @@ class SqliteStore final : public Store {
     return absl::OkStatus();
   }
 
-  Connection* AcquireReader() {
+  absl::StatusOr<Connection*> AcquireReader() {
     absl::MutexLock lock(&readers_mu_);
-    readers_mu_.Await(absl::Condition(
-        +[](SqliteStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->readers_mu_) {
-          return s->readers_closed_ || !s->free_readers_.empty();
-        },
-        this));
-    if (readers_closed_) return nullptr;
+    const bool free = readers_mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](SqliteStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->readers_mu_) {
+              return s->readers_closed_ || !s->free_readers_.empty();
+            },
+            this),
+        options_.read_acquire_timeout);
+    if (readers_closed_) return absl::UnavailableError("store is closed");
+    if (!free) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("every read connection stayed busy for ",
+                       absl::FormatDuration(options_.read_acquire_timeout), "; retry later"));
+    }
     Connection* conn = free_readers_.back();
     free_readers_.pop_back();
     return conn;

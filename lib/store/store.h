@@ -40,6 +40,10 @@ namespace dsar::store {
 struct StoreOptions {
   std::string path;        // SQLite file; parent directory is created
   int read_pool_size = 4;  // read-only connections
+  // How long Read waits for a free read connection before it answers
+  // RESOURCE_EXHAUSTED (every connection busy, e.g. with long scans): a
+  // caller is never queued without bound.
+  absl::Duration read_acquire_timeout = absl::Seconds(2);
   // Read connections map up to this many bytes of the file (PRAGMA
   // mmap_size; SQLite caps it at ~2 GiB): reads of pages not in SQLite's own
   // small page cache then cost no pread and no copy, but every mapped page a

@@ -12,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "dsar/v1/audit.grpc.pb.h"
 #include "dsar/v1/consent.grpc.pb.h"
+#include "dsar/v1/deadline.grpc.pb.h"
 #include "dsar/v1/privacy_request.grpc.pb.h"
 #include "lib/audit/refusal_recorder.h"
 #include "lib/store/store.h"
@@ -309,6 +310,41 @@ TEST_F(AccessControlTest, UnauthenticatedRefusalsAreSeenByPrincipalsOfAllTenants
               ::testing::ElementsAre(unauthenticated));
 }
 
+TEST_F(AccessControlTest, VerifyAuditLogIsIncrementalAndFullOnlyForPrincipalsOfAllTenants) {
+  auto audit = v1::AuditService::NewStub(dsard_.channel());
+  auto verify = [&](const char* token, bool full, v1::VerifyAuditLogResponse* out) {
+    auto ctx = TestDsard::Context(token);
+    if (std::string(token) == testing::kAllTenantsDpoToken) {
+      ctx->AddMetadata("x-dsar-tenant", "acme-travel");
+    }
+    v1::VerifyAuditLogRequest request;
+    request.set_full(full);
+    return audit->VerifyAuditLog(ctx.get(), request, out);
+  };
+  v1::VerifyAuditLogResponse first;
+  ASSERT_TRUE(verify(testing::kAuditorToken, false, &first).ok());
+  EXPECT_TRUE(first.intact());
+  EXPECT_EQ(first.from_seq(), 1);  // the first pass after start is full
+  CallWithEmptyRequest(dsard_.channel(), "/dsar.v1.ConsentService/RecordConsent",
+                       testing::kAuditorToken, "");
+  FlushWrites();  // one refusal row
+  v1::VerifyAuditLogResponse next;
+  ASSERT_TRUE(verify(testing::kAuditorToken, false, &next).ok());
+  EXPECT_TRUE(next.intact());
+  EXPECT_EQ(next.from_seq(), first.rows_checked() + 1);
+  EXPECT_EQ(next.rows_checked(), 1);
+  v1::VerifyAuditLogResponse denied;
+  grpc::Status refused = verify(testing::kAuditorToken, true, &denied);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("principals of all tenants"));
+  v1::VerifyAuditLogResponse full;
+  ASSERT_TRUE(verify(testing::kAllTenantsDpoToken, true, &full).ok());
+  EXPECT_TRUE(full.intact());
+  EXPECT_EQ(full.from_seq(), 1);
+  EXPECT_EQ(full.rows_checked(), first.rows_checked() + 1);
+  EXPECT_EQ(full.head_hash(), next.head_hash());
+}
+
 TEST_F(AccessControlTest, AuditServiceListsOwnTenantAndVerifiesTheChain) {
   // Make some audited changes.
   auto consent = v1::ConsentService::NewStub(dsard_.channel());
@@ -442,6 +478,144 @@ TEST_F(OverloadTest, ExcessCallsAreShedAtOnceAndAdmittedCallsComplete) {
   for (auto& t : callers) t.join();
   EXPECT_EQ(shed.load(), kCalls - kLimit);
   EXPECT_EQ(ok.load(), kLimit);
+  EXPECT_EQ(other.load(), 0);
+}
+
+}  // namespace
+}  // namespace dsar
+
+namespace dsar {
+namespace {
+
+// Limits per principal, counted apart for unary calls and streams (issue
+// 24: one auditor's 1,500 WatchAlerts streams made every DPO call fail).
+class PerPrincipalLimitTest : public ::testing::Test {
+ protected:
+  static constexpr int kCalls = 4;
+  static constexpr int kStreams = 3;
+  TestDsard dsard_{
+      "limits { per_principal_max_concurrent_calls: 4 per_principal_max_open_streams: 3 }\n"};
+
+  // Waits (bounded) until the gate holds `n` open streams.
+  bool WaitForOpenStreams(int n) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (dsard_.daemon().call_gate().open_streams() != n) {
+      if (absl::Now() > give_up) return false;
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    return true;
+  }
+
+  v1::RecordConsentRequest Consent(const std::string& id) {
+    v1::RecordConsentRequest r;
+    r.set_request_id(id);
+    *r.mutable_subject() = ::dsar::testing::CustomerSubject("subject-" + id);
+    r.set_purpose("marketing");
+    r.set_notice_version("v7");
+    r.set_language("en");
+    r.set_lawful_basis(v1::LAWFUL_BASIS_CONSENT);
+    r.set_channel("web");
+    return r;
+  }
+};
+
+TEST_F(PerPrincipalLimitTest, OnePrincipalsStreamsNeitherStarveOthersNorItsOwnCalls) {
+  ASSERT_THAT(dsard_.Start(), IsOk());
+  auto deadlines = v1::DeadlineService::NewStub(dsard_.channel());
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::WatchAlertsResponse>>> streams;
+  auto open = [&](const char* token) {
+    contexts.push_back(TestDsard::Context(token));
+    streams.push_back(deadlines->WatchAlerts(contexts.back().get(), v1::WatchAlertsRequest()));
+  };
+  for (int i = 0; i < kStreams; ++i) open(testing::kAuditorToken);
+  ASSERT_TRUE(WaitForOpenStreams(kStreams));
+  // The auditor's next stream is refused at once...
+  open(testing::kAuditorToken);
+  v1::WatchAlertsResponse alert;
+  EXPECT_FALSE(streams.back()->Read(&alert));
+  grpc::Status refused = streams.back()->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(refused.error_message(), ::testing::HasSubstr("open streams"));
+  streams.pop_back();
+  contexts.pop_back();
+  EXPECT_EQ(dsard_.daemon().call_gate().open_streams(), kStreams);
+  // ...while its unary calls, the DPO's calls and the DPO's streams are served.
+  EXPECT_EQ(CallWithEmptyRequest(dsard_.channel(), "/dsar.v1.DeadlineService/ListDeadlines",
+                                 testing::kAuditorToken, ""),
+            grpc::StatusCode::OK);
+  EXPECT_EQ(CallWithEmptyRequest(dsard_.channel(), "/dsar.v1.DeadlineService/ListDeadlines",
+                                 testing::kDpoToken, ""),
+            grpc::StatusCode::OK);
+  open(testing::kDpoToken);
+  ASSERT_TRUE(WaitForOpenStreams(kStreams + 1));
+  // A stream that ends gives its place back.
+  contexts.front()->TryCancel();
+  EXPECT_EQ(streams.front()->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  ASSERT_TRUE(WaitForOpenStreams(kStreams));
+  open(testing::kAuditorToken);
+  ASSERT_TRUE(WaitForOpenStreams(kStreams + 1));
+  for (size_t i = 1; i < contexts.size(); ++i) {
+    contexts[i]->TryCancel();
+    streams[i]->Finish();
+  }
+  EXPECT_TRUE(WaitForOpenStreams(0));
+}
+
+TEST_F(PerPrincipalLimitTest, APrincipalBeyondItsCallsInFlightIsShedWhileAnotherIsAdmitted) {
+  ASSERT_THAT(dsard_.Start(), IsOk());
+  // Hold the writer so that admitted RecordConsent calls stay in flight.
+  absl::Notification release, writer_held;
+  dsard_.daemon().store().Write(
+      [&](store::WriteTxn&) {
+        writer_held.Notify();
+        release.WaitForNotification();
+        return absl::OkStatus();
+      },
+      [](absl::Status) {});
+  writer_held.WaitForNotification();
+  constexpr int kTries = 3 * kCalls;
+  std::atomic<int> shed{0}, ok{0}, other{0};
+  absl::Notification all_shed;
+  std::vector<std::thread> callers;
+  for (int i = 0; i < kTries; ++i) {
+    callers.emplace_back([&, i] {
+      auto stub = v1::ConsentService::NewStub(dsard_.channel());
+      v1::RecordConsentResponse response;
+      auto ctx = TestDsard::Context();
+      ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      grpc::Status s = stub->RecordConsent(ctx.get(), Consent(absl::StrCat("svc-", i)), &response);
+      if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        EXPECT_THAT(s.error_message(), ::testing::HasSubstr("calls in flight"));
+        if (++shed == kTries - kCalls) all_shed.Notify();
+      } else if (s.ok()) {
+        ++ok;
+      } else {
+        ++other;
+      }
+    });
+  }
+  EXPECT_TRUE(all_shed.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  // The DPO is admitted while the service is at its limit.
+  std::atomic<bool> dpo_ok{false};
+  std::thread dpo([&] {
+    auto stub = v1::ConsentService::NewStub(dsard_.channel());
+    v1::RecordConsentResponse response;
+    auto ctx = TestDsard::Context(testing::kDpoToken);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    dpo_ok = stub->RecordConsent(ctx.get(), Consent("dpo-1"), &response).ok();
+  });
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (dsard_.daemon().call_gate().in_flight() < kCalls + 1 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  EXPECT_EQ(dsard_.daemon().call_gate().in_flight(), kCalls + 1);
+  release.Notify();
+  for (auto& t : callers) t.join();
+  dpo.join();
+  EXPECT_TRUE(dpo_ok.load());
+  EXPECT_EQ(ok.load(), kCalls);
+  EXPECT_EQ(shed.load(), kTries - kCalls);
   EXPECT_EQ(other.load(), 0);
 }
 

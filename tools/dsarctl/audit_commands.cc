@@ -44,16 +44,19 @@ int List(Cli& cli, const ListOptions& o) {
 }
 
 // Exit 7 when the chain is broken.
-int Verify(Cli& cli) {
+int Verify(Cli& cli, bool full) {
+  v1::VerifyAuditLogRequest request;
+  request.set_full(full);
   v1::VerifyAuditLogResponse response;
   auto status =
-      AuditService::NewStub(cli.channel())->VerifyAuditLog(cli.Context().get(), {}, &response);
+      AuditService::NewStub(cli.channel())->VerifyAuditLog(cli.Context().get(), request, &response);
   if (!status.ok()) return cli.Fail(status);
   if (cli.json()) {
     cli.out() << ToJson(response) << "\n";
   } else {
     PrintKeyValues(cli.out(),
                    {{"intact", YesNo(response.intact())},
+                    {"from seq", absl::StrCat(response.from_seq())},
                     {"rows checked", absl::StrCat(response.rows_checked())},
                     {"first bad seq",
                      response.intact() ? std::string() : absl::StrCat(response.first_bad_seq())},
@@ -80,9 +83,13 @@ void AddAuditCommands(CLI::App& app, Cli& cli) {
   l->add_flag("--all", list->all, "Fetch every page");
   l->callback([&cli, list] { cli.SetAction([&cli, list] { return List(cli, *list); }); });
 
+  auto full = std::make_shared<bool>(false);
   CLI::App* v = group->add_subcommand(
-      "verify", "Recompute the whole chain; exit 7 when a row was altered, deleted or reordered");
-  v->callback([&cli] { cli.SetAction([&cli] { return Verify(cli); }); });
+      "verify",
+      "Verify the rows written since the last verification (--full: every row); exit 7 when a "
+      "row was altered, deleted or reordered");
+  v->add_flag("--full", *full, "Re-hash every row from the first (principals of all tenants)");
+  v->callback([&cli, full] { cli.SetAction([&cli, full] { return Verify(cli, *full); }); });
 }
 
 }  // namespace dsar::dsarctl

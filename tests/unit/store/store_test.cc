@@ -206,6 +206,32 @@ TEST_F(StoreTest, ReadSeesEveryAcknowledgedWrite) {
   }
 }
 
+TEST_F(StoreTest, AReadThatFindsEveryConnectionBusyIsResourceExhaustedAfterTheTimeout) {
+  store::StoreOptions options;
+  options.path = DbPath();
+  options.read_pool_size = 1;
+  options.read_acquire_timeout = absl::Milliseconds(50);
+  options.migrations = &::dsar::testing::MigrationsWithKv();
+  auto store = Store::Open(options);
+  ASSERT_THAT(store, IsOk());
+  absl::Notification holding, release;
+  std::thread long_read([&] {
+    EXPECT_THAT((*store)->Read([&](ReadTxn&) {
+      holding.Notify();
+      release.WaitForNotification();
+      return absl::OkStatus();
+    }),
+                IsOk());
+  });
+  holding.WaitForNotification();
+  absl::Status waited = (*store)->Read([](ReadTxn&) { return absl::OkStatus(); });
+  EXPECT_THAT(waited, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(std::string(waited.message()), ::testing::HasSubstr("read connection"));
+  release.Notify();
+  long_read.join();
+  EXPECT_THAT((*store)->Read([](ReadTxn&) { return absl::OkStatus(); }), IsOk());
+}
+
 TEST_F(StoreTest, FullQueueAnswersResourceExhaustedWithoutWriting) {
   auto store = OpenKvStore(DbPath(), /*max_group_size=*/512, /*max_queue_depth=*/1);
   ASSERT_THAT(store, IsOk());
