@@ -71,6 +71,7 @@ absl::StatusOr<std::unique_ptr<Dsard>> Dsard::Start(const config::v1::DsardConfi
   GrpcServerOptions server_options;
   server_options.listen_address = config.listen_address();
   server_options.max_message_bytes = config.max_message_bytes();
+  ApplyServerConfig(config.server(), &server_options);
   if (config.has_tls()) {
     auto credentials = TlsServerCredentialsFromConfig(config.tls());
     if (!credentials.ok()) return credentials.status();

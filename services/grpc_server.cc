@@ -3,6 +3,7 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
@@ -44,6 +45,29 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsServerCredentialsFro
   return grpc::experimental::TlsServerCredentials(options);
 }
 
+void ApplyServerConfig(const config::v1::ServerConfig& s, GrpcServerOptions* o) {
+  if (s.max_concurrent_streams_per_connection() > 0) {
+    o->max_concurrent_streams = s.max_concurrent_streams_per_connection();
+  }
+  if (s.keepalive_time_seconds() > 0) o->keepalive_time = absl::Seconds(s.keepalive_time_seconds());
+  if (s.keepalive_timeout_seconds() > 0) {
+    o->keepalive_timeout = absl::Seconds(s.keepalive_timeout_seconds());
+  }
+  if (s.min_client_ping_interval_seconds() > 0) {
+    o->min_client_ping_interval = absl::Seconds(s.min_client_ping_interval_seconds());
+  }
+  if (s.max_connection_idle_seconds() > 0) {
+    o->max_connection_idle = absl::Seconds(s.max_connection_idle_seconds());
+  }
+  if (s.max_connection_age_seconds() > 0) {
+    o->max_connection_age = absl::Seconds(s.max_connection_age_seconds());
+  }
+  if (s.max_connection_age_grace_seconds() > 0) {
+    o->max_connection_age_grace = absl::Seconds(s.max_connection_age_grace_seconds());
+  }
+  if (s.resource_quota_mib() > 0) o->resource_quota_bytes = int64_t{s.resource_quota_mib()} << 20;
+}
+
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const GrpcServerOptions& options, const std::vector<grpc::Service*>& services) {
   grpc::EnableDefaultHealthCheckService(true);
@@ -57,7 +81,24 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   builder.AddListeningPort(options.listen_address, creds, &out->port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
+  // HTTP/2 limits (docs/operations.md, "Hostile clients and gRPC's HTTP/2
+  // CVEs"): streams per connection, keepalive enforced both ways,
+  // connections closed when idle or old, and one memory quota for them all.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  auto ms = [](absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             ms(options.min_client_ping_interval));
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms(options.max_connection_idle));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, ms(options.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             ms(options.max_connection_age_grace));
+  grpc::ResourceQuota quota("dsard");
+  quota.Resize(static_cast<size_t>(options.resource_quota_bytes));
+  builder.SetResourceQuota(quota);
   for (grpc::Service* service : services) builder.RegisterService(service);
   out->server_ = builder.BuildAndStart();
   if (out->server_ == nullptr || out->port_ == 0) {

@@ -23,8 +23,9 @@ class ServerCredentials;
 namespace dsar {
 
 namespace config::v1 {
+class ServerConfig;
 class TlsConfig;
-}
+}  // namespace config::v1
 
 // Server credentials for TLS, or mutual TLS when a client CA is given. The PEM
 // files are watched and re-read when they change (every
@@ -33,13 +34,25 @@ class TlsConfig;
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsServerCredentialsFromConfig(
     const config::v1::TlsConfig& tls);
 
+// What one connection may hold and how long it lives (config ServerConfig;
+// the defaults are its defaults).
 struct GrpcServerOptions {
   std::string listen_address = "127.0.0.1:0";
   int max_message_bytes = 4 << 20;
-  int max_concurrent_streams = 1000;  // per connection
+  int max_concurrent_streams = 100;  // per connection
+  absl::Duration keepalive_time = absl::Minutes(5);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  absl::Duration min_client_ping_interval = absl::Minutes(1);
+  absl::Duration max_connection_idle = absl::Minutes(30);
+  absl::Duration max_connection_age = absl::Hours(24);
+  absl::Duration max_connection_age_grace = absl::Minutes(10);
+  int64_t resource_quota_bytes = int64_t{512} << 20;
   // Null means plaintext (insecure loopback demo).
   std::shared_ptr<grpc::ServerCredentials> credentials;
 };
+
+// Fills the connection limits of `options` from the config's `server`.
+void ApplyServerConfig(const config::v1::ServerConfig& server, GrpcServerOptions* options);
 
 class GrpcServer {
  public:

@@ -439,6 +439,27 @@ void Validate(const DsardConfig& c, const TextFormat::ParseInfoTree& tree, Valid
            100000);
   in_range(limits, "per_principal_max_open_streams", "limits.per_principal_max_open_streams",
            c.limits().per_principal_max_open_streams(), 1, 10000);
+  const Where server{
+      tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("server"), -1),
+      dsar::config::v1::ServerConfig::descriptor()};
+  const auto& sv = c.server();
+  in_range(server, "max_concurrent_streams_per_connection",
+           "server.max_concurrent_streams_per_connection",
+           sv.max_concurrent_streams_per_connection(), 1, 10000);
+  in_range(server, "keepalive_time_seconds", "server.keepalive_time_seconds",
+           sv.keepalive_time_seconds(), 10, 86400);
+  in_range(server, "keepalive_timeout_seconds", "server.keepalive_timeout_seconds",
+           sv.keepalive_timeout_seconds(), 1, 3600);
+  in_range(server, "min_client_ping_interval_seconds", "server.min_client_ping_interval_seconds",
+           sv.min_client_ping_interval_seconds(), 1, 86400);
+  in_range(server, "max_connection_idle_seconds", "server.max_connection_idle_seconds",
+           sv.max_connection_idle_seconds(), 1, 7 * 86400);
+  in_range(server, "max_connection_age_seconds", "server.max_connection_age_seconds",
+           sv.max_connection_age_seconds(), 1, 30 * 86400);
+  in_range(server, "max_connection_age_grace_seconds", "server.max_connection_age_grace_seconds",
+           sv.max_connection_age_grace_seconds(), 1, 86400);
+  in_range(server, "resource_quota_mib", "server.resource_quota_mib", sv.resource_quota_mib(), 16,
+           65536);
   if (c.has_tls()) {
     const Where tls{tree.GetTreeForNested(DsardConfig::descriptor()->FindFieldByName("tls"), -1),
                     dsar::config::v1::TlsConfig::descriptor()};
@@ -482,6 +503,17 @@ void ApplyDefaults(DsardConfig& c) {
     c.mutable_limits()->set_per_principal_burst(
         std::max(1, static_cast<int>(c.limits().per_principal_rps())));
   }
+  auto* sv = c.mutable_server();
+  if (sv->max_concurrent_streams_per_connection() == 0) {
+    sv->set_max_concurrent_streams_per_connection(100);
+  }
+  if (sv->keepalive_time_seconds() == 0) sv->set_keepalive_time_seconds(300);
+  if (sv->keepalive_timeout_seconds() == 0) sv->set_keepalive_timeout_seconds(20);
+  if (sv->min_client_ping_interval_seconds() == 0) sv->set_min_client_ping_interval_seconds(60);
+  if (sv->max_connection_idle_seconds() == 0) sv->set_max_connection_idle_seconds(1800);
+  if (sv->max_connection_age_seconds() == 0) sv->set_max_connection_age_seconds(86400);
+  if (sv->max_connection_age_grace_seconds() == 0) sv->set_max_connection_age_grace_seconds(600);
+  if (sv->resource_quota_mib() == 0) sv->set_resource_quota_mib(512);
   if (c.has_tls() && c.tls().refresh_interval_seconds() == 0) {
     c.mutable_tls()->set_refresh_interval_seconds(10);
   }

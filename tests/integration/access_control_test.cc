@@ -621,3 +621,48 @@ TEST_F(PerPrincipalLimitTest, APrincipalBeyondItsCallsInFlightIsShedWhileAnother
 
 }  // namespace
 }  // namespace dsar
+
+namespace dsar {
+namespace {
+
+// server { max_concurrent_streams_per_connection }: HTTP/2's own cap, below
+// the principal's limits, so one connection cannot hold more.
+TEST(ConnectionLimitTest, AConnectionHoldsAtMostItsStreamsWhileOtherConnectionsAreServed) {
+  TestDsard dsard("server { max_concurrent_streams_per_connection: 2 }\n");
+  ASSERT_THAT(dsard.Start(), IsOk());
+  auto stub = v1::DeadlineService::NewStub(dsard.channel());
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::WatchAlertsResponse>>> streams;
+  for (const char* token : {testing::kAuditorToken, testing::kDpoToken}) {
+    contexts.push_back(TestDsard::Context(token));
+    streams.push_back(stub->WatchAlerts(contexts.back().get(), v1::WatchAlertsRequest()));
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (dsard.daemon().call_gate().open_streams() != 2 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  ASSERT_EQ(dsard.daemon().call_gate().open_streams(), 2);
+  auto call = [](const std::shared_ptr<grpc::Channel>& channel) {
+    auto ctx = TestDsard::Context(testing::kDpoToken);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+    v1::ListDeadlinesResponse response;
+    return v1::DeadlineService::NewStub(channel)
+        ->ListDeadlines(ctx.get(), v1::ListDeadlinesRequest(), &response)
+        .error_code();
+  };
+  // A third stream on the full connection waits for a free one...
+  EXPECT_EQ(call(dsard.channel()), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // ...another connection is served at once.
+  grpc::ChannelArguments args;
+  args.SetInt("dsar.test.connection", 2);
+  EXPECT_EQ(call(grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", dsard.daemon().port()),
+                                           grpc::InsecureChannelCredentials(), args)),
+            grpc::StatusCode::OK);
+  for (size_t i = 0; i < contexts.size(); ++i) {
+    contexts[i]->TryCancel();
+    streams[i]->Finish();
+  }
+}
+
+}  // namespace
+}  // namespace dsar
