@@ -24,9 +24,16 @@ absl::StatusOr<std::unique_ptr<AdminHttpServer>> AdminHttpServer::Start(const st
   std::unique_ptr<AdminHttpServer> out(new AdminHttpServer());
   out->server_ = std::make_unique<httplib::Server>();
   httplib::Server& server = *out->server_;
-  server.new_task_queue = [] { return new httplib::ThreadPool(2); };
-  server.set_read_timeout(5, 0);
+  // Slow clients (half a request, then nothing) hold a worker only until
+  // the read timeout: 32 workers and 1 s keep a scrape or a probe waiting a
+  // few seconds at most behind 64 of them (AbuseTest.SlowClientsOnTheAdmin
+  // PortDoNotStarveItsProbes). No request here has a body.
+  server.new_task_queue = [] { return new httplib::ThreadPool(32); };
+  server.set_read_timeout(1, 0);
   server.set_write_timeout(5, 0);
+  server.set_keep_alive_timeout(1);
+  server.set_keep_alive_max_count(10);
+  server.set_payload_max_length(64 << 10);
   server.Get("/metrics", [metrics](const httplib::Request&, httplib::Response& response) {
     response.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });

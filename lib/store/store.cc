@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "lib/core/errors.h"
 #include "lib/core/log.h"
 #include "lib/core/private_files.h"
 #include "lib/core/status_macros.h"
@@ -29,7 +30,12 @@ absl::Status SqliteError(int error_code, absl::string_view what) {
     case SQLITE_LOCKED:
       return absl::UnavailableError(message);
     case SQLITE_FULL:
-      return absl::ResourceExhaustedError(message);
+      // A full disk is an outage to the caller: nothing of the call was
+      // stored, and the same call succeeds once there is room again.
+      return WithErrorInfo(absl::UnavailableError(absl::StrCat(
+                               "storage full: the disk holding the database has no room (", what,
+                               "); nothing of this call was stored; retry when space is back")),
+                           "STORAGE_FULL");
     case SQLITE_CONSTRAINT:
       return absl::AbortedError(message);
     case SQLITE_READONLY:

@@ -4,6 +4,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "lib/core/errors.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
 #include "tests/testing/test_store.h"
@@ -230,6 +232,16 @@ TEST_F(StoreTest, AReadThatFindsEveryConnectionBusyIsResourceExhaustedAfterTheTi
   release.Notify();
   long_read.join();
   EXPECT_THAT((*store)->Read([](ReadTxn&) { return absl::OkStatus(); }), IsOk());
+}
+
+TEST(SqliteErrorTest, AFullDiskIsUnavailableWithItsReasonOtherErrorsKeepTheirCodes) {
+  absl::Status full = SqliteError(SQLITE_FULL, "commit: database or disk is full");
+  EXPECT_THAT(full, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(ErrorReasonOf(full), "STORAGE_FULL");
+  EXPECT_THAT(std::string(full.message()), ::testing::HasSubstr("storage full"));
+  EXPECT_THAT(std::string(full.message()), ::testing::HasSubstr("database or disk is full"));
+  EXPECT_THAT(SqliteError(SQLITE_IOERR, "x"), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(SqliteError(SQLITE_CONSTRAINT, "x"), StatusIs(absl::StatusCode::kAborted));
 }
 
 TEST_F(StoreTest, FullQueueAnswersResourceExhaustedWithoutWriting) {
