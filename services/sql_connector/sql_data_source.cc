@@ -339,65 +339,96 @@ absl::Status SqlDataSource::EraseIn(SqlConnection& c, const std::string& tenant,
             }));
         break;
       }
-      case config::v1::TABLE_ERASURE_ANONYMISE: {
-        // Rows first (their keys, and the values to hash), then one update
-        // per row: a keyed hash differs per value.
-        std::vector<std::string> hashed;
-        for (const auto& col : table.columns()) {
-          if (col.erasure() == config::v1::COLUMN_ERASURE_KEYED_HASH) hashed.push_back(col.name());
-        }
-        std::vector<Row> rows;
-        Params select_params;
-        RETURN_IF_ERROR(c.Query(sql_.SelectColumns(t, hashed, subject, select_params),
-                                select_params, [&](const Row& r) { rows.push_back(r); }));
-        for (const Row& row : rows) {
-          Params params;
-          std::vector<std::string> sets;
-          size_t h = 0;
-          for (const auto& col : table.columns()) {
-            switch (col.erasure()) {
-              case config::v1::COLUMN_ERASURE_SET_NULL:
-                sets.push_back(absl::StrCat(sql_.Q(col.name()), " = NULL"));
-                break;
-              case config::v1::COLUMN_ERASURE_MASK:
-                sets.push_back(
-                    absl::StrCat(sql_.Q(col.name()), " = ",
-                                 sql_.Bind(params, col.mask().empty() ? "***" : col.mask())));
-                break;
-              case config::v1::COLUMN_ERASURE_KEYED_HASH: {
-                const Value& v = row[1 + h++];
-                Param replacement;
-                if (!v.is_null()) {
-                  if (hasher_ == nullptr) {
-                    return absl::FailedPreconditionError("the map hashes but no hash key is set");
-                  }
-                  replacement = hasher_->Hash(tenant, v.text);
-                }
-                sets.push_back(
-                    absl::StrCat(sql_.Q(col.name()), " = ", sql_.Bind(params, replacement)));
-                break;
-              }
-              default:
-                break;
-            }
-          }
-          if (!sets.empty()) {
-            const std::string sql = absl::StrCat(
-                "UPDATE ", sql_.Q(table.name()), " SET ", absl::StrJoin(sets, ", "), " WHERE ",
-                sql_.Q(table.primary_key()), " = ", sql_.Bind(params, row[0].text));
-            RETURN_IF_ERROR(c.Update(sql, params).status());
-          }
-          if (table.identities_size() > 0) {
-            RETURN_IF_ERROR(ledger_.MarkErased(c, table.name(), row[0].text));
-          }
-        }
-        out.set_anonymised_count(out.anonymised_count() + static_cast<int64_t>(rows.size()));
+      case config::v1::TABLE_ERASURE_ANONYMISE:
+        RETURN_IF_ERROR(Anonymise(c, t, tenant, subject, out));
         break;
-      }
       default:
         return absl::FailedPreconditionError("table without erasure");
     }
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> SqlDataSource::SetClause(const config::v1::DatasetTable& table,
+                                                     const std::string& tenant, const Row* row,
+                                                     Params& params) const {
+  std::vector<std::string> sets;
+  size_t h = 0;
+  for (const auto& col : table.columns()) {
+    switch (col.erasure()) {
+      case config::v1::COLUMN_ERASURE_SET_NULL:
+        sets.push_back(absl::StrCat(sql_.Q(col.name()), " = NULL"));
+        break;
+      case config::v1::COLUMN_ERASURE_MASK:
+        sets.push_back(absl::StrCat(sql_.Q(col.name()), " = ",
+                                    sql_.Bind(params, col.mask().empty() ? "***" : col.mask())));
+        break;
+      case config::v1::COLUMN_ERASURE_KEYED_HASH: {
+        const Value& v = (*row)[1 + h++];
+        Param replacement;
+        if (!v.is_null()) {
+          if (hasher_ == nullptr) {
+            return absl::FailedPreconditionError("the map hashes but no hash key is set");
+          }
+          replacement = hasher_->Hash(tenant, v.text);
+        }
+        sets.push_back(absl::StrCat(sql_.Q(col.name()), " = ", sql_.Bind(params, replacement)));
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return absl::StrJoin(sets, ", ");
+}
+
+absl::Status SqlDataSource::Anonymise(SqlConnection& c, int t, const std::string& tenant,
+                                      const SubjectValues& subject, EraseSubjectDataResponse& out) {
+  const config::v1::DatasetTable& table = plan_->table(t);
+  std::vector<std::string> hashed;
+  for (const auto& col : table.columns()) {
+    if (col.erasure() == config::v1::COLUMN_ERASURE_KEYED_HASH) hashed.push_back(col.name());
+  }
+  if (hashed.empty() && table.identities_size() == 0) {
+    // No value differs per row and no row is marked erased: one statement.
+    Params params;
+    ASSIGN_OR_RETURN(std::string sets, SetClause(table, tenant, nullptr, params));
+    if (sets.empty()) {
+      RETURN_IF_ERROR(c.Query(absl::StrCat("SELECT COUNT(*) FROM ", sql_.Q(table.name()), " WHERE ",
+                                           sql_.Match(t, subject, params)),
+                              params, [&](const Row& r) {
+                                int64_t n = 0;
+                                (void)absl::SimpleAtoi(r[0].text, &n);
+                                out.set_anonymised_count(out.anonymised_count() + n);
+                              }));
+      return absl::OkStatus();
+    }
+    const std::string sql = absl::StrCat("UPDATE ", sql_.Q(table.name()), " SET ", sets, " WHERE ",
+                                         sql_.Match(t, subject, params));
+    ASSIGN_OR_RETURN(int64_t n, c.Update(sql, params));
+    out.set_anonymised_count(out.anonymised_count() + n);
+    return absl::OkStatus();
+  }
+  // Rows first (their keys, and the values to hash), then one update per
+  // row: a keyed hash differs per value.
+  std::vector<Row> rows;
+  Params select_params;
+  RETURN_IF_ERROR(c.Query(sql_.SelectColumns(t, hashed, subject, select_params), select_params,
+                          [&](const Row& r) { rows.push_back(r); }));
+  for (const Row& row : rows) {
+    Params params;
+    ASSIGN_OR_RETURN(std::string sets, SetClause(table, tenant, &row, params));
+    if (!sets.empty()) {
+      const std::string sql =
+          absl::StrCat("UPDATE ", sql_.Q(table.name()), " SET ", sets, " WHERE ",
+                       sql_.Q(table.primary_key()), " = ", sql_.Bind(params, row[0].text));
+      RETURN_IF_ERROR(c.Update(sql, params).status());
+    }
+    if (table.identities_size() > 0) {
+      RETURN_IF_ERROR(ledger_.MarkErased(c, table.name(), row[0].text));
+    }
+  }
+  out.set_anonymised_count(out.anonymised_count() + static_cast<int64_t>(rows.size()));
   return absl::OkStatus();
 }
 
