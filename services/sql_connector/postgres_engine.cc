@@ -2,6 +2,8 @@
 
 #include <libpq-fe.h>
 
+#include <unordered_map>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -126,13 +128,34 @@ class PostgresConnection final : public SqlConnection {
   bool healthy() const override { return PQstatus(conn_) == CONNECTION_OK; }
 
  private:
+  // Runs `sql` as a statement prepared once per connection (the connector
+  // sends the same few statements for every person; parsing and planning
+  // them once saves most of the server's work for small statements). On an
+  // error the statement is forgotten and prepared afresh next time.
   PGresult* Run(absl::string_view sql, const Params& params) {
     std::vector<const char*> values(params.size());
     for (size_t i = 0; i < params.size(); ++i) {
       values[i] = params[i] ? params[i]->c_str() : nullptr;
     }
-    return PQexecParams(conn_, std::string(sql).c_str(), static_cast<int>(params.size()), nullptr,
-                        values.data(), nullptr, nullptr, 0);
+    std::string key(sql);
+    auto it = prepared_.find(key);
+    if (it == prepared_.end()) {
+      if (prepared_.size() >= kMaxPrepared) {
+        PQclear(PQexec(conn_, "DEALLOCATE ALL"));
+        prepared_.clear();
+      }
+      std::string name = absl::StrCat("dsar_", next_statement_++);
+      PGresult* prepared =
+          PQprepare(conn_, name.c_str(), key.c_str(), static_cast<int>(params.size()), nullptr);
+      if (PQresultStatus(prepared) != PGRES_COMMAND_OK) return prepared;
+      PQclear(prepared);
+      it = prepared_.emplace(std::move(key), std::move(name)).first;
+    }
+    PGresult* res = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()),
+                                   values.data(), nullptr, nullptr, 0);
+    const ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) prepared_.erase(it);
+    return res;
   }
 
   absl::Status Check(PGresult* res, absl::string_view what) {
@@ -160,7 +183,10 @@ class PostgresConnection final : public SqlConnection {
     return absl::InternalError(message);
   }
 
+  static constexpr size_t kMaxPrepared = 256;
   PGconn* const conn_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL -> statement name
+  uint64_t next_statement_ = 0;
 };
 
 }  // namespace

@@ -1,8 +1,9 @@
 // PostgresEngine: SqlEngine over a PostgreSQL database through libpq (C API,
 // no exceptions). `conninfo` is a libpq connection string, e.g.
-// "host=/path/to/socket-dir dbname=loyalty user=postgres". Statements are
-// sent with PQexecParams (parameters as text, so the server types them from
-// their context); server notices are not printed.
+// "host=/path/to/socket-dir dbname=loyalty user=postgres". Statements with
+// parameters are prepared once per connection and run with PQexecPrepared
+// (parameters as text, so the server types them from their context); server
+// notices are not printed.
 #ifndef DSAR_SERVICES_SQL_CONNECTOR_POSTGRES_ENGINE_H_
 #define DSAR_SERVICES_SQL_CONNECTOR_POSTGRES_ENGINE_H_
 

@@ -275,11 +275,25 @@ absl::StatusOr<EraseSubjectDataResponse> SqlDataSource::Erase(
     return out;
   }
   out.set_state(connector::v1::OPERATION_STATE_DONE);
-  ASSIGN_OR_RETURN(std::vector<SubjectIdentifier> resolved, Resolve(*c, subject));
-  for (auto& id : resolved) *out.add_resolved_identifiers() = std::move(id);
-  if (out.resolved_identifiers_size() > 0) {
-    RETURN_IF_ERROR(EraseIn(*c, request.tenant(), subject, out));
+  ASSIGN_OR_RETURN(SubjectRows rows, ReadSubjectRows(*c, subject));
+  std::set<std::pair<int, std::string>> seen;
+  bool found = false;
+  for (const auto& [t, read] : rows) {
+    const config::v1::DatasetTable& table = plan_->table(t);
+    for (const Row& row : read.rows) {
+      found = true;
+      for (int k = 0; k < table.identities_size(); ++k) {
+        const Value& v = row[k + 1];
+        if (v.is_null() || v.text.empty()) continue;
+        const auto type = ToIdentifierType(table.identities(k).type());
+        if (!seen.emplace(type, v.text).second) continue;
+        auto* id = out.add_resolved_identifiers();
+        id->set_type(type);
+        id->set_value(v.text);
+      }
+    }
   }
+  if (found) RETURN_IF_ERROR(EraseIn(*c, request.tenant(), subject, rows, out));
   RETURN_IF_ERROR(ledger_.Record(*c, request.task_id(), "erase", out.SerializeAsString(),
                                  absl::ToUnixMicros(clock_->Now())));
   RETURN_IF_ERROR(txn.Commit());
@@ -302,19 +316,39 @@ absl::Status SqlDataSource::KeepAll(SqlConnection& c, const SubjectValues& subje
   return absl::OkStatus();
 }
 
-absl::Status SqlDataSource::EraseIn(SqlConnection& c, const std::string& tenant,
-                                    const SubjectValues& subject, EraseSubjectDataResponse& out) {
-  // A legal hold on any of the subject's rows keeps everything.
+absl::StatusOr<SqlDataSource::SubjectRows> SqlDataSource::ReadSubjectRows(
+    SqlConnection& c, const SubjectValues& subject) const {
+  SubjectRows out;
   for (int t = 0; t < plan_->map.tables_size(); ++t) {
     const config::v1::DatasetTable& table = plan_->table(t);
-    if (table.legal_hold_column().empty()) continue;
+    if (table.identities_size() == 0) continue;
+    IdentityRows& read = out[t];
+    std::vector<std::string> columns;
+    for (const auto& id : table.identities()) columns.push_back(id.column());
+    if (!table.legal_hold_column().empty()) {
+      read.hold = static_cast<int>(columns.size()) + 1;
+      columns.push_back(table.legal_hold_column());
+    }
+    read.hash_offset = columns.size() + 1;
+    for (const auto& col : table.columns()) {
+      if (col.erasure() == config::v1::COLUMN_ERASURE_KEYED_HASH) columns.push_back(col.name());
+    }
     Params params;
-    const std::string sql = absl::StrCat("SELECT 1 FROM ", sql_.Q(table.name()), " WHERE ",
-                                         sql_.Match(t, subject, params), " AND ",
-                                         sql_.Q(table.legal_hold_column()), " IS TRUE LIMIT 1");
-    bool held = false;
-    RETURN_IF_ERROR(c.Query(sql, params, [&](const Row&) { held = true; }));
-    if (held) return KeepAll(c, subject, out);
+    RETURN_IF_ERROR(c.Query(sql_.SelectColumns(t, columns, subject, params), params,
+                            [&](const Row& r) { read.rows.push_back(r); }));
+  }
+  return out;
+}
+
+absl::Status SqlDataSource::EraseIn(SqlConnection& c, const std::string& tenant,
+                                    const SubjectValues& subject, const SubjectRows& rows,
+                                    EraseSubjectDataResponse& out) {
+  // A legal hold on any of the subject's rows keeps everything.
+  for (const auto& [t, read] : rows) {
+    if (read.hold < 0) continue;
+    for (const Row& row : read.rows) {
+      if (row[read.hold].text == "true") return KeepAll(c, subject, out);
+    }
   }
   for (int t : plan_->children_first) {
     const config::v1::DatasetTable& table = plan_->table(t);
@@ -340,7 +374,9 @@ absl::Status SqlDataSource::EraseIn(SqlConnection& c, const std::string& tenant,
         break;
       }
       case config::v1::TABLE_ERASURE_ANONYMISE:
-        RETURN_IF_ERROR(Anonymise(c, t, tenant, subject, out));
+        auto prefetched = rows.find(t);
+        RETURN_IF_ERROR(Anonymise(c, t, tenant, subject,
+                                  prefetched == rows.end() ? nullptr : &prefetched->second, out));
         break;
       default:
         return absl::FailedPreconditionError("table without erasure");
@@ -364,7 +400,7 @@ absl::StatusOr<std::string> SqlDataSource::SetClause(const config::v1::DatasetTa
                                     sql_.Bind(params, col.mask().empty() ? "***" : col.mask())));
         break;
       case config::v1::COLUMN_ERASURE_KEYED_HASH: {
-        const Value& v = (*row)[1 + h++];
+        const Value& v = (*row)[hash_offset + h++];
         Param replacement;
         if (!v.is_null()) {
           if (hasher_ == nullptr) {
@@ -392,7 +428,7 @@ absl::Status SqlDataSource::Anonymise(SqlConnection& c, int t, const std::string
   if (hashed.empty() && table.identities_size() == 0) {
     // No value differs per row and no row is marked erased: one statement.
     Params params;
-    ASSIGN_OR_RETURN(std::string sets, SetClause(table, tenant, nullptr, params));
+    ASSIGN_OR_RETURN(std::string sets, SetClause(table, tenant, nullptr, 0, params));
     if (sets.empty()) {
       RETURN_IF_ERROR(c.Query(absl::StrCat("SELECT COUNT(*) FROM ", sql_.Q(table.name()), " WHERE ",
                                            sql_.Match(t, subject, params)),
@@ -411,13 +447,19 @@ absl::Status SqlDataSource::Anonymise(SqlConnection& c, int t, const std::string
   }
   // Rows first (their keys, and the values to hash), then one update per
   // row: a keyed hash differs per value.
-  std::vector<Row> rows;
-  Params select_params;
-  RETURN_IF_ERROR(c.Query(sql_.SelectColumns(t, hashed, subject, select_params), select_params,
-                          [&](const Row& r) { rows.push_back(r); }));
+  std::vector<Row> selected;
+  size_t hash_offset = 1;
+  if (prefetched == nullptr) {
+    Params select_params;
+    RETURN_IF_ERROR(c.Query(sql_.SelectColumns(t, hashed, subject, select_params), select_params,
+                            [&](const Row& r) { selected.push_back(r); }));
+  } else {
+    hash_offset = prefetched->hash_offset;
+  }
+  const std::vector<Row>& rows = prefetched == nullptr ? selected : prefetched->rows;
   for (const Row& row : rows) {
     Params params;
-    ASSIGN_OR_RETURN(std::string sets, SetClause(table, tenant, &row, params));
+    ASSIGN_OR_RETURN(std::string sets, SetClause(table, tenant, &row, hash_offset, params));
     if (!sets.empty()) {
       const std::string sql =
           absl::StrCat("UPDATE ", sql_.Q(table.name()), " SET ", sets, " WHERE ",

@@ -15,6 +15,7 @@
 #ifndef DSAR_SERVICES_SQL_CONNECTOR_SQL_DATA_SOURCE_H_
 #define DSAR_SERVICES_SQL_CONNECTOR_SQL_DATA_SOURCE_H_
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,8 +63,18 @@ class SqlDataSource final : public connector_kit::DataSource {
       SqlConnection& c, const SubjectValues& subject) const;
 
  private:
+  // The subject's rows of one table with identities, read once per erasure:
+  // each row is the key, the identity columns, the legal hold flag (when
+  // mapped) and the keyed-hash columns from `hash_offset` on.
+  struct IdentityRows {
+    std::vector<Row> rows;
+    int hold = -1;
+    size_t hash_offset = 1;
+  };
+  using SubjectRows = std::map<int, IdentityRows>;
+  absl::StatusOr<SubjectRows> ReadSubjectRows(SqlConnection& c, const SubjectValues& subject) const;
   absl::Status EraseIn(SqlConnection& c, const std::string& tenant, const SubjectValues& subject,
-                       connector::v1::EraseSubjectDataResponse& out);
+                       const SubjectRows& rows, connector::v1::EraseSubjectDataResponse& out);
   absl::Status KeepAll(SqlConnection& c, const SubjectValues& subject,
                        connector::v1::EraseSubjectDataResponse& out);
   // Applies table `t`'s column erasures to the subject's rows.
