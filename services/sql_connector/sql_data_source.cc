@@ -373,11 +373,12 @@ absl::Status SqlDataSource::EraseIn(SqlConnection& c, const std::string& tenant,
             }));
         break;
       }
-      case config::v1::TABLE_ERASURE_ANONYMISE:
+      case config::v1::TABLE_ERASURE_ANONYMISE: {
         auto prefetched = rows.find(t);
         RETURN_IF_ERROR(Anonymise(c, t, tenant, subject,
                                   prefetched == rows.end() ? nullptr : &prefetched->second, out));
         break;
+      }
       default:
         return absl::FailedPreconditionError("table without erasure");
     }
@@ -387,7 +388,7 @@ absl::Status SqlDataSource::EraseIn(SqlConnection& c, const std::string& tenant,
 
 absl::StatusOr<std::string> SqlDataSource::SetClause(const config::v1::DatasetTable& table,
                                                      const std::string& tenant, const Row* row,
-                                                     Params& params) const {
+                                                     size_t hash_offset, Params& params) const {
   std::vector<std::string> sets;
   size_t h = 0;
   for (const auto& col : table.columns()) {
@@ -419,7 +420,8 @@ absl::StatusOr<std::string> SqlDataSource::SetClause(const config::v1::DatasetTa
 }
 
 absl::Status SqlDataSource::Anonymise(SqlConnection& c, int t, const std::string& tenant,
-                                      const SubjectValues& subject, EraseSubjectDataResponse& out) {
+                                      const SubjectValues& subject, const IdentityRows* prefetched,
+                                      EraseSubjectDataResponse& out) {
   const config::v1::DatasetTable& table = plan_->table(t);
   std::vector<std::string> hashed;
   for (const auto& col : table.columns()) {

@@ -77,15 +77,17 @@ class SqlDataSource final : public connector_kit::DataSource {
                        const SubjectRows& rows, connector::v1::EraseSubjectDataResponse& out);
   absl::Status KeepAll(SqlConnection& c, const SubjectValues& subject,
                        connector::v1::EraseSubjectDataResponse& out);
-  // Applies table `t`'s column erasures to the subject's rows.
+  // Applies table `t`'s column erasures to the subject's rows;
+  // `prefetched`: the table's rows when it has identities (else null).
   absl::Status Anonymise(SqlConnection& c, int t, const std::string& tenant,
-                         const SubjectValues& subject,
+                         const SubjectValues& subject, const IdentityRows* prefetched,
                          connector::v1::EraseSubjectDataResponse& out);
-  // "col = NULL, col2 = $n, ..." for `table`; `row` holds the key and the
-  // hashed columns' values (null when the table hashes nothing).
+  // "col = NULL, col2 = $n, ..." for `table`; `row` holds the hashed
+  // columns' values from `hash_offset` on (null when the table hashes
+  // nothing).
   absl::StatusOr<std::string> SetClause(const config::v1::DatasetTable& table,
                                         const std::string& tenant, const Row* row,
-                                        Params& params) const;
+                                        size_t hash_offset, Params& params) const;
 
   const DatasetPlan* const plan_;
   ConnectionPool* const pool_;
