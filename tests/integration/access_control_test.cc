@@ -303,7 +303,8 @@ TEST_F(AccessControlTest, UnauthenticatedRefusalsAreSeenByPrincipalsOfAllTenants
   const std::string denied =
       "acme-travel auditor-acme PERMISSION_DENIED ROLE_NOT_ALLOWED 127.0.0.1 1";
   EXPECT_THAT(refusals(testing::kAuditorToken, ""), ::testing::ElementsAre(denied));
-  // One window's refusals are written together, in no particular order.
+  // One window's refusals are written together (in the order first seen);
+  // the test does not depend on that order.
   EXPECT_THAT(refusals(testing::kAllTenantsDpoToken, "acme-travel"),
               ::testing::UnorderedElementsAre(unauthenticated, denied));
   EXPECT_THAT(refusals(testing::kAllTenantsDpoToken, "other-tenant"),
