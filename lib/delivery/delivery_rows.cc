@@ -11,6 +11,20 @@ namespace {
 
 int64_t Us(absl::Time t) { return absl::ToUnixMicros(t); }
 
+// Binds an outcome's state, attempts, next attempt (or delivery time), error
+// and delivery time (NULL unless delivered) from parameter `first` on.
+void BindOutcome(SQLite::Statement& q, int first, const AttemptOutcome& o) {
+  q.bind(first, DeliveryStateName(o.state));
+  q.bind(first + 1, o.attempts);
+  q.bind(first + 2, Us(o.at));
+  q.bind(first + 3, o.error);
+  if (o.state == DeliveryState::kDelivered) {
+    q.bind(first + 4, Us(o.at));
+  } else {
+    q.bind(first + 4);
+  }
+}
+
 }  // namespace
 
 std::string AlertsChannel(absl::string_view sink) { return absl::StrCat("alerts/", sink); }
@@ -35,15 +49,7 @@ void InsertOutcome(store::WriteTxn& txn, absl::string_view channel, int64_t item
   q.bind(1, std::string(channel));
   q.bind(2, item);
   q.bind(3, std::string(tenant));
-  q.bind(4, DeliveryStateName(o.state));
-  q.bind(5, o.attempts);
-  q.bind(6, Us(o.at));
-  q.bind(7, o.error);
-  if (o.state == DeliveryState::kDelivered) {
-    q.bind(8, Us(o.at));
-  } else {
-    q.bind(8);
-  }
+  BindOutcome(q, 4, o);
   q.exec();
 }
 
@@ -52,15 +58,7 @@ void RecordOutcome(store::WriteTxn& txn, absl::string_view channel, int64_t item
   SQLite::Statement& q = txn.Prepare(
       "UPDATE deliveries SET state = ?, attempts = ?, next_attempt_us = ?, last_error = ?, "
       "delivered_at_us = ? WHERE channel = ? AND item = ? AND state = 'pending'");
-  q.bind(1, DeliveryStateName(o.state));
-  q.bind(2, o.attempts);
-  q.bind(3, Us(o.at));
-  q.bind(4, o.error);
-  if (o.state == DeliveryState::kDelivered) {
-    q.bind(5, Us(o.at));
-  } else {
-    q.bind(5);
-  }
+  BindOutcome(q, 1, o);
   q.bind(6, std::string(channel));
   q.bind(7, item);
   q.exec();
